@@ -1,0 +1,279 @@
+"""The SymPy objects of the policy-gradient theorem, in the general form.
+
+θ is the policy parameter, τ a trajectory (s_0, a_0, …, s_H, a_H, s_{H+1}), H the
+horizon (symbolic), τ^(i) the i-th of m sampled trajectories. μ, P(s'|s,a) and π_θ are
+abstract functions; only the instance check gives them tables. ∇_θ is ``Derivative(·, θ)``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import Derivative, Expr, Function, Product, Rational, Sum, Symbol
+
+__all__ = [
+    "theta", "tau", "t", "i", "m", "H",
+    "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
+    "TrajectoryProbability", "Return", "Objective", "TrajectorySum",
+    "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
+    "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul",
+]
+
+theta = Symbol("theta", real=True)
+tau = Symbol("tau")
+t = Symbol("t", integer=True, nonnegative=True)
+i = Symbol("i", integer=True, positive=True)
+m = Symbol("m", integer=True, positive=True)
+H = Symbol("H", integer=True, nonnegative=True)
+
+
+class Sample(Function):
+    """τ^(i): the i-th sampled trajectory."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"\tau^{(%s)}" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "tau^(%s)" % printer._print(self.args[0])
+
+
+def _superscript(traj, printer) -> str:
+    return "" if traj == tau else "^{(%s)}" % printer._print(traj.args[0])
+
+
+class State(Function):
+    """s_t of a trajectory: State(τ, t)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        traj, k = self.args
+        return "s_{%s}%s" % (printer._print(k), _superscript(traj, printer))
+
+    def _sympystr(self, printer):
+        traj, k = self.args
+        sup = "" if traj == tau else "^(%s)" % printer._print(traj.args[0])
+        return "s_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
+
+
+class Action(Function):
+    """a_t of a trajectory: Action(τ, t)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        traj, k = self.args
+        return "a_{%s}%s" % (printer._print(k), _superscript(traj, printer))
+
+    def _sympystr(self, printer):
+        traj, k = self.args
+        sup = "" if traj == tau else "^(%s)" % printer._print(traj.args[0])
+        return "a_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
+
+
+class InitialDistribution(Function):
+    """μ(s): the initial state distribution (θ-free)."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"\mu(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "mu(%s)" % printer._print(self.args[0])
+
+
+class Transition(Function):
+    """P(s' | s, a): the dynamics (θ-free)."""
+
+    nargs = 3
+
+    def _latex(self, printer):
+        nxt, st, ac = (printer._print(x) for x in self.args)
+        return r"P(%s \mid %s, %s)" % (nxt, st, ac)
+
+    def _sympystr(self, printer):
+        nxt, st, ac = (printer._print(x) for x in self.args)
+        return "P(%s | %s, %s)" % (nxt, st, ac)
+
+
+class Policy(Function):
+    """π_θ(a | s): Policy(a, s, θ)."""
+
+    nargs = 3
+
+    def _latex(self, printer):
+        ac, st, _ = (printer._print(x) for x in self.args)
+        return r"\pi_{\theta}(%s \mid %s)" % (ac, st)
+
+    def _sympystr(self, printer):
+        ac, st, _ = (printer._print(x) for x in self.args)
+        return "pi_theta(%s | %s)" % (ac, st)
+
+
+class TrajectoryProbability(Function):
+    """P(τ; θ): the probability of a trajectory under π_θ."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        return r"P(%s;\theta)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "P(%s; theta)" % printer._print(self.args[0])
+
+
+class Return(Function):
+    """R(τ): the (discounted) return of a trajectory (θ-free)."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"R(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "R(%s)" % printer._print(self.args[0])
+
+
+class Objective(Function):
+    """J(θ) = E_{τ∼P(·;θ)}[R(τ)]."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"J(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "J(%s)" % printer._print(self.args[0])
+
+
+class TrajectorySum(Expr):
+    """Σ_τ body: a sum over every trajectory, or (support=True) over those with P(τ;θ) > 0."""
+
+    def __new__(cls, body, traj=tau, support=False):
+        return Expr.__new__(cls, sp.sympify(body), traj, sp.true if support else sp.false)
+
+    @property
+    def body(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def variable(self) -> Symbol:
+        return self.args[1]
+
+    @property
+    def support(self) -> bool:
+        return bool(self.args[2])
+
+    @property
+    def free_symbols(self):
+        return self.body.free_symbols - {self.variable}
+
+    def _eval_is_commutative(self):
+        return True
+
+    def _latex(self, printer):
+        sub = printer._print(self.variable)
+        if self.support:
+            sub += r":\, P(%s;\theta) > 0" % printer._print(self.variable)
+        body = printer._print(self.body)
+        if isinstance(self.body, sp.Add):
+            body = r"\left(%s\right)" % body
+        return r"\sum_{%s} %s" % (sub, body)
+
+    def _sympystr(self, printer):
+        dom = "tau: P>0" if self.support else "tau"
+        return "Sum_{%s}(%s)" % (dom, printer._print(self.body))
+
+
+# -- constructors in the seeds' notation ------------------------------------
+
+def s(k, traj=tau) -> Expr:
+    """s_k (of τ, or of a sample τ^(i))."""
+    return State(traj, k)
+
+
+def a(k, traj=tau) -> Expr:
+    """a_k."""
+    return Action(traj, k)
+
+
+def mu(traj=tau) -> Expr:
+    """μ(s_0)."""
+    return InitialDistribution(s(0, traj))
+
+
+def dynamics(k=t, traj=tau) -> Expr:
+    """P(s_{k+1} | s_k, a_k)."""
+    return Transition(s(k + 1, traj), s(k, traj), a(k, traj))
+
+
+def pi(k=t, traj=tau) -> Expr:
+    """π_θ(a_k | s_k)."""
+    return Policy(a(k, traj), s(k, traj), theta)
+
+
+def P(traj=tau) -> Expr:
+    """P(τ; θ)."""
+    return TrajectoryProbability(traj, theta)
+
+
+def R(traj=tau) -> Expr:
+    """R(τ)."""
+    return Return(traj)
+
+
+def J() -> Expr:
+    """J(θ)."""
+    return Objective(theta)
+
+
+def grad(expr) -> Expr:
+    """∇_θ expr, unevaluated."""
+    return Derivative(expr, theta)
+
+
+def sum_tau(body, *, support: bool = False) -> Expr:
+    """Σ_τ body."""
+    return TrajectorySum(body, tau, support)
+
+
+def sum_t(body, *, upper=H) -> Expr:
+    """Σ_{t=0}^{H} body."""
+    return Sum(body, (t, 0, upper))
+
+
+def prod_t(body, *, upper=H) -> Expr:
+    """Π_{t=0}^{H} body."""
+    return Product(body, (t, 0, upper))
+
+
+def unevaluated_mul(*factors) -> Expr:
+    """A product SymPy must not simplify (keeps P/P and ∇P/P visible)."""
+    return sp.Mul(*factors, evaluate=False)
+
+
+def ratio(expr) -> Expr:
+    """expr / expr, kept visible: the factor 1 of the 'multiply by P/P' step."""
+    return fraction(expr, expr)
+
+
+def fraction(num, den) -> Expr:
+    """num / den without cancellation."""
+    return sp.Mul(num, sp.Pow(den, -1, evaluate=False), evaluate=False)
+
+
+def sample_mean(body) -> Expr:
+    """(1/m) Σ_{i=1}^{m} body, body written in τ^(i)."""
+    return unevaluated_mul(Rational(1, 1) / m, Sum(body, (i, 1, m)))
+
+
+def factorisation(traj=tau) -> Expr:
+    """μ(s_0) Π_{t=0}^{H} P(s_{t+1}|s_t,a_t) π_θ(a_t|s_t): the Markov factorisation of P(τ;θ)."""
+    return sp.Mul(mu(traj), prod_t(sp.Mul(dynamics(t, traj), pi(t, traj))))
+
+
+# Sanity of the vocabulary: these must stay θ-free in the general form.
+assert theta not in mu().free_symbols and theta not in dynamics().free_symbols
+assert theta not in R().free_symbols

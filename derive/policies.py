@@ -1,0 +1,213 @@
+"""Parametrised policies π_θ(a|s) with exact probabilities and exact Jacobians ∂π/∂θ.
+
+Exact coordinates: a softmax policy is given at a point z = e^θ with z rational and
+positive, so π and every derivative with respect to θ are rational functions of z
+(d/dθ = z·d/dz). A direct policy is given at θ itself (θ_{s,a} = π(a|s)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "TabularSoftmax",
+    "LinearSoftmax",
+    "DirectPolicy",
+    "InvalidPolicy",
+    "format_point",
+]
+
+
+class InvalidPolicy(ValueError):
+    """A policy or a parameter point is malformed; the message names what and where."""
+
+
+def _fractions(point: Sequence, n: int, what: str) -> tuple[Fraction, ...]:
+    if len(point) != n:
+        raise InvalidPolicy(f"{what}: expected {n} values, got {len(point)}")
+    return tuple(Fraction(x) for x in point)
+
+
+@dataclass(frozen=True)
+class TabularSoftmax:
+    """π(a|s) = exp θ_{s,a} / Σ_b exp θ_{s,b}; exact at z = e^θ, θ indexed row-major (s, a)."""
+
+    n_states: int
+    n_actions: int
+
+    coordinates = "z"  # exact points are z = e^θ
+
+    @property
+    def n_params(self) -> int:
+        return self.n_states * self.n_actions
+
+    def probabilities(self, point: Sequence) -> list[list[Fraction]]:
+        z = self._z(point)
+        A = self.n_actions
+        table = []
+        for s in range(self.n_states):
+            row = z[s * A:(s + 1) * A]
+            total = sum(row, Fraction(0))
+            table.append([x / total for x in row])
+        return table
+
+    def jacobian(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """J[s][a][k] = ∂π(a|s)/∂θ_k = π(a|s)(δ_{(s,a),k} − π(b|s) δ_{(s,b),k})."""
+        pi = self.probabilities(point)
+        A, K = self.n_actions, self.n_params
+        jac = []
+        for s in range(self.n_states):
+            rows = []
+            for a in range(A):
+                g = [Fraction(0)] * K
+                for b in range(A):
+                    g[s * A + b] = pi[s][a] * ((1 if a == b else 0) - pi[s][b])
+                rows.append(g)
+            jac.append(rows)
+        return jac
+
+    def _z(self, point):
+        z = _fractions(point, self.n_params, "z (= e^θ)")
+        for k, v in enumerate(z):
+            if v <= 0:
+                raise InvalidPolicy(f"z[{k}] = e^θ_{k} must be > 0, got {v}")
+        return z
+
+    def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
+        logits = np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def theta_of(self, point: Sequence) -> list[str]:
+        return [_log_text(v) for v in self._z(point)]
+
+    def describe(self) -> str:
+        return f"tabular softmax ({self.n_params} parameters)"
+
+
+@dataclass(frozen=True)
+class LinearSoftmax:
+    """π(a|s) ∝ exp(θ·φ(s,a)) with integer features, exact at z = e^θ (π ∝ Π_k z_k^{φ_k})."""
+
+    features: tuple[tuple[tuple[int, ...], ...], ...]  # [S][A][K]
+
+    coordinates = "z"
+
+    def __post_init__(self):
+        for s, row in enumerate(self.features):
+            for a, phi in enumerate(row):
+                for k, v in enumerate(phi):
+                    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                        raise InvalidPolicy(
+                            f"features[{s}][{a}][{k}]: exact linear softmax needs integer features, got {v!r}"
+                        )
+
+    @property
+    def n_states(self) -> int:
+        return len(self.features)
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.features[0])
+
+    @property
+    def n_params(self) -> int:
+        return len(self.features[0][0])
+
+    def probabilities(self, point: Sequence) -> list[list[Fraction]]:
+        z = _fractions(point, self.n_params, "z (= e^θ)")
+        table = []
+        for row in self.features:
+            weights = []
+            for phi in row:
+                w = Fraction(1)
+                for zk, fk in zip(z, phi):
+                    w *= zk ** int(fk)
+                weights.append(w)
+            total = sum(weights, Fraction(0))
+            table.append([w / total for w in weights])
+        return table
+
+    def jacobian(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """∂π(a|s)/∂θ_k = π(a|s)(φ_k(s,a) − Σ_b π(b|s) φ_k(s,b))."""
+        pi = self.probabilities(point)
+        jac = []
+        for s, row in enumerate(self.features):
+            mean = [sum((pi[s][b] * row[b][k] for b in range(len(row))), Fraction(0)) for k in range(self.n_params)]
+            jac.append([[pi[s][a] * (row[a][k] - mean[k]) for k in range(self.n_params)] for a in range(len(row))])
+        return jac
+
+    def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
+        phi = np.asarray(self.features, dtype=float)
+        logits = phi @ np.asarray(theta, dtype=float)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def theta_of(self, point: Sequence) -> list[str]:
+        return [_log_text(Fraction(v)) for v in point]
+
+    def describe(self) -> str:
+        return f"linear softmax ({self.n_params} features)"
+
+
+@dataclass(frozen=True)
+class DirectPolicy:
+    """π(a|s) = θ_{s,a}: the probabilities are the parameters (row-major (s, a))."""
+
+    n_states: int
+    n_actions: int
+
+    coordinates = "theta"
+
+    @property
+    def n_params(self) -> int:
+        return self.n_states * self.n_actions
+
+    def probabilities(self, point: Sequence) -> list[list[Fraction]]:
+        th = _fractions(point, self.n_params, "θ")
+        A = self.n_actions
+        table = [list(th[s * A:(s + 1) * A]) for s in range(self.n_states)]
+        for s, row in enumerate(table):
+            for a, v in enumerate(row):
+                if v < 0:
+                    raise InvalidPolicy(f"θ[{s * A + a}] = π({a}|{s}) must be >= 0, got {v}")
+            if sum(row, Fraction(0)) != 1:
+                raise InvalidPolicy(f"θ for state {s}: π(·|{s}) must sum to 1, sums to {sum(row, Fraction(0))}")
+        return table
+
+    def jacobian(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """∂π(a|s)/∂θ_k = δ_{(s,a),k}."""
+        self.probabilities(point)
+        A, K = self.n_actions, self.n_params
+        return [
+            [[Fraction(1 if k == s * A + a else 0) for k in range(K)] for a in range(A)]
+            for s in range(self.n_states)
+        ]
+
+    def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
+        return np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
+
+    def theta_of(self, point: Sequence) -> list[str]:
+        return [str(Fraction(v)) for v in point]
+
+    def describe(self) -> str:
+        return f"direct ({self.n_params} parameters)"
+
+
+def _log_text(z: Fraction) -> str:
+    """θ = log z, written exactly (and 0 when z = 1)."""
+    if z == 1:
+        return "0"
+    return f"log({z}) ≈ {math.log(z):.4g}"
+
+
+def format_point(policy, point: Sequence) -> str:
+    """Human-readable θ for a policy's exact point."""
+    return "[" + ", ".join(policy.theta_of(point)) + "]"

@@ -1,0 +1,406 @@
+"""The meaning of an abstract expression on a concrete finite MDP.
+
+An expression of :mod:`derive.notation` is evaluated on an :class:`Instance` (MDP,
+policy, exact parameter point) by walking its tree: Σ_τ enumerates the trajectories,
+μ, P(s'|s,a) and π_θ look up the actual tables, P(τ;θ) multiplies them along the
+trajectory, J(θ) runs backward dynamic programming, and ∇_θ differentiates for real
+with dual numbers (value, derivative along a direction v). No rewrite rule is consulted,
+so this is an independent check of any rewrite.
+
+Values are batched over trajectories: every trajectory variable in scope is bound to an
+index array, and each node costs one array operation per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+import sympy as sp
+from sympy import Derivative, Expr
+
+from .backends import Backend, NotRepresentable, _ZeroEntries
+from .mdp import FiniteMDP
+from .notation import (
+    Action, InitialDistribution, Objective, Policy, Return, Sample, State, TrajectoryProbability,
+    TrajectorySum, Transition, H, theta,
+)
+
+__all__ = ["Instance", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed", "trajectory_text"]
+
+
+class Unsupported(ValueError):
+    """The expression uses a construct the evaluator has no meaning for."""
+
+
+class IllFormed(ValueError):
+    """The expression has no meaning on this instance (e.g. it refers to a_{H+1})."""
+
+
+class Undefined(ZeroDivisionError):
+    """A division by zero (or log 0) happened; ``where`` maps trajectory slots to trajectories."""
+
+    def __init__(self, message: str, where: dict):
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A concrete world: an MDP, a policy and an exact parameter point (z = e^θ for softmax)."""
+
+    mdp: FiniteMDP
+    policy: object
+    point: tuple[Fraction, ...]
+    name: str = ""
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self):
+        if self.policy.n_states != self.mdp.n_states or self.policy.n_actions != self.mdp.n_actions:
+            raise ValueError(
+                f"{self.name or 'instance'}: policy is for S={self.policy.n_states}, A={self.policy.n_actions}"
+                f" but the MDP has S={self.mdp.n_states}, A={self.mdp.n_actions}"
+            )
+
+    @property
+    def n_params(self) -> int:
+        return self.policy.n_params
+
+    def probabilities(self):
+        if "pi" not in self._cache:
+            self._cache["pi"] = self.policy.probabilities(self.point)
+        return self._cache["pi"]
+
+    def jacobian(self):
+        if "jac" not in self._cache:
+            self._cache["jac"] = self.policy.jacobian(self.point)
+        return self._cache["jac"]
+
+    def support(self) -> np.ndarray:
+        """Boolean mask over trajectories: P(τ;θ) > 0, decided exactly."""
+        if "support" not in self._cache:
+            states, actions = self.mdp.trajectories()
+            mu = np.array([v > 0 for v in self.mdp.initial])
+            tr = np.array([[[v > 0 for v in d] for d in row] for row in self.mdp.transitions])
+            pi = np.array([[v > 0 for v in row] for row in self.probabilities()])
+            ok = mu[states[:, 0]]
+            for k in range(actions.shape[1]):
+                ok &= pi[states[:, k], actions[:, k]] & tr[states[:, k], actions[:, k], states[:, k + 1]]
+            self._cache["support"] = ok
+        return self._cache["support"]
+
+    def describe(self) -> str:
+        from .policies import format_point
+
+        return f"{self.mdp.describe()}; policy {self.policy.describe()}; θ = {format_point(self.policy, self.point)}"
+
+
+def trajectory_text(mdp: FiniteMDP, index: int) -> str:
+    """τ written out: (s0=0, a0=1, s1=0, …)."""
+    states, actions = mdp.trajectories()
+    parts = [f"s0={states[index, 0]}"]
+    for k in range(actions.shape[1]):
+        parts.append(f"a{k}={actions[index, k]}")
+        parts.append(f"s{k + 1}={states[index, k + 1]}")
+    return "(" + ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class Dual:
+    """A value and its derivative along the direction v; either may be None (unknown)."""
+
+    val: object
+    der: object
+
+
+@dataclass
+class _Env:
+    batch: int
+    slots: dict  # trajectory key -> index array (batch,)
+    ints: dict   # integer Symbol -> int
+
+
+class Evaluator:
+    """Evaluates expressions on one instance, in one backend, along one direction v."""
+
+    def __init__(self, instance: Instance, backend: Backend, direction: Sequence):
+        self.instance = instance
+        self.mdp = instance.mdp
+        self.backend = backend
+        bk = backend
+        if len(direction) != instance.n_params:
+            raise ValueError(f"direction has {len(direction)} entries, θ has {instance.n_params}")
+        self.mu = bk.table(list(self.mdp.initial))
+        self.tr = bk.table([[list(d) for d in row] for row in self.mdp.transitions])
+        self.rw = bk.table([[list(d) for d in row] for row in self.mdp.rewards])
+        self.gamma = bk.const(self.mdp.discount)
+        self.pi = bk.table(instance.probabilities())
+        jac = bk.table(instance.jacobian())  # [S, A, K]
+        v = bk.table(list(direction))
+        self.dpi = bk.sum(bk.mul(jac, v[None, None, :]), axis=2)
+        self.states, self.actions = self.mdp.trajectories()
+        self._traj_cache: dict = {}
+
+    # -- entry points -------------------------------------------------------
+    def evaluate(self, expr: Expr, *, slots: dict | None = None, ints: dict | None = None, batch: int = 1) -> Dual:
+        env = _Env(batch, dict(slots or {}), {H: self.mdp.horizon, **(ints or {})})
+        return self._eval(expr, env)
+
+    # -- per-trajectory tables ----------------------------------------------
+    def _trajectory_prob(self) -> Dual:
+        if "P" not in self._traj_cache:
+            bk, S, A = self.backend, self.states, self.actions
+            val = self.mu[S[:, 0]]
+            der = bk.mul(val, bk.zero())
+            for k in range(A.shape[1]):
+                f = bk.mul(self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]])
+                df = bk.mul(self.dpi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]])
+                der = bk.add(bk.mul(der, f), bk.mul(val, df))
+                val = bk.mul(val, f)
+            self._traj_cache["P"] = Dual(val, der)
+        return self._traj_cache["P"]
+
+    def _returns(self):
+        if "R" not in self._traj_cache:
+            bk, S, A = self.backend, self.states, self.actions
+            total = bk.mul(bk.zero(), np.zeros(S.shape[0], dtype=np.int64))
+            disc = bk.one()
+            for k in range(A.shape[1]):
+                total = bk.add(total, bk.mul(disc, self.rw[S[:, k], A[:, k], S[:, k + 1]]))
+                disc = bk.mul(disc, self.gamma)
+            self._traj_cache["R"] = total
+        return self._traj_cache["R"]
+
+    def objective(self) -> Dual:
+        """J(θ) and its directional derivative by backward dynamic programming (no enumeration)."""
+        if "J" not in self._traj_cache:
+            bk = self.backend
+            n_s = self.mdp.n_states
+            V = bk.mul(bk.zero(), np.zeros(n_s, dtype=np.int64))
+            dV = V
+            for _ in range(self.mdp.horizon + 1):
+                target = bk.add(self.rw, bk.mul(self.gamma, V[None, None, :]))
+                Q = bk.sum(bk.mul(self.tr, target), axis=2)  # [S, A]
+                dQ = bk.sum(bk.mul(self.tr, bk.mul(self.gamma, dV[None, None, :])), axis=2)
+                V, dV = (
+                    bk.sum(bk.mul(self.pi, Q), axis=1),
+                    bk.sum(bk.add(bk.mul(self.dpi, Q), bk.mul(self.pi, dQ)), axis=1),
+                )
+            self._traj_cache["J"] = Dual(bk.sum(bk.mul(self.mu, V)), bk.sum(bk.mul(self.mu, dV)))
+        return self._traj_cache["J"]
+
+    # -- the walk -------------------------------------------------------------
+    def _eval(self, e: Expr, env: _Env) -> Dual:
+        bk = self.backend
+        if e.is_Number:
+            if not e.is_Rational:
+                raise Unsupported(f"the number {e} is not rational")
+            return Dual(bk.const(Fraction(int(e.p), int(e.q))), bk.zero())
+        if e.is_Symbol:
+            if e in env.ints:
+                return Dual(bk.const(env.ints[e]), bk.zero())
+            raise Unsupported(f"the symbol {e} has no value on an instance")
+        if isinstance(e, sp.Add):
+            parts = [self._eval(x, env) for x in e.args]
+            val = _fold(bk.add, [p.val for p in parts])
+            der = _fold(bk.add, [p.der for p in parts])
+            return Dual(val, der)
+        if isinstance(e, sp.Mul):
+            acc = None
+            for x in e.args:
+                d = self._eval(x, env)
+                acc = d if acc is None else self._mul(acc, d)
+            return acc
+        if isinstance(e, sp.Pow):
+            return self._pow(e, env)
+        if isinstance(e, sp.log):
+            return self._log(self._eval(e.args[0], env), env)
+        if isinstance(e, Derivative):
+            return self._derivative(e, env)
+        if isinstance(e, (sp.Sum, sp.Product)):
+            return self._finite(e, env)
+        if isinstance(e, TrajectorySum):
+            return self._trajectory_sum(e, env)
+        if isinstance(e, InitialDistribution):
+            (st,) = e.args
+            return Dual(self.mu[self._index(st, env)], bk.zero())
+        if isinstance(e, Transition):
+            nxt, st, ac = (self._index(x, env) for x in e.args)
+            return Dual(self.tr[st, ac, nxt], bk.zero())
+        if isinstance(e, Policy):
+            ac, st, par = e.args
+            if par != theta:
+                raise Unsupported(f"policy parameter {par} is not θ")
+            ai, si = self._index(ac, env), self._index(st, env)
+            return Dual(self.pi[si, ai], self.dpi[si, ai])
+        if isinstance(e, TrajectoryProbability):
+            traj, par = e.args
+            if par != theta:
+                raise Unsupported(f"trajectory probability parameter {par} is not θ")
+            idx = self._slot(traj, env)
+            p = self._trajectory_prob()
+            return Dual(p.val[idx], p.der[idx])
+        if isinstance(e, Return):
+            idx = self._slot(e.args[0], env)
+            return Dual(self._returns()[idx], bk.zero())
+        if isinstance(e, Objective):
+            if e.args[0] != theta:
+                raise Unsupported(f"J at {e.args[0]} is not J(θ)")
+            return self.objective()
+        raise Unsupported(f"no meaning on a finite MDP for {type(e).__name__}: {e}")
+
+    def _mul(self, x: Dual, y: Dual) -> Dual:
+        bk = self.backend
+        # d(xy) = x'y + xy'; a term with an unknown factor is known only when the other is 0.
+        der = _add_or_unknown(bk, _mul_or_unknown(bk, x.der, y.val), _mul_or_unknown(bk, x.val, y.der))
+        return Dual(_mul_or_unknown(bk, x.val, y.val), der)
+
+    def _inv(self, x: Dual, env: _Env, why: str) -> Dual:
+        bk = self.backend
+        if x.val is None:
+            return Dual(None, None)
+        try:
+            r = bk.inv(x.val)
+        except _ZeroEntries as z:
+            raise Undefined(why, self._where(env, z.where)) from None
+        der = None if x.der is None else bk.neg(bk.mul(x.der, bk.mul(r, r)))
+        return Dual(r, der)
+
+    def _pow(self, e: sp.Pow, env: _Env) -> Dual:
+        base, ex = e.args
+        n = self._int_value(ex, env, what="exponent")
+        x = self._eval(base, env)
+        if n < 0:
+            x = self._inv(x, env, f"division by zero in {sp.sstr(e)}")
+            n = -n
+        bk = self.backend
+        result = Dual(bk.one(), bk.zero())
+        for _ in range(n):
+            result = self._mul(result, x)
+        return result
+
+    def _log(self, x: Dual, env: _Env) -> Dual:
+        bk = self.backend
+        r = self._inv(x, env, "log of zero")
+        der = None if x.der is None or r.val is None else bk.mul(x.der, r.val)
+        try:
+            val = None if x.val is None else bk.log(x.val)
+        except NotRepresentable:
+            val = None  # only the derivative of this log is known here
+        except _ZeroEntries as z:
+            raise Undefined("log of zero", self._where(env, z.where)) from None
+        return Dual(val, der)
+
+    def _derivative(self, e: Derivative, env: _Env) -> Dual:
+        if len(e.variable_count) != 1 or e.variable_count[0] != (theta, 1):
+            raise Unsupported(f"only first derivatives in θ have a meaning here, not {e}")
+        inner = self._eval(e.expr, env)
+        if inner.der is None:
+            raise NotRepresentable("derivative needs a value this number system cannot hold")
+        # Second derivatives are not tracked: a ∇ inside a ∇ raises where it is used.
+        return Dual(inner.der, None)
+
+    def _finite(self, e, env: _Env) -> Dual:
+        (body, *limits) = e.args
+        if len(limits) != 1:
+            raise Unsupported(f"multiple limits in {e}")
+        var, lo, hi = limits[0]
+        lo = self._int_value(lo, env, what=f"lower limit of {var}")
+        hi = self._int_value(hi, env, what=f"upper limit of {var}")
+        bk = self.backend
+        is_sum = isinstance(e, sp.Sum)
+        acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
+        for k in range(lo, hi + 1):
+            inner = _Env(env.batch, env.slots, {**env.ints, var: k})
+            d = self._eval(body, inner)
+            if is_sum:
+                acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
+            else:
+                acc = self._mul(acc, d)
+        return acc
+
+    def _trajectory_sum(self, e: TrajectorySum, env: _Env) -> Dual:
+        bk = self.backend
+        n_all = self.states.shape[0]
+        members = np.flatnonzero(self.instance.support()) if e.support else np.arange(n_all)
+        n = members.size
+        slots = {k: np.repeat(v, n) for k, v in env.slots.items()}
+        slots[e.variable] = np.tile(members, env.batch)
+        inner = _Env(env.batch * n, slots, env.ints)
+        d = self._eval(e.body, inner)
+
+        def reduce(x):
+            if x is None:
+                return None
+            x = np.broadcast_to(x, (env.batch * n,))
+            return bk.sum(x.reshape(env.batch, n), axis=1) if env.batch > 1 or env.slots else bk.sum(x)
+
+        return Dual(reduce(d.val), reduce(d.der))
+
+    # -- indices ----------------------------------------------------------------
+    def _slot(self, traj, env: _Env) -> np.ndarray:
+        key = self._slot_key(traj, env)
+        if key not in env.slots:
+            raise Unsupported(f"trajectory {sp.sstr(traj)} is not bound (no Σ_τ and not a free variable of the step)")
+        return env.slots[key]
+
+    def _slot_key(self, traj, env: _Env):
+        if isinstance(traj, Sample):
+            return ("sample", self._int_value(traj.args[0], env, what="sample index"))
+        if traj.is_Symbol:
+            return traj
+        raise Unsupported(f"{traj} is not a trajectory")
+
+    def _index(self, e, env: _Env):
+        if isinstance(e, (State, Action)):
+            traj, k = e.args
+            idx = self._slot(traj, env)
+            k = self._int_value(k, env, what="time index")
+            H_ = self.mdp.horizon
+            if isinstance(e, State):
+                if not 0 <= k <= H_ + 1:
+                    raise IllFormed(f"s_{k} does not exist: a trajectory of horizon H={H_} has s_0..s_{H_ + 1}")
+                return self.states[idx, k]
+            if not 0 <= k <= H_:
+                raise IllFormed(f"a_{k} does not exist: a trajectory of horizon H={H_} has a_0..a_{H_}")
+            return self.actions[idx, k]
+        raise Unsupported(f"{e} is not a state or an action")
+
+    def _int_value(self, e, env: _Env, *, what: str) -> int:
+        v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
+        if not v.is_Integer:
+            raise Unsupported(f"{what} {e} is not an integer here")
+        return int(v)
+
+    def _where(self, env: _Env, flat_indices) -> dict:
+        j = int(flat_indices[0]) % max(env.batch, 1)
+        return {k: int(np.asarray(v)[j]) for k, v in env.slots.items() if np.asarray(v).size > j}
+
+
+def _fold(op, xs):
+    if any(x is None for x in xs):
+        return None
+    acc = xs[0]
+    for x in xs[1:]:
+        acc = op(acc, x)
+    return acc
+
+
+def _add_or_unknown(bk, x, y):
+    return None if x is None or y is None else bk.add(x, y)
+
+
+def _is_known_zero(bk, x) -> bool:
+    return x is not None and bool(np.all(bk.is_zero(x)))
+
+
+def _mul_or_unknown(bk, x, y):
+    if x is None or y is None:
+        other = y if x is None else x
+        if other is not None and _is_known_zero(bk, other):
+            return other  # 0 · (anything finite) = 0
+        return None
+    return bk.mul(x, y)
+
