@@ -1,0 +1,9 @@
+"""Errors that are the user's to fix: the CLI prints them in one line and exits 2."""
+
+from __future__ import annotations
+
+__all__ = ["UserError"]
+
+
+class UserError(Exception):
+    """Bad input (a file, key or value); the message names what is at fault."""
