@@ -1,0 +1,164 @@
+"""Derivations as data: a start, named steps with justifications, and the result they prove.
+
+A step either applies a :class:`Rule` (a function Expr -> Expr with a statement, a
+justification and side conditions) or claims a user-written next expression with its
+justification. The relation between consecutive lines is ``"="`` or ``"unbiased"``
+(the new line is an estimator whose expectation over i.i.d. samples τ^(1..m) ∼ P(·;θ)
+is the previous line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import sympy as sp
+from sympy import Expr
+
+__all__ = [
+    "Condition", "Rule", "Step", "Goal", "Derivation", "Proof", "RuleDoesNotApply",
+    "rule", "EQUAL", "UNBIASED", "RELATIONS",
+]
+
+EQUAL = "="
+UNBIASED = "unbiased"
+RELATIONS = (EQUAL, UNBIASED)
+
+
+class RuleDoesNotApply(ValueError):
+    """A rule left the expression unchanged: the step would claim nothing."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A side condition a step needs; ``code`` says how the instance check tests it."""
+
+    code: str   # "finite-sum" | "positive-probability" | "theta-free-environment" | "positive-policy"
+    text: str   # the sentence printed in reports
+
+
+FINITE_SUM = Condition("finite-sum", "the sum over trajectories is finite (finite S, A and H)")
+POSITIVE_PROBABILITY = Condition("positive-probability", "P(τ;θ) > 0 on every trajectory summed")
+THETA_FREE_ENVIRONMENT = Condition(
+    "theta-free-environment", "μ and the dynamics P(s'|s,a) do not depend on θ"
+)
+POSITIVE_POLICY = Condition("positive-policy", "π_θ(a|s) > 0 for every state and action")
+CONDITIONS = {c.code: c for c in (FINITE_SUM, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, POSITIVE_POLICY)}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rewrite: ``statement`` is its one-line form, ``why`` the sentence beside it."""
+
+    name: str
+    statement: str
+    why: str
+    rewrite: Callable[[Expr], Expr]
+    conditions: tuple[Condition, ...] = ()
+    relation: str = EQUAL
+
+    def __call__(self, expr: Expr) -> Expr:
+        return self.rewrite(expr)
+
+
+def rule(*, name: str, why: str, conditions: tuple[Condition, ...] = (), relation: str = EQUAL):
+    """Decorator: turn ``f(expr) -> expr`` (docstring = the rewrite) into a :class:`Rule`."""
+
+    def wrap(fn: Callable[[Expr], Expr]) -> Rule:
+        statement = (fn.__doc__ or "").strip().splitlines()[0]
+        return Rule(name=name, statement=statement, why=why, rewrite=fn, conditions=conditions, relation=relation)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: the new expression, how it was obtained and why it holds."""
+
+    expr: Expr
+    rule: str
+    why: str
+    relation: str = EQUAL
+    conditions: tuple[Condition, ...] = ()
+    statement: str = ""
+    lemma: "Derivation | None" = None  # set on substitution steps
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The result a derivation sets out to prove: lhs (relation) rhs."""
+
+    lhs: Expr
+    rhs: Expr
+    relation: str = EQUAL
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A chain start = e_1 (rel) e_2 … that must end exactly at ``goal.rhs``."""
+
+    name: str
+    start: Expr
+    goal: Goal
+    steps: tuple[Step, ...] = ()
+    description: str = ""
+
+    @classmethod
+    def begin(cls, name: str, start: Expr, *, goal: Goal, description: str = "") -> "Derivation":
+        if goal.relation not in RELATIONS:
+            raise ValueError(f"goal relation must be one of {RELATIONS}, got {goal.relation!r}")
+        return cls(name=name, start=sp.sympify(start), goal=goal, description=description)
+
+    @property
+    def last(self) -> Expr:
+        return self.steps[-1].expr if self.steps else self.start
+
+    def by(self, r: Rule) -> "Derivation":
+        """Apply a rule to the last line."""
+        new = r(self.last)
+        if new == self.last:
+            raise RuleDoesNotApply(f"{self.name}: rule '{r.name}' does not apply to {sp.sstr(self.last)}")
+        step = Step(new, r.name, r.why, r.relation, r.conditions, r.statement)
+        return replace(self, steps=self.steps + (step,))
+
+    def claim(self, expr: Expr, *, why: str, rule: str = "claim", relation: str = EQUAL,
+              conditions: tuple[Condition, ...] = ()) -> "Derivation":
+        """Claim the next line; the checker decides whether it follows."""
+        if relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+        step = Step(sp.sympify(expr), rule, why, relation, tuple(conditions))
+        return replace(self, steps=self.steps + (step,))
+
+    def substitute(self, lemma: "Derivation", *, why: str | None = None) -> "Derivation":
+        """Replace the lemma's left side by its right side wherever it occurs in the last line."""
+        if lemma.goal.relation != EQUAL:
+            raise ValueError(f"lemma {lemma.name!r} is not an equality")
+        new = _replace_instances(self.last, lemma.goal.lhs, lemma.goal.rhs)
+        if new == self.last:
+            raise RuleDoesNotApply(f"{self.name}: the lemma {lemma.name!r} does not occur in the last line")
+        step = Step(new, f"substitute {lemma.name}", why or f"Substitute the result of {lemma.name}.",
+                    EQUAL, (), f"{sp.sstr(lemma.goal.lhs)} -> {sp.sstr(lemma.goal.rhs)}", lemma)
+        return replace(self, steps=self.steps + (step,))
+
+    @property
+    def relation(self) -> str:
+        """The relation of the whole chain: unbiased as soon as one step is."""
+        return UNBIASED if any(s.relation == UNBIASED for s in self.steps) else EQUAL
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A proof script's content: named derivations checked in order."""
+
+    name: str
+    title: str
+    derivations: tuple[Derivation, ...]
+    source: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:
+    """Replace old by new, keeping unevaluated products unevaluated (Basic.__new__ rebuild)."""
+    from sympy.strategies import bottom_up
+
+    return bottom_up(lambda e: new if e == old else e)(expr)
