@@ -1,0 +1,128 @@
+"""Verdicts and reports: what was shown about each step, and nothing more.
+
+A step's verdict is one of
+* ``proved symbolically`` — SymPy proved it in the general form (under its stated side
+  conditions) and no instance contradicted it;
+* ``checked on N MDPs`` — not proved symbolically, but both sides agree on N concrete MDPs;
+* ``failed`` — some instance contradicts it (a counterexample is attached);
+* ``undecided`` — neither (a time limit was reached, or the step has no meaning the
+  checker can evaluate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = [
+    "PROVED", "CHECKED", "FAILED", "UNDECIDED",
+    "Counterexample", "ConditionReport", "StepReport", "DerivationReport", "ProofReport",
+]
+
+PROVED = "proved symbolically"
+CHECKED = "checked on {n} MDPs"
+FAILED = "failed"
+UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """An instance on which a step fails, with both sides' exact values."""
+
+    instance: str                 # one-line description: MDP, policy, θ
+    mdp: dict                     # the MDP's tables (exact values as strings)
+    theta: tuple[str, ...]        # θ, exactly (log z for softmax policies)
+    lhs: tuple[str, ...]          # left side (each component of a gradient)
+    rhs: tuple[str, ...]          # right side
+    reason: str                   # why the two sides differ, in one sentence
+    bindings: dict = field(default_factory=dict)  # free variables: trajectory τ, sample count m, …
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ConditionReport:
+    """A side condition and what the instance check found."""
+
+    text: str
+    status: str   # "holds on all instances" | "violated on K of N instances" | "not tested: …"
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """The verdict on one step (or on a derivation's stated result)."""
+
+    index: int                    # 1-based step number; 0 for the stated result
+    rule: str
+    why: str
+    relation: str                 # "=" or "unbiased"
+    verdict: str                  # one of the four verdict strings above
+    symbolic: str                 # "proved" | "not proved: …" | "undecided: time limit" | "not attempted"
+    instances: int                # instances on which both sides agreed
+    numeric_instances: int = 0    # of those, compared in 50-digit floats (a log value was needed)
+    conditions: tuple[ConditionReport, ...] = ()
+    counterexample: Counterexample | None = None
+    detail: str = ""              # extra explanation (e.g. how to restore a violated condition)
+    lhs: str = ""                 # the two sides compared, as plain text
+    rhs: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == PROVED or self.verdict.startswith("checked on")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ok"] = self.ok
+        return d
+
+
+@dataclass(frozen=True)
+class DerivationReport:
+    name: str
+    steps: tuple[StepReport, ...]
+    result: StepReport            # the stated goal, checked like a step
+    structure: tuple[str, ...] = ()  # problems with the chain itself (wrong start or end)
+
+    @property
+    def verified(self) -> bool:
+        return not self.structure and self.result.ok and all(s.ok for s in self.steps)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "verified": self.verified,
+            "structure": list(self.structure),
+            "steps": [s.to_dict() for s in self.steps],
+            "result": self.result.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class ProofReport:
+    name: str
+    title: str
+    path: str
+    derivations: tuple[DerivationReport, ...]
+    instances: tuple[str, ...] = ()  # descriptions of the battery used
+    seconds: float = 0.0
+
+    @property
+    def verified(self) -> bool:
+        return all(d.verified for d in self.derivations)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "path": self.path,
+            "verified": self.verified,
+            "seconds": round(self.seconds, 3),
+            "instances": list(self.instances),
+            "derivations": [d.to_dict() for d in self.derivations],
+            # Flat list of every checked line, the stated results included.
+            "steps": [
+                {"derivation": d.name, **s.to_dict()}
+                for d in self.derivations
+                for s in (*d.steps, d.result)
+            ],
+        }
