@@ -81,7 +81,7 @@ class Step:
     relation: str = EQUAL
     conditions: tuple[Condition, ...] = ()
     statement: str = ""
-    lemma: "Derivation | None" = None  # set on substitution steps
+    lemma: "Derivation | None" = None  # the derivation a substitution or citation step relies on
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,16 @@ class Derivation:
                     EQUAL, (), f"{sp.sstr(lemma.goal.lhs)} -> {sp.sstr(lemma.goal.rhs)}", lemma)
         return replace(self, steps=self.steps + (step,))
 
+    def cite(self, result: "Derivation", *, why: str | None = None) -> "Derivation":
+        """Continue with an earlier derivation's result: its goal's right side becomes the next line."""
+        if result.goal.lhs != self.last:
+            raise RuleDoesNotApply(
+                f"{self.name}: {result.name!r} starts from {sp.sstr(result.goal.lhs)}, not from the last line"
+            )
+        step = Step(result.goal.rhs, f"by {result.name}", why or f"The result of {result.name}.",
+                    result.goal.relation, (), "", result)
+        return replace(self, steps=self.steps + (step,))
+
     @property
     def relation(self) -> str:
         """The relation of the whole chain: unbiased as soon as one step is."""
@@ -159,6 +169,8 @@ class Proof:
 
 def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:
     """Replace old by new, keeping unevaluated products unevaluated (Basic.__new__ rebuild)."""
-    from sympy.strategies import bottom_up
+    from sympy.strategies.traverse import bottom_up
 
-    return bottom_up(lambda e: new if e == old else e)(expr)
+    from .notation import STRUCTURE
+
+    return bottom_up(lambda e: new if e == old else e, STRUCTURE)(expr)

@@ -15,7 +15,7 @@ __all__ = [
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
-    "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul",
+    "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
 ]
 
 theta = Symbol("theta", real=True)
@@ -39,7 +39,15 @@ class Sample(Function):
 
 
 def _superscript(traj, printer) -> str:
-    return "" if traj == tau else "^{(%s)}" % printer._print(traj.args[0])
+    if isinstance(traj, Sample):
+        return "^{(%s)}" % printer._print(traj.args[0])
+    return "" if traj == tau else "^{[%s]}" % printer._print(traj)
+
+
+def _plain_superscript(traj, printer) -> str:
+    if isinstance(traj, Sample):
+        return "^(%s)" % printer._print(traj.args[0])
+    return "" if traj == tau else "[%s]" % printer._print(traj)
 
 
 class State(Function):
@@ -53,7 +61,7 @@ class State(Function):
 
     def _sympystr(self, printer):
         traj, k = self.args
-        sup = "" if traj == tau else "^(%s)" % printer._print(traj.args[0])
+        sup = _plain_superscript(traj, printer)
         return "s_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
 
 
@@ -68,7 +76,7 @@ class Action(Function):
 
     def _sympystr(self, printer):
         traj, k = self.args
-        sup = "" if traj == tau else "^(%s)" % printer._print(traj.args[0])
+        sup = _plain_superscript(traj, printer)
         return "a_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
 
 
@@ -247,6 +255,22 @@ def sum_t(body, *, upper=H) -> Expr:
 def prod_t(body, *, upper=H) -> Expr:
     """Π_{t=0}^{H} body."""
     return Product(body, (t, 0, upper))
+
+
+def _rebuild(op, *args):
+    # Rebuild a node without letting SymPy simplify it (P/P must stay P/P).
+    if op in (sp.Add, sp.Mul, sp.Pow):
+        return op(*args, evaluate=False)
+    return op(*args)
+
+
+# Tree access for sympy.strategies' traversals that keeps unevaluated forms intact.
+STRUCTURE = {
+    "op": type,
+    "new": _rebuild,
+    "children": lambda x: x.args,
+    "leaf": lambda x: not isinstance(x, sp.Basic) or x.is_Atom,
+}
 
 
 def unevaluated_mul(*factors) -> Expr:

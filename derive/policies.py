@@ -87,6 +87,10 @@ class TabularSoftmax:
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(v) for v in self._z(point)]
 
+    def tangent(self, v: Sequence) -> list[Fraction]:
+        """Directions of differentiation are unconstrained for a softmax policy."""
+        return [Fraction(x) for x in v]
+
     def describe(self) -> str:
         return f"tabular softmax ({self.n_params} parameters)"
 
@@ -153,6 +157,10 @@ class LinearSoftmax:
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(Fraction(v)) for v in point]
 
+    def tangent(self, v: Sequence) -> list[Fraction]:
+        """Directions of differentiation are unconstrained for a softmax policy."""
+        return [Fraction(x) for x in v]
+
     def describe(self) -> str:
         return f"linear softmax ({self.n_params} features)"
 
@@ -196,6 +204,20 @@ class DirectPolicy:
 
     def theta_of(self, point: Sequence) -> list[str]:
         return [str(Fraction(v)) for v in point]
+
+    def tangent(self, v: Sequence) -> list[Fraction]:
+        """Project v onto the simplex's tangent space (Σ_a v_{s,a} = 0 in each state).
+
+        J is only defined on the simplex; off it, different formulas for J (enumeration,
+        dynamic programming) are different functions, so only tangent derivatives mean anything.
+        """
+        A = self.n_actions
+        out = []
+        for s in range(self.n_states):
+            row = [Fraction(x) for x in v[s * A:(s + 1) * A]]
+            mean = sum(row, Fraction(0)) / A
+            out.extend(x - mean for x in row)
+        return out
 
     def describe(self) -> str:
         return f"direct ({self.n_params} parameters)"

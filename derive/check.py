@@ -1,0 +1,326 @@
+"""Checking steps two independent ways: symbolically, and by meaning on concrete MDPs.
+
+The instance check evaluates both sides of a step on each instance of a battery (see
+:mod:`derive.semantics`) and compares them exactly: first in Z/pZ for a random prime p
+along a random direction v (fast, a randomized identity test: a difference found there is
+certain), then, for a failure, in exact rationals to report both sides' values. An
+``unbiased`` step compares the exact expectation of the estimator over m = 1 and m = 2
+i.i.d. samples with the line above.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+from sympy import Derivative, Expr
+
+from .backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
+from .battery import default_battery
+from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
+from .notation import i, m, tau
+from .report import (
+    CHECKED, FAILED, PROVED, UNDECIDED, ConditionReport, Counterexample, DerivationReport,
+    ProofReport, StepReport,
+)
+from .semantics import Evaluator, IllFormed, Instance, Undefined, Unsupported, trajectory_text
+from .symbolic import SymbolicResult, prove, same_form
+
+__all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof"]
+
+MAX_SAMPLE_TUPLES = 250_000  # m = 2 is checked only while |support|² stays below this
+
+
+@dataclass(frozen=True)
+class InstanceOutcome:
+    status: str                   # "agree" | "differ" | "undefined" | "ill-formed" | "unsupported"
+    reason: str = ""
+    numeric: bool = False         # compared in 50-digit floats
+    bindings: dict | None = None  # free variables at the first difference
+
+
+# -- binding free variables ------------------------------------------------------
+
+def _free_structure(*exprs: Expr) -> tuple[bool, bool, bool]:
+    """(τ free, τ^(i) with free i, m free) across the expressions."""
+    free = set().union(*(e.free_symbols for e in exprs))
+    return tau in free, i in free, m in free
+
+
+def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
+    """Yield (label, slots, ints, batch, weights-or-None) for every way to bind free variables."""
+    support = np.flatnonzero(instance.support())
+    n = support.size
+    tau_free, i_free, m_free = _free_structure(lhs, rhs)
+    sample_counts = [1, 2] if m_free else [None]
+    for count in sample_counts:
+        keys = []
+        if tau_free:
+            keys.append(tau)
+        if count is not None:
+            keys.extend(("sample", k) for k in range(1, count + 1))
+        elif i_free:
+            keys.append(("sample", 1))
+        if n ** len(keys) > MAX_SAMPLE_TUPLES and count == 2:
+            continue
+        grids = np.meshgrid(*([support] * len(keys)), indexing="ij") if keys else []
+        slots = {k: g.ravel() for k, g in zip(keys, grids)}
+        batch = int(n ** len(keys)) if keys else 1
+        ints = {}
+        if count is not None:
+            ints[m] = count
+        if i_free and count is None:
+            ints[i] = 1
+        label = f"m = {count}" if count is not None else ""
+        yield label, slots, ints, batch, (relation == UNBIASED)
+
+
+def _evaluate_pair(ev: Evaluator, lhs, rhs, relation, slots, ints, batch):
+    """Both sides on one binding; for 'unbiased', the rhs is averaged over the sample tuples."""
+    bk = ev.backend
+    if relation == UNBIASED:
+        left = ev.evaluate(lhs, ints=ints)
+        right = ev.evaluate(rhs, slots=slots, ints=ints, batch=batch)
+        weights = bk.one()
+        p = ev._trajectory_prob().val
+        for key, idx in slots.items():
+            if isinstance(key, tuple) and key[0] == "sample":
+                weights = bk.mul(weights, p[idx])
+        if right.val is None:
+            return left.val, None
+        expectation = bk.sum(bk.mul(weights, np.broadcast_to(right.val, (batch,))))
+        return left.val, expectation
+    left = ev.evaluate(lhs, slots=slots, ints=ints, batch=batch)
+    right = ev.evaluate(rhs, slots=slots, ints=ints, batch=batch)
+    return left.val, right.val
+
+
+def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random) -> InstanceOutcome:
+    """Compare the meanings of lhs and rhs on one instance."""
+    direction = instance.policy.tangent([Fraction(rng.randrange(1, 2**30)) for _ in range(instance.n_params)])
+    backends = [ModPrime(random_prime(rng)), HighPrecision()]
+    numeric = False
+    for bk in backends:
+        try:
+            ev = Evaluator(instance, bk, direction)
+            for label, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
+                left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
+                if left is None or right is None:
+                    raise NotRepresentable("a log value is needed")
+                left_b, right_b = np.broadcast_arrays(np.asarray(left), np.asarray(right))
+                same = bk.equal(left_b, right_b)
+                if not np.all(same):
+                    j = int(np.flatnonzero(~np.asarray(same).ravel())[0])
+                    where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
+                    if label:
+                        where["samples"] = label
+                    return InstanceOutcome("differ", "the two sides differ", numeric, where)
+            return InstanceOutcome("agree", numeric=numeric)
+        except NotRepresentable:
+            numeric = True
+            continue
+        except Undefined as u:
+            where = {_key_text(k): trajectory_text(instance.mdp, v) for k, v in u.where.items()}
+            return InstanceOutcome("undefined", f"{u} (P(τ;θ) = 0 on a trajectory summed or sampled)", False, where)
+        except IllFormed as exc:
+            return InstanceOutcome("ill-formed", str(exc))
+        except Unsupported as exc:
+            return InstanceOutcome("unsupported", str(exc))
+    return InstanceOutcome("unsupported", "no number system could hold the values")
+
+
+def _key_text(key) -> str:
+    if isinstance(key, tuple):
+        return f"τ^({key[1]})"
+    return "τ"
+
+
+def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcome) -> tuple[tuple, tuple]:
+    """Both sides' exact values (every gradient component) at the failing binding."""
+    vector = lhs.has(Derivative) or rhs.has(Derivative)
+    K = instance.n_params if vector else 1
+    left_vals, right_vals = [], []
+    wanted = outcome.bindings or {}
+    for k in range(K):
+        direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
+        try:
+            ev = Evaluator(instance, Exact(), direction)
+            picked = None
+            for label, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
+                if wanted.get("samples", "") != label:
+                    continue
+                left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
+                if left is None or right is None:
+                    raise NotRepresentable("log value")
+                left_b, right_b = np.broadcast_arrays(np.asarray(left, dtype=object), np.asarray(right, dtype=object))
+                j = 0
+                if slots:
+                    texts = {kk: [trajectory_text(instance.mdp, int(x)) for x in v] for kk, v in slots.items()}
+                    for jj in range(batch):
+                        if all(texts[kk][jj] == wanted.get(_key_text(kk)) for kk in slots):
+                            j = jj
+                            break
+                picked = (left_b.ravel()[j], right_b.ravel()[j])
+                break
+            if picked is None:
+                return (), ()
+            left_vals.append(str(picked[0]))
+            right_vals.append(str(picked[1]))
+        except (NotRepresentable, Undefined, IllFormed, Unsupported) as exc:
+            return (f"not exactly representable ({type(exc).__name__})",), ()
+    return tuple(left_vals), tuple(right_vals)
+
+
+# -- steps -------------------------------------------------------------------------
+
+def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "claim", why: str = "",
+               index: int = 1, conditions=(), battery=None, symbolic: SymbolicResult | None = None,
+               timeout: float = 2.0, seed: int = 0) -> StepReport:
+    """Check lhs (relation) rhs symbolically and on every instance of the battery."""
+    battery = default_battery() if battery is None else battery
+    sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
+    rng = random.Random(seed)
+    agreed, numeric, failures, undecided, undefined_count = 0, 0, [], [], 0
+    for inst in battery:
+        out = check_instance(lhs, rhs, relation, inst, rng)
+        if out.status == "agree":
+            agreed += 1
+            numeric += out.numeric
+        elif out.status in ("differ", "undefined", "ill-formed"):
+            failures.append((inst, out))
+            undefined_count += out.status == "undefined"
+        else:
+            undecided.append((inst, out))
+    counterexample = None
+    if failures:
+        inst, out = min(failures, key=lambda f: (f[0].mdp.n_trajectories, f[0].n_params))
+        counterexample = _counterexample(lhs, rhs, relation, inst, out)
+        verdict = FAILED
+    elif sym.proved and agreed:
+        verdict = PROVED
+    elif agreed:
+        verdict = CHECKED.format(n=agreed)
+    else:
+        verdict = UNDECIDED
+    detail = ""
+    if undecided:
+        detail = f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}"
+    sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
+    return StepReport(
+        index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
+        instances=agreed, numeric_instances=numeric,
+        conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
+        counterexample=counterexample, detail=detail, lhs=sp.sstr(lhs), rhs=sp.sstr(rhs),
+    )
+
+
+def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome) -> Counterexample:
+    left, right = ((), ())
+    if out.status == "differ":
+        left, right = _exact_sides(lhs, rhs, relation, inst, out)
+    theta = tuple(inst.policy.theta_of(inst.point))
+    reason = out.reason
+    if out.status == "differ" and relation == UNBIASED:
+        reason = "the estimator's exact expectation differs from the line above"
+    return Counterexample(
+        instance=inst.describe(), mdp={**inst.mdp.to_dict(), "policy": inst.policy.describe()},
+        theta=theta, lhs=left, rhs=right, reason=reason, bindings=dict(out.bindings or {}),
+    )
+
+
+def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
+    n = len(battery)
+    if cond.code == "finite-sum":
+        biggest = max(inst.mdp.n_trajectories for inst in battery)
+        return ConditionReport(cond.text, f"holds on all {n} instances (at most {biggest} trajectories)")
+    if cond.code == "positive-probability":
+        if undefined_count:
+            return ConditionReport(cond.text, f"violated on {undefined_count} of {n} instances")
+        return ConditionReport(cond.text, f"holds on all {n} instances (no division by zero)")
+    if cond.code == "positive-policy":
+        bad = sum(any(p == 0 for row in inst.probabilities() for p in row) for inst in battery)
+        status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"
+        return ConditionReport(cond.text, status)
+    if cond.code == "theta-free-environment":
+        return ConditionReport(cond.text, f"holds on all {n} instances (fixed tables)")
+    return ConditionReport(cond.text, "not tested")
+
+
+def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
+    if step.lemma is not None and step.rule.startswith("by "):
+        ok, why = proved_chains.get(step.lemma.name, (False, "not checked yet"))
+        if ok:
+            return SymbolicResult("proved", f"by {step.lemma.name}, proved symbolically")
+        return SymbolicResult("not proved", f"relies on {step.lemma.name}: {why}")
+    result = prove(prev, step.expr, relation=step.relation, timeout=timeout)
+    if step.lemma is not None and result.proved:
+        ok, why = proved_chains.get(step.lemma.name, (False, "not checked yet"))
+        if not ok:
+            return SymbolicResult("not proved", f"relies on {step.lemma.name}: {why}")
+    return result
+
+
+def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None = None,
+                      timeout: float = 2.0, seed: int = 0) -> DerivationReport:
+    """Check every step of a derivation, then its stated result."""
+    battery = default_battery() if battery is None else battery
+    proved_chains = {} if proved_chains is None else proved_chains
+    reports, prev = [], d.start
+    relation_so_far = EQUAL
+    for k, step in enumerate(d.steps, start=1):
+        # After an unbiased step the lines are estimators: '=' then means equal for every sample.
+        sym = _step_symbolic(prev, step, proved_chains, timeout)
+        reports.append(check_step(
+            prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
+            conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
+        ))
+        if step.relation == UNBIASED:
+            relation_so_far = UNBIASED
+        prev = step.expr
+    structure = []
+    if not same_form(d.start, d.goal.lhs):
+        structure.append(f"the derivation starts at {sp.sstr(d.start)}, not at the stated {sp.sstr(d.goal.lhs)}")
+    if not same_form(d.last, d.goal.rhs):
+        structure.append(f"the derivation ends at {sp.sstr(d.last)}, not at the stated {sp.sstr(d.goal.rhs)}")
+    if relation_so_far != d.goal.relation:
+        structure.append(f"the chain's relation is '{relation_so_far}' but the stated result says '{d.goal.relation}'")
+    unproved = [r for r in reports if not r.symbolic.startswith("proved")]
+    if not reports:
+        goal_sym = prove(d.goal.lhs, d.goal.rhs, relation=d.goal.relation, timeout=timeout)
+    elif not unproved:
+        goal_sym = SymbolicResult("proved", "every step is proved symbolically")
+    else:
+        first = unproved[0]
+        goal_sym = SymbolicResult("not proved", f"step {first.index} ({first.rule}) is not proved symbolically")
+    result = check_step(
+        d.goal.lhs, d.goal.rhs, relation=d.goal.relation, rule="stated result",
+        why=f"{d.name}: the result the derivation sets out to prove", index=0,
+        battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed,
+    )
+    chain_ok = not unproved and not structure
+    proved_chains[d.name] = (chain_ok, "every step proved symbolically" if chain_ok else
+                             (f"step {unproved[0].index} ({unproved[0].rule}) is not proved symbolically"
+                              if unproved else "; ".join(structure)))
+    return DerivationReport(d.name, tuple(reports), result, tuple(structure))
+
+
+def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int = 0) -> ProofReport:
+    """Check every derivation of a proof on the battery (the default one unless given)."""
+    start = time.perf_counter()
+    battery = default_battery() if battery is None else tuple(battery)
+    proved_chains: dict = {}
+    reports = tuple(
+        verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout, seed=seed + 100 * k)
+        for k, d in enumerate(proof.derivations)
+    )
+    return ProofReport(
+        name=proof.name, title=proof.title, path=path, derivations=reports,
+        instances=tuple(inst.describe() for inst in battery), seconds=time.perf_counter() - start,
+    )
+
+
+
