@@ -1,0 +1,150 @@
+"""The derive command: verify proof scripts (and, where installed, the numeric and LaTeX tools)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+__all__ = ["main", "run_proofs", "format_report"]
+
+# Subcommand modules that register themselves on the parser; absent ones are skipped.
+_PLUGINS = ("derive.cli_numeric", "derive.cli_latex")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the usage block too)
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="derive", description="Verify mathematical derivations step by step.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    verify = sub.add_parser("verify", help="check every step of proof scripts (default: the bundled proofs)")
+    verify.add_argument("paths", nargs="*", metavar="PATH", help="proof scripts or folders of them")
+    verify.add_argument("--json", action="store_true", help="print only a JSON report on stdout")
+    verify.add_argument("--seed", type=int, default=2024, help="seed of the random battery (default 2024)")
+    verify.add_argument("--random", type=int, default=12, metavar="N",
+                        help="random MDPs in the battery besides the edge cases (default 12)")
+    verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                        help="time limit of one symbolic simplification, seconds (default 2)")
+    verify.set_defaults(handler=_verify)
+    for name in _PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help(sys.stderr)
+            return 2
+        return int(args.handler(args))
+    except UserError as exc:
+        print(f"derive: {exc}" if not str(exc).startswith("derive") else str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("derive: interrupted", file=sys.stderr)
+        return 130
+
+
+def _verify(args) -> int:
+    from .battery import default_battery
+    from .check import verify_proof
+    from .loader import load_proofs, proof_files
+
+    if args.random < 0:
+        raise UserError(f"--random: expected a count >= 0, got {args.random}")
+    if args.timeout <= 0:
+        raise UserError(f"--timeout: expected seconds > 0, got {args.timeout}")
+    files = proof_files(args.paths)
+    loaded = [(f, p) for f in files for p in load_proofs(f)]  # load all first: bad input fails fast
+    battery = default_battery(seed=args.seed, n_random=args.random)
+    reports = []
+    for f, proof in loaded:
+        report = verify_proof(proof, path=str(f), battery=battery, timeout=args.timeout)
+        reports.append(report)
+        if not args.json:
+            print(format_report(report), flush=True)
+    verified = all(r.verified for r in reports)
+    if args.json:
+        print(json.dumps({"verified": verified, "proofs": [r.to_dict() for r in reports]}, indent=2,
+                         ensure_ascii=False))
+    elif len(reports) > 1:
+        good = sum(r.verified for r in reports)
+        print(f"{good} of {len(reports)} proofs verified")
+    return 0 if verified else 1
+
+
+def run_proofs(proofs, *, path: str = "") -> int:
+    """Verify proofs on the default battery and print the report; 0 when all hold (for proof scripts)."""
+    from .check import verify_proof
+
+    try:
+        reports = [verify_proof(p, path=path) for p in proofs]
+    except UserError as exc:
+        print(f"derive: {exc}", file=sys.stderr)
+        return 2
+    for r in reports:
+        print(format_report(r))
+    return 0 if all(r.verified for r in reports) else 1
+
+
+def format_report(report) -> str:
+    """The per-step text report of one proof."""
+    lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
+             f"checked on a battery of {len(report.instances)} MDPs"]
+    for d in report.derivations:
+        lines.append(f"  {d.name}")
+        for s in d.steps:
+            lines.extend(_step_lines(s))
+        lines.extend(_step_lines(d.result))
+        for problem in d.structure:
+            lines.append(f"    ✗ {problem}")
+    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    n_ok = sum(s.ok for d in report.derivations for s in (*d.steps, d.result))
+    n_all = sum(len(d.steps) + 1 for d in report.derivations)
+    lines.append(f"  {verdict}: {n_ok} of {n_all} lines hold ({report.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def _mark(s) -> str:
+    return "✓" if s.ok else ("✗" if s.verdict == "failed" else "?")
+
+
+def _step_lines(s) -> list[str]:
+    label = "result" if s.index == 0 else f"{s.index:>2}."
+    rel = " (unbiased: E[new line] = line above)" if s.relation == "unbiased" and s.index else ""
+    verdict = s.verdict
+    if s.verdict == "proved symbolically":
+        verdict += f", checked on {s.instances} MDPs"
+    out = [f"    {_mark(s)} {label:<7}{s.rule:<34} {verdict}{rel}"]
+    if s.verdict != "proved symbolically" and s.symbolic and not s.symbolic.startswith("proved"):
+        out.append(f"             symbolic: {s.symbolic}")
+    if s.detail:
+        out.append(f"             {s.detail}")
+    for c in s.conditions:
+        if not c.status.startswith("holds"):
+            out.append(f"             side condition '{c.text}': {c.status}")
+    ce = s.counterexample
+    if ce is not None:
+        out.append(f"             counterexample: {ce.instance}")
+        for key, value in ce.bindings.items():
+            out.append(f"               {key} = {value}")
+        out.append(f"               {ce.reason}")
+        if ce.lhs:
+            out.append(f"               left side  = [{', '.join(ce.lhs)}]")
+            out.append(f"               right side = [{', '.join(ce.rhs)}]")
+    return out

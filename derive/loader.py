@@ -1,0 +1,70 @@
+"""Finding and running proof scripts: a file or folder -> the Proof objects it defines."""
+
+from __future__ import annotations
+
+import runpy
+import traceback
+from pathlib import Path
+
+from .derivation import Proof
+from .errors import UserError
+
+__all__ = ["bundled_proofs_dir", "proof_files", "load_proofs"]
+
+
+def bundled_proofs_dir() -> Path:
+    """The folder of the proofs shipped with derive (proofs/ in the repository)."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("derive.bundled")))
+    except ModuleNotFoundError:  # running from a source tree without installing
+        return Path(__file__).resolve().parent.parent / "proofs"
+
+
+def proof_files(paths: list[str]) -> list[Path]:
+    """Expand files and folders (their top-level *.py, not sub-folders) in order."""
+    out: list[Path] = []
+    for raw in paths or [str(bundled_proofs_dir())]:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.py") if not f.name.startswith("_"))
+            if not found:
+                raise UserError(f"{p}: folder holds no proof scripts (*.py)")
+            out.extend(found)
+        elif p.is_file():
+            if p.suffix != ".py":
+                raise UserError(f"{p}: not a Python proof script (expected a .py file)")
+            out.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    return out
+
+
+def load_proofs(path: str | Path) -> list[Proof]:
+    """Run a proof script and return the Proof objects in its PROOF or PROOFS."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        namespace = runpy.run_path(str(path), run_name="derive_proof")
+    except SyntaxError as exc:
+        raise UserError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        line = f":{frames[-1].lineno}" if frames else ""
+        raise UserError(f"{path}{line}: the proof script raised {type(exc).__name__}: {exc}") from None
+    found = []
+    if "PROOF" in namespace:
+        found.append(("PROOF", namespace["PROOF"]))
+    if "PROOFS" in namespace:
+        value = namespace["PROOFS"]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{path}: PROOFS must be a list of Proof objects, got {type(value).__name__}")
+        found.extend((f"PROOFS[{k}]", v) for k, v in enumerate(value))
+    if not found:
+        raise UserError(f"{path}: defines no PROOF (a derive.Proof) and no PROOFS")
+    for key, value in found:
+        if not isinstance(value, Proof):
+            raise UserError(f"{path}: {key} must be a derive.Proof, got {type(value).__name__}")
+    return [v for _, v in found]

@@ -1,0 +1,79 @@
+"""End to end: the derive command's output and exit codes (0 verified, 1 failed, 2 bad input)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROOF = ROOT / "proofs" / "policy_gradient.py"
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def wrong_proof(tmp_path_factory):
+    text = PROOF.read_text().replace(
+        "    .by(log_derivative_trick)\n",
+        "    .by(log_derivative_trick)\n"
+        "    .claim(sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R(), R()), support=True),"
+        " why='R twice')\n", 1)
+    f = tmp_path_factory.mktemp("wrong") / "wrong_step.py"
+    f.write_text(text)
+    return f
+
+
+def test_verify_bundled_proofs_exit_0():
+    r = run("verify", "--random", "4")
+    assert r.returncode == 0, r.stderr
+    assert "VERIFIED: 18 of 18 lines hold" in r.stdout
+    assert "log-derivative trick" in r.stdout and "proved symbolically" in r.stdout
+
+
+def test_proof_script_runs_by_itself():
+    r = subprocess.run([sys.executable, str(PROOF)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "VERIFIED" in r.stdout
+
+
+def test_wrong_step_exit_1_with_counterexample(wrong_proof):
+    r = run("verify", str(wrong_proof), "--random", "4")
+    assert r.returncode == 1
+    assert "✗" in r.stdout and "claim" in r.stdout and "counterexample:" in r.stdout
+    assert "left side" in r.stdout and "NOT VERIFIED" in r.stdout
+
+
+def test_json_output_is_only_json(wrong_proof):
+    r = run("verify", str(wrong_proof), "--json", "--random", "4")
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert data["verified"] is False
+    steps = data["proofs"][0]["steps"]
+    failed = [s for s in steps if s["verdict"] == "failed"]
+    assert failed and failed[0]["rule"] == "claim" and failed[0]["counterexample"]["lhs"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "missing.py"], "missing.py: no such file"),
+    (["verify", "--random", "-1"], "--random: expected a count >= 0"),
+    (["verify", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_input_exit_2_one_line_no_traceback(args, message):
+    r = run(*args)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_script_that_raises_exit_2(tmp_path):
+    f = tmp_path / "boom.py"
+    f.write_text("raise ValueError('bad proof')\n")
+    r = run("verify", str(f))
+    assert r.returncode == 2 and "boom.py:1: the proof script raised ValueError: bad proof" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,105 @@
+"""The evaluator gives expressions their meaning on a concrete MDP, checked against brute force."""
+
+import itertools
+import random
+from fractions import Fraction as F
+
+import pytest
+import sympy as sp
+
+from derive.backends import Exact, ModPrime
+from derive.battery import edge_cases, random_instance
+from derive.mdp import FiniteMDP
+from derive.notation import H, J, P, R, Sample, grad, i, pi, sum_t, sum_tau
+from derive.policies import TabularSoftmax
+from derive.semantics import Evaluator, IllFormed, Instance, Undefined, Unsupported
+
+MDP = FiniteMDP.from_tables([F(1, 3), F(2, 3)], [[[F(1, 2), F(1, 2)], [1, 0]], [[F(1, 4), F(3, 4)], [0, 1]]],
+                            [[1, 2], [0, F(1, 2)]], horizon=1, discount=F(1, 2))
+INST = Instance(MDP, TabularSoftmax(2, 2), (F(1), F(2), F(3), F(1)))
+
+
+def brute_force_J(inst):
+    mdp, pi_ = inst.mdp, inst.probabilities()
+    total = F(0)
+    for traj in itertools.product(range(2), repeat=2 * (mdp.horizon + 1) + 1):
+        st, ac = traj[0::2], traj[1::2]
+        p, ret = mdp.initial[st[0]], F(0)
+        for k, act in enumerate(ac):
+            p *= pi_[st[k]][act] * mdp.transitions[st[k]][act][st[k + 1]]
+            ret += mdp.discount ** k * mdp.rewards[st[k]][act][st[k + 1]]
+        total += p * ret
+    return total
+
+
+def test_objective_by_dp_equals_brute_force_enumeration():
+    ev = Evaluator(INST, Exact(), [F(0)] * 4)
+    assert ev.evaluate(J()).val == brute_force_J(INST)
+    assert ev.evaluate(sum_tau(P() * R())).val == brute_force_J(INST)
+
+
+def test_objective_rejects_a_wrong_value():
+    ev = Evaluator(INST, Exact(), [F(0)] * 4)
+    assert ev.evaluate(J()).val != brute_force_J(INST) + F(1, 1000)
+
+
+def test_gradient_matches_a_finite_difference():
+    eps = F(1, 10**12)
+    for k in range(4):
+        v = [F(int(j == k)) for j in range(4)]
+        exact = Evaluator(INST, Exact(), v).evaluate(grad(J())).val
+        # θ_k + ε  <=>  z_k · e^ε; use a rational approximation of e^ε to first order.
+        z = list(INST.point)
+        z[k] *= 1 + eps
+        moved = Instance(MDP, INST.policy, tuple(z))
+        fd = (brute_force_J(moved) - brute_force_J(INST)) / eps
+        assert abs(float(exact) - float(fd)) < 1e-9
+
+
+def test_mod_prime_and_exact_agree():
+    p = 2147483647
+    v = [F(3), F(-1), F(2), F(5)]
+    e = sum_tau(P() * sum_t(grad(sp.log(pi()))) * R(), support=True)
+    exact = Evaluator(INST, Exact(), v).evaluate(e).val[()]
+    modp = Evaluator(INST, ModPrime(p), v).evaluate(e).val
+    assert int(modp) == exact.numerator % p * pow(exact.denominator, -1, p) % p
+
+
+def test_free_trajectory_values_are_per_trajectory():
+    ev = Evaluator(INST, Exact(), [F(0)] * 4)
+    states, _ = MDP.trajectories()
+    idx = 5
+    vals = ev.evaluate(R(), slots={sp.Symbol("tau"): [idx]}).val
+    st, ac = MDP.trajectories()
+    expected = sum(MDP.discount ** k * MDP.rewards[st[idx, k]][ac[idx, k]][st[idx, k + 1]] for k in range(2))
+    assert vals[0] == expected
+
+
+def test_reference_past_the_horizon_is_ill_formed():
+    ev = Evaluator(INST, Exact(), [F(1)] * 4)
+    e = sum_tau(P() * sum_t(sp.log(pi()), upper=H + 1), support=True)
+    with pytest.raises(IllFormed, match="a_2 does not exist"):
+        ev.evaluate(grad(e))
+
+
+def test_division_by_zero_probability_is_undefined():
+    inst = [x for x in edge_cases(random.Random(0)) if x.name == "zero-probability transitions"][0]
+    ev = Evaluator(inst, Exact(), [F(1)] * inst.n_params)
+    with pytest.raises(Undefined):
+        ev.evaluate(sum_tau(grad(P()) / P()))
+
+
+def test_unknown_constructs_are_unsupported_not_guessed():
+    ev = Evaluator(INST, Exact(), [F(1)] * 4)
+    with pytest.raises(Unsupported):
+        ev.evaluate(sp.exp(J()))
+    with pytest.raises(Unsupported):
+        ev.evaluate(R(Sample(i)) + sp.Symbol("x"))
+
+
+def test_policy_lookup_uses_the_trajectory():
+    inst = random_instance(random.Random(3), 0)
+    ev = Evaluator(inst, Exact(), [F(0)] * inst.n_params)
+    states, actions = inst.mdp.trajectories()
+    got = ev.evaluate(pi(0), slots={sp.Symbol("tau"): [0]}).val
+    assert got[0] == inst.probabilities()[states[0, 0]][actions[0, 0]]
