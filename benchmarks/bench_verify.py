@@ -2,11 +2,13 @@
 
 Run:  python benchmarks/bench_verify.py [--simplify-limit SECONDS]
 
-1. One step (the log-derivative trick, Σ_τ ∇P R = Σ_τ P ∇log P R) on a 2-state, 2-action,
-   H = 4 MDP: derive's exact check (integers mod a random prime, both sides evaluated by
-   meaning) against the peer `sympy.simplify(lhs - rhs)` on the same instance, where lhs and
-   rhs are the concrete expressions in the parameters z = e^θ (enumerated over trajectories
-   and differentiated by SymPy). Prints both times and the ratio.
+1. One step (the score-function form, Σ_τ ∇P(τ;θ) R(τ) = Σ_τ P(τ;θ) Σ_t ∇log π_θ(a_t|s_t) R(τ))
+   on a 2-state, 2-action, H = 4 MDP: derive's exact check (integers mod a random prime,
+   both sides evaluated by meaning) against the peer `sympy.simplify(lhs - rhs)` on the same
+   instance, where lhs and rhs are the concrete expressions in θ (enumerated over
+   trajectories and differentiated by SymPy, one gradient component). A step whose sides
+   SymPy makes identical on construction (P·(∇P/P) -> ∇P) would give the peer nothing to
+   do, so this one is chosen: its sides differ as expressions. Prints both times and the ratio.
 2. How the exact check grows with H (trajectories = S (S A)^(H+1)).
 3. `derive verify proofs/policy_gradient.py` end to end, imports included.
 """
@@ -27,13 +29,13 @@ import sympy as sp
 
 from derive.check import check_instance
 from derive.mdp import FiniteMDP
-from derive.notation import P, R, fraction, grad, sum_tau, unevaluated_mul
+from derive.notation import P, R, grad, pi, sum_t, sum_tau, unevaluated_mul
 from derive.policies import TabularSoftmax
 from derive.semantics import Instance
 
 ROOT = Path(__file__).resolve().parent.parent
-LHS = sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()), support=True)
-RHS = sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True)
+LHS = sum_tau(unevaluated_mul(grad(P()), R()))
+RHS = sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), R()))
 
 
 def instance(horizon: int) -> Instance:
@@ -68,11 +70,9 @@ def concrete_sides(inst: Instance):
         for k, act in enumerate(ac):
             p *= pi[st[k]][act] * sp.Rational(mdp.transitions[st[k]][act][st[k + 1]])
             ret += sp.Rational(mdp.rewards[st[k]][act][st[k + 1]])
-        if p == 0:
-            continue
-        dp = sp.diff(p, th[0])
-        lhs_terms.append(p * (dp / p) * ret)
-        rhs_terms.append(p * sp.diff(sp.log(p), th[0]) * ret)
+        score = sp.Add(*[sp.diff(sp.log(pi[st[k]][act]), th[0]) for k, act in enumerate(ac)])
+        lhs_terms.append(sp.diff(p, th[0]) * ret)
+        rhs_terms.append(p * score * ret)
     return sp.Add(*lhs_terms), sp.Add(*rhs_terms)
 
 
