@@ -13,9 +13,12 @@ from fractions import Fraction as F
 
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
-from .semantics import Instance
+from .semantics import EnvironmentDerivative, Instance
 
-__all__ = ["default_battery", "edge_cases", "random_instance", "random_point"]
+__all__ = [
+    "default_battery", "stress_battery", "edge_cases", "stress_cases", "random_instance", "random_point",
+    "BATTERIES",
+]
 
 
 def random_point(policy, rng: random.Random) -> tuple[F, ...]:
@@ -99,3 +102,53 @@ def default_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, 
     """The edge cases plus ``n_random`` random instances, reproducible from ``seed``."""
     rng = random.Random(seed)
     return tuple(edge_cases(rng) + [random_instance(rng, k + 1) for k in range(n_random)])
+
+
+def _theta_dependent(mdp: FiniteMDP, n_params: int, *, initial: bool, dynamics: bool) -> EnvironmentDerivative:
+    """A derivative of μ and/or the dynamics in θ_0 whose rows sum to 0."""
+    S, A = mdp.n_states, mdp.n_actions
+    zero = (F(0),) * n_params
+
+    def unit(x):
+        return (F(x),) + (F(0),) * (n_params - 1)
+
+    def row(k):  # +1 on one entry, -1 on the next: stays a distribution to first order
+        return [unit(1) if j == k % S else unit(-1) if j == (k + 1) % S else zero for j in range(S)]
+
+    d_mu = tuple(row(0)) if initial and S > 1 else tuple(zero for _ in range(S))
+    d_tr = tuple(
+        tuple(tuple(row(s + a)) if dynamics and S > 1 else tuple(zero for _ in range(S)) for a in range(A))
+        for s in range(S)
+    )
+    return EnvironmentDerivative(d_mu, d_tr)
+
+
+def stress_cases(rng: random.Random) -> list[Instance]:
+    """Instances that break a side condition of the theorem, one condition each."""
+    out = []
+    boundary = FiniteMDP.from_tables(
+        [F(1, 2), F(1, 2)], [[[F(1, 2), F(1, 2)], [F(1, 3), F(2, 3)]], [[1, 0], [F(1, 4), F(3, 4)]]],
+        [[1, 3], [-1, 2]], horizon=1, name="direct policy on the boundary")
+    # π(1|0) = 0: trajectories taking action 1 in state 0 have P(τ;θ) = 0 but ∇P(τ;θ) ≠ 0.
+    out.append(Instance(boundary, DirectPolicy(2, 2), (F(1), F(0), F(1, 3), F(2, 3)), name=boundary.name))
+    dyn = FiniteMDP.from_tables(
+        [F(1, 3), F(2, 3)], [[[F(1, 2), F(1, 2)], [F(1, 3), F(2, 3)]], [[F(2, 5), F(3, 5)], [F(1, 4), F(3, 4)]]],
+        [[1, 0], [2, -1]], horizon=1, name="dynamics depend on θ")
+    pol = TabularSoftmax(2, 2)
+    out.append(Instance(dyn, pol, random_point(pol, rng), name=dyn.name,
+                        environment=_theta_dependent(dyn, pol.n_params, initial=False, dynamics=True)))
+    init = FiniteMDP.from_tables(
+        [F(1, 2), F(1, 2)], [[[F(1, 2), F(1, 2)], [1, 0]], [[0, 1], [F(1, 2), F(1, 2)]]],
+        [[2, 0], [1, 3]], horizon=1, name="initial distribution depends on θ")
+    out.append(Instance(init, pol, random_point(pol, rng), name=init.name,
+                        environment=_theta_dependent(init, pol.n_params, initial=True, dynamics=False)))
+    return out
+
+
+def stress_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+    """The default battery plus instances that violate the theorem's side conditions."""
+    rng = random.Random(seed + 1)
+    return default_battery(seed=seed, n_random=n_random) + tuple(stress_cases(rng))
+
+
+BATTERIES = {"default": default_battery, "stress": stress_battery}

@@ -75,7 +75,7 @@ def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
             ints[m] = count
         if i_free and count is None:
             ints[i] = 1
-        label = f"m = {count}" if count is not None else ""
+        label = str(count) if count is not None else ""
         yield label, slots, ints, batch, (relation == UNBIASED)
 
 
@@ -117,7 +117,7 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                     j = int(np.flatnonzero(~np.asarray(same).ravel())[0])
                     where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
                     if label:
-                        where["samples"] = label
+                        where["m"] = label
                     return InstanceOutcome("differ", "the two sides differ", numeric, where)
             return InstanceOutcome("agree", numeric=numeric)
         except NotRepresentable:
@@ -151,7 +151,7 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
             ev = Evaluator(instance, Exact(), direction)
             picked = None
             for label, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
-                if wanted.get("samples", "") != label:
+                if wanted.get("m", "") != label:
                     continue
                 left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
                 if left is None or right is None:
@@ -179,8 +179,12 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
 
 def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "claim", why: str = "",
                index: int = 1, conditions=(), battery=None, symbolic: SymbolicResult | None = None,
-               timeout: float = 2.0, seed: int = 0) -> StepReport:
-    """Check lhs (relation) rhs symbolically and on every instance of the battery."""
+               timeout: float = 2.0, seed: int = 0, minimize: bool = True) -> StepReport:
+    """Check lhs (relation) rhs symbolically and on every instance of the battery.
+
+    A failure is reported on the smallest instance Hypothesis finds (``minimize``), else on
+    the smallest failing instance of the battery.
+    """
     battery = default_battery() if battery is None else battery
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
@@ -196,9 +200,16 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         else:
             undecided.append((inst, out))
     counterexample = None
+    detail = ""
     if failures:
         inst, out = min(failures, key=lambda f: (f[0].mdp.n_trajectories, f[0].n_params))
-        counterexample = _counterexample(lhs, rhs, relation, inst, out)
+        if minimize:
+            inst, out = _minimized(lhs, rhs, relation, inst, out, seed)
+        violated = _violated(conditions, inst, out)
+        counterexample = _counterexample(lhs, rhs, relation, inst, out, violated)
+        detail = "; ".join(HINTS[c.code] for c in violated if c.code in HINTS)
+        if not detail and out.status == "undefined":
+            detail = HINTS["positive-probability"]
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
@@ -206,9 +217,9 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         verdict = CHECKED.format(n=agreed)
     else:
         verdict = UNDECIDED
-    detail = ""
     if undecided:
-        detail = f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}"
+        detail = (detail + "; " if detail else "") + (
+            f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}")
     sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
@@ -218,7 +229,57 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     )
 
 
-def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome) -> Counterexample:
+HINTS = {
+    "positive-probability": "restore it by summing only over trajectories with P(τ;θ) > 0 "
+                            "(the rule 'restrict to the support', valid while π_θ > 0)",
+    "positive-policy": "where π_θ(a|s) = 0, trajectories outside the support can still have ∇P(τ;θ) ≠ 0; "
+                       "the step holds for policies with full support, such as softmax",
+    "theta-free-environment": "on this instance μ or the dynamics depend on θ, so their log-gradients are "
+                              "not 0 and those terms cannot be dropped",
+}
+
+
+def _violated(conditions, inst: Instance, out: InstanceOutcome) -> list:
+    """The step's side conditions that fail on this instance."""
+    bad = []
+    for c in conditions:
+        if c.code == "positive-probability" and out.status == "undefined":
+            bad.append(c)
+        elif c.code == "positive-policy" and any(p == 0 for row in inst.probabilities() for p in row):
+            bad.append(c)
+        elif c.code == "theta-free-environment" and inst.environment_depends_on_theta:
+            bad.append(c)
+    return bad
+
+
+def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: int):
+    """Search for a smaller instance of the same kind on which the step fails the same way."""
+    from .minimize import kind_of, minimal_instance
+
+    if inst.mdp.n_states == 1 and inst.mdp.horizon == 0 and inst.n_params <= 2:
+        return inst, out
+    rng = random.Random(seed)
+    found: dict = {}
+
+    def fails(candidate: Instance) -> bool:
+        result = check_instance(lhs, rhs, relation, candidate, rng)
+        if result.status == out.status:
+            found[id(candidate)] = result
+            return True
+        return False
+
+    kind = kind_of(inst)
+    small = minimal_instance(fails, kind)
+    if small is None:
+        return inst, out
+    result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng)
+    if result.status != out.status:  # randomized check disagreed on replay: keep the battery's one
+        return inst, out
+    size = lambda x: (x.mdp.n_trajectories, x.n_params)  # noqa: E731
+    return (small, result) if size(small) <= size(inst) else (inst, out)
+
+
+def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=()) -> Counterexample:
     left, right = ((), ())
     if out.status == "differ":
         left, right = _exact_sides(lhs, rhs, relation, inst, out)
@@ -226,8 +287,16 @@ def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome) ->
     reason = out.reason
     if out.status == "differ" and relation == UNBIASED:
         reason = "the estimator's exact expectation differs from the line above"
+    if violated:
+        reason += "; side condition violated here: " + "; ".join(f"'{c.text}'" for c in violated)
+    mdp = {**inst.mdp.to_dict(), "policy": inst.policy.describe(),
+           "policy_probabilities": [[str(p) for p in row] for row in inst.probabilities()]}
+    if inst.environment_depends_on_theta:
+        env = inst.environment
+        mdp["d_initial"] = [[str(x) for x in row] for row in env.d_initial]
+        mdp["d_transitions"] = [[[[str(x) for x in k] for k in a] for a in s_] for s_ in env.d_transitions]
     return Counterexample(
-        instance=inst.describe(), mdp={**inst.mdp.to_dict(), "policy": inst.policy.describe()},
+        instance=inst.describe(), mdp=mdp,
         theta=theta, lhs=left, rhs=right, reason=reason, bindings=dict(out.bindings or {}),
     )
 
@@ -246,7 +315,9 @@ def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
         status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"
         return ConditionReport(cond.text, status)
     if cond.code == "theta-free-environment":
-        return ConditionReport(cond.text, f"holds on all {n} instances (fixed tables)")
+        bad = sum(inst.environment_depends_on_theta for inst in battery)
+        status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"
+        return ConditionReport(cond.text, status)
     return ConditionReport(cond.text, "not tested")
 
 
@@ -265,7 +336,7 @@ def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) 
 
 
 def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None = None,
-                      timeout: float = 2.0, seed: int = 0) -> DerivationReport:
+                      timeout: float = 2.0, seed: int = 0, minimize: bool = True) -> DerivationReport:
     """Check every step of a derivation, then its stated result."""
     battery = default_battery() if battery is None else battery
     proved_chains = {} if proved_chains is None else proved_chains
@@ -277,6 +348,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
+            minimize=minimize,
         ))
         if step.relation == UNBIASED:
             relation_so_far = UNBIASED
@@ -299,7 +371,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     result = check_step(
         d.goal.lhs, d.goal.rhs, relation=d.goal.relation, rule="stated result",
         why=f"{d.name}: the result the derivation sets out to prove", index=0,
-        battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed,
+        battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize,
     )
     chain_ok = not unproved and not structure
     proved_chains[d.name] = (chain_ok, "every step proved symbolically" if chain_ok else
@@ -308,13 +380,15 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     return DerivationReport(d.name, tuple(reports), result, tuple(structure))
 
 
-def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int = 0) -> ProofReport:
+def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int = 0,
+                 minimize: bool = True) -> ProofReport:
     """Check every derivation of a proof on the battery (the default one unless given)."""
     start = time.perf_counter()
     battery = default_battery() if battery is None else tuple(battery)
     proved_chains: dict = {}
     reports = tuple(
-        verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout, seed=seed + 100 * k)
+        verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout, seed=seed + 100 * k,
+                          minimize=minimize)
         for k, d in enumerate(proof.derivations)
     )
     return ProofReport(

@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of one symbolic simplification, seconds (default 2)")
+    verify.add_argument("--battery", choices=("default", "stress"), default="default",
+                        help="instances to check on: 'default', or 'stress' which adds instances that break "
+                             "the theorem's side conditions (boundary policy, θ-dependent environment)")
+    verify.add_argument("--no-minimize", action="store_true",
+                        help="report the battery's smallest failing instance instead of searching for a minimal one")
     verify.set_defaults(handler=_verify)
     for name in _PLUGINS:
         try:
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _verify(args) -> int:
-    from .battery import default_battery
+    from .battery import BATTERIES
     from .check import verify_proof
     from .loader import load_proofs, proof_files
 
@@ -71,10 +76,11 @@ def _verify(args) -> int:
         raise UserError(f"--timeout: expected seconds > 0, got {args.timeout}")
     files = proof_files(args.paths)
     loaded = [(f, p) for f in files for p in load_proofs(f)]  # load all first: bad input fails fast
-    battery = default_battery(seed=args.seed, n_random=args.random)
+    battery = BATTERIES[args.battery](seed=args.seed, n_random=args.random)
     reports = []
     for f, proof in loaded:
-        report = verify_proof(proof, path=str(f), battery=battery, timeout=args.timeout)
+        report = verify_proof(proof, path=str(f), battery=battery, timeout=args.timeout,
+                              minimize=not args.no_minimize)
         reports.append(report)
         if not args.json:
             print(format_report(report), flush=True)
@@ -120,6 +126,24 @@ def format_report(report) -> str:
     return "\n".join(lines)
 
 
+def _tables(mdp: dict) -> list[str]:
+    """μ, P(s'|s,a), r(s,a,s') and π(a|s) in a few lines (small MDPs only)."""
+    S, A = len(mdp["initial"]), len(mdp["transitions"][0])
+    if S * A > 12:
+        return ["(tables in --json)"]
+    row = lambda xs: "[" + ", ".join(xs) + "]"  # noqa: E731
+    lines = [f"μ = {row(mdp['initial'])}"]
+    lines.append("P(·|s,a): " + "; ".join(
+        f"s={s},a={a}: {row(mdp['transitions'][s][a])}" for s in range(S) for a in range(A)))
+    lines.append("r(s,a,·): " + "; ".join(
+        f"s={s},a={a}: {row(mdp['rewards'][s][a])}" for s in range(S) for a in range(A)))
+    if "policy_probabilities" in mdp:
+        lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(mdp["policy_probabilities"])))
+    if "d_transitions" in mdp or "d_initial" in mdp:
+        lines.append("μ and P(s'|s,a) depend on θ here (derivatives in --json)")
+    return lines
+
+
 def _mark(s) -> str:
     return "✓" if s.ok else ("✗" if s.verdict == "failed" else "?")
 
@@ -141,6 +165,7 @@ def _step_lines(s) -> list[str]:
     ce = s.counterexample
     if ce is not None:
         out.append(f"             counterexample: {ce.instance}")
+        out.extend("               " + line for line in _tables(ce.mdp))
         for key, value in ce.bindings.items():
             out.append(f"               {key} = {value}")
         out.append(f"               {ce.reason}")

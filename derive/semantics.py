@@ -28,7 +28,10 @@ from .notation import (
     TrajectorySum, Transition, H, theta,
 )
 
-__all__ = ["Instance", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed", "trajectory_text"]
+__all__ = [
+    "Instance", "EnvironmentDerivative", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed",
+    "trajectory_text",
+]
 
 
 class Unsupported(ValueError):
@@ -48,6 +51,22 @@ class Undefined(ZeroDivisionError):
 
 
 @dataclass(frozen=True)
+class EnvironmentDerivative:
+    """∂μ(s)/∂θ_k and ∂P(s'|s,a)/∂θ_k: an environment that (wrongly, for the theorem) depends on θ.
+
+    Rows of the derivatives sum to 0, so μ and P(·|s,a) stay distributions to first order.
+    """
+
+    d_initial: tuple[tuple[Fraction, ...], ...]                         # [S][K]
+    d_transitions: tuple[tuple[tuple[tuple[Fraction, ...], ...], ...], ...]  # [S][A][S][K]
+
+    def is_zero(self) -> bool:
+        flat = [x for row in self.d_initial for x in row]
+        flat += [x for s in self.d_transitions for a in s for s2 in a for x in s2]
+        return all(x == 0 for x in flat)
+
+
+@dataclass(frozen=True)
 class Instance:
     """A concrete world: an MDP, a policy and an exact parameter point (z = e^θ for softmax)."""
 
@@ -55,7 +74,12 @@ class Instance:
     policy: object
     point: tuple[Fraction, ...]
     name: str = ""
+    environment: EnvironmentDerivative | None = None  # None: μ and the dynamics are θ-free
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    @property
+    def environment_depends_on_theta(self) -> bool:
+        return self.environment is not None and not self.environment.is_zero()
 
     def __post_init__(self):
         if self.policy.n_states != self.mdp.n_states or self.policy.n_actions != self.mdp.n_actions:
@@ -94,7 +118,8 @@ class Instance:
     def describe(self) -> str:
         from .policies import format_point
 
-        return f"{self.mdp.describe()}; policy {self.policy.describe()}; θ = {format_point(self.policy, self.point)}"
+        env = "; μ and dynamics depend on θ" if self.environment_depends_on_theta else ""
+        return f"{self.mdp.describe()}; policy {self.policy.describe()}; θ = {format_point(self.policy, self.point)}{env}"
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:
@@ -140,6 +165,14 @@ class Evaluator:
         jac = bk.table(instance.jacobian())  # [S, A, K]
         v = bk.table(list(direction))
         self.dpi = bk.sum(bk.mul(jac, v[None, None, :]), axis=2)
+        env = instance.environment
+        if env is None:
+            self.dmu = bk.mul(self.mu, bk.zero())
+            self.dtr = bk.mul(self.tr, bk.zero())
+        else:
+            self.dmu = bk.sum(bk.mul(bk.table([list(r) for r in env.d_initial]), v[None, :]), axis=1)
+            dtr = bk.table([[[list(k) for k in a] for a in s_] for s_ in env.d_transitions])
+            self.dtr = bk.sum(bk.mul(dtr, v[None, None, None, :]), axis=3)
         self.states, self.actions = self.mdp.trajectories()
         self._traj_cache: dict = {}
 
@@ -153,10 +186,11 @@ class Evaluator:
         if "P" not in self._traj_cache:
             bk, S, A = self.backend, self.states, self.actions
             val = self.mu[S[:, 0]]
-            der = bk.mul(val, bk.zero())
+            der = self.dmu[S[:, 0]]
             for k in range(A.shape[1]):
-                f = bk.mul(self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]])
-                df = bk.mul(self.dpi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]])
+                p_, t_ = self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]]
+                f = bk.mul(p_, t_)
+                df = bk.add(bk.mul(self.dpi[S[:, k], A[:, k]], t_), bk.mul(p_, self.dtr[S[:, k], A[:, k], S[:, k + 1]]))
                 der = bk.add(bk.mul(der, f), bk.mul(val, df))
                 val = bk.mul(val, f)
             self._traj_cache["P"] = Dual(val, der)
@@ -183,12 +217,14 @@ class Evaluator:
             for _ in range(self.mdp.horizon + 1):
                 target = bk.add(self.rw, bk.mul(self.gamma, V[None, None, :]))
                 Q = bk.sum(bk.mul(self.tr, target), axis=2)  # [S, A]
-                dQ = bk.sum(bk.mul(self.tr, bk.mul(self.gamma, dV[None, None, :])), axis=2)
+                dQ = bk.sum(bk.add(bk.mul(self.dtr, target), bk.mul(self.tr, bk.mul(self.gamma, dV[None, None, :]))),
+                            axis=2)
                 V, dV = (
                     bk.sum(bk.mul(self.pi, Q), axis=1),
                     bk.sum(bk.add(bk.mul(self.dpi, Q), bk.mul(self.pi, dQ)), axis=1),
                 )
-            self._traj_cache["J"] = Dual(bk.sum(bk.mul(self.mu, V)), bk.sum(bk.mul(self.mu, dV)))
+            self._traj_cache["J"] = Dual(bk.sum(bk.mul(self.mu, V)),
+                                         bk.add(bk.sum(bk.mul(self.dmu, V)), bk.sum(bk.mul(self.mu, dV))))
         return self._traj_cache["J"]
 
     # -- the walk -------------------------------------------------------------
@@ -225,10 +261,11 @@ class Evaluator:
             return self._trajectory_sum(e, env)
         if isinstance(e, InitialDistribution):
             (st,) = e.args
-            return Dual(self.mu[self._index(st, env)], bk.zero())
+            idx = self._index(st, env)
+            return Dual(self.mu[idx], self.dmu[idx])
         if isinstance(e, Transition):
             nxt, st, ac = (self._index(x, env) for x in e.args)
-            return Dual(self.tr[st, ac, nxt], bk.zero())
+            return Dual(self.tr[st, ac, nxt], self.dtr[st, ac, nxt])
         if isinstance(e, Policy):
             ac, st, par = e.args
             if par != theta:
