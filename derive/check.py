@@ -210,6 +210,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         detail = "; ".join(HINTS[c.code] for c in violated if c.code in HINTS)
         if not detail and out.status == "undefined":
             detail = HINTS["positive-probability"]
+        if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
+            detail = HINTS["estimator-as-equality"]
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
@@ -236,6 +238,8 @@ HINTS = {
                        "the step holds for policies with full support, such as softmax",
     "theta-free-environment": "on this instance μ or the dynamics depend on θ, so their log-gradients are "
                               "not 0 and those terms cannot be dropped",
+    "estimator-as-equality": "a sample mean is a random variable and equals this only in expectation: "
+                             "write the step with relation 'unbiased'",
 }
 
 

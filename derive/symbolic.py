@@ -68,6 +68,12 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
         if expected is None:
             return SymbolicResult("not proved", "the estimator is not of the form (1/m) Σ_i g(τ^(i))")
         rhs, note = expected, " (with E[(1/m) Σ_i g(τ^(i))] = Σ_τ P(τ;θ) g(τ) for i.i.d. samples)"
+    if relation != UNBIASED and _samples(lhs) != _samples(rhs):
+        return SymbolicResult(
+            "not proved",
+            "one side is a sample mean over τ^(1), …, τ^(m) and the other is not; as an equality it would "
+            "have to hold for every sample (an estimator relation is written 'unbiased')",
+        )
     domains = _domains(lhs), _domains(rhs)
     if domains[0] != domains[1] and domains[0] and domains[1]:
         return SymbolicResult(
@@ -93,6 +99,11 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
 
 
 # -- canonical forms ------------------------------------------------------------
+
+def _samples(e: Expr) -> bool:
+    """Whether the expression is a sample mean over m samples (a random variable)."""
+    return isinstance(e, sp.Basic) and m in e.free_symbols
+
 
 def _domains(e: Expr) -> set:
     """Which trajectory sets the expression sums over: {"all"}, {"support"}, both or none."""
