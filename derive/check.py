@@ -22,7 +22,7 @@ from sympy import Derivative, Expr
 from .backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
 from .battery import default_battery
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
-from .notation import i, m, tau
+from .notation import i, m, tau, x
 from .report import (
     CHECKED, FAILED, PROVED, UNDECIDED, ConditionReport, Counterexample, DerivationReport,
     ProofReport, StepReport,
@@ -41,6 +41,7 @@ class InstanceOutcome:
     reason: str = ""
     numeric: bool = False         # compared in 50-digit floats
     bindings: dict | None = None  # free variables at the first difference
+    baseline: tuple = ()          # the b(s) drawn for this check
 
 
 # -- binding free variables ------------------------------------------------------
@@ -52,7 +53,16 @@ def _free_structure(*exprs: Expr) -> tuple[bool, bool, bool]:
 
 
 def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
-    """Yield (label, slots, ints, batch, weights-or-None) for every way to bind free variables."""
+    """Yield (tags, slots, ints, batch, weighted) for every way to bind the free variables."""
+    if x in lhs.free_symbols | rhs.free_symbols:  # "for every state s": one binding per state
+        for state in range(instance.mdp.n_states):
+            for tags, slots, ints, batch, w in _trajectory_bindings(instance, lhs, rhs, relation):
+                yield {"s": str(state), **tags}, slots, {**ints, x: state}, batch, w
+        return
+    yield from _trajectory_bindings(instance, lhs, rhs, relation)
+
+
+def _trajectory_bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
     support = np.flatnonzero(instance.support())
     n = support.size
     tau_free, i_free, m_free = _free_structure(lhs, rhs)
@@ -75,8 +85,8 @@ def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
             ints[m] = count
         if i_free and count is None:
             ints[i] = 1
-        label = str(count) if count is not None else ""
-        yield label, slots, ints, batch, (relation == UNBIASED)
+        tags = {"m": str(count)} if count is not None else {}
+        yield tags, slots, ints, batch, (relation == UNBIASED)
 
 
 def _evaluate_pair(ev: Evaluator, lhs, rhs, relation, slots, ints, batch):
@@ -102,12 +112,13 @@ def _evaluate_pair(ev: Evaluator, lhs, rhs, relation, slots, ints, batch):
 def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random) -> InstanceOutcome:
     """Compare the meanings of lhs and rhs on one instance."""
     direction = instance.policy.tangent([Fraction(rng.randrange(1, 2**30)) for _ in range(instance.n_params)])
+    baseline = _baseline(instance, rng)
     backends = [ModPrime(random_prime(rng)), HighPrecision()]
     numeric = False
     for bk in backends:
         try:
-            ev = Evaluator(instance, bk, direction)
-            for label, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
+            ev = Evaluator(instance, bk, direction, baseline=baseline)
+            for tags, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
                 left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
                 if left is None or right is None:
                     raise NotRepresentable("a log value is needed")
@@ -116,9 +127,8 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 if not np.all(same):
                     j = int(np.flatnonzero(~np.asarray(same).ravel())[0])
                     where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
-                    if label:
-                        where["m"] = label
-                    return InstanceOutcome("differ", "the two sides differ", numeric, where)
+                    where.update(tags)
+                    return InstanceOutcome("differ", "the two sides differ", numeric, where, tuple(baseline))
             return InstanceOutcome("agree", numeric=numeric)
         except NotRepresentable:
             numeric = True
@@ -130,7 +140,15 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
             return InstanceOutcome("unsupported", str(exc))
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            # A checker error is never a pass: the instance counts as not evaluated.
+            return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
     return InstanceOutcome("unsupported", "no number system could hold the values")
+
+
+def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
+    """A random b(s): a claim about 'any baseline' is tested on an arbitrary one."""
+    return [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
 
 
 def _key_text(key) -> str:
@@ -148,10 +166,10 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:
-            ev = Evaluator(instance, Exact(), direction)
+            ev = Evaluator(instance, Exact(), direction, baseline=list(outcome.baseline) or None)
             picked = None
-            for label, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
-                if wanted.get("m", "") != label:
+            for tags, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
+                if any(wanted.get(k) != v for k, v in tags.items()):
                     continue
                 left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
                 if left is None or right is None:

@@ -51,14 +51,15 @@ def _distribution(draw, n: int, *, zeros: bool, positive_first: bool = False) ->
 @st.composite
 def instances(draw, kind: InstanceKind = InstanceKind(), *, states: tuple[int, int] = (1, 3),
               actions: tuple[int, int] = (1, 3), horizons: tuple[int, int] = (0, 3)) -> Instance:
-    """Instances of one kind; shrinks towards one state, one action, H = 0, uniform rows, θ = 0."""
+    """Instances of one kind; shrinks towards one state, one action, H = 0, uniform rows, γ = 1, θ = 0."""
     S = draw(st.integers(*states))
     A = draw(st.integers(max(actions[0], 2 if kind.boundary else 1), max(actions[1], 2 if kind.boundary else 1)))
     H = draw(st.integers(*horizons))
     mu = _distribution(draw, S, zeros=kind.zeros)
     tr = [[_distribution(draw, S, zeros=kind.zeros) for _ in range(A)] for _ in range(S)]
     rw = [[[F(draw(st.integers(-3, 3))) for _ in range(S)] for _ in range(A)] for _ in range(S)]
-    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, name="minimal (Hypothesis)")
+    gamma = draw(st.sampled_from([F(1), F(1, 2), F(9, 10)]))  # shrinks to γ = 1
+    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name="minimal (Hypothesis)")
     if kind.policy == "direct":
         policy = DirectPolicy(S, A)
         point = []

@@ -11,9 +11,10 @@ import sympy as sp
 from sympy import Derivative, Expr, Function, Product, Rational, Sum, Symbol
 
 __all__ = [
-    "theta", "tau", "t", "i", "m", "H",
+    "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
-    "TrajectoryProbability", "Return", "Objective", "TrajectorySum",
+    "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
+    "r", "baseline", "sum_actions", "discounted_return", "reward_to_go",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
     "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
 ]
@@ -24,6 +25,10 @@ t = Symbol("t", integer=True, nonnegative=True)
 i = Symbol("i", integer=True, positive=True)
 m = Symbol("m", integer=True, positive=True)
 H = Symbol("H", integer=True, nonnegative=True)
+u = Symbol("u", integer=True, nonnegative=True)   # a second time index (t' in reward-to-go)
+gamma = Symbol("gamma", positive=True)             # the discount factor γ
+b = Symbol("b", integer=True, nonnegative=True)    # an action bound by Σ_b
+x = Symbol("s", integer=True, nonnegative=True)    # a state: a statement "for every state s"
 
 
 class Sample(Function):
@@ -142,6 +147,60 @@ class Return(Function):
 
     def _sympystr(self, printer):
         return "R(%s)" % printer._print(self.args[0])
+
+
+class Reward(Function):
+    """r_t = r(s_t, a_t, s_{t+1}) of a trajectory: Reward(τ, t) (θ-free)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        traj, k = self.args
+        return "r_{%s}%s" % (printer._print(k), _superscript(traj, printer))
+
+    def _sympystr(self, printer):
+        traj, k = self.args
+        return "r_%s%s" % (printer._print(k), _plain_superscript(traj, printer))
+
+
+class Baseline(Function):
+    """b(s): a baseline, any θ-free function of the state."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"b(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "b(%s)" % printer._print(self.args[0])
+
+
+class ActionSum(Expr):
+    """Σ_b body: a sum over every action b (body written with the action symbol)."""
+
+    def __new__(cls, body, var=b):
+        return Expr.__new__(cls, sp.sympify(body), var)
+
+    @property
+    def body(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def variable(self) -> Symbol:
+        return self.args[1]
+
+    @property
+    def free_symbols(self):
+        return self.body.free_symbols - {self.variable}
+
+    def _eval_is_commutative(self):
+        return True
+
+    def _latex(self, printer):
+        return r"\sum_{%s} %s" % (printer._print(self.variable), printer._print(self.body))
+
+    def _sympystr(self, printer):
+        return "Sum_{%s}(%s)" % (printer._print(self.variable), printer._print(self.body))
 
 
 class Objective(Function):
@@ -271,6 +330,31 @@ STRUCTURE = {
     "children": lambda x: x.args,
     "leaf": lambda x: not isinstance(x, sp.Basic) or x.is_Atom,
 }
+
+
+def r(k=t, traj=tau) -> Expr:
+    """r_k."""
+    return Reward(traj, k)
+
+
+def baseline(k=t, traj=tau) -> Expr:
+    """b(s_k)."""
+    return Baseline(State(traj, k))
+
+
+def sum_actions(body, var=b) -> Expr:
+    """Σ_b body."""
+    return ActionSum(body, var)
+
+
+def discounted_return(traj=tau) -> Expr:
+    """Σ_{u=0}^{H} γ^u r_u: the return R(τ) written out."""
+    return Sum(unevaluated_mul(gamma ** u, r(u, traj)), (u, 0, H))
+
+
+def reward_to_go(k=t, traj=tau) -> Expr:
+    """Σ_{u=k}^{H} γ^u r_u: the rewards from step k on."""
+    return Sum(unevaluated_mul(gamma ** u, r(u, traj)), (u, k, H))
 
 
 def unevaluated_mul(*factors) -> Expr:

@@ -16,7 +16,7 @@ from .derivation import (
     FINITE_SUM, POSITIVE_POLICY, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, UNBIASED, rule,
 )
 from .notation import (
-    STRUCTURE, Objective, Sample, TrajectoryProbability, TrajectorySum, factorisation, fraction, grad,
+    STRUCTURE, Objective, Return, Sample, TrajectoryProbability, baseline, discounted_return, gamma, r, t, u, TrajectorySum, factorisation, fraction, grad,
     i, sample_mean, theta, unevaluated_mul,
 )
 
@@ -24,7 +24,8 @@ __all__ = [
     "definition_of_objective", "swap_gradient_and_sum", "pull_out_theta_free_factor",
     "restrict_to_support", "multiply_by_ratio", "regroup", "log_derivative_trick",
     "sample_estimator", "factorise_trajectory_probability", "log_of_product",
-    "gradient_of_sum", "drop_theta_free_terms", "ALL_RULES",
+    "gradient_of_sum", "drop_theta_free_terms", "expand_return", "distribute_over_time_sum", "causality",
+    "subtract_baseline", "ALL_RULES",
 ]
 
 
@@ -255,8 +256,82 @@ def drop_theta_free_terms(expr: Expr) -> Expr:
     return bottom_up(drop)(expr)
 
 
+@rule(name="definition of R", why="The return is the discounted sum of the rewards: R(τ) = Σ_u γ^u r_u.")
+def expand_return(expr: Expr) -> Expr:
+    """R(τ)  ->  Σ_{u=0}^{H} γ^u r_u."""
+    return bottom_up(lambda e: discounted_return(e.args[0]) if isinstance(e, Return) else e)(expr)
+
+
+def _time_sum(e) -> bool:
+    return isinstance(e, Sum) and e.limits[0][0] == t
+
+
+@rule(name="distribute over Σ_t", why="A factor that does not involve t moves inside the sum over t.")
+def distribute_over_time_sum(expr: Expr) -> Expr:
+    """P · (Σ_t f_t) · g  ->  P · Σ_t f_t · g   for g free of t (the weight P(τ;θ) stays outside)."""
+
+    def distribute(e):
+        if isinstance(e, Mul):
+            sums = [f for f in e.args if _time_sum(f)]
+            if sums:
+                inner = sums[0]
+                others = [f for f in e.args if f is not inner]
+                weights = [f for f in others if isinstance(f, TrajectoryProbability)]
+                moved = [f for f in others if f not in weights]
+                if moved and all(t not in f.free_symbols for f in moved):
+                    return unevaluated_mul(*weights, Sum(unevaluated_mul(inner.function, *moved), *inner.limits))
+        return e
+
+    return bottom_up(distribute)(expr)
+
+
+def _rewards_from(e, start):
+    """Σ_{u=0}^{H} γ^u r_u -> Σ_{u=start}^{H} γ^u r_u (other expressions unchanged)."""
+    if isinstance(e, Sum) and e.limits[0][0] == u and e.limits[0][1] == 0 and e.function.has(r(u).func):
+        _, lo, hi = e.limits[0]
+        return Sum(e.function, (u, start, hi))
+    return e
+
+
+@rule(
+    name="causality",
+    why="A reward before step t does not depend on a_t, and E[∇_θ log π_θ(a_t|s_t) | s_t] = 0, so the "
+        "terms pairing the score at t with earlier rewards vanish in expectation.",
+)
+def causality(expr: Expr) -> Expr:
+    """Σ_t ∇log π_θ(a_t|s_t) Σ_{u=0}^{H} γ^u r_u  ->  Σ_t ∇log π_θ(a_t|s_t) Σ_{u=t}^{H} γ^u r_u   (under Σ_τ P)."""
+
+    def shift(e):
+        if _time_sum(e):
+            body = bottom_up(lambda x: _rewards_from(x, t))(e.function)
+            if body != e.function:
+                return Sum(body, *e.limits)
+        return e
+
+    return top_down_once(shift)(expr)
+
+
+@rule(
+    name="baseline",
+    why="E[∇_θ log π_θ(a_t|s_t) b(s_t)] = 0 for any b that depends on the state only "
+        "(Σ_a π_θ(a|s) ∇_θ log π_θ(a|s) = ∇_θ Σ_a π_θ(a|s) = 0).",
+)
+def subtract_baseline(expr: Expr) -> Expr:
+    """Σ_{u=t}^{H} γ^u r_u  ->  Σ_{u=t}^{H} γ^u r_u − b(s_t)."""
+
+    def minus_b(e):
+        if isinstance(e, Sum) and e.limits[0][0] == u and e.limits[0][1] == t:
+            traj = next(iter(x.args[0] for x in e.function.atoms(r(u).func)), None)
+            if traj is not None:
+                return sp.Add(e, sp.Mul(-1, baseline(t, traj)), evaluate=False)
+        return e
+
+    return bottom_up(minus_b)(expr)
+
+
 ALL_RULES = (
     definition_of_objective, swap_gradient_and_sum, pull_out_theta_free_factor, restrict_to_support,
     multiply_by_ratio, regroup, log_derivative_trick, sample_estimator,
     factorise_trajectory_probability, log_of_product, gradient_of_sum, drop_theta_free_terms,
+    expand_return, distribute_over_time_sum, causality, subtract_baseline,
 )

@@ -24,8 +24,8 @@ from sympy import Derivative, Expr
 from .backends import Backend, NotRepresentable, _ZeroEntries
 from .mdp import FiniteMDP
 from .notation import (
-    Action, InitialDistribution, Objective, Policy, Return, Sample, State, TrajectoryProbability,
-    TrajectorySum, Transition, H, theta,
+    Action, ActionSum, Baseline, InitialDistribution, Objective, Policy, Return, Reward, Sample, State,
+    TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
 )
 
 __all__ = [
@@ -150,7 +150,8 @@ class _Env:
 class Evaluator:
     """Evaluates expressions on one instance, in one backend, along one direction v."""
 
-    def __init__(self, instance: Instance, backend: Backend, direction: Sequence):
+    def __init__(self, instance: Instance, backend: Backend, direction: Sequence, *,
+                 baseline: Sequence | None = None):
         self.instance = instance
         self.mdp = instance.mdp
         self.backend = backend
@@ -174,6 +175,8 @@ class Evaluator:
             dtr = bk.table([[[list(k) for k in a] for a in s_] for s_ in env.d_transitions])
             self.dtr = bk.sum(bk.mul(dtr, v[None, None, None, :]), axis=3)
         self.states, self.actions = self.mdp.trajectories()
+        # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
+        self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
 
     # -- entry points -------------------------------------------------------
@@ -237,6 +240,8 @@ class Evaluator:
         if e.is_Symbol:
             if e in env.ints:
                 return Dual(bk.const(env.ints[e]), bk.zero())
+            if e == gamma:
+                return Dual(self.gamma, bk.zero())
             raise Unsupported(f"the symbol {e} has no value on an instance")
         if isinstance(e, sp.Add):
             parts = [self._eval(x, env) for x in e.args]
@@ -259,6 +264,20 @@ class Evaluator:
             return self._finite(e, env)
         if isinstance(e, TrajectorySum):
             return self._trajectory_sum(e, env)
+        if isinstance(e, ActionSum):
+            acc = Dual(bk.zero(), bk.zero())
+            for act in range(self.mdp.n_actions):
+                d = self._eval(e.body, _Env(env.batch, env.slots, {**env.ints, e.variable: act}))
+                acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
+            return acc
+        if isinstance(e, Reward):
+            traj, k = e.args
+            st = self._index(State(traj, k), env)
+            ac = self._index(Action(traj, k), env)
+            nxt = self._index(State(traj, k + 1), env)
+            return Dual(self.rw[st, ac, nxt], bk.zero())
+        if isinstance(e, Baseline):
+            return Dual(self.baseline[self._index(e.args[0], env)], bk.zero())
         if isinstance(e, InitialDistribution):
             (st,) = e.args
             idx = self._index(st, env)
@@ -308,6 +327,8 @@ class Evaluator:
     def _pow(self, e: sp.Pow, env: _Env) -> Dual:
         base, ex = e.args
         n = self._int_value(ex, env, what="exponent")
+        if n < 0 and base == gamma and self.mdp.discount == 0:
+            raise Undefined("γ^n with γ = 0 and n < 0", {})
         x = self._eval(base, env)
         if n < 0:
             x = self._inv(x, env, f"division by zero in {sp.sstr(e)}")
@@ -341,17 +362,19 @@ class Evaluator:
 
     def _finite(self, e, env: _Env) -> Dual:
         (body, *limits) = e.args
-        if len(limits) != 1:
-            raise Unsupported(f"multiple limits in {e}")
-        var, lo, hi = limits[0]
+        return self._limits(body, list(limits), isinstance(e, sp.Sum), env)
+
+    def _limits(self, body, limits: list, is_sum: bool, env: _Env) -> Dual:
+        """Σ or Π over the limits; SymPy lists a merged nest innermost first, so loop the last outermost."""
+        if not limits:
+            return self._eval(body, env)
+        *inner, (var, lo, hi) = limits
         lo = self._int_value(lo, env, what=f"lower limit of {var}")
         hi = self._int_value(hi, env, what=f"upper limit of {var}")
         bk = self.backend
-        is_sum = isinstance(e, sp.Sum)
         acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
         for k in range(lo, hi + 1):
-            inner = _Env(env.batch, env.slots, {**env.ints, var: k})
-            d = self._eval(body, inner)
+            d = self._limits(body, inner, is_sum, _Env(env.batch, env.slots, {**env.ints, var: k}))
             if is_sum:
                 acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
             else:
@@ -391,6 +414,8 @@ class Evaluator:
         raise Unsupported(f"{traj} is not a trajectory")
 
     def _index(self, e, env: _Env):
+        if e.is_Symbol and e in env.ints:  # an action bound by Σ_b
+            return env.ints[e]
         if isinstance(e, (State, Action)):
             traj, k = e.args
             idx = self._slot(traj, env)

@@ -18,13 +18,15 @@ from sympy import Expr, Mul, Sum, Symbol
 
 from .derivation import UNBIASED
 from .notation import (
-    Objective, Return, Sample, TrajectoryProbability, TrajectorySum, factorisation, i, m, tau, theta,
+    ActionSum, Objective, Policy, Return, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
+    factorisation, i, m, tau, theta,
 )
 
 __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
+N_ACTIONS = Symbol("N_a", integer=True, positive=True)     # number of actions
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ def expectation_of_sample_mean(expr: Expr) -> Expr | None:
     rest = [f for f in expr.args if not isinstance(f, Sum)]
     if len(sums) != 1 or Mul(*rest) != 1 / m:
         return None
-    (body, (var, lo, hi)) = sums[0].function, sums[0].limits[0]
+    *inner, (var, lo, hi) = sums[0].limits  # SymPy merges nested sums; the sample sum is outermost
+    body = Sum(sums[0].function, *inner) if inner else sums[0].function
     if var != i or lo != 1 or hi != m or m in body.free_symbols:
         return None
     g = body.xreplace({Sample(i): tau})
@@ -86,7 +89,8 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
             diff = _canonical(lhs, unfold) - _canonical(rhs, unfold)
             diff = _merge_sums(sp.expand(diff))
             if diff == 0:
-                how = "after unfolding P(τ;θ) = μ(s_0) Π_t P(s_{t+1}|s_t,a_t) π_θ(a_t|s_t)" if unfold else ""
+                how = ("after unfolding the definitions of P(τ;θ) and R(τ), and Σ_a π_θ(a|s) = 1"
+                       if unfold else "")
                 return SymbolicResult("proved", (how + note).strip())
     except Exception as exc:  # SymPy may refuse an operation on an abstract form
         return SymbolicResult("not proved", f"SymPy could not reduce the difference ({type(exc).__name__})")
@@ -132,6 +136,10 @@ def _canonical(e: Expr, unfold_probability: bool) -> Expr:
                   lambda x: TrajectorySum(TrajectoryProbability(tau, x.args[0]) * Return(tau), tau))
     if unfold_probability:
         e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factorisation(x.args[0]))
+        e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
+        # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.
+        e = e.replace(lambda x: isinstance(x, ActionSum) and isinstance(x.body, Policy)
+                      and x.body.args[0] == x.variable, lambda x: sp.Integer(1))
     e = _to_sums(e)
     e = sp.expand_log(e, force=True)  # log Π -> Σ log before ∇ meets the product
     # Evaluate the derivatives only: a full doit() would try to sum Σ_τ in closed form.
@@ -146,6 +154,8 @@ def _to_sums(e: Expr) -> Expr:
         return e
     if isinstance(e, TrajectorySum):
         return Sum(_to_sums(e.body), (e.variable, 1, N_SUPPORT if e.support else N_ALL))
+    if isinstance(e, ActionSum):
+        return Sum(_to_sums(e.body), (e.variable, 0, N_ACTIONS - 1))
     return e.func(*[_to_sums(a) for a in e.args])
 
 

@@ -11,8 +11,8 @@ from derive import rules as R_
 from derive.battery import default_battery
 from derive.check import check_step
 from derive.notation import (
-    H, J, P, R, Policy, Sample, State, dynamics, fraction, grad, i, m, mu, pi, prod_t, ratio, sample_mean,
-    sum_t, sum_tau, t, theta, unevaluated_mul, Action,
+    H, J, P, R, Policy, Sample, State, baseline, dynamics, fraction, gamma, grad, i, m, mu, pi, prod_t, r, ratio,
+    reward_to_go, sample_mean, sum_t, sum_tau, t, theta, u, unevaluated_mul, Action,
 )
 
 TI = Sample(i)
@@ -42,7 +42,20 @@ def before(rule, chain, start):
     raise AssertionError(rule.name)
 
 
+CHAIN_C = [R_.expand_return, R_.distribute_over_time_sum, R_.causality, R_.subtract_baseline]
+
 A0 = grad(J())
+C0 = sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), R()), support=True)
+
+
+def score_times(g):
+    """Σ_τ⁺ P Σ_t ∇log π_θ(a_t|s_t) g_t."""
+    return sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(grad(sp.log(pi())), g))), support=True)
+
+
+def disc(lo, hi=H, power=u):
+    return sp.Sum(unevaluated_mul(gamma ** power, r(u)), (u, lo, hi))
+
 B0 = grad(sp.log(P(TI)))
 S = dict(support=True)
 THREE_LOGS = (sp.log(mu(TI)), sum_t(sp.log(dynamics(t, TI))), sum_t(log_pi()))
@@ -109,6 +122,31 @@ MUTANTS = {
         ("dropped the policy term instead", sp.Add(grad(THREE_LOGS[0]), grad(THREE_LOGS[1]))),
         ("sign flip", -grad(THREE_LOGS[2])),
         ("extra factor 2", 2 * grad(THREE_LOGS[2])),
+    ]),
+    "definition of R": (CHAIN_C, C0, [
+        ("discount dropped", sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), sp.Sum(r(u), (u, 0, H))),
+                                     support=True)),
+        ("γ one power too high", sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), disc(0, power=u + 1)),
+                                         support=True)),
+        ("horizon off by one", sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), disc(0, H - 1)),
+                                       support=True)),
+    ]),
+    "distribute over Σ_t": (CHAIN_C, C0, [
+        ("dropped the return", sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi())))), support=True)),
+        ("return counted twice", score_times(unevaluated_mul(disc(0), disc(0)))),
+        ("weight moved inside too, and kept outside", sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(
+            grad(sp.log(pi())), disc(0), P()))), support=True)),
+    ]),
+    "causality": (CHAIN_C, C0, [
+        ("reward-to-go shifted by one step", score_times(disc(t + 1))),
+        ("kept the past rewards instead", score_times(disc(0, t))),
+        ("discounted from t (γ^(u−t)): biased", score_times(disc(t, power=u - t))),
+    ]),
+    "baseline": (CHAIN_C, C0, [
+        ("baseline of the next state (depends on a_t)", score_times(reward_to_go() - baseline(t + 1))),
+        ("immediate reward as baseline (depends on a_t)", score_times(reward_to_go() - r(t))),
+        ("baseline outside the score", sp.Add(score_times(reward_to_go()),
+                                             -sum_tau(unevaluated_mul(P(), baseline(0)), support=True))),
     ]),
     "gradient–sum swap (Σ_t)": (CHAIN_B, B0, [
         ("horizon off by one", sum_t(grad(log_pi()), upper=H - 1)),

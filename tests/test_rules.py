@@ -11,15 +11,31 @@ from derive.battery import default_battery, random_instance
 from derive.check import check_instance, check_step
 from derive.derivation import EQUAL, UNBIASED
 from derive.notation import (
-    H, Sample, dynamics, fraction, grad, i, J, mu, P, pi, prod_t, R, ratio, sample_mean, sum_t,
-    sum_tau, t, unevaluated_mul,
+    H, Sample, baseline, dynamics, fraction, gamma, grad, i, J, mu, P, pi, prod_t, R, r, ratio, reward_to_go,
+    sample_mean, sum_t, sum_tau, t, u, unevaluated_mul,
 )
 
 TI = Sample(i)
 LOG_SUM = sp.Add(sp.log(mu(TI)), sum_t(sp.log(dynamics(t, TI))), sum_t(sp.log(pi(t, TI))), evaluate=False)
 
+SCORE = sum_t(grad(sp.log(pi())))
+RTG_LINE = sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(grad(sp.log(pi())), reward_to_go()))), support=True)
+
 # rule -> (a line it applies to, a plausible wrong next line)
 CASES = {
+    "definition of R": (R_.expand_return, sum_tau(unevaluated_mul(P(), R())),
+                        sum_tau(unevaluated_mul(P(), sp.Sum(r(u), (u, 0, H))))),
+    "distribute over Σ_t": (R_.distribute_over_time_sum,
+                            sum_tau(unevaluated_mul(P(), SCORE, R()), support=True),
+                            sum_tau(unevaluated_mul(P(), SCORE), support=True)),
+    "causality": (R_.causality,
+                  sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(grad(sp.log(pi())), reward_to_go(0)))),
+                          support=True),
+                  sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(grad(sp.log(pi())), reward_to_go(t + 1)))),
+                          support=True)),
+    "baseline": (R_.subtract_baseline, RTG_LINE,
+                 sum_tau(unevaluated_mul(P(), sum_t(unevaluated_mul(grad(sp.log(pi())),
+                                                                    reward_to_go() - baseline(t + 1)))), support=True)),
     "definition of J": (R_.definition_of_objective, grad(J()), grad(sum_tau(R()))),
     "gradient–sum swap": (R_.swap_gradient_and_sum, grad(sum_tau(P() * R())), sum_tau(grad(P()))),
     "constant factor": (R_.pull_out_theta_free_factor, sum_tau(grad(P() * R())),
@@ -47,6 +63,13 @@ CASES = {
                                  grad(sum_t(sp.log(pi(t, TI)))), evaluate=False),
                           sp.Add(grad(sp.log(mu(TI))), grad(sum_t(sp.log(dynamics(t, TI)))), evaluate=False)),
 }
+
+
+def test_causality_is_not_a_pointwise_identity():
+    # Without the expectation over τ the two lines differ: the rule holds only under Σ_τ P.
+    pointwise = sum_t(unevaluated_mul(grad(sp.log(pi())), reward_to_go(0)))
+    report = check_step(pointwise, R_.causality(pointwise), battery=default_battery(n_random=4))
+    assert report.verdict == "failed"
 
 
 def test_every_rule_has_a_case():
