@@ -84,6 +84,21 @@ class TabularSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) as an [S, A, K] float array: e_{(s,a)} − Σ_b π(b|s) e_{(s,b)}."""
+        pi = self.float_probabilities(theta)
+        S, A = self.n_states, self.n_actions
+        out = np.zeros((S, A, S, A))
+        idx = np.arange(S)
+        out[idx, :, idx, :] = -pi[:, None, :]
+        out[idx[:, None], np.arange(A)[None, :], idx[:, None], np.arange(A)[None, :]] += 1.0
+        return out.reshape(S, A, S * A)
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]; costs O(S·A)."""
+        pi = self.float_probabilities(theta)
+        return (pi * (weights - (pi * weights).sum(axis=1, keepdims=True))).ravel()
+
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(v) for v in self._z(point)]
 
@@ -150,6 +165,17 @@ class LinearSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) as an [S, A, K] float array: φ(s,a) − Σ_b π(b|s) φ(s,b)."""
+        phi = np.asarray(self.features, dtype=float)
+        pi = self.float_probabilities(theta)
+        return phi - np.einsum("sb,sbk->sk", pi, phi)[:, None, :]
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]."""
+        pi = self.float_probabilities(theta)
+        return np.einsum("sa,sak->k", pi * weights, self.float_scores(theta))
+
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(Fraction(v)) for v in point]
 
@@ -193,6 +219,19 @@ class DirectPolicy:
 
     def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
+
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) = e_{(s,a)} / θ_{s,a}; infinite where π(a|s) = 0 (no score there)."""
+        th = np.asarray(theta, dtype=float)
+        S, A = self.n_states, self.n_actions
+        out = np.zeros((S * A, S * A))
+        with np.errstate(divide="ignore"):
+            out[np.arange(S * A), np.arange(S * A)] = 1.0 / th
+        return out.reshape(S, A, S * A)
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ = w itself (∂π/∂θ is the identity)."""
+        return np.asarray(weights, dtype=float).ravel().copy()
 
     def theta_of(self, point: Sequence) -> list[str]:
         return [str(Fraction(v)) for v in point]

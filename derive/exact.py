@@ -1,0 +1,403 @@
+"""J(θ) and ∇J(θ) on a finite MDP by three independent routes.
+
+1. ``symbolic``: J = Σ_τ P(τ;θ) R(τ) enumerated as an exact polynomial in the policy
+   entries p_{s,a} = π(a|s), differentiated symbolically, chained with ∂π/∂θ obtained by
+   SymPy from the policy's formula (exact rationals).
+2. ``enumerate``: the theorem's final form E_τ[Σ_t ∇log π_θ(a_t|s_t) R(τ)], summed over
+   the enumerated trajectories with exact Fractions.
+3. ``dp``: forward state occupancy × Q by dynamic programming in float64, O(H·S²·A),
+   for MDPs far beyond enumeration.
+
+Exact routes work at an exact point of the policy (z = e^θ for softmax policies, θ for
+the direct policy); see :func:`exact_point`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+import sympy as sp
+from sympy.polys.domains import QQ
+from sympy.polys.rings import ring
+
+from .errors import UserError
+from .mdp import FiniteMDP
+from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
+
+__all__ = [
+    "Gradient",
+    "Enumeration",
+    "EnumerationTooLarge",
+    "ScoreUndefined",
+    "DynamicProgram",
+    "METHODS",
+    "ENUMERATION_BUDGET",
+    "SYMBOLIC_BUDGET",
+    "exact_point",
+    "enumerate_support",
+    "gradient",
+    "gradient_symbolic",
+    "gradient_enumerate",
+    "gradient_dp",
+    "dp_tolerance",
+]
+
+METHODS = ("dp", "enumerate", "symbolic")
+ENUMERATION_BUDGET = 200_000  # trajectories with P(τ) > 0; Fractions cost ~µs per operation
+SYMBOLIC_BUDGET = 50_000
+
+
+class EnumerationTooLarge(UserError):
+    """Enumerating the trajectories would exceed the budget; the DP route does not enumerate."""
+
+
+class ScoreUndefined(UserError):
+    """∇log π(a|s) does not exist where π(a|s) = 0, so the score-function form has no meaning."""
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """J(θ) and ∇J(θ) from one route; exact routes hold Fractions, ``dp`` holds floats."""
+
+    J: object
+    grad: tuple
+    method: str
+
+    @property
+    def exact(self) -> bool:
+        return self.method != "dp"
+
+    def as_floats(self) -> tuple[float, list[float]]:
+        return float(self.J), [float(g) for g in self.grad]
+
+
+def exact_point(policy, theta: Sequence) -> tuple[Fraction, ...]:
+    """The exact point for θ: z = e^θ for softmax (exact when θ_k = 0, else the float64 value of e^θ_k), θ for direct."""
+    values = [Fraction(v) if not isinstance(v, float) else v for v in theta]
+    if len(values) != policy.n_params:
+        raise UserError(f"theta: expected {policy.n_params} values for {policy.describe()}, got {len(values)}")
+    if getattr(policy, "coordinates", "z") == "theta":
+        return tuple(Fraction(v) for v in values)
+    return tuple(Fraction(1) if v == 0 else Fraction(math.exp(float(v))) for v in values)
+
+
+# -- enumeration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """Trajectories with μ(s_0)ΠP(s_{t+1}|s_t,a_t) > 0 and allowed actions: index arrays and exact weights."""
+
+    states: np.ndarray       # [N, H+2]
+    actions: np.ndarray      # [N, H+1]
+    environment: np.ndarray  # [N] object: μ(s_0) Π_t P(s_{t+1}|s_t,a_t)
+    returns: np.ndarray      # [N] object: Σ_t γ^t r(s_t,a_t,s_{t+1})
+
+    @property
+    def size(self) -> int:
+        return int(self.states.shape[0])
+
+
+def _objects(nested) -> np.ndarray:
+    return np.array(nested, dtype=object)
+
+
+def enumerate_support(mdp: FiniteMDP, allowed: np.ndarray, *, budget: int = ENUMERATION_BUDGET) -> Enumeration:
+    """Grow trajectories step by step, keeping only positive-probability branches; refuse past ``budget``."""
+    S, A = mdp.n_states, mdp.n_actions
+    tr = _objects(mdp.transitions)
+    rw = _objects(mdp.rewards)
+    positive = np.array([[[p > 0 for p in d] for d in row] for row in mdp.transitions], dtype=bool)
+    branches = (positive & np.asarray(allowed, dtype=bool)[:, :, None]).sum(axis=(1, 2))  # children per state
+    starts = np.array([s for s in range(S) if mdp.initial[s] > 0], dtype=np.int64)
+    states = starts[:, None]
+    actions = np.empty((starts.size, 0), dtype=np.int64)
+    env = _objects([mdp.initial[s] for s in starts]) if starts.size else np.empty(0, dtype=object)
+    ret = np.array([Fraction(0)] * starts.size, dtype=object)
+    disc = Fraction(1)
+    pairs = [(a, s2) for a in range(A) for s2 in range(S)]
+    for t in range(mdp.horizon + 1):
+        last = states[:, -1]
+        count = int(branches[last].sum())
+        if count > budget:
+            raise EnumerationTooLarge(
+                f"{mdp.describe()}: enumeration needs more than {budget:,} trajectories (already {count:,} "
+                f"after {t + 1} of {mdp.horizon + 1} steps); use the dynamic-programming route "
+                f"(--method dp, or gradient(..., method='dp')) for MDPs this large"
+            )
+        parent, a_new, s_new = [], [], []
+        for a, s2 in pairs:
+            ok = positive[last, a, s2] & bool_allowed(allowed, last, a)
+            idx = np.flatnonzero(ok)
+            parent.append(idx)
+            a_new.append(np.full(idx.size, a, dtype=np.int64))
+            s_new.append(np.full(idx.size, s2, dtype=np.int64))
+        parent = np.concatenate(parent)
+        a_new = np.concatenate(a_new)
+        s_new = np.concatenate(s_new)
+        order = np.argsort(parent, kind="stable")  # keep children next to their parent
+        parent, a_new, s_new = parent[order], a_new[order], s_new[order]
+        s_prev = last[parent]
+        env = env[parent] * tr[s_prev, a_new, s_new]
+        ret = ret[parent] + disc * rw[s_prev, a_new, s_new]
+        disc *= mdp.discount
+        states = np.concatenate([states[parent], s_new[:, None]], axis=1)
+        actions = np.concatenate([actions[parent], a_new[:, None]], axis=1)
+    return Enumeration(states, actions, env, ret)
+
+
+def bool_allowed(allowed: np.ndarray, states: np.ndarray, a: int) -> np.ndarray:
+    return np.asarray(allowed, dtype=bool)[states, a]
+
+
+def _group_sum(keys: np.ndarray, values: np.ndarray, n: int) -> list:
+    """Σ of object ``values`` per integer key in [0, n), exactly."""
+    out = [Fraction(0)] * n
+    if keys.size == 0:
+        return out
+    order = np.argsort(keys, kind="stable")
+    k_sorted = keys[order]
+    starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
+    sums = np.add.reduceat(values[order], starts)
+    for k, v in zip(k_sorted[starts], sums):
+        out[int(k)] = v
+    return out
+
+
+# -- route 2: the score-function form by enumeration ---------------------------------------
+
+
+def gradient_enumerate(mdp: FiniteMDP, policy, point: Sequence, *, budget: int = ENUMERATION_BUDGET) -> Gradient:
+    """Σ_τ P(τ;θ) Σ_t ∇log π(a_t|s_t) R(τ), exactly (needs π(a|s) > 0 wherever it is used)."""
+    _check_shapes(mdp, policy)
+    pi = _objects(policy.probabilities(point))
+    jac = _objects(policy.jacobian(point))  # [S, A, K] ∂π/∂θ
+    allowed = np.array(pi > 0, dtype=bool)
+    en = enumerate_support(mdp, allowed, budget=budget)
+    prob = en.environment.copy()
+    for t in range(en.actions.shape[1]):
+        prob = prob * pi[en.states[:, t], en.actions[:, t]]
+    weight = prob * en.returns  # P(τ) R(τ)
+    J = sum(weight.tolist(), Fraction(0))
+    S, A, K = mdp.n_states, mdp.n_actions, policy.n_params
+    # Linearity: Σ_τ w(τ) Σ_t score(s_t,a_t) = Σ_{s,a} [Σ_t Σ_{τ: (s_t,a_t)=(s,a)} w(τ)] score(s,a).
+    per_pair = [Fraction(0)] * (S * A)
+    for t in range(en.actions.shape[1]):
+        keys = en.states[:, t] * A + en.actions[:, t]
+        for k, v in enumerate(_group_sum(keys, weight, S * A)):
+            per_pair[k] += v
+    used = {k for k in range(S * A) if per_pair[k] != 0}
+    # Direct policies on the boundary: an action with π = 0 may still move J (route 1 sees it).
+    for s in range(S):
+        for a in range(A):
+            if pi[s, a] == 0 and any(jac[s, a, k] != 0 for k in range(K)) and _state_reachable(en, s):
+                raise ScoreUndefined(
+                    f"π({a}|{s}) = 0 at this θ: ∇log π({a}|{s}) does not exist, so the score-function form "
+                    f"E[Σ_t ∇log π(a_t|s_t) R(τ)] misses the trajectories through that action; "
+                    f"use method 'symbolic' or 'dp'"
+                )
+    grad = [Fraction(0)] * K
+    for key in used:
+        s, a = divmod(key, A)
+        for k in range(K):
+            if jac[s, a, k] != 0:
+                grad[k] += per_pair[key] * jac[s, a, k] / pi[s, a]
+    return Gradient(J, tuple(grad), "enumerate")
+
+
+def _state_reachable(en: Enumeration, s: int) -> bool:
+    return bool((en.states[:, :-1] == s).any())
+
+
+# -- route 1: symbolic differentiation of the enumerated sum -------------------------------
+
+
+def policy_formula(policy) -> tuple[list[list[sp.Expr]], list[sp.Symbol], str]:
+    """π(a|s) as SymPy expressions in the policy's exact coordinates (z = e^θ, or θ)."""
+    if isinstance(policy, TabularSoftmax):
+        z = sp.symbols(f"z0:{policy.n_params}", positive=True)
+        A = policy.n_actions
+        table = []
+        for s in range(policy.n_states):
+            row = z[s * A:(s + 1) * A]
+            total = sp.Add(*row)
+            table.append([x / total for x in row])
+        return table, list(z), "z"
+    if isinstance(policy, LinearSoftmax):
+        z = sp.symbols(f"z0:{policy.n_params}", positive=True)
+        table = []
+        for row in policy.features:
+            weights = [sp.Mul(*[zk ** int(f) for zk, f in zip(z, phi)]) for phi in row]
+            total = sp.Add(*weights)
+            table.append([w / total for w in weights])
+        return table, list(z), "z"
+    if isinstance(policy, DirectPolicy):
+        th = sp.symbols(f"theta0:{policy.n_params}", real=True)
+        A = policy.n_actions
+        return [list(th[s * A:(s + 1) * A]) for s in range(policy.n_states)], list(th), "theta"
+    raise TypeError(f"no symbolic formula for {type(policy).__name__}")
+
+
+def _policy_derivatives(policy, point) -> tuple[list[list[Fraction]], dict]:
+    """π(a|s) and ∂π(a|s)/∂θ_k by SymPy differentiation of the formula (d/dθ = z·d/dz)."""
+    table, syms, coords = policy_formula(policy)
+    subs = {x: sp.Rational(v.numerator, v.denominator) for x, v in zip(syms, (Fraction(p) for p in point))}
+    values, derivs = [], {}
+    for s, row in enumerate(table):
+        vrow = []
+        for a, expr in enumerate(row):
+            vrow.append(_fraction(expr.xreplace(subs)))
+            for k, x in enumerate(syms):
+                if x in expr.free_symbols:
+                    d = sp.diff(expr, x)
+                    if coords == "z":
+                        d = x * d
+                    derivs[(s, a, k)] = _fraction(d.xreplace(subs))
+        values.append(vrow)
+    return values, derivs
+
+
+def _fraction(e) -> Fraction:
+    e = sp.nsimplify(e) if not e.is_Rational else e
+    return Fraction(int(e.p), int(e.q))
+
+
+def gradient_symbolic(mdp: FiniteMDP, policy, point: Sequence, *, budget: int = SYMBOLIC_BUDGET) -> Gradient:
+    """∇ of J = Σ_τ P(τ;θ) R(τ), built as an exact polynomial in p_{s,a} and differentiated symbolically."""
+    _check_shapes(mdp, policy)
+    S, A, K = mdp.n_states, mdp.n_actions, policy.n_params
+    # Every action is kept: ∂J/∂p_{s,a} needs the trajectories through a = π^{-1}(0) too.
+    en = enumerate_support(mdp, np.ones((S, A), dtype=bool), budget=budget)
+    R, *p = ring(",".join(f"p{k}" for k in range(S * A)), QQ)
+    coeff = en.environment * en.returns
+    terms: dict = {}
+    counts = np.zeros((en.size, S * A), dtype=np.int64)
+    for t in range(en.actions.shape[1]):
+        np.add.at(counts, (np.arange(en.size), en.states[:, t] * A + en.actions[:, t]), 1)
+    for row, c in zip(map(tuple, counts.tolist()), coeff.tolist()):
+        if c != 0:
+            terms[row] = terms.get(row, Fraction(0)) + c
+    poly = R.from_dict({m: QQ(c.numerator, c.denominator) for m, c in terms.items() if c != 0})
+    pi, dpi = _policy_derivatives(policy, point)
+    values = [QQ(pi[s][a].numerator, pi[s][a].denominator) for s in range(S) for a in range(A)]
+    J = _qq(poly(*values)) if S * A > 1 else _qq(poly(values[0]))
+    grad = [Fraction(0)] * K
+    for key in range(S * A):
+        s, a = divmod(key, A)
+        dJ = poly.diff(p[key])
+        if dJ == 0:
+            continue
+        dval = _qq(dJ(*values)) if S * A > 1 else _qq(dJ(values[0]))
+        for k in range(K):
+            d = dpi.get((s, a, k))
+            if d:
+                grad[k] += dval * d
+    return Gradient(J, tuple(grad), "symbolic")
+
+
+def _qq(x) -> Fraction:
+    if hasattr(x, "numerator"):
+        return Fraction(int(x.numerator), int(x.denominator))
+    x = QQ.convert(x)
+    return Fraction(int(x.numerator), int(x.denominator))
+
+
+# -- route 3: dynamic programming in float64 ------------------------------------------------
+
+
+class DynamicProgram:
+    """Float64 J and ∇J by forward occupancy × Q; tables are prepared once, each call is O(H·S²·A)."""
+
+    def __init__(self, mdp: FiniteMDP, policy):
+        _check_shapes(mdp, policy)
+        mu, P, r = mdp.arrays()
+        self.policy = policy
+        self.mu = mu
+        self.P = P
+        self.P2 = np.ascontiguousarray(P.reshape(-1, mdp.n_states))  # [S·A, S]
+        self._r = r
+        self.rbar = (P * r).sum(axis=2)  # expected immediate reward r̄(s, a)
+        self.gamma = float(mdp.discount)
+        self.T = mdp.horizon + 1
+        self.S, self.A = mdp.n_states, mdp.n_actions
+        self.disc = self.gamma ** np.arange(self.T)
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        """(J(θ), ∇J(θ)) = (Σ μ V_0, Σ_t γ^t Σ_{s,a} d_t(s) ∇π(a|s) Q_t(s,a))."""
+        S, T, g = self.S, self.T, self.gamma
+        pi = self.policy.float_probabilities(theta)
+        M = np.matmul(pi[:, None, :], self.P)[:, 0, :]  # state kernel under π
+        rpi = (pi * self.rbar).sum(axis=1)
+        # One matvec per step runs both recursions: V_t = r_π + γ M V_{t+1} (backward)
+        # and d_t = d_{t-1} M (forward), stacked as z_k = [V_{T-k}, d_k, 1].
+        B = np.zeros((2 * S + 1, 2 * S + 1))
+        B[:S, :S] = g * M
+        B[:S, -1] = rpi
+        B[S:2 * S, S:2 * S] = M.T
+        B[-1, -1] = 1.0
+        Z = np.empty((T + 1, 2 * S + 1))
+        Z[0, :S] = 0.0
+        Z[0, S:2 * S] = self.mu
+        Z[0, -1] = 1.0
+        for k in range(T):
+            np.dot(B, Z[k], out=Z[k + 1])
+        V = Z[::-1, :S]  # V[t] = V_t for t = 0..H+1 (V_{H+1} = 0)
+        D = Z[:T, S:2 * S]  # D[t] = d_t(s) = Pr(s_t = s)
+        Dw = D * self.disc[:, None]
+        # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P.
+        X = Dw.T @ V[1:]
+        weights = self.rbar * Dw.sum(axis=0)[:, None] + g * np.matmul(self.P, X[:, :, None])[:, :, 0]
+        if isinstance(self.policy, DirectPolicy):
+            weights = weights + self._past_rewards(D, pi, M)[:, None]
+        return float(self.mu @ V[0]), self.policy.float_pullback(theta, weights)
+
+    def _past_rewards(self, D: np.ndarray, pi: np.ndarray, M: np.ndarray) -> np.ndarray:
+        """Σ_t E[Σ_{k<t} γ^k r_k ; s_t = s]: J = Σ_τ P(τ;θ)R(τ) also weighs past rewards by π(a_t|s_t).
+
+        A softmax policy never sees this term (Σ_a ∂π(a|s) = 0 kills any weight constant in a);
+        a direct policy's ∂/∂θ_{s,a} leaves the simplex, where it counts.
+        """
+        Pr = (self.P * self._r).reshape(-1, self.S)  # [S·A, S'] P(s'|s,a) r(s,a,s')
+        rho = np.zeros(self.S)
+        total = np.zeros(self.S)
+        for t in range(self.T - 1):
+            flow = (D[t][:, None] * pi).ravel()
+            rho = rho @ M + self.disc[t] * (flow @ Pr)
+            total += rho
+        return total
+
+
+def gradient_dp(mdp: FiniteMDP, policy, theta: Sequence) -> Gradient:
+    """Float64 J and ∇J by dynamic programming (no enumeration)."""
+    J, g = DynamicProgram(mdp, policy).value_and_grad(np.asarray([float(x) for x in theta]))
+    return Gradient(J, tuple(float(x) for x in g), "dp")
+
+
+def dp_tolerance(mdp: FiniteMDP, exact: Gradient) -> float:
+    """Absolute tolerance for float64 DP against an exact route: 1e-9 relative, scaled by H+1."""
+    scale = max([1.0, abs(float(exact.J))] + [abs(float(g)) for g in exact.grad])
+    return 1e-9 * (mdp.horizon + 1) * scale
+
+
+def gradient(mdp: FiniteMDP, policy, theta: Sequence, *, method: str = "dp", budget: int | None = None) -> Gradient:
+    """J and ∇J at θ by the named route ("dp", "enumerate" or "symbolic")."""
+    if method == "dp":
+        return gradient_dp(mdp, policy, theta)
+    point = exact_point(policy, theta)
+    if method == "enumerate":
+        return gradient_enumerate(mdp, policy, point, budget=budget or ENUMERATION_BUDGET)
+    if method == "symbolic":
+        return gradient_symbolic(mdp, policy, point, budget=budget or SYMBOLIC_BUDGET)
+    raise UserError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+
+
+def _check_shapes(mdp: FiniteMDP, policy) -> None:
+    if policy.n_states != mdp.n_states or policy.n_actions != mdp.n_actions:
+        raise UserError(
+            f"policy is for S={policy.n_states}, A={policy.n_actions} but the MDP has "
+            f"S={mdp.n_states}, A={mdp.n_actions}"
+        )
