@@ -326,8 +326,7 @@ class DynamicProgram:
         self.S, self.A = mdp.n_states, mdp.n_actions
         self.disc = self.gamma ** np.arange(self.T)
 
-    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
-        """(J(θ), ∇J(θ)) = (Σ μ V_0, Σ_t γ^t Σ_{s,a} d_t(s) ∇π(a|s) Q_t(s,a))."""
+    def _sweep(self, theta):
         S, T, g = self.S, self.T, self.gamma
         pi = self.policy.float_probabilities(theta)
         M = np.matmul(pi[:, None, :], self.P)[:, 0, :]  # state kernel under π
@@ -347,6 +346,16 @@ class DynamicProgram:
             np.dot(B, Z[k], out=Z[k + 1])
         V = Z[::-1, :S]  # V[t] = V_t for t = 0..H+1 (V_{H+1} = 0)
         D = Z[:T, S:2 * S]  # D[t] = d_t(s) = Pr(s_t = s)
+        return V, D, pi, M
+
+    def state_values(self, theta) -> np.ndarray:
+        """V_t(s) = E[Σ_{k>=t} γ^{k-t} r_k | s_t = s] for t = 0..H+1, as a [H+2, S] array."""
+        return np.ascontiguousarray(self._sweep(theta)[0])
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        """(J(θ), ∇J(θ)) = (Σ μ V_0, Σ_t γ^t Σ_{s,a} d_t(s) ∇π(a|s) Q_t(s,a))."""
+        g = self.gamma
+        V, D, pi, M = self._sweep(theta)
         Dw = D * self.disc[:, None]
         # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P.
         X = Dw.T @ V[1:]
