@@ -39,6 +39,7 @@ __all__ = [
     "SYMBOLIC_BUDGET",
     "exact_point",
     "enumerate_support",
+    "policy_formula",
     "gradient",
     "gradient_symbolic",
     "gradient_enumerate",
@@ -47,8 +48,8 @@ __all__ = [
 ]
 
 METHODS = ("dp", "enumerate", "symbolic")
-ENUMERATION_BUDGET = 200_000  # trajectories with P(τ) > 0; Fractions cost ~µs per operation
-SYMBOLIC_BUDGET = 50_000
+ENUMERATION_BUDGET = 2_000_000  # trajectories with P(τ) > 0; ~2 s per million on this machine
+SYMBOLIC_BUDGET = 2_000_000
 
 
 class EnumerationTooLarge(UserError):
@@ -90,81 +91,88 @@ def exact_point(policy, theta: Sequence) -> tuple[Fraction, ...]:
 
 @dataclass(frozen=True)
 class Enumeration:
-    """Trajectories with μ(s_0)ΠP(s_{t+1}|s_t,a_t) > 0 and allowed actions: index arrays and exact weights."""
+    """Trajectories with μ(s_0)ΠP(s_{t+1}|s_t,a_t) > 0 through allowed actions, with exact weights.
+
+    Weights are integer numerators (Python ints in object arrays) over one common
+    denominator each, which is ~20× faster than Fractions per trajectory.
+    """
 
     states: np.ndarray       # [N, H+2]
     actions: np.ndarray      # [N, H+1]
-    environment: np.ndarray  # [N] object: μ(s_0) Π_t P(s_{t+1}|s_t,a_t)
-    returns: np.ndarray      # [N] object: Σ_t γ^t r(s_t,a_t,s_{t+1})
+    env_num: np.ndarray      # [N] ints: μ(s_0) Π_t P(s_{t+1}|s_t,a_t) · env_den
+    env_den: int
+    ret_num: np.ndarray      # [N] ints: Σ_t γ^t r(s_t,a_t,s_{t+1}) · ret_den
+    ret_den: int
 
     @property
     def size(self) -> int:
         return int(self.states.shape[0])
+
+    def environment_floats(self) -> np.ndarray:
+        return np.array([n / self.env_den for n in self.env_num.tolist()], dtype=float)
 
 
 def _objects(nested) -> np.ndarray:
     return np.array(nested, dtype=object)
 
 
+def _common(values) -> tuple[np.ndarray, int]:
+    """Integer numerators over the lcm of the denominators of a nested table of Fractions."""
+    arr = np.array(values, dtype=object)
+    den = math.lcm(*[Fraction(v).denominator for v in arr.ravel().tolist()]) if arr.size else 1
+    num = np.array([int(Fraction(v) * den) for v in arr.ravel().tolist()], dtype=object).reshape(arr.shape)
+    return num, den
+
+
 def enumerate_support(mdp: FiniteMDP, allowed: np.ndarray, *, budget: int = ENUMERATION_BUDGET) -> Enumeration:
     """Grow trajectories step by step, keeping only positive-probability branches; refuse past ``budget``."""
     S, A = mdp.n_states, mdp.n_actions
-    tr = _objects(mdp.transitions)
-    rw = _objects(mdp.rewards)
+    tr_num, tr_den = _common(mdp.transitions)
+    rw_num, rw_den = _common(mdp.rewards)
+    mu_num, mu_den = _common(mdp.initial)
+    g = Fraction(mdp.discount)
+    H = mdp.horizon
     positive = np.array([[[p > 0 for p in d] for d in row] for row in mdp.transitions], dtype=bool)
-    branches = (positive & np.asarray(allowed, dtype=bool)[:, :, None]).sum(axis=(1, 2))  # children per state
+    positive &= np.asarray(allowed, dtype=bool)[:, :, None]
+    branches = positive.sum(axis=(1, 2))  # children per state
     starts = np.array([s for s in range(S) if mdp.initial[s] > 0], dtype=np.int64)
     states = starts[:, None]
     actions = np.empty((starts.size, 0), dtype=np.int64)
-    env = _objects([mdp.initial[s] for s in starts]) if starts.size else np.empty(0, dtype=object)
-    ret = np.array([Fraction(0)] * starts.size, dtype=object)
-    disc = Fraction(1)
-    pairs = [(a, s2) for a in range(A) for s2 in range(S)]
-    for t in range(mdp.horizon + 1):
+    env = mu_num[starts]
+    ret = np.array([0] * starts.size, dtype=object)
+    for t in range(H + 1):
         last = states[:, -1]
         count = int(branches[last].sum())
         if count > budget:
             raise EnumerationTooLarge(
                 f"{mdp.describe()}: enumeration needs more than {budget:,} trajectories (already {count:,} "
-                f"after {t + 1} of {mdp.horizon + 1} steps); use the dynamic-programming route "
+                f"after {t + 1} of {H + 1} steps); use the dynamic-programming route "
                 f"(--method dp, or gradient(..., method='dp')) for MDPs this large"
             )
-        parent, a_new, s_new = [], [], []
-        for a, s2 in pairs:
-            ok = positive[last, a, s2] & bool_allowed(allowed, last, a)
-            idx = np.flatnonzero(ok)
-            parent.append(idx)
-            a_new.append(np.full(idx.size, a, dtype=np.int64))
-            s_new.append(np.full(idx.size, s2, dtype=np.int64))
-        parent = np.concatenate(parent)
-        a_new = np.concatenate(a_new)
-        s_new = np.concatenate(s_new)
-        order = np.argsort(parent, kind="stable")  # keep children next to their parent
-        parent, a_new, s_new = parent[order], a_new[order], s_new[order]
+        # Children of every trajectory, in parent order: one per positive (a, s') of its last state.
+        parent = np.repeat(np.arange(last.size), branches[last])
+        choice = np.concatenate([np.flatnonzero(positive[s].ravel()) for s in last]) if last.size else np.empty(0, int)
+        a_new, s_new = np.divmod(choice, S)
         s_prev = last[parent]
-        env = env[parent] * tr[s_prev, a_new, s_new]
-        ret = ret[parent] + disc * rw[s_prev, a_new, s_new]
-        disc *= mdp.discount
+        coef = g.numerator ** t * g.denominator ** (H - t)  # γ^t · γ_den^H
+        env = env[parent] * tr_num[s_prev, a_new, s_new]
+        ret = ret[parent] + coef * rw_num[s_prev, a_new, s_new]
         states = np.concatenate([states[parent], s_new[:, None]], axis=1)
         actions = np.concatenate([actions[parent], a_new[:, None]], axis=1)
-    return Enumeration(states, actions, env, ret)
-
-
-def bool_allowed(allowed: np.ndarray, states: np.ndarray, a: int) -> np.ndarray:
-    return np.asarray(allowed, dtype=bool)[states, a]
+    return Enumeration(states, actions, env, mu_den * tr_den ** (H + 1), ret, rw_den * g.denominator ** H)
 
 
 def _group_sum(keys: np.ndarray, values: np.ndarray, n: int) -> list:
     """Σ of object ``values`` per integer key in [0, n), exactly."""
-    out = [Fraction(0)] * n
+    out = [0] * n
     if keys.size == 0:
         return out
     order = np.argsort(keys, kind="stable")
     k_sorted = keys[order]
     starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
     sums = np.add.reduceat(values[order], starts)
-    for k, v in zip(k_sorted[starts], sums):
-        out[int(k)] = v
+    for k, v in zip(k_sorted[starts].tolist(), sums.tolist()):
+        out[k] = v
     return out
 
 
@@ -178,39 +186,42 @@ def gradient_enumerate(mdp: FiniteMDP, policy, point: Sequence, *, budget: int =
     jac = _objects(policy.jacobian(point))  # [S, A, K] ∂π/∂θ
     allowed = np.array(pi > 0, dtype=bool)
     en = enumerate_support(mdp, allowed, budget=budget)
-    prob = en.environment.copy()
-    for t in range(en.actions.shape[1]):
-        prob = prob * pi[en.states[:, t], en.actions[:, t]]
-    weight = prob * en.returns  # P(τ) R(τ)
-    J = sum(weight.tolist(), Fraction(0))
+    pi_num, pi_den = _common(pi.tolist())
+    T = en.actions.shape[1]
+    prob = en.env_num
+    for t in range(T):
+        prob = prob * pi_num[en.states[:, t], en.actions[:, t]]
+    weight = prob * en.ret_num  # P(τ) R(τ) · den
+    den = en.env_den * pi_den ** T * en.ret_den
+    J = Fraction(int(weight.sum()) if weight.size else 0, den)
     S, A, K = mdp.n_states, mdp.n_actions, policy.n_params
     # Linearity: Σ_τ w(τ) Σ_t score(s_t,a_t) = Σ_{s,a} [Σ_t Σ_{τ: (s_t,a_t)=(s,a)} w(τ)] score(s,a).
-    per_pair = [Fraction(0)] * (S * A)
-    for t in range(en.actions.shape[1]):
+    per_pair = [0] * (S * A)
+    for t in range(T):
         keys = en.states[:, t] * A + en.actions[:, t]
         for k, v in enumerate(_group_sum(keys, weight, S * A)):
             per_pair[k] += v
-    used = {k for k in range(S * A) if per_pair[k] != 0}
     # Direct policies on the boundary: an action with π = 0 may still move J (route 1 sees it).
+    visited = np.zeros(S, dtype=bool)
+    visited[np.unique(en.states[:, :T])] = True
     for s in range(S):
         for a in range(A):
-            if pi[s, a] == 0 and any(jac[s, a, k] != 0 for k in range(K)) and _state_reachable(en, s):
+            if pi[s, a] == 0 and visited[s] and any(jac[s, a, k] != 0 for k in range(K)):
                 raise ScoreUndefined(
                     f"π({a}|{s}) = 0 at this θ: ∇log π({a}|{s}) does not exist, so the score-function form "
                     f"E[Σ_t ∇log π(a_t|s_t) R(τ)] misses the trajectories through that action; "
                     f"use method 'symbolic' or 'dp'"
                 )
     grad = [Fraction(0)] * K
-    for key in used:
+    for key in range(S * A):
+        if per_pair[key] == 0:
+            continue
         s, a = divmod(key, A)
+        total = Fraction(per_pair[key], den)
         for k in range(K):
             if jac[s, a, k] != 0:
-                grad[k] += per_pair[key] * jac[s, a, k] / pi[s, a]
+                grad[k] += total * jac[s, a, k] / pi[s, a]
     return Gradient(J, tuple(grad), "enumerate")
-
-
-def _state_reachable(en: Enumeration, s: int) -> bool:
-    return bool((en.states[:, :-1] == s).any())
 
 
 # -- route 1: symbolic differentiation of the enumerated sum -------------------------------
@@ -262,8 +273,23 @@ def _policy_derivatives(policy, point) -> tuple[list[list[Fraction]], dict]:
 
 
 def _fraction(e) -> Fraction:
-    e = sp.nsimplify(e) if not e.is_Rational else e
+    if not e.is_Rational:
+        raise ValueError(f"expected a rational value, got {e}")
     return Fraction(int(e.p), int(e.q))
+
+
+def _monomials(en: Enumeration, n_pairs: int, A: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group trajectories by their monomial Π_t p_{s_t,a_t}: (sorted pair sequence per group, group index per trajectory)."""
+    T = en.actions.shape[1]
+    pairs = np.sort(en.states[:, :T] * A + en.actions, axis=1)
+    if n_pairs ** T < 2**62:  # pack the sorted sequence into one int64 key
+        key = np.zeros(en.size, dtype=np.int64)
+        for t in range(T):
+            key = key * n_pairs + pairs[:, t]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+    return pairs[first], inverse.ravel()
 
 
 def gradient_symbolic(mdp: FiniteMDP, policy, point: Sequence, *, budget: int = SYMBOLIC_BUDGET) -> Gradient:
@@ -273,30 +299,36 @@ def gradient_symbolic(mdp: FiniteMDP, policy, point: Sequence, *, budget: int = 
     # Every action is kept: ∂J/∂p_{s,a} needs the trajectories through a = π^{-1}(0) too.
     en = enumerate_support(mdp, np.ones((S, A), dtype=bool), budget=budget)
     R, *p = ring(",".join(f"p{k}" for k in range(S * A)), QQ)
-    coeff = en.environment * en.returns
-    terms: dict = {}
-    counts = np.zeros((en.size, S * A), dtype=np.int64)
-    for t in range(en.actions.shape[1]):
-        np.add.at(counts, (np.arange(en.size), en.states[:, t] * A + en.actions[:, t]), 1)
-    for row, c in zip(map(tuple, counts.tolist()), coeff.tolist()):
-        if c != 0:
-            terms[row] = terms.get(row, Fraction(0)) + c
-    poly = R.from_dict({m: QQ(c.numerator, c.denominator) for m, c in terms.items() if c != 0})
+    den = en.env_den * en.ret_den
+    sequences, group = _monomials(en, S * A, A)
+    coeff = _group_sum(group, en.env_num * en.ret_num, len(sequences))
+    terms = {}
+    for seq, c in zip(sequences.tolist(), coeff):
+        if c:
+            exps = [0] * (S * A)
+            for k in seq:
+                exps[k] += 1
+            terms[tuple(exps)] = QQ(c, den)
+    poly = R.from_dict(terms) if terms else R(0)
     pi, dpi = _policy_derivatives(policy, point)
     values = [QQ(pi[s][a].numerator, pi[s][a].denominator) for s in range(S) for a in range(A)]
-    J = _qq(poly(*values)) if S * A > 1 else _qq(poly(values[0]))
+    J = _qq(_evaluate(poly, values))
     grad = [Fraction(0)] * K
     for key in range(S * A):
         s, a = divmod(key, A)
         dJ = poly.diff(p[key])
         if dJ == 0:
             continue
-        dval = _qq(dJ(*values)) if S * A > 1 else _qq(dJ(values[0]))
+        dval = _qq(_evaluate(dJ, values))
         for k in range(K):
             d = dpi.get((s, a, k))
             if d:
                 grad[k] += dval * d
     return Gradient(J, tuple(grad), "symbolic")
+
+
+def _evaluate(poly, values):
+    return poly(*values) if len(values) > 1 else poly(values[0])
 
 
 def _qq(x) -> Fraction:

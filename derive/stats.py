@@ -109,7 +109,7 @@ def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str 
     pi = policy.float_probabilities(th)
     en = enumerate_support(mdp, pi > 0)
     S, A = mdp.n_states, mdp.n_actions
-    prob = np.array([float(x) for x in en.environment])
+    prob = en.environment_floats()
     for t in range(en.actions.shape[1]):
         prob = prob * pi[en.states[:, t], en.actions[:, t]]
     _, _, r = mdp.arrays()
