@@ -53,8 +53,11 @@ def holm(p: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _two_sided(z: float) -> float:
-    return math.erfc(abs(z) / math.sqrt(2.0))
+def _two_sided(z: float, dof: int | None = None) -> float:
+    """Two-sided p-value of z under N(0,1), or under Student's t with ``dof`` degrees of freedom."""
+    if dof is None:
+        return math.erfc(abs(z) / math.sqrt(2.0))
+    return float(mpmath.betainc(dof / 2.0, 0.5, 0, dof / (dof + z * z), regularized=True))
 
 
 def _tolerance(exact: np.ndarray) -> float:
@@ -63,8 +66,8 @@ def _tolerance(exact: np.ndarray) -> float:
 
 
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
-           alpha: float = DEFAULT_ALPHA) -> Verdict:
-    """Per-component z = (ĝ_k − ∇J_k)/se_k, two-sided, Holm-corrected; "biased" if any adjusted p <= α."""
+           alpha: float = DEFAULT_ALPHA, dof: int | None = None) -> Verdict:
+    """Per-component z = (ĝ_k − ∇J_k)/se_k, two-sided (t with ``dof`` for batch means), Holm-corrected; "biased" if any adjusted p <= α."""
     est, se, ex = (np.asarray(x, dtype=float) for x in (estimate, stderr, exact))
     diff = est - ex
     z = np.zeros_like(diff)
@@ -72,7 +75,7 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
     for k in range(diff.size):
         if se[k] > 0:
             z[k] = diff[k] / se[k]
-            p[k] = _two_sided(z[k])
+            p[k] = _two_sided(z[k], dof)
         elif abs(diff[k]) > _tolerance(ex):  # no variance, yet off: certainly biased
             z[k], p[k] = math.copysign(math.inf, diff[k]), 0.0
     adjusted = holm(p) if p.size else p
@@ -151,7 +154,7 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     J, grad = DynamicProgram(mdp, policy).value_and_grad(np.asarray(th))
     est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress)
     if test == "holm":
-        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha)
+        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof)
     elif test == "chi2":
         if est.covariance is None:
             raise UserError(f"test: chi2 needs the covariance, kept only for <= 64 parameters (θ has {policy.n_params}); use holm")

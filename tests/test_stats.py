@@ -88,3 +88,19 @@ def test_exact_covariance_matches_the_sample_covariance(two_state):
     assert np.allclose(np.diag(est.covariance), diag, rtol=0.05)
     other = np.diag(exact_covariance(two_state, policy, theta, estimator="reward-to-go")) / est.samples
     assert not np.allclose(np.diag(est.covariance), other, rtol=0.05)
+
+
+def test_student_t_p_values_for_batch_means():
+    # t_9 two-sided 5% critical value 2.262157: p = 0.05 there; the normal would give 0.0237.
+    v = z_test([2.262157163], [1.0], [0.0], dof=9)
+    assert math.isclose(v.p_value, 0.05, rel_tol=1e-6)
+    assert math.isclose(z_test([2.262157163], [1.0], [0.0]).p_value, 0.02369, rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("estimator,consistent", [("reinforce", True), ("reward-to-go", True), ("dropped-term", False)])
+def test_batch_means_errors_accept_and_reject(two_state, estimator, consistent):
+    policy, theta = TABULAR
+    est = estimate_gradient(two_state, policy, theta, samples=100_000, seed=9, estimator=estimator, batches=50)
+    assert est.dof == 49 and est.samples == 100_000
+    exact = cross_check(two_state, policy, theta, samples=2, seed=0).exact
+    assert z_test(est.mean, est.stderr, exact, dof=est.dof).consistent is consistent
