@@ -357,46 +357,51 @@ class DynamicProgram:
         self.T = mdp.horizon + 1
         self.S, self.A = mdp.n_states, mdp.n_actions
         self.disc = self.gamma ** np.arange(self.T)
+        t, k = np.indices((self.T, self.T))
+        self._tail = (t + k <= self.T - 1).astype(float)  # V_t = Σ_k [t+k <= H] Kv_k
+        self._next = (t + k <= self.T - 2).astype(float)  # V_{t+1} = Σ_k [t+k <= H-1] Kv_k
 
     def _sweep(self, theta):
+        """(γM)^k r_π and γ^t d_t for k, t = 0..H, π, and the state kernel M under π."""
         S, T, g = self.S, self.T, self.gamma
         pi = self.policy.float_probabilities(theta)
-        M = np.matmul(pi[:, None, :], self.P)[:, 0, :]  # state kernel under π
+        M = np.matmul(pi[:, None, :], self.P)[:, 0, :]  # M(s, s') = Σ_a π(a|s) P(s'|s,a)
         rpi = (pi * self.rbar).sum(axis=1)
-        # One matvec per step runs both recursions: V_t = r_π + γ M V_{t+1} (backward)
-        # and d_t = d_{t-1} M (forward), stacked as z_k = [V_{T-k}, d_k, 1].
-        B = np.zeros((2 * S + 1, 2 * S + 1))
-        B[:S, :S] = g * M
-        B[:S, -1] = rpi
-        B[S:2 * S, S:2 * S] = M.T
-        B[-1, -1] = 1.0
-        Z = np.empty((T + 1, 2 * S + 1))
-        Z[0, :S] = 0.0
-        Z[0, S:2 * S] = self.mu
-        Z[0, -1] = 1.0
-        for k in range(T):
-            np.dot(B, Z[k], out=Z[k + 1])
-        V = Z[::-1, :S]  # V[t] = V_t for t = 0..H+1 (V_{H+1} = 0)
-        D = Z[:T, S:2 * S]  # D[t] = d_t(s) = Pr(s_t = s)
-        return V, D, pi, M
+        # Both Krylov sequences, (γM)^k r_π and μ(γM)^k, by doubling: log2(T) matrix
+        # products instead of T dependent matrix-vector products (Python overhead).
+        N = g * M
+        Kv = np.empty((T, S))
+        Dw = np.empty((T, S))  # Dw[t] = γ^t d_t, d_t(s) = Pr(s_t = s)
+        Kv[0], Dw[0] = rpi, self.mu
+        n, power = 1, N
+        while n < T:
+            m = min(n, T - n)
+            np.matmul(Kv[:m], power.T, out=Kv[n:n + m])
+            np.matmul(Dw[:m], power, out=Dw[n:n + m])
+            n += m
+            if n < T:
+                power = power @ power
+        return Kv, Dw, pi, M
 
     def state_values(self, theta) -> np.ndarray:
         """V_t(s) = E[Σ_{k>=t} γ^{k-t} r_k | s_t = s] for t = 0..H+1, as a [H+2, S] array."""
-        return np.ascontiguousarray(self._sweep(theta)[0])
+        Kv = self._sweep(theta)[0]
+        V = np.zeros((self.T + 1, self.S))
+        V[:self.T] = self._tail @ Kv  # V_t = Σ_{k < T-t} (γM)^k r_π
+        return V
 
     def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
         """(J(θ), ∇J(θ)) = (Σ μ V_0, Σ_t γ^t Σ_{s,a} d_t(s) ∇π(a|s) Q_t(s,a))."""
-        g = self.gamma
-        V, D, pi, M = self._sweep(theta)
-        Dw = D * self.disc[:, None]
-        # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P.
-        X = Dw.T @ V[1:]
-        weights = self.rbar * Dw.sum(axis=0)[:, None] + g * np.matmul(self.P, X[:, :, None])[:, :, 0]
+        Kv, Dw, pi, M = self._sweep(theta)
+        # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P;
+        # V_{t+1} = Σ_{k <= H-1-t} (γM)^k r_π, so Σ_t Dw_t ⊗ V_{t+1} = (Dwᵀ U) Kv with U[t,k] = [t+k <= H-1].
+        X = (Dw.T @ self._next) @ Kv
+        weights = self.rbar * Dw.sum(axis=0)[:, None] + self.gamma * np.matmul(self.P, X[:, :, None])[:, :, 0]
         if isinstance(self.policy, DirectPolicy):
-            weights = weights + self._past_rewards(D, pi, M)[:, None]
-        return float(self.mu @ V[0]), self.policy.float_pullback(theta, weights)
+            weights = weights + self._past_rewards(pi, M)[:, None]
+        return float(self.mu @ Kv.sum(axis=0)), self.policy.float_pullback(theta, weights, probabilities=pi)
 
-    def _past_rewards(self, D: np.ndarray, pi: np.ndarray, M: np.ndarray) -> np.ndarray:
+    def _past_rewards(self, pi: np.ndarray, M: np.ndarray) -> np.ndarray:
         """Σ_t E[Σ_{k<t} γ^k r_k ; s_t = s]: J = Σ_τ P(τ;θ)R(τ) also weighs past rewards by π(a_t|s_t).
 
         A softmax policy never sees this term (Σ_a ∂π(a|s) = 0 kills any weight constant in a);
@@ -405,8 +410,10 @@ class DynamicProgram:
         Pr = (self.P * self._r).reshape(-1, self.S)  # [S·A, S'] P(s'|s,a) r(s,a,s')
         rho = np.zeros(self.S)
         total = np.zeros(self.S)
+        d = self.mu
         for t in range(self.T - 1):
-            flow = (D[t][:, None] * pi).ravel()
+            flow = (d[:, None] * pi).ravel()
+            d = d @ M
             rho = rho @ M + self.disc[t] * (flow @ Pr)
             total += rho
         return total

@@ -94,9 +94,9 @@ class TabularSoftmax:
         out[idx[:, None], np.arange(A)[None, :], idx[:, None], np.arange(A)[None, :]] += 1.0
         return out.reshape(S, A, S * A)
 
-    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
         """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]; costs O(S·A)."""
-        pi = self.float_probabilities(theta)
+        pi = self.float_probabilities(theta) if probabilities is None else probabilities
         return (pi * (weights - (pi * weights).sum(axis=1, keepdims=True))).ravel()
 
     def theta_of(self, point: Sequence) -> list[str]:
@@ -171,9 +171,9 @@ class LinearSoftmax:
         pi = self.float_probabilities(theta)
         return phi - np.einsum("sb,sbk->sk", pi, phi)[:, None, :]
 
-    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
         """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]."""
-        pi = self.float_probabilities(theta)
+        pi = self.float_probabilities(theta) if probabilities is None else probabilities
         return np.einsum("sa,sak->k", pi * weights, self.float_scores(theta))
 
     def theta_of(self, point: Sequence) -> list[str]:
@@ -229,7 +229,7 @@ class DirectPolicy:
             out[np.arange(S * A), np.arange(S * A)] = 1.0 / th
         return out.reshape(S, A, S * A)
 
-    def float_pullback(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
         """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ = w itself (∂π/∂θ is the identity)."""
         return np.asarray(weights, dtype=float).ravel().copy()
 
