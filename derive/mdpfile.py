@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,7 +20,8 @@ from .policies import DirectPolicy, InvalidPolicy, LinearSoftmax, TabularSoftmax
 
 __all__ = ["Problem", "KEYS", "load", "load_file", "parse", "FLOAT_TOLERANCE"]
 
-KEYS = ("name", "initial", "transitions", "rewards", "horizon", "discount", "terminal", "policy", "theta")
+KEYS = ("name", "initial", "transitions", "rewards", "reward_distribution", "horizon", "discount", "terminal",
+        "policy", "theta")
 FLOAT_TOLERANCE = 1e-9
 
 
@@ -47,11 +48,9 @@ def load(spec: str, *, horizon: int | None = None) -> Problem:
 
 
 def _with_horizon(problem: Problem, horizon: int) -> Problem:
-    m = problem.mdp
     if horizon < 0:
         raise UserError(f"--horizon: expected H >= 0, got {horizon}")
-    mdp = FiniteMDP(m.initial, m.transitions, m.rewards, horizon, m.discount, m.name)
-    return Problem(mdp, problem.policy, problem.theta, problem.source)
+    return replace(problem, mdp=replace(problem.mdp, horizon=horizon))
 
 
 def load_file(path) -> Problem:
@@ -132,9 +131,11 @@ def _parse(data, source: str) -> Problem:
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise InvalidMDP(f"unknown key {unknown[0]!r} (known keys: {', '.join(KEYS)})")
-    for key in ("initial", "transitions", "rewards", "horizon"):
+    for key in ("initial", "transitions", "horizon"):
         if key not in data:
             raise InvalidMDP(f"missing key {key!r}")
+    if ("rewards" in data) == ("reward_distribution" in data):
+        raise InvalidMDP("give exactly one of 'rewards' and 'reward_distribution'")
     initial = _array(data["initial"], (None,), "initial")
     S = len(initial)
     if S == 0:
@@ -144,12 +145,15 @@ def _parse(data, source: str) -> Problem:
         raise InvalidMDP("transitions: expected a non-empty [S][A][S] list")
     A = len(transitions[0])
     transitions = _array(transitions, (S, A, S), "transitions")
-    rewards = data["rewards"]
-    r_shape = (S, A, S) if _depth(rewards) == 3 else (S, A)
-    rewards = _array(rewards, r_shape, "rewards")
     mu = _distribution(initial, "initial")
     tr = [[_distribution(transitions[s][a], f"transitions[{s}][{a}]") for a in range(A)] for s in range(S)]
-    rw = _nested_numbers(rewards, "rewards")
+    rw = outcomes = None
+    if "rewards" in data:
+        rewards = data["rewards"]
+        r_shape = (S, A, S) if _depth(rewards) == 3 else (S, A)
+        rw = _nested_numbers(_array(rewards, r_shape, "rewards"), "rewards")
+    else:
+        outcomes = _reward_distribution(data["reward_distribution"], S, A)
     horizon = data["horizon"]
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 0:
         raise InvalidMDP(f"horizon: expected an integer H >= 0, got {horizon!r}")
@@ -161,12 +165,31 @@ def _parse(data, source: str) -> Problem:
             raise InvalidMDP(f"terminal: expected state indices in 0..{S - 1}, got {s!r}")
         # A terminal state is absorbing and pays nothing: the episode has ended.
         tr[s] = [[Fraction(int(s2 == s)) for s2 in range(S)] for _ in range(A)]
-        rw[s] = [[Fraction(0)] * S for _ in range(A)]
+        if rw is not None:
+            rw[s] = [[Fraction(0)] * S for _ in range(A)]
+        else:
+            outcomes[s] = [[(Fraction(0), Fraction(1))] for _ in range(A)]
     name = data.get("name", Path(source).stem)
-    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=horizon, discount=gamma, name=str(name))
+    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=horizon, discount=gamma, name=str(name),
+                                reward_distribution=outcomes)
     policy = _policy(data.get("policy", {"kind": "tabular-softmax"}), S, A)
     theta = _theta(data.get("theta"), policy)
     return Problem(mdp, policy, theta, source)
+
+
+def _reward_distribution(table, S: int, A: int) -> list:
+    """[S][A] lists of [reward, probability] pairs; probabilities checked like any distribution."""
+    table = _array(table, (S, A, None), "reward_distribution")
+    out = []
+    for s in range(S):
+        row = []
+        for a in range(A):
+            where = f"reward_distribution[{s}][{a}]"
+            pairs = [_array(p, (2,), f"{where}[{k}]") for k, p in enumerate(table[s][a])]
+            probs = _distribution([p[1] for p in pairs], f"{where} probabilities")
+            row.append([(_number(p[0], f"{where}[{k}][0]")[0], q) for k, (p, q) in enumerate(zip(pairs, probs))])
+        out.append(row)
+    return out
 
 
 def _depth(x) -> int:

@@ -103,6 +103,36 @@ class Sampler:
         self.next_base = (nxt * n).astype(np.int32)  # next state's first slot
         self.next_state, self.pair, self.reward = nxt, sa, rew
         self.mu_keep, self.mu_alias = _alias(mu)
+        self._reward_tables(mdp)
+
+    def _reward_tables(self, mdp: FiniteMDP) -> None:
+        """Alias tables per (s, a) over P(r|s,a), when rewards are random."""
+        self.noisy = bool(mdp.reward_distribution)
+        if not self.noisy:
+            return
+        rows = [pairs for row in mdp.reward_distribution for pairs in row]  # index s·A + a
+        n = max(len(r) for r in rows)
+        self.r_width = n
+        self.r_keep = np.zeros(len(rows) * n)
+        self.r_value = np.zeros(len(rows) * n)
+        self.r_alias = np.zeros(len(rows) * n, dtype=np.int64)
+        for i, pairs in enumerate(rows):
+            q = np.zeros(n)
+            q[:len(pairs)] = [float(p) for _, p in pairs]
+            k, al = _alias(q)
+            self.r_keep[i * n:(i + 1) * n] = k
+            self.r_alias[i * n:(i + 1) * n] = i * n + al
+            self.r_value[i * n:i * n + len(pairs)] = [float(r) for r, _ in pairs]
+
+    def rewards(self, rng: np.random.Generator, slots: np.ndarray) -> np.ndarray:
+        """r_t for drawn slots: r(s,a,s') from the table, or a draw from P(r|s,a) when rewards are random."""
+        if not self.noisy:
+            return self.reward[slots]
+        n = self.r_width
+        x = rng.random(slots.shape) * n
+        j = x.astype(np.int64)
+        i = self.pair[slots].astype(np.int64) * n + j
+        return self.r_value[np.where(x - j < self.r_keep[i], i, self.r_alias[i])]
 
     def draw(self, rng: np.random.Generator, m: int) -> np.ndarray:
         """Slot indices [H+1, m]: slot o encodes (s_t, a_t, s_{t+1}, r_t) through the tables."""
@@ -134,7 +164,7 @@ class Sampler:
         states[:, 0] = self._s0
         states[:, 1:] = self.next_state[slots].T
         actions = (self.pair[slots].T % self.A).astype(np.int32)
-        return Batch(states, actions, self.reward[slots].T.copy())
+        return Batch(states, actions, self.rewards(rng, slots).T.copy())
 
 
 def _chunks(samples: int, chunk: int) -> Iterator[int]:
@@ -292,7 +322,7 @@ def estimate_gradient(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int =
     for m in _chunks(samples, chunk):
         slots = sampler.draw(rng, m)  # [T, m]
         pair = sampler.pair[slots].T  # [m, T] views in F order
-        rewards = sampler.reward[slots].T
+        rewards = sampler.rewards(rng, slots).T
         states = pair // A if estimator == "baseline" else None
         w = step_weights(estimator, rewards, gamma, baseline, states)
         if batches:

@@ -123,7 +123,32 @@ def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str 
     g = per_trajectory_gradients(policy, th, batch, step_weights(estimator, rewards, float(mdp.discount), baseline, en.states))
     mean = prob @ g
     dev = g - mean
-    return (dev * prob[:, None]).T @ dev
+    cov = (dev * prob[:, None]).T @ dev
+    if mdp.reward_distribution:
+        cov = cov + _reward_noise(mdp, policy, th, batch, estimator, prob)
+    return cov
+
+
+def _reward_noise(mdp: FiniteMDP, policy, th, batch: Batch, estimator: str, prob: np.ndarray) -> np.ndarray:
+    """E_τ[Cov(ĝ | τ)] from P(r|s,a): ĝ is linear in the rewards, so each r_t adds Var(r_t)·u_t u_tᵀ."""
+    S, A = mdp.n_states, mdp.n_actions
+    var = np.zeros((S, A))
+    for s in range(S):
+        for a in range(A):
+            pairs = mdp.reward_distribution[s][a]
+            m1 = sum(float(p * r) for r, p in pairs)
+            var[s, a] = sum(float(p * r * r) for r, p in pairs) - m1 * m1
+    n, T = batch.actions.shape
+    K = policy.n_params
+    out = np.zeros((K, K))
+    for t in range(T):
+        impulse = np.zeros((n, T))
+        impulse[:, t] = 1.0  # u_t = ∂ĝ/∂r_t; the baseline does not depend on rewards
+        w = step_weights("reward-to-go" if estimator == "baseline" else estimator, impulse, float(mdp.discount))
+        u = per_trajectory_gradients(policy, th, batch, w)
+        v = var[batch.states[:, t], batch.actions[:, t]] * prob
+        out += (u * v[:, None]).T @ u
+    return out
 
 
 TESTS = ("holm", "chi2", "chi2-exact")
