@@ -110,3 +110,8 @@ def test_missing_key_is_named():
     del d["horizon"]
     with pytest.raises(UserError, match="missing key 'horizon'"):
         parse(d, source="f.json")
+
+
+def test_toml_example_is_the_json_example():
+    a, b = load_file(EXAMPLE), load_file(EXAMPLE.with_suffix(".toml"))
+    assert (a.mdp, a.policy, a.theta) == (b.mdp, b.policy, b.theta)
