@@ -111,7 +111,6 @@ def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str 
     th = np.asarray([float(x) for x in theta])
     pi = policy.float_probabilities(th)
     en = enumerate_support(mdp, pi > 0)
-    S, A = mdp.n_states, mdp.n_actions
     prob = en.environment_floats()
     for t in range(en.actions.shape[1]):
         prob = prob * pi[en.states[:, t], en.actions[:, t]]

@@ -93,3 +93,18 @@ def test_exact_point_is_exact_at_zero_and_checks_length():
     assert exact_point(TabularSoftmax(1, 2), [0.5, 0])[0] == F(float(np.exp(0.5)))
     with pytest.raises(UserError, match="expected 2"):
         exact_point(TabularSoftmax(1, 2), [0])
+
+
+def test_dp_doubling_and_sequential_sweeps_agree():
+    from derive.exact import DynamicProgram
+
+    mdp = two_state(horizon=9)
+    policy = TabularSoftmax(2, 2)
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    fast, slow = DynamicProgram(mdp, policy), DynamicProgram(mdp, policy)
+    fast._doubling, slow._doubling = True, False
+    (J1, g1), (J2, g2) = fast.value_and_grad(theta), slow.value_and_grad(theta)
+    assert abs(J1 - J2) <= 1e-12 and np.max(np.abs(g1 - g2)) <= 1e-12
+    assert np.allclose(fast.state_values(theta), slow.state_values(theta), atol=1e-12)
+    wrong = DynamicProgram(two_state(horizon=8), policy).value_and_grad(theta)[1]  # one step short
+    assert np.max(np.abs(g1 - wrong)) > 1e-6
