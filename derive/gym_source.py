@@ -66,7 +66,10 @@ def mdp_from_env(env, *, horizon: int, name: str = "") -> FiniteMDP:
                 mass[s2] = mass.get(s2, zero) + p * Fraction(float(r))
                 if done:
                     terminal.add(s2)
-            rewards = [mass[s2] / probs[s2] if probs[s2] else zero for s2 in range(S)]  # E[r | s, a, s']
+            rewards = [zero] * S
+            for s2, m in mass.items():
+                if probs[s2]:
+                    rewards[s2] = m / probs[s2]  # E[r | s, a, s']
             t_row.append(_normalised(probs))
             r_row.append(rewards)
         tr.append(t_row)
@@ -79,4 +82,4 @@ def mdp_from_env(env, *, horizon: int, name: str = "") -> FiniteMDP:
 
 def _normalised(values: list) -> list:
     total = sum(values, Fraction(0))
-    return [v / total for v in values]
+    return values if total == 1 else [v / total if v else v for v in values]

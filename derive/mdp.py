@@ -22,6 +22,8 @@ class InvalidMDP(ValueError):
 
 def as_fraction(value, *, where: str = "value") -> Fraction:
     """Exact Fraction from an int, a Fraction, a float or a string like "1/3"."""
+    if type(value) is Fraction:  # already exact: no copy (big tables hold millions of entries)
+        return value
     if isinstance(value, bool):
         raise InvalidMDP(f"{where}: expected a number, got {value!r}")
     if isinstance(value, (int, Fraction)):
@@ -230,6 +232,6 @@ def _check_distribution(values: Sequence[Fraction], where: str) -> None:
     for k, v in enumerate(values):
         if v < 0:
             raise InvalidMDP(f"{where}[{k}]: probabilities must be >= 0, got {v}")
-    total = sum(values, Fraction(0))
+    total = sum((v for v in values if v), Fraction(0))  # zeros skipped: sparse rows are common
     if total != 1:
         raise InvalidMDP(f"{where}: probabilities must sum to 1, they sum to {total}")
