@@ -73,7 +73,8 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
     z = np.zeros_like(diff)
     p = np.ones_like(diff)
     for k in range(diff.size):
-        if se[k] > 0:
+        # A standard error at float-rounding level is no variance at all: compare exactly then.
+        if se[k] > 1e-12 * max(1.0, abs(est[k]), abs(ex[k])):
             z[k] = diff[k] / se[k]
             p[k] = _two_sided(z[k], dof)
         elif abs(diff[k]) > _tolerance(ex):  # no variance, yet off: certainly biased
@@ -96,7 +97,8 @@ def chi2_test(estimate: Sequence[float], covariance: np.ndarray, exact: Sequence
     d = np.asarray(estimate, dtype=float) - np.asarray(exact, dtype=float)
     cov = np.asarray(covariance, dtype=float)
     w, U = np.linalg.eigh((cov + cov.T) / 2)
-    cutoff = max(float(w.max(initial=0.0)), 0.0) * d.size * 1e-12
+    noise = (1e-12 * max(1.0, float(np.max(np.abs(exact), initial=0.0)))) ** 2  # rounding-level variance
+    cutoff = max(float(w.max(initial=0.0)) * d.size * 1e-12, noise)
     keep = w > cutoff
     coords = U.T @ d
     if np.any(np.abs(coords[~keep]) > _tolerance(np.asarray(exact, dtype=float))):

@@ -104,3 +104,10 @@ def test_batch_means_errors_accept_and_reject(two_state, estimator, consistent):
     assert est.dof == 49 and est.samples == 100_000
     exact = cross_check(two_state, policy, theta, samples=2, seed=0).exact
     assert z_test(est.mean, est.stderr, exact, dof=est.dof).consistent is consistent
+
+
+def test_rounding_level_standard_errors_count_as_no_variance():
+    # A constant estimator whose moments leave a 1e-17 residue must not look "biased".
+    assert z_test([7 / 3], [8e-18], [2.3333333333333335]).consistent
+    assert chi2_test([7 / 3], np.array([[1e-34]]), [2.3333333333333335]).consistent
+    assert not z_test([7 / 3 + 1e-6], [8e-18], [7 / 3]).consistent
