@@ -8,6 +8,13 @@ from derive.policies import LinearSoftmax, TabularSoftmax
 from derive.sampling import (
     BIASED_ESTIMATORS, ESTIMATORS, Sampler, _alias, estimate_gradient, sample, step_weights,
 )
+from numeric_mdps import two_state_mdp
+
+
+@pytest.fixture
+def two_state():
+    return two_state_mdp()
+
 
 THETA = [0.3, -0.2, 0.5, 0.1]
 

@@ -8,6 +8,13 @@ import pytest
 from derive.policies import DirectPolicy, LinearSoftmax, TabularSoftmax
 from derive.sampling import BIASED_ESTIMATORS, ESTIMATORS, estimate_gradient
 from derive.stats import chi2_sf, chi2_test, cross_check, exact_covariance, holm, z_test
+from numeric_mdps import two_state_mdp
+
+
+@pytest.fixture
+def two_state():
+    return two_state_mdp()
+
 
 TABULAR = (TabularSoftmax(2, 2), [0.3, -0.2, 0.5, 0.1])
 LINEAR = (LinearSoftmax((((1, 0), (0, 1)), ((1, 1), (0, -1)))), [0.2, -0.4])

@@ -1,14 +1,11 @@
-"""Small MDPs shared by the numeric tests."""
+"""Small MDPs shared by the numeric tests (a plain module, so it cannot clash with a conftest)."""
 
 from fractions import Fraction as F
-
-import pytest
 
 from derive.mdp import FiniteMDP
 
 
-@pytest.fixture
-def two_state():
+def two_state_mdp() -> FiniteMDP:
     """Two states, two actions, H = 3, γ = 9/10, stochastic μ and a zero-probability transition."""
     return FiniteMDP.from_tables(
         [F(1, 2), F(1, 2)],
