@@ -15,7 +15,7 @@ from statistics import NormalDist
 from typing import Sequence
 
 from .errors import UserError
-from .exact import METHODS, gradient
+from .exact import METHODS, exact_in_z, gradient
 from .mdpfile import Problem, load
 from .policies import DirectPolicy, TabularSoftmax
 from .sampling import BIASED_ESTIMATORS, ESTIMATORS
@@ -100,9 +100,8 @@ def run_gradient(args) -> int:
     kind = "exact rationals" if result.exact else "float64"
     print(_header(problem))
     print(f"method: {result.method} ({kind})")
-    if result.exact and any(isinstance(t, Fraction) and t != 0 for t in problem.theta) \
-            and not isinstance(problem.policy, DirectPolicy):
-        print("note: exact at z = e^θ rounded to float64 (θ_k = 0 gives z_k = 1 exactly)")
+    if result.exact and not isinstance(problem.policy, DirectPolicy) and not exact_in_z(problem.theta):
+        print("note: exact at z = e^θ rounded to float64; write θ_k as 0 or \"log(p/q)\" for z_k exact")
     print(f"J(θ) = {J:.15g}{_exact_text(result.J)}")
     print("∇J(θ):")
     labels = _labels(problem)

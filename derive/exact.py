@@ -38,6 +38,8 @@ __all__ = [
     "ENUMERATION_BUDGET",
     "SYMBOLIC_BUDGET",
     "exact_point",
+    "LogRational",
+    "exact_in_z",
     "enumerate_support",
     "policy_formula",
     "gradient",
@@ -76,14 +78,46 @@ class Gradient:
         return float(self.J), [float(g) for g in self.grad]
 
 
+@dataclass(frozen=True)
+class LogRational:
+    """θ_k = log z for a positive rational z: exact in the z = e^θ coordinates of softmax policies."""
+
+    z: Fraction
+
+    def __post_init__(self):
+        if self.z <= 0:
+            raise UserError(f"log({self.z}): needs a positive argument")
+
+    def __float__(self) -> float:
+        return math.log(self.z)
+
+    def __str__(self) -> str:
+        return f"log({self.z})"
+
+
 def exact_point(policy, theta: Sequence) -> tuple[Fraction, ...]:
-    """The exact point for θ: z = e^θ for softmax (exact when θ_k = 0, else the float64 value of e^θ_k), θ for direct."""
-    values = [Fraction(v) if not isinstance(v, float) else v for v in theta]
+    """The exact point for θ: z = e^θ for softmax (exact for θ_k = 0 or log(p/q), else the float64 value of e^θ_k), θ for direct."""
+    values = list(theta)
     if len(values) != policy.n_params:
         raise UserError(f"theta: expected {policy.n_params} values for {policy.describe()}, got {len(values)}")
     if getattr(policy, "coordinates", "z") == "theta":
+        if any(isinstance(v, LogRational) for v in values):
+            raise UserError("theta: log(p/q) values are for softmax policies; a direct θ is a probability")
         return tuple(Fraction(v) for v in values)
-    return tuple(Fraction(1) if v == 0 else Fraction(math.exp(float(v))) for v in values)
+    return tuple(_z_of(v) for v in values)
+
+
+def exact_in_z(theta: Sequence) -> bool:
+    """True when every θ_k is 0 or log(p/q), so z = e^θ is rational and the exact routes are exact at θ itself."""
+    return all(isinstance(v, LogRational) or v == 0 for v in theta)
+
+
+def _z_of(v) -> Fraction:
+    if isinstance(v, LogRational):
+        return v.z
+    if v == 0:
+        return Fraction(1)
+    return Fraction(math.exp(float(v)))
 
 
 # -- enumeration ---------------------------------------------------------------------------

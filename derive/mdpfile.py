@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from .errors import UserError
+from .exact import LogRational
 from .mdp import FiniteMDP, InvalidMDP
 from .policies import DirectPolicy, InvalidPolicy, LinearSoftmax, TabularSoftmax
 
@@ -23,6 +25,7 @@ __all__ = ["Problem", "KEYS", "load", "load_file", "parse", "FLOAT_TOLERANCE"]
 KEYS = ("name", "initial", "transitions", "rewards", "reward_distribution", "horizon", "discount", "terminal",
         "policy", "theta")
 FLOAT_TOLERANCE = 1e-9
+_LOG = re.compile(r"\s*log\(\s*(\d+)\s*(?:/\s*(\d+)\s*)?\)\s*")  # θ = log(p/q), read without eval
 
 
 @dataclass(frozen=True)
@@ -248,4 +251,16 @@ def _theta(values, policy) -> tuple:
         A = policy.n_actions
         rows = [_distribution(values[s * A:(s + 1) * A], f"theta[{s * A}:{(s + 1) * A}]") for s in range(policy.n_states)]
         return tuple(v for row in rows for v in row)
-    return tuple(_number(v, f"theta[{k}]")[0] for k, v in enumerate(values))
+    return tuple(_theta_value(v, f"theta[{k}]") for k, v in enumerate(values))
+
+
+def _theta_value(value, where: str):
+    """A softmax θ_k: a number, or "log(p/q)" for an exact z_k = p/q."""
+    if isinstance(value, str):
+        match = _LOG.fullmatch(value)
+        if match:
+            p, q = int(match.group(1)), int(match.group(2) or 1)
+            if p == 0 or q == 0:
+                raise InvalidMDP(f"{where}: {value!r} needs p/q > 0")
+            return LogRational(Fraction(p, q))
+    return _number(value, where)[0]

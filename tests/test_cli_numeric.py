@@ -42,7 +42,10 @@ def test_gradient_json_agrees_across_methods(capsys, method):
 
 def test_gradient_text_names_the_parameters(capsys):
     code, out, _ = run(capsys, "gradient", EXAMPLE)
-    assert code == 0 and "J(θ) = 0.37078589082" in out and "θ[7] (s=3, a=1)" in out
+    assert code == 0 and "J(θ) = 0.41920616712" in out and "θ[7] (s=3, a=1)" in out
+    code, out, _ = run(capsys, "gradient", EXAMPLE, "--method", "symbolic")
+    # θ = (0, log 2, …) puts z = e^θ at rationals, so the printed values are exact
+    assert code == 0 and "= 5240077089/12500000000" in out and "note:" not in out
 
 
 def test_estimate_consistent_exits_0_and_biased_exits_1(capsys):

@@ -115,3 +115,20 @@ def test_missing_key_is_named():
 def test_toml_example_is_the_json_example():
     a, b = load_file(EXAMPLE), load_file(EXAMPLE.with_suffix(".toml"))
     assert (a.mdp, a.policy, a.theta) == (b.mdp, b.policy, b.theta)
+
+
+def test_log_rational_theta_is_exact_and_never_evaluated():
+    from derive.exact import LogRational
+
+    p = parse(base() | {"theta": ["log(3)", " log( 1 / 2 ) ", 0, 0.25]})
+    assert p.theta[:2] == (LogRational(F(3)), LogRational(F(1, 2))) and p.theta[2:] == (0, F(1, 4))
+    g = gradient(p.mdp, p.policy, p.theta, method="symbolic")
+    # z = (3, 1/2, 1, e^0.25): the first three exact, the last the float64 value of e^0.25
+    assert all(isinstance(x, F) for x in g.grad)
+    h = gradient(p.mdp, p.policy, p.theta[:3] + (0,), method="symbolic")
+    assert all(len(str(x)) < 30 for x in h.grad)  # small exact rationals when every z_k is rational
+    for bad in ["log(0)", "log(2/0)", "exp(1)", "log(-2)", "__import__('os')"]:
+        with pytest.raises(UserError, match=r"theta\[0\]"):
+            parse(base() | {"theta": [bad, 0, 0, 0]})
+    with pytest.raises(UserError, match=r"theta\[0:2\]\[0\]: 'log\(2\)' is not a number"):
+        parse(base() | {"policy": {"kind": "direct"}, "theta": ["log(2)", 0, 0, 1]})
