@@ -52,6 +52,7 @@ __all__ = [
 METHODS = ("dp", "enumerate", "symbolic")
 ENUMERATION_BUDGET = 2_000_000  # trajectories with P(τ) > 0; ~2 s per million on this machine
 SYMBOLIC_BUDGET = 2_000_000
+ENUMERATION_CELLS = 50_000_000  # trajectories × (H+2) index cells held at once (~200 MB per int32 table)
 
 
 class EnumerationTooLarge(UserError):
@@ -169,24 +170,25 @@ def enumerate_support(mdp: FiniteMDP, allowed: np.ndarray, *, budget: int = ENUM
     positive = np.array([[[p > 0 for p in d] for d in row] for row in mdp.transitions], dtype=bool)
     positive &= np.asarray(allowed, dtype=bool)[:, :, None]
     branches = positive.sum(axis=(1, 2))  # children per state
-    starts = np.array([s for s in range(S) if mdp.initial[s] > 0], dtype=np.int64)
+    starts = np.array([s for s in range(S) if mdp.initial[s] > 0], dtype=np.int32)
     states = starts[:, None]
-    actions = np.empty((starts.size, 0), dtype=np.int64)
+    actions = np.empty((starts.size, 0), dtype=np.int32)
     env = mu_num[starts]
     ret = np.array([0] * starts.size, dtype=object)
     for t in range(H + 1):
         last = states[:, -1]
         count = int(branches[last].sum())
-        if count > budget:
+        if count > budget or count * (H + 2) > ENUMERATION_CELLS:
             raise EnumerationTooLarge(
-                f"{mdp.describe()}: enumeration needs more than {budget:,} trajectories (already {count:,} "
+                f"{mdp.describe()}: enumeration needs more than {min(budget, ENUMERATION_CELLS // (H + 2)):,} "
+                f"trajectories (already {count:,} "
                 f"after {t + 1} of {H + 1} steps); use the dynamic-programming route "
                 f"(--method dp, or gradient(..., method='dp')) for MDPs this large"
             )
         # Children of every trajectory, in parent order: one per positive (a, s') of its last state.
         parent = np.repeat(np.arange(last.size), branches[last])
         choice = np.concatenate([np.flatnonzero(positive[s].ravel()) for s in last]) if last.size else np.empty(0, int)
-        a_new, s_new = np.divmod(choice, S)
+        a_new, s_new = (x.astype(np.int32) for x in np.divmod(choice, S))
         s_prev = last[parent]
         coef = g.numerator ** t * g.denominator ** (H - t)  # γ^t · γ_den^H
         env = env[parent] * tr_num[s_prev, a_new, s_new]
