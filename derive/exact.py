@@ -97,7 +97,7 @@ class LogRational:
 
 
 def exact_point(policy, theta: Sequence) -> tuple[Fraction, ...]:
-    """The exact point for θ: z = e^θ for softmax (exact for θ_k = 0 or log(p/q), else the float64 value of e^θ_k), θ for direct."""
+    """The exact point: z = e^θ for softmax (exact for 0 and log(p/q), else fl(e^θ_k) as a rational); θ for direct."""
     values = list(theta)
     if len(values) != policy.n_params:
         raise UserError(f"theta: expected {policy.n_params} values for {policy.describe()}, got {len(values)}")

@@ -67,7 +67,7 @@ def _tolerance(exact: np.ndarray) -> float:
 
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
            alpha: float = DEFAULT_ALPHA, dof: int | None = None) -> Verdict:
-    """Per-component z = (ĝ_k − ∇J_k)/se_k, two-sided (t with ``dof`` for batch means), Holm-corrected; "biased" if any adjusted p <= α."""
+    """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α."""
     est, se, ex = (np.asarray(x, dtype=float) for x in (estimate, stderr, exact))
     diff = est - ex
     z = np.zeros_like(diff)

@@ -57,7 +57,7 @@ def _distributions(n: int) -> st.SearchStrategy[tuple[Fraction, ...]]:
 
 def finite_mdps(*, min_states: int = 1, max_states: int = 3, min_actions: int = 1, max_actions: int = 2,
                 min_horizon: int = 0, max_horizon: int = 3, discounts=None) -> st.SearchStrategy[FiniteMDP]:
-    """Finite MDPs with exact rational tables; shrinks towards one state, one action, H = 0, all mass on state 0, zero rewards, γ = 1.
+    """Finite MDPs with exact rational tables; shrinks towards S = A = 1, H = 0, zero rewards, γ = 1.
 
     Tables include zero-probability transitions and stochastic μ; rewards are r(s, a, s')
     in [-3, 3] with denominators up to 3; ``discounts`` defaults to (1, 1/2, 9/10).
@@ -88,7 +88,7 @@ def finite_mdps(*, min_states: int = 1, max_states: int = 3, min_actions: int = 
 
 
 def policies(*, n_states: int, n_actions: int, kinds=POLICY_KINDS, max_features: int = 3) -> st.SearchStrategy:
-    """Tabular softmax, linear softmax (integer features in [-1, 2]) or direct policies; shrinks towards the first kind and zero features."""
+    """Tabular softmax, linear softmax (integer features in [-1, 2]) or direct; shrinks to the first kind, zero features."""
     _check_int("n_states", n_states, 1)
     _check_int("n_actions", n_actions, 1)
     _check_int("max_features", max_features, 1)
@@ -111,7 +111,11 @@ def policies(*, n_states: int, n_actions: int, kinds=POLICY_KINDS, max_features:
 
 
 def thetas(policy, *, interior: bool = True) -> st.SearchStrategy[tuple[Fraction, ...]]:
-    """Exact points: z = e^θ = p/q with p, q in 1..3 for softmax (shrinks towards z = 1, i.e. θ = 0); for a direct policy one distribution per state (shrinks towards uniform when ``interior``, else towards a deterministic policy)."""
+    """Exact points: z = e^θ = p/q, p, q in 1..3 (softmax; shrinks to θ = 0) or one distribution per state (direct).
+
+    A direct point shrinks towards the uniform policy when ``interior`` (all entries > 0),
+    else towards a deterministic one.
+    """
     if not hasattr(policy, "n_params") or not hasattr(policy, "coordinates"):
         raise InvalidArgument(f"policy={policy!r} is not a derive policy")
     if policy.coordinates == "z":
