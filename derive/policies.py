@@ -84,6 +84,10 @@ class TabularSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
     def float_scores(self, theta: np.ndarray) -> np.ndarray:
         """∇_θ log π(a|s) as an [S, A, K] float array: e_{(s,a)} − Σ_b π(b|s) e_{(s,b)}."""
         pi = self.float_probabilities(theta)
@@ -165,6 +169,10 @@ class LinearSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
     def float_scores(self, theta: np.ndarray) -> np.ndarray:
         """∇_θ log π(a|s) as an [S, A, K] float array: φ(s,a) − Σ_b π(b|s) φ(s,b)."""
         phi = np.asarray(self.features, dtype=float)
@@ -220,6 +228,10 @@ class DirectPolicy:
     def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
     def float_scores(self, theta: np.ndarray) -> np.ndarray:
         """∇_θ log π(a|s) = e_{(s,a)} / θ_{s,a}; infinite where π(a|s) = 0 (no score there)."""
         th = np.asarray(theta, dtype=float)
@@ -238,6 +250,20 @@ class DirectPolicy:
 
     def describe(self) -> str:
         return f"direct ({self.n_params} parameters)"
+
+
+def _exact_scores(policy, point) -> list[list[list[Fraction]]]:
+    """∇_θ log π(a|s) = (∂π(a|s)/∂θ) / π(a|s), exactly; InvalidPolicy where π(a|s) = 0 (no score there)."""
+    pi, jac = policy.probabilities(point), policy.jacobian(point)
+    out = []
+    for s, row in enumerate(jac):
+        out_row = []
+        for a, grad in enumerate(row):
+            if pi[s][a] == 0:
+                raise InvalidPolicy(f"π({a}|{s}) = 0: ∇log π({a}|{s}) does not exist")
+            out_row.append([g / pi[s][a] for g in grad])
+        out.append(out_row)
+    return out
 
 
 def _log_text(z: Fraction) -> str:

@@ -108,3 +108,18 @@ def test_dp_doubling_and_sequential_sweeps_agree():
     assert np.allclose(fast.state_values(theta), slow.state_values(theta), atol=1e-12)
     wrong = DynamicProgram(two_state(horizon=8), policy).value_and_grad(theta)[1]  # one step short
     assert np.max(np.abs(g1 - wrong)) > 1e-6
+
+
+@pytest.mark.parametrize("policy,point", CASES, ids=["tabular", "linear", "direct"])
+def test_exact_scores_match_float_scores(policy, point):
+    exact = np.array([[[float(x) for x in row] for row in table] for table in policy.scores(point)])
+    floats = policy.float_scores(np.array(theta_floats(policy, point)))
+    assert np.allclose(exact, floats, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(exact, -floats, rtol=1e-12, atol=1e-12)  # a sign slip would be seen
+
+
+def test_no_exact_score_where_the_direct_policy_is_zero():
+    from derive.policies import InvalidPolicy
+
+    with pytest.raises(InvalidPolicy, match="does not exist"):
+        DirectPolicy(1, 2).scores([F(1), F(0)])
