@@ -22,6 +22,8 @@ class InvalidMDP(ValueError):
 
 def as_fraction(value, *, where: str = "value") -> Fraction:
     """Exact Fraction from an int, a Fraction, a float or a string like "1/3"."""
+    if type(value) is Fraction:  # already exact: no copy (big tables hold millions of entries)
+        return value
     if isinstance(value, bool):
         raise InvalidMDP(f"{where}: expected a number, got {value!r}")
     if isinstance(value, (int, Fraction)):
@@ -47,6 +49,8 @@ class FiniteMDP:
     """A finite MDP: μ(s), P(s'|s,a), r(s,a,s'), horizon H and discount γ, all exact.
 
     ``transitions[s][a][s2]`` is P(s2 | s, a); ``rewards[s][a][s2]`` is r(s, a, s2).
+    With a finite reward distribution P(r|s,a) (seed 004), ``reward_distribution[s][a]``
+    lists its (r, p) outcomes and ``rewards`` holds the expected reward E[r|s,a] for every s2.
     """
 
     initial: tuple[Fraction, ...]
@@ -55,6 +59,7 @@ class FiniteMDP:
     horizon: int
     discount: Fraction = Fraction(1)
     name: str = ""
+    reward_distribution: tuple = ()  # [S][A] tuples of (r, p); () when rewards are deterministic
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
@@ -62,13 +67,17 @@ class FiniteMDP:
         cls,
         initial: Sequence,
         transitions: Sequence,
-        rewards: Sequence,
+        rewards: Sequence | None,
         *,
         horizon: int,
         discount=1,
         name: str = "",
+        reward_distribution: Sequence | None = None,
     ) -> "FiniteMDP":
-        """Build and validate an MDP; rewards may be [S][A] (r(s,a)) or [S][A][S] (r(s,a,s'))."""
+        """Build and validate an MDP; rewards may be [S][A] (r(s,a)) or [S][A][S] (r(s,a,s')).
+
+        Or give ``rewards=None`` and ``reward_distribution`` [S][A] of (r, p) pairs, P(r|s,a).
+        """
         mu = tuple(as_fraction(v, where=f"initial[{s}]") for s, v in enumerate(initial))
         n_s = len(mu)
         if n_s == 0:
@@ -88,6 +97,14 @@ class FiniteMDP:
                     raise InvalidMDP(f"transitions[{s}][{a}]: expected {n_s} next states, got {len(dist)}")
                 tr_row.append(tuple(as_fraction(v, where=f"transitions[{s}][{a}][{s2}]") for s2, v in enumerate(dist)))
             tr.append(tuple(tr_row))
+        outcomes = ()
+        if reward_distribution is not None:
+            if rewards is not None:
+                raise InvalidMDP("rewards: give either rewards or reward_distribution, not both")
+            outcomes = _reward_outcomes(reward_distribution, n_s, n_a)
+            rewards = [[sum((r * p for r, p in outcomes[s][a]), Fraction(0)) for a in range(n_a)] for s in range(n_s)]
+        if rewards is None:
+            raise InvalidMDP("rewards: missing (give rewards or reward_distribution)")
         if len(rewards) != n_s:
             raise InvalidMDP(f"rewards: expected {n_s} rows, got {len(rewards)}")
         rw = []
@@ -107,7 +124,7 @@ class FiniteMDP:
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
             raise InvalidMDP(f"horizon: expected an integer H >= 0, got {horizon!r}")
         gamma = as_fraction(discount, where="discount")
-        mdp = cls(mu, tuple(tr), tuple(rw), int(horizon), gamma, name)
+        mdp = cls(mu, tuple(tr), tuple(rw), int(horizon), gamma, name, outcomes)
         mdp.validate()
         return mdp
 
@@ -188,10 +205,33 @@ class FiniteMDP:
         }
 
 
+def _reward_outcomes(table, n_s: int, n_a: int) -> tuple:
+    if len(table) != n_s:
+        raise InvalidMDP(f"reward_distribution: expected {n_s} rows, got {len(table)}")
+    out = []
+    for s, row in enumerate(table):
+        if len(row) != n_a:
+            raise InvalidMDP(f"reward_distribution[{s}]: expected {n_a} actions, got {len(row)}")
+        out_row = []
+        for a, pairs in enumerate(row):
+            where = f"reward_distribution[{s}][{a}]"
+            if not pairs:
+                raise InvalidMDP(f"{where}: needs at least one (reward, probability) pair")
+            parsed = []
+            for k, pair in enumerate(pairs):
+                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                    raise InvalidMDP(f"{where}[{k}]: expected a [reward, probability] pair, got {pair!r}")
+                parsed.append((as_fraction(pair[0], where=f"{where}[{k}][0]"), as_fraction(pair[1], where=f"{where}[{k}][1]")))
+            _check_distribution([p for _, p in parsed], f"{where} probabilities")
+            out_row.append(tuple(parsed))
+        out.append(tuple(out_row))
+    return tuple(out)
+
+
 def _check_distribution(values: Sequence[Fraction], where: str) -> None:
     for k, v in enumerate(values):
         if v < 0:
             raise InvalidMDP(f"{where}[{k}]: probabilities must be >= 0, got {v}")
-    total = sum(values, Fraction(0))
+    total = sum((v for v in values if v), Fraction(0))  # zeros skipped: sparse rows are common
     if total != 1:
         raise InvalidMDP(f"{where}: probabilities must sum to 1, they sum to {total}")

@@ -84,6 +84,25 @@ class TabularSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) as an [S, A, K] float array: e_{(s,a)} − Σ_b π(b|s) e_{(s,b)}."""
+        pi = self.float_probabilities(theta)
+        S, A = self.n_states, self.n_actions
+        out = np.zeros((S, A, S, A))
+        idx = np.arange(S)
+        out[idx, :, idx, :] = -pi[:, None, :]
+        out[idx[:, None], np.arange(A)[None, :], idx[:, None], np.arange(A)[None, :]] += 1.0
+        return out.reshape(S, A, S * A)
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]; costs O(S·A)."""
+        pi = self.float_probabilities(theta) if probabilities is None else probabilities
+        return (pi * (weights - (pi * weights).sum(axis=1, keepdims=True))).ravel()
+
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(v) for v in self._z(point)]
 
@@ -154,6 +173,21 @@ class LinearSoftmax:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) as an [S, A, K] float array: φ(s,a) − Σ_b π(b|s) φ(s,b)."""
+        phi = np.asarray(self.features, dtype=float)
+        pi = self.float_probabilities(theta)
+        return phi - np.einsum("sb,sbk->sk", pi, phi)[:, None, :]
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ for a weight table w[S, A]."""
+        pi = self.float_probabilities(theta) if probabilities is None else probabilities
+        return np.einsum("sa,sak->k", pi * weights, self.float_scores(theta))
+
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(Fraction(v)) for v in point]
 
@@ -202,6 +236,23 @@ class DirectPolicy:
     def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
 
+    def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
+        """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
+        return _exact_scores(self, point)
+
+    def float_scores(self, theta: np.ndarray) -> np.ndarray:
+        """∇_θ log π(a|s) = e_{(s,a)} / θ_{s,a}; infinite where π(a|s) = 0 (no score there)."""
+        th = np.asarray(theta, dtype=float)
+        S, A = self.n_states, self.n_actions
+        out = np.zeros((S * A, S * A))
+        with np.errstate(divide="ignore"):
+            out[np.arange(S * A), np.arange(S * A)] = 1.0 / th
+        return out.reshape(S, A, S * A)
+
+    def float_pullback(self, theta: np.ndarray, weights: np.ndarray, *, probabilities=None) -> np.ndarray:
+        """Σ_{s,a} w(s,a) ∂π(a|s)/∂θ = w itself (∂π/∂θ is the identity)."""
+        return np.asarray(weights, dtype=float).ravel().copy()
+
     def theta_of(self, point: Sequence) -> list[str]:
         return [str(Fraction(v)) for v in point]
 
@@ -221,6 +272,20 @@ class DirectPolicy:
 
     def describe(self) -> str:
         return f"direct ({self.n_params} parameters)"
+
+
+def _exact_scores(policy, point) -> list[list[list[Fraction]]]:
+    """∇_θ log π(a|s) = (∂π(a|s)/∂θ) / π(a|s), exactly; InvalidPolicy where π(a|s) = 0 (no score there)."""
+    pi, jac = policy.probabilities(point), policy.jacobian(point)
+    out = []
+    for s, row in enumerate(jac):
+        out_row = []
+        for a, grad in enumerate(row):
+            if pi[s][a] == 0:
+                raise InvalidPolicy(f"π({a}|{s}) = 0: ∇log π({a}|{s}) does not exist")
+            out_row.append([g / pi[s][a] for g in grad])
+        out.append(out_row)
+    return out
 
 
 def _log_text(z: Fraction) -> str:

@@ -1,0 +1,105 @@
+"""`derive gradient` and `derive estimate`: output, --json, exit codes 0 / 1 / 2."""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derive.cli_numeric import main_for_tests, register
+from derive.errors import UserError
+
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "chain.json")
+
+
+def run(capsys, *argv):
+    code = main_for_tests(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_register_adds_both_subcommands_with_handlers():
+    parser = argparse.ArgumentParser(prog="derive")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["gradient", EXAMPLE, "--method", "symbolic"])
+    assert args.command == "gradient" and args.method == "symbolic" and callable(args.handler)
+    args = parser.parse_args(["estimate", EXAMPLE, "--samples", "500", "--seed", "3"])
+    assert (args.samples, args.seed, args.estimator) == (500, 3, "reinforce")
+
+
+@pytest.mark.parametrize("method", ["dp", "enumerate", "symbolic"])
+def test_gradient_json_agrees_across_methods(capsys, method):
+    code, out, _ = run(capsys, "gradient", EXAMPLE, "--method", method, "--json")
+    data = json.loads(out)
+    assert code == 0 and set(data) == {"J", "grad", "method"} and data["method"] == method
+    _, ref, _ = run(capsys, "gradient", EXAMPLE, "--method", "symbolic", "--json")
+    ref = json.loads(ref)
+    assert abs(data["J"] - ref["J"]) <= 1e-12 * 6
+    assert max(abs(a - b) for a, b in zip(data["grad"], ref["grad"])) <= 1e-12 * 6
+
+
+def test_gradient_text_names_the_parameters(capsys):
+    code, out, _ = run(capsys, "gradient", EXAMPLE)
+    assert code == 0 and "J(θ) = 0.41920616712" in out and "θ[7] (s=3, a=1)" in out
+    code, out, _ = run(capsys, "gradient", EXAMPLE, "--method", "symbolic")
+    # θ = (0, log 2, …) puts z = e^θ at rationals, so the printed values are exact
+    assert code == 0 and "= 5240077089/12500000000" in out and "note:" not in out
+
+
+def test_estimate_consistent_exits_0_and_biased_exits_1(capsys):
+    code, out, _ = run(capsys, "estimate", EXAMPLE, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["consistent"] is True and data["p_value"] > 0.01
+    assert set(data) == {"exact", "estimate", "stderr", "p_value", "consistent"}
+    code, out, _ = run(capsys, "estimate", EXAMPLE, "--estimator", "shifted-rewards", "--json")
+    assert code == 1 and json.loads(out)["consistent"] is False
+
+
+def test_estimate_text_has_intervals_and_verdict(capsys):
+    code, out, _ = run(capsys, "estimate", EXAMPLE, "--samples", "20000", "--estimator", "wrong-sign")
+    assert code == 1 and "99% CI" in out and out.rstrip().endswith("verdict: biased")
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    code, out, err = run(capsys, "estimate", EXAMPLE, "--samples", "3000", "--progress", "--json")
+    assert code == 0 and "sampling [" in err and "sampling" not in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["gradient", "missing.json"], "cannot read"),
+    (["gradient", "gym:NoSuchEnv-v0"], "expected one of"),
+    (["gradient", EXAMPLE, "--horizon", "-1"], "--horizon"),
+    (["estimate", EXAMPLE, "--alpha", "2"], "alpha"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_too_large_for_enumeration_exits_2_pointing_to_dp(capsys):
+    code, _, err = run(capsys, "gradient", EXAMPLE, "--horizon", "40", "--method", "enumerate")
+    assert code == 2 and "--method dp" in err
+
+
+def test_argparse_rejects_bad_samples():
+    with pytest.raises(SystemExit) as e:
+        main_for_tests(["estimate", EXAMPLE, "--samples", "1"])
+    assert e.value.code == 2
+
+
+def test_subprocess_run_of_the_cli():
+    code = "import sys; from derive.cli_numeric import main_for_tests; sys.exit(main_for_tests(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "gradient", EXAMPLE, "--json"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["method"] == "dp"
+    bad = subprocess.run([sys.executable, "-c", code, "gradient", "nope.json"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_user_error_is_raised_not_printed_by_handlers():
+    parser = argparse.ArgumentParser(prog="derive")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["gradient", "missing.json"])
+    with pytest.raises(UserError):
+        args.handler(args)
