@@ -23,7 +23,7 @@ from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, St
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
     "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "report_to_markdown",
-    "report_to_latex", "LINE_WIDTH",
+    "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "break_line", "LINE_WIDTH",
 ]
 
 # Width budget of one displayed line in the units of _width (about one math glyph): the
@@ -308,8 +308,18 @@ def break_line(expr, *, budget: float = LINE_WIDTH) -> list[str]:
     whole = to_latex(expr)
     if _width(whole) <= budget:
         return [whole]
+    pieces = _pieces(expr)
+    # Cut between terms (before + or -) where every term fits; inside products only if not.
+    terms: list[str] = []
+    for piece in pieces:
+        if terms and not piece.startswith(("+ ", "- ")):
+            terms[-1] += " " + piece
+        else:
+            terms.append(piece)
+    if all(_width(x) <= budget - 2 for x in terms):
+        pieces = terms
     rows, current = [], ""
-    for piece in _pieces(expr):
+    for piece in pieces:
         trial = f"{current} {piece}".strip()
         if current and _width(trial) > budget - (2 if rows else 0):  # later rows start with \quad
             rows.append(current)
@@ -573,6 +583,11 @@ def _counterexample_tex(n: int, name: str, k: int, rep: StepReport) -> str:
 
 # -- Markdown ------------------------------------------------------------------------------
 
+def _md_text(text: str) -> str:
+    """Plain text for Markdown: _ and * stay literal (Σ_τ is not emphasis)."""
+    return re.sub(r"([_*])", r"\\\1", text)
+
+
 def _md_display(tex: str) -> str:
     return f"$$\n{tex}\n$$"
 
@@ -589,7 +604,7 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
         out += [_md_display(f"{lead}{relation_latex(step.relation)} {to_latex(step.expr)}"), ""]
         mark, words = _mark(rep)
         verdict = f" — {mark} *{words}*" if rep else ""
-        out += [f"> {_justification(k, step, rep, failures.get(k))}{verdict}", ""]
+        out += [f"> {_md_text(_justification(k, step, rep, failures.get(k)))}{verdict}", ""]
     if not d.steps:
         out += [_md_display(start), ""]
     res = drep.result if drep else None
