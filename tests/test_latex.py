@@ -6,17 +6,17 @@ import re
 import pytest
 import sympy as sp
 
-from derive.derivation import UNBIASED, Derivation, Goal, Proof
+from derive.derivation import UNBIASED, Derivation, Goal
 from derive.latex import (
     break_line, derivation_to_latex, derivation_to_mathjax, proof_to_markdown, proof_to_tex,
     text_to_latex, to_latex,
 )
 from derive.notation import (
-    H, J, P, R, Sample, a, dynamics, factorisation, fraction, grad, i, m, mu, pi, ratio, s,
-    sample_mean, sum_t, sum_tau, t, theta, unevaluated_mul,
+    J, P, R, Sample, dynamics, factorisation, fraction, grad, i, mu, pi, ratio, s, sample_mean, sum_t,
+    sum_tau, t, unevaluated_mul,
 )
 from derive.pdf import compile_pdf, pdflatex_path
-from derive.report import PROVED, Counterexample, DerivationReport, ProofReport, StepReport
+from seed_chains import report_for, seed_000
 
 tau_i = Sample(i)
 
@@ -121,48 +121,6 @@ def test_long_line_is_broken_into_rows():
 
 
 # -- documents -----------------------------------------------------------------------------
-
-def seed_000() -> Proof:
-    """Seed 000's chains written with claims (the bundled proof uses rules)."""
-    lr = (Derivation.begin("likelihood-ratio gradient", grad(J()),
-                           goal=Goal(grad(J()), sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i))), UNBIASED))
-          .claim(grad(sum_tau(unevaluated_mul(P(), R()))), why="J(θ) = Σ_τ P(τ;θ) R(τ).")
-          .claim(sum_tau(grad(unevaluated_mul(P(), R()))), why="The gradient of the sum is the sum of the gradients.")
-          .claim(sum_tau(unevaluated_mul(ratio(P()), grad(P()), R()), support=True), why="Multiply by P(τ;θ)/P(τ;θ) = 1.")
-          .claim(sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()), support=True), why="Regroup.")
-          .claim(sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True), why="∇_θ log f = ∇_θ f / f.")
-          .claim(sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i))), why="Sample mean.", relation=UNBIASED))
-    logs = sp.Add(sp.log(mu(tau_i)), sum_t(sp.log(dynamics(t, tau_i))), sum_t(sp.log(pi(t, tau_i))))
-    score = (Derivation.begin("score of a trajectory", grad(sp.log(P(tau_i))),
-                              goal=Goal(grad(sp.log(P(tau_i))), sum_t(grad(sp.log(pi(t, tau_i))))))
-             .claim(grad(sp.log(factorisation(tau_i))), why="Markov property.")
-             .claim(grad(logs), why="The log of a product is the sum of the logs.")
-             .claim(sp.Add(*[grad(x) for x in logs.args]), why="Linearity of ∇_θ.")
-             .claim(grad(sum_t(sp.log(pi(t, tau_i)))), why="μ and the dynamics do not depend on θ.")
-             .claim(sum_t(grad(sp.log(pi(t, tau_i)))), why="Swap ∇_θ and Σ_t."))
-    long = sp.Add(*[unevaluated_mul(grad(sp.log(pi(k, tau_i))), R(tau_i)) for k in range(10)])
-    wide = (Derivation.begin("a long line", grad(sp.log(P(tau_i))), goal=Goal(grad(sp.log(P(tau_i))), long))
-            .claim(long, why="Written out for ten steps (a line far wider than the page).")
-            .claim(grad(sp.log(unevaluated_mul(*[pi(k, tau_i) for k in range(9)]))), why="Wrong on purpose."))
-    return Proof("seed_000", "The policy-gradient theorem, seed 000", (lr, score, wide))
-
-
-def step(k, verdict=PROVED, ce=None):
-    return StepReport(index=k, rule="claim", why="", relation="=", verdict=verdict, symbolic="proved",
-                      instances=20, counterexample=ce)
-
-
-def report_for(proof: Proof) -> ProofReport:
-    ce = Counterexample(instance="2 states, 1 action, H = 1, θ = 0", mdp={"initial": ["1/2", "1/2"]},
-                        theta=("0",), lhs=("1/3",), rhs=("1/4",), reason="the two sides differ: 1/3 ≠ 1/4")
-    out = []
-    for d in proof.derivations:
-        steps = [step(k) for k in range(1, len(d.steps) + 1)]
-        if d.name == "a long line":
-            steps[-1] = step(len(d.steps), "failed", ce)
-        out.append(DerivationReport(d.name, tuple(steps), step(0, "checked on 20 MDPs")))
-    return ProofReport(proof.name, proof.title, "", tuple(out), instances=("x",) * 20)
-
 
 def test_document_shows_every_line_justification_and_verdict():
     proof = seed_000()
