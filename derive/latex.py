@@ -595,9 +595,9 @@ def _md_display(tex: str) -> str:
 def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[int, int],
                    level: str = "##") -> list[str]:
     reports = _step_reports(d, drep)
-    out = [f"{level} {d.name[:1].upper() + d.name[1:]}", ""]
+    out = [f"{level} {_md_text(d.name[:1].upper() + d.name[1:])}", ""]
     if d.description:
-        out += [d.description, ""]
+        out += [_md_text(d.description), ""]
     start = to_latex(d.start)
     for k, (step, rep) in enumerate(zip(d.steps, reports), 1):
         lead = start + " " if k == 1 else ""
@@ -613,14 +613,14 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
     out += [f"**Result.**{verdict}", "",
             _md_display(f"{to_latex(d.goal.lhs)} {relation_latex(d.goal.relation)} {to_latex(d.goal.rhs)}"), ""]
     for problem in (drep.structure if drep else ()):
-        out += [f"✗ {problem}", ""]
+        out += [f"✗ {_md_text(problem)}", ""]
     return out
 
 
 def proof_to_markdown(proof: Proof, report: ProofReport | None = None) -> str:
     """Markdown with ``$$ … $$`` displays (GitHub, KaTeX), one per line of each derivation."""
-    out = [f"# {proof.title}", "", _summary(proof, report), ""]
-    out += [note + "\n" for note in proof.notes]
+    out = [f"# {_md_text(proof.title)}", "", _summary(proof, report), ""]
+    out += [_md_text(note) + "\n" for note in proof.notes]
     appendix = []
     for d in proof.derivations:
         drep = _find(report, d.name)
@@ -633,8 +633,8 @@ def proof_to_markdown(proof: Proof, report: ProofReport | None = None) -> str:
     if appendix:
         out += ["## Appendix: counterexamples", ""]
         for n, (name, k, r) in enumerate(appendix, 1):
-            out += [f"### {n}. {name}, line ({k}): {r.rule}", ""]
-            out += [f"- {line}" for line in _counterexample_lines(r.counterexample)] + [""]
+            out += [f"### {n}. " + _md_text(f"{name}, line ({k}): {r.rule}"), ""]
+            out += [f"- {_md_text(line)}" for line in _counterexample_lines(r.counterexample)] + [""]
     return "\n".join(out).rstrip() + "\n"
 
 

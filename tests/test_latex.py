@@ -1,7 +1,11 @@
 """The printer on each element of the seeds' notation, and whole documents through pdflatex."""
 
+import json
 import os
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -189,3 +193,33 @@ def test_overfull_boxes_are_reported(tmp_path):
     _need_pdflatex()
     tex = "\\documentclass{article}\\begin{document}\\[" + "x+" * 200 + "x\\]\\end{document}"
     assert any("Overfull" in w for w in compile_pdf(tex, tmp_path / "wide.pdf"))
+
+
+_KATEX = Path("/usr/share/nodejs/katex")  # Debian's katex package; not needed by CI
+_KATEX_CHECK = """
+const katex = require(process.argv[1]);
+const blocks = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const bad = [];
+for (const b of blocks) {
+  try { katex.renderToString(b, {displayMode: true, throwOnError: true}); }
+  catch (e) { bad.push(e.message); }
+}
+console.log(JSON.stringify(bad));
+"""
+
+
+def katex_errors(blocks: list[str]) -> list[str]:
+    run = subprocess.run(["node", "-e", _KATEX_CHECK, str(_KATEX)], input=json.dumps(blocks),
+                         capture_output=True, text=True, timeout=60)
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not _KATEX.exists() or shutil.which("node") is None, reason="KaTeX not installed")
+def test_markdown_and_notebook_math_parse_in_katex():
+    proof = seed_000()
+    report = report_for(proof)
+    md = proof_to_markdown(proof, report)
+    blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, flags=re.M | re.S)
+    blocks += [proof.derivations[1]._repr_latex_().strip("$\n"), report._repr_latex_().strip("$\n")]
+    assert katex_errors(blocks) == []
+    assert len(katex_errors([r"\nabla_\theta \left[ x", r"\frac{d}{d\theta"])) == 2
