@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="tex (a standalone document, the default) or md (Markdown with $$ displays); "
                         "by default taken from FILE's suffix")
-    p.add_argument("--pdf", action="store_true", help="compile with pdflatex into FILE.pdf")
+    p.add_argument("--pdf", action="store_true",
+                   help="compile with pdflatex into FILE.pdf (default: PATH's name, .pdf, in the current folder)")
     p.set_defaults(handler=_latex)
 
 

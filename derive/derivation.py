@@ -171,6 +171,11 @@ class Proof:
 
         return proof_to_markdown(self)
 
+    def _repr_latex_(self) -> str:
+        from .latex import proof_to_mathjax
+
+        return proof_to_mathjax(self)
+
 
 def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:
     """Replace old by new, keeping unevaluated products unevaluated (Basic.__new__ rebuild)."""

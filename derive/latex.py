@@ -23,7 +23,7 @@ from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, St
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
     "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "report_to_markdown",
-    "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "break_line", "LINE_WIDTH",
+    "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "proof_to_mathjax", "break_line", "LINE_WIDTH",
 ]
 
 # Width budget of one displayed line in the units of _width (about one math glyph): the
@@ -651,6 +651,11 @@ def derivation_to_mathjax(derivation: Derivation) -> str:
     if not rows:
         rows = [start]
     return "$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows)
+
+
+def proof_to_mathjax(proof: Proof) -> str:
+    """Every derivation of a proof as ``aligned`` displays (the notebook's text/latex)."""
+    return "\n".join(derivation_to_mathjax(d) for d in proof.derivations)
 
 
 def _mathjax_text(text: str) -> str:

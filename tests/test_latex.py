@@ -31,6 +31,19 @@ def flat(tex: str) -> str:
 
 # -- one test per notation element: the right rendering, and a plausible wrong one rejected ----
 
+@pytest.mark.parametrize("expr, right", [
+    (grad(J()), r"\nabla_\theta J(\theta)"),
+    (grad(sp.log(P())), r"\nabla_\theta \log P(\tau;\theta)"),
+    (sp.Mul(P(), R()), r"P(\tau;\theta) R(\tau)"),
+    (unevaluated_mul(P(), fraction(grad(P()), P()), R()),
+     r"P(\tau;\theta) \frac{\nabla_\theta P(\tau;\theta)}{P(\tau;\theta)} R(\tau)"),
+    (sample_mean(R(tau_i)), r"\frac{1}{m} \sum_{i=1}^{m} R(\tau^{(i)})"),
+])
+def test_seed_printer_where_sympys_printer_is_wrong(expr, right):
+    assert to_latex(expr) == right
+    assert sp.latex(expr) != right  # SymPy's own rendering (d/dθ, log{\left(, R P, …) is rejected
+
+
 def test_gradient_is_nabla_theta_not_d_dtheta():
     out = to_latex(grad(J()))
     assert out == r"\nabla_\theta J(\theta)"
@@ -160,6 +173,7 @@ def test_notebook_reprs():
     assert d._repr_latex_().startswith("$$\n\\begin{aligned}\n\\nabla_\\theta J(\\theta) &=")
     assert d._repr_markdown_().startswith("### Likelihood-ratio gradient")
     assert proof._repr_markdown_().startswith("# The policy-gradient theorem")
+    assert proof._repr_latex_().count(r"\begin{aligned}") == len(proof.derivations)
     rep = report_for(proof)
     assert "| a long line | 2 | claim | ✗ failed |" in rep._repr_markdown_()
     assert rep.derivations[0]._repr_markdown_().startswith("**likelihood-ratio gradient** — verified")
