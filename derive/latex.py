@@ -346,8 +346,9 @@ _UNICODE_TEXT = {
 }
 _TEXT_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}",
                  "\\": r"\textbackslash{}", "<": r"$<$", ">": r"$>$", "|": r"$|$"}
-# s_t, s_{t+1}, a_0, τ^(i): scripts written in plain text become math.
-_SCRIPT = re.compile(r"(?<=\S)(_\{[^{}]*\}|_\w+|\^\{[^{}]*\}|\^\([^()]*\))")
+# s_t, s_{t+1}, a_0, ∇_θ, τ^(i): scripts written in plain text become math; a longer
+# word after _ (policy_probabilities) is an identifier and keeps its underscore.
+_SCRIPT = re.compile(r"(?<=\S)(_\{[^{}]*\}|_[^\W_]{1,2}(?![^\W_])|\^\{[^{}]*\}|\^\([^()]*\))")
 
 
 def text_to_latex(text: str) -> str:
@@ -565,7 +566,7 @@ def _counterexample_lines(ce) -> list[str]:
         out.append("θ = (" + ", ".join(ce.theta) + ")")
     for key in ("initial", "transitions", "rewards", "policy_probabilities"):
         if key in ce.mdp:
-            out.append(f"{key}: {_compact(ce.mdp[key])}")
+            out.append(f"{key.replace('_', ' ')}: {_compact(ce.mdp[key])}")
     return out
 
 

@@ -127,6 +127,7 @@ def test_text_becomes_ascii_latex():
     assert out.isascii()
     assert r"\nabla_{\theta" in out and r"\%" in out and r"\&" in out and r"\tau^{(i)}" in out
     assert "_θ" not in out
+    assert text_to_latex("policy_probabilities, s_t, a_{t+1}") == r"policy\_{}probabilities, s$_{t}$, a$_{t+1}$"
 
 
 def test_long_line_is_broken_into_rows():
