@@ -474,9 +474,8 @@ def _justification_tex(k: int, step, rep, failed_no) -> str:
 
 def derivation_to_latex(derivation: Derivation, report: DerivationReport | None = None) -> str:
     """The derivation as an ``align*`` chain, each line followed by its justification and verdict."""
-    reports = _step_reports(derivation, report)
-    failures = {k: k for k, r in enumerate(reports, 1) if r is not None and r.verdict == FAILED}
-    return _derivation_block(derivation, reports, failures)
+    # No appendix here, so no references to one: the verdict marks say which steps failed.
+    return _derivation_block(derivation, _step_reports(derivation, report), {})
 
 
 def _derivation_block(derivation: Derivation, reports: list, failures: dict[int, int]) -> str:
@@ -489,13 +488,16 @@ def _derivation_block(derivation: Derivation, reports: list, failures: dict[int,
     return "\\begin{align*}\n%s%s\n\\end{align*}\n\\noindent%s" % (body, rows, text)
 
 
-def _result_tex(derivation: Derivation, rep: StepReport | None, structure: tuple = ()) -> str:
+def _result_tex(derivation: Derivation, rep: StepReport | None, structure: tuple = (),
+                failed_no: int | None = None) -> str:
     goal = derivation.goal
     mark, words = _mark(rep)
     rows = break_line(goal.rhs, budget=LINE_WIDTH - _width(to_latex(goal.lhs)) - 2)
     lines = [f"{to_latex(goal.lhs)} &{relation_latex(goal.relation)} {rows[0]}"]
     lines += [rf"&\quad {r}" for r in rows[1:]]
     out = ["\\medskip\\paragraph{Result.}"]
+    if failed_no is not None:
+        out.append(f"Counterexample {failed_no} in the appendix.")
     if rep is not None:
         out.append(r"\verdict{%s %s}" % (text_to_latex(mark), text_to_latex(words)))
     out.append("\\begin{align*}\n%s\n\\end{align*}" % " \\\\\n".join(lines))
@@ -527,21 +529,35 @@ def proof_to_tex(proof: Proof, report: ProofReport | None = None) -> str:
     for d in proof.derivations:
         drep = _find(report, d.name)
         reports = _step_reports(d, drep)
-        failures = {}
-        for k, r in enumerate(reports, 1):
-            if r is not None and r.verdict == FAILED and r.counterexample is not None:
-                appendix.append((d.name, k, r))
-                failures[k] = len(appendix)
+        failures = _collect_failures(d, drep, appendix)
         out.append("\\section{%s}" % text_to_latex(d.name[:1].upper() + d.name[1:]))
         if d.description:
             out.append(text_to_latex(d.description) + "\n")
         out.append(_derivation_block(d, reports, failures))
-        out.append(_result_tex(d, drep.result if drep else None, drep.structure if drep else ()))
+        out.append(_result_tex(d, drep.result if drep else None, drep.structure if drep else (),
+                               failures.get(0)))
     if appendix:
         out.append("\\appendix\n\\section{Counterexamples}")
         out.extend(_counterexample_tex(n, name, k, r) for n, (name, k, r) in enumerate(appendix, 1))
     out.append("\\end{document}\n")
     return "\n".join(out)
+
+
+def _collect_failures(d: Derivation, drep: DerivationReport | None, appendix: list) -> dict[int, int]:
+    """Append d's failed lines that have a counterexample to the appendix; line -> its number there."""
+    lines = list(enumerate(_step_reports(d, drep), 1))
+    if drep is not None:
+        lines.append((0, drep.result))  # 0: the stated result
+    failures = {}
+    for k, r in lines:
+        if r is not None and r.verdict == FAILED and r.counterexample is not None:
+            appendix.append((d.name, k, r))
+            failures[k] = len(appendix)
+    return failures
+
+
+def _where(name: str, k: int, rep: StepReport) -> str:
+    return f"{name}, the stated result" if k == 0 else f"{name}, line ({k}): {rep.rule}"
 
 
 def _summary(proof: Proof, report: ProofReport | None) -> str:
@@ -578,7 +594,7 @@ def _compact(value) -> str:
 
 def _counterexample_tex(n: int, name: str, k: int, rep: StepReport) -> str:
     items = "\n".join(r"\item %s" % text_to_latex(line) for line in _counterexample_lines(rep.counterexample))
-    title = text_to_latex(f"{n}. {name}, line ({k}): {rep.rule}")
+    title = text_to_latex(f"{n}. {_where(name, k, rep)}")
     return "\\subsection*{%s}\n{\\small\\begin{itemize}\n%s\n\\end{itemize}}" % (title, items)
 
 
@@ -611,7 +627,8 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
     res = drep.result if drep else None
     mark, words = _mark(res)
     verdict = f" — {mark} *{words}*" if res else ""
-    out += [f"**Result.**{verdict}", "",
+    see = f" Counterexample {failures[0]} in the appendix." if 0 in failures else ""
+    out += [f"**Result.**{see}{verdict}", "",
             _md_display(f"{to_latex(d.goal.lhs)} {relation_latex(d.goal.relation)} {to_latex(d.goal.rhs)}"), ""]
     for problem in (drep.structure if drep else ()):
         out += [f"✗ {_md_text(problem)}", ""]
@@ -625,16 +642,11 @@ def proof_to_markdown(proof: Proof, report: ProofReport | None = None) -> str:
     appendix = []
     for d in proof.derivations:
         drep = _find(report, d.name)
-        failures = {}
-        for k, r in enumerate(_step_reports(d, drep), 1):
-            if r is not None and r.verdict == FAILED and r.counterexample is not None:
-                appendix.append((d.name, k, r))
-                failures[k] = len(appendix)
-        out += _md_derivation(d, drep, failures)
+        out += _md_derivation(d, drep, _collect_failures(d, drep, appendix))
     if appendix:
         out += ["## Appendix: counterexamples", ""]
         for n, (name, k, r) in enumerate(appendix, 1):
-            out += [f"### {n}. " + _md_text(f"{name}, line ({k}): {r.rule}"), ""]
+            out += [f"### {n}. " + _md_text(_where(name, k, r)), ""]
             out += [f"- {_md_text(line)}" for line in _counterexample_lines(r.counterexample)] + [""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -149,6 +149,8 @@ def test_document_shows_every_line_justification_and_verdict():
     assert r"\verdict{$\checkmark$ proved symbolically, checked on 20 MDPs}" in tex
     assert r"\verdict{$\times$ failed}" in tex and "Counterexample 1 in the appendix" in tex
     assert r"\section{Counterexamples}" in tex and r"1/3 $\neq$ 1/4" in tex
+    assert r"\paragraph{Result.} Counterexample 2 in the appendix." in tex
+    assert r"\subsection*{2. a long line, the stated result}" in tex
     assert tex.isascii()
 
 
@@ -165,6 +167,8 @@ def test_markdown_uses_display_blocks():
     assert blocks[0] == r"\nabla_\theta J(\theta) = \nabla_\theta \sum_{\tau} P(\tau;\theta) R(\tau)"
     assert all(r"\begin" not in b and r"\\" not in b for b in blocks)  # one display per line
     assert "✓ *proved symbolically, checked on 20 MDPs*" in md and "## Appendix: counterexamples" in md
+    assert "**Result.** Counterexample 2 in the appendix. — ✗ *failed*" in md
+    assert "### 2. a long line, the stated result" in md
     assert r"Σ\_τ" in md  # not Markdown emphasis
 
 
@@ -177,6 +181,7 @@ def test_notebook_reprs():
     assert proof._repr_latex_().count(r"\begin{aligned}") == len(proof.derivations)
     rep = report_for(proof)
     assert "| a long line | 2 | claim | ✗ failed |" in rep._repr_markdown_()
+    assert "| a long line | result | claim | ✗ failed |" in rep._repr_markdown_()
     assert rep.derivations[0]._repr_markdown_().startswith("**likelihood-ratio gradient** — verified")
     assert r"\checkmark" in rep._repr_latex_() and r"\times" in rep._repr_latex_()
     assert derivation_to_mathjax(d) == d._repr_latex_()
@@ -238,3 +243,11 @@ def test_markdown_and_notebook_math_parse_in_katex():
     blocks += [proof.derivations[1]._repr_latex_().strip("$\n"), report._repr_latex_().strip("$\n")]
     assert katex_errors(blocks) == []
     assert len(katex_errors([r"\nabla_\theta \left[ x", r"\frac{d}{d\theta"])) == 2
+
+
+def test_single_derivation_marks_failures_without_pointing_to_an_appendix():
+    proof = seed_000()
+    report = report_for(proof)
+    tex = derivation_to_latex(proof.derivations[2], report.derivations[2])
+    assert r"\verdict{$\times$ failed}" in tex
+    assert "appendix" not in tex
