@@ -123,8 +123,7 @@ class SeedLatexPrinter(LatexPrinter):
             rest = factors[1:]
             return "-" + (self._print(rest[0]) if len(rest) == 1 else self._print_Mul(Mul(*rest, evaluate=False)))
         dens = [_denominator(f) for f in factors]
-        if dens[0] is not None:
-            # 1/m leads: (1/m) Σ_i … is printed as \frac{1}{m} followed by the rest.
+        if _leading_denominator(expr) is not None:
             head = r"\frac{1}{%s}" % self._print(dens[0])
             rest = factors[1:]
             if not rest:
@@ -147,11 +146,27 @@ class SeedLatexPrinter(LatexPrinter):
             out.append(text)
         return " ".join(out)
 
+    def _print_Pow(self, expr, **kwargs):
+        den = _denominator(expr)
+        if den is not None:
+            return r"\frac{1}{%s}" % self._print(den)
+        if hasattr(expr.base, "_latex"):  # the notation's own printers take no exponent
+            return r"%s^{%s}" % (self._print(expr.base), self._print(expr.exp))
+        return super()._print_Pow(expr, **kwargs)
+
     def _print_Rational(self, expr):
         if expr.q == 1:
             return str(expr.p)
         sign = "-" if expr.p < 0 else ""
         return r"%s\frac{%d}{%d}" % (sign, abs(expr.p), expr.q)
+
+
+def _leading_denominator(expr):
+    """m when a product is (1/m)·rest, printed \\frac{1}{m} rest: as written, or 1/symbol first."""
+    den = _denominator(_display_args(expr)[0])
+    if den is not None and len(expr.args) > 1 and (den.is_Symbol or not _is_canonical(expr)):
+        return den
+    return None
 
 
 def _captures(f, following) -> bool:
@@ -287,19 +302,17 @@ def _pieces(expr) -> list[str]:
         if isinstance(body, Add):
             inner = _wrap(inner, "(", ")")
         return [head + " " + inner[0], *inner[1:]]
-    if isinstance(expr, Mul) and _denominator(_display_args(expr)[0]) is None and \
-            all(_denominator(f) is None for f in expr.args):
+    if isinstance(expr, Mul) and all(_denominator(f) is None for f in expr.args):
         factors = _display_args(expr)
         if any(isinstance(f, Add) or _captures(f, factors[k + 1:]) for k, f in enumerate(factors)):
             return [to_latex(expr)]
         out = [to_latex(f) for f in factors[:-1]]
         return out + _pieces(factors[-1])
-    if isinstance(expr, Mul):
+    if isinstance(expr, Mul) and _leading_denominator(expr) is not None:
         factors = _display_args(expr)
-        if _denominator(factors[0]) is not None and len(factors) > 1:
-            head = r"\frac{1}{%s}" % to_latex(_denominator(factors[0]))
-            rest = _pieces(Mul(*factors[1:], evaluate=False)) if len(factors) > 2 else _pieces(factors[1])
-            return [head + " " + rest[0], *rest[1:]]
+        head = r"\frac{1}{%s}" % to_latex(_leading_denominator(expr))
+        rest = _pieces(Mul(*factors[1:], evaluate=False)) if len(factors) > 2 else _pieces(factors[1])
+        return [head + " " + rest[0], *rest[1:]]
     return [to_latex(expr)]
 
 

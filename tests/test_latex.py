@@ -251,3 +251,10 @@ def test_single_derivation_marks_failures_without_pointing_to_an_appendix():
     tex = derivation_to_latex(proof.derivations[2], report.derivations[2])
     assert r"\verdict{$\times$ failed}" in tex
     assert "appendix" not in tex
+
+
+def test_powers_and_quotients_of_notation_functions():
+    assert to_latex(P() ** 2) == r"P(\tau;\theta)^{2}"  # SymPy would pass exp= to the notation's printer
+    assert to_latex(R() / P()) == r"\frac{R(\tau)}{P(\tau;\theta)}"
+    assert to_latex(R() / P()) != r"\frac{1}{P(\tau;\theta)} R(\tau)"  # only 1/m-style factors lead
+    assert to_latex(sp.log(P()) ** 2) == r"\left(\log P(\tau;\theta)\right)^{2}"
