@@ -34,7 +34,11 @@ def seed_000() -> Proof:
     wide = (Derivation.begin("a long line", grad(sp.log(P(tau_i))), goal=Goal(grad(sp.log(P(tau_i))), long))
             .claim(long, why="Written out for ten steps (a line far wider than the page).")
             .claim(grad(sp.log(unevaluated_mul(*[pi(k, tau_i) for k in range(9)]))), why="Wrong on purpose."))
-    return Proof("seed_000", "The policy-gradient theorem, seed 000", (lr, score, wide))
+    return Proof("seed_000", "The policy-gradient theorem, seed 000", (lr, score, wide), notes=(NASTY,))
+
+
+# Every printable ASCII character, the Unicode the rules' sentences use, and some they do not.
+NASTY = " ".join(chr(c) for c in range(33, 127)) + " θτμπ∇ΣΠ∼≠≤≥→∈·×…–—‘’“”✓✗ é ß 日本 s_t s_{t+1} τ^(i) a__b _x ^y"
 
 
 def step(k, verdict=PROVED, ce=None):
