@@ -575,7 +575,7 @@ def _where(name: str, k: int, rep: StepReport) -> str:
 
 def _summary(proof: Proof, report: ProofReport | None) -> str:
     if report is None:
-        return "Not verified: generated without a verification report."
+        return "No verdicts: rendered without a verification report (derive verify checks every line)."
     lines = [s for d in report.derivations for s in (*d.steps, d.result)]
     good = sum(s.ok for s in lines)
     state = "Verified" if report.verified else "Not verified"

@@ -156,7 +156,7 @@ def test_document_shows_every_line_justification_and_verdict():
 
 def test_document_without_report_has_no_marks():
     tex = proof_to_tex(seed_000())
-    assert r"\verdict{" not in tex and "Not verified" in tex
+    assert r"\verdict{" not in tex and "No verdicts: rendered without a verification report" in tex
 
 
 def test_markdown_uses_display_blocks():
