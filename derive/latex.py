@@ -23,7 +23,8 @@ from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, St
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
     "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "report_to_markdown",
-    "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "proof_to_mathjax", "break_line", "LINE_WIDTH",
+    "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "proof_to_mathjax",
+    "break_line", "LINE_WIDTH",
 ]
 
 # Width budget of one displayed line in the units of _width (about one math glyph): the
@@ -533,7 +534,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 
 
 def proof_to_tex(proof: Proof, report: ProofReport | None = None) -> str:
-    """A standalone LaTeX document: a title, one ``align*`` chain per derivation, an appendix of counterexamples."""
+    """A standalone LaTeX document: title, one ``align*`` chain per derivation, counterexamples appendix."""
     out = [_PREAMBLE, "\\title{%s}" % text_to_latex(proof.title), "\\date{}", "\\begin{document}",
            "\\maketitle"]
     out.append(text_to_latex(_summary(proof, report)) + "\n")

@@ -14,31 +14,40 @@ tau_i = Sample(i)
 
 def seed_000() -> Proof:
     """Seed 000's chains written with claims (the bundled proof uses rules)."""
-    lr = (Derivation.begin("likelihood-ratio gradient", grad(J()),
-                           goal=Goal(grad(J()), sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i))), UNBIASED))
-          .claim(grad(sum_tau(unevaluated_mul(P(), R()))), why="J(θ) = Σ_τ P(τ;θ) R(τ).")
-          .claim(sum_tau(grad(unevaluated_mul(P(), R()))), why="The gradient of the sum is the sum of the gradients.")
-          .claim(sum_tau(unevaluated_mul(ratio(P()), grad(P()), R()), support=True), why="Multiply by P(τ;θ)/P(τ;θ) = 1.")
-          .claim(sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()), support=True), why="Regroup.")
-          .claim(sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True), why="∇_θ log f = ∇_θ f / f.")
-          .claim(sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i))), why="Sample mean.", relation=UNBIASED))
+    estimate = sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i)))
+    lr = (
+        Derivation.begin("likelihood-ratio gradient", grad(J()), goal=Goal(grad(J()), estimate, UNBIASED))
+        .claim(grad(sum_tau(unevaluated_mul(P(), R()))), why="J(θ) = Σ_τ P(τ;θ) R(τ).")
+        .claim(sum_tau(grad(unevaluated_mul(P(), R()))), why="The gradient of the sum is the sum of the gradients.")
+        .claim(sum_tau(unevaluated_mul(ratio(P()), grad(P()), R()), support=True),
+               why="Multiply by P(τ;θ)/P(τ;θ) = 1.")
+        .claim(sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()), support=True), why="Regroup.")
+        .claim(sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True), why="∇_θ log f = ∇_θ f / f.")
+        .claim(estimate, why="Sample mean.", relation=UNBIASED)
+    )
+    score_lhs = grad(sp.log(P(tau_i)))
     logs = sp.Add(sp.log(mu(tau_i)), sum_t(sp.log(dynamics(t, tau_i))), sum_t(sp.log(pi(t, tau_i))))
-    score = (Derivation.begin("score of a trajectory", grad(sp.log(P(tau_i))),
-                              goal=Goal(grad(sp.log(P(tau_i))), sum_t(grad(sp.log(pi(t, tau_i))))))
-             .claim(grad(sp.log(factorisation(tau_i))), why="Markov property.")
-             .claim(grad(logs), why="The log of a product is the sum of the logs.")
-             .claim(sp.Add(*[grad(x) for x in logs.args]), why="Linearity of ∇_θ.")
-             .claim(grad(sum_t(sp.log(pi(t, tau_i)))), why="μ and the dynamics do not depend on θ.")
-             .claim(sum_t(grad(sp.log(pi(t, tau_i)))), why="Swap ∇_θ and Σ_t."))
+    score = (
+        Derivation.begin("score of a trajectory", score_lhs,
+                         goal=Goal(score_lhs, sum_t(grad(sp.log(pi(t, tau_i))))))
+        .claim(grad(sp.log(factorisation(tau_i))), why="Markov property.")
+        .claim(grad(logs), why="The log of a product is the sum of the logs.")
+        .claim(sp.Add(*[grad(x) for x in logs.args]), why="Linearity of ∇_θ.")
+        .claim(grad(sum_t(sp.log(pi(t, tau_i)))), why="μ and the dynamics do not depend on θ.")
+        .claim(sum_t(grad(sp.log(pi(t, tau_i)))), why="Swap ∇_θ and Σ_t.")
+    )
     long = sp.Add(*[unevaluated_mul(grad(sp.log(pi(k, tau_i))), R(tau_i)) for k in range(10)])
-    wide = (Derivation.begin("a long line", grad(sp.log(P(tau_i))), goal=Goal(grad(sp.log(P(tau_i))), long))
-            .claim(long, why="Written out for ten steps (a line far wider than the page).")
-            .claim(grad(sp.log(unevaluated_mul(*[pi(k, tau_i) for k in range(9)]))), why="Wrong on purpose."))
+    wide = (
+        Derivation.begin("a long line", score_lhs, goal=Goal(score_lhs, long))
+        .claim(long, why="Written out for ten steps (a line far wider than the page).")
+        .claim(grad(sp.log(unevaluated_mul(*[pi(k, tau_i) for k in range(9)]))), why="Wrong on purpose.")
+    )
     return Proof("seed_000", "The policy-gradient theorem, seed 000", (lr, score, wide), notes=(NASTY,))
 
 
 # Every printable ASCII character, the Unicode the rules' sentences use, and some they do not.
-NASTY = " ".join(chr(c) for c in range(33, 127)) + " θτμπ∇ΣΠ∼≠≤≥→∈·×…–—‘’“”✓✗ é ß 日本 s_t s_{t+1} τ^(i) a__b _x ^y"
+NASTY = (" ".join(chr(c) for c in range(33, 127))
+         + " θτμπ∇ΣΠ∼≠≤≥→∈·×…–—‘’“”✓✗ é ß 日本 s_t s_{t+1} τ^(i) a__b _x ^y")
 
 
 def step(k, verdict=PROVED, ce=None):

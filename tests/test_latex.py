@@ -116,7 +116,8 @@ def test_gradient_of_sum_of_logs_is_bracketed():
 
 
 def test_unbiased_relation_is_marked():
-    d = Derivation.begin("x", grad(J()), goal=Goal(grad(J()), R(), UNBIASED)).claim(R(), why="w", relation=UNBIASED)
+    d = (Derivation.begin("x", grad(J()), goal=Goal(grad(J()), R(), UNBIASED))
+         .claim(R(), why="w", relation=UNBIASED))
     assert r"\overset{\mathbb{E}}{=}" in derivation_to_latex(d)
     plain = Derivation.begin("x", grad(J()), goal=Goal(grad(J()), R())).claim(R(), why="w")
     assert r"\overset" not in derivation_to_latex(plain)
