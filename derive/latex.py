@@ -454,6 +454,8 @@ def _justification(k: int, step, rep: StepReport | None, failed_no: int | None) 
     if rep is not None:
         broken = [c for c in rep.conditions if not c.status.startswith("holds")]
         parts.extend(f"Side condition '{c.text}': {c.status}." for c in broken)
+        if rep.detail:
+            parts.append(rep.detail.strip())
         if failed_no is not None:
             parts.append(f"Counterexample {failed_no} in the appendix.")
     return " ".join(parts)

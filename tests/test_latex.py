@@ -5,10 +5,13 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sympy as sp
+
+import derive.latex
 
 from derive.derivation import UNBIASED, Derivation, Goal
 from derive.latex import (
@@ -259,3 +262,20 @@ def test_powers_and_quotients_of_notation_functions():
     assert to_latex(R() / P()) == r"\frac{R(\tau)}{P(\tau;\theta)}"
     assert to_latex(R() / P()) != r"\frac{1}{P(\tau;\theta)} R(\tau)"  # only 1/m-style factors lead
     assert to_latex(sp.log(P()) ** 2) == r"\left(\log P(\tau;\theta)\right)^{2}"
+
+
+def test_violated_side_condition_and_detail_are_printed():
+    from derive.report import ConditionReport
+
+    proof = seed_000()
+    report = report_for(proof)
+    bad = replace(report.derivations[0].steps[2], detail="Restrict the sum to P(τ;θ) > 0.", conditions=(
+        ConditionReport("P(τ;θ) > 0 on every trajectory summed", "violated on 2 of 20 instances"),
+        ConditionReport("the sum is finite", "holds on all instances")))
+    steps = list(report.derivations[0].steps)
+    steps[2] = bad
+    drep = replace(report.derivations[0], steps=tuple(steps))
+    md = derive.latex.derivation_to_markdown(proof.derivations[0], drep)
+    assert "Side condition 'P(τ;θ) > 0 on every trajectory summed': violated on 2 of 20 instances." in md
+    assert "Restrict the sum to P(τ;θ) > 0." in md
+    assert "the sum is finite" not in md  # conditions that hold are not repeated
