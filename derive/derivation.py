@@ -155,6 +155,16 @@ class Derivation:
         """The relation of the whole chain: unbiased as soon as one step is."""
         return UNBIASED if any(s.relation == UNBIASED for s in self.steps) else EQUAL
 
+    def _repr_latex_(self) -> str:
+        from .latex import derivation_to_mathjax
+
+        return derivation_to_mathjax(self)
+
+    def _repr_markdown_(self) -> str:
+        from .latex import derivation_to_markdown
+
+        return derivation_to_markdown(self)
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -165,6 +175,16 @@ class Proof:
     derivations: tuple[Derivation, ...]
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+
+    def _repr_markdown_(self) -> str:
+        from .latex import proof_to_markdown
+
+        return proof_to_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .latex import proof_to_mathjax
+
+        return proof_to_mathjax(self)
 
 
 def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:

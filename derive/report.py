@@ -48,8 +48,22 @@ class ConditionReport:
     status: str   # "holds on all instances" | "violated on K of N instances" | "not tested: …"
 
 
+class _NotebookView:
+    """Jupyter renders a report as a table of verdicts."""
+
+    def _repr_markdown_(self) -> str:
+        from .latex import report_to_markdown
+
+        return report_to_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .latex import report_to_latex
+
+        return report_to_latex(self)
+
+
 @dataclass(frozen=True)
-class StepReport:
+class StepReport(_NotebookView):
     """The verdict on one step (or on a derivation's stated result)."""
 
     index: int                    # 1-based step number; 0 for the stated result
@@ -77,7 +91,7 @@ class StepReport:
 
 
 @dataclass(frozen=True)
-class DerivationReport:
+class DerivationReport(_NotebookView):
     name: str
     steps: tuple[StepReport, ...]
     result: StepReport            # the stated goal, checked like a step
@@ -98,7 +112,7 @@ class DerivationReport:
 
 
 @dataclass(frozen=True)
-class ProofReport:
+class ProofReport(_NotebookView):
     name: str
     title: str
     path: str

@@ -1,0 +1,100 @@
+"""The ``derive latex`` subcommand: a proof script's derivations as .tex, .md or PDF."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .errors import UserError
+
+__all__ = ["register", "render"]
+
+FORMATS = ("tex", "md")
+
+
+def register(subparsers) -> None:
+    """Add ``latex PATH [-o FILE] [--format tex|md] [--pdf]`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "latex", help="write a proof script's derivations as LaTeX, Markdown or PDF",
+        description="Write every derivation of a proof script in the seeds' notation, each line "
+                    "with its justification and verdict (the script is verified first).")
+    p.add_argument("path", metavar="PATH", help="a proof script (.py)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write here instead of stdout (with --pdf: FILE's .pdf; a .tex FILE is kept too)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="tex (a standalone document, the default) or md (Markdown with $$ displays); "
+                        "by default taken from FILE's suffix")
+    p.add_argument("--pdf", action="store_true",
+                   help="compile with pdflatex into FILE.pdf (default: PATH's name, .pdf, in the current folder)")
+    p.set_defaults(handler=_latex)
+
+
+def render(proofs, reports, *, fmt: str) -> str:
+    """The document of one or more proofs (several are merged under the first title)."""
+    from .latex import proof_to_markdown, proof_to_tex
+
+    proof, report = _merge(list(proofs), list(reports))
+    return proof_to_tex(proof, report) if fmt == "tex" else proof_to_markdown(proof, report)
+
+
+def _merge(proofs, reports):
+    if len(proofs) == 1:
+        return proofs[0], reports[0]
+    proof = replace(proofs[0], derivations=tuple(d for p in proofs for d in p.derivations),
+                    notes=tuple(n for p in proofs for n in p.notes))
+    report = replace(reports[0], derivations=tuple(d for r in reports for d in r.derivations),
+                     instances=reports[0].instances)
+    return proof, report
+
+
+def _format(args) -> str:
+    if args.format:
+        return args.format
+    if args.output and Path(args.output).suffix.lower() == ".md":
+        return "md"
+    return "tex"
+
+
+def _latex(args) -> int:
+    from .check import verify_proof
+    from .loader import load_proofs
+
+    fmt = _format(args)
+    if args.pdf and fmt != "tex":
+        raise UserError("--pdf needs --format tex (Markdown is not compiled)")
+    if args.pdf:
+        from .pdf import INSTALL_HINT, PdflatexMissing, pdflatex_path
+
+        if pdflatex_path() is None:  # fail before the slow verification
+            raise PdflatexMissing(INSTALL_HINT)
+    proofs = load_proofs(args.path)
+    print(f"verifying {args.path} …", file=sys.stderr, flush=True)
+    reports = [verify_proof(p, path=str(args.path)) for p in proofs]
+    text = render(proofs, reports, fmt=fmt)
+    if not args.pdf:
+        if args.output:
+            _write(Path(args.output), text)
+            print(f"wrote {args.output}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    from .pdf import compile_pdf
+
+    target = Path(args.output) if args.output else Path(Path(args.path).stem)
+    if target.suffix.lower() == ".tex":
+        _write(target, text)
+        print(f"wrote {target}")
+    pdf = target.with_suffix(".pdf")
+    for warning in compile_pdf(text, pdf):
+        print(f"derive: warning: {warning}", file=sys.stderr)
+    print(f"wrote {pdf}")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror}") from None

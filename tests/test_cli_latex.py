@@ -1,0 +1,87 @@
+"""derive latex through its argparse registration, with loading and verification stubbed."""
+
+import argparse
+import os
+import sys
+import types
+
+import pytest
+
+import derive.pdf
+from derive.cli_latex import register
+from derive.errors import UserError
+from seed_chains import report_for, seed_000
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Parse and run ``derive latex …``; the proof script is seed_000 whatever PATH says."""
+    calls = []
+
+    def load_proofs(path):
+        if not str(path).endswith(".py"):
+            raise UserError(f"{path}: not a Python proof script (expected a .py file)")
+        return [seed_000()]
+
+    def verify_proof(proof, *, path=""):
+        calls.append(path)
+        return report_for(proof)
+
+    monkeypatch.setitem(sys.modules, "derive.loader", types.SimpleNamespace(load_proofs=load_proofs))
+    monkeypatch.setitem(sys.modules, "derive.check", types.SimpleNamespace(verify_proof=verify_proof))
+
+    def go(*argv):
+        parser = argparse.ArgumentParser(prog="derive")
+        register(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["latex", *argv])
+        return args.handler(args)
+
+    go.calls = calls
+    return go
+
+
+def test_markdown_to_stdout(run, capsys):
+    assert run("proof.py", "--format", "md") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# The policy-gradient theorem, seed 000")
+    assert "$$\n\\nabla_\\theta J(\\theta) = \\nabla_\\theta \\sum_{\\tau}" in out
+    assert r"\documentclass" not in out
+
+
+def test_tex_file_and_format_from_suffix(run, tmp_path, capsys):
+    assert run("proof.py", "-o", str(tmp_path / "a.tex")) == 0
+    assert (tmp_path / "a.tex").read_text().startswith(r"\documentclass")
+    assert run("proof.py", "-o", str(tmp_path / "a.md")) == 0
+    assert (tmp_path / "a.md").read_text().startswith("# ")
+    assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / 'a.tex'}", f"wrote {tmp_path / 'a.md'}"]
+
+
+def test_bad_script_is_a_user_error(run):
+    with pytest.raises(UserError, match="not a Python proof script"):
+        run("proof.txt")
+
+
+def test_pdf_of_markdown_is_refused(run):
+    with pytest.raises(UserError, match="--pdf needs --format tex"):
+        run("proof.py", "--format", "md", "--pdf")
+
+
+def test_missing_pdflatex_says_how_to_install_and_skips_verification(run, monkeypatch, tmp_path):
+    monkeypatch.setattr(derive.pdf, "pdflatex_path", lambda: None)
+    with pytest.raises(UserError, match="apt-get install texlive-latex-base") as err:
+        run("proof.py", "--pdf", "-o", str(tmp_path / "x.tex"))
+    assert isinstance(err.value, derive.pdf.PdflatexMissing)
+    assert run.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_pdf_is_written_and_nothing_else(run, tmp_path, monkeypatch, capsys):
+    if derive.pdf.pdflatex_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdflatex is missing on CI: .ci/run installs texlive-latex-base with apt-get")
+        pytest.skip("pdflatex not installed")
+    monkeypatch.chdir(tmp_path)
+    assert run("proofs/seed.py", "--pdf") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.pdf"]  # no .aux, .log or .out
+    assert (tmp_path / "seed.pdf").read_bytes().startswith(b"%PDF")
+    assert capsys.readouterr().out == "wrote seed.pdf\n"
+    assert run.calls == ["proofs/seed.py"]

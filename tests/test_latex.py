@@ -1,0 +1,281 @@
+"""The printer on each element of the seeds' notation, and whole documents through pdflatex."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import derive.latex
+
+from derive.derivation import UNBIASED, Derivation, Goal
+from derive.latex import (
+    break_line, derivation_to_latex, derivation_to_mathjax, proof_to_markdown, proof_to_tex,
+    text_to_latex, to_latex,
+)
+from derive.notation import (
+    J, P, R, Sample, dynamics, factorisation, fraction, grad, i, mu, pi, ratio, s, sample_mean, sum_t,
+    sum_tau, t, unevaluated_mul,
+)
+from derive.pdf import compile_pdf, pdflatex_path
+from seed_chains import report_for, seed_000
+
+tau_i = Sample(i)
+
+
+def flat(tex: str) -> str:
+    return re.sub(r"\s+", " ", tex).strip()
+
+
+# -- one test per notation element: the right rendering, and a plausible wrong one rejected ----
+
+@pytest.mark.parametrize("expr, right", [
+    (grad(J()), r"\nabla_\theta J(\theta)"),
+    (grad(sp.log(P())), r"\nabla_\theta \log P(\tau;\theta)"),
+    (sp.Mul(P(), R()), r"P(\tau;\theta) R(\tau)"),
+    (unevaluated_mul(P(), fraction(grad(P()), P()), R()),
+     r"P(\tau;\theta) \frac{\nabla_\theta P(\tau;\theta)}{P(\tau;\theta)} R(\tau)"),
+    (sample_mean(R(tau_i)), r"\frac{1}{m} \sum_{i=1}^{m} R(\tau^{(i)})"),
+])
+def test_seed_printer_where_sympys_printer_is_wrong(expr, right):
+    assert to_latex(expr) == right
+    assert sp.latex(expr) != right  # SymPy's own rendering (d/dθ, log{\left(, R P, …) is rejected
+
+
+def test_gradient_is_nabla_theta_not_d_dtheta():
+    out = to_latex(grad(J()))
+    assert out == r"\nabla_\theta J(\theta)"
+    assert r"\frac{d}{d\theta}" not in out and "partial" not in out
+
+
+def test_gradient_of_product_is_bracketed():
+    out = to_latex(grad(unevaluated_mul(P(), R())))
+    assert out == r"\nabla_\theta \left[P(\tau;\theta) R(\tau)\right]"
+    assert out != r"\nabla_\theta P(\tau;\theta) R(\tau)"  # would read as (∇P)·R
+
+
+def test_trajectory_probability_and_sum_over_tau():
+    assert to_latex(sum_tau(unevaluated_mul(P(), R()))) == r"\sum_{\tau} P(\tau;\theta) R(\tau)"
+    out = to_latex(sum_tau(P(), support=True))
+    assert r"P(\tau;\theta) > 0" in out and out.startswith(r"\sum_{\tau")
+
+
+def test_canonical_product_is_shown_in_seed_order():
+    # SymPy stores R(τ)·P(τ;θ); the seed writes P(τ;θ) R(τ).
+    assert sp.Mul(P(), R()).args[0] == R()
+    assert to_latex(sp.Mul(P(), R())) == r"P(\tau;\theta) R(\tau)"
+
+
+def test_ratio_stays_visible():
+    out = to_latex(unevaluated_mul(ratio(P()), grad(P()), R()))
+    assert out == r"\frac{P(\tau;\theta)}{P(\tau;\theta)} \nabla_\theta P(\tau;\theta) R(\tau)"
+    assert out != to_latex(unevaluated_mul(grad(P()), R()))  # P/P cancelled
+
+
+def test_grad_p_over_p_is_not_cancelled_into_a_log():
+    out = to_latex(unevaluated_mul(P(), fraction(grad(P()), P()), R()))
+    assert out == r"P(\tau;\theta) \frac{\nabla_\theta P(\tau;\theta)}{P(\tau;\theta)} R(\tau)"
+    assert r"\log" not in out
+
+
+def test_log_of_atom_is_plain_and_of_product_bracketed():
+    assert to_latex(grad(sp.log(P(tau_i)))) == r"\nabla_\theta \log P(\tau^{(i)};\theta)"
+    out = to_latex(sp.log(factorisation(tau_i)))
+    assert out.startswith(r"\log \left[\mu(s_{0}^{(i)}) \prod_{t=0}^{H} P(s_{t + 1}^{(i)}")
+    assert r"\log{\left(" not in out  # SymPy's default form
+
+
+def test_policy_and_dynamics_with_sample_superscripts():
+    assert to_latex(pi(t, tau_i)) == r"\pi_{\theta}(a_{t}^{(i)} \mid s_{t}^{(i)})"
+    assert to_latex(dynamics(t, tau_i)) == r"P(s_{t + 1}^{(i)} \mid s_{t}^{(i)}, a_{t}^{(i)})"
+    assert "1 + t" not in to_latex(dynamics(t, tau_i))  # index printed in SymPy's reversed order
+    assert to_latex(mu()) == r"\mu(s_{0})"
+
+
+def test_sample_mean_is_one_over_m_then_sum():
+    out = to_latex(sample_mean(unevaluated_mul(grad(sp.log(P(tau_i))), R(tau_i))))
+    assert out == r"\frac{1}{m} \sum_{i=1}^{m} \nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})"
+    assert not out.startswith(r"\frac{\sum")  # the whole sum over m
+
+
+def test_sum_over_t_without_parentheses_when_unambiguous():
+    out = to_latex(sample_mean(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(tau_i))))
+    assert r"\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}" in out
+    # A later factor that depends on t must not look as if it were inside Σ_t.
+    amb = to_latex(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(s(t, tau_i))))
+    assert amb.startswith(r"\left(\sum_{t=0}^{H}")
+
+
+def test_gradient_of_sum_of_logs_is_bracketed():
+    body = sp.Add(sp.log(mu(tau_i)), sum_t(sp.log(dynamics(t, tau_i))), sum_t(sp.log(pi(t, tau_i))))
+    out = to_latex(grad(body))
+    assert out.startswith(r"\nabla_\theta \left[\log \mu(s_{0}^{(i)}) + \sum_{t=0}^{H} \log P(")
+    assert out.endswith(r"\right]")
+
+
+def test_unbiased_relation_is_marked():
+    d = (Derivation.begin("x", grad(J()), goal=Goal(grad(J()), R(), UNBIASED))
+         .claim(R(), why="w", relation=UNBIASED))
+    assert r"\overset{\mathbb{E}}{=}" in derivation_to_latex(d)
+    plain = Derivation.begin("x", grad(J()), goal=Goal(grad(J()), R())).claim(R(), why="w")
+    assert r"\overset" not in derivation_to_latex(plain)
+
+
+def test_text_becomes_ascii_latex():
+    out = text_to_latex("∇_θ log f = ∇_θ f / f where P(τ;θ) > 0, 50% & τ^(i)")
+    assert out.isascii()
+    assert r"\nabla_{\theta" in out and r"\%" in out and r"\&" in out and r"\tau^{(i)}" in out
+    assert "_θ" not in out
+    assert text_to_latex("policy_probabilities, s_t, a_{t+1}") == r"policy\_{}probabilities, s$_{t}$, a$_{t+1}$"
+
+
+def test_long_line_is_broken_into_rows():
+    long = sp.Add(*[unevaluated_mul(grad(sp.log(pi(k, tau_i))), R(tau_i)) for k in range(8)])
+    rows = break_line(long, budget=60)
+    assert len(rows) > 1
+    assert all(r.startswith("+") for r in rows[1:])
+    assert break_line(R(), budget=60) == [to_latex(R())]
+
+
+# -- documents -----------------------------------------------------------------------------
+
+def test_document_shows_every_line_justification_and_verdict():
+    proof = seed_000()
+    tex = flat(proof_to_tex(proof, report_for(proof)))
+    assert tex.startswith(r"\documentclass") and r"\usepackage{amsmath,amssymb}" in tex
+    assert tex.count(r"\begin{align*}") == 3 + 3  # one chain per derivation, one per result
+    assert r"\frac{P(\tau;\theta)}{P(\tau;\theta)}" in tex
+    assert r"\verdict{$\checkmark$ proved symbolically, checked on 20 MDPs}" in tex
+    assert r"\verdict{$\times$ failed}" in tex and "Counterexample 1 in the appendix" in tex
+    assert r"\section{Counterexamples}" in tex and r"1/3 $\neq$ 1/4" in tex
+    assert r"\paragraph{Result.} Counterexample 2 in the appendix." in tex
+    assert r"\subsection*{2. a long line, the stated result}" in tex
+    assert tex.isascii()
+
+
+def test_document_without_report_has_no_marks():
+    tex = proof_to_tex(seed_000())
+    assert r"\verdict{" not in tex and "No verdicts: rendered without a verification report" in tex
+
+
+def test_markdown_uses_display_blocks():
+    proof = seed_000()
+    md = proof_to_markdown(proof, report_for(proof))
+    blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, flags=re.M | re.S)
+    assert len(blocks) == 6 + 5 + 2 + 3  # every line, and each result
+    assert blocks[0] == r"\nabla_\theta J(\theta) = \nabla_\theta \sum_{\tau} P(\tau;\theta) R(\tau)"
+    assert all(r"\begin" not in b and r"\\" not in b for b in blocks)  # one display per line
+    assert "✓ *proved symbolically, checked on 20 MDPs*" in md and "## Appendix: counterexamples" in md
+    assert "**Result.** Counterexample 2 in the appendix. — ✗ *failed*" in md
+    assert "### 2. a long line, the stated result" in md
+    assert r"Σ\_τ" in md  # not Markdown emphasis
+
+
+def test_notebook_reprs():
+    proof = seed_000()
+    d = proof.derivations[0]
+    assert d._repr_latex_().startswith("$$\n\\begin{aligned}\n\\nabla_\\theta J(\\theta) &=")
+    assert d._repr_markdown_().startswith("### Likelihood-ratio gradient")
+    assert proof._repr_markdown_().startswith("# The policy-gradient theorem")
+    assert proof._repr_latex_().count(r"\begin{aligned}") == len(proof.derivations)
+    rep = report_for(proof)
+    assert "| a long line | 2 | claim | ✗ failed |" in rep._repr_markdown_()
+    assert "| a long line | result | claim | ✗ failed |" in rep._repr_markdown_()
+    assert rep.derivations[0]._repr_markdown_().startswith("**likelihood-ratio gradient** — verified")
+    assert r"\checkmark" in rep._repr_latex_() and r"\times" in rep._repr_latex_()
+    assert derivation_to_mathjax(d) == d._repr_latex_()
+
+
+def _need_pdflatex():
+    if pdflatex_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdflatex is missing on CI: .ci/run installs texlive-latex-base with apt-get")
+        pytest.skip("pdflatex not installed (apt-get install texlive-latex-base)")
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    _need_pdflatex()
+    proof = seed_000()
+    pdf = tmp_path_factory.mktemp("pdf") / "seed_000.pdf"
+    warnings = compile_pdf(proof_to_tex(proof, report_for(proof)), pdf)
+    return pdf, warnings
+
+
+def test_seed_document_compiles_without_overfull_boxes(compiled):
+    pdf, warnings = compiled
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert warnings == []
+
+
+def test_overfull_boxes_are_reported(tmp_path):
+    _need_pdflatex()
+    tex = "\\documentclass{article}\\begin{document}\\[" + "x+" * 200 + "x\\]\\end{document}"
+    assert any("Overfull" in w for w in compile_pdf(tex, tmp_path / "wide.pdf"))
+
+
+_KATEX = Path("/usr/share/nodejs/katex")  # Debian's katex package; not needed by CI
+_KATEX_CHECK = """
+const katex = require(process.argv[1]);
+const blocks = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const bad = [];
+for (const b of blocks) {
+  try { katex.renderToString(b, {displayMode: true, throwOnError: true}); }
+  catch (e) { bad.push(e.message); }
+}
+console.log(JSON.stringify(bad));
+"""
+
+
+def katex_errors(blocks: list[str]) -> list[str]:
+    run = subprocess.run(["node", "-e", _KATEX_CHECK, str(_KATEX)], input=json.dumps(blocks),
+                         capture_output=True, text=True, timeout=60)
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not _KATEX.exists() or shutil.which("node") is None, reason="KaTeX not installed")
+def test_markdown_and_notebook_math_parse_in_katex():
+    proof = seed_000()
+    report = report_for(proof)
+    md = proof_to_markdown(proof, report)
+    blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, flags=re.M | re.S)
+    blocks += [proof.derivations[1]._repr_latex_().strip("$\n"), report._repr_latex_().strip("$\n")]
+    assert katex_errors(blocks) == []
+    assert len(katex_errors([r"\nabla_\theta \left[ x", r"\frac{d}{d\theta"])) == 2
+
+
+def test_single_derivation_marks_failures_without_pointing_to_an_appendix():
+    proof = seed_000()
+    report = report_for(proof)
+    tex = derivation_to_latex(proof.derivations[2], report.derivations[2])
+    assert r"\verdict{$\times$ failed}" in tex
+    assert "appendix" not in tex
+
+
+def test_powers_and_quotients_of_notation_functions():
+    assert to_latex(P() ** 2) == r"P(\tau;\theta)^{2}"  # SymPy would pass exp= to the notation's printer
+    assert to_latex(R() / P()) == r"\frac{R(\tau)}{P(\tau;\theta)}"
+    assert to_latex(R() / P()) != r"\frac{1}{P(\tau;\theta)} R(\tau)"  # only 1/m-style factors lead
+    assert to_latex(sp.log(P()) ** 2) == r"\left(\log P(\tau;\theta)\right)^{2}"
+
+
+def test_violated_side_condition_and_detail_are_printed():
+    from derive.report import ConditionReport
+
+    proof = seed_000()
+    report = report_for(proof)
+    bad = replace(report.derivations[0].steps[2], detail="Restrict the sum to P(τ;θ) > 0.", conditions=(
+        ConditionReport("P(τ;θ) > 0 on every trajectory summed", "violated on 2 of 20 instances"),
+        ConditionReport("the sum is finite", "holds on all instances")))
+    steps = list(report.derivations[0].steps)
+    steps[2] = bad
+    drep = replace(report.derivations[0], steps=tuple(steps))
+    md = derive.latex.derivation_to_markdown(proof.derivations[0], drep)
+    assert "Side condition 'P(τ;θ) > 0 on every trajectory summed': violated on 2 of 20 instances." in md
+    assert "Restrict the sum to P(τ;θ) > 0." in md
+    assert "the sum is finite" not in md  # conditions that hold are not repeated
