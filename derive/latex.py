@@ -91,6 +91,20 @@ class SeedLatexPrinter(LatexPrinter):
     def bracket(self, expr) -> str:
         return r"\left[%s\right]" % self._print(expr)
 
+    def _print_Sum(self, expr):
+        # SymPy merges Σ_i Σ_t into one Sum with two limits; the seeds write the nest.
+        if len(expr.limits) > 1:
+            *inner, outer = expr.limits
+            return "%s %s" % (self._sum_head(outer), self._print(Sum(expr.function, *inner)))
+        body = self._print(expr.function)
+        if isinstance(expr.function, Add):
+            body = r"\left(%s\right)" % body
+        return "%s %s" % (self._sum_head(expr.limits[0]), body)
+
+    def _sum_head(self, limit) -> str:
+        var, lo, hi = limit
+        return r"\sum_{%s=%s}^{%s}" % (self._print(var), self._print(lo), self._print(hi))
+
     def _print_Derivative(self, expr):
         if not _is_theta_gradient(expr):
             return super()._print_Derivative(expr)
@@ -295,6 +309,10 @@ def _pieces(expr) -> list[str]:
     if isinstance(expr, log) and _needs_brackets(expr.args[0]):
         inner = _wrap(_pieces(expr.args[0]), "[", "]")
         return [r"\log " + inner[0], *inner[1:]]
+    if isinstance(expr, Sum) and len(expr.limits) > 1:
+        *inner, outer = expr.limits
+        nested = _pieces(Sum(expr.function, *inner))
+        return [_PRINTER._sum_head(outer) + " " + nested[0], *nested[1:]]
     if isinstance(expr, (Sum, Product, TrajectorySum)):
         body = expr.body if isinstance(expr, TrajectorySum) else expr.function
         head = to_latex(expr.func(sp.Symbol("BODY"), *expr.args[1:]))
@@ -362,7 +380,8 @@ _TEXT_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}"
                  "\\": r"\textbackslash{}", "<": r"$<$", ">": r"$>$", "|": r"$|$"}
 # s_t, s_{t+1}, a_0, ∇_θ, τ^(i): scripts written in plain text become math; a longer
 # word after _ (policy_probabilities) is an identifier and keeps its underscore.
-_SCRIPT = re.compile(r"(?<=\S)(_\{[^{}]*\}|_[^\W_]{1,2}(?![^\W_])|\^\{[^{}]*\}|\^\([^()]*\))")
+# A sub/superscript needs a one-character base (s_t, π_θ, τ^(i)): "reward_to_go.py" is plain text.
+_SCRIPT = re.compile(r"(?<=\S)(?<!\w\w)(_\{[^{}]*\}|_[^\W_]{1,2}(?!\w)|\^\{[^{}]*\}|\^\([^()]*\))")
 
 
 def text_to_latex(text: str) -> str:
