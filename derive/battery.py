@@ -16,8 +16,8 @@ from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
 from .semantics import EnvironmentDerivative, Instance
 
 __all__ = [
-    "default_battery", "stress_battery", "edge_cases", "stress_cases", "random_instance", "random_point",
-    "BATTERIES",
+    "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
+    "random_point", "BATTERIES",
 ]
 
 
@@ -151,4 +151,33 @@ def stress_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, .
     return default_battery(seed=seed, n_random=n_random) + tuple(stress_cases(rng))
 
 
-BATTERIES = {"default": default_battery, "stress": stress_battery}
+def _with_random_rewards(mdp: FiniteMDP, rng: random.Random) -> FiniteMDP:
+    """The same MDP with a finite reward distribution P(r|s,a) of one to three outcomes."""
+    dist = []
+    for s in range(mdp.n_states):
+        row = []
+        for a in range(mdp.n_actions):
+            k = rng.randint(1, 3)
+            probs = _distribution(rng, k, zeros=False)
+            row.append([(F(rng.randint(-4, 4), rng.randint(1, 2)), p) for p in probs])
+        dist.append(row)
+    return FiniteMDP.from_tables(
+        mdp.initial, mdp.transitions, None, reward_distribution=dist, horizon=mdp.horizon,
+        discount=mdp.discount, name=f"{mdp.name}, random rewards")
+
+
+def reward_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+    """Instances whose rewards are random, P(r|s,a) (seed 004): trajectories record the rewards drawn."""
+    rng = random.Random(seed + 2)
+    out = []
+    for inst in default_battery(seed=seed, n_random=n_random):
+        mdp = inst.mdp
+        if mdp.n_trajectories * 3 ** (mdp.horizon + 1) > 200_000:  # outcomes multiply the trajectories
+            mdp = FiniteMDP.from_tables(mdp.initial, mdp.transitions, mdp.rewards, horizon=min(mdp.horizon, 1),
+                                        discount=mdp.discount, name=mdp.name)
+        out.append(Instance(_with_random_rewards(mdp, rng), inst.policy, inst.point, name=f"{inst.name}, random rewards",
+                            environment=inst.environment))
+    return tuple(out)
+
+
+BATTERIES = {"default": default_battery, "stress": stress_battery, "rewards": reward_battery}

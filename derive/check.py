@@ -22,7 +22,7 @@ from sympy import Derivative, Expr
 from .backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
 from .battery import default_battery
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
-from .notation import i, m, tau, x
+from .notation import TrajectorySum, i, m, tau, x
 from .report import (
     CHECKED, FAILED, PROVED, UNDECIDED, ConditionReport, Counterexample, DerivationReport,
     ProofReport, StepReport,
@@ -135,7 +135,7 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
             continue
         except Undefined as u:
             where = {_key_text(k): trajectory_text(instance.mdp, v) for k, v in u.where.items()}
-            return InstanceOutcome("undefined", f"{u} (P(τ;θ) = 0 on a trajectory summed or sampled)", False, where)
+            return InstanceOutcome("undefined", f"{u} on the trajectory shown", False, where)
         except IllFormed as exc:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
@@ -225,9 +225,14 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             inst, out = _minimized(lhs, rhs, relation, inst, out, seed)
         violated = _violated(conditions, inst, out)
         counterexample = _counterexample(lhs, rhs, relation, inst, out, violated)
-        detail = "; ".join(HINTS[c.code] for c in violated if c.code in HINTS)
+        # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
+        over_all = any(isinstance(e, TrajectorySum) and not e.support
+                       for side in (lhs, rhs) for e in sp.preorder_traversal(side))
+        undefined_hint = HINTS["positive-probability" if over_all else "undefined-on-trajectory"]
+        detail = "; ".join(undefined_hint if c.code == "positive-probability" else HINTS[c.code]
+                           for c in violated if c.code in HINTS)
         if not detail and out.status == "undefined":
-            detail = HINTS["positive-probability"]
+            detail = undefined_hint
         if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
             detail = HINTS["estimator-as-equality"]
         verdict = FAILED
@@ -258,6 +263,8 @@ HINTS = {
                               "not 0 and those terms cannot be dropped",
     "estimator-as-equality": "a sample mean is a random variable and equals this only in expectation: "
                              "write the step with relation 'unbiased'",
+    "undefined-on-trajectory": "the line divides by 0 or takes log 0 on a trajectory of positive probability, "
+                               "so it is not defined for every trajectory it speaks of",
 }
 
 
@@ -313,6 +320,9 @@ def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, vi
         reason += "; side condition violated here: " + "; ".join(f"'{c.text}'" for c in violated)
     mdp = {**inst.mdp.to_dict(), "policy": inst.policy.describe(),
            "policy_probabilities": [[str(p) for p in row] for row in inst.probabilities()]}
+    if inst.mdp.reward_distribution:
+        mdp["reward_distribution"] = [[[[str(r), str(p)] for r, p in o] for o in row]
+                                      for row in inst.mdp.reward_distribution]
     if inst.environment_depends_on_theta:
         env = inst.environment
         mdp["d_initial"] = [[str(x) for x in row] for row in env.d_initial]
@@ -404,9 +414,11 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
 
 def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int = 0,
                  minimize: bool = True) -> ProofReport:
-    """Check every derivation of a proof on the battery (the default one unless given)."""
+    """Check every derivation of a proof on the battery (the one the proof declares unless given)."""
+    from .battery import BATTERIES
+
     start = time.perf_counter()
-    battery = default_battery() if battery is None else tuple(battery)
+    battery = BATTERIES[proof.battery]() if battery is None else tuple(battery)
     proved_chains: dict = {}
     reports = tuple(
         verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout, seed=seed + 100 * k,

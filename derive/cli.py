@@ -32,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of one symbolic simplification, seconds (default 2)")
-    verify.add_argument("--battery", choices=("default", "stress"), default="default",
-                        help="instances to check on: 'default', or 'stress' which adds instances that break "
-                             "the theorem's side conditions (boundary policy, θ-dependent environment)")
+    verify.add_argument("--battery", choices=("default", "stress", "rewards"), default=None,
+                        help="instances to check on (default: the one each proof declares, usually 'default'); "
+                             "'stress' adds instances that break the theorem's side conditions (boundary policy, "
+                             "θ-dependent environment); 'rewards' has random rewards P(r|s,a)")
     verify.add_argument("--no-minimize", action="store_true",
                         help="report the battery's smallest failing instance instead of searching for a minimal one")
     verify.set_defaults(handler=_verify)
@@ -76,10 +77,19 @@ def _verify(args) -> int:
         raise UserError(f"--timeout: expected seconds > 0, got {args.timeout}")
     files = proof_files(args.paths)
     loaded = [(f, p) for f in files for p in load_proofs(f)]  # load all first: bad input fails fast
-    battery = BATTERIES[args.battery](seed=args.seed, n_random=args.random)
+    batteries: dict = {}
+
+    def battery_for(proof):
+        name = args.battery or proof.battery
+        if name not in BATTERIES:
+            raise UserError(f"{proof.name}: unknown battery {name!r} (one of {', '.join(BATTERIES)})")
+        if name not in batteries:
+            batteries[name] = BATTERIES[name](seed=args.seed, n_random=args.random)
+        return batteries[name]
+
     reports = []
     for f, proof in loaded:
-        report = verify_proof(proof, path=str(f), battery=battery, timeout=args.timeout,
+        report = verify_proof(proof, path=str(f), battery=battery_for(proof), timeout=args.timeout,
                               minimize=not args.no_minimize)
         reports.append(report)
         if not args.json:
@@ -135,8 +145,13 @@ def _tables(mdp: dict) -> list[str]:
     lines = [f"μ = {row(mdp['initial'])}"]
     lines.append("P(·|s,a): " + "; ".join(
         f"s={s},a={a}: {row(mdp['transitions'][s][a])}" for s in range(S) for a in range(A)))
-    lines.append("r(s,a,·): " + "; ".join(
-        f"s={s},a={a}: {row(mdp['rewards'][s][a])}" for s in range(S) for a in range(A)))
+    if "reward_distribution" in mdp:
+        lines.append("P(r|s,a): " + "; ".join(
+            f"s={s},a={a}: " + ", ".join(f"r={r} w.p. {p}" for r, p in mdp["reward_distribution"][s][a])
+            for s in range(S) for a in range(A)))
+    else:
+        lines.append("r(s,a,·): " + "; ".join(
+            f"s={s},a={a}: {row(mdp['rewards'][s][a])}" for s in range(S) for a in range(A)))
     if "policy_probabilities" in mdp:
         lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(mdp["policy_probabilities"])))
     if "d_transitions" in mdp or "d_initial" in mdp:

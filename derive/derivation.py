@@ -175,6 +175,7 @@ class Proof:
     derivations: tuple[Derivation, ...]
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    battery: str = "default"  # the instances that fit the proof's model: "default" or "rewards" (random rewards)
 
     def _repr_markdown_(self) -> str:
         from .latex import proof_to_markdown

@@ -369,7 +369,7 @@ _UNICODE_MATH = {
     "Π": r"\Pi", "α": r"\alpha", "γ": r"\gamma", "σ": r"\sigma", "ε": r"\varepsilon",
     "δ": r"\delta", "λ": r"\lambda", "ρ": r"\rho", "∼": r"\sim", "~": r"\sim", "≠": r"\neq",
     "≤": r"\leq", "≥": r"\geq", "→": r"\to", "∈": r"\in", "·": r"\cdot", "×": r"\times",
-    "∞": r"\infty", "≈": r"\approx", "∂": r"\partial", "ĝ": r"\hat{g}", "∑": r"\Sigma",
+    "∞": r"\infty", "≈": r"\approx", "∂": r"\partial", "ĝ": r"\hat{g}", "∑": r"\Sigma", "∫": r"\int",
     "∏": r"\Pi", "√": r"\surd", "±": r"\pm", "−": "-", "⁻": "^{-}", "¹": "^{1}", "²": "^{2}",
 }
 _UNICODE_TEXT = {
@@ -381,7 +381,8 @@ _TEXT_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}"
 # s_t, s_{t+1}, a_0, ∇_θ, τ^(i): scripts written in plain text become math; a longer
 # word after _ (policy_probabilities) is an identifier and keeps its underscore.
 # A sub/superscript needs a one-character base (s_t, π_θ, τ^(i)): "reward_to_go.py" is plain text.
-_SCRIPT = re.compile(r"(?<=\S)(?<!\w\w)(_\{[^{}]*\}|_[^\W_]{1,2}(?!\w)|\^\{[^{}]*\}|\^\([^()]*\))")
+_SCRIPT = re.compile(
+    r"(?<=\S)(?<!\w\w)(_\{[^{}]*\}|_[^\W_]{1,2}(?!\w)|\^\{[^{}]*\}|\^\([^()]*\)|\^[^\W_]{1,2}(?!\w))")
 
 
 def text_to_latex(text: str) -> str:

@@ -64,7 +64,11 @@ def load_proofs(path: str | Path) -> list[Proof]:
         found.extend((f"PROOFS[{k}]", v) for k, v in enumerate(value))
     if not found:
         raise UserError(f"{path}: defines no PROOF (a derive.Proof) and no PROOFS")
+    from .battery import BATTERIES
+
     for key, value in found:
         if not isinstance(value, Proof):
             raise UserError(f"{path}: {key} must be a derive.Proof, got {type(value).__name__}")
+        if value.battery not in BATTERIES:
+            raise UserError(f"{path}: {key}.battery must be one of {', '.join(BATTERIES)}, got {value.battery!r}")
     return [v for _, v in found]

@@ -30,12 +30,14 @@ class InstanceKind:
     boundary: bool = False           # direct policy with some π(a|s) = 0
     theta_environment: bool = False  # μ or the dynamics depend on θ
     zeros: bool = True               # zero probabilities allowed in μ and the dynamics
+    random_rewards: bool = False     # rewards drawn from P(r|s,a) and recorded in τ (seed 004)
 
 
 def kind_of(inst: Instance) -> InstanceKind:
     direct = isinstance(inst.policy, DirectPolicy)
     boundary = direct and any(p == 0 for row in inst.probabilities() for p in row)
-    return InstanceKind("direct" if direct else "softmax", boundary, inst.environment_depends_on_theta)
+    return InstanceKind("direct" if direct else "softmax", boundary, inst.environment_depends_on_theta,
+                        random_rewards=bool(inst.mdp.reward_distribution))
 
 
 def _distribution(draw, n: int, *, zeros: bool, positive_first: bool = False) -> list[F]:
@@ -59,7 +61,13 @@ def instances(draw, kind: InstanceKind = InstanceKind(), *, states: tuple[int, i
     tr = [[_distribution(draw, S, zeros=kind.zeros) for _ in range(A)] for _ in range(S)]
     rw = [[[F(draw(st.integers(-3, 3))) for _ in range(S)] for _ in range(A)] for _ in range(S)]
     gamma = draw(st.sampled_from([F(1), F(1, 2), F(9, 10)]))  # shrinks to γ = 1
-    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name="minimal (Hypothesis)")
+    if kind.random_rewards:  # one or two outcomes per (s, a); shrinks to one outcome, reward 0
+        dist = [[[(F(draw(st.integers(-3, 3))), p) for p in _distribution(draw, draw(st.integers(1, 2)), zeros=False)]
+                 for _ in range(A)] for _ in range(S)]
+        mdp = FiniteMDP.from_tables(mu, tr, None, reward_distribution=dist, horizon=H, discount=gamma,
+                                    name="minimal (Hypothesis)")
+    else:
+        mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name="minimal (Hypothesis)")
     if kind.policy == "direct":
         policy = DirectPolicy(S, A)
         point = []

@@ -14,7 +14,9 @@ __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
-    "r", "baseline", "sum_actions", "discounted_return", "reward_to_go",
+    "RewardProbability", "Expectation",
+    "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
+    "factorisation_with_rewards",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
     "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
 ]
@@ -161,6 +163,58 @@ class Reward(Function):
     def _sympystr(self, printer):
         traj, k = self.args
         return "r_%s%s" % (printer._print(k), _plain_superscript(traj, printer))
+
+
+class RewardProbability(Function):
+    """P(r_t | a_t, s_t): the probability of the reward drawn at step t (θ-free; seed 004)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        traj, k = self.args
+        sup = _superscript(traj, printer)
+        kk = printer._print(k)
+        return r"P(r_{%s}%s \mid a_{%s}%s, s_{%s}%s)" % (kk, sup, kk, sup, kk, sup)
+
+    def _sympystr(self, printer):
+        traj, k = self.args
+        sup = _plain_superscript(traj, printer)
+        kk = printer._print(k)
+        return "P(r_%s%s | a_%s%s, s_%s%s)" % (kk, sup, kk, sup, kk, sup)
+
+
+class Expectation(Expr):
+    """E_{τ∼π_θ}[body]: the expectation over trajectories, Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
+
+    def __new__(cls, body, traj=tau):
+        return Expr.__new__(cls, sp.sympify(body), traj)
+
+    @property
+    def body(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def variable(self) -> Symbol:
+        return self.args[1]
+
+    @property
+    def free_symbols(self):
+        return self.body.free_symbols - {self.variable} | {theta}
+
+    def _eval_is_commutative(self):
+        return True
+
+    def as_sum(self) -> Expr:
+        """The meaning: Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
+        return TrajectorySum(sp.Mul(TrajectoryProbability(self.variable, theta), self.body, evaluate=False),
+                             self.variable, True)
+
+    def _latex(self, printer):
+        return r"\mathbb{E}_{%s \sim \pi_{\theta}}\left[%s\right]" % (
+            printer._print(self.variable), printer._print(self.body))
+
+    def _sympystr(self, printer):
+        return "E_{%s~pi_theta}[%s]" % (printer._print(self.variable), printer._print(self.body))
 
 
 class Baseline(Function):
@@ -335,6 +389,22 @@ STRUCTURE = {
 def r(k=t, traj=tau) -> Expr:
     """r_k."""
     return Reward(traj, k)
+
+
+def reward_probability(k=t, traj=tau) -> Expr:
+    """P(r_k | a_k, s_k)."""
+    return RewardProbability(traj, k)
+
+
+def expectation(body, traj=tau) -> Expr:
+    """E_{τ∼π_θ}[body]."""
+    return Expectation(body, traj)
+
+
+def factorisation_with_rewards(traj=tau) -> Expr:
+    """μ(s_0) Π_t π_θ(a_t|s_t) P(r_t|a_t,s_t) P(s_{t+1}|s_t,a_t): P(τ;θ) when τ records the rewards (seed 004)."""
+    return sp.Mul(mu(traj), prod_t(unevaluated_mul(pi(t, traj), reward_probability(t, traj), dynamics(t, traj))),
+                  evaluate=False)
 
 
 def baseline(k=t, traj=tau) -> Expr:

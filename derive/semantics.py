@@ -24,14 +24,52 @@ from sympy import Derivative, Expr
 from .backends import Backend, NotRepresentable, _ZeroEntries
 from .mdp import FiniteMDP
 from .notation import (
-    Action, ActionSum, Baseline, InitialDistribution, Objective, Policy, Return, Reward, Sample, State,
-    TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
+    Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
+    RewardProbability, Sample, State, TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
 )
 
 __all__ = [
     "Instance", "EnvironmentDerivative", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed",
-    "trajectory_text",
+    "trajectory_text", "trajectory_space",
 ]
+
+TRAJECTORY_BUDGET = 5_000_000
+
+
+def trajectory_space(mdp: FiniteMDP):
+    """All trajectories: states [N, H+2], actions [N, H+1], and, when rewards are random, the
+    index of the reward outcome drawn at each step [N, H+1] (else None)."""
+    key = "trajectory space"
+    if key not in mdp._cache:
+        states, actions = mdp.trajectories()
+        outcomes = None
+        if mdp.reward_distribution:
+            K = max(len(o) for row in mdp.reward_distribution for o in row)
+            T = actions.shape[1]
+            combos = K ** T
+            if states.shape[0] * combos > TRAJECTORY_BUDGET:
+                raise ValueError(f"{mdp.describe()}: {states.shape[0] * combos} trajectories with reward outcomes "
+                                 f"is past the enumeration budget ({TRAJECTORY_BUDGET:,})")
+            n = states.shape[0]
+            states = np.repeat(states, combos, axis=0)
+            actions = np.repeat(actions, combos, axis=0)
+            digits = np.tile(np.arange(combos, dtype=np.int64), n)
+            outcomes = np.empty((n * combos, T), dtype=np.int64)
+            for k in range(T):
+                outcomes[:, k] = digits % K
+                digits //= K
+        mdp._cache[key] = (states, actions, outcomes)
+    return mdp._cache[key]
+
+
+def reward_tables(mdp: FiniteMDP):
+    """Reward outcome values and probabilities [S][A][K], padded with probability 0."""
+    K = max(len(o) for row in mdp.reward_distribution for o in row)
+    values = [[[o[k][0] if k < len(o) else Fraction(0) for k in range(K)] for o in row]
+              for row in mdp.reward_distribution]
+    probs = [[[o[k][1] if k < len(o) else Fraction(0) for k in range(K)] for o in row]
+             for row in mdp.reward_distribution]
+    return values, probs
 
 
 class Unsupported(ValueError):
@@ -105,13 +143,17 @@ class Instance:
     def support(self) -> np.ndarray:
         """Boolean mask over trajectories: P(τ;θ) > 0, decided exactly."""
         if "support" not in self._cache:
-            states, actions = self.mdp.trajectories()
+            states, actions, outcomes = trajectory_space(self.mdp)
             mu = np.array([v > 0 for v in self.mdp.initial])
             tr = np.array([[[v > 0 for v in d] for d in row] for row in self.mdp.transitions])
             pi = np.array([[v > 0 for v in row] for row in self.probabilities()])
             ok = mu[states[:, 0]]
             for k in range(actions.shape[1]):
                 ok &= pi[states[:, k], actions[:, k]] & tr[states[:, k], actions[:, k], states[:, k + 1]]
+            if outcomes is not None:
+                rp = np.array([[[p > 0 for p in o] for o in row] for row in reward_tables(self.mdp)[1]])
+                for k in range(actions.shape[1]):
+                    ok &= rp[states[:, k], actions[:, k], outcomes[:, k]]
             self._cache["support"] = ok
         return self._cache["support"]
 
@@ -123,11 +165,14 @@ class Instance:
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:
-    """τ written out: (s0=0, a0=1, s1=0, …)."""
-    states, actions = mdp.trajectories()
+    """τ written out: (s0=0, a0=1, s1=0, …), with the rewards r_t when they are random."""
+    states, actions, outcomes = trajectory_space(mdp)
+    values = reward_tables(mdp)[0] if outcomes is not None else None
     parts = [f"s0={states[index, 0]}"]
     for k in range(actions.shape[1]):
         parts.append(f"a{k}={actions[index, k]}")
+        if values is not None:
+            parts.append(f"r{k}={values[states[index, k]][actions[index, k]][outcomes[index, k]]}")
         parts.append(f"s{k + 1}={states[index, k + 1]}")
     return "(" + ", ".join(parts) + ")"
 
@@ -174,7 +219,10 @@ class Evaluator:
             self.dmu = bk.sum(bk.mul(bk.table([list(r) for r in env.d_initial]), v[None, :]), axis=1)
             dtr = bk.table([[[list(k) for k in a] for a in s_] for s_ in env.d_transitions])
             self.dtr = bk.sum(bk.mul(dtr, v[None, None, None, :]), axis=3)
-        self.states, self.actions = self.mdp.trajectories()
+        self.states, self.actions, self.outcomes = trajectory_space(self.mdp)
+        if self.outcomes is not None:
+            values, probs = reward_tables(self.mdp)
+            self.reward_values, self.reward_probs = bk.table(values), bk.table(probs)
         # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
         self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
@@ -194,6 +242,9 @@ class Evaluator:
                 p_, t_ = self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]]
                 f = bk.mul(p_, t_)
                 df = bk.add(bk.mul(self.dpi[S[:, k], A[:, k]], t_), bk.mul(p_, self.dtr[S[:, k], A[:, k], S[:, k + 1]]))
+                if self.outcomes is not None:  # the reward drawn at step k is part of τ
+                    rp = self.reward_probs[S[:, k], A[:, k], self.outcomes[:, k]]
+                    f, df = bk.mul(f, rp), bk.mul(df, rp)
                 der = bk.add(bk.mul(der, f), bk.mul(val, df))
                 val = bk.mul(val, f)
             self._traj_cache["P"] = Dual(val, der)
@@ -205,10 +256,17 @@ class Evaluator:
             total = bk.mul(bk.zero(), np.zeros(S.shape[0], dtype=np.int64))
             disc = bk.one()
             for k in range(A.shape[1]):
-                total = bk.add(total, bk.mul(disc, self.rw[S[:, k], A[:, k], S[:, k + 1]]))
+                total = bk.add(total, bk.mul(disc, self._step_reward(np.arange(S.shape[0]), k)))
                 disc = bk.mul(disc, self.gamma)
             self._traj_cache["R"] = total
         return self._traj_cache["R"]
+
+    def _step_reward(self, idx, k: int):
+        """r_k of the trajectories idx: the drawn outcome, or r(s_k, a_k, s_{k+1})."""
+        S, A = self.states, self.actions
+        if self.outcomes is not None:
+            return self.reward_values[S[idx, k], A[idx, k], self.outcomes[idx, k]]
+        return self.rw[S[idx, k], A[idx, k], S[idx, k + 1]]
 
     def objective(self) -> Dual:
         """J(θ) and its directional derivative by backward dynamic programming (no enumeration)."""
@@ -272,10 +330,20 @@ class Evaluator:
             return acc
         if isinstance(e, Reward):
             traj, k = e.args
-            st = self._index(State(traj, k), env)
-            ac = self._index(Action(traj, k), env)
-            nxt = self._index(State(traj, k + 1), env)
-            return Dual(self.rw[st, ac, nxt], bk.zero())
+            self._index(State(traj, k + 1), env)  # r_k needs s_{k+1}: checks the index range
+            idx = self._slot(traj, env)
+            return Dual(self._step_reward(idx, self._int_value(k, env, what="time index")), bk.zero())
+        if isinstance(e, RewardProbability):
+            traj, k = e.args
+            self._index(Action(traj, k), env)
+            if self.outcomes is None:  # deterministic rewards: the drawn reward has probability 1
+                return Dual(bk.one(), bk.zero())
+            idx = self._slot(traj, env)
+            kk = self._int_value(k, env, what="time index")
+            return Dual(self.reward_probs[self.states[idx, kk], self.actions[idx, kk], self.outcomes[idx, kk]],
+                        bk.zero())
+        if isinstance(e, Expectation):
+            return self._eval(e.as_sum(), env)
         if isinstance(e, Baseline):
             return Dual(self.baseline[self._index(e.args[0], env)], bk.zero())
         if isinstance(e, InitialDistribution):

@@ -18,7 +18,7 @@ from sympy import Expr, Mul, Sum, Symbol
 
 from .derivation import UNBIASED
 from .notation import (
-    ActionSum, Objective, Policy, Return, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
+    ActionSum, Expectation, Objective, Policy, Return, RewardProbability, factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
     factorisation, i, m, tau, theta,
 )
 
@@ -86,7 +86,8 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
         )
     try:
         for unfold in (False, True):
-            diff = _canonical(lhs, unfold) - _canonical(rhs, unfold)
+            rewards = lhs.has(RewardProbability) or rhs.has(RewardProbability)
+            diff = _canonical(lhs, unfold, rewards) - _canonical(rhs, unfold, rewards)
             diff = _merge_sums(sp.expand(diff))
             if diff == 0:
                 how = ("after unfolding the definitions of P(τ;θ) and R(τ), and Σ_a π_θ(a|s) = 1"
@@ -115,6 +116,8 @@ def _domains(e: Expr) -> set:
     for x in sp.preorder_traversal(e):
         if isinstance(x, TrajectorySum):
             out.add("support" if x.support else "all")
+        elif isinstance(x, Expectation):
+            out.add("support")
     if isinstance(e, sp.Basic) and any(isinstance(x, Objective) for x in sp.preorder_traversal(e)):
         out.add("all")
     return out
@@ -130,12 +133,15 @@ def _evaluated(e: Expr) -> Expr:
     return e.func(*args)
 
 
-def _canonical(e: Expr, unfold_probability: bool) -> Expr:
+def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False) -> Expr:
     e = _evaluated(e)
+    e = e.replace(lambda x: isinstance(x, Expectation), lambda x: _evaluated(x.as_sum()))
     e = e.replace(lambda x: isinstance(x, Objective),
                   lambda x: TrajectorySum(TrajectoryProbability(tau, x.args[0]) * Return(tau), tau))
     if unfold_probability:
-        e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factorisation(x.args[0]))
+        # Trajectories that record their rewards (seed 004) have the factors P(r_t|a_t,s_t) too.
+        factor = factorisation_with_rewards if rewards else factorisation
+        e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factor(x.args[0]))
         e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
         # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.
         e = e.replace(lambda x: isinstance(x, ActionSum) and isinstance(x.body, Policy)

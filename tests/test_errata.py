@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from derive.battery import default_battery, stress_battery
+from derive.battery import default_battery, reward_battery, stress_battery
 from derive.check import verify_proof
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +56,30 @@ def test_correct_proof_fails_only_where_the_stress_battery_breaks_a_condition():
     by_rule = {s.rule: s for d in report.derivations for s in d.steps}
     assert "π_θ(a|s) > 0" in by_rule["restrict to the support"].counterexample.reason
     assert "do not depend on θ" in by_rule["drop θ-free terms"].counterexample.reason
+
+
+@pytest.fixture(scope="module")
+def seed004():
+    proof = runpy.run_path(str(ROOT / "proofs" / "errata" / "seed004_literal.py"))["PROOF"]
+    report = verify_proof(proof, battery=reward_battery(n_random=4))
+    return {d.name: d for d in report.derivations}
+
+
+def test_seed_004_factorisation_as_written_is_rejected(seed004):
+    step = seed004["trajectory probability, as written"].steps[0]
+    assert step.verdict == "failed"
+    ce = step.counterexample
+    assert ce.lhs != ce.rhs and ce.bindings["τ"]
+
+
+def test_seed_004_chain_on_the_wrong_factor_is_undefined_somewhere(seed004):
+    steps = seed004["score from the factorisation as written"].steps
+    assert steps[0].verdict == "failed" and "log" in steps[0].counterexample.reason
+    assert "not defined for every trajectory" in steps[0].detail
+
+
+def test_seed_004_correct_proof_holds_with_random_rewards():
+    proof = runpy.run_path(str(ROOT / "proofs" / "seed004.py"))["PROOF"]
+    assert proof.battery == "rewards"
+    report = verify_proof(proof, battery=reward_battery(n_random=4))
+    assert report.verified

@@ -4,6 +4,7 @@ import itertools
 import random
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -103,3 +104,32 @@ def test_policy_lookup_uses_the_trajectory():
     states, actions = inst.mdp.trajectories()
     got = ev.evaluate(pi(0), slots={sp.Symbol("tau"): [0]}).val
     assert got[0] == inst.probabilities()[states[0, 0]][actions[0, 0]]
+
+
+def test_random_rewards_are_part_of_the_trajectory():
+    from derive.battery import reward_battery
+    from derive.semantics import trajectory_space
+
+    inst = reward_battery(n_random=0)[2]
+    assert inst.mdp.reward_distribution
+    states, actions, outcomes = trajectory_space(inst.mdp)
+    assert outcomes is not None and outcomes.shape == actions.shape
+    ev = Evaluator(inst, Exact(), [F(1)] * inst.n_params)
+    # J by DP uses E[r|s,a]; Σ_τ P(τ;θ) R(τ) sums the drawn rewards weighted by P(r|s,a): they agree.
+    assert ev.evaluate(sum_tau(P() * R())).val == ev.evaluate(J()).val
+    assert sum(ev._trajectory_prob().val) == 1
+
+
+def test_reward_probability_is_one_for_deterministic_rewards_and_not_otherwise():
+    from derive.battery import reward_battery
+    from derive.notation import reward_probability
+
+    ev = Evaluator(INST, Exact(), [F(1)] * 4)
+    one = ev.evaluate(reward_probability(0), slots={sp.Symbol("tau"): [0, 1]}, batch=2).val
+    assert all(v == 1 for v in np.broadcast_to(np.asarray(one, dtype=object), (2,)))
+    inst = next(x for x in reward_battery(n_random=0)
+                if any(len(o) > 1 for row in x.mdp.reward_distribution for o in row))
+    ev = Evaluator(inst, Exact(), [F(1)] * inst.n_params)
+    n = len(ev.states)
+    vals = ev.evaluate(reward_probability(0), slots={sp.Symbol("tau"): list(range(n))}, batch=n).val
+    assert any(v not in (0, 1) for v in vals)
