@@ -57,34 +57,32 @@ def _plain_superscript(traj, printer) -> str:
     return "" if traj == tau else "[%s]" % printer._print(traj)
 
 
-class State(Function):
+class _StepOf(Function):
+    """A quantity of a trajectory at step k: letter_k, with ^(i) for a sample τ^(i)."""
+
+    nargs = 2
+    letter = ""
+
+    def _latex(self, printer):
+        traj, k = self.args
+        return "%s_{%s}%s" % (self.letter, printer._print(k), _superscript(traj, printer))
+
+    def _sympystr(self, printer):
+        traj, k = self.args
+        step = printer._print(k) if k.is_Atom else printer.parenthesize(k, 1000)
+        return "%s_%s%s" % (self.letter, step, _plain_superscript(traj, printer))
+
+
+class State(_StepOf):
     """s_t of a trajectory: State(τ, t)."""
 
-    nargs = 2
-
-    def _latex(self, printer):
-        traj, k = self.args
-        return "s_{%s}%s" % (printer._print(k), _superscript(traj, printer))
-
-    def _sympystr(self, printer):
-        traj, k = self.args
-        sup = _plain_superscript(traj, printer)
-        return "s_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
+    letter = "s"
 
 
-class Action(Function):
+class Action(_StepOf):
     """a_t of a trajectory: Action(τ, t)."""
 
-    nargs = 2
-
-    def _latex(self, printer):
-        traj, k = self.args
-        return "a_{%s}%s" % (printer._print(k), _superscript(traj, printer))
-
-    def _sympystr(self, printer):
-        traj, k = self.args
-        sup = _plain_superscript(traj, printer)
-        return "a_%s%s" % (printer.parenthesize(k, 1000) if not k.is_Atom else printer._print(k), sup)
+    letter = "a"
 
 
 class InitialDistribution(Function):
@@ -151,18 +149,10 @@ class Return(Function):
         return "R(%s)" % printer._print(self.args[0])
 
 
-class Reward(Function):
-    """r_t = r(s_t, a_t, s_{t+1}) of a trajectory: Reward(τ, t) (θ-free)."""
+class Reward(_StepOf):
+    """r_t = r(s_t, a_t, s_{t+1}) of a trajectory, or the reward drawn at step t: Reward(τ, t) (θ-free)."""
 
-    nargs = 2
-
-    def _latex(self, printer):
-        traj, k = self.args
-        return "r_{%s}%s" % (printer._print(k), _superscript(traj, printer))
-
-    def _sympystr(self, printer):
-        traj, k = self.args
-        return "r_%s%s" % (printer._print(k), _plain_superscript(traj, printer))
+    letter = "r"
 
 
 class RewardProbability(Function):

@@ -33,14 +33,28 @@ def _fractions(point: Sequence, n: int, what: str) -> tuple[Fraction, ...]:
     return tuple(Fraction(x) for x in point)
 
 
+class _Softmax:
+    """What every softmax policy shares: unconstrained directions and a stable normalisation."""
+
+    coordinates = "z"  # exact points are z = e^θ
+
+    def tangent(self, v: Sequence) -> list[Fraction]:
+        """Directions of differentiation are unconstrained for a softmax policy."""
+        return [Fraction(x) for x in v]
+
+    @staticmethod
+    def _normalise(logits: np.ndarray) -> np.ndarray:
+        logits = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
-class TabularSoftmax:
+class TabularSoftmax(_Softmax):
     """π(a|s) = exp θ_{s,a} / Σ_b exp θ_{s,b}; exact at z = e^θ, θ indexed row-major (s, a)."""
 
     n_states: int
     n_actions: int
-
-    coordinates = "z"  # exact points are z = e^θ
 
     @property
     def n_params(self) -> int:
@@ -79,10 +93,7 @@ class TabularSoftmax:
         return z
 
     def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
-        logits = np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions)
-        logits = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return self._normalise(np.asarray(theta, dtype=float).reshape(self.n_states, self.n_actions))
 
     def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
         """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
@@ -106,21 +117,15 @@ class TabularSoftmax:
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(v) for v in self._z(point)]
 
-    def tangent(self, v: Sequence) -> list[Fraction]:
-        """Directions of differentiation are unconstrained for a softmax policy."""
-        return [Fraction(x) for x in v]
-
     def describe(self) -> str:
         return f"tabular softmax ({self.n_params} parameters)"
 
 
 @dataclass(frozen=True)
-class LinearSoftmax:
+class LinearSoftmax(_Softmax):
     """π(a|s) ∝ exp(θ·φ(s,a)) with integer features, exact at z = e^θ (π ∝ Π_k z_k^{φ_k})."""
 
     features: tuple[tuple[tuple[int, ...], ...], ...]  # [S][A][K]
-
-    coordinates = "z"
 
     def __post_init__(self):
         for s, row in enumerate(self.features):
@@ -167,11 +172,7 @@ class LinearSoftmax:
         return jac
 
     def float_probabilities(self, theta: np.ndarray) -> np.ndarray:
-        phi = np.asarray(self.features, dtype=float)
-        logits = phi @ np.asarray(theta, dtype=float)
-        logits = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return self._normalise(np.asarray(self.features, dtype=float) @ np.asarray(theta, dtype=float))
 
     def scores(self, point: Sequence) -> list[list[list[Fraction]]]:
         """Exact ∇_θ log π(a|s) at an exact point, [S][A][K]."""
@@ -190,10 +191,6 @@ class LinearSoftmax:
 
     def theta_of(self, point: Sequence) -> list[str]:
         return [_log_text(Fraction(v)) for v in point]
-
-    def tangent(self, v: Sequence) -> list[Fraction]:
-        """Directions of differentiation are unconstrained for a softmax policy."""
-        return [Fraction(x) for x in v]
 
     def describe(self) -> str:
         return f"linear softmax ({self.n_params} features)"
