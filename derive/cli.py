@@ -13,7 +13,7 @@ from .errors import UserError
 __all__ = ["main", "run_proofs", "format_report"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
-_PLUGINS = ("derive.cli_numeric", "derive.cli_latex")
+_PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck")
 
 
 class _Parser(argparse.ArgumentParser):
