@@ -14,9 +14,9 @@ __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
-    "RewardProbability", "Expectation",
+    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue",
     "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
-    "factorisation_with_rewards",
+    "factorisation_with_rewards", "sum_states", "d", "Q",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
     "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
 ]
@@ -247,6 +247,41 @@ class ActionSum(Expr):
         return "Sum_{%s}(%s)" % (printer._print(self.variable), printer._print(self.body))
 
 
+class StateSum(ActionSum):
+    """Σ_s body: a sum over every state s (body written with the state symbol)."""
+
+    def __new__(cls, body, var=None):
+        return Expr.__new__(cls, sp.sympify(body), x if var is None else var)
+
+
+class Occupancy(Function):
+    """d_t(s) = P(s_t = s): the probability of being in state s at step t under π_θ."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        k, st = self.args
+        return r"d_{%s}(%s)" % (printer._print(k), printer._print(st))
+
+    def _sympystr(self, printer):
+        k, st = self.args
+        return "d_%s(%s)" % (printer._print(k), printer._print(st))
+
+
+class QValue(Function):
+    """Q_t(s, a) = E[Σ_{u≥t} γ^(u−t) r_u | s_t = s, a_t = a] under π_θ."""
+
+    nargs = 3
+
+    def _latex(self, printer):
+        k, st, ac = self.args
+        return r"Q_{%s}(%s, %s)" % (printer._print(k), printer._print(st), printer._print(ac))
+
+    def _sympystr(self, printer):
+        k, st, ac = self.args
+        return "Q_%s(%s, %s)" % (printer._print(k), printer._print(st), printer._print(ac))
+
+
 class Objective(Function):
     """J(θ) = E_{τ∼P(·;θ)}[R(τ)]."""
 
@@ -384,6 +419,21 @@ def r(k=t, traj=tau) -> Expr:
 def reward_probability(k=t, traj=tau) -> Expr:
     """P(r_k | a_k, s_k)."""
     return RewardProbability(traj, k)
+
+
+def sum_states(body) -> Expr:
+    """Σ_s body."""
+    return StateSum(body)
+
+
+def d(k=t, st=None) -> Expr:
+    """d_k(s)."""
+    return Occupancy(k, x if st is None else st)
+
+
+def Q(k=t, st=None, ac=None) -> Expr:
+    """Q_k(s, a)."""
+    return QValue(k, x if st is None else st, b if ac is None else ac)
 
 
 def expectation(body, traj=tau) -> Expr:

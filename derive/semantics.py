@@ -24,8 +24,9 @@ from sympy import Derivative, Expr
 from .backends import Backend, NotRepresentable, _ZeroEntries
 from .mdp import FiniteMDP
 from .notation import (
-    Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
-    RewardProbability, Sample, State, TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
+    Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Occupancy, Policy, QValue, Return,
+    Reward, RewardProbability, Sample, State, StateSum, TrajectoryProbability, TrajectorySum, Transition, H, gamma,
+    theta,
 )
 
 __all__ = [
@@ -268,6 +269,41 @@ class Evaluator:
             return self.reward_values[S[idx, k], A[idx, k], self.outcomes[idx, k]]
         return self.rw[S[idx, k], A[idx, k], S[idx, k + 1]]
 
+    def _occupancy(self):
+        """[(d_t, ∂d_t)] for t = 0..H+1: forward in time, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s,a)."""
+        if "d" not in self._traj_cache:
+            bk = self.backend
+            d, dd = self.mu, self.dmu
+            out = [(d, dd)]
+            for _ in range(self.mdp.horizon + 1):
+                flow = bk.mul(d[:, None], self.pi)                                       # [S, A]
+                dflow = bk.add(bk.mul(dd[:, None], self.pi), bk.mul(d[:, None], self.dpi))
+                d, dd = (bk.sum(bk.sum(bk.mul(flow[:, :, None], self.tr), axis=1), axis=0),
+                         bk.sum(bk.sum(bk.add(bk.mul(dflow[:, :, None], self.tr),
+                                              bk.mul(flow[:, :, None], self.dtr)), axis=1), axis=0))
+                out.append((d, dd))
+            self._traj_cache["d"] = out
+        return self._traj_cache["d"]
+
+    def _q_values(self):
+        """[(Q_t, ∂Q_t)] for t = 0..H: backward, Q_t(s,a) = Σ_s' P(s'|s,a)(r + γ Σ_a' π(a'|s') Q_{t+1}(s',a'))."""
+        if "Q" not in self._traj_cache:
+            bk = self.backend
+            n_s = self.mdp.n_states
+            V = bk.mul(bk.zero(), np.zeros(n_s, dtype=np.int64))
+            dV = V
+            out = []
+            for _ in range(self.mdp.horizon + 1):
+                target = bk.add(self.rw, bk.mul(self.gamma, V[None, None, :]))
+                Qt = bk.sum(bk.mul(self.tr, target), axis=2)
+                dQt = bk.sum(bk.add(bk.mul(self.dtr, target), bk.mul(self.tr, bk.mul(self.gamma, dV[None, None, :]))),
+                             axis=2)
+                out.append((Qt, dQt))
+                V, dV = (bk.sum(bk.mul(self.pi, Qt), axis=1),
+                         bk.sum(bk.add(bk.mul(self.dpi, Qt), bk.mul(self.pi, dQt)), axis=1))
+            self._traj_cache["Q"] = out[::-1]  # built from t = H down to 0
+        return self._traj_cache["Q"]
+
     def objective(self) -> Dual:
         """J(θ) and its directional derivative by backward dynamic programming (no enumeration)."""
         if "J" not in self._traj_cache:
@@ -322,9 +358,9 @@ class Evaluator:
             return self._finite(e, env)
         if isinstance(e, TrajectorySum):
             return self._trajectory_sum(e, env)
-        if isinstance(e, ActionSum):
+        if isinstance(e, ActionSum):  # Σ over actions, or over states for Σ_s
             acc = Dual(bk.zero(), bk.zero())
-            for act in range(self.mdp.n_actions):
+            for act in range(self.mdp.n_states if isinstance(e, StateSum) else self.mdp.n_actions):
                 d = self._eval(e.body, _Env(env.batch, env.slots, {**env.ints, e.variable: act}))
                 acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
             return acc
@@ -344,6 +380,20 @@ class Evaluator:
                         bk.zero())
         if isinstance(e, Expectation):
             return self._eval(e.as_sum(), env)
+        if isinstance(e, Occupancy):
+            k = self._int_value(e.args[0], env, what="time index")
+            if not 0 <= k <= self.mdp.horizon + 1:
+                raise IllFormed(f"d_{k} does not exist: states run from s_0 to s_{self.mdp.horizon + 1}")
+            val, der = self._occupancy()[k]
+            st = self._index(e.args[1], env)
+            return Dual(val[st], der[st])
+        if isinstance(e, QValue):
+            k = self._int_value(e.args[0], env, what="time index")
+            if not 0 <= k <= self.mdp.horizon:
+                raise IllFormed(f"Q_{k} does not exist: actions run from a_0 to a_{self.mdp.horizon}")
+            val, der = self._q_values()[k]
+            st, ac = self._index(e.args[1], env), self._index(e.args[2], env)
+            return Dual(val[st, ac], der[st, ac])
         if isinstance(e, Baseline):
             return Dual(self.baseline[self._index(e.args[0], env)], bk.zero())
         if isinstance(e, InitialDistribution):

@@ -18,7 +18,8 @@ from sympy import Expr, Mul, Sum, Symbol
 
 from .derivation import UNBIASED
 from .notation import (
-    ActionSum, Expectation, Objective, Policy, Return, RewardProbability, factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
+    ActionSum, Expectation, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
+    factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
     factorisation, i, m, tau, theta,
 )
 
@@ -27,6 +28,7 @@ __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form"]
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
 N_ACTIONS = Symbol("N_a", integer=True, positive=True)     # number of actions
+N_STATES = Symbol("N_s", integer=True, positive=True)      # number of states
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
             "not proved",
             "one side is a sample mean over τ^(1), …, τ^(m) and the other is not; as an equality it would "
             "have to hold for every sample (an estimator relation is written 'unbiased')",
+        )
+    dp = [isinstance(e, sp.Basic) and e.has(Occupancy, QValue) for e in (lhs, rhs)]
+    if dp[0] != dp[1]:
+        return SymbolicResult(
+            "not proved",
+            "one side uses d_t(s) or Q_t(s,a), which the model defines by dynamic programming; "
+            "SymPy cannot unfold them into sums over trajectories",
         )
     domains = _domains(lhs), _domains(rhs)
     if domains[0] != domains[1] and domains[0] and domains[1]:
@@ -160,6 +169,8 @@ def _to_sums(e: Expr) -> Expr:
         return e
     if isinstance(e, TrajectorySum):
         return Sum(_to_sums(e.body), (e.variable, 1, N_SUPPORT if e.support else N_ALL))
+    if isinstance(e, StateSum):
+        return Sum(_to_sums(e.body), (e.variable, 0, N_STATES - 1))
     if isinstance(e, ActionSum):
         return Sum(_to_sums(e.body), (e.variable, 0, N_ACTIONS - 1))
     return e.func(*[_to_sums(a) for a in e.args])
