@@ -17,7 +17,7 @@ from .semantics import EnvironmentDerivative, Instance
 
 __all__ = [
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "BATTERIES",
+    "random_point", "softmax_battery", "bandit_battery", "BATTERIES",
 ]
 
 
@@ -180,4 +180,25 @@ def reward_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, .
     return tuple(out)
 
 
-BATTERIES = {"default": default_battery, "stress": stress_battery, "rewards": reward_battery}
+def softmax_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+    """The default battery without its direct policy: statements about softmax policies."""
+    return tuple(i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy))
+
+
+def bandit_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+    """One state, one step (H = 0): multi-armed bandits with a softmax policy."""
+    rng = random.Random(seed + 3)
+    out = []
+    for k in range(max(n_random, 4)):
+        A = rng.randint(1, 5)
+        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[F(rng.randint(-6, 6), rng.randint(1, 3)) for _ in range(A)]],
+                                    horizon=0, name=f"bandit #{k + 1}, {A} arms")
+        policy = TabularSoftmax(1, A)
+        out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
+    lin = FiniteMDP.from_tables([1], [[[1]] * 3], [[2, -1, F(1, 2)]], horizon=0, name="bandit, linear softmax")
+    out.append(Instance(lin, LinearSoftmax((((1, 0), (0, 1), (1, 1)),)), (F(2), F(1, 3)), name=lin.name))
+    return tuple(out)
+
+
+BATTERIES = {"default": default_battery, "stress": stress_battery, "rewards": reward_battery,
+             "softmax": softmax_battery, "bandits": bandit_battery}

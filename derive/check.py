@@ -22,7 +22,7 @@ from sympy import Derivative, Expr
 from .backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
 from .battery import default_battery
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
-from .notation import TrajectorySum, i, m, tau, x
+from .notation import TrajectorySum, b, i, m, tau, x
 from .report import (
     CHECKED, FAILED, PROVED, UNDECIDED, ConditionReport, Counterexample, DerivationReport,
     ProofReport, StepReport,
@@ -54,12 +54,19 @@ def _free_structure(*exprs: Expr) -> tuple[bool, bool, bool]:
 
 def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
     """Yield (tags, slots, ints, batch, weighted) for every way to bind the free variables."""
-    if x in lhs.free_symbols | rhs.free_symbols:  # "for every state s": one binding per state
-        for state in range(instance.mdp.n_states):
+    free = lhs.free_symbols | rhs.free_symbols
+    # "For every state s" and "for every action b": one binding per value.
+    states = range(instance.mdp.n_states) if x in free else [None]
+    actions = range(instance.mdp.n_actions) if b in free else [None]
+    for state in states:
+        for action in actions:
+            extra_tags, extra_ints = {}, {}
+            if state is not None:
+                extra_tags["s"], extra_ints[x] = str(state), state
+            if action is not None:
+                extra_tags["b"], extra_ints[b] = str(action), action
             for tags, slots, ints, batch, w in _trajectory_bindings(instance, lhs, rhs, relation):
-                yield {"s": str(state), **tags}, slots, {**ints, x: state}, batch, w
-        return
-    yield from _trajectory_bindings(instance, lhs, rhs, relation)
+                yield {**extra_tags, **tags}, slots, {**ints, **extra_ints}, batch, w
 
 
 def _trajectory_bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):

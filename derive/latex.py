@@ -369,7 +369,7 @@ _UNICODE_MATH = {
     "Π": r"\Pi", "α": r"\alpha", "γ": r"\gamma", "σ": r"\sigma", "ε": r"\varepsilon",
     "δ": r"\delta", "λ": r"\lambda", "ρ": r"\rho", "∼": r"\sim", "~": r"\sim", "≠": r"\neq",
     "≤": r"\leq", "≥": r"\geq", "→": r"\to", "∈": r"\in", "·": r"\cdot", "×": r"\times",
-    "∞": r"\infty", "≈": r"\approx", "∂": r"\partial", "ĝ": r"\hat{g}", "∑": r"\Sigma", "∫": r"\int",
+    "∞": r"\infty", "≈": r"\approx", "∂": r"\partial", "ĝ": r"\hat{g}", "∑": r"\Sigma", "∫": r"\int", "φ": r"\phi",
     "∏": r"\Pi", "√": r"\surd", "±": r"\pm", "−": "-", "⁻": "^{-}", "¹": "^{1}", "²": "^{2}",
 }
 _UNICODE_TEXT = {
@@ -417,7 +417,17 @@ def _math_chars(text: str) -> str:
 
 def _text_chars(text: str) -> str:
     out = []
+    # A combining macron (r̄) puts a bar on the letter before it.
+    text = re.sub("(.)\u0304", lambda mt: "\x00" + mt.group(1), text)
+    bar = False
     for ch in text:
+        if ch == "\x00":
+            bar = True
+            continue
+        if bar:
+            bar = False
+            out.append(r"$\bar{%s}$" % _UNICODE_MATH.get(ch, ch))
+            continue
         if ch in _TEXT_SPECIAL:
             out.append(_TEXT_SPECIAL[ch])
         elif ch in _UNICODE_MATH:

@@ -11,10 +11,10 @@ import sympy as sp
 from sympy import Derivative, Expr, Function, Product, Rational, Sum, Symbol
 
 __all__ = [
-    "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "x",
+    "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
-    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue",
+    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward",
     "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
     "factorisation_with_rewards", "sum_states", "d", "Q",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
@@ -31,6 +31,7 @@ u = Symbol("u", integer=True, nonnegative=True)   # a second time index (t' in r
 gamma = Symbol("gamma", positive=True)             # the discount factor γ
 b = Symbol("b", integer=True, nonnegative=True)    # an action bound by Σ_b
 x = Symbol("s", integer=True, nonnegative=True)    # a state: a statement "for every state s"
+c = Symbol("c", integer=True, nonnegative=True)    # a second action, bound by Σ_c
 
 
 class Sample(Function):
@@ -280,6 +281,30 @@ class QValue(Function):
     def _sympystr(self, printer):
         k, st, ac = self.args
         return "Q_%s(%s, %s)" % (printer._print(k), printer._print(st), printer._print(ac))
+
+
+class Feature(Function):
+    """φ(s, a) = ∇_θ of the logit of a softmax policy: one-hot e_{s,a} for tabular, the features for linear."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        return r"\phi(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+
+    def _sympystr(self, printer):
+        return "phi(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+
+
+class MeanReward(Function):
+    """r̄(s, a) = Σ_s' P(s'|s,a) r(s,a,s'): the expected reward of one step (θ-free)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        return r"\bar{r}(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+
+    def _sympystr(self, printer):
+        return "rbar(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
 
 
 class Objective(Function):

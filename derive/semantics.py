@@ -24,7 +24,8 @@ from sympy import Derivative, Expr
 from .backends import Backend, NotRepresentable, _ZeroEntries
 from .mdp import FiniteMDP
 from .notation import (
-    Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Occupancy, Policy, QValue, Return,
+    Action, ActionSum, Baseline, Expectation, Feature, InitialDistribution, MeanReward, Objective, Occupancy,
+    Policy, QValue, Return,
     Reward, RewardProbability, Sample, State, StateSum, TrajectoryProbability, TrajectorySum, Transition, H, gamma,
     theta,
 )
@@ -211,6 +212,7 @@ class Evaluator:
         self.pi = bk.table(instance.probabilities())
         jac = bk.table(instance.jacobian())  # [S, A, K]
         v = bk.table(list(direction))
+        self.direction = v
         self.dpi = bk.sum(bk.mul(jac, v[None, None, :]), axis=2)
         env = instance.environment
         if env is None:
@@ -268,6 +270,22 @@ class Evaluator:
         if self.outcomes is not None:
             return self.reward_values[S[idx, k], A[idx, k], self.outcomes[idx, k]]
         return self.rw[S[idx, k], A[idx, k], S[idx, k + 1]]
+
+    def _features(self):
+        """v·φ(s,a) for every (s, a): the directional derivative of the softmax logit."""
+        if "phi" not in self._traj_cache:
+            from .policies import LinearSoftmax, TabularSoftmax
+
+            pol, bk = self.instance.policy, self.backend
+            S, A = self.mdp.n_states, self.mdp.n_actions
+            if isinstance(pol, TabularSoftmax):
+                self._traj_cache["phi"] = self.direction.reshape(S, A)
+            elif isinstance(pol, LinearSoftmax):
+                phi = bk.table([[list(f) for f in row] for row in pol.features])
+                self._traj_cache["phi"] = bk.sum(bk.mul(phi, self.direction[None, None, :]), axis=2)
+            else:
+                raise Unsupported(f"φ(s,a) is defined for softmax policies, not for {pol.describe()}")
+        return self._traj_cache["phi"]
 
     def _occupancy(self):
         """[(d_t, ∂d_t)] for t = 0..H+1: forward in time, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s,a)."""
@@ -380,6 +398,12 @@ class Evaluator:
                         bk.zero())
         if isinstance(e, Expectation):
             return self._eval(e.as_sum(), env)
+        if isinstance(e, Feature):
+            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            return Dual(self._features()[st, ac], None)  # a gradient: its value is v·φ(s,a)
+        if isinstance(e, MeanReward):
+            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            return Dual(bk.sum(bk.mul(self.tr, self.rw), axis=2)[st, ac], bk.zero())
         if isinstance(e, Occupancy):
             k = self._int_value(e.args[0], env, what="time index")
             if not 0 <= k <= self.mdp.horizon + 1:

@@ -8,9 +8,11 @@ import sympy as sp
 
 from derive.battery import default_battery
 from derive.check import check_step, verify_proof
-from derive.loader import proof_files
+from derive.battery import bandit_battery, softmax_battery
+from derive.loader import load_proofs, proof_files
 from derive.notation import (
-    H, J, Policy, Q, b, d, gamma, grad, sum_actions, sum_states, sum_t, t, theta, unevaluated_mul, x,
+    H, J, Feature, MeanReward, Policy, Q, b, c, d, gamma, grad, sum_actions, sum_states, sum_t, t, theta,
+    unevaluated_mul, x,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,8 +21,8 @@ BATTERY = default_battery(n_random=4)
 
 @pytest.mark.parametrize("script", proof_files([str(ROOT / "proofs")]), ids=lambda p: p.name)
 def test_bundled_proof_is_verified(script):
-    proof = runpy.run_path(str(script))["PROOF"]
-    assert verify_proof(proof, minimize=False).verified
+    for proof in load_proofs(script):
+        assert verify_proof(proof, minimize=False).verified, proof.name
 
 
 def visitation(*, discount=gamma ** t, occupancy=None, q=None, upper=H):
@@ -46,3 +48,34 @@ def test_state_visitation_slips_are_rejected(slip, wrong):
     report = check_step(grad(J()), wrong, battery=BATTERY)
     assert report.verdict == "failed", slip
     assert report.counterexample is not None
+
+
+PI_B, PI_C = Policy(b, x, theta), Policy(c, x, theta)
+MEAN_PHI = sum_actions(unevaluated_mul(PI_C, Feature(x, c)), c)
+MEAN_R = sum_actions(unevaluated_mul(PI_C, MeanReward(x, c)), c)
+
+
+@pytest.mark.parametrize("slip, wrong", [
+    ("mean feature left out", Feature(x, b)),
+    ("sign of the mean flipped", Feature(x, b) + MEAN_PHI),
+    ("unweighted mean", Feature(x, b) - sum_actions(Feature(x, c), c)),
+])
+def test_softmax_score_slips_are_rejected(slip, wrong):
+    report = check_step(grad(sp.log(PI_B)), wrong, battery=softmax_battery(n_random=3))
+    assert report.verdict == "failed", slip
+
+
+@pytest.mark.parametrize("slip, wrong", [
+    ("no baseline term", sum_actions(unevaluated_mul(PI_B, MeanReward(x, b), Feature(x, b)))),
+    ("weight π left out", sum_actions(unevaluated_mul(sp.Add(MeanReward(x, b), -MEAN_R), Feature(x, b)))),
+    ("sign flipped", sum_actions(unevaluated_mul(PI_B, sp.Add(MEAN_R, -MeanReward(x, b)), Feature(x, b)))),
+])
+def test_softmax_bandit_slips_are_rejected(slip, wrong):
+    report = check_step(grad(J()), wrong, battery=bandit_battery(n_random=4))
+    assert report.verdict == "failed", slip
+
+
+def test_features_need_a_softmax_policy():
+    direct = [i for i in default_battery(n_random=0) if "direct" in i.name]
+    report = check_step(grad(sp.log(PI_B)), Feature(x, b) - MEAN_PHI, battery=tuple(direct))
+    assert report.verdict == "undecided" and "softmax" in report.detail
