@@ -435,6 +435,7 @@ def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float =
     return ProofReport(
         name=proof.name, title=proof.title, path=path, derivations=reports,
         instances=tuple(inst.describe() for inst in battery), seconds=time.perf_counter() - start,
+        notes=tuple(proof.notes),
     )
 
 

@@ -122,6 +122,7 @@ def format_report(report) -> str:
     """The per-step text report of one proof."""
     lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
              f"checked on a battery of {len(report.instances)} MDPs"]
+    lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")
         for s in d.steps:

@@ -119,6 +119,7 @@ class ProofReport(_NotebookView):
     derivations: tuple[DerivationReport, ...]
     instances: tuple[str, ...] = ()  # descriptions of the battery used
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()      # the proof's own remarks (e.g. figures it computed)
 
     @property
     def verified(self) -> bool:
@@ -132,6 +133,7 @@ class ProofReport(_NotebookView):
             "verified": self.verified,
             "seconds": round(self.seconds, 3),
             "instances": list(self.instances),
+            "notes": list(self.notes),
             "derivations": [d.to_dict() for d in self.derivations],
             # Flat list of every checked line, the stated results included.
             "steps": [

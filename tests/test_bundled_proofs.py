@@ -79,3 +79,11 @@ def test_features_need_a_softmax_policy():
     direct = [i for i in default_battery(n_random=0) if "direct" in i.name]
     report = check_step(grad(sp.log(PI_B)), Feature(x, b) - MEAN_PHI, battery=tuple(direct))
     assert report.verdict == "undecided" and "softmax" in report.detail
+
+
+def test_baseline_note_reports_falling_variance():
+    proof = runpy.run_path(str(ROOT / "proofs" / "baseline.py"))["PROOF"]
+    (note,) = proof.notes
+    figures = [float(v) for v in __import__("re").findall(r"is ([\d.]+) for REINFORCE, ([\d.]+) with reward-to-go "
+                                                            r"and ([\d.]+)", note)[0]]
+    assert figures[0] > figures[1] > figures[2] > 0  # REINFORCE > reward-to-go > with baseline
