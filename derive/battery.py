@@ -13,11 +13,11 @@ from fractions import Fraction as F
 
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
-from .semantics import EnvironmentDerivative, Instance
+from .semantics import EnvironmentDerivative, Instance, PointInstance
 
 __all__ = [
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "bandit_battery", "BATTERIES",
+    "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "BATTERIES",
 ]
 
 
@@ -200,5 +200,22 @@ def bandit_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, .
     return tuple(out)
 
 
-BATTERIES = {"default": default_battery, "stress": stress_battery, "rewards": reward_battery,
+def gaussian_battery(*, seed: int = 2024, n_random: int = 6) -> tuple:
+    """Exact points (θ, σ > 0, w, reward coefficients, an action a) for one-step Gaussian-policy statements."""
+    from .notation import action, k0, k1, k2, sigma, theta, w
+
+    rng = random.Random(seed + 4)
+
+    def q(lo, hi):
+        return F(rng.randint(lo, hi), rng.randint(1, 9))
+
+    points = []
+    for k in range(max(n_random // 2, 4)):
+        values = ((theta, q(-9, 9)), (sigma, q(1, 9)), (w, q(-4, 4)), (action, q(-9, 9)),
+                  (k0, q(-5, 5)), (k1, q(-5, 5)), (k2, q(-5, 5)))
+        points.append(PointInstance(values, name=f"point #{k + 1}"))
+    return tuple(points)
+
+
+BATTERIES = {"default": default_battery, "gaussian": gaussian_battery, "stress": stress_battery, "rewards": reward_battery,
              "softmax": softmax_battery, "bandits": bandit_battery}

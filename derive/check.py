@@ -24,10 +24,12 @@ from .battery import default_battery
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
 from .notation import TrajectorySum, b, i, m, tau, x
 from .report import (
-    CHECKED, FAILED, PROVED, UNDECIDED, ConditionReport, Counterexample, DerivationReport,
+    FAILED, PROVED, UNDECIDED, ConditionReport, instances_phrase, Counterexample, DerivationReport,
     ProofReport, StepReport,
 )
-from .semantics import Evaluator, IllFormed, Instance, Undefined, Unsupported, trajectory_text
+from .semantics import (
+    Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
+)
 from .symbolic import SymbolicResult, prove, same_form
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof"]
@@ -116,8 +118,26 @@ def _evaluate_pair(ev: Evaluator, lhs, rhs, relation, slots, ints, batch):
     return left.val, right.val
 
 
+def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> InstanceOutcome:
+    """Compare lhs and rhs at one exact point (statements in ordinary symbols)."""
+    if relation != EQUAL:
+        return InstanceOutcome("unsupported", "an estimator relation needs trajectories, not a point")
+    try:
+        diff = sp.simplify(at_point(lhs, point) - at_point(rhs, point))
+    except Exception as exc:  # SymPy could not evaluate: not a pass
+        return InstanceOutcome("unsupported", f"SymPy could not evaluate at the point ({type(exc).__name__})")
+    if diff == 0:
+        return InstanceOutcome("agree")
+    value = sp.N(diff, 60)
+    if value.is_number and abs(value) > sp.Float("1e-40", 60):
+        return InstanceOutcome("differ", "the two sides differ", False, {"point": point.describe()})
+    return InstanceOutcome("agree", numeric=True)
+
+
 def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random) -> InstanceOutcome:
     """Compare the meanings of lhs and rhs on one instance."""
+    if isinstance(instance, PointInstance):
+        return _check_point(lhs, rhs, relation, instance)
     direction = instance.policy.tangent([Fraction(rng.randrange(1, 2**30)) for _ in range(instance.n_params)])
     baseline = _baseline(instance, rng)
     backends = [ModPrime(random_prime(rng)), HighPrecision()]
@@ -211,6 +231,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     the smallest failing instance of the battery.
     """
     battery = default_battery() if battery is None else battery
+    unit = "points" if battery and all(isinstance(inst, PointInstance) for inst in battery) else "MDPs"
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
     agreed, numeric, failures, undecided, undefined_count = 0, 0, [], [], 0
@@ -227,7 +248,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     counterexample = None
     detail = ""
     if failures:
-        inst, out = min(failures, key=lambda f: (f[0].mdp.n_trajectories, f[0].n_params))
+        inst, out = min(failures, key=_size)
         if minimize:
             inst, out = _minimized(lhs, rhs, relation, inst, out, seed)
         violated = _violated(conditions, inst, out)
@@ -246,7 +267,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif sym.proved and agreed:
         verdict = PROVED
     elif agreed:
-        verdict = CHECKED.format(n=agreed)
+        verdict = instances_phrase(agreed, unit)
     else:
         verdict = UNDECIDED
     if undecided:
@@ -255,7 +276,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
-        instances=agreed, numeric_instances=numeric,
+        instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=sp.sstr(lhs), rhs=sp.sstr(rhs),
     )
@@ -292,6 +313,8 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     """Search for a smaller instance of the same kind on which the step fails the same way."""
     from .minimize import kind_of, minimal_instance
 
+    if isinstance(inst, PointInstance):
+        return inst, out
     if inst.mdp.n_states == 1 and inst.mdp.horizon == 0 and inst.n_params <= 2:
         return inst, out
     rng = random.Random(seed)
@@ -316,6 +339,10 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
 
 
 def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=()) -> Counterexample:
+    if isinstance(inst, PointInstance):
+        return Counterexample(instance=inst.describe(), mdp={}, theta=tuple(f"{k} = {v}" for k, v in inst.values),
+                              lhs=(sp.sstr(at_point(lhs, inst)),), rhs=(sp.sstr(at_point(rhs, inst)),),
+                              reason=out.reason, bindings=dict(out.bindings or {}))
     left, right = ((), ())
     if out.status == "differ":
         left, right = _exact_sides(lhs, rhs, relation, inst, out)
@@ -340,8 +367,15 @@ def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, vi
     )
 
 
+def _size(failure) -> tuple:
+    inst = failure[0]
+    return (0, 0) if isinstance(inst, PointInstance) else (inst.mdp.n_trajectories, inst.n_params)
+
+
 def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
     n = len(battery)
+    if any(isinstance(inst, PointInstance) for inst in battery):
+        return ConditionReport(cond.text, "not tested: the instances are points, not MDPs")
     if cond.code == "finite-sum":
         biggest = max(inst.mdp.n_trajectories for inst in battery)
         return ConditionReport(cond.text, f"holds on all {n} instances (at most {biggest} trajectories)")

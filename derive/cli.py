@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .report import instances_phrase
 
 __all__ = ["main", "run_proofs", "format_report"]
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of one symbolic simplification, seconds (default 2)")
-    verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits"), default=None,
+    verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian"), default=None,
                         help="instances to check on (default: the one each proof declares, usually 'default'); "
                              "'stress' adds instances that break the theorem's side conditions (boundary policy, "
                              "θ-dependent environment); 'rewards' has random rewards P(r|s,a)")
@@ -121,7 +122,8 @@ def run_proofs(proofs, *, path: str = "") -> int:
 def format_report(report) -> str:
     """The per-step text report of one proof."""
     lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
-             f"checked on a battery of {len(report.instances)} MDPs"]
+             f"checked on a battery of {len(report.instances)} "
+             f"{'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'}"]
     lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")
@@ -139,6 +141,8 @@ def format_report(report) -> str:
 
 def _tables(mdp: dict) -> list[str]:
     """μ, P(s'|s,a), r(s,a,s') and π(a|s) in a few lines (small MDPs only)."""
+    if not mdp:  # a point instance: its values are in the description
+        return []
     S, A = len(mdp["initial"]), len(mdp["transitions"][0])
     if S * A > 12:
         return ["(tables in --json)"]
@@ -169,7 +173,7 @@ def _step_lines(s) -> list[str]:
     rel = " (unbiased: E[new line] = line above)" if s.relation == "unbiased" and s.index else ""
     verdict = s.verdict
     if s.verdict == "proved symbolically":
-        verdict += f", checked on {s.instances} MDPs"
+        verdict += ", " + instances_phrase(s.instances, s.unit)
     out = [f"    {_mark(s)} {label:<7}{s.rule:<34} {verdict}{rel}"]
     if s.verdict != "proved symbolically" and s.symbolic and not s.symbolic.startswith("proved"):
         out.append(f"             symbolic: {s.symbolic}")

@@ -18,7 +18,7 @@ from .derivation import UNBIASED, Derivation, Proof
 from .notation import (
     InitialDistribution, Policy, Return, TrajectoryProbability, TrajectorySum, Transition, theta,
 )
-from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport
+from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase
 
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
@@ -450,7 +450,8 @@ def _mark(step: StepReport | None) -> tuple[str, str]:
     if step is None:
         return "", ""
     if step.verdict == PROVED:
-        words = PROVED + (f", checked on {step.instances} MDPs" if step.instances else "")
+        words = PROVED + (", " + instances_phrase(step.instances, getattr(step, "unit", "MDPs"))
+                          if step.instances else "")
         return "✓", words
     if step.ok:
         return "✓", step.verdict
@@ -612,10 +613,12 @@ def _summary(proof: Proof, report: ProofReport | None) -> str:
     lines = [s for d in report.derivations for s in (*d.steps, d.result)]
     good = sum(s.ok for s in lines)
     state = "Verified" if report.verified else "Not verified"
-    battery = f" on a battery of {len(report.instances)} MDPs" if report.instances else ""
+    unit = "points" if lines and getattr(lines[0], "unit", "MDPs") == "points" else "MDPs"
+    battery = f" on a battery of {len(report.instances)} {unit}" if report.instances else ""
+    where = "at N exact points" if unit == "points" else "on N finite MDPs"
     return (f"{state}{battery}: {good} of {len(lines)} lines hold. Each line is followed by its "
-            "justification and its verdict: proved symbolically (in the general form), checked on N "
-            "finite MDPs, or failed (with a counterexample in the appendix).")
+            f"justification and its verdict: proved symbolically (in the general form), checked {where}, "
+            "or failed (with a counterexample in the appendix).")
 
 
 def _counterexample_lines(ce) -> list[str]:

@@ -14,7 +14,8 @@ __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
-    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward",
+    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
+    "action", "sigma", "w", "k0", "k1", "k2",
     "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
     "factorisation_with_rewards", "sum_states", "d", "Q",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
@@ -305,6 +306,32 @@ class MeanReward(Function):
 
     def _sympystr(self, printer):
         return "rbar(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+
+
+class Normal(Function):
+    """N(a; μ, σ²): the Gaussian density of a continuous action a with mean μ and standard deviation σ."""
+
+    nargs = 3
+
+    def explicit(self) -> Expr:
+        """The density written out: exp(−(a−μ)²/(2σ²)) / (√(2π) σ)."""
+        a_, mean, sd = self.args
+        return sp.exp(-(a_ - mean) ** 2 / (2 * sd ** 2)) / (sp.sqrt(2 * sp.pi) * sd)
+
+    def _latex(self, printer):
+        a_, mean, sd = (printer._print(v) for v in self.args)
+        return r"\mathcal{N}(%s;\, %s, %s^{2})" % (a_, mean, sd if self.args[2].is_Atom else "(%s)" % sd)
+
+    def _sympystr(self, printer):
+        a_, mean, sd = (printer._print(v) for v in self.args)
+        return "N(%s; %s, %s^2)" % (a_, mean, sd)
+
+
+# A one-step problem with a continuous action: a ∼ N(θ, σ²), σ = e^w, reward k0 + k1 a + k2 a².
+action = Symbol("a", real=True)
+sigma = Symbol("sigma", positive=True)
+w = Symbol("w", real=True)
+k0, k1, k2 = sp.symbols("k0 k1 k2", real=True)
 
 
 class Objective(Function):

@@ -3,7 +3,8 @@
 A step's verdict is one of
 * ``proved symbolically`` — SymPy proved it in the general form (under its stated side
   conditions) and no instance contradicted it;
-* ``checked on N MDPs`` — not proved symbolically, but both sides agree on N concrete MDPs;
+* ``checked on N MDPs`` — not proved symbolically, but both sides agree on N concrete MDPs
+  (``checked at N points`` for statements about a continuous action, evaluated at exact points);
 * ``failed`` — some instance contradicts it (a counterexample is attached);
 * ``undecided`` — neither (a time limit was reached, or the step has no meaning the
   checker can evaluate).
@@ -14,14 +15,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
-    "PROVED", "CHECKED", "FAILED", "UNDECIDED",
+    "PROVED", "CHECKED", "CHECKED_POINTS", "FAILED", "UNDECIDED", "instances_phrase",
     "Counterexample", "ConditionReport", "StepReport", "DerivationReport", "ProofReport",
 ]
 
 PROVED = "proved symbolically"
 CHECKED = "checked on {n} MDPs"
+CHECKED_POINTS = "checked at {n} points"
 FAILED = "failed"
 UNDECIDED = "undecided"
+
+
+def instances_phrase(n: int, unit: str = "MDPs") -> str:
+    """'checked on 20 MDPs' or 'checked at 6 points'."""
+    return (CHECKED_POINTS if unit == "points" else CHECKED).format(n=n)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class StepReport(_NotebookView):
     symbolic: str                 # "proved" | "not proved: …" | "undecided: time limit" | "not attempted"
     instances: int                # instances on which both sides agreed
     numeric_instances: int = 0    # of those, compared in 50-digit floats (a log value was needed)
+    unit: str = "MDPs"            # what the instances are: "MDPs", or "points" for continuous statements
     conditions: tuple[ConditionReport, ...] = ()
     counterexample: Counterexample | None = None
     detail: str = ""              # extra explanation (e.g. how to restore a violated condition)
@@ -82,7 +90,7 @@ class StepReport(_NotebookView):
 
     @property
     def ok(self) -> bool:
-        return self.verdict == PROVED or self.verdict.startswith("checked on")
+        return self.verdict == PROVED or self.verdict.startswith(("checked on", "checked at"))
 
     def to_dict(self) -> dict:
         d = asdict(self)

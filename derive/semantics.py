@@ -31,7 +31,7 @@ from .notation import (
 )
 
 __all__ = [
-    "Instance", "EnvironmentDerivative", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed",
+    "Instance", "PointInstance", "EnvironmentDerivative", "Dual", "Evaluator", "Unsupported", "Undefined", "IllFormed",
     "trajectory_text", "trajectory_space",
 ]
 
@@ -164,6 +164,35 @@ class Instance:
 
         env = "; μ and dynamics depend on θ" if self.environment_depends_on_theta else ""
         return f"{self.mdp.describe()}; policy {self.policy.describe()}; θ = {format_point(self.policy, self.point)}{env}"
+
+
+@dataclass(frozen=True)
+class PointInstance:
+    """A concrete point for a statement in ordinary symbols (a continuous-action problem): exact values."""
+
+    values: tuple[tuple[Symbol, Fraction], ...]
+    name: str = ""
+
+    def describe(self) -> str:
+        return f"{self.name}: " + ", ".join(f"{sym} = {val}" for sym, val in self.values)
+
+
+def at_point(expr: Expr, point: PointInstance) -> Expr:
+    """The exact value of expr at the point: densities written out, derivatives and integrals done by SymPy."""
+    from .notation import Normal
+
+    general = _general_value(expr.replace(lambda e: isinstance(e, Normal), lambda e: e.explicit()))
+    return sp.nsimplify(general.subs({sym: sp.Rational(val) for sym, val in point.values}), rational=False)
+
+
+_GENERAL: dict = {}
+
+
+def _general_value(expr: Expr) -> Expr:
+    # Integrate and differentiate once in the general form, then substitute each point.
+    if expr not in _GENERAL:
+        _GENERAL[expr] = sp.simplify(expr.doit())
+    return _GENERAL[expr]
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:

@@ -18,7 +18,7 @@ from sympy import Expr, Mul, Sum, Symbol
 
 from .derivation import UNBIASED
 from .notation import (
-    ActionSum, Expectation, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
+    ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
     factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return,
     factorisation, i, m, tau, theta,
 )
@@ -144,6 +144,9 @@ def _evaluated(e: Expr) -> Expr:
 
 def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False) -> Expr:
     e = _evaluated(e)
+    e = e.replace(lambda x: isinstance(x, Normal), lambda x: x.explicit())
+    if e.has(sp.Integral):  # integrals over a continuous action: let SymPy do them
+        e = e.replace(lambda x: isinstance(x, sp.Integral), lambda x: x.doit())
     e = e.replace(lambda x: isinstance(x, Expectation), lambda x: _evaluated(x.as_sum()))
     e = e.replace(lambda x: isinstance(x, Objective),
                   lambda x: TrajectorySum(TrajectoryProbability(tau, x.args[0]) * Return(tau), tau))

@@ -87,3 +87,30 @@ def test_baseline_note_reports_falling_variance():
     figures = [float(v) for v in __import__("re").findall(r"is ([\d.]+) for REINFORCE, ([\d.]+) with reward-to-go "
                                                             r"and ([\d.]+)", note)[0]]
     assert figures[0] > figures[1] > figures[2] > 0  # REINFORCE > reward-to-go > with baseline
+
+
+from derive.battery import gaussian_battery  # noqa: E402
+from derive.notation import Normal, action, k1, k2, sigma, w  # noqa: E402
+
+DENSITY = Normal(action, theta, sigma)
+REWARD = sp.Symbol("k0", real=True) + k1 * action + k2 * action ** 2
+
+
+@pytest.mark.parametrize("slip, lhs, wrong", [
+    ("σ instead of σ² in the mean score", grad(sp.log(DENSITY)), (action - theta) / sigma),
+    ("sign of the mean score", grad(sp.log(DENSITY)), (theta - action) / sigma ** 2),
+    ("log σ used as log variance", sp.Derivative(sp.log(Normal(action, theta, sp.exp(w))), w),
+     (action - theta) ** 2 / sp.exp(w) - 1),
+    ("the −1 of the log-σ score dropped", sp.Derivative(sp.log(Normal(action, theta, sp.exp(w))), w),
+     (action - theta) ** 2 / sp.exp(2 * w)),
+    ("moment of a² forgotten", grad(sp.Integral(REWARD * DENSITY, (action, -sp.oo, sp.oo))), k1 + k2 * theta),
+])
+def test_gaussian_slips_are_rejected_at_points(slip, lhs, wrong):
+    report = check_step(lhs, wrong, battery=gaussian_battery())
+    assert report.verdict == "failed", slip
+    assert report.counterexample.lhs != report.counterexample.rhs
+
+
+def test_gaussian_lines_are_checked_at_points():
+    report = check_step(grad(sp.log(DENSITY)), (action - theta) / sigma ** 2, battery=gaussian_battery())
+    assert report.verdict == "proved symbolically" and report.unit == "points" and report.instances == 4
