@@ -17,7 +17,7 @@ from .semantics import EnvironmentDerivative, Instance, PointInstance
 
 __all__ = [
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "BATTERIES",
+    "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES",
 ]
 
 
@@ -217,5 +217,21 @@ def gaussian_battery(*, seed: int = 2024, n_random: int = 6) -> tuple:
     return tuple(points)
 
 
-BATTERIES = {"default": default_battery, "gaussian": gaussian_battery, "stress": stress_battery, "rewards": reward_battery,
+def discounted_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+    """The default battery with γ < 1 everywhere: infinite-horizon discounted statements."""
+    rng = random.Random(seed + 5)
+    out = []
+    for inst in default_battery(seed=seed, n_random=n_random):
+        m = inst.mdp
+        if m.discount < 1:
+            out.append(inst)
+            continue
+        gamma = rng.choice([F(1, 2), F(9, 10), F(2, 3)])
+        mdp = FiniteMDP.from_tables(m.initial, m.transitions, m.rewards, horizon=m.horizon, discount=gamma,
+                                    name=f"{m.name}, γ = {gamma}")
+        out.append(Instance(mdp, inst.policy, inst.point, name=mdp.name, environment=inst.environment))
+    return tuple(out)
+
+
+BATTERIES = {"default": default_battery, "gaussian": gaussian_battery, "discounted": discounted_battery, "stress": stress_battery, "rewards": reward_battery,
              "softmax": softmax_battery, "bandits": bandit_battery}

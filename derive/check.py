@@ -387,6 +387,10 @@ def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
         bad = sum(any(p == 0 for row in inst.probabilities() for p in row) for inst in battery)
         status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"
         return ConditionReport(cond.text, status)
+    if cond.code == "discount-below-one":
+        bad = sum(inst.mdp.discount >= 1 for inst in battery)
+        status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"
+        return ConditionReport(cond.text, status)
     if cond.code == "theta-free-environment":
         bad = sum(inst.environment_depends_on_theta for inst in battery)
         status = f"violated on {bad} of {n} instances" if bad else f"holds on all {n} instances"

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of one symbolic simplification, seconds (default 2)")
-    verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian"), default=None,
+    verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian", "discounted"), default=None,
                         help="instances to check on (default: the one each proof declares, usually 'default'); "
                              "'stress' adds instances that break the theorem's side conditions (boundary policy, "
                              "θ-dependent environment); 'rewards' has random rewards P(r|s,a)")

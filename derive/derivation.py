@@ -33,7 +33,7 @@ class RuleDoesNotApply(ValueError):
 class Condition:
     """A side condition a step needs; ``code`` says how the instance check tests it."""
 
-    code: str   # "finite-sum" | "positive-probability" | "theta-free-environment" | "positive-policy"
+    code: str   # "finite-sum", "positive-probability", "theta-free-environment", "positive-policy", …
     text: str   # the sentence printed in reports
 
 
@@ -43,7 +43,11 @@ THETA_FREE_ENVIRONMENT = Condition(
     "theta-free-environment", "μ and the dynamics P(s'|s,a) do not depend on θ"
 )
 POSITIVE_POLICY = Condition("positive-policy", "π_θ(a|s) > 0 for every state and action")
-CONDITIONS = {c.code: c for c in (FINITE_SUM, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, POSITIVE_POLICY)}
+DISCOUNT_BELOW_ONE = Condition("discount-below-one", "γ < 1, so the infinite-horizon return converges")
+DOMINATED_CONVERGENCE = Condition(
+    "dominated-convergence", "the integrand's θ-derivative is dominated by an integrable function")
+CONDITIONS = {c.code: c for c in (FINITE_SUM, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, POSITIVE_POLICY,
+                                  DISCOUNT_BELOW_ONE, DOMINATED_CONVERGENCE)}
 
 
 @dataclass(frozen=True)

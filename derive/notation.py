@@ -15,6 +15,7 @@ __all__ = [
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
     "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
+    "DiscountedObjective", "DiscountedOccupancy", "DiscountedQ",
     "action", "sigma", "w", "k0", "k1", "k2",
     "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
     "factorisation_with_rewards", "sum_states", "d", "Q",
@@ -332,6 +333,42 @@ action = Symbol("a", real=True)
 sigma = Symbol("sigma", positive=True)
 w = Symbol("w", real=True)
 k0, k1, k2 = sp.symbols("k0 k1 k2", real=True)
+
+
+class DiscountedObjective(Function):
+    """J_γ(θ) = E[Σ_{t=0}^{∞} γ^t r_t]: the infinite-horizon discounted return (γ < 1)."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"J_{\gamma}(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "J_gamma(%s)" % printer._print(self.args[0])
+
+
+class DiscountedOccupancy(Function):
+    """d_γ(s) = (1 − γ) Σ_{t≥0} γ^t P(s_t = s): the normalised discounted state occupancy (Σ_s d_γ(s) = 1)."""
+
+    nargs = 1
+
+    def _latex(self, printer):
+        return r"d_{\gamma}(%s)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer):
+        return "d_gamma(%s)" % printer._print(self.args[0])
+
+
+class DiscountedQ(Function):
+    """Q_γ(s, a) = E[Σ_{t≥0} γ^t r_t | s_0 = s, a_0 = a] (infinite horizon)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        return r"Q_{\gamma}(%s, %s)" % tuple(printer._print(v) for v in self.args)
+
+    def _sympystr(self, printer):
+        return "Q_gamma(%s, %s)" % tuple(printer._print(v) for v in self.args)
 
 
 class Objective(Function):

@@ -24,7 +24,8 @@ from sympy import Derivative, Expr
 from .backends import Backend, NotRepresentable, _ZeroEntries
 from .mdp import FiniteMDP
 from .notation import (
-    Action, ActionSum, Baseline, Expectation, Feature, InitialDistribution, MeanReward, Objective, Occupancy,
+    Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
+    InitialDistribution, MeanReward, Objective, Occupancy,
     Policy, QValue, Return,
     Reward, RewardProbability, Sample, State, StateSum, TrajectoryProbability, TrajectorySum, Transition, H, gamma,
     theta,
@@ -300,6 +301,36 @@ class Evaluator:
             return self.reward_values[S[idx, k], A[idx, k], self.outcomes[idx, k]]
         return self.rw[S[idx, k], A[idx, k], S[idx, k + 1]]
 
+    def _discounted(self) -> dict:
+        """Infinite-horizon values by the Bellman linear equations, with their derivatives (γ < 1)."""
+        if "inf" not in self._traj_cache:
+            if self.mdp.discount >= 1:
+                raise IllFormed("the infinite-horizon discounted return needs γ < 1")
+            bk, g = self.backend, self.gamma
+            S = self.mdp.n_states
+            P_pi = bk.sum(bk.mul(self.pi[:, :, None], self.tr), axis=1)                      # [S, S']
+            dP_pi = bk.sum(bk.add(bk.mul(self.dpi[:, :, None], self.tr), bk.mul(self.pi[:, :, None], self.dtr)), axis=1)
+            rbar = bk.sum(bk.mul(self.tr, self.rw), axis=2)                                  # [S, A]
+            drbar = bk.sum(bk.mul(self.dtr, self.rw), axis=2)
+            r_pi = bk.sum(bk.mul(self.pi, rbar), axis=1)
+            dr_pi = bk.sum(bk.add(bk.mul(self.dpi, rbar), bk.mul(self.pi, drbar)), axis=1)
+            eye = bk.table([[int(i == j) for j in range(S)] for i in range(S)])
+            M = bk.add(eye, bk.neg(bk.mul(g, P_pi)))                                        # I − γ P_π
+            V = _solve(bk, M, r_pi)
+            dV = _solve(bk, M, bk.add(dr_pi, bk.mul(g, bk.sum(bk.mul(dP_pi, V[None, :]), axis=1))))
+            Qv = bk.add(rbar, bk.mul(g, bk.sum(bk.mul(self.tr, V[None, None, :]), axis=2)))
+            dQ = bk.add(drbar, bk.mul(g, bk.add(bk.sum(bk.mul(self.dtr, V[None, None, :]), axis=2),
+                                               bk.sum(bk.mul(self.tr, dV[None, None, :]), axis=2))))
+            one_minus = bk.add(bk.one(), bk.neg(g))
+            # d_γᵀ (I − γ P_π) = (1 − γ) μᵀ, and its derivative: dd (I − γP_π) = (1 − γ) dμ + γ d dP_π.
+            Mt = M.T.copy()
+            dvec = _solve(bk, Mt, bk.mul(one_minus, self.mu))
+            ddvec = _solve(bk, Mt, bk.add(bk.mul(one_minus, self.dmu),
+                                          bk.mul(g, bk.sum(bk.mul(dvec[:, None], dP_pi), axis=0))))
+            J = Dual(bk.sum(bk.mul(self.mu, V)), bk.add(bk.sum(bk.mul(self.dmu, V)), bk.sum(bk.mul(self.mu, dV))))
+            self._traj_cache["inf"] = {"J": J, "d": (dvec, ddvec), "Q": (Qv, dQ)}
+        return self._traj_cache["inf"]
+
     def _features(self):
         """v·φ(s,a) for every (s, a): the directional derivative of the softmax logit."""
         if "phi" not in self._traj_cache:
@@ -427,6 +458,16 @@ class Evaluator:
                         bk.zero())
         if isinstance(e, Expectation):
             return self._eval(e.as_sum(), env)
+        if isinstance(e, DiscountedObjective):
+            return self._discounted()["J"]
+        if isinstance(e, DiscountedOccupancy):
+            val, der = self._discounted()["d"]
+            st = self._index(e.args[0], env)
+            return Dual(val[st], der[st])
+        if isinstance(e, DiscountedQ):
+            val, der = self._discounted()["Q"]
+            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            return Dual(val[st, ac], der[st, ac])
         if isinstance(e, Feature):
             st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
             return Dual(self._features()[st, ac], None)  # a gradient: its value is v·φ(s,a)
@@ -610,6 +651,27 @@ class Evaluator:
     def _where(self, env: _Env, flat_indices) -> dict:
         j = int(flat_indices[0]) % max(env.batch, 1)
         return {k: int(np.asarray(v)[j]) for k, v in env.slots.items() if np.asarray(v).size > j}
+
+
+def _solve(bk, M, rhs):
+    """x with M x = rhs, by Gaussian elimination in the backend's arithmetic (M small and invertible)."""
+    n = M.shape[0]
+    A = [[M[i, j] for j in range(n)] for i in range(n)]
+    y = [rhs[i] for i in range(n)]
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if not bool(bk.is_zero(A[r][col]))), None)
+        if pivot is None:
+            raise Undefined("I − γ P_π is singular", {})
+        A[col], A[pivot] = A[pivot], A[col]
+        y[col], y[pivot] = y[pivot], y[col]
+        inv = bk.inv(np.asarray(A[col][col]))
+        for r in range(n):
+            if r != col and not bool(bk.is_zero(A[r][col])):
+                f = bk.mul(A[r][col], inv)
+                A[r] = [bk.add(A[r][j], bk.neg(bk.mul(f, A[col][j]))) for j in range(n)]
+                y[r] = bk.add(y[r], bk.neg(bk.mul(f, y[col])))
+    out = [bk.mul(y[i], bk.inv(np.asarray(A[i][i]))) for i in range(n)]
+    return np.array(out, dtype=object if bk.dtype is object else bk.dtype)
 
 
 def _fold(op, xs):

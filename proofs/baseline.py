@@ -6,7 +6,7 @@ Result: ∇_θ J(θ) = E[Σ_t ∇_θ log π_θ(a_t|s_t) (Σ_{u=t}^{H} γ^u r_u �
 
 import sympy as sp
 
-from derive.derivation import UNBIASED, Derivation, Goal, Proof
+from derive.derivation import POSITIVE_POLICY, UNBIASED, Derivation, Goal, Proof
 from derive.notation import (
     J, P, Policy, Sample, b, baseline as b_of, grad, i, pi, reward_to_go, sample_mean, sum_actions, sum_t,
     sum_tau, t, theta, unevaluated_mul, x,
@@ -24,7 +24,7 @@ score_mean_zero = (
         description="E_{a∼π_θ(·|s)}[∇_θ log π_θ(a|s)] = 0 in every state s.",
     )
     .claim(sum_actions(grad(policy_b)), rule="log-derivative trick",
-           why="π_θ(a|s) ∇_θ log π_θ(a|s) = ∇_θ π_θ(a|s), since π_θ(a|s) > 0.")
+           why="π_θ(a|s) ∇_θ log π_θ(a|s) = ∇_θ π_θ(a|s), since π_θ(a|s) > 0.", conditions=(POSITIVE_POLICY,))
     .claim(grad(sum_actions(policy_b)), rule="linearity of ∇", why="The sum over actions is finite.")
     .claim(sp.Integer(0), rule="normalisation", why="Σ_a π_θ(a|s) = 1 for every θ, so its gradient is 0.")
 )

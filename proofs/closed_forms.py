@@ -10,7 +10,7 @@ The Gaussian scores of the same family need continuous actions, which derive doe
 
 import sympy as sp
 
-from derive.derivation import Derivation, Goal, Proof
+from derive.derivation import POSITIVE_POLICY, Derivation, Goal, Proof
 from derive.notation import J, MeanReward, Policy, Feature, b, c, grad, sum_actions, theta, unevaluated_mul, x
 
 pi_b, pi_c = Policy(b, x, theta), Policy(c, x, theta)
@@ -40,7 +40,7 @@ bandit = (
     .claim(sum_actions(unevaluated_mul(grad(pi_b), MeanReward(x, b))), rule="one-step objective",
            why="With one state and H = 0, J(θ) = Σ_b π_θ(b|s) r̄(s,b) and r̄ does not depend on θ.")
     .claim(sum_actions(unevaluated_mul(pi_b, grad(sp.log(pi_b)), MeanReward(x, b))), rule="log-derivative trick",
-           why="∇_θ π_θ(b|s) = π_θ(b|s) ∇_θ log π_θ(b|s), since π_θ(b|s) > 0.")
+           why="∇_θ π_θ(b|s) = π_θ(b|s) ∇_θ log π_θ(b|s), since π_θ(b|s) > 0.", conditions=(POSITIVE_POLICY,))
     .claim(sum_actions(unevaluated_mul(pi_b, score, MeanReward(x, b))), rule="softmax score",
            why="The softmax score above.")
     .claim(sum_actions(unevaluated_mul(pi_b, sp.Add(MeanReward(x, b), -mean_reward, evaluate=False), Feature(x, b))),

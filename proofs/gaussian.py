@@ -8,7 +8,7 @@ and at exact rational points (the "gaussian" battery).
 
 import sympy as sp
 
-from derive.derivation import Derivation, Goal, Proof
+from derive.derivation import DOMINATED_CONVERGENCE, Derivation, Goal, Proof
 from derive.notation import Normal, action, grad, k0, k1, k2, sigma, theta, unevaluated_mul, w
 
 density = Normal(action, theta, sigma)
@@ -52,7 +52,7 @@ one_step = (
     )
     .claim(integral(unevaluated_mul(reward, grad(density))), rule="gradient–integral swap",
            why="The Gaussian and its θ-derivative are dominated by an integrable function, so ∇_θ moves "
-               "inside the integral (dominated convergence).")
+               "inside the integral (dominated convergence).", conditions=(DOMINATED_CONVERGENCE,))
     .claim(integral(unevaluated_mul(reward, density, grad(sp.log(density)))), rule="log-derivative trick",
            why="∇_θ N = N ∇_θ log N, since N > 0.")
     .claim(integral(unevaluated_mul(reward, density, (action - theta) / sigma ** 2)), rule="Gaussian score",
@@ -61,10 +61,21 @@ one_step = (
            why="E[(a − θ)] = 0, E[a(a − θ)] = σ², E[a²(a − θ)] = 2θσ² for a ∼ N(θ, σ²).")
 )
 
+objective = (
+    Derivation.begin(
+        "one-step objective in closed form",
+        integral(unevaluated_mul(reward, density)),
+        goal=Goal(integral(unevaluated_mul(reward, density)), k0 + k1 * theta + k2 * (theta ** 2 + sigma ** 2)),
+        description="J(θ) = E[r(a)] for a ∼ N(θ, σ²).",
+    )
+    .claim(k0 + k1 * theta + k2 * (theta ** 2 + sigma ** 2), rule="Gaussian moments",
+           why="E[1] = 1, E[a] = θ and E[a²] = θ² + σ² for a ∼ N(θ, σ²).")
+)
+
 PROOF = Proof(
     name="gaussian",
     title="A Gaussian policy: scores and the one-step policy gradient",
-    derivations=(mean_score, sd_score, one_step),
+    derivations=(mean_score, sd_score, objective, one_step),
     battery="gaussian",
 )
 

@@ -13,7 +13,9 @@ rewards P(r|s,a) (the "rewards" battery): each trajectory records the rewards it
 
 import sympy as sp
 
-from derive.derivation import EQUAL, Derivation, Goal, Proof
+from derive.derivation import (
+    EQUAL, FINITE_SUM, POSITIVE_POLICY, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, Derivation, Goal, Proof,
+)
 from derive.notation import (
     P, R, discounted_return, expectation, factorisation_with_rewards, grad, pi, sum_t, sum_tau, t,
     unevaluated_mul,
@@ -42,11 +44,12 @@ gradient_of_expectation = (
     .claim(grad(sum_tau(unevaluated_mul(R(), P()))), rule="expectation as a sum",
            why="E_{τ∼π_θ}[R(τ)] = ∫_τ R(τ) π(τ|θ) dτ, which on a finite MDP is Σ_τ R(τ) P(τ;θ).")
     .claim(sum_tau(unevaluated_mul(R(), grad(P()))), rule="gradient–sum swap",
-           why="The sum is finite, so ∇_θ moves inside; R(τ) does not depend on θ.")
+           why="The sum is finite, so ∇_θ moves inside; R(τ) does not depend on θ.", conditions=(FINITE_SUM,))
     .claim(sum_tau(unevaluated_mul(R(), grad(P())), support=True), rule="restrict to the support",
-           why="Where P(τ;θ) = 0 a θ-free factor vanishes (π_θ > 0), so ∇_θ P(τ;θ) = 0 there.")
+           why="Where P(τ;θ) = 0 a θ-free factor vanishes (π_θ > 0), so ∇_θ P(τ;θ) = 0 there.",
+           conditions=(POSITIVE_POLICY, THETA_FREE_ENVIRONMENT))
     .claim(sum_tau(unevaluated_mul(R(), P(), grad(sp.log(P()))), support=True), rule="log-derivative trick",
-           why="f ∇_θ log f = ∇_θ f where f > 0.")
+           why="f ∇_θ log f = ∇_θ f where f > 0.", conditions=(POSITIVE_PROBABILITY,))
     .claim(expectation(unevaluated_mul(R(), grad(sp.log(P())))), rule="expectation as a sum",
            why="Σ_{τ: P(τ;θ)>0} P(τ;θ) g(τ) = E_{τ∼π_θ}[g(τ)].")
 )

@@ -9,7 +9,7 @@ differentiated exactly; the claim is checked against ∇J(θ).
 
 import sympy as sp
 
-from derive.derivation import Derivation, Goal, Proof
+from derive.derivation import POSITIVE_POLICY, Derivation, Goal, Proof
 from derive.notation import (
     J, P, Policy, Q, b, d, gamma, grad, pi, reward_to_go, sum_actions, sum_states, sum_t, sum_tau, t, theta,
     unevaluated_mul, x,
@@ -33,7 +33,7 @@ state_visitation = (
     .claim(conditioned, rule="condition on (s_t, a_t)",
            why="P(s_t = s, a_t = a) = d_t(s) π_θ(a|s), and E[Σ_{u≥t} γ^u r_u | s_t = s, a_t = a] = γ^t Q_t(s,a).")
     .claim(visitation, rule="log-derivative trick",
-           why="π_θ(a|s) ∇_θ log π_θ(a|s) = ∇_θ π_θ(a|s), since π_θ(a|s) > 0.")
+           why="π_θ(a|s) ∇_θ log π_θ(a|s) = ∇_θ π_θ(a|s), since π_θ(a|s) > 0.", conditions=(POSITIVE_POLICY,))
 )
 
 PROOF = Proof(

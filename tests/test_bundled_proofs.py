@@ -114,3 +114,33 @@ def test_gaussian_slips_are_rejected_at_points(slip, lhs, wrong):
 def test_gaussian_lines_are_checked_at_points():
     report = check_step(grad(sp.log(DENSITY)), (action - theta) / sigma ** 2, battery=gaussian_battery())
     assert report.verdict == "proved symbolically" and report.unit == "points" and report.instances == 4
+
+
+from derive.battery import discounted_battery  # noqa: E402
+from derive.notation import DiscountedObjective, DiscountedOccupancy, DiscountedQ, mu  # noqa: E402
+
+
+def discounted_form(*, factor=1 / (1 - gamma), occupancy=None):
+    inner = sum_actions(unevaluated_mul(grad(Policy(b, x, theta)), DiscountedQ(x, b)))
+    return unevaluated_mul(factor, sum_states(unevaluated_mul(
+        occupancy if occupancy is not None else DiscountedOccupancy(x), inner)))
+
+
+@pytest.mark.parametrize("slip, wrong", [
+    ("normalisation factor 1/(1−γ) left out", discounted_form(factor=sp.Integer(1))),
+    ("factor 1/γ instead of 1/(1−γ)", discounted_form(factor=1 / gamma)),
+])
+def test_discounted_theorem_slips_are_rejected(slip, wrong):
+    report = check_step(grad(DiscountedObjective(theta)), wrong, battery=discounted_battery(n_random=3))
+    assert report.verdict == "failed", slip
+
+
+def test_occupancy_is_normalised_and_a_wrong_total_is_rejected():
+    battery = discounted_battery(n_random=3)
+    assert check_step(sum_states(DiscountedOccupancy(x)), sp.Integer(1), battery=battery).ok
+    assert check_step(sum_states(DiscountedOccupancy(x)), 1 / (1 - gamma), battery=battery).verdict == "failed"
+
+
+def test_infinite_horizon_needs_gamma_below_one():
+    report = check_step(grad(DiscountedObjective(theta)), discounted_form(), battery=BATTERY)
+    assert report.verdict == "failed" and "γ < 1" in report.counterexample.reason
