@@ -33,7 +33,7 @@ DEFAULT_SAMPLES = 20_000
 # (S, A, H, γ) of the default battery: a bandit, then γ < 1 and H >= 1 so discount and time-indexing bugs show.
 _BATTERY = ((1, 2, 0, Fraction(1)), (2, 2, 1, Fraction(1, 2)), (2, 3, 2, Fraction(9, 10)), (3, 2, 3, Fraction(1, 2)))
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
-_CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (2, 2, 0), (2, 2, 1), (1, 3, 1), (2, 2, 2), (2, 3, 1), (3, 2, 2))
+_CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 3, 1), (3, 2, 2))
 _CHUNK_CELLS = 4_000_000  # trajectory-steps × parameters handed to the estimator at once (~32 MB of float64)
 
 
