@@ -29,7 +29,7 @@ __all__ = [
     "candidate_mdps", "random_problem", "format_result", "DEFAULT_SAMPLES",
 ]
 
-DEFAULT_SAMPLES = 20_000
+DEFAULT_SAMPLES = 100_000  # as `derive estimate`
 # (S, A, H, γ) of the default battery: a bandit, then γ < 1 and H >= 1 so discount and time-indexing bugs show.
 _BATTERY = ((1, 2, 0, Fraction(1)), (2, 2, 1, Fraction(1, 2)), (2, 3, 2, Fraction(9, 10)), (3, 2, 3, Fraction(1, 2)))
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
