@@ -306,6 +306,14 @@ def _size_key_of(mdp: FiniteMDP):
 # -- reporting -------------------------------------------------------------------------------
 
 
+def _p(p: float) -> str:
+    return "< 1e-300" if p == 0 else f"{p:.3g}"  # 0 is an underflow of erfc, not a certainty
+
+
+def _eq(p: float) -> str:
+    return _p(p) if p == 0 else "= " + _p(p)
+
+
 def _vec(x: np.ndarray) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in x) + "]"
 
@@ -313,22 +321,22 @@ def _vec(x: np.ndarray) -> str:
 def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
     verdict = "PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J"
-    lines = [f"{title}: {verdict} (p = {result.p_value:.3g}, α = {result.alpha:g}, "
+    lines = [f"{title}: {verdict} (p {_eq(result.p_value)}, α = {result.alpha:g}, "
              f"Holm across {len(result.results)} MDPs)"]
     for r in result.results:
         S, A, H = r.size
         extra = ""
         if r.variance_ratio is not None:
-            extra = f"; variance / REINFORCE's = {r.variance_ratio:.3g} (p = {r.variance_p:.3g})"
+            extra = f"; variance / REINFORCE's = {r.variance_ratio:.3g} (p {_eq(r.variance_p)})"
         lines.append(f"  {r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {r.samples:,} trajectories: "
-                     f"p = {r.p_adjusted:.3g}{extra}")
+                     f"p {_eq(r.p_adjusted)}{extra}")
     if result.variance_passed is not None:
         lines.append("  variance: " + ("no worse than REINFORCE's" if result.variance_passed
                                         else "worse than REINFORCE's (one-sided paired test, Holm across MDPs)"))
     m = result.minimal
     if m is not None:
         S, A, H = m.size
-        lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} (p = {m.p_value:.3g})")
+        lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} (p {_eq(m.p_value)})")
         if m.mdp is not None:
             d = m.mdp.to_dict()
             lines.append(f"    μ = [{', '.join(d['initial'])}]")
