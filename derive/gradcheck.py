@@ -353,6 +353,7 @@ def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
 
 def assert_gradcheck(estimator, **options) -> GradcheckResult:
     """Run :func:`gradcheck` and raise AssertionError with the readable report when it fails."""
+    __tracebackhide__ = True  # pytest: show the report, not this frame
     result = gradcheck(estimator, **options)
     name = getattr(estimator, "__qualname__", repr(estimator))
     if not result.passed or result.variance_passed is False:
