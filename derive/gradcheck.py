@@ -322,7 +322,7 @@ def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
     verdict = "PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J"
     lines = [f"{title}: {verdict} (p {_eq(result.p_value)}, α = {result.alpha:g}, "
-             f"Holm across {len(result.results)} MDPs)"]
+             f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})"]
     for r in result.results:
         S, A, H = r.size
         extra = ""
