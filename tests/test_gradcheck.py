@@ -168,3 +168,12 @@ def test_bad_options_are_user_errors(options):
 
 def test_default_sample_size_is_documented_value():
     assert gradcheck(reinforce).results[0].samples == DEFAULT_SAMPLES
+
+
+def test_linear_softmax_policies_through_the_policy_interface():
+    from derive.policies import LinearSoftmax
+    from numeric_mdps import two_state_mdp
+
+    problem = (two_state_mdp(), LinearSoftmax((((1, 0), (0, 1)), ((1, 1), (0, -1)))), [0.2, -0.4])
+    assert gradcheck(reward_to_go, mdps=[problem], samples=20_000).passed
+    assert not gradcheck(BUGGY["action-dependent baseline"], mdps=[problem], samples=20_000).passed
