@@ -10,8 +10,9 @@ of size and reports the first one that also rejects, at level α / (number of ca
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -214,8 +215,6 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
 
 def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
     """tr Cov(G) / tr Cov(R) and the one-sided paired z-test p-value of H0: tr Cov(G) <= tr Cov(R)."""
-    import math
-
     g = ((G - G.mean(axis=0)) ** 2).sum(axis=1)
     r = ((R - R.mean(axis=0)) ** 2).sum(axis=1)
     ref = float(r.mean())
@@ -260,7 +259,7 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
                                   alpha=alpha, variance=variance, name=name))
     # Holm across the MDPs: each MDP's p-value is valid for its own (intersection) null.
     adjusted = holm([r.p_value for r in results])
-    results = [_replace(r, p_adjusted=float(p)) for r, p in zip(results, adjusted)]
+    results = [replace(r, p_adjusted=float(p)) for r, p in zip(results, adjusted)]
     p_value = float(adjusted.min())
     passed = p_value > alpha
     variance_passed = None
@@ -273,12 +272,6 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
         if minimize:
             minimal = _smallest(estimator, minimal, samples=int(samples), seed=seed, alpha=alpha) or minimal
     return GradcheckResult(passed, p_value, alpha, tuple(results), minimal, variance_passed)
-
-
-def _replace(r: MDPResult, **kw) -> MDPResult:
-    from dataclasses import replace
-
-    return replace(r, **kw)
 
 
 def _size_key(r: MDPResult):
