@@ -177,3 +177,27 @@ def test_linear_softmax_policies_through_the_policy_interface():
     problem = (two_state_mdp(), LinearSoftmax((((1, 0), (0, 1)), ((1, 1), (0, -1)))), [0.2, -0.4])
     assert gradcheck(reward_to_go, mdps=[problem], samples=20_000).passed
     assert not gradcheck(BUGGY["action-dependent baseline"], mdps=[problem], samples=20_000).passed
+
+
+def test_contract_holds_on_mdps_drawn_by_the_strategies():
+    import math
+
+    from hypothesis import given, settings
+
+    from derive.strategies import problems
+
+    @settings(max_examples=15, deadline=None)
+    @given(problems(kinds=("tabular-softmax", "linear-softmax")))
+    def check(problem):
+        mdp, policy, point = problem
+        theta = [math.log(z) for z in point]  # exact point z = e^θ
+        seen = []
+        gradcheck(lambda tr: seen.append(tr) or reinforce(tr), mdps=[(mdp, policy, theta)], samples=50)
+        tr = seen[0]
+        _, P, r = mdp.arrays()
+        s, a, s2 = tr.states[:, :-1], tr.actions, tr.states[:, 1:]
+        assert np.array_equal(tr.rewards, r[s, a, s2])  # r_t = r(s_t, a_t, s_{t+1})
+        assert np.all(P[s, a, s2] > 0)  # every sampled step is possible
+        assert tr.states.shape == (50, mdp.horizon + 2) and tr.gamma == float(mdp.discount)
+
+    check()
