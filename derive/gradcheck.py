@@ -244,6 +244,8 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
         raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise UserError(f"samples: expected an integer >= 2, got {samples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserError(f"seed: expected an integer >= 0, got {seed!r}")  # NumPy's generators refuse negative seeds
     if mdps is None:
         if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
             raise UserError(f"n_random: expected an integer >= 1, got {n_random!r}")

@@ -160,7 +160,7 @@ def test_wrong_estimator_output_is_a_user_error(bad, message):
 
 
 @pytest.mark.parametrize("options", [{"alpha": 0}, {"alpha": 1.5}, {"samples": 1}, {"n_random": 0}, {"mdps": []},
-                                     {"mdps": [42]}])
+                                     {"mdps": [42]}, {"seed": -1}])
 def test_bad_options_are_user_errors(options):
     with pytest.raises(UserError):
         gradcheck(reinforce, **options)
