@@ -24,6 +24,10 @@ def bad(tr):
     r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
     return -_scores(tr).sum(axis=1) * r.sum(axis=1)[:, None]
 
+def noisy(tr):  # unbiased (constant baseline -50) but far noisier than REINFORCE
+    r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
+    return _scores(tr).sum(axis=1) * (r.sum(axis=1) + 50.0)[:, None]
+
 def mean_only(tr):
     return good(tr).mean(axis=0)
 
@@ -58,6 +62,13 @@ def test_biased_estimator_exits_1_with_the_smallest_mdp(user):
     assert p.returncode == 1, p.stderr
     assert "FAILED" in p.stdout and "smallest MDP where the bias shows: S=1, A=2, H=0" in p.stdout
     assert "exact ∇J" in p.stdout and "estimated" in p.stdout
+
+
+def test_variance_flag_fails_a_noisy_unbiased_estimator(user):
+    assert derive(user, "user_pg:noisy", "--samples", "4000").returncode == 0
+    p = derive(user, "user_pg:noisy", "--samples", "4000", "--variance")
+    assert p.returncode == 1 and "worse than REINFORCE's" in p.stdout
+    assert derive(user, "user_pg:good", "--samples", "4000", "--variance").returncode == 0
 
 
 def test_json_and_mdp_file(user):
