@@ -1,0 +1,102 @@
+"""`derive gradcheck module:function`: exit codes 0 / 1 / 2, --json, --mdp, from a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "chain.json")
+
+USER_MODULE = '''
+import numpy as np
+
+def _scores(tr):
+    return tr.policy.float_scores(tr.theta)[tr.states[:, :-1], tr.actions]
+
+def good(tr):
+    r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
+    return _scores(tr).sum(axis=1) * r.sum(axis=1)[:, None]
+
+def bad(tr):
+    r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
+    return -_scores(tr).sum(axis=1) * r.sum(axis=1)[:, None]
+
+def noisy(tr):  # unbiased (constant baseline -50) but far noisier than REINFORCE
+    r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
+    return _scores(tr).sum(axis=1) * (r.sum(axis=1) + 50.0)[:, None]
+
+def mean_only(tr):
+    return good(tr).mean(axis=0)
+
+def crashes(tr):
+    raise RuntimeError("boom")
+
+NOT_CALLABLE = 3
+'''
+
+
+@pytest.fixture
+def user(tmp_path):
+    (tmp_path / "user_pg.py").write_text(USER_MODULE)
+    (tmp_path / "broken_pg.py").write_text("import does_not_exist\n")
+    return tmp_path
+
+
+def derive(user, *args):
+    env = {**os.environ, "PYTHONPATH": str(user) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "derive", "gradcheck", *args], capture_output=True, text=True,
+                          env=env, cwd=user, timeout=120)
+
+
+def test_correct_estimator_exits_0(user):
+    p = derive(user, "user_pg:good", "--samples", "4000")
+    assert p.returncode == 0, p.stderr
+    assert "PASSED" in p.stdout and "Holm across 4 MDPs" in p.stdout
+
+
+def test_biased_estimator_exits_1_with_the_smallest_mdp(user):
+    p = derive(user, "user_pg:bad", "--samples", "4000")
+    assert p.returncode == 1, p.stderr
+    assert "FAILED" in p.stdout and "smallest MDP where the bias shows: S=1, A=2, H=0" in p.stdout
+    assert "exact ∇J" in p.stdout and "estimated" in p.stdout
+
+
+def test_variance_flag_fails_a_noisy_unbiased_estimator(user):
+    assert derive(user, "user_pg:noisy", "--samples", "4000").returncode == 0
+    p = derive(user, "user_pg:noisy", "--samples", "4000", "--variance")
+    assert p.returncode == 1 and "worse than REINFORCE's" in p.stdout
+    assert derive(user, "user_pg:good", "--samples", "4000", "--variance").returncode == 0
+
+
+def test_json_and_mdp_file(user):
+    p = derive(user, "user_pg:good", "--mdp", EXAMPLE, "--samples", "4000", "--json")
+    data = json.loads(p.stdout)
+    assert p.returncode == 0 and data["passed"] and data["mdps"][0]["name"] == "chain" and data["minimal"] is None
+    p = derive(user, "user_pg:bad", "--mdp", EXAMPLE, "--samples", "4000", "--json", "--no-minimize")
+    data = json.loads(p.stdout)
+    assert p.returncode == 1 and not data["passed"] and data["minimal"]["name"] == "chain"
+
+
+def test_file_path_spec(user):
+    p = derive(user, str(user / "user_pg.py") + ":good", "--random", "2", "--samples", "2000")
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["user_pg"], "expected module:function"),
+    (["user_pg:missing"], "has no attribute 'missing'"),
+    (["user_pg:NOT_CALLABLE"], "not callable"),
+    (["no_such_module:f"], "cannot import 'no_such_module'"),
+    (["broken_pg:f"], "cannot import 'broken_pg'"),
+    (["user_pg:good", "--mdp", "missing.json"], "cannot read"),
+    (["user_pg:good", "--random", "0"], "--random"),
+    (["user_pg:mean_only", "--samples", "500"], "not their mean"),
+    (["user_pg:crashes", "--samples", "500"], "raised RuntimeError at user_pg.py"),
+])
+def test_bad_input_exits_2_with_one_line(user, args, message):
+    p = derive(user, *args)
+    assert p.returncode == 2 and p.stdout == ""
+    assert message in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
