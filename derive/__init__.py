@@ -3,6 +3,7 @@
 from .check import check_step, verify_derivation, verify_proof
 from .derivation import EQUAL, UNBIASED, Condition, Derivation, Goal, Proof, Rule, Step, rule
 from .errors import UserError
+from .gradcheck import assert_gradcheck, gradcheck
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
 from .semantics import Instance
@@ -12,6 +13,6 @@ __version__ = "0.1.0"
 __all__ = [
     "check_step", "verify_derivation", "verify_proof",
     "EQUAL", "UNBIASED", "Condition", "Derivation", "Goal", "Proof", "Rule", "Step", "rule",
-    "UserError", "FiniteMDP", "DirectPolicy", "LinearSoftmax", "TabularSoftmax", "Instance",
+    "UserError", "gradcheck", "assert_gradcheck", "FiniteMDP", "DirectPolicy", "LinearSoftmax", "TabularSoftmax", "Instance",
     "__version__",
 ]
