@@ -60,6 +60,24 @@ def _plain_superscript(traj, printer) -> str:
     return "" if traj == tau else "[%s]" % printer._print(traj)
 
 
+class _Printed(Function):
+    """A function printed from two format strings, one for LaTeX and one for plain text."""
+
+    latex_form = ""
+    plain_form = ""
+    printed: tuple = ()  # which arguments appear (default: all, in order)
+
+    def _shown(self, printer):
+        picks = self.printed or range(len(self.args))
+        return tuple(printer._print(self.args[k]) for k in picks)
+
+    def _latex(self, printer):
+        return self.latex_form % self._shown(printer)
+
+    def _sympystr(self, printer):
+        return self.plain_form % self._shown(printer)
+
+
 class _StepOf(Function):
     """A quantity of a trajectory at step k: letter_k, with ^(i) for a sample τ^(i)."""
 
@@ -88,68 +106,46 @@ class Action(_StepOf):
     letter = "a"
 
 
-class InitialDistribution(Function):
+class InitialDistribution(_Printed):
     """μ(s): the initial state distribution (θ-free)."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"\mu(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "mu(%s)" % printer._print(self.args[0])
+    latex_form = r"\mu(%s)"
+    plain_form = "mu(%s)"
 
 
-class Transition(Function):
+class Transition(_Printed):
     """P(s' | s, a): the dynamics (θ-free)."""
 
     nargs = 3
-
-    def _latex(self, printer):
-        nxt, st, ac = (printer._print(x) for x in self.args)
-        return r"P(%s \mid %s, %s)" % (nxt, st, ac)
-
-    def _sympystr(self, printer):
-        nxt, st, ac = (printer._print(x) for x in self.args)
-        return "P(%s | %s, %s)" % (nxt, st, ac)
+    latex_form = r"P(%s \mid %s, %s)"
+    plain_form = "P(%s | %s, %s)"
 
 
-class Policy(Function):
+class Policy(_Printed):
     """π_θ(a | s): Policy(a, s, θ)."""
 
     nargs = 3
-
-    def _latex(self, printer):
-        ac, st, _ = (printer._print(x) for x in self.args)
-        return r"\pi_{\theta}(%s \mid %s)" % (ac, st)
-
-    def _sympystr(self, printer):
-        ac, st, _ = (printer._print(x) for x in self.args)
-        return "pi_theta(%s | %s)" % (ac, st)
+    latex_form = r"\pi_{\theta}(%s \mid %s)"
+    plain_form = "pi_theta(%s | %s)"
+    printed = (0, 1)
 
 
-class TrajectoryProbability(Function):
+class TrajectoryProbability(_Printed):
     """P(τ; θ): the probability of a trajectory under π_θ."""
 
     nargs = 2
-
-    def _latex(self, printer):
-        return r"P(%s;\theta)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "P(%s; theta)" % printer._print(self.args[0])
+    latex_form = r"P(%s;\theta)"
+    plain_form = "P(%s; theta)"
+    printed = (0,)
 
 
-class Return(Function):
+class Return(_Printed):
     """R(τ): the (discounted) return of a trajectory (θ-free)."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"R(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "R(%s)" % printer._print(self.args[0])
+    latex_form = r"R(%s)"
+    plain_form = "R(%s)"
 
 
 class Reward(_StepOf):
@@ -210,16 +206,12 @@ class Expectation(Expr):
         return "E_{%s~pi_theta}[%s]" % (printer._print(self.variable), printer._print(self.body))
 
 
-class Baseline(Function):
+class Baseline(_Printed):
     """b(s): a baseline, any θ-free function of the state."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"b(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "b(%s)" % printer._print(self.args[0])
+    latex_form = r"b(%s)"
+    plain_form = "b(%s)"
 
 
 class ActionSum(Expr):
@@ -257,56 +249,36 @@ class StateSum(ActionSum):
         return Expr.__new__(cls, sp.sympify(body), x if var is None else var)
 
 
-class Occupancy(Function):
+class Occupancy(_Printed):
     """d_t(s) = P(s_t = s): the probability of being in state s at step t under π_θ."""
 
     nargs = 2
-
-    def _latex(self, printer):
-        k, st = self.args
-        return r"d_{%s}(%s)" % (printer._print(k), printer._print(st))
-
-    def _sympystr(self, printer):
-        k, st = self.args
-        return "d_%s(%s)" % (printer._print(k), printer._print(st))
+    latex_form = r"d_{%s}(%s)"
+    plain_form = "d_%s(%s)"
 
 
-class QValue(Function):
+class QValue(_Printed):
     """Q_t(s, a) = E[Σ_{u≥t} γ^(u−t) r_u | s_t = s, a_t = a] under π_θ."""
 
     nargs = 3
-
-    def _latex(self, printer):
-        k, st, ac = self.args
-        return r"Q_{%s}(%s, %s)" % (printer._print(k), printer._print(st), printer._print(ac))
-
-    def _sympystr(self, printer):
-        k, st, ac = self.args
-        return "Q_%s(%s, %s)" % (printer._print(k), printer._print(st), printer._print(ac))
+    latex_form = r"Q_{%s}(%s, %s)"
+    plain_form = "Q_%s(%s, %s)"
 
 
-class Feature(Function):
+class Feature(_Printed):
     """φ(s, a) = ∇_θ of the logit of a softmax policy: one-hot e_{s,a} for tabular, the features for linear."""
 
     nargs = 2
-
-    def _latex(self, printer):
-        return r"\phi(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
-
-    def _sympystr(self, printer):
-        return "phi(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+    latex_form = r"\phi(%s, %s)"
+    plain_form = "phi(%s, %s)"
 
 
-class MeanReward(Function):
+class MeanReward(_Printed):
     """r̄(s, a) = Σ_s' P(s'|s,a) r(s,a,s'): the expected reward of one step (θ-free)."""
 
     nargs = 2
-
-    def _latex(self, printer):
-        return r"\bar{r}(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
-
-    def _sympystr(self, printer):
-        return "rbar(%s, %s)" % tuple(printer._print(a_) for a_ in self.args)
+    latex_form = r"\bar{r}(%s, %s)"
+    plain_form = "rbar(%s, %s)"
 
 
 class Normal(Function):
@@ -335,52 +307,36 @@ w = Symbol("w", real=True)
 k0, k1, k2 = sp.symbols("k0 k1 k2", real=True)
 
 
-class DiscountedObjective(Function):
+class DiscountedObjective(_Printed):
     """J_γ(θ) = E[Σ_{t=0}^{∞} γ^t r_t]: the infinite-horizon discounted return (γ < 1)."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"J_{\gamma}(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "J_gamma(%s)" % printer._print(self.args[0])
+    latex_form = r"J_{\gamma}(%s)"
+    plain_form = "J_gamma(%s)"
 
 
-class DiscountedOccupancy(Function):
+class DiscountedOccupancy(_Printed):
     """d_γ(s) = (1 − γ) Σ_{t≥0} γ^t P(s_t = s): the normalised discounted state occupancy (Σ_s d_γ(s) = 1)."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"d_{\gamma}(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "d_gamma(%s)" % printer._print(self.args[0])
+    latex_form = r"d_{\gamma}(%s)"
+    plain_form = "d_gamma(%s)"
 
 
-class DiscountedQ(Function):
+class DiscountedQ(_Printed):
     """Q_γ(s, a) = E[Σ_{t≥0} γ^t r_t | s_0 = s, a_0 = a] (infinite horizon)."""
 
     nargs = 2
-
-    def _latex(self, printer):
-        return r"Q_{\gamma}(%s, %s)" % tuple(printer._print(v) for v in self.args)
-
-    def _sympystr(self, printer):
-        return "Q_gamma(%s, %s)" % tuple(printer._print(v) for v in self.args)
+    latex_form = r"Q_{\gamma}(%s, %s)"
+    plain_form = "Q_gamma(%s, %s)"
 
 
-class Objective(Function):
+class Objective(_Printed):
     """J(θ) = E_{τ∼P(·;θ)}[R(τ)]."""
 
     nargs = 1
-
-    def _latex(self, printer):
-        return r"J(%s)" % printer._print(self.args[0])
-
-    def _sympystr(self, printer):
-        return "J(%s)" % printer._print(self.args[0])
+    latex_form = r"J(%s)"
+    plain_form = "J(%s)"
 
 
 class TrajectorySum(Expr):
