@@ -172,11 +172,8 @@ class RewardProbability(Function):
         return "P(r_%s%s | a_%s%s, s_%s%s)" % (kk, sup, kk, sup, kk, sup)
 
 
-class Expectation(Expr):
-    """E_{τ∼π_θ}[body]: the expectation over trajectories, Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
-
-    def __new__(cls, body, traj=tau):
-        return Expr.__new__(cls, sp.sympify(body), traj)
+class _Binder(Expr):
+    """An expression whose first argument is a body and second a variable it binds (Σ, E)."""
 
     @property
     def body(self) -> Expr:
@@ -188,10 +185,21 @@ class Expectation(Expr):
 
     @property
     def free_symbols(self):
-        return self.body.free_symbols - {self.variable} | {theta}
+        return self.body.free_symbols - {self.variable}
 
     def _eval_is_commutative(self):
         return True
+
+
+class Expectation(_Binder):
+    """E_{τ∼π_θ}[body]: the expectation over trajectories, Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
+
+    def __new__(cls, body, traj=tau):
+        return Expr.__new__(cls, sp.sympify(body), traj)
+
+    @property
+    def free_symbols(self):
+        return super().free_symbols | {theta}  # the weight P(τ;θ) depends on θ
 
     def as_sum(self) -> Expr:
         """The meaning: Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
@@ -214,26 +222,11 @@ class Baseline(_Printed):
     plain_form = "b(%s)"
 
 
-class ActionSum(Expr):
+class ActionSum(_Binder):
     """Σ_b body: a sum over every action b (body written with the action symbol)."""
 
     def __new__(cls, body, var=b):
         return Expr.__new__(cls, sp.sympify(body), var)
-
-    @property
-    def body(self) -> Expr:
-        return self.args[0]
-
-    @property
-    def variable(self) -> Symbol:
-        return self.args[1]
-
-    @property
-    def free_symbols(self):
-        return self.body.free_symbols - {self.variable}
-
-    def _eval_is_commutative(self):
-        return True
 
     def _latex(self, printer):
         return r"\sum_{%s} %s" % (printer._print(self.variable), printer._print(self.body))
@@ -339,30 +332,15 @@ class Objective(_Printed):
     plain_form = "J(%s)"
 
 
-class TrajectorySum(Expr):
+class TrajectorySum(_Binder):
     """Σ_τ body: a sum over every trajectory, or (support=True) over those with P(τ;θ) > 0."""
 
     def __new__(cls, body, traj=tau, support=False):
         return Expr.__new__(cls, sp.sympify(body), traj, sp.true if support else sp.false)
 
     @property
-    def body(self) -> Expr:
-        return self.args[0]
-
-    @property
-    def variable(self) -> Symbol:
-        return self.args[1]
-
-    @property
     def support(self) -> bool:
         return bool(self.args[2])
-
-    @property
-    def free_symbols(self):
-        return self.body.free_symbols - {self.variable}
-
-    def _eval_is_commutative(self):
-        return True
 
     def _latex(self, printer):
         sub = printer._print(self.variable)
