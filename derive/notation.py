@@ -78,6 +78,25 @@ class _Printed(Function):
         return self.plain_form % self._shown(printer)
 
 
+class _Depends(Function):
+    """A quantity whose value depends on parameters that are not among its arguments (θ, γ).
+
+    SymPy sees the dependence through ``free_symbols`` and keeps ∂/∂θ of it as an unevaluated
+    derivative instead of 0; the arguments stay as they are.
+    """
+
+    depends_on: tuple = ()
+
+    @property
+    def free_symbols(self):
+        return super().free_symbols | set(self.depends_on)
+
+    def _eval_derivative(self, s):
+        if s in self.depends_on and s not in super().free_symbols:
+            return Derivative(self, s, evaluate=False)
+        return super()._eval_derivative(s)
+
+
 class _StepOf(Function):
     """A quantity of a trajectory at step k: letter_k, with ^(i) for a sample τ^(i)."""
 
@@ -140,8 +159,10 @@ class TrajectoryProbability(_Printed):
     printed = (0,)
 
 
-class Return(_Printed):
-    """R(τ): the (discounted) return of a trajectory (θ-free)."""
+class Return(_Depends, _Printed):
+    """R(τ): the (discounted) return of a trajectory (θ-free; a function of γ)."""
+
+    depends_on = (gamma,)
 
     nargs = 1
     latex_form = r"R(%s)"
@@ -242,16 +263,20 @@ class StateSum(ActionSum):
         return Expr.__new__(cls, sp.sympify(body), x if var is None else var)
 
 
-class Occupancy(_Printed):
+class Occupancy(_Depends, _Printed):
     """d_t(s) = P(s_t = s): the probability of being in state s at step t under π_θ."""
+
+    depends_on = (theta,)
 
     nargs = 2
     latex_form = r"d_{%s}(%s)"
     plain_form = "d_%s(%s)"
 
 
-class QValue(_Printed):
+class QValue(_Depends, _Printed):
     """Q_t(s, a) = E[Σ_{u≥t} γ^(u−t) r_u | s_t = s, a_t = a] under π_θ."""
+
+    depends_on = (theta, gamma)
 
     nargs = 3
     latex_form = r"Q_{%s}(%s, %s)"
@@ -300,32 +325,40 @@ w = Symbol("w", real=True)
 k0, k1, k2 = sp.symbols("k0 k1 k2", real=True)
 
 
-class DiscountedObjective(_Printed):
+class DiscountedObjective(_Depends, _Printed):
     """J_γ(θ) = E[Σ_{t=0}^{∞} γ^t r_t]: the infinite-horizon discounted return (γ < 1)."""
+
+    depends_on = (theta, gamma)
 
     nargs = 1
     latex_form = r"J_{\gamma}(%s)"
     plain_form = "J_gamma(%s)"
 
 
-class DiscountedOccupancy(_Printed):
+class DiscountedOccupancy(_Depends, _Printed):
     """d_γ(s) = (1 − γ) Σ_{t≥0} γ^t P(s_t = s): the normalised discounted state occupancy (Σ_s d_γ(s) = 1)."""
+
+    depends_on = (theta, gamma)
 
     nargs = 1
     latex_form = r"d_{\gamma}(%s)"
     plain_form = "d_gamma(%s)"
 
 
-class DiscountedQ(_Printed):
-    """Q_γ(s, a) = E[Σ_{t≥0} γ^t r_t | s_0 = s, a_0 = a] (infinite horizon)."""
+class DiscountedQ(_Depends, _Printed):
+    """Q_γ(s, a) = E[Σ_{t≥0} γ^t r_t | s_0 = s, a_0 = a] under π_θ (infinite horizon)."""
+
+    depends_on = (theta, gamma)
 
     nargs = 2
     latex_form = r"Q_{\gamma}(%s, %s)"
     plain_form = "Q_gamma(%s, %s)"
 
 
-class Objective(_Printed):
-    """J(θ) = E_{τ∼P(·;θ)}[R(τ)]."""
+class Objective(_Depends, _Printed):
+    """J(θ) = E_{τ∼P(·;θ)}[R(τ)] (a function of γ through R)."""
+
+    depends_on = (theta, gamma)
 
     nargs = 1
     latex_form = r"J(%s)"
@@ -515,6 +548,7 @@ def factorisation(traj=tau) -> Expr:
     return sp.Mul(mu(traj), prod_t(sp.Mul(dynamics(t, traj), pi(t, traj))))
 
 
-# Sanity of the vocabulary: these must stay θ-free in the general form.
+# Sanity of the vocabulary: these must stay θ-free in the general form, and these must not.
 assert theta not in mu().free_symbols and theta not in dynamics().free_symbols
-assert theta not in R().free_symbols
+assert theta not in R().free_symbols and gamma in R().free_symbols
+assert all(theta in q.free_symbols for q in (d(), Q(), DiscountedOccupancy(x), DiscountedQ(x, b)))

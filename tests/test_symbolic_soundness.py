@@ -1,0 +1,186 @@
+"""The general-form prover proves only what is true: each shortcut has a false line it declines and a true twin."""
+
+import time
+
+import sympy as sp
+from sympy import Sum, Symbol
+
+from derive.derivation import UNBIASED
+from derive.notation import (
+    ActionSum, DiscountedOccupancy, DiscountedQ, MeanReward, Policy, Sample, StateSum, H, P, Q, R, b, c, d, gamma,
+    grad, i, mu, pi, r, s, sample_mean, sum_actions, sum_tau, t, theta, u, unevaluated_mul, x,
+)
+from derive.symbolic import expectation_of_sample_mean, prove
+
+
+def proved(lhs, rhs, **kw):
+    return prove(lhs, rhs, timeout=kw.pop("timeout", 3), **kw).status == "proved"
+
+
+# -- logs are expanded only where the factors are provably positive ------------------
+
+def test_log_of_a_square_of_a_return_is_not_expanded():
+    assert not proved(sp.log(R() ** 2), 2 * sp.log(R()))
+
+
+def test_log_of_a_product_of_returns_is_not_expanded():
+    assert not proved(sp.log(R() * R(Sample(i))), sp.log(R()) + sp.log(R(Sample(i))))
+
+
+def test_log_of_a_power_of_a_probability_is_expanded():
+    assert proved(sp.log(P() ** 2), 2 * sp.log(P()))
+
+
+def test_log_of_a_product_of_probabilities_is_expanded():
+    assert proved(sp.log(mu() * pi(0)), sp.log(mu()) + sp.log(pi(0)))
+    assert proved(grad(sp.log(P(Sample(i)))), Sum(grad(sp.log(pi(t, Sample(i)))), (t, 0, H)))
+
+
+def test_log_of_exp_of_a_real_is_expanded():
+    assert proved(sp.log(sp.exp(theta) * pi(0)), theta + sp.log(pi(0)))
+
+
+# -- an empty range means the empty sum, as the evaluator reads it ------------------
+
+def test_reversed_sum_is_not_karrs_negative_sum():
+    # SymPy (Karr): Σ_{t=H+3}^{H} 1 = −2; the evaluator and the seeds: the empty sum, 0.
+    assert not proved(Sum(1, (t, H + 3, H)), sp.Integer(-2))
+    assert not proved(Sum(r(t), (t, H + 3, H)), -r(H + 1) - r(H + 2))
+
+
+def test_reversed_sum_is_the_empty_sum():
+    assert proved(Sum(1, (t, H + 3, H)), sp.Integer(0))
+    assert proved(Sum(r(t), (t, H + 1, H)), sp.Integer(0))
+
+
+def test_reversed_product_is_the_empty_product():
+    assert proved(sp.Product(pi(t), (t, H + 3, H)), sp.Integer(1))
+    assert not proved(sp.Product(2, (t, H + 3, H)), sp.Rational(1, 4))
+
+
+def test_a_range_of_unknown_direction_is_not_proved():
+    # Σ_{u=t}^{H} with a free t: empty (0) or Karr's negative sum, depending on t > H + 1.
+    result = prove(Sum(1, (u, t, H)), H - t + 1, timeout=3)
+    assert result.status == "not proved" and "range" in result.detail
+
+
+def test_a_range_bounded_by_an_outer_sum_is_proved():
+    # Σ_{t=0}^{H} Σ_{u=t}^{H} 1: every inner range is nonempty since t ≤ H.
+    lhs = Sum(Sum(unevaluated_mul(gamma ** u, r(u)), (u, t, H)), (t, 0, H))
+    rhs = Sum(Sum(unevaluated_mul(gamma ** u, r(u)), (u, t, H)), (t, 0, H)) * 1
+    assert proved(lhs, rhs)
+    assert proved(Sum(Sum(1, (u, t, H)), (t, 0, H)), Sum(H - t + 1, (t, 0, H)))
+
+
+# -- a factor in a bound variable never leaves its sum ------------------------------
+
+def test_factor_in_the_outer_variable_does_not_escape_a_merged_sum():
+    body = unevaluated_mul(Policy(b, x, theta), MeanReward(x, c))
+    lhs = sum_actions(sum_actions(body, c), b)
+    rhs = unevaluated_mul(Policy(b, x, theta), sum_actions(sum_actions(MeanReward(x, c), c), b))
+    assert not proved(lhs, rhs)
+    merged = Sum(body, (c, 0, 3), (b, 0, 3))
+    assert not proved(merged, Policy(b, x, theta) * Sum(MeanReward(x, c), (c, 0, 3), (b, 0, 3)))
+
+
+def test_factor_free_of_every_bound_variable_leaves_the_sum():
+    body = unevaluated_mul(Policy(b, x, theta), MeanReward(x, c))
+    lhs = sum_actions(sum_actions(body, c), b)
+    inner = unevaluated_mul(Policy(b, x, theta), sum_actions(MeanReward(x, c), c))
+    assert proved(lhs, sum_actions(inner, b))  # π(b|s) leaves Σ_c, not Σ_b
+    assert proved(lhs, unevaluated_mul(sum_actions(Policy(b, x, theta), b), sum_actions(MeanReward(x, c), c)))
+    merged = Sum(unevaluated_mul(mu(), body), (c, 0, 3), (b, 0, 3))
+    assert proved(merged, mu() * Sum(body, (c, 0, 3), (b, 0, 3)))
+
+
+# -- Σ_b π_θ(b|s) = 1 only for a sum over actions of the policy at a state ----------
+
+def test_normalisation_needs_a_state_argument_free_of_the_action():
+    assert not proved(sum_actions(Policy(b, b, theta)), sp.Integer(1))
+    assert not proved(sum_actions(Policy(b, MeanReward(x, b), theta)), sp.Integer(1))
+
+
+def test_normalisation_is_over_actions_not_states():
+    assert not proved(StateSum(Policy(x, s(0), theta)), sp.Integer(1))
+
+
+def test_normalisation_of_the_policy_at_a_state():
+    assert proved(sum_actions(Policy(b, x, theta)), sp.Integer(1))
+    assert proved(sum_actions(Policy(c, s(0), theta), c), sp.Integer(1))
+    assert proved(grad(sum_actions(Policy(b, x, theta))), sp.Integer(0))
+
+
+# -- quantities that depend on θ (or γ) keep their derivative -----------------------
+
+def test_gradient_of_a_sum_with_q_does_not_drop_the_gradient_of_q():
+    lhs = grad(sum_actions(unevaluated_mul(Policy(b, x, theta), Q())))
+    assert not proved(lhs, sum_actions(unevaluated_mul(grad(Policy(b, x, theta)), Q())))
+    lhs_g = grad(sum_actions(unevaluated_mul(Policy(b, x, theta), DiscountedQ(x, b))))
+    assert not proved(lhs_g, sum_actions(unevaluated_mul(grad(Policy(b, x, theta)), DiscountedQ(x, b))))
+
+
+def test_gradient_of_a_sum_with_q_by_the_product_rule():
+    lhs = grad(sum_actions(unevaluated_mul(Policy(b, x, theta), Q())))
+    rhs = sum_actions(unevaluated_mul(grad(Policy(b, x, theta)), Q()) + unevaluated_mul(Policy(b, x, theta), grad(Q())))
+    assert proved(lhs, rhs)
+
+
+def test_occupancies_depend_on_theta():
+    assert not proved(grad(d()), sp.Integer(0))
+    assert not proved(grad(DiscountedOccupancy(x)), sp.Integer(0))
+    assert proved(grad(unevaluated_mul(d(), Policy(b, x, theta))),
+                  grad(d()) * Policy(b, x, theta) + d() * grad(Policy(b, x, theta)))
+
+
+def test_return_depends_on_the_discount():
+    assert not proved(sp.Derivative(R(), gamma), sp.Integer(0))
+    assert not proved(sp.Derivative(Q(), gamma), sp.Integer(0))
+    assert proved(sp.Derivative(R(), gamma), Sum(unevaluated_mul(u, gamma ** (u - 1), r(u)), (u, 0, H)))
+
+
+def test_theta_free_quantities_still_have_zero_gradient():
+    assert proved(grad(unevaluated_mul(mu(), R())), sp.Integer(0))
+    assert proved(grad(MeanReward(x, b)), sp.Integer(0))
+
+
+# -- the sample mean's expectation binds a fresh trajectory -------------------------
+
+def test_sample_mean_does_not_capture_a_free_trajectory():
+    lhs = sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True)
+    captured = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R()))
+    assert not proved(lhs, captured, relation=UNBIASED)
+    expected = expectation_of_sample_mean(captured)
+    assert expected.variable != sp.Symbol("tau") and R() in expected.body.atoms(type(R()))
+
+
+def test_sample_mean_of_the_sampled_trajectory_is_unbiased():
+    lhs = sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R()), support=True)
+    est = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i))))
+    assert proved(lhs, est, relation=UNBIASED)
+
+
+def test_sample_mean_inside_a_trajectory_sum_is_not_captured():
+    # (1/m) Σ_i Σ_τ P(τ) R(τ^(i)) is J · (mean of R(τ^(i))), not Σ_τ P(τ) Σ_τ P(τ) R(τ) with τ captured.
+    est = sample_mean(sum_tau(unevaluated_mul(P(), R(Sample(i)))))
+    wrong = sum_tau(unevaluated_mul(P(), sum_tau(unevaluated_mul(P(), R()))), support=True)
+    expected = expectation_of_sample_mean(est)
+    assert expected is not None and expected != wrong
+
+
+# -- the whole symbolic route runs under the time limit -----------------------------
+
+def test_expanding_a_large_product_is_undecided_within_the_limit():
+    xs = sp.symbols("x0:16")
+    ys = sp.symbols("y0:16")
+    big = sp.Mul(*[xk + yk for xk, yk in zip(xs, ys)])
+    start = time.perf_counter()
+    result = prove(big, big + 1, timeout=1)
+    elapsed = time.perf_counter() - start
+    assert result.status == "undecided" and "time limit" in result.detail
+    assert elapsed < 10  # the child is killed at the limit; the margin covers a loaded machine
+
+
+def test_a_small_product_is_still_proved():
+    x0, x1, y0, y1 = sp.symbols("x0 x1 y0 y1")
+    assert proved((x0 + y0) * (x1 + y1), x0 * x1 + x0 * y1 + y0 * x1 + y0 * y1)
+    assert not proved((x0 + y0) * (x1 + y1), x0 * x1 + x0 * y1 + y0 * x1)
