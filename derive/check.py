@@ -398,15 +398,23 @@ def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
     return ConditionReport(cond.text, "not tested")
 
 
+def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
+    """Whether this very derivation (by identity, not by name) was checked earlier and proved symbolically."""
+    entry = proved_chains.get(id(lemma))
+    if entry is None or entry[0] is not lemma:
+        return False, "not checked earlier in this proof"
+    return entry[1], entry[2]
+
+
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
     if step.lemma is not None and step.rule.startswith("by "):
-        ok, why = proved_chains.get(step.lemma.name, (False, "not checked yet"))
+        ok, why = _lemma_status(proved_chains, step.lemma)
         if ok:
             return SymbolicResult("proved", f"by {step.lemma.name}, proved symbolically")
         return SymbolicResult("not proved", f"relies on {step.lemma.name}: {why}")
     result = prove(prev, step.expr, relation=step.relation, timeout=timeout)
     if step.lemma is not None and result.proved:
-        ok, why = proved_chains.get(step.lemma.name, (False, "not checked yet"))
+        ok, why = _lemma_status(proved_chains, step.lemma)
         if not ok:
             return SymbolicResult("not proved", f"relies on {step.lemma.name}: {why}")
     return result
@@ -451,9 +459,10 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize,
     )
     chain_ok = not unproved and not structure
-    proved_chains[d.name] = (chain_ok, "every step proved symbolically" if chain_ok else
-                             (f"step {unproved[0].index} ({unproved[0].rule}) is not proved symbolically"
-                              if unproved else "; ".join(structure)))
+    # Keyed by identity (the object keeps its id alive): two derivations with one name stay apart.
+    proved_chains[id(d)] = (d, chain_ok, "every step proved symbolically" if chain_ok else
+                            (f"step {unproved[0].index} ({unproved[0].rule}) is not proved symbolically"
+                             if unproved else "; ".join(structure)))
     return DerivationReport(d.name, tuple(reports), result, tuple(structure))
 
 

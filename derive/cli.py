@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--random", type=int, default=12, metavar="N",
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
-                        help="time limit of one symbolic simplification, seconds (default 2)")
+                        help="time limit of the symbolic check of one step, seconds (default 2; a time-out is undecided)")
     verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian", "discounted"), default=None,
                         help="instances to check on (default: the one each proof declares, usually 'default'); "
                              "'stress' adds instances that break the theorem's side conditions (boundary policy, "
@@ -77,10 +78,18 @@ def _verify(args) -> int:
 
     if args.random < 0:
         raise UserError(f"--random: expected a count >= 0, got {args.random}")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout: expected seconds > 0, got {args.timeout}")
+    if not (args.timeout > 0 and math.isfinite(args.timeout)):
+        raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
     files = proof_files(args.paths)
-    loaded = [(f, p) for f in files for p in load_proofs(f)]  # load all first: bad input fails fast
+    # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
+    # proof, an exception or sys.exit in the script) is reported and skipped, the others are checked.
+    loaded, unloadable = [], []
+    for f in files:
+        try:
+            loaded.extend((f, p) for p in load_proofs(f))
+        except UserError as exc:
+            unloadable.append({"path": str(f), "error": str(exc)})
+            print(f"derive: {exc}", file=sys.stderr, flush=True)
     batteries: dict = {}
 
     def battery_for(proof):
@@ -98,13 +107,16 @@ def _verify(args) -> int:
         reports.append(report)
         if not args.json:
             print(format_report(report), flush=True)
-    verified = all(r.verified for r in reports)
+    verified = bool(reports) and not unloadable and all(r.verified for r in reports)
     if args.json:
-        print(json.dumps({"verified": verified, "proofs": [r.to_dict() for r in reports]}, indent=2,
-                         ensure_ascii=False))
-    elif len(reports) > 1:
+        print(json.dumps({"verified": verified, "proofs": [r.to_dict() for r in reports], "errors": unloadable},
+                         indent=2, ensure_ascii=False))
+    elif len(reports) > 1 or (reports and unloadable):
         good = sum(r.verified for r in reports)
-        print(f"{good} of {len(reports)} proofs verified")
+        tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
+        print(f"{good} of {len(reports)} proofs verified{tail}")
+    if unloadable:
+        return 2
     return 0 if verified else 1
 
 

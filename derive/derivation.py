@@ -15,8 +15,10 @@ from typing import Callable
 import sympy as sp
 from sympy import Expr
 
+from .errors import UserError
+
 __all__ = [
-    "Condition", "Rule", "Step", "Goal", "Derivation", "Proof", "RuleDoesNotApply",
+    "Condition", "Rule", "Step", "Goal", "Derivation", "Proof", "RuleDoesNotApply", "MalformedProof",
     "rule", "EQUAL", "UNBIASED", "RELATIONS",
 ]
 
@@ -27,6 +29,37 @@ RELATIONS = (EQUAL, UNBIASED)
 
 class RuleDoesNotApply(ValueError):
     """A rule left the expression unchanged: the step would claim nothing."""
+
+
+class MalformedProof(UserError, TypeError, ValueError):
+    """A proof, derivation, goal or step built from the wrong kind of value; the message names the field."""
+
+
+def _expression(value, field: str) -> Expr:
+    """value as a SymPy expression; text is refused, never parsed (sympify would eval it)."""
+    if isinstance(value, str):
+        raise MalformedProof(f"{field}: expected a SymPy expression, got the string {value!r} "
+                             "(derive never parses text: build it from derive.notation)")
+    try:
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        raise MalformedProof(f"{field}: expected a SymPy expression, got {type(value).__name__}") from None
+
+
+def _text(value, field: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedProof(f"{field}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _relation(value, field: str) -> str:
+    if not isinstance(value, str) or value not in RELATIONS:
+        raise MalformedProof(f"{field}: expected one of {', '.join(map(repr, RELATIONS))}, got {value!r}")
+    return value
+
+
+def _set(obj, name: str, value) -> None:
+    object.__setattr__(obj, name, value)  # normalising a field of a frozen dataclass
 
 
 @dataclass(frozen=True)
@@ -87,6 +120,19 @@ class Step:
     statement: str = ""
     lemma: "Derivation | None" = None  # the derivation a substitution or citation step relies on
 
+    def __post_init__(self):
+        _set(self, "expr", _expression(self.expr, f"step {self.rule!r}: expression"))
+        _text(self.rule, "Step.rule")
+        _text(self.why, f"step {self.rule!r}: why")
+        _relation(self.relation, f"step {self.rule!r}: relation")
+        _set(self, "conditions", tuple(self.conditions))
+        for k, c in enumerate(self.conditions):
+            if not isinstance(c, Condition):
+                raise MalformedProof(f"step {self.rule!r}: conditions[{k}]: expected a derive Condition, "
+                                     f"got {type(c).__name__}")
+        if self.lemma is not None and not isinstance(self.lemma, Derivation):
+            raise MalformedProof(f"step {self.rule!r}: lemma: expected a Derivation, got {type(self.lemma).__name__}")
+
 
 @dataclass(frozen=True)
 class Goal:
@@ -95,6 +141,11 @@ class Goal:
     lhs: Expr
     rhs: Expr
     relation: str = EQUAL
+
+    def __post_init__(self):
+        _set(self, "lhs", _expression(self.lhs, "Goal.lhs"))
+        _set(self, "rhs", _expression(self.rhs, "Goal.rhs"))
+        _relation(self.relation, "Goal.relation")
 
 
 @dataclass(frozen=True)
@@ -107,11 +158,23 @@ class Derivation:
     steps: tuple[Step, ...] = ()
     description: str = ""
 
+    def __post_init__(self):
+        _text(self.name, "Derivation.name")
+        where = f"derivation {self.name!r}"
+        _set(self, "start", _expression(self.start, f"{where}: start"))
+        if not isinstance(self.goal, Goal):
+            raise MalformedProof(f"{where}: goal: expected a derive Goal, got {type(self.goal).__name__}")
+        if isinstance(self.steps, (str, Step)) or not isinstance(self.steps, (tuple, list)):
+            raise MalformedProof(f"{where}: steps: expected a tuple of Steps, got {type(self.steps).__name__}")
+        _set(self, "steps", tuple(self.steps))
+        for k, st in enumerate(self.steps, start=1):
+            if not isinstance(st, Step):
+                raise MalformedProof(f"{where}: step {k}: expected a derive Step, got {type(st).__name__}")
+        _text(self.description, f"{where}: description")
+
     @classmethod
     def begin(cls, name: str, start: Expr, *, goal: Goal, description: str = "") -> "Derivation":
-        if goal.relation not in RELATIONS:
-            raise ValueError(f"goal relation must be one of {RELATIONS}, got {goal.relation!r}")
-        return cls(name=name, start=sp.sympify(start), goal=goal, description=description)
+        return cls(name=name, start=start, goal=goal, description=description)
 
     @property
     def last(self) -> Expr:
@@ -128,9 +191,9 @@ class Derivation:
     def claim(self, expr: Expr, *, why: str, rule: str = "claim", relation: str = EQUAL,
               conditions: tuple[Condition, ...] = ()) -> "Derivation":
         """Claim the next line; the checker decides whether it follows."""
-        if relation not in RELATIONS:
-            raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
-        step = Step(sp.sympify(expr), rule, why, relation, tuple(conditions))
+        where = f"derivation {self.name!r}, step {len(self.steps) + 1} ({rule})"
+        step = Step(_expression(expr, f"{where}: claim"), rule, why, _relation(relation, f"{where}: relation"),
+                    tuple(conditions))
         return replace(self, steps=self.steps + (step,))
 
     def substitute(self, lemma: "Derivation", *, why: str | None = None) -> "Derivation":
@@ -180,6 +243,33 @@ class Proof:
     source: str = ""
     notes: tuple[str, ...] = field(default=())
     battery: str = "default"  # the instances that fit the proof's model: "default" or "rewards" (random rewards)
+
+    def __post_init__(self):
+        _text(self.name, "Proof.name")
+        _text(self.title, "Proof.title")
+        _text(self.source, "Proof.source")
+        _text(self.battery, "Proof.battery")
+        ds = self.derivations
+        if isinstance(ds, Derivation):
+            raise MalformedProof(f"Proof.derivations: expected a tuple of Derivations, got a single Derivation "
+                                 f"{ds.name!r} (write derivations=(d,))")
+        if not isinstance(ds, (tuple, list)):
+            raise MalformedProof(f"Proof.derivations: expected a tuple of Derivations, got {type(ds).__name__}")
+        _set(self, "derivations", tuple(ds))
+        if not self.derivations:
+            raise MalformedProof(f"Proof.derivations: proof {self.name!r} has no derivations: nothing to verify")
+        seen: dict = {}
+        for k, d in enumerate(self.derivations):
+            if not isinstance(d, Derivation):
+                got = f"the string {d!r}" if isinstance(d, str) else type(d).__name__
+                raise MalformedProof(f"Proof.derivations[{k}]: expected a Derivation, got {got}")
+            if d.name in seen:
+                raise MalformedProof(f"Proof.derivations[{seen[d.name]}] and Proof.derivations[{k}] are both named "
+                                     f"{d.name!r}: a citation must name one derivation")
+            seen[d.name] = k
+        if isinstance(self.notes, str) or not isinstance(self.notes, (tuple, list)):
+            raise MalformedProof(f"Proof.notes: expected a tuple of strings, got {type(self.notes).__name__}")
+        _set(self, "notes", tuple(_text(n, f"Proof.notes[{k}]") for k, n in enumerate(self.notes)))
 
     def _repr_markdown_(self) -> str:
         from .latex import proof_to_markdown

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import runpy
+import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from .derivation import Proof
@@ -47,13 +50,19 @@ def load_proofs(path: str | Path) -> list[Proof]:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        namespace = runpy.run_path(str(path), run_name="derive_proof")
+        # A script's prints go to stderr, so that --json output on stdout stays one JSON document.
+        with contextlib.redirect_stdout(sys.stderr):
+            namespace = runpy.run_path(str(path), run_name="derive_proof")
     except SyntaxError as exc:
         raise UserError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SystemExit as exc:  # a script's exit must not end the run of the other proofs
+        raise UserError(f"{path}{_line(exc, path)}: the proof script called sys.exit({exc.code!r}) "
+                        "while loading") from None
+    except UserError as exc:  # a malformed Proof, Derivation, Goal or Step: the message names the field
+        raise UserError(f"{path}{_line(exc, path)}: {exc}") from None
     except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-        line = f":{frames[-1].lineno}" if frames else ""
-        raise UserError(f"{path}{line}: the proof script raised {type(exc).__name__}: {exc}") from None
+        message = " ".join(str(exc).split())  # one line, whatever the script put in its message
+        raise UserError(f"{path}{_line(exc, path)}: the proof script raised {type(exc).__name__}: {message}") from None
     found = []
     if "PROOF" in namespace:
         found.append(("PROOF", namespace["PROOF"]))
@@ -61,6 +70,8 @@ def load_proofs(path: str | Path) -> list[Proof]:
         value = namespace["PROOFS"]
         if not isinstance(value, (list, tuple)):
             raise UserError(f"{path}: PROOFS must be a list of Proof objects, got {type(value).__name__}")
+        if not value:
+            raise UserError(f"{path}: PROOFS is empty: nothing to verify")
         found.extend((f"PROOFS[{k}]", v) for k, v in enumerate(value))
     if not found:
         raise UserError(f"{path}: defines no PROOF (a derive.Proof) and no PROOFS")
@@ -69,6 +80,16 @@ def load_proofs(path: str | Path) -> list[Proof]:
     for key, value in found:
         if not isinstance(value, Proof):
             raise UserError(f"{path}: {key} must be a derive.Proof, got {type(value).__name__}")
+        try:  # Proof checks its fields when built; check again in case they were changed after
+            replace(value)
+        except UserError as exc:
+            raise UserError(f"{path}: {key}: {exc}") from None
         if value.battery not in BATTERIES:
             raise UserError(f"{path}: {key}.battery must be one of {', '.join(BATTERIES)}, got {value.battery!r}")
     return [v for _, v in found]
+
+
+def _line(exc: BaseException, path: Path) -> str:
+    """':N', the line of the proof script where the exception passed last, or ''."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    return f":{frames[-1].lineno}" if frames else ""

@@ -21,6 +21,7 @@ __all__ = [
     "factorisation_with_rewards", "sum_states", "d", "Q",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
     "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
+    "PROBABILITIES", "nonnegative",
 ]
 
 theta = Symbol("theta", real=True)
@@ -387,6 +388,26 @@ class TrajectorySum(_Binder):
     def _sympystr(self, printer):
         dom = "tau: P>0" if self.support else "tau"
         return "Sum_{%s}(%s)" % (dom, printer._print(self.body))
+
+
+# Quantities that are probabilities (or probability densities), hence ≥ 0.
+PROBABILITIES = (Policy, Transition, InitialDistribution, TrajectoryProbability, RewardProbability, Occupancy,
+                 DiscountedOccupancy, Normal)
+
+
+def nonnegative(e) -> bool:
+    """Provably ≥ 0: a probability or density, what SymPy knows is ≥ 0, and products and real powers of them."""
+    if not isinstance(e, sp.Basic):
+        return False
+    if isinstance(e, PROBABILITIES) or e.is_nonnegative:
+        return True
+    if isinstance(e, sp.Mul):
+        return all(nonnegative(f) for f in e.args)
+    if isinstance(e, sp.Pow):
+        return nonnegative(e.base) and bool(e.exp.is_extended_real)
+    if isinstance(e, Product):
+        return nonnegative(e.function)
+    return False
 
 
 # -- constructors in the seeds' notation ------------------------------------

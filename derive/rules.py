@@ -16,7 +16,7 @@ from .derivation import (
     FINITE_SUM, POSITIVE_POLICY, POSITIVE_PROBABILITY, THETA_FREE_ENVIRONMENT, UNBIASED, rule,
 )
 from .notation import (
-    STRUCTURE, Objective, Return, Sample, TrajectoryProbability, baseline, discounted_return, gamma, r, t, u, TrajectorySum, factorisation, fraction, grad,
+    STRUCTURE, Objective, Return, Sample, TrajectoryProbability, baseline, nonnegative, discounted_return, gamma, r, t, u, TrajectorySum, factorisation, fraction, grad,
     i, sample_mean, theta, unevaluated_mul,
 )
 
@@ -205,9 +205,10 @@ def factorise_trajectory_probability(expr: Expr) -> Expr:
 
 
 def _log_terms(arg) -> list:
-    if isinstance(arg, Mul):
+    # Only over nonnegative factors: where the log of their product is defined, each one is positive.
+    if isinstance(arg, Mul) and all(nonnegative(f) for f in arg.args):
         return [x for f in arg.args for x in _log_terms(f)]
-    if isinstance(arg, Product):
+    if isinstance(arg, Product) and nonnegative(arg.function):
         body, limits = arg.function, arg.limits
         return [Sum(x, *limits) for x in _log_terms(body)]
     return [log(arg)]
@@ -219,7 +220,7 @@ def _log_terms(arg) -> list:
     conditions=(POSITIVE_PROBABILITY,),
 )
 def log_of_product(expr: Expr) -> Expr:
-    """log(μ Π_t f_t g_t)  ->  log μ + Σ_t log f_t + Σ_t log g_t."""
+    """log(μ Π_t f_t g_t)  ->  log μ + Σ_t log f_t + Σ_t log g_t   (factors nonnegative: probabilities)."""
 
     def expand(e):
         if isinstance(e, log) and isinstance(e.args[0], (Mul, Product)):

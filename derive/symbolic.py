@@ -26,9 +26,9 @@ from sympy import Expr, Mul, Sum, Symbol
 
 from .derivation import UNBIASED
 from .notation import (
-    ActionSum, Expectation, InitialDistribution, Normal, Objective, Occupancy, DiscountedOccupancy, Policy, QValue,
-    Return, RewardProbability, StateSum, factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum,
-    Transition, discounted_return, factorisation, i, m, tau, theta,
+    ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
+    factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
+    i, m, nonnegative, tau, theta,
 )
 
 __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form"]
@@ -37,11 +37,6 @@ N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajector
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
 N_ACTIONS = Symbol("N_a", integer=True, positive=True)     # number of actions
 N_STATES = Symbol("N_s", integer=True, positive=True)      # number of states
-
-# Quantities that are probabilities (or probability densities), hence nonnegative.
-_PROBABILITIES = (Policy, Transition, InitialDistribution, TrajectoryProbability, RewardProbability, Occupancy,
-                  DiscountedOccupancy, Normal)
-
 
 @dataclass(frozen=True)
 class SymbolicResult:
@@ -286,28 +281,15 @@ def _is_normalisation(e) -> bool:
     return action == e.variable and e.variable not in state.free_symbols | parameter.free_symbols
 
 
-def _nonnegative(f) -> bool:
-    """Provably ≥ 0: a probability or density, a number or symbol SymPy knows is ≥ 0, and products and powers of them."""
-    if isinstance(f, _PROBABILITIES) or f.is_nonnegative:
-        return True
-    if isinstance(f, sp.Mul):
-        return all(_nonnegative(g) for g in f.args)
-    if isinstance(f, sp.Pow):
-        return _nonnegative(f.base) and bool(f.exp.is_extended_real)
-    if isinstance(f, sp.Product):
-        return _nonnegative(f.function)
-    return False
-
-
 def _log_of(arg: Expr) -> Expr:
     """log(arg), split over a product or power of nonnegative factors: where the log is defined each is positive."""
-    if isinstance(arg, sp.Mul) and all(_nonnegative(f) for f in arg.args):
+    if isinstance(arg, sp.Mul) and all(nonnegative(f) for f in arg.args):
         return sp.Add(*[_log_of(f) for f in arg.args])
     if isinstance(arg, sp.Pow) and arg.exp.is_extended_real:
         # p^e with p > 0, or p ≥ 0 and e ≠ 0 (log(0^0) = 0 but 0·log 0 is undefined).
-        if arg.base.is_positive or (_nonnegative(arg.base) and arg.exp.is_nonzero):
+        if arg.base.is_positive or (nonnegative(arg.base) and arg.exp.is_nonzero):
             return arg.exp * _log_of(arg.base)
-    if isinstance(arg, sp.Product) and _nonnegative(arg.function):
+    if isinstance(arg, sp.Product) and nonnegative(arg.function):
         return Sum(_log_of(arg.function), *arg.limits)
     if isinstance(arg, sp.exp) and arg.args[0].is_extended_real:
         return arg.args[0]
