@@ -77,3 +77,73 @@ def test_script_that_raises_exit_2(tmp_path):
     r = run("verify", str(f))
     assert r.returncode == 2 and "boom.py:1: the proof script raised ValueError: bad proof" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- malformed proofs: exit 2, one line, the other files still checked ---------------
+
+SMALL = (
+    "import sys\n"
+    "from derive.derivation import Derivation, Goal, Proof\n"
+    "from derive.notation import J, P, R, sum_tau\n"
+    "from derive.rules import definition_of_objective\n"
+    "d = Derivation.begin('d', J(), goal=Goal(J(), sum_tau(P() * R()))).by(definition_of_objective)\n"
+)
+
+
+def small(tmp_path, name, body="PROOF = Proof('p', 'A small proof', (d,))\n"):
+    f = tmp_path / name
+    f.write_text(SMALL + body)
+    return f
+
+
+def one_line_exit_2(r, *patterns):
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for p in patterns:
+        assert p in r.stderr, r.stderr
+
+
+def test_sys_exit_in_one_script_does_not_end_the_run(tmp_path):
+    bad = small(tmp_path, "a_exits.py", "sys.exit(0)\n")
+    good = small(tmp_path, "b_good.py")
+    r = run("verify", str(bad), str(good), "--random", "0")
+    one_line_exit_2(r, "a_exits.py:6:", "sys.exit(0)")
+    assert "A small proof" in r.stdout and "VERIFIED: 2 of 2 lines hold" in r.stdout
+    assert "1 file(s) could not be loaded" in r.stdout
+
+
+def test_sys_exit_in_one_script_keeps_json_valid(tmp_path):
+    bad = small(tmp_path, "a_exits.py", "print('noise')\nsys.exit(4)\n")
+    good = small(tmp_path, "b_good.py")
+    r = run("verify", str(bad), str(good), "--random", "0", "--json")
+    assert r.returncode == 2
+    data = json.loads(r.stdout)
+    assert data["verified"] is False and len(data["proofs"]) == 1 and data["proofs"][0]["verified"] is True
+    (error,) = data["errors"]
+    assert error["path"].endswith("a_exits.py") and "sys.exit(4)" in error["error"]
+
+
+def test_a_verified_run_reports_no_errors_in_json(tmp_path):
+    r = run("verify", str(small(tmp_path, "good.py")), "--random", "0", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["errors"] == []
+
+
+@pytest.mark.parametrize("body, patterns", [
+    ("PROOF = Proof('p', 'P', ())\n", ["no derivations", "nothing to verify"]),
+    ("PROOFS = []\n", ["PROOFS is empty"]),
+    ("PROOF = Proof('p', 'P', d)\n", ["Proof.derivations", "single Derivation"]),
+    ("PROOF = Proof('p', 'P', (d, 'x'))\n", ["Proof.derivations[1]", "string"]),
+    ("PROOF = Proof('p', 'P', (Derivation.begin('d', J(), goal=Goal(J(), 'J')),))\n", ["Goal.rhs", "string"]),
+    ("PROOF = Proof('p', 'P', (d.claim('J(theta)', why='x'),))\n", ["claim", "string"]),
+    ("PROOF = Proof('p', 'P', (d, Derivation.begin('d', J(), goal=Goal(J(), J()))))\n",
+     ["Proof.derivations[0] and Proof.derivations[1]", "'d'"]),
+])
+def test_malformed_proof_exit_2_one_line_naming_file_and_field(tmp_path, body, patterns):
+    r = run("verify", str(small(tmp_path, "malformed.py", body)), "--random", "0")
+    one_line_exit_2(r, "malformed.py", *patterns)
+    assert "VERIFIED" not in r.stdout
+
+
+def test_timeout_must_be_finite(tmp_path):
+    for value in ("nan", "inf", "0"):
+        one_line_exit_2(run("verify", "--timeout", value), "--timeout")

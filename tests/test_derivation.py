@@ -37,3 +37,25 @@ def test_cite_requires_the_same_starting_line():
     c = Derivation.begin("c", J(), goal=Goal(J(), J()))
     with pytest.raises(RuleDoesNotApply):
         c.cite(a)
+
+
+def test_fields_are_checked_when_built():
+    from derive.derivation import MalformedProof, Proof
+
+    d = Derivation.begin("d", grad(J()), goal=Goal(grad(J()), grad(sum_tau(P() * R())))).by(definition_of_objective)
+    with pytest.raises(MalformedProof, match="Goal.rhs: expected a SymPy expression, got the string"):
+        Goal(J(), "J(theta)")
+    with pytest.raises(MalformedProof, match="claim: expected a SymPy expression, got the string"):
+        d.claim("J(theta)", why="text")
+    with pytest.raises(MalformedProof, match="single Derivation 'd'"):
+        Proof("p", "P", d)
+    with pytest.raises(MalformedProof, match=r"Proof.derivations\[1\]: expected a Derivation, got the string"):
+        Proof("p", "P", (d, "d"))
+    with pytest.raises(MalformedProof, match="nothing to verify"):
+        Proof("p", "P", ())
+    with pytest.raises(MalformedProof, match=r"derivations\[0\] and Proof.derivations\[1\] are both named 'd'"):
+        Proof("p", "P", (d, d))
+    with pytest.raises(MalformedProof, match="Proof.notes"):
+        Proof("p", "P", (d,), notes="one note")
+    assert Proof("p", "P", [d]).derivations == (d,)  # a list is accepted as a tuple
+    assert Goal(J(), 0).rhs == sp.Integer(0)        # numbers become SymPy numbers

@@ -46,3 +46,110 @@ def test_syntax_error(tmp_path):
     with pytest.raises(UserError, match="syn.py:1: syntax error"):
         load_proofs(f)
     assert Path(f).exists()  # nothing is lost
+
+
+# -- a proof is well-formed data, checked before it runs ----------------------------
+
+HEADER = (
+    "import sys\n"
+    "import sympy as sp\n"
+    "from derive.derivation import Derivation, Goal, Proof\n"
+    "from derive.notation import J, P, R, sum_tau\n"
+    "from derive.rules import definition_of_objective\n"
+    "d = Derivation.begin('d', J(), goal=Goal(J(), sum_tau(P() * R()))).by(definition_of_objective)\n"
+)
+
+
+def script(tmp_path, body, name="p.py"):
+    f = tmp_path / name
+    f.write_text(HEADER + body)
+    return f
+
+
+def refused(f, *patterns):
+    with pytest.raises(UserError) as info:
+        load_proofs(f)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(f))
+    for p in patterns:
+        assert p in message, message
+    return message
+
+
+def test_a_well_formed_proof_loads(tmp_path):
+    (proof,) = load_proofs(script(tmp_path, "PROOF = Proof('p', 'P', (d,))\n"))
+    assert proof.derivations[0].name == "d"
+
+
+@pytest.mark.parametrize("call", ["sys.exit(0)", "sys.exit(3)", "raise SystemExit", "sys.exit('bye')"])
+def test_sys_exit_while_loading_is_a_load_error(tmp_path, call):
+    refused(script(tmp_path, f"{call}\nPROOF = Proof('p', 'P', (d,))\n"), "p.py:7:", "sys.exit(", "while loading")
+
+
+def test_prints_while_loading_go_to_stderr(tmp_path, capsys):
+    load_proofs(script(tmp_path, "print('chatty')\nPROOF = Proof('p', 'P', (d,))\n"))
+    out, err = capsys.readouterr()
+    assert out == "" and "chatty" in err
+
+
+def test_a_bare_derivation_is_refused(tmp_path):
+    refused(script(tmp_path, "PROOF = Proof('p', 'P', d)\n"), "p.py:7:", "Proof.derivations", "single Derivation")
+
+
+def test_a_string_among_the_derivations_is_refused(tmp_path):
+    refused(script(tmp_path, "PROOF = Proof('p', 'P', (d, 'd2'))\n"), "Proof.derivations[1]", "the string 'd2'")
+
+
+def _marker_text(marker):
+    # Text that would create a file if anything ran sympify (eval) on it.
+    return f"\"open(r'{marker}', 'w')\""
+
+
+def test_a_string_as_a_goal_side_is_refused_and_never_evaluated(tmp_path):
+    marker = tmp_path / "evaluated"
+    body = f"g = Goal(J(), {_marker_text(marker)})\nPROOF = Proof('p', 'P', (d,))\n"
+    refused(script(tmp_path, body), "p.py:7:", "Goal.rhs", "string")
+    assert not marker.exists()
+    refused(script(tmp_path, "g = Goal('J(theta)', J())\n"), "Goal.lhs", "string")
+
+
+def test_a_string_as_a_claim_is_refused_and_never_evaluated(tmp_path):
+    marker = tmp_path / "evaluated"
+    body = f"d2 = d.claim({_marker_text(marker)}, why='text')\nPROOF = Proof('p', 'P', (d2,))\n"
+    refused(script(tmp_path, body), "p.py:7:", "derivation 'd', step 2", "claim", "string")
+    assert not marker.exists()
+
+
+def test_a_string_as_the_start_is_refused(tmp_path):
+    body = "d2 = Derivation.begin('d2', 'J(theta)', goal=Goal(J(), J()))\n"
+    refused(script(tmp_path, body), "derivation 'd2': start", "string")
+
+
+def test_an_empty_proof_is_refused(tmp_path):
+    refused(script(tmp_path, "PROOF = Proof('p', 'P', ())\n"), "no derivations", "nothing to verify")
+    refused(script(tmp_path, "PROOFS = []\n"), "PROOFS is empty", "nothing to verify")
+
+
+def test_duplicate_derivation_names_are_refused_naming_both(tmp_path):
+    body = ("d2 = Derivation.begin('d', J(), goal=Goal(J(), J())).claim(J(), why='same')\n"
+            "PROOF = Proof('p', 'P', (d, d2))\n")
+    refused(script(tmp_path, body), "Proof.derivations[0] and Proof.derivations[1]", "'d'")
+
+
+def test_distinct_derivation_names_are_accepted(tmp_path):
+    body = ("d2 = Derivation.begin('e', J(), goal=Goal(J(), J())).claim(J(), why='same')\n"
+            "PROOF = Proof('p', 'P', (d, d2))\n")
+    (proof,) = load_proofs(script(tmp_path, body))
+    assert [x.name for x in proof.derivations] == ["d", "e"]
+
+
+def test_a_proof_changed_after_it_was_built_is_checked_again(tmp_path):
+    body = "PROOF = Proof('p', 'P', (d,))\nobject.__setattr__(PROOF, 'derivations', ())\n"
+    refused(script(tmp_path, body), "PROOF", "nothing to verify")
+
+
+def test_a_multiline_exception_message_is_one_line(tmp_path):
+    f = tmp_path / "multi.py"
+    f.write_text("raise ValueError('first\\nsecond')\n")
+    message = refused(f, "multi.py:1:", "first second")
+    assert message.endswith("first second")

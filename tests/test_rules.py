@@ -120,3 +120,9 @@ def test_sample_estimator_is_an_unbiased_relation_not_an_equality():
 def test_every_rule_states_its_rewrite_and_why():
     for r in R_.ALL_RULES:
         assert "->" in r.statement and r.why.endswith(".")
+
+
+def test_log_of_a_product_splits_only_nonnegative_factors():
+    # log(R²) and log(R·R') need not split (R may be ≤ 0); a product of probabilities does.
+    assert R_.log_of_product(sp.log(R() * R(TI))) == sp.log(R() * R(TI))
+    assert R_.log_of_product(sp.log(mu(TI) * pi(0, TI))) == sp.log(mu(TI)) + sp.log(pi(0, TI))
