@@ -65,7 +65,7 @@ def expectation_of_sample_mean(expr: Expr) -> Expr | None:
     # must not be captured by it, so it is named τ only where g does not mention τ at all.
     fresh = tau if not body.has(tau) else sp.Dummy("tau")
     g = body.xreplace({Sample(i): fresh})
-    if i in g.free_symbols:
+    if i in g.free_symbols or g.has(Sample):  # another sample τ^(k) in g is correlated with the k-th term
         return None
     return TrajectorySum(TrajectoryProbability(fresh, theta) * g, fresh, True)
 
@@ -83,9 +83,13 @@ def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) ->
 def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
     note = ""
     if relation == UNBIASED:
+        if isinstance(lhs, sp.Basic) and (lhs.has(Sample) or _samples(lhs)):
+            return SymbolicResult("not proved", "the estimated quantity depends on the samples; an estimator is "
+                                                "unbiased for a quantity that does not")
         expected = expectation_of_sample_mean(rhs)
         if expected is None:
-            return SymbolicResult("not proved", "the estimator is not of the form (1/m) Σ_i g(τ^(i))")
+            return SymbolicResult("not proved", "the estimator is not of the form (1/m) Σ_i g(τ^(i)), "
+                                                "g in τ^(i) alone")
         rhs, note = expected, " (with E[(1/m) Σ_i g(τ^(i))] = Σ_τ P(τ;θ) g(τ) for i.i.d. samples)"
     if relation != UNBIASED and _samples(lhs) != _samples(rhs):
         return SymbolicResult(

@@ -184,3 +184,12 @@ def test_a_small_product_is_still_proved():
     x0, x1, y0, y1 = sp.symbols("x0 x1 y0 y1")
     assert proved((x0 + y0) * (x1 + y1), x0 * x1 + x0 * y1 + y0 * x1 + y0 * y1)
     assert not proved((x0 + y0) * (x1 + y1), x0 * x1 + x0 * y1 + y0 * x1)
+
+
+def test_sample_mean_with_another_sample_in_it_is_not_proved():
+    # E[(1/m) Σ_i ∇log P(τ^(i)) R(τ^(1))] ≠ Σ_τ P ∇log P(τ) R(τ^(1)): the i = 1 term pairs τ^(1) with itself.
+    lhs = sum_tau(unevaluated_mul(P(), grad(sp.log(P())), R(Sample(1))), support=True)
+    est = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(1))))
+    assert expectation_of_sample_mean(est) is None
+    assert not proved(lhs, est, relation=UNBIASED)
+    assert not proved(R(Sample(1)), sample_mean(R(Sample(1))), relation=UNBIASED)
