@@ -60,7 +60,9 @@ def load_proofs(path: str | Path) -> list[Proof]:
                         "while loading") from None
     except UserError as exc:  # a malformed Proof, Derivation, Goal or Step: the message names the field
         raise UserError(f"{path}{_line(exc, path)}: {exc}") from None
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any other failure of the script is the script's, not ours
         message = " ".join(str(exc).split())  # one line, whatever the script put in its message
         raise UserError(f"{path}{_line(exc, path)}: the proof script raised {type(exc).__name__}: {message}") from None
     found = []

@@ -153,3 +153,9 @@ def test_a_multiline_exception_message_is_one_line(tmp_path):
     f.write_text("raise ValueError('first\\nsecond')\n")
     message = refused(f, "multi.py:1:", "first second")
     assert message.endswith("first second")
+
+
+def test_a_base_exception_while_loading_is_a_load_error(tmp_path):
+    f = tmp_path / "base.py"
+    f.write_text("class Odd(BaseException):\n    pass\nraise Odd('odd')\n")
+    refused(f, "base.py:3:", "raised Odd: odd")
