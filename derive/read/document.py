@@ -1,0 +1,332 @@
+"""Readings -> steps -> checks: a whole document checked line by line with derive's engine.
+
+Consecutive sides joined by ``=`` are steps; a row that starts with ``=`` continues the chain
+above; a row whose left side starts an earlier chain continues that chain. A step from a
+number to a sample mean over τ^(1..m) is checked as an estimator (derive's ``unbiased``
+relation): when written with ``=`` it "holds in expectation, written as an equality". Every
+step is checked by :func:`derive.check.check_step` on the battery that fits the document
+(random rewards when rewards appear). General calculus lemmas in x and a function f are
+proved symbolically for a positive f; update rules (``\\leftarrow``) are recognised, not checked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy import Derivative, Expr, Function, Product, Sum
+
+from ..battery import BATTERIES
+from ..check import check_step
+from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
+from ..latex import to_latex
+from ..notation import H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
+from ..report import FAILED, UNDECIDED, StepReport
+from ..symbolic import same_form
+from .extract import Row, extract_rows, macros
+from .parse import NotUnderstood, parse_tree, read_row
+from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, shift_time
+
+__all__ = [
+    "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
+    "NO_CLAIM", "LineReport", "DocumentReport", "check_text", "document_time",
+]
+
+HOLDS = "holds"
+IN_EXPECTATION = "holds in expectation, written as an equality"
+FAILS = "fails"
+NOT_UNDERSTOOD = "not understood"
+UNDECIDED_LINE = "undecided"
+UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check)"
+DEFINITION = "definition"
+NO_CLAIM = "no claim (an expression on its own)"
+_NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
+
+
+@dataclass(frozen=True)
+class LineReport:
+    """What derive found on one row of the document."""
+
+    line: int
+    column: int
+    latex: str                      # the row as written
+    reading: str                    # derive's reading, in the document's notation
+    verdict: str
+    kind: str                       # "step" | "claim" | "lemma" | "update rule" | "definition" | "expression" | "result"
+    justification: str = ""
+    notes: tuple[str, ...] = ()
+    detail: str = ""                # why it fails or is not understood
+    steps: tuple[StepReport, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == HOLDS or self.verdict in _NEUTRAL
+
+    def to_dict(self) -> dict:
+        return {
+            "line": self.line, "column": self.column, "latex": self.latex, "reading": self.reading,
+            "verdict": self.verdict, "ok": self.ok, "kind": self.kind, "justification": self.justification,
+            "notes": list(self.notes), "detail": self.detail, "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentReport:
+    path: str
+    lines: tuple[LineReport, ...]
+    battery: str
+    instances: int
+    base: int
+    seconds: float = 0.0
+
+    @property
+    def verified(self) -> bool:
+        return all(r.ok for r in self.lines)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
+                "time_base": self.base, "seconds": round(self.seconds, 3),
+                "lines": [r.to_dict() for r in self.lines]}
+
+
+@dataclass
+class _Chain:
+    start: Expr
+    last: Expr
+    line: int
+    steps: int = 0
+    min_horizon: int = 0
+    rows: list = field(default_factory=list)
+
+
+# -- printing in the document's own time ---------------------------------------------------
+
+def document_time(expr, base: int):
+    """An expression of derive's 0-based time printed back in the document's time (n = H + 1)."""
+    if base == 0 or not isinstance(expr, sp.Basic):
+        return expr
+
+    def sums(e):
+        if isinstance(e, (Sum, Product)) and e.limits[-1][0] != i:
+            var, lo, hi = e.limits[-1]
+            body = e.function if len(e.limits) == 1 else type(e)(e.function, *e.limits[:-1])
+            return type(e)(body.xreplace({var: var - 1}), (var, lo + 1, hi + 1))
+        return e
+
+    out = shift_time(expr, 1).replace(lambda e: isinstance(e, (Sum, Product)), sums)
+    return out.xreplace({H: N_LETTER - 1})
+
+
+def _show(expr, base: int) -> str:
+    if isinstance(expr, SetLiteral):
+        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base))
+                                   for x in expr.items) + r"\}"
+    return to_latex(document_time(expr, base))
+
+
+def _reading_text(rd: Reading, base: int) -> str:
+    rel = {"=": "=", "~": r"\approx", "<-": r"\leftarrow"}
+    out = ("= " if rd.lead == "=" else "") + _show(rd.sides[0], base)
+    for r_, s_ in zip(rd.relations, rd.sides[1:]):
+        out += f" {rel[r_]} " + _show(s_, base)
+    return out
+
+
+# -- the document -------------------------------------------------------------------------
+
+def _samples(e) -> bool:
+    return isinstance(e, sp.Basic) and m in e.free_symbols
+
+
+def _has_sample(expr) -> bool:
+    return isinstance(expr, sp.Basic) and expr.has(Sample)
+
+
+def _resolve_trajectory(rd: Reading) -> Reading:
+    """An s_t written without ^{(i)} in a line about τ^{(i)} is s_t^{(i)}; otherwise it is τ's."""
+    sides = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] + [
+        x for s_ in rd.sides if isinstance(s_, SetLiteral) for x in s_.items if isinstance(x, sp.Basic)]
+    unmarked = any(s_.has(UNMARKED) for s_ in sides)
+    if not unmarked:
+        return rd
+    marked = any(_has_sample(s_) for s_ in sides)
+    target = Sample(i) if marked else tau
+    if marked:
+        rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
+
+    def fix(s_):
+        return s_.xreplace({UNMARKED: target}) if isinstance(s_, sp.Basic) else (
+            SetLiteral(tuple(x.xreplace({UNMARKED: target}) if isinstance(x, sp.Basic) else x for x in s_.items))
+            if isinstance(s_, SetLiteral) else s_)
+
+    rd.sides = [fix(s_) for s_ in rd.sides]
+    rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
+    return rd
+
+
+def _time_base(readings) -> int:
+    """1 when the document counts time from 1 (s_1, a_1, r_1 and no step 0), else 0."""
+    ks = []
+    for rd in readings:
+        for s_ in rd.sides:
+            items = s_.items if isinstance(s_, SetLiteral) else (s_,)
+            for it in items:
+                if isinstance(it, sp.Basic):
+                    ks += [e.args[1] for e in sp.preorder_traversal(it)
+                           if isinstance(e, (State, Action, Reward, RewardProbability)) and e.args[1].is_Integer]
+    return 1 if ks and min(ks) == 1 else 0
+
+
+def _lemma_check(lhs, rhs) -> tuple[str, str]:
+    """A lemma in x and a positive function f: proved symbolically, or refuted at a point."""
+    diff = sp.cancel(sp.together((lhs - rhs).doit()))
+    if diff == 0:
+        return HOLDS, "general lemma: proved symbolically for every positive differentiable f"
+    fs = {a_.func for a_ in (lhs - rhs).atoms(sp.core.function.AppliedUndef)}
+    concrete = {fn: sp.Lambda(LEMMA_VAR, LEMMA_VAR ** 2 + 1) for fn in fs}
+    for x0 in (sp.Rational(1, 2), sp.Integer(2), sp.Integer(3)):
+        lv = sp.nsimplify(lhs.subs(concrete).doit().subs(LEMMA_VAR, x0))
+        rv = sp.nsimplify(rhs.subs(concrete).doit().subs(LEMMA_VAR, x0))
+        if sp.simplify(lv - rv) != 0:
+            return FAILS, f"counterexample: f(x) = x^2 + 1 at x = {x0}: left side {lv}, right side {rv}"
+    return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
+
+
+def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 12, timeout: float = 2.0,
+               minimize: bool = True) -> DocumentReport:
+    """Check every display row and inline claim of a document."""
+    start_time = time.perf_counter()
+    defined = tuple(macros(text))
+    rows = extract_rows(text)
+    trees = [parse_tree(r, defined) for r in rows]
+    first = [read_row(r, tr, base=0) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
+    base = _time_base([rd for rd in first if isinstance(rd, Reading)])
+    readings = first if base == 0 else [
+        read_row(r, tr, base=1) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
+    readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
+
+    def uses_rewards(rd):
+        return isinstance(rd, Reading) and any(
+            isinstance(s_, sp.Basic) and s_.has(Reward, RewardProbability) or
+            isinstance(s_, SetLiteral) and any(isinstance(x, Reward) for x in s_.items) for s_ in rd.sides)
+
+    battery_name = "rewards" if any(uses_rewards(rd) for rd in readings) else "default"
+    battery = BATTERIES[battery_name](seed=seed, n_random=n_random)
+    chains: list[_Chain] = []
+    current: _Chain | None = None
+    out: list[LineReport] = []
+    breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
+    for k, (row, rd) in enumerate(zip(rows, readings)):
+        if isinstance(rd, NotUnderstood):
+            out.append(LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
+                                  row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
+            continue
+        reading = _reading_text(rd, base)
+        notes = list(rd.notes)
+        if "<-" in rd.relations:
+            out.append(LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
+                                  row.justification, tuple(notes)))
+            continue
+        if any(isinstance(s_, SetLiteral) for s_ in rd.sides):
+            out.append(LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
+                                  row.justification, tuple(notes + ["τ is a sequence of states, actions and rewards"])))
+            continue
+        if not rd.relations and rd.lead is None:
+            out.append(LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
+                                  row.justification, tuple(notes)))
+            continue
+        sides = list(rd.sides)
+        for j in range(len(sides) - 1, -1, -1):  # ĝ = …: a name defined in the line
+            if isinstance(sides[j], HatName):
+                if j + 1 < len(sides):
+                    notes.append(f"{sides[j].name} defined as {_show(sides[j + 1], base)}")
+                del sides[j]
+        if any(s_.has(LEMMA_VAR) or s_.atoms(sp.core.function.AppliedUndef) - set() and s_.has(LEMMA_VAR)
+               for s_ in sides if isinstance(s_, sp.Basic)):
+            verdicts = [_lemma_check(a_, b_) for a_, b_ in zip(sides, sides[1:])]
+            worst = next((v for v in verdicts if v[0] != HOLDS), verdicts[0] if verdicts else (HOLDS, ""))
+            out.append(LineReport(row.line, row.column, row.source, reading, worst[0], "lemma", row.justification,
+                                  tuple(notes), worst[1]))
+            continue
+        # Which chain this row continues, and the steps it claims.
+        pairs = []
+        if rd.lead is not None:
+            if current is None:
+                out.append(LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, "step",
+                                      row.justification, tuple(notes),
+                                      f"line {row.line}, column {row.column}: a row starting with '=' needs a line above"))
+                continue
+            chain, prev, rest = current, current.last, sides
+        else:
+            chain = next((c for c in chains if same_form(c.start, sides[0])), None)
+            if chain is not None:
+                prev, rest = chain.last, sides[1:]
+                if not same_form(chain.last, sides[0]):
+                    notes.append(f"continues the chain from line {chain.line} (its left side starts that chain)")
+            else:
+                chain = _Chain(sides[0], sides[0], row.line)
+                chains.append(chain)
+                prev, rest = sides[0], sides[1:]
+        for s_ in rest:
+            pairs.append((prev, s_))
+            prev = s_
+        # Where a \dots pattern breaks: name the factor, and notice a different reading of the same one.
+        detail = []
+        for written, expected in rd.patterns:
+            detail.append(f"the product written with \\dots breaks its pattern at {_show(written, base)}: "
+                          f"the pattern gives {_show(expected, base)}")
+            key = sp.srepr(expected)
+            if key in breaks and breaks[key][2] != written:
+                ln, col, other = breaks[key]
+                notes.append(f"the same factor is written {_show(other, base)} on line {ln}, column {col}: "
+                             f"a different reading of the transition into that state")
+            breaks.setdefault(key, (row.line, row.column, written))
+        chain.min_horizon = max(chain.min_horizon, rd.min_horizon)
+        need = chain.min_horizon
+        inst = battery if need <= 0 else tuple(b_ for b_ in battery if b_.mdp.horizon >= need)
+        if need > 0:
+            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the product as written needs "
+                         f"{need + 1} steps or more")
+        reports, in_expectation = [], False
+        for a_, b_ in pairs:
+            relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
+            conditions = (POSITIVE_PROBABILITY,) if any(
+                isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
+            rep = check_step(a_, b_, relation=relation, rule=f"line {row.line}", why=row.justification,
+                             index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
+                             seed=seed + k, minimize=minimize)
+            reports.append(rep)
+            if relation == UNBIASED and rep.ok and "~" not in rd.relations:
+                in_expectation = True
+        chain.last = prev
+        chain.steps += len(pairs)
+        chain.rows.append(row.line)
+        current = chain
+        if _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
+            in_expectation = True
+        if any(r_.verdict == FAILED for r_ in reports):
+            verdict = FAILS
+        elif any(not r_.ok for r_ in reports):
+            verdict = UNDECIDED_LINE
+        elif in_expectation:
+            verdict = IN_EXPECTATION
+        else:
+            verdict = HOLDS
+        out.append(LineReport(row.line, row.column, row.source, reading, verdict,
+                              "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
+                              row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
+    # The result of every chain of several steps: its first left side against its last right side.
+    for chain in chains:
+        if chain.steps < 2 or same_form(chain.start, chain.last):
+            continue
+        relation = UNBIASED if _samples(chain.last) and not _samples(chain.start) else EQUAL
+        rep = check_step(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
+                         battery=battery, timeout=timeout, seed=seed, minimize=minimize)
+        verdict = FAILS if rep.verdict == FAILED else (UNDECIDED_LINE if not rep.ok else
+                                                        IN_EXPECTATION if relation == UNBIASED else HOLDS)
+        reading = f"{_show(chain.start, base)} = {_show(chain.last, base)}"
+        out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
+                              reading, verdict, "result", "", (), "", (rep,)))
+    inst_count = len(battery)
+    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time)
