@@ -12,7 +12,7 @@ proved symbolically for a positive f; update rules (``\\leftarrow``) are recogni
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 from sympy import Derivative, Expr, Function, Product, Sum
@@ -21,12 +21,12 @@ from ..battery import BATTERIES
 from ..check import check_step
 from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
 from ..latex import to_latex
-from ..notation import H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
+from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
 from ..report import FAILED, UNDECIDED, StepReport
 from ..symbolic import same_form
 from .extract import Row, extract_rows, macros
 from .parse import NotUnderstood, parse_tree, read_row
-from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, shift_time
+from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -58,6 +58,7 @@ class LineReport:
     notes: tuple[str, ...] = ()
     detail: str = ""                # why it fails or is not understood
     steps: tuple[StepReport, ...] = ()
+    end: int = -1                   # source offset just after the row (-1: not a row of the source)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +98,7 @@ class _Chain:
     line: int
     steps: int = 0
     min_horizon: int = 0
+    good_line: int = 0
     rows: list = field(default_factory=list)
 
 
@@ -106,16 +108,30 @@ def document_time(expr, base: int):
     """An expression of derive's 0-based time printed back in the document's time (n = H + 1)."""
     if base == 0 or not isinstance(expr, sp.Basic):
         return expr
+    steps = (State, Action, Reward, RewardProbability)
 
-    def sums(e):
-        if isinstance(e, (Sum, Product)) and e.limits[-1][0] != i:
-            var, lo, hi = e.limits[-1]
-            body = e.function if len(e.limits) == 1 else type(e)(e.function, *e.limits[:-1])
-            return type(e)(body.xreplace({var: var - 1}), (var, lo + 1, hi + 1))
+    def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
+        if isinstance(e, steps):
+            return type(e)(e.args[0], e.args[1].xreplace({var: var - 1}))
+        if isinstance(e, sp.Pow) and e.base == gamma:
+            return sp.Pow(gamma, e.exp.xreplace({var: var - 1}), evaluate=False)
         return e
 
-    out = shift_time(expr, 1).replace(lambda e: isinstance(e, (Sum, Product)), sums)
-    return out.xreplace({H: N_LETTER - 1})
+    def sums(e):
+        if isinstance(e, (Sum, Product)) and len(e.limits) == 1 and e.limits[0][0] != i:
+            var, lo, hi = e.limits[0]
+            return type(e)(rebuild(e.function, lambda f: back(f, var)), (var, lo + 1, hi + 1))
+        return e
+
+    def shift(e):
+        if isinstance(e, steps):
+            return type(e)(e.args[0], (e.args[1] + 1).xreplace({H: N_LETTER - 1}))
+        if isinstance(e, (Sum, Product)):
+            return type(e)(e.function, *[(v, lo.xreplace({H: N_LETTER - 1}), hi.xreplace({H: N_LETTER - 1}))
+                                         for v, lo, hi in e.limits])
+        return e
+
+    return rebuild(rebuild(expr, sums), shift)
 
 
 def _show(expr, base: int) -> str:
@@ -155,9 +171,12 @@ def _resolve_trajectory(rd: Reading) -> Reading:
     if marked:
         rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
 
+    def swap(e):
+        return target if e == UNMARKED else e
+
     def fix(s_):
-        return s_.xreplace({UNMARKED: target}) if isinstance(s_, sp.Basic) else (
-            SetLiteral(tuple(x.xreplace({UNMARKED: target}) if isinstance(x, sp.Basic) else x for x in s_.items))
+        return rebuild(s_, swap) if isinstance(s_, sp.Basic) else (
+            SetLiteral(tuple(rebuild(x, swap) if isinstance(x, sp.Basic) else x for x in s_.items))
             if isinstance(s_, SetLiteral) else s_)
 
     rd.sides = [fix(s_) for s_ in rd.sides]
@@ -217,23 +236,26 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     current: _Chain | None = None
     out: list[LineReport] = []
     breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
+    def add(row, report):
+        out.append(replace(report, end=row.offset + len(row.text)))
+
     for k, (row, rd) in enumerate(zip(rows, readings)):
         if isinstance(rd, NotUnderstood):
-            out.append(LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
+            add(row, LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
                                   row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
             continue
         reading = _reading_text(rd, base)
         notes = list(rd.notes)
         if "<-" in rd.relations:
-            out.append(LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
+            add(row, LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
                                   row.justification, tuple(notes)))
             continue
         if any(isinstance(s_, SetLiteral) for s_ in rd.sides):
-            out.append(LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
+            add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
                                   row.justification, tuple(notes + ["τ is a sequence of states, actions and rewards"])))
             continue
         if not rd.relations and rd.lead is None:
-            out.append(LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
+            add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
                                   row.justification, tuple(notes)))
             continue
         sides = list(rd.sides)
@@ -246,14 +268,14 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                for s_ in sides if isinstance(s_, sp.Basic)):
             verdicts = [_lemma_check(a_, b_) for a_, b_ in zip(sides, sides[1:])]
             worst = next((v for v in verdicts if v[0] != HOLDS), verdicts[0] if verdicts else (HOLDS, ""))
-            out.append(LineReport(row.line, row.column, row.source, reading, worst[0], "lemma", row.justification,
+            add(row, LineReport(row.line, row.column, row.source, reading, worst[0], "lemma", row.justification,
                                   tuple(notes), worst[1]))
             continue
         # Which chain this row continues, and the steps it claims.
         pairs = []
         if rd.lead is not None:
             if current is None:
-                out.append(LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, "step",
+                add(row, LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, "step",
                                       row.justification, tuple(notes),
                                       f"line {row.line}, column {row.column}: a row starting with '=' needs a line above"))
                 continue
@@ -265,12 +287,10 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                 if not same_form(chain.last, sides[0]):
                     notes.append(f"continues the chain from line {chain.line} (its left side starts that chain)")
             else:
-                chain = _Chain(sides[0], sides[0], row.line)
+                chain = _Chain(sides[0], sides[0], row.line, good_line=row.line)
                 chains.append(chain)
                 prev, rest = sides[0], sides[1:]
-        for s_ in rest:
-            pairs.append((prev, s_))
-            prev = s_
+        sides_after = list(rest)
         # Where a \dots pattern breaks: name the factor, and notice a different reading of the same one.
         detail = []
         for written, expected in rd.patterns:
@@ -289,7 +309,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the product as written needs "
                          f"{need + 1} steps or more")
         reports, in_expectation = [], False
-        for a_, b_ in pairs:
+        for b_ in sides_after:
+            a_ = prev
             relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
             conditions = (POSITIVE_PROBABILITY,) if any(
                 isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
@@ -297,13 +318,19 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                              index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
                              seed=seed + k, minimize=minimize)
             reports.append(rep)
+            pairs.append((a_, b_))
             if relation == UNBIASED and rep.ok and "~" not in rd.relations:
                 in_expectation = True
+            if rep.ok:
+                prev = b_
+                chain.good_line = row.line
+            else:  # a wrong side is no premise: the next side is checked against the last one that held
+                notes.append(f"the next side is checked against the last one that held (line {chain.good_line})")
         chain.last = prev
         chain.steps += len(pairs)
         chain.rows.append(row.line)
         current = chain
-        if _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
+        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
             in_expectation = True
         if any(r_.verdict == FAILED for r_ in reports):
             verdict = FAILS
@@ -313,7 +340,7 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             verdict = IN_EXPECTATION
         else:
             verdict = HOLDS
-        out.append(LineReport(row.line, row.column, row.source, reading, verdict,
+        add(row, LineReport(row.line, row.column, row.source, reading, verdict,
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
     # The result of every chain of several steps: its first left side against its last right side.

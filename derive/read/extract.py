@@ -68,7 +68,9 @@ def _prose(text: str) -> str:
         return ""
     last = " ".join(paras[-1].split())
     last = re.sub(r"^#+\s*", "", last)
-    return last if len(last) <= 240 else "…" + last[-239:]
+    sentences = re.split(r"(?<=[.!?])\s+", last)
+    last = sentences[-1] if sentences[-1] else last
+    return last if len(last) <= 160 else "…" + last[-159:]
 
 
 def _blank(s: str, start: int, end: int) -> str:

@@ -103,9 +103,18 @@ def time_indices(expr) -> list:
 
 
 def shift_time(expr, d):
-    """Every time index k in expr becomes k + d."""
-    return expr.replace(lambda e: isinstance(e, (State, Action, Reward, RewardProbability)),
-                        lambda e: type(e)(e.args[0], e.args[1] + d))
+    """Every time index k in expr becomes k + d (products keep their written order)."""
+    return rebuild(expr, lambda e: type(e)(e.args[0], e.args[1] + d)
+                   if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
+
+
+def rebuild(expr, fn):
+    """Apply fn bottom-up without letting SymPy re-sort or simplify products and sums."""
+    from sympy.strategies.traverse import bottom_up
+
+    from ..notation import STRUCTURE
+
+    return bottom_up(fn, STRUCTURE)(expr)
 
 
 def _is_traj(e) -> bool:
@@ -233,6 +242,8 @@ class RowTransformer(Transformer):
         hi = self._bound(hi)
         if var == i:
             return (Sum if is_sum else Product)(body, (i, lo, hi))
+        if var not in (t, u) and var not in _TIME_NAMES.values():
+            raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
         if self.base == 1:
             # Change of variable t -> t + 1 so the sum runs over derive's 0-based steps.
             body = body.xreplace({var: var + 1})
@@ -306,6 +317,10 @@ class RowTransformer(Transformer):
     def var(self, name, *rest):
         sub = sample = None
         for r_ in rest:
+            if isinstance(r_, Token) and r_.type == "PRIME":
+                if name != "t" or sub is not None:
+                    raise ReadError(f"{name}': only t' (a second time index) takes a prime")
+                return u
             if isinstance(r_, _Sub):
                 sub = r_
             elif isinstance(r_, tuple) and r_[0] == "sample":
