@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import sympy as sp
+from lark import Token, Tree
 from sympy import Derivative, Expr, Function, Product, Sum
 
 from ..battery import BATTERIES
@@ -99,6 +100,7 @@ class _Chain:
     steps: int = 0
     min_horizon: int = 0
     good_line: int = 0
+    approx: bool = False   # an estimator step was written with ≈
     rows: list = field(default_factory=list)
 
 
@@ -184,16 +186,22 @@ def _resolve_trajectory(rd: Reading) -> Reading:
     return rd
 
 
-def _time_base(readings) -> int:
-    """1 when the document counts time from 1 (s_1, a_1, r_1 and no step 0), else 0."""
+def _time_base(trees) -> int:
+    """1 when the document counts time from 1 (s_1, a_1, r_1 and no step 0), else 0: read off the parse trees."""
     ks = []
-    for rd in readings:
-        for s_ in rd.sides:
-            items = s_.items if isinstance(s_, SetLiteral) else (s_,)
-            for it in items:
-                if isinstance(it, sp.Basic):
-                    ks += [e.args[1] for e in sp.preorder_traversal(it)
-                           if isinstance(e, (State, Action, Reward, RewardProbability)) and e.args[1].is_Integer]
+    for tree in trees:
+        if isinstance(tree, NotUnderstood):
+            continue
+        for node in tree.find_data("var"):
+            name = node.children[0]
+            letters = [tok for tok in name.scan_values(lambda v: isinstance(v, Token))]
+            if [tok.value for tok in letters] not in (["s"], ["a"], ["r"]):
+                continue
+            for sub in node.children[1:]:
+                if isinstance(sub, Tree) and sub.data in ("sub_single", "sub_group"):
+                    values = list(sub.scan_values(lambda v: isinstance(v, Token)))
+                    if len(values) == 1 and values[0].type == "NUMBER":
+                        ks.append(int(values[0].value))
     return 1 if ks and min(ks) == 1 else 0
 
 
@@ -219,10 +227,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     defined = tuple(macros(text))
     rows = extract_rows(text)
     trees = [parse_tree(r, defined) for r in rows]
-    first = [read_row(r, tr, base=0) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
-    base = _time_base([rd for rd in first if isinstance(rd, Reading)])
-    readings = first if base == 0 else [
-        read_row(r, tr, base=1) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
+    base = _time_base(trees)
+    readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
     readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
 
     def uses_rewards(rd):
@@ -314,9 +320,21 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
             conditions = (POSITIVE_PROBABILITY,) if any(
                 isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
-            rep = check_step(a_, b_, relation=relation, rule=f"line {row.line}", why=row.justification,
-                             index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
-                             seed=seed + k, minimize=minimize)
+            free_t = t in (a_.free_symbols | b_.free_symbols)
+            rep = None
+            for t0 in ((0, 1, 2) if free_t else (None,)):
+                lhs, rhs, use = a_, b_, inst
+                if t0 is not None:  # "for every t": each step t0 on the MDPs that have it
+                    lhs, rhs = a_.xreplace({t: t0}), b_.xreplace({t: t0})
+                    use = tuple(b2 for b2 in inst if b2.mdp.horizon >= t0)
+                one = check_step(lhs, rhs, relation=relation, rule=f"line {row.line}", why=row.justification,
+                                 index=len(reports) + 1, conditions=conditions, battery=use, timeout=timeout,
+                                 seed=seed + k, minimize=minimize)
+                if rep is None or (rep.ok and not one.ok):
+                    rep = one
+            if free_t:
+                notes.append("t is free (a statement for every step): checked at t = 0, 1, 2, each on the MDPs "
+                             "with H ≥ t")
             reports.append(rep)
             pairs.append((a_, b_))
             if relation == UNBIASED and rep.ok and "~" not in rd.relations:
@@ -329,7 +347,9 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         chain.last = prev
         chain.steps += len(pairs)
         chain.rows.append(row.line)
-        current = chain
+        chain.approx = chain.approx or "~" in rd.relations
+        if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
+            current = chain
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
             in_expectation = True
         if any(r_.verdict == FAILED for r_ in reports):
@@ -351,7 +371,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         rep = check_step(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
                          battery=battery, timeout=timeout, seed=seed, minimize=minimize)
         verdict = FAILS if rep.verdict == FAILED else (UNDECIDED_LINE if not rep.ok else
-                                                        IN_EXPECTATION if relation == UNBIASED else HOLDS)
+                                                        IN_EXPECTATION if relation == UNBIASED and not chain.approx
+                                                        else HOLDS)
         reading = f"{_show(chain.start, base)} = {_show(chain.last, base)}"
         out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
                               reading, verdict, "result", "", (), "", (rep,)))

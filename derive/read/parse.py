@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -48,7 +49,7 @@ def _expected(names) -> str:
 
 def _expand(text: str, defined: tuple[Macro, ...]) -> str:
     for mac in sorted(defined, key=lambda m_: -len(m_.name)):
-        text = text.replace(mac.name, "{" + mac.body + "}")
+        text = re.sub(re.escape(mac.name) + r"(?![A-Za-z])", lambda _: mac.body + " ", text)
     return text
 
 

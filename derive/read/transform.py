@@ -138,7 +138,7 @@ class RowTransformer(Transformer):
 
     # -- rows ---------------------------------------------------------------------------
     def start(self, *items):
-        items = [it for it in items if not (isinstance(it, Token) and it.type in ("THEREFORE", "PUNCT"))]
+        items = [it for it in items if not (isinstance(it, Token) and it.type in ("THEREFORE", "PUNCT", "COMMA", "SEMI"))]
         lead = None
         if items and isinstance(items[0], tuple) and items[0][0] == "lead":
             lead = items[0][1]
@@ -579,7 +579,7 @@ class RowTransformer(Transformer):
         k0 = _first_step(head)
         p = len(head)
         for q in range(1, len(head)):
-            if len(head) % q == 0 and all(head[j + q] == shift_time(head[j], 1)
+            if all(head[j + q] == shift_time(head[j], 1)
                                           for j in range(len(head) - q)):
                 p = q
                 break
