@@ -117,6 +117,12 @@ def rebuild(expr, fn):
     return bottom_up(fn, STRUCTURE)(expr)
 
 
+def _evaluated(e):
+    """Index arithmetic as SymPy writes it (t + 1, not an unevaluated Add): indices compare by value."""
+    e = sp.sympify(e)
+    return e if e.is_Atom else e.func(*[_evaluated(x_) for x_ in e.args])
+
+
 def _is_traj(e) -> bool:
     return e == tau or e == UNMARKED or isinstance(e, Sample)
 
@@ -330,7 +336,7 @@ class RowTransformer(Transformer):
     def _symbol(self, name, sub, sample):
         if isinstance(name, HatName):
             return name
-        traj = UNMARKED if sample is None else Sample(sample)
+        traj = UNMARKED if sample is None else Sample(_evaluated(sample))
         if name == r"\pi" and sub is not None and sub.a == theta and sample is None:
             return PI_THETA
         if name == r"\tau":
@@ -368,13 +374,13 @@ class RowTransformer(Transformer):
 
     def _time(self, k):
         """A written time index in derive's 0-based steps."""
-        k = sp.sympify(k)
+        k = _evaluated(k)
         if self.base == 1:
             return k.xreplace({N_LETTER: H + 1, T_LETTER: H + 1}) - 1
         return k.xreplace({T_LETTER: H, N_LETTER: H})
 
     def _bound(self, e):
-        e = sp.sympify(e)
+        e = _evaluated(e)
         if self.base == 1:
             return e.xreplace({N_LETTER: H + 1, T_LETTER: H + 1})
         return e.xreplace({T_LETTER: H, N_LETTER: H})
