@@ -75,3 +75,11 @@ def test_tex_written_back_to_a_file(tmp_path, capsys):
     code, _ = run(tmp_path, capsys, "\\begin{align*}\nJ(\\theta) &= \\sum_\\tau P(\\tau;\\theta) R(\\tau)\n\\end{align*}\n",
                   "--format", "tex", "-o", str(target), name="d.tex")
     assert code == 0 and "\\tag*{holds}" in target.read_text(encoding="utf-8")
+
+
+def test_a_line_with_two_readings_says_so_and_checks_both(tmp_path, capsys):
+    # Σ_τ ∇P(τ;θ) (narrow reading) = ∇_θ Σ_τ P(τ;θ) = 0; the wide reading ∇(P·P) is not 0.
+    text = "$$\\sum_\\tau \\nabla_\\theta P(\\tau;\\theta) P(\\tau;\\theta) = \\sum_\\tau P(\\tau;\\theta) \\nabla_\\theta P(\\tau;\\theta)$$\n"
+    code, out = run(tmp_path, capsys, text)
+    assert "two readings" in out.out
+    assert code == 1 and "ambiguous" in out.out

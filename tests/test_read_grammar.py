@@ -170,3 +170,27 @@ def test_unknown_command_is_not_understood_with_its_column():
 def test_unfinished_line_says_what_was_expected():
     out = not_understood(r"J(\theta) = \frac{1}{")
     assert "expected" in out.message or "ends" in out.message
+
+
+def test_gradient_before_a_theta_dependent_factor_has_two_readings():
+    rd = read(r"\nabla_\theta \log P(\tau;\theta) P(\tau;\theta) = 0")
+    ((narrow, wide),) = rd.readings
+    assert isinstance(wide, sp.Derivative) and isinstance(narrow, sp.Mul)
+    assert not read(r"\nabla_\theta \log P(\tau;\theta) R(\tau) = 0").readings       # R is θ-free: one meaning
+    assert not read(r"\nabla_\theta \left[\log P(\tau;\theta)\right] P(\tau;\theta) = 0").readings  # brackets decide
+
+
+def test_sizing_and_explicit_products_are_transparent():
+    plain = side(r"P(\tau;\theta) \nabla_\theta \log P(\tau;\theta)")
+    assert same_form(side(r"P(\tau;\theta) \cdot \nabla_\theta \log\big(P(\tau;\theta)\big)"), plain)
+    assert same_form(side(r"P(\tau;\theta) * \nabla_\theta \log \left[P(\tau;\theta)\right]"), plain)
+
+
+def test_general_lemma_holds_and_its_wrong_twin_fails():
+    from derive.read.document import FAILS, HOLDS, _lemma_check
+
+    rd = read(r"\nabla_x \log f(x) = \frac{\nabla_x f(x)}{f(x)}")
+    assert _lemma_check(*rd.sides)[0] == HOLDS
+    rd = read(r"\nabla_x \log f(x) = \frac{f(x)}{\nabla_x f(x)}")
+    verdict, why = _lemma_check(*rd.sides)
+    assert verdict == FAILS and "x^2 + 1" in why

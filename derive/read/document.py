@@ -31,7 +31,7 @@ from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiter
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -42,6 +42,7 @@ UNDECIDED_LINE = "undecided"
 UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check)"
 DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
+AMBIGUOUS = "ambiguous: one reading holds and the other fails"
 _NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
 
 
@@ -152,6 +153,10 @@ def _reading_text(rd: Reading, base: int) -> str:
 
 
 # -- the document -------------------------------------------------------------------------
+
+def pairs_flat(pairs):
+    return [x_ for pair in pairs for x_ in pair]
+
 
 def _samples(e) -> bool:
     return isinstance(e, sp.Basic) and m in e.free_symbols
@@ -352,6 +357,30 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             current = chain
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
             in_expectation = True
+        if rd.readings and all(isinstance(x_, sp.Basic) for x_ in pairs_flat(pairs)):
+            # Two readings of one product: check the other one too, and say whether they agree.
+            swap = dict(rd.readings)
+            alt_reports = []
+            for a_, b_ in pairs:
+                a2, b2 = (rebuild(e, lambda z: swap.get(z, z)) for e in (a_, b_))
+                if a2 == a_ and b2 == b_:
+                    continue
+                relation = UNBIASED if _samples(b2) and not _samples(a2) else EQUAL
+                alt_reports.append(check_step(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
+                                              why=row.justification, index=len(reports) + len(alt_reports) + 1,
+                                              battery=inst, timeout=timeout, seed=seed + k, minimize=minimize))
+            for narrow, wide in rd.readings:
+                other_ok = all(r_.ok for r_ in alt_reports)
+                notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
+                             f"{_show(wide, base)} (∇ of the whole product); the other reading "
+                             f"{'holds' if other_ok else 'fails'}")
+            if alt_reports and all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
+                reports = reports + alt_reports
+                verdict = AMBIGUOUS
+                add(row, LineReport(row.line, row.column, row.source, reading, verdict, "step", row.justification,
+                                    tuple(notes), "; ".join(detail), tuple(reports)))
+                continue
+            reports = reports + alt_reports
         if any(r_.verdict == FAILED for r_ in reports):
             verdict = FAILS
         elif any(not r_.ok for r_ in reports):

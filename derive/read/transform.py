@@ -63,6 +63,7 @@ class Reading:
     notes: list = field(default_factory=list)
     patterns: list = field(default_factory=list)   # (written factor, expected factor) where a … pattern breaks
     min_horizon: int = 0                            # the smallest H the line as written needs
+    readings: list = field(default_factory=list)    # (as read, other reading) of a product with two readings
 
 
 class _Dots:
@@ -137,6 +138,9 @@ class RowTransformer(Transformer):
         self.notes: list[str] = []
         self.patterns: list = []
         self.min_horizon = 0
+        self.ambiguous: list = []
+        self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
+        self._grouped: set = set()   # ids of expressions written in brackets
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -156,7 +160,7 @@ class RowTransformer(Transformer):
         for s_ in sides:
             if isinstance(s_, (_Dots, _Trailing, _Factors)):
                 raise ReadError("\\dots outside a product or a sum")
-        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon)
+        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
 
     def lead(self, rel):
         return ("lead", rel)
@@ -221,7 +225,15 @@ class RowTransformer(Transformer):
             if len(factors) == 1:
                 return DOTS
             return self._pattern(factors, kind="product")
-        return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+        out = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+        for j, f in enumerate(factors[:-1]):
+            # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
+            if id(f) in self._narrow and any(_depends_on_theta(g) for g in factors[j + 1:]):
+                wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
+                other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
+                self.ambiguous.append((out, other))
+                break
+        return out
 
     def bigop(self, op, limits, body):
         if isinstance(body, (_Trailing, _Dots)):
@@ -509,7 +521,10 @@ class RowTransformer(Transformer):
         raise ReadError(f"∇_{sp.sstr(var)}: only ∇_θ (or ∇_x in a lemma)")
 
     def nabla(self, tok, sub, body):
-        return self._gradient(sub, body)
+        out = self._gradient(sub, body)
+        if sub.a == theta and id(body) not in self._grouped:
+            self._narrow.add(id(out))
+        return out
 
     def log(self, tok, body):
         if tok.value == "log":
@@ -526,6 +541,7 @@ class RowTransformer(Transformer):
         return Derivative(body, v)
 
     def group(self, e):
+        self._grouped.add(id(e))
         return e
 
     def power(self, base, exp):
@@ -641,6 +657,12 @@ class RowTransformer(Transformer):
         if dropped and kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H:
             parts += dropped
         return combine(parts)
+
+
+def _depends_on_theta(e) -> bool:
+    from ..notation import Expectation as _E, Objective as _J
+
+    return isinstance(e, sp.Basic) and (theta in e.free_symbols or e.has(TrajectoryProbability, Policy, _J, _E))
 
 
 def _initial_only(f) -> bool:
