@@ -37,7 +37,7 @@ class NotUnderstood:
 @lru_cache(maxsize=1)
 def parser() -> Lark:
     grammar = resources.files("derive.read").joinpath("latex.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="earley", lexer="basic", ambiguity="resolve", propagate_positions=False)
+    return Lark(grammar, parser="lalr", propagate_positions=False)
 
 
 def _expected(names) -> str:

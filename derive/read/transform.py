@@ -333,8 +333,11 @@ class RowTransformer(Transformer):
         return self._symbol(tok.value, None, None)
 
     def var(self, name, *rest):
-        sub = sample = None
+        sub = sample = power = None
         for r_ in rest:
+            if isinstance(r_, tuple) and r_[0] == "sup":
+                power = r_[1]
+                continue
             if isinstance(r_, Token) and r_.type == "PRIME":
                 if name != "t" or sub is not None:
                     raise ReadError(f"{name}': only t' (a second time index) takes a prime")
@@ -343,6 +346,13 @@ class RowTransformer(Transformer):
                 sub = r_
             elif isinstance(r_, tuple) and r_[0] == "sample":
                 sample = r_[1]
+        if name == r"\gamma" and sub is None and (sample is not None or power is not None):
+            if sample is not None and sample == i:
+                raise ReadError("γ^{(i)}: a sample index belongs on τ, s, a or r")
+            exp = sample if sample is not None else power   # γ^{(t-1)} is a power: γ is no trajectory
+            return sp.Pow(gamma, self._bound(exp), evaluate=False)
+        if power is not None:
+            raise ReadError(f"{name}^{{…}}: only γ takes a power (a sample index is written ^{{(i)}})")
         return self._symbol(name, sub, sample)
 
     def _symbol(self, name, sub, sample):
@@ -547,8 +557,6 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
-        if base == gamma:
-            return sp.Pow(gamma, self._bound(exp), evaluate=False)
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
             return sp.Pow(base, exp)
         raise ReadError(f"a power of {sp.sstr(base)}: only γ^k and numbers")
@@ -584,6 +592,8 @@ class RowTransformer(Transformer):
 
     def set_literal(self, *items):
         vals = [it for it in items if not (isinstance(it, Token) and it.type in ("LSET", "RSET", "COMMA"))]
+        if any(isinstance(v, (_Trailing, _Factors)) for v in vals):
+            raise ReadError("a set of products")
         return SetLiteral(tuple(vals))
 
     # -- \dots patterns -------------------------------------------------------------------
