@@ -83,3 +83,10 @@ def test_a_line_with_two_readings_says_so_and_checks_both(tmp_path, capsys):
     code, out = run(tmp_path, capsys, text)
     assert "two readings" in out.out
     assert code == 1 and "ambiguous" in out.out
+
+
+def test_a_claim_for_every_step_t_is_checked_at_several_steps(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, "$$\\sum_{a} \\nabla_\\theta \\pi_\\theta(a \\mid s_t) = 0$$\n")
+    assert code == 0 and "t is free" in out.out
+    code, out = run(tmp_path, capsys, "$$\\sum_{a} \\nabla_\\theta \\pi_\\theta(a \\mid s_t) = 1$$\n")
+    assert code == 1 and "counterexample" in out.out

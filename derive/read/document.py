@@ -225,6 +225,19 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
     return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
 
 
+def _check_for_every_t(lhs, rhs, *, battery, **options) -> StepReport:
+    """check_step; with the time index t free ("for every step t"), at t = 0, 1, 2 on the MDPs that have it."""
+    if t not in (lhs.free_symbols | rhs.free_symbols):
+        return check_step(lhs, rhs, battery=battery, **options)
+    worst = None
+    for t0 in (0, 1, 2):
+        use = tuple(inst for inst in battery if inst.mdp.horizon >= t0)
+        one = check_step(lhs.xreplace({t: t0}), rhs.xreplace({t: t0}), battery=use, **options)
+        if worst is None or (worst.ok and not one.ok):
+            worst = one
+    return worst
+
+
 def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 12, timeout: float = 2.0,
                minimize: bool = True) -> DocumentReport:
     """Check every display row and inline claim of a document."""
@@ -326,17 +339,9 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             conditions = (POSITIVE_PROBABILITY,) if any(
                 isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
             free_t = t in (a_.free_symbols | b_.free_symbols)
-            rep = None
-            for t0 in ((0, 1, 2) if free_t else (None,)):
-                lhs, rhs, use = a_, b_, inst
-                if t0 is not None:  # "for every t": each step t0 on the MDPs that have it
-                    lhs, rhs = a_.xreplace({t: t0}), b_.xreplace({t: t0})
-                    use = tuple(b2 for b2 in inst if b2.mdp.horizon >= t0)
-                one = check_step(lhs, rhs, relation=relation, rule=f"line {row.line}", why=row.justification,
-                                 index=len(reports) + 1, conditions=conditions, battery=use, timeout=timeout,
-                                 seed=seed + k, minimize=minimize)
-                if rep is None or (rep.ok and not one.ok):
-                    rep = one
+            rep = _check_for_every_t(a_, b_, relation=relation, rule=f"line {row.line}", why=row.justification,
+                                     index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
+                                     seed=seed + k, minimize=minimize)
             if free_t:
                 notes.append("t is free (a statement for every step): checked at t = 0, 1, 2, each on the MDPs "
                              "with H ≥ t")
@@ -397,8 +402,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         if chain.steps < 2 or same_form(chain.start, chain.last):
             continue
         relation = UNBIASED if _samples(chain.last) and not _samples(chain.start) else EQUAL
-        rep = check_step(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
-                         battery=battery, timeout=timeout, seed=seed, minimize=minimize)
+        rep = _check_for_every_t(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
+                                 conditions=(), battery=battery, timeout=timeout, seed=seed, minimize=minimize)
         verdict = FAILS if rep.verdict == FAILED else (UNDECIDED_LINE if not rep.ok else
                                                         IN_EXPECTATION if relation == UNBIASED and not chain.approx
                                                         else HOLDS)
