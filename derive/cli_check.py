@@ -97,7 +97,7 @@ def format_text(report) -> str:
     battery = {"rewards": "the random-rewards battery (P(r|s,a), trajectories record their rewards)",
                "default": "the default battery"}.get(report.battery, report.battery)
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
-           f"({'1-based time, read as 0-based: step k is k−1, n = H+1' if report.base == 1 else '0-based time'}); "
+           f"({'1-based time, read as 0-based: step k is k−1, n = T = H+1' if report.base == 1 else '0-based time'}); "
            f"checked on {battery}, {report.instances} MDPs"]
     for ln in report.lines:
         mark, _ = _mark(ln)
