@@ -15,7 +15,7 @@ from .report import instances_phrase
 __all__ = ["main", "run_proofs", "format_report"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
-_PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck")
+_PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck", "derive.cli_check")
 
 
 class _Parser(argparse.ArgumentParser):

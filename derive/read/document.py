@@ -1,0 +1,414 @@
+"""Readings -> steps -> checks: a whole document checked line by line with derive's engine.
+
+Consecutive sides joined by ``=`` are steps; a row that starts with ``=`` continues the chain
+above; a row whose left side starts an earlier chain continues that chain. A step from a
+number to a sample mean over τ^(1..m) is checked as an estimator (derive's ``unbiased``
+relation): when written with ``=`` it "holds in expectation, written as an equality". Every
+step is checked by :func:`derive.check.check_step` on the battery that fits the document
+(random rewards when rewards appear). General calculus lemmas in x and a function f are
+proved symbolically for a positive f; update rules (``\\leftarrow``) are recognised, not checked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import sympy as sp
+from lark import Token, Tree
+from sympy import Derivative, Expr, Function, Product, Sum
+
+from ..battery import BATTERIES
+from ..check import check_step
+from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
+from ..latex import to_latex
+from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
+from ..report import FAILED, UNDECIDED, StepReport
+from ..symbolic import same_form
+from .extract import Row, extract_rows, macros
+from .parse import NotUnderstood, parse_tree, read_row
+from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
+
+__all__ = [
+    "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
+    "NO_CLAIM", "AMBIGUOUS", "LineReport", "DocumentReport", "check_text", "document_time",
+]
+
+HOLDS = "holds"
+IN_EXPECTATION = "holds in expectation, written as an equality"
+FAILS = "fails"
+NOT_UNDERSTOOD = "not understood"
+UNDECIDED_LINE = "undecided"
+UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check)"
+DEFINITION = "definition"
+NO_CLAIM = "no claim (an expression on its own)"
+AMBIGUOUS = "ambiguous: one reading holds and the other fails"
+_NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
+
+
+@dataclass(frozen=True)
+class LineReport:
+    """What derive found on one row of the document."""
+
+    line: int
+    column: int
+    latex: str                      # the row as written
+    reading: str                    # derive's reading, in the document's notation
+    verdict: str
+    kind: str                       # "step" | "claim" | "lemma" | "update rule" | "definition" | "expression" | "result"
+    justification: str = ""
+    notes: tuple[str, ...] = ()
+    detail: str = ""                # why it fails or is not understood
+    steps: tuple[StepReport, ...] = ()
+    end: int = -1                   # source offset just after the row (-1: not a row of the source)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == HOLDS or self.verdict in _NEUTRAL
+
+    def to_dict(self) -> dict:
+        return {
+            "line": self.line, "column": self.column, "latex": self.latex, "reading": self.reading,
+            "verdict": self.verdict, "ok": self.ok, "kind": self.kind, "justification": self.justification,
+            "notes": list(self.notes), "detail": self.detail, "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentReport:
+    path: str
+    lines: tuple[LineReport, ...]
+    battery: str
+    instances: int
+    base: int
+    seconds: float = 0.0
+
+    @property
+    def verified(self) -> bool:
+        return all(r.ok for r in self.lines)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
+                "time_base": self.base, "seconds": round(self.seconds, 3),
+                "lines": [r.to_dict() for r in self.lines]}
+
+
+@dataclass
+class _Chain:
+    start: Expr
+    last: Expr
+    line: int
+    steps: int = 0
+    min_horizon: int = 0
+    good_line: int = 0
+    approx: bool = False   # an estimator step was written with ≈
+    rows: list = field(default_factory=list)
+
+
+# -- printing in the document's own time ---------------------------------------------------
+
+def document_time(expr, base: int):
+    """An expression of derive's 0-based time printed back in the document's time (n = H + 1)."""
+    if base == 0 or not isinstance(expr, sp.Basic):
+        return expr
+    steps = (State, Action, Reward, RewardProbability)
+
+    def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
+        if isinstance(e, steps):
+            return type(e)(e.args[0], e.args[1].xreplace({var: var - 1}))
+        if isinstance(e, sp.Pow) and e.base == gamma:
+            return sp.Pow(gamma, e.exp.xreplace({var: var - 1}), evaluate=False)
+        return e
+
+    def sums(e):
+        if isinstance(e, (Sum, Product)) and len(e.limits) == 1 and e.limits[0][0] != i:
+            var, lo, hi = e.limits[0]
+            return type(e)(rebuild(e.function, lambda f: back(f, var)), (var, lo + 1, hi + 1))
+        return e
+
+    def shift(e):
+        if isinstance(e, steps):
+            return type(e)(e.args[0], (e.args[1] + 1).xreplace({H: N_LETTER - 1}))
+        if isinstance(e, (Sum, Product)):
+            return type(e)(e.function, *[(v, lo.xreplace({H: N_LETTER - 1}), hi.xreplace({H: N_LETTER - 1}))
+                                         for v, lo, hi in e.limits])
+        return e
+
+    return rebuild(rebuild(expr, sums), shift)
+
+
+def _show(expr, base: int) -> str:
+    if isinstance(expr, SetLiteral):
+        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base))
+                                   for x in expr.items) + r"\}"
+    return to_latex(document_time(expr, base))
+
+
+def _reading_text(rd: Reading, base: int) -> str:
+    rel = {"=": "=", "~": r"\approx", "<-": r"\leftarrow"}
+    out = ("= " if rd.lead == "=" else "") + _show(rd.sides[0], base)
+    for r_, s_ in zip(rd.relations, rd.sides[1:]):
+        out += f" {rel[r_]} " + _show(s_, base)
+    return out
+
+
+# -- the document -------------------------------------------------------------------------
+
+def pairs_flat(pairs):
+    return [x_ for pair in pairs for x_ in pair]
+
+
+def _samples(e) -> bool:
+    return isinstance(e, sp.Basic) and m in e.free_symbols
+
+
+def _has_sample(expr) -> bool:
+    return isinstance(expr, sp.Basic) and expr.has(Sample)
+
+
+def _resolve_trajectory(rd: Reading) -> Reading:
+    """An s_t written without ^{(i)} in a line about τ^{(i)} is s_t^{(i)}; otherwise it is τ's."""
+    sides = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] + [
+        x for s_ in rd.sides if isinstance(s_, SetLiteral) for x in s_.items if isinstance(x, sp.Basic)]
+    unmarked = any(s_.has(UNMARKED) for s_ in sides)
+    if not unmarked:
+        return rd
+    marked = any(_has_sample(s_) for s_ in sides)
+    target = Sample(i) if marked else tau
+    if marked:
+        rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
+
+    def swap(e):
+        return target if e == UNMARKED else e
+
+    def fix(s_):
+        return rebuild(s_, swap) if isinstance(s_, sp.Basic) else (
+            SetLiteral(tuple(rebuild(x, swap) if isinstance(x, sp.Basic) else x for x in s_.items))
+            if isinstance(s_, SetLiteral) else s_)
+
+    rd.sides = [fix(s_) for s_ in rd.sides]
+    rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
+    return rd
+
+
+def _time_base(trees) -> int:
+    """1 when the document counts time from 1 (s_1, a_1, r_1 and no step 0), else 0: read off the parse trees."""
+    ks = []
+    for tree in trees:
+        if isinstance(tree, NotUnderstood):
+            continue
+        for node in tree.find_data("var"):
+            name = node.children[0]
+            letters = [tok for tok in name.scan_values(lambda v: isinstance(v, Token))]
+            if [tok.value for tok in letters] not in (["s"], ["a"], ["r"]):
+                continue
+            for sub in node.children[1:]:
+                if isinstance(sub, Tree) and sub.data in ("sub_single", "sub_group"):
+                    values = list(sub.scan_values(lambda v: isinstance(v, Token)))
+                    if len(values) == 1 and values[0].type == "NUMBER":
+                        ks.append(int(values[0].value))
+    return 1 if ks and min(ks) == 1 else 0
+
+
+def _lemma_check(lhs, rhs) -> tuple[str, str]:
+    """A lemma in x and a positive function f: proved symbolically, or refuted at a point."""
+    diff = sp.cancel(sp.together((lhs - rhs).doit()))
+    if diff == 0:
+        return HOLDS, "general lemma: proved symbolically for every positive differentiable f"
+    fs = {a_.func for a_ in (lhs - rhs).atoms(sp.core.function.AppliedUndef)}
+    concrete = {fn: sp.Lambda(LEMMA_VAR, LEMMA_VAR ** 2 + 1) for fn in fs}
+    for x0 in (sp.Rational(1, 2), sp.Integer(2), sp.Integer(3)):
+        lv = sp.nsimplify(lhs.subs(concrete).doit().subs(LEMMA_VAR, x0))
+        rv = sp.nsimplify(rhs.subs(concrete).doit().subs(LEMMA_VAR, x0))
+        if sp.simplify(lv - rv) != 0:
+            return FAILS, f"counterexample: f(x) = x^2 + 1 at x = {x0}: left side {lv}, right side {rv}"
+    return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
+
+
+def _check_for_every_t(lhs, rhs, *, battery, **options) -> StepReport:
+    """check_step; with the time index t free ("for every step t"), at t = 0, 1, 2 on the MDPs that have it."""
+    if t not in (lhs.free_symbols | rhs.free_symbols):
+        return check_step(lhs, rhs, battery=battery, **options)
+    worst = None
+    for t0 in (0, 1, 2):
+        use = tuple(inst for inst in battery if inst.mdp.horizon >= t0)
+        one = check_step(lhs.xreplace({t: t0}), rhs.xreplace({t: t0}), battery=use, **options)
+        if worst is None or (worst.ok and not one.ok):
+            worst = one
+    return worst
+
+
+def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 12, timeout: float = 2.0,
+               minimize: bool = True) -> DocumentReport:
+    """Check every display row and inline claim of a document."""
+    start_time = time.perf_counter()
+    defined = tuple(macros(text))
+    rows = extract_rows(text)
+    trees = [parse_tree(r, defined) for r in rows]
+    base = _time_base(trees)
+    readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
+    readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
+
+    def uses_rewards(rd):
+        return isinstance(rd, Reading) and any(
+            isinstance(s_, sp.Basic) and s_.has(Reward, RewardProbability) or
+            isinstance(s_, SetLiteral) and any(isinstance(x, Reward) for x in s_.items) for s_ in rd.sides)
+
+    battery_name = "rewards" if any(uses_rewards(rd) for rd in readings) else "default"
+    battery = BATTERIES[battery_name](seed=seed, n_random=n_random)
+    chains: list[_Chain] = []
+    current: _Chain | None = None
+    out: list[LineReport] = []
+    breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
+    def add(row, report):
+        out.append(replace(report, end=row.offset + len(row.text)))
+
+    for k, (row, rd) in enumerate(zip(rows, readings)):
+        if isinstance(rd, NotUnderstood):
+            add(row, LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
+                                  row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
+            continue
+        reading = _reading_text(rd, base)
+        notes = list(rd.notes)
+        if "<-" in rd.relations:
+            add(row, LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
+                                  row.justification, tuple(notes)))
+            continue
+        if any(isinstance(s_, SetLiteral) for s_ in rd.sides):
+            add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
+                                  row.justification, tuple(notes + ["τ is a sequence of states, actions and rewards"])))
+            continue
+        if not rd.relations and rd.lead is None:
+            add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
+                                  row.justification, tuple(notes)))
+            continue
+        sides = list(rd.sides)
+        for j in range(len(sides) - 1, -1, -1):  # ĝ = …: a name defined in the line
+            if isinstance(sides[j], HatName):
+                if j + 1 < len(sides):
+                    notes.append(f"{sides[j].name} defined as {_show(sides[j + 1], base)}")
+                del sides[j]
+        if any(s_.has(LEMMA_VAR) or s_.atoms(sp.core.function.AppliedUndef) - set() and s_.has(LEMMA_VAR)
+               for s_ in sides if isinstance(s_, sp.Basic)):
+            verdicts = [_lemma_check(a_, b_) for a_, b_ in zip(sides, sides[1:])]
+            worst = next((v for v in verdicts if v[0] != HOLDS), verdicts[0] if verdicts else (HOLDS, ""))
+            add(row, LineReport(row.line, row.column, row.source, reading, worst[0], "lemma", row.justification,
+                                  tuple(notes), worst[1]))
+            continue
+        # Which chain this row continues, and the steps it claims.
+        pairs = []
+        if rd.lead is not None:
+            if current is None:
+                add(row, LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, "step",
+                                      row.justification, tuple(notes),
+                                      f"line {row.line}, column {row.column}: a row starting with '=' needs a line above"))
+                continue
+            chain, prev, rest = current, current.last, sides
+        else:
+            chain = next((c for c in chains if same_form(c.start, sides[0])), None)
+            if chain is not None:
+                prev, rest = chain.last, sides[1:]
+                if not same_form(chain.last, sides[0]):
+                    notes.append(f"continues the chain from line {chain.line} (its left side starts that chain)")
+            else:
+                chain = _Chain(sides[0], sides[0], row.line, good_line=row.line)
+                chains.append(chain)
+                prev, rest = sides[0], sides[1:]
+        sides_after = list(rest)
+        # Where a \dots pattern breaks: name the factor, and notice a different reading of the same one.
+        detail = []
+        for written, expected in rd.patterns:
+            detail.append(f"the product written with \\dots breaks its pattern at {_show(written, base)}: "
+                          f"the pattern gives {_show(expected, base)}")
+            key = sp.srepr(expected)
+            if key in breaks and breaks[key][2] != written:
+                ln, col, other = breaks[key]
+                notes.append(f"the same factor is written {_show(other, base)} on line {ln}, column {col}: "
+                             f"a different reading of the transition into that state")
+            breaks.setdefault(key, (row.line, row.column, written))
+        chain.min_horizon = max(chain.min_horizon, rd.min_horizon)
+        need = chain.min_horizon
+        inst = battery if need <= 0 else tuple(b_ for b_ in battery if b_.mdp.horizon >= need)
+        if need > 0:
+            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the product as written needs "
+                         f"{need + 1} steps or more")
+        reports, in_expectation = [], False
+        for b_ in sides_after:
+            a_ = prev
+            relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
+            conditions = (POSITIVE_PROBABILITY,) if any(
+                isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
+            free_t = t in (a_.free_symbols | b_.free_symbols)
+            rep = _check_for_every_t(a_, b_, relation=relation, rule=f"line {row.line}", why=row.justification,
+                                     index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
+                                     seed=seed + k, minimize=minimize)
+            if free_t:
+                notes.append("t is free (a statement for every step): checked at t = 0, 1, 2, each on the MDPs "
+                             "with H ≥ t")
+            reports.append(rep)
+            pairs.append((a_, b_))
+            if relation == UNBIASED and rep.ok and "~" not in rd.relations:
+                in_expectation = True
+            if rep.ok:
+                prev = b_
+                chain.good_line = row.line
+            else:  # a wrong side is no premise: the next side is checked against the last one that held
+                notes.append(f"the next side is checked against the last one that held (line {chain.good_line})")
+        chain.last = prev
+        chain.steps += len(pairs)
+        chain.rows.append(row.line)
+        chain.approx = chain.approx or "~" in rd.relations
+        if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
+            current = chain
+        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
+            in_expectation = True
+        if rd.readings and all(isinstance(x_, sp.Basic) for x_ in pairs_flat(pairs)):
+            # Two readings of one product: check the other one too, and say whether they agree.
+            swap = dict(rd.readings)
+            alt_reports = []
+            for a_, b_ in pairs:
+                a2, b2 = (rebuild(e, lambda z: swap.get(z, z)) for e in (a_, b_))
+                if a2 == a_ and b2 == b_:
+                    continue
+                relation = UNBIASED if _samples(b2) and not _samples(a2) else EQUAL
+                alt_reports.append(check_step(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
+                                              why=row.justification, index=len(reports) + len(alt_reports) + 1,
+                                              battery=inst, timeout=timeout, seed=seed + k, minimize=minimize))
+            for narrow, wide in rd.readings:
+                other_ok = all(r_.ok for r_ in alt_reports)
+                notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
+                             f"{_show(wide, base)} (∇ of the whole product); the other reading "
+                             f"{'holds' if other_ok else 'fails'}")
+            if alt_reports and all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
+                reports = reports + alt_reports
+                verdict = AMBIGUOUS
+                add(row, LineReport(row.line, row.column, row.source, reading, verdict, "step", row.justification,
+                                    tuple(notes), "; ".join(detail), tuple(reports)))
+                continue
+            reports = reports + alt_reports
+        if any(r_.verdict == FAILED for r_ in reports):
+            verdict = FAILS
+        elif any(not r_.ok for r_ in reports):
+            verdict = UNDECIDED_LINE
+        elif in_expectation:
+            verdict = IN_EXPECTATION
+        else:
+            verdict = HOLDS
+        add(row, LineReport(row.line, row.column, row.source, reading, verdict,
+                              "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
+                              row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
+    # The result of every chain of several steps: its first left side against its last right side.
+    for chain in chains:
+        if chain.steps < 2 or same_form(chain.start, chain.last):
+            continue
+        relation = UNBIASED if _samples(chain.last) and not _samples(chain.start) else EQUAL
+        rep = _check_for_every_t(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
+                                 conditions=(), battery=battery, timeout=timeout, seed=seed, minimize=minimize)
+        verdict = FAILS if rep.verdict == FAILED else (UNDECIDED_LINE if not rep.ok else
+                                                        IN_EXPECTATION if relation == UNBIASED and not chain.approx
+                                                        else HOLDS)
+        reading = f"{_show(chain.start, base)} = {_show(chain.last, base)}"
+        out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
+                              reading, verdict, "result", "", (), "", (rep,)))
+    inst_count = len(battery)
+    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time)

@@ -1,0 +1,85 @@
+"""Rows -> readings: each row parsed with the Lark grammar latex.lark and transformed into notation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .extract import Macro, Row
+from .transform import Reading, ReadError, RowTransformer
+
+__all__ = ["NotUnderstood", "parser", "parse_tree", "read_row"]
+
+# Human names of the grammar's terminals, for "expected …" messages.
+_NAMES = {
+    "EQ": "=", "PLUS": "+", "MINUS": "-", "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]",
+    "LBRACE": "{", "RBRACE": "}", "COMMA": ",", "SEMI": ";", "BAR": "|", "MID": r"\mid",
+    "LETTER": "a letter", "GREEK": "a Greek letter", "NUMBER": "a number", "NABLA": r"\nabla",
+    "BIGOP": r"\sum or \prod", "FRAC": r"\frac", "LOG": r"\log", "INT": r"\int", "CIRCUMFLEX": "^",
+    "UNDERSCORE": "_", "DOTS": r"\dots", "EXPECT": "E", "D": "d", "LEFTARROW": r"\leftarrow",
+}
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """A row derive cannot read: where, and what it expected there."""
+
+    line: int
+    column: int
+    message: str
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = resources.files("derive.read").joinpath("latex.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=False)
+
+
+def _expected(names) -> str:
+    shown = sorted({_NAMES.get(n, n) for n in names if not n.startswith("__")})
+    if len(shown) > 10:
+        return "a relation, an operator or the end of the line" if "=" in shown else "a term"
+    return ", ".join(shown)
+
+
+def _expand(text: str, defined: tuple[Macro, ...]) -> str:
+    for mac in sorted(defined, key=lambda m_: -len(m_.name)):
+        text = re.sub(re.escape(mac.name) + r"(?![A-Za-z])", lambda _: mac.body + " ", text)
+    return text
+
+
+def parse_tree(row: Row, defined: tuple[Macro, ...] = ()) -> Tree | NotUnderstood:
+    """The parse tree of a row, or where and why parsing stopped."""
+    text = _expand(row.text, defined)
+    try:
+        return parser().parse(text)
+    except UnexpectedInput as exc:
+        col = getattr(exc, "column", 1) or 1
+        pos = max(col - 1, 0)
+        line, column = row.line, row.column + pos
+        if isinstance(exc, UnexpectedCharacters):
+            found = text[pos:pos + 12].split()[0] if text[pos:].strip() else text[pos:pos + 1]
+            msg = f"unknown LaTeX {found!r}; expected {_expected(exc.allowed or ())}"
+        elif isinstance(exc, UnexpectedEOF):
+            msg = f"the line ends too early; expected {_expected(exc.expected)}"
+        elif isinstance(exc, UnexpectedToken):
+            msg = f"unexpected {exc.token.value!r}; expected {_expected(exc.expected)}"
+        else:
+            msg = str(exc).splitlines()[0]
+        return NotUnderstood(line, column, msg)
+
+
+def read_row(row: Row, tree: Tree, *, base: int) -> Reading | NotUnderstood:
+    """The row in derive's notation (1-based time shifted to 0-based when base is 1)."""
+    try:
+        return RowTransformer(base=base).transform(tree)
+    except VisitError as exc:
+        inner = exc.orig_exc
+        if isinstance(inner, ReadError):
+            return NotUnderstood(row.line, row.column, str(inner))
+        return NotUnderstood(row.line, row.column, f"{type(inner).__name__}: {inner}")

@@ -1,0 +1,694 @@
+"""From a parse tree of derive/read/latex.lark to derive's notation (SymPy objects).
+
+Readings decided on purpose (each one that is not the only possible reading leaves a note):
+* ``P(τ;θ)``, ``P(τ|θ)``, ``π(τ|θ)``, ``p_θ(τ)`` are the trajectory probability P(τ;θ);
+  ``P(s'|s,a)`` in either order after the bar is the dynamics; ``P(r_t|a_t,s_t)`` the reward
+  probability; ``P(s_0)``, ``μ(s_0)``, ``ρ_0(s_0)`` the initial distribution.
+* ``∇`` and ``log`` take one factor (``\\log P(τ;θ) R(τ)`` is (log P)·R); Σ, Π and ∫ take the
+  rest of their product.
+* ``x^{(i)}`` on τ, s, a, r is the i-th sample, not a power.
+* 1-based time (s_1, a_1, r_1, horizon n or T) is shifted to derive's 0-based time: step k is
+  k − 1 and n = T = H + 1.
+* Σ_τ whose body divides by P(τ;θ) or takes its log is read over the trajectories with
+  P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+from lark import Token, Transformer, v_args
+from sympy import Derivative, Expr, Function, Integer, Product, Sum, Symbol
+
+from ..notation import (
+    H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
+    RewardProbability, Sample, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
+    m, t, tau, theta, u, x,
+)
+
+__all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
+           "shift_time", "time_indices"]
+
+UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
+LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
+ALPHA = Symbol("alpha", positive=True)  # a step size (update rules only)
+PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(π_θ))
+T_LETTER = Symbol("T", integer=True, positive=True)
+N_LETTER = Symbol("n", integer=True, positive=True)
+
+
+class ReadError(ValueError):
+    """The row parsed, but some part has no meaning in derive's notation."""
+
+
+class HatName(Symbol):
+    """A name being defined in the line, such as ĝ."""
+
+
+@dataclass(frozen=True)
+class SetLiteral:
+    """{ s_1, a_1, r_1, … }: the description of a trajectory."""
+
+    items: tuple
+
+
+@dataclass
+class Reading:
+    """One row: an optional leading relation, the sides, the relations between them, notes."""
+
+    lead: str | None
+    sides: list
+    relations: list
+    notes: list = field(default_factory=list)
+    patterns: list = field(default_factory=list)   # (written factor, expected factor) where a … pattern breaks
+    min_horizon: int = 0                            # the smallest H the line as written needs
+    readings: list = field(default_factory=list)    # (as read, other reading) of a product with two readings
+
+
+class _Dots:
+    """\\dots inside a product or a sum."""
+
+
+DOTS = _Dots()
+
+
+@dataclass(frozen=True)
+class _Trailing:
+    """A product whose last factor is \\dots (a sum's last term written 'X \\dots')."""
+
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class _Factors:
+    """Factors to be spliced into the surrounding product (\\underbrace)."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class _Sub:
+    kind: str        # "expr" | "from" | "sim"
+    a: object
+    b: object = None
+
+
+_GREEK = {r"\theta": theta, r"\gamma": gamma, r"\alpha": ALPHA}
+_TIME_NAMES = {"t": t, "k": Symbol("k", integer=True, nonnegative=True), "j": Symbol("j", integer=True, nonnegative=True)}
+
+
+def time_indices(expr) -> list:
+    """The time indices of every s, a, r in expr."""
+    return [e.args[1] for e in sp.preorder_traversal(expr) if isinstance(e, (State, Action, Reward, RewardProbability))]
+
+
+def shift_time(expr, d):
+    """Every time index k in expr becomes k + d (products keep their written order)."""
+    return rebuild(expr, lambda e: type(e)(e.args[0], e.args[1] + d)
+                   if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
+
+
+def rebuild(expr, fn):
+    """Apply fn bottom-up without letting SymPy re-sort or simplify products and sums."""
+    from sympy.strategies.traverse import bottom_up
+
+    from ..notation import STRUCTURE
+
+    return bottom_up(fn, STRUCTURE)(expr)
+
+
+def _evaluated(e):
+    """Index arithmetic as SymPy writes it (t + 1, not an unevaluated Add): indices compare by value."""
+    e = sp.sympify(e)
+    return e if e.is_Atom else e.func(*[_evaluated(x_) for x_ in e.args])
+
+
+def _is_traj(e) -> bool:
+    return e == tau or e == UNMARKED or isinstance(e, Sample)
+
+
+@v_args(inline=True)
+class RowTransformer(Transformer):
+    """Builds a :class:`Reading` of one row; ``base`` is the document's first time step (0 or 1)."""
+
+    def __init__(self, *, base: int = 0):
+        super().__init__()
+        self.base = base
+        self.notes: list[str] = []
+        self.patterns: list = []
+        self.min_horizon = 0
+        self.ambiguous: list = []
+        self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
+        self._grouped: set = set()   # ids of expressions written in brackets
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # -- rows ---------------------------------------------------------------------------
+    def start(self, *items):
+        items = [it for it in items if not (isinstance(it, Token) and it.type in ("THEREFORE", "PUNCT", "COMMA", "SEMI"))]
+        lead = None
+        if items and isinstance(items[0], tuple) and items[0][0] == "lead":
+            lead = items[0][1]
+            items = items[1:]
+        sides, rels = [items[0]], []
+        for k in range(1, len(items), 2):
+            rels.append(items[k])
+            sides.append(items[k + 1])
+        for s_ in sides:
+            if isinstance(s_, (_Dots, _Trailing, _Factors)):
+                raise ReadError("\\dots outside a product or a sum")
+        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
+
+    def lead(self, rel):
+        return ("lead", rel)
+
+    def rel(self, tok):
+        return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}[tok.type]
+
+    # -- sums and products -------------------------------------------------------------------
+    def sign(self, tok):
+        return tok.value
+
+    def addop(self, tok):
+        return tok.value
+
+    def sum(self, *items):
+        items = list(items)
+        terms, signs = [], []
+        sign = "+"
+        if isinstance(items[0], str):
+            sign = items.pop(0)
+        terms.append(items[0])
+        signs.append(sign)
+        for k in range(1, len(items), 2):
+            signs.append(items[k])
+            terms.append(items[k + 1])
+        flat, trailing = [], False
+        for k, (sg, term) in enumerate(zip(signs, terms)):
+            if isinstance(term, _Trailing):
+                if k != len(terms) - 1:
+                    raise ReadError("\\dots inside a term that is not the last of its sum")
+                flat.append((sg, term.expr))
+                trailing = True
+            else:
+                flat.append((sg, term))
+        if len(flat) == 1 and flat[0][1] is DOTS:
+            return DOTS
+        if trailing or any(term is DOTS for _, term in flat):
+            if any(sg == "-" for sg, _ in flat):
+                raise ReadError("a sum written with \\dots and minus signs: the pattern is not recognised")
+            return self._pattern([term for _, term in flat] + ([DOTS] if trailing else []), kind="sum")
+        out = [term if sg == "+" else -term for sg, term in flat]
+        return out[0] if len(out) == 1 else sp.Add(*out, evaluate=False)
+
+    def mulop(self, tok):
+        return None
+
+    def term(self, *items):
+        factors = []
+        for it in items:
+            if it is None:
+                continue
+            if isinstance(it, _Factors):
+                factors.extend(it.items)
+            else:
+                factors.append(it)
+        if any(isinstance(f, (_Trailing, SetLiteral)) for f in factors):
+            raise ReadError("\\dots or a set inside a product")
+        if len(factors) > 1 and factors[-1] is DOTS and DOTS not in factors[:-1]:
+            rest = factors[:-1]
+            return _Trailing(rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False))
+        if DOTS in factors:
+            if len(factors) == 1:
+                return DOTS
+            return self._pattern(factors, kind="product")
+        out = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+        for j, f in enumerate(factors[:-1]):
+            # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
+            if id(f) in self._narrow and any(_depends_on_theta(g) for g in factors[j + 1:]):
+                wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
+                other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
+                self.ambiguous.append((out, other))
+                break
+        return out
+
+    def bigop(self, op, limits, body):
+        if isinstance(body, (_Trailing, _Dots)):
+            raise ReadError("\\dots inside a Σ or Π")
+        is_sum = op.value.endswith("sum")
+        lo_part, hi = limits
+        if lo_part is None:
+            raise ReadError(f"{op.value} without a subscript: what does it run over?")
+        if lo_part.kind == "expr":
+            var = lo_part.a
+            if _is_traj(var) and var != UNMARKED or var == tau:
+                if not is_sum:
+                    raise ReadError("a product over trajectories")
+                return self._trajectory_sum(body)
+            if var == x or var == b:  # Σ_s, Σ_a: over every state or action
+                if not is_sum:
+                    raise ReadError("a product over states or actions")
+                from ..notation import StateSum
+                return StateSum(body) if var == x else ActionSum(body)
+            raise ReadError(f"{op.value}_{{{sp.sstr(var)}}}: a sum needs a trajectory τ or limits like t=0")
+        if lo_part.kind != "from" or hi is None:
+            raise ReadError(f"{op.value} needs limits _{{t=…}}^{{…}}")
+        var, lo = lo_part.a, self._bound(lo_part.b)
+        hi = self._bound(hi)
+        if var == i:
+            return (Sum if is_sum else Product)(body, (i, lo, hi))
+        if var not in (t, u) and var not in _TIME_NAMES.values():
+            raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
+        if self.base == 1:
+            # Change of variable t -> t + 1 so the sum runs over derive's 0-based steps.
+            body = body.xreplace({var: var + 1})
+            lo, hi = lo - 1, hi - 1
+        return (Sum if is_sum else Product)(body, (var, lo, hi))
+
+    def _trajectory_sum(self, body):
+        weighted = any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
+                       or isinstance(e, sp.log) and e.args[0].has(TrajectoryProbability)
+                       for e in sp.preorder_traversal(body))
+        if weighted:
+            self._note("Σ_τ read over the trajectories with P(τ;θ) > 0: its terms at P(τ;θ) = 0 count as 0, "
+                       "as in an expectation (side condition P(τ;θ) > 0)")
+        return TrajectorySum(body, tau, weighted)
+
+    def nabla_big(self, tok, sub, body):
+        return self._gradient(sub, body)
+
+    def log_big(self, tok, body):
+        return sp.log(body, evaluate=False)
+
+    def limits(self, *parts):
+        lo = hi = None
+        for p_ in parts:
+            if isinstance(p_, _Sub):
+                lo = p_
+            else:
+                hi = p_[1]
+        return (lo, hi)
+
+    def sup_single(self, tok):
+        return ("sup", self._token_value(tok))
+
+    def sup_group(self, e):
+        return ("sup", e)
+
+    # -- atoms ---------------------------------------------------------------------------
+    def number(self, tok):
+        return Integer(int(tok.value))
+
+    def name(self, tok):
+        if isinstance(tok, HatName):
+            return tok
+        return tok.value
+
+    def hat(self, tok, letter):
+        return HatName(r"\hat{%s}" % letter.value)
+
+    def sub_single(self, tok):
+        if tok.type == "NUMBER" and len(tok.value) > 1:
+            raise ReadError(f"subscript _{tok.value}: write _{{{tok.value}}}")
+        return _Sub("expr", self._token_value(tok))
+
+    def sub_group(self, e):
+        return e if isinstance(e, _Sub) else _Sub("expr", e)
+
+    def sub_sim(self, a_, tok, b_):
+        return _Sub("sim", a_, b_)
+
+    def sub_from(self, a_, tok, b_):
+        return _Sub("from", a_, b_)
+
+    def sample(self, e):
+        return ("sample", e)
+
+    def _token_value(self, tok):
+        if tok.type == "NUMBER":
+            return Integer(int(tok.value))
+        return self._symbol(tok.value, None, None)
+
+    def var(self, name, *rest):
+        sub = sample = power = None
+        for r_ in rest:
+            if isinstance(r_, tuple) and r_[0] == "sup":
+                power = r_[1]
+                continue
+            if isinstance(r_, Token) and r_.type == "PRIME":
+                if name != "t" or sub is not None:
+                    raise ReadError(f"{name}': only t' (a second time index) takes a prime")
+                return u
+            if isinstance(r_, _Sub):
+                sub = r_
+            elif isinstance(r_, tuple) and r_[0] == "sample":
+                sample = r_[1]
+        if name == r"\gamma" and sub is None and (sample is not None or power is not None):
+            if sample is not None and sample == i:
+                raise ReadError("γ^{(i)}: a sample index belongs on τ, s, a or r")
+            exp = sample if sample is not None else power   # γ^{(t-1)} is a power: γ is no trajectory
+            return sp.Pow(gamma, self._bound(exp), evaluate=False)
+        if power is not None:
+            raise ReadError(f"{name}^{{…}}: only γ takes a power (a sample index is written ^{{(i)}})")
+        return self._symbol(name, sub, sample)
+
+    def _symbol(self, name, sub, sample):
+        if isinstance(name, HatName):
+            return name
+        traj = UNMARKED if sample is None else Sample(_evaluated(sample))
+        if name == r"\pi" and sub is not None and sub.a == theta and sample is None:
+            return PI_THETA
+        if name == r"\tau":
+            if sub is not None:
+                raise ReadError("τ with a subscript")
+            return tau if sample is None else Sample(sample)
+        if sample is not None and name not in ("s", "a", "r"):
+            raise ReadError(f"{name}^{{(…)}}: a sample index belongs on τ, s, a or r")
+        if name in ("s", "a", "r"):
+            if sub is None:
+                if name == "r":
+                    raise ReadError("r without a time index")
+                return x if name == "s" else b
+            k = self._time(sub.a)
+            return {"s": State, "a": Action, "r": Reward}[name](traj, k)
+        if sub is not None:
+            raise ReadError(f"{name}_{{{sp.sstr(sub.a)}}}: unknown subscripted symbol")
+        if name in _GREEK:
+            return _GREEK[name]
+        if name in _TIME_NAMES:
+            return _TIME_NAMES[name]
+        if name == "i":
+            return i
+        if name == "m":
+            return m
+        if name == "H":
+            return H
+        if name == "T":
+            return T_LETTER
+        if name == "n":
+            return N_LETTER
+        if name == "x":
+            return LEMMA_VAR
+        raise ReadError(f"unknown symbol {name}")
+
+    def _time(self, k):
+        """A written time index in derive's 0-based steps."""
+        k = _evaluated(k)
+        if self.base == 1:
+            return k.xreplace({N_LETTER: H + 1, T_LETTER: H + 1}) - 1
+        return k.xreplace({T_LETTER: H, N_LETTER: H})
+
+    def _bound(self, e):
+        e = _evaluated(e)
+        if self.base == 1:
+            return e.xreplace({N_LETTER: H + 1, T_LETTER: H + 1})
+        return e.xreplace({T_LETTER: H, N_LETTER: H})
+
+    # -- functions ------------------------------------------------------------------------
+    def args(self, *items):
+        values, seps = [items[0]], []
+        for k in range(1, len(items), 2):
+            seps.append(items[k])
+            values.append(items[k + 1])
+        return values, seps
+
+    def argsep(self, tok):
+        return {"COMMA": ",", "SEMI": ";", "BAR": "|", "MID": "|"}[tok.type]
+
+    def app(self, name, *rest):
+        sub, prime, args = None, False, None
+        for r_ in rest:
+            if isinstance(r_, _Sub):
+                sub = r_
+            elif isinstance(r_, Token) and r_.type == "PRIME":
+                prime = True
+            else:
+                args = r_
+        values, seps = args
+        sub_v = None if sub is None else sub.a
+        if isinstance(name, HatName):
+            raise ReadError(f"{name} applied to arguments")
+        if name in ("f", "g") and sub is None:
+            if len(values) != 1:
+                raise ReadError(f"{name}(…) takes one argument")
+            fx = Function(name, positive=True)(values[0])
+            return Derivative(fx, values[0]) if prime else fx
+        if prime:
+            raise ReadError(f"{name}' is not understood (only f'(x) in a lemma)")
+        if name == r"\tau" and sub is None and len(values) == 1 and values[0] == i:
+            self._note("τ(i) read as τ^{(i)}, the i-th sampled trajectory")
+            return Sample(i)
+        if name == "P" or name == "p":
+            return self._probability(values, seps, sub_v)
+        if name == r"\pi":
+            return self._policy(values, seps, sub_v)
+        if name in (r"\mu", r"\rho"):
+            if name == r"\rho" and sub_v != 0:
+                raise ReadError("ρ without the subscript 0 (ρ_0(s_0) is the start distribution)")
+            if len(values) == 1 and isinstance(values[0], State) and values[0].args[1] == 0:
+                return InitialDistribution(values[0])
+            raise ReadError(f"{name}(…) is the start distribution: it takes s_0 (s_1 in 1-based time)")
+        if name == "R":
+            if len(values) == 1 and _is_traj(values[0]):
+                return Return(values[0])
+            raise ReadError("R(…) takes a trajectory")
+        if name == "J":
+            if len(values) == 1 and (values[0] == theta or values[0] == PI_THETA):
+                return Objective(theta)
+            raise ReadError("J(…) takes θ or π_θ")
+        if name == "b":
+            if len(values) == 1 and isinstance(values[0], State):
+                return Baseline(values[0])
+            raise ReadError("b(…) is a baseline: it takes a state s_t")
+        raise ReadError(f"unknown function {name}(…)")
+
+    def _probability(self, values, seps, sub_v):
+        head = values[0]
+        if _is_traj(head):
+            rest = values[1:]
+            if rest and not (len(rest) == 1 and rest[0] == theta):
+                raise ReadError("P(τ …): only θ may follow the bar or ;")
+            if sub_v not in (None, theta):
+                raise ReadError("P_…(τ): only θ as a subscript")
+            if not rest and sub_v is None:
+                self._note("P(τ) read as P(τ;θ), the probability of τ under π_θ")
+            return TrajectoryProbability(head, theta)
+        if sub_v is not None:
+            raise ReadError("P with a subscript")
+        if isinstance(head, State) and len(values) == 1:
+            if head.args[1] == 0:
+                return InitialDistribution(head)
+            raise ReadError("P(s_k) for a later step k: the marginal distribution of s_k is not in derive's notation")
+        if seps and seps[0] != "|":
+            raise ReadError("P(… | …): the conditioning needs a bar")
+        given = values[1:]
+        if isinstance(head, State) and len(given) == 2:
+            states = [g for g in given if isinstance(g, State)]
+            actions = [g for g in given if isinstance(g, Action)]
+            if len(states) == 1 and len(actions) == 1:
+                return Transition(head, states[0], actions[0])
+            raise ReadError("P(s' | …): the dynamics condition on one state and one action")
+        if isinstance(head, Reward) and len(given) == 2:
+            states = [g for g in given if isinstance(g, State)]
+            actions = [g for g in given if isinstance(g, Action)]
+            if len(states) == 1 and len(actions) == 1:
+                traj, k = head.args
+                if states[0].args == (traj, k) and actions[0].args == (traj, k):
+                    return RewardProbability(traj, k)
+                raise ReadError("P(r_k | a_j, s_l) with j or l ≠ k: derive's reward model is P(r_k | a_k, s_k)")
+        raise ReadError("P(…): not a trajectory probability, a transition, a reward probability or μ")
+
+    def _policy(self, values, seps, sub_v):
+        head = values[0]
+        if _is_traj(head):
+            if sub_v == theta or (len(values) == 2 and values[1] == theta):
+                self._note("π(τ|θ) read as the trajectory's probability P(τ;θ)")
+                return TrajectoryProbability(head, theta)
+            raise ReadError("π(τ …) needs θ")
+        if not seps or seps[0] != "|":
+            raise ReadError("π(a | s): the policy needs a bar")
+        given = values[1:]
+        extra = [g for g in given if g == theta]
+        rest = [g for g in given if g != theta]
+        if sub_v != theta and not extra:
+            raise ReadError("π(a | s) without θ: write π_θ(a|s) or π(a|s,θ)")
+        if len(rest) != 1:
+            raise ReadError("π_θ(a | s): one state after the bar")
+        a_, s_ = head, rest[0]
+        if not (isinstance(a_, Action) or a_ == b) or not (isinstance(s_, State) or s_ == x):
+            raise ReadError("π_θ(a | s): an action before the bar and a state after it")
+        return Policy(a_, s_, theta)
+
+    def _gradient(self, sub, body):
+        var = sub.a
+        if var == theta:
+            return Derivative(body, theta)
+        if var == LEMMA_VAR:
+            return Derivative(body, LEMMA_VAR)
+        raise ReadError(f"∇_{sp.sstr(var)}: only ∇_θ (or ∇_x in a lemma)")
+
+    def nabla(self, tok, sub, body):
+        out = self._gradient(sub, body)
+        if sub.a == theta and id(body) not in self._grouped:
+            self._narrow.add(id(out))
+        return out
+
+    def log(self, tok, body):
+        if tok.value == "log":
+            self._note("'log' without a backslash read as \\log")
+        return sp.log(body, evaluate=False)
+
+    def frac(self, tok, num, den):
+        return fraction(num, den)
+
+    def dfrac_applied(self, tok, d1, d2, var, body):
+        v = self._token_value(var)
+        if v != LEMMA_VAR and v != theta:
+            raise ReadError("d/d… only in θ or x")
+        return Derivative(body, v)
+
+    def group(self, e):
+        self._grouped.add(id(e))
+        return e
+
+    def power(self, base, exp):
+        if isinstance(exp, Token):
+            exp = self._token_value(exp)
+        if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
+            return sp.Pow(base, exp)
+        raise ReadError(f"a power of {sp.sstr(base)}: only γ^k and numbers")
+
+    def expect(self, tok, *rest):
+        sub, body = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
+        if sub is not None:
+            ok = sub.kind == "sim" and sub.a == tau and (sub.b in (PI_THETA,) or
+                                                          sub.b == TrajectoryProbability(tau, theta))
+            if not ok and not (sub.kind == "expr" and sub.a == tau):
+                raise ReadError("E_{…}: an expectation over τ ∼ π_θ")
+        return Expectation(body, tau)
+
+    def integral(self, tok, limits, body, d, var):
+        lo, hi = limits
+        v = self._token_value(var)
+        if v != tau or hi is not None or (lo is not None and lo.a != tau):
+            raise ReadError("∫ … d…: only an integral over trajectories, ∫_τ … dτ")
+        self._note("∫_τ … dτ read as Σ_τ: the trajectories of a finite MDP are a finite set")
+        return self._trajectory_sum(body)
+
+    def cancel(self, tok, e):
+        self._note("\\cancel{…} read as written: the term stays in this line")
+        return e
+
+    def underbrace(self, tok, e, text):
+        if isinstance(e, sp.Mul):
+            return _Factors(tuple(e.args))
+        return e
+
+    def dots(self, tok):
+        return DOTS
+
+    def set_literal(self, *items):
+        vals = [it for it in items if not (isinstance(it, Token) and it.type in ("LSET", "RSET", "COMMA"))]
+        if any(isinstance(v, (_Trailing, _Factors)) for v in vals):
+            raise ReadError("a set of products")
+        return SetLiteral(tuple(vals))
+
+    # -- \dots patterns -------------------------------------------------------------------
+    def _pattern(self, items, *, kind: str):
+        """A product or sum written term by term with \\dots: the repeated block and its end."""
+        k = items.index(DOTS)
+        head, tail = items[:k], items[k + 1:]
+        if DOTS in tail:
+            raise ReadError("more than one \\dots in a product or sum")
+        prefix = []
+        while head and (not time_indices(head[0]) or _initial_only(head[0])):
+            prefix.append(head.pop(0))
+        if not head:
+            raise ReadError("\\dots after no repeated factor")
+        k0 = _first_step(head)
+        p = len(head)
+        for q in range(1, len(head)):
+            if all(head[j + q] == shift_time(head[j], 1)
+                                          for j in range(len(head) - q)):
+                p = q
+                break
+        block = [shift_time(f, t - k0) for f in head[:p]]
+        op = sp.Add if kind == "sum" else sp.Mul
+        big = Sum if kind == "sum" else Product
+
+        def at(j):  # block factor j at step tt
+            return lambda tt: block[j].xreplace({t: tt})
+
+        def combine(parts):
+            parts = [f for f in parts if f != (0 if kind == "sum" else 1)]
+            return parts[0] if len(parts) == 1 else op(*parts, evaluate=False)
+
+        what = "sum" if kind == "sum" else "product"
+        if not tail:  # a trailing \dots: the pattern runs to the last step
+            self._note(f"the {what} ending in \\dots read as its pattern continued to the last step")
+            return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, H))])
+        K = _last_step(tail)
+        if K is None:
+            raise ReadError("the factors after \\dots name no step")
+        best = None
+        for c in range(p):
+            expected = []
+            for back in range(len(tail)):
+                pos = back + c
+                step = K - pos // p
+                expected.append(at(p - 1 - pos % p)(step))
+            expected.reverse()
+            hits = sum(a_ == e_ for a_, e_ in zip(tail, expected))
+            if best is None or hits > best[0]:
+                best = (hits, c, expected)
+        hits, c, expected = best
+        back_blocks = (len(tail) - 1 + c) // p
+        full = big(combine([at(j)(t) for j in range(p)]), (t, k0, K - back_blocks - 1))
+        n_before = p * (back_blocks + 1) - c - len(tail)
+        lead_part = [at(j)(K - back_blocks) for j in range(n_before)]
+        dropped = [at(j)(K) for j in range(p - c, p)]
+        if hits == len(tail):
+            # The pattern holds: the whole product, each step k0..K once.
+            if dropped:
+                if kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H:
+                    self._note("the written trajectory ends before the transition out of its last state; derive's "
+                               "trajectories carry that state, so its θ-free factor P(s_{n+1}|s_n,a_n) is included")
+                else:
+                    return combine(prefix + [full] + lead_part + list(tail))
+            return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, K))])
+        for a_, e_ in zip(tail, expected):
+            if a_ != e_:
+                self.patterns.append((a_, e_))
+        self.min_horizon = max(self.min_horizon, int(back_blocks + k0) if K == H else 0)
+        parts = prefix + [full] + lead_part + list(tail)
+        if dropped and kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H:
+            parts += dropped
+        return combine(parts)
+
+
+def _depends_on_theta(e) -> bool:
+    from ..notation import Expectation as _E, Objective as _J
+
+    return isinstance(e, sp.Basic) and (theta in e.free_symbols or e.has(TrajectoryProbability, Policy, _J, _E))
+
+
+def _initial_only(f) -> bool:
+    return f.has(InitialDistribution) and not f.has(Action, Reward, RewardProbability, Transition, Policy)
+
+
+def _first_step(factors):
+    acts = [e.args[1] for f in factors for e in sp.preorder_traversal(f) if isinstance(e, Action)]
+    if acts:
+        return min(acts, key=lambda k: (sp.sympify(k).subs(H, 10**6)))
+    return min(time_indices(factors[0]))
+
+
+def _last_step(factors):
+    acts = [e.args[1] for f in factors for e in sp.preorder_traversal(f) if isinstance(e, Action)]
+    if acts:
+        return max(acts, key=lambda k: (sp.sympify(k).subs(H, 10**6)))
+    states = [k for f in factors for k in time_indices(f)]
+    return max(states, key=lambda k: sp.sympify(k).subs(H, 10**6)) - 1 if states else None

@@ -1,0 +1,92 @@
+"""derive check: exit codes, bad input in one line, JSON, and the document written back with marks."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from derive.cli import main
+
+CORPUS = Path(__file__).parent / "corpus"
+GOOD = "# ok\n\n$$\\nabla_\\theta J(\\theta) = \\nabla_\\theta \\sum_\\tau P(\\tau;\\theta) R(\\tau)$$\n"
+BAD = "# wrong\n\n$$\\nabla_\\theta J(\\theta) = \\sum_\\tau \\nabla_\\theta \\log P(\\tau;\\theta) R(\\tau)$$\n"
+UNREAD = "$$\\nabla_\\theta J(\\theta) = \\xi(\\tau)$$\n"
+
+
+def run(tmp_path, capsys, text, *args, name="d.md"):
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    code = main(["check", str(f), "--random", "2", *args])
+    return code, capsys.readouterr()
+
+
+def test_exit_0_when_every_line_holds(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, GOOD)
+    assert code == 0 and "✓ line 3" in out.out and "VERIFIED" in out.out
+
+
+def test_exit_1_and_a_counterexample_when_a_line_fails(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, BAD)
+    assert code == 1 and "✗ line 3" in out.out and "counterexample" in out.out and "NOT VERIFIED" in out.out
+
+
+def test_not_understood_is_exit_1_with_line_and_column(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, UNREAD)
+    assert code == 1 and "not understood" in out.out and "line 1, column 29" in out.out
+
+
+@pytest.mark.parametrize("args,needle", [
+    ([], "no such file"),
+])
+def test_missing_file_is_exit_2_in_one_line(tmp_path, capsys, args, needle):
+    code = main(["check", str(tmp_path / "nope.md"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_folder_binary_and_empty_documents_are_exit_2(tmp_path, capsys):
+    assert main(["check", str(tmp_path)]) == 2
+    (tmp_path / "b.md").write_bytes(b"\xff\xfe$$x$$")
+    assert main(["check", str(tmp_path / "b.md")]) == 2
+    (tmp_path / "e.md").write_text("no math here", encoding="utf-8")
+    assert main(["check", str(tmp_path / "e.md")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "not UTF-8" in err and "no display math" in err
+
+
+def test_json_report(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, BAD, "--json")
+    data = json.loads(out.out)
+    assert code == 1 and data["verified"] is False
+    (line,) = [ln for ln in data["lines"] if ln["kind"] != "result"]
+    assert line["line"] == 3 and line["verdict"] == "fails" and line["steps"][0]["counterexample"]
+
+
+def test_markdown_written_back_with_a_mark_beside_every_line(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, GOOD + BAD.replace("# wrong\n", ""), "--format", "md")
+    assert code == 1
+    assert "R(\\tau) \\tag*{✓ holds}$$" in out.out
+    assert "\\tag*{✗ fails}$$" in out.out
+    assert out.out.count("\\tag*{") == 2
+
+
+def test_tex_written_back_to_a_file(tmp_path, capsys):
+    target = tmp_path / "out.tex"
+    code, _ = run(tmp_path, capsys, "\\begin{align*}\nJ(\\theta) &= \\sum_\\tau P(\\tau;\\theta) R(\\tau)\n\\end{align*}\n",
+                  "--format", "tex", "-o", str(target), name="d.tex")
+    assert code == 0 and "\\tag*{holds}" in target.read_text(encoding="utf-8")
+
+
+def test_a_line_with_two_readings_says_so_and_checks_both(tmp_path, capsys):
+    # Σ_τ ∇P(τ;θ) (narrow reading) = ∇_θ Σ_τ P(τ;θ) = 0; the wide reading ∇(P·P) is not 0.
+    text = "$$\\sum_\\tau \\nabla_\\theta P(\\tau;\\theta) P(\\tau;\\theta) = \\sum_\\tau P(\\tau;\\theta) \\nabla_\\theta P(\\tau;\\theta)$$\n"
+    code, out = run(tmp_path, capsys, text)
+    assert "two readings" in out.out
+    assert code == 1 and "ambiguous" in out.out
+
+
+def test_a_claim_for_every_step_t_is_checked_at_several_steps(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, "$$\\sum_{a} \\nabla_\\theta \\pi_\\theta(a \\mid s_t) = 0$$\n")
+    assert code == 0 and "t is free" in out.out
+    code, out = run(tmp_path, capsys, "$$\\sum_{a} \\nabla_\\theta \\pi_\\theta(a \\mid s_t) = 1$$\n")
+    assert code == 1 and "counterexample" in out.out
