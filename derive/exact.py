@@ -210,10 +210,13 @@ def enumerate_support(mdp: FiniteMDP, allowed: np.ndarray, *, budget: int = ENUM
         last = states[:, -1]
         count = int(branches[last].sum())
         if count > budget or count * (H + 2) > ENUMERATION_CELLS:
+            cap = min(budget, ENUMERATION_CELLS // (H + 2))
+            limit = (f"{cap:,} trajectories" if cap == budget else
+                     f"{cap:,} trajectories at H = {H} ({ENUMERATION_CELLS:,} stored steps, trajectories × (H+2); "
+                     f"at most {budget:,} trajectories at any H)")
             raise EnumerationTooLarge(
-                f"{mdp.describe()}: enumeration needs more than {min(budget, ENUMERATION_CELLS // (H + 2)):,} "
-                f"trajectories (already {count:,} "
-                f"after {t + 1} of {H + 1} steps); use the dynamic-programming route "
+                f"{mdp.describe()}: enumeration is limited to {limit}, and this MDP has {count:,} "
+                f"after {t + 1} of {H + 1} steps; use the dynamic-programming route "
                 f"(--method dp, or gradient(..., method='dp')) for MDPs this large"
             )
         # Children of every trajectory, in parent order: one per positive (a, s') of its last state.
