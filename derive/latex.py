@@ -469,7 +469,12 @@ class _Layout:
         nested = len(proofs) > 1
         for p, proof in enumerate(proofs, 1):
             for k, d in enumerate(proof.derivations, 1):
-                self.entries.append((d, f"{p}.{k}" if nested else str(k)))
+                self.entries.append((d, self.section(p, k, nested)))
+
+    @staticmethod
+    def section(p: int, k: int, nested: bool) -> str:
+        """The number of proof p's derivation k."""
+        return f"{p}.{k}" if nested else str(k)
 
     def number(self, derivation) -> str | None:
         for d, number in self.entries:
@@ -690,17 +695,22 @@ def _table_tex(header: list, rows: list[list]) -> str:
     width = max(len(r) for r in [header, *rows])
     if not header:  # facts: names on the left, values on the right
         body = " \\\\\n".join(f"{_cell_tex(a)} & {_cell_tex(b)}" for a, b in rows)
-        return "\\begin{tabular}{@{}l@{\\quad}l@{}}\n%s\n\\end{tabular}" % body
+        return "\\begin{tabular}[t]{@{}l@{\\quad}l@{}}\n%s\n\\end{tabular}" % body
     spec = "@{}" + "c" * width + "@{}"
     lines = [" & ".join(_cell_tex(c) for c in header) + r" \\ \hline"]
     lines += [" & ".join(_cell_tex(c) for c in r) + r" \\" for r in rows]
-    return "\\begin{tabular}{%s}\n%s\n\\end{tabular}" % (spec, "\n".join(lines))
+    return "\\begin{tabular}[t]{%s}\n%s\n\\end{tabular}" % (spec, "\n".join(lines))
 
 
 def _counterexample_tex(n: int, ce, refs) -> str:
-    tables = "\n\n\\smallskip\n".join(_table_tex(h, r) for h, r in _counterexample_tables(ce))
-    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n{\\small\n%s\n}\n"
-            % (n, text_to_latex(_refutes(refs)), tables))
+    facts, *tables = _counterexample_tables(ce)
+    body = [_table_tex(*facts)]
+    if tables:
+        # The MDP's tables side by side when they fit the line, else one under the other.
+        wide = sum(len(h) for h, _ in tables) > _MAX_COLUMNS + 2
+        body.append(("\n\n\\smallskip\n" if wide else "\n\\qquad\n").join(_table_tex(h, r) for h, r in tables))
+    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n\\noindent\\begin{minipage}{\\linewidth}"
+            "\\small\n%s\n\\end{minipage}\n" % (n, text_to_latex(_refutes(refs)), "\n\n\\medskip\n".join(body)))
 
 
 # -- LaTeX documents -----------------------------------------------------------------------
@@ -812,14 +822,14 @@ def proofs_to_tex(proofs, reports=None, *, title: str | None = None) -> str:
     if nested:
         out.append(text_to_latex(_legend([r for _, r in pairs])) + "\n")
     appendix = _Appendix()
-    for proof, report in pairs:
+    for p, (proof, report) in enumerate(pairs, 1):
         if nested:
             out.append("\\section{%s}" % text_to_latex(proof.title))
         out.append(text_to_latex(_summary(report, legend=not nested)) + "\n")
         out.extend(text_to_latex(note) + "\n" for note in proof.notes)
-        for d in proof.derivations:
+        for k, d in enumerate(proof.derivations, 1):
             drep = _find(report, d.name)
-            failures = appendix.collect(d, drep, layout.number(d))
+            failures = appendix.collect(d, drep, layout.section(p, k, nested))
             out.append(heading % text_to_latex(_capital(d.name)))
             if d.description:
                 out.append(text_to_latex(d.description) + "\n")
@@ -875,9 +885,8 @@ def _md_display(tex: str) -> str:
 
 
 def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[int, int],
-                   level: str = "##", layout: _Layout = _NO_LAYOUT) -> list[str]:
+                   level: str = "##", layout: _Layout = _NO_LAYOUT, number: str | None = None) -> list[str]:
     reports = _step_reports(d, drep)
-    number = layout.number(d)
     out = [f"{level} {number + '. ' if number else ''}{_md_text(_capital(d.name))}", ""]
     if d.description:
         out += [_md_text(d.description), ""]
@@ -935,10 +944,11 @@ def proofs_to_markdown(proofs, reports=None, *, title: str | None = None) -> str
             out += [f"## {p}. {_md_text(proof.title)}", ""]
         out += [_md_text(_summary(report, legend=not nested)), ""]
         out += [_md_text(note) + "\n" for note in proof.notes]
-        for d in proof.derivations:
+        for k, d in enumerate(proof.derivations, 1):
             drep = _find(report, d.name)
-            failures = appendix.collect(d, drep, layout.number(d))
-            out += _md_derivation(d, drep, failures, "###" if nested else "##", layout)
+            number = layout.section(p, k, nested)
+            failures = appendix.collect(d, drep, number)
+            out += _md_derivation(d, drep, failures, "###" if nested else "##", layout, number)
     if appendix.entries:
         out += ["## Appendix: counterexamples", ""]
         for n, (ce, refs) in enumerate(appendix.entries, 1):

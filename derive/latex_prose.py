@@ -72,6 +72,8 @@ _TOKEN = re.compile(r"""
 """ % {"greek": _GREEK_CLASS, "letter": _LETTER}, re.X | re.S)
 
 _CLOSE = {"(": ")", "[": "]", "{": "}"}
+# An inline formula this long (characters of LaTeX, or juxtaposed factors) may break at its outer spaces.
+_LONG, _MANY = 60, 10
 
 
 @dataclass
@@ -222,7 +224,8 @@ def _has_relation(items: list[_Item]) -> bool:
 
 
 def _split_run(run: list[_Item]) -> list[list[_Item]]:
-    """Cut a run at a comma or semicolon between two parts that each state a relation."""
+    """Cut a run at a comma or semicolon between two parts that each state a relation, or where one
+    side is only numbers ('P > 0, 50%')."""
     parts, current = [], []
     for item in run:
         if item.role == "conn":
@@ -235,7 +238,8 @@ def _split_run(run: list[_Item]) -> list[list[_Item]]:
     out = [parts[0]]
     for k in range(1, len(parts) - 1, 2):
         conn, nxt = parts[k], parts[k + 1]
-        if _has_relation(out[-1]) and _has_relation(nxt):
+        strong = all(any(x.role == "strong" or x.kind == "ellipsis" for x in part) for part in (out[-1], nxt))
+        if not strong or (_has_relation(out[-1]) and _has_relation(nxt)):
             out.append(conn)
             out.append(nxt)
         else:
@@ -349,7 +353,8 @@ def _atom(item: _Item) -> str:
     return r"\text{%s}" % _ascii_text(text)
 
 
-def math_items(items: list[_Item]) -> str:
+def math_items(items: list[_Item], *, breakable: bool = False) -> str:
+    """The LaTeX of a formula's items; ``breakable`` lets a line break at its outer spaces."""
     out = []
     k = 0
     while k < len(items):
@@ -363,7 +368,12 @@ def math_items(items: list[_Item]) -> str:
                 out.append(r"\sqrt{%s}" % body)
                 k = j + 1
                 continue
-        out.append(_atom(item))
+        prev = items[k - 1] if k else None
+        if item.kind == "script" and (prev is None or prev.kind in ("ws", "rel", "op", "conn", "sym")
+                                      and prev.text not in ("∇", "Σ", "∑", "Π", "∏", "∫")
+                                      or prev.kind == "script" and prev.text[0] == item.text[0]):
+            out.append("{}")  # a script needs a base of its own: _x alone, a__b
+        out.append(r" \allowbreak " if breakable and item.kind == "ws" else _atom(item))
         k += 1
     tex = ""
     for piece in out:
@@ -385,17 +395,20 @@ def _ascii_text(text: str) -> str:
     return "".join(ch if ord(ch) < 128 and ch not in "\\{}$&%#^_~" else "?" for ch in text)
 
 
-def _flatten(pieces: list[tuple[str, list[_Item]]]) -> list[Segment]:
+def _flatten(pieces: list[tuple[str, list[_Item]]], breakable: bool) -> list[Segment]:
     out: list[Segment] = []
     for kind, items in pieces:
         if kind == "math":
-            out.append(Segment("math", math_items(items)))
+            tex = math_items(items)
+            if breakable and (len(tex) > _LONG or sum(x.kind == "ws" for x in items) >= _MANY):
+                tex = math_items(items, breakable=True)
+            out.append(Segment("math", tex))
             continue
         for item in items:
             inner = getattr(item, "children_segments", None)
             if item.kind == "group" and inner is not None:
                 out.append(Segment("text", item.text))
-                out.extend(_flatten(inner))
+                out.extend(_flatten(inner, breakable))
                 out.append(Segment("text", item.close))
             else:
                 out.append(Segment("text", _source(item)))
@@ -417,16 +430,20 @@ def _source(item: _Item) -> str:
     return item.text
 
 
-def segments(text: str) -> list[Segment]:
-    """The prose as text and math segments, in order (math as LaTeX, text as written)."""
+def segments(text: str, *, breakable: bool = False) -> list[Segment]:
+    """The prose as text and math segments, in order (math as LaTeX, text as written).
+
+    ``breakable``: a long formula may break across lines at its outer spaces (pdflatex breaks
+    inline math only after relations and operators otherwise)."""
     items = _nest(_tokens(text))
     _mark_applied(items)
-    return _flatten(_segments(items))
+    return _flatten(_segments(items), breakable)
 
 
 def prose_to_latex(text: str, *, text_chars) -> str:
     """The prose with its math as ``$…$``; ``text_chars`` escapes the text pieces."""
-    return "".join(text_chars(s.text) if s.kind == "text" else "$%s$" % s.text for s in segments(text))
+    return "".join(text_chars(s.text) if s.kind == "text" else "$%s$" % s.text
+                   for s in segments(text, breakable=True))
 
 
 def prose_to_markdown(text: str, *, text_chars) -> str:
