@@ -601,6 +601,8 @@ def _and(items: list[str]) -> str:
 
 # A cell is (kind, text): "math" is plain-Unicode math (all of it a formula), "prose" is a sentence.
 _MAX_COLUMNS = 10
+_LINE_CHARS = 80  # characters of small table text across the page
+_PAGE_ROWS = 30   # table rows that fit on a page with room to spare
 
 
 def _vector(values) -> str:
@@ -647,23 +649,30 @@ def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
     tables = []
     shown = {"name", "horizon", "discount", "policy"}
     policy = mdp.get("policy_probabilities")
-    if states and _fits(1 + 1 + (actions or 0)):
+    if states:
         header = [("math", "s"), ("math", "μ(s)")]
         rows = [[("math", str(s)), ("math", _num(mdp["initial"][s]))] for s in range(states)]
         if isinstance(policy, list) and actions and len(policy) == states:
-            header += [("math", f"π_θ({a}|s)") for a in range(actions)]
+            # One column per action while they fit, else each state's distribution as one vector.
+            each = _fits(2 + actions)
+            header += ([("math", f"π_θ({a}|s)") for a in range(actions)] if each else [("math", "π_θ(·|s)")])
             for s in range(states):
-                rows[s] += [("math", _num(p)) for p in policy[s]]
+                rows[s] += [("math", _num(p)) for p in policy[s]] if each else [("math", _vector(policy[s]))]
             shown.add("policy_probabilities")
         tables.append((header, rows))
         shown.add("initial")
     rewards = mdp.get("rewards")
-    if (states and actions and isinstance(transitions, list) and isinstance(rewards, list)
-            and _fits(2 + 2 * states)):
-        header = ([("math", "s"), ("math", "a")] + [("math", f"P({t}|s,a)") for t in range(states)]
-                  + [("math", f"r(s,a,{t})") for t in range(states)])
-        rows = [[("math", str(s)), ("math", str(a))] + [("math", _num(x)) for x in transitions[s][a]]
-                + [("math", _num(x)) for x in rewards[s][a]] for s in range(states) for a in range(actions)]
+    if states and actions and isinstance(transitions, list) and isinstance(rewards, list):
+        each = _fits(2 + 2 * states)
+        header = [("math", "s"), ("math", "a")]
+        header += ([("math", f"P({t}|s,a)") for t in range(states)] + [("math", f"r(s,a,{t})") for t in range(states)]
+                   if each else [("math", "P(·|s,a)"), ("math", "r(s,a,·)")])
+        rows = []
+        for s in range(states):
+            for a in range(actions):
+                cells = ([("math", _num(x)) for x in transitions[s][a]] + [("math", _num(x)) for x in rewards[s][a]]
+                         if each else [("math", _vector(transitions[s][a])), ("math", _vector(rewards[s][a]))])
+                rows.append([("math", str(s)), ("math", str(a)), *cells])
         tables.append((header, rows))
         shown |= {"transitions", "rewards"}
     for key, value in mdp.items():
@@ -688,18 +697,43 @@ def _compact(value) -> str:
 
 def _cell_tex(cell) -> str:
     kind, text = cell
-    return "$%s$" % math_to_latex(text) if kind == "math" else text_to_latex(text)
+    if kind != "math":
+        return text_to_latex(text)
+    tex = math_to_latex(text)
+    # A long vector may break after its commas (inline math breaks only after relations otherwise).
+    return "$%s$" % (tex.replace(", ", r",\allowbreak ") if len(tex) > 40 else tex)
 
 
 def _table_tex(header: list, rows: list[list]) -> str:
     width = max(len(r) for r in [header, *rows])
     if not header:  # facts: names on the left, values on the right
         body = " \\\\\n".join(f"{_cell_tex(a)} & {_cell_tex(b)}" for a, b in rows)
-        return "\\begin{tabular}[t]{@{}l@{\\quad}l@{}}\n%s\n\\end{tabular}" % body
+        return "\\begin{tabular}[t]{@{}l@{\\quad}p{0.75\\linewidth}@{}}\n%s\n\\end{tabular}" % body
     spec = "@{}" + "c" * width + "@{}"
+    if _table_width(header, rows) > _LINE_CHARS:
+        # Too wide for the line: the long columns (vectors) wrap, sharing the width.
+        long = [k for k in range(width) if max(len(r[k][1]) for r in [header, *rows] if k < len(r)) > 12]
+        share = 0.8 / max(len(long), 1)
+        spec = "@{}" + "".join(r"p{%.2f\linewidth}" % share if k in long else "c" for k in range(width)) + "@{}"
     lines = [" & ".join(_cell_tex(c) for c in header) + r" \\ \hline"]
     lines += [" & ".join(_cell_tex(c) for c in r) + r" \\" for r in rows]
     return "\\begin{tabular}[t]{%s}\n%s\n\\end{tabular}" % (spec, "\n".join(lines))
+
+
+def _table_width(header: list, rows: list[list]) -> int:
+    """A rough width in characters: the widest cell of each column, plus the gaps."""
+    return sum(max(len(r[k][1]) if k < len(r) else 0 for r in [header, *rows]) + 2 for k in range(len(header)))
+
+
+def _rows_per_page(header: list, rows: list[list]) -> int:
+    """How many rows of this table fit on a page, its wrapped cells taking several lines."""
+    if _table_width(header, rows) <= _LINE_CHARS:
+        return _PAGE_ROWS
+    widths = [max(len(r[k][1]) for r in [header, *rows] if k < len(r)) for k in range(len(header))]
+    long = [w for w in widths if w > 12]
+    room = 0.8 / max(len(long), 1) * _LINE_CHARS
+    lines = max(-(-w // int(room)) for w in long) if long else 1
+    return max(1, _PAGE_ROWS // lines)
 
 
 def _counterexample_tex(n: int, ce, refs) -> str:
@@ -707,10 +741,18 @@ def _counterexample_tex(n: int, ce, refs) -> str:
     body = [_table_tex(*facts)]
     if tables:
         # The MDP's tables side by side when they fit the line, else one under the other.
-        wide = sum(len(h) for h, _ in tables) > _MAX_COLUMNS + 2
-        body.append(("\n\n\\smallskip\n" if wide else "\n\\qquad\n").join(_table_tex(h, r) for h, r in tables))
-    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n\\noindent\\begin{minipage}{\\linewidth}"
-            "\\small\n%s\n\\end{minipage}\n" % (n, text_to_latex(_refutes(refs)), "\n\n\\medskip\n".join(body)))
+        wide = sum(_table_width(h, r) for h, r in tables) > _LINE_CHARS or any(len(r) > _PAGE_ROWS for _, r in tables)
+        # A table longer than a page goes in pieces, each with its header (a tabular cannot break).
+        pieces = [(h, r[k:k + n]) for h, r in tables for n in [_rows_per_page(h, r)] for k in range(0, len(r), n)]
+        body.append(("\n\n\\smallskip\n" if wide else "\n\\qquad\n").join(_table_tex(h, r) for h, r in pieces))
+    text = "\n\n\\medskip\n".join(body)
+    # Kept on one page unless it is longer than a page can hold.
+    if sum(len(r) for _, r in [facts, *tables]) <= _PAGE_ROWS:
+        text = "\\noindent\\begin{minipage}{\\linewidth}\\small\n%s\n\\end{minipage}" % text
+    else:
+        text = "{\\small\n%s\n\\par}" % text
+    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n%s\n"
+            % (n, text_to_latex(_refutes(refs)), text))
 
 
 # -- LaTeX documents -----------------------------------------------------------------------

@@ -298,3 +298,83 @@ def test_violated_side_condition_and_detail_are_printed():
             "instances.") in md
     assert "Restrict the sum to $P(\\tau;\\theta) > 0$." in md
     assert "the sum is finite" not in md  # conditions that hold are not repeated
+
+
+def test_citations_read_like_a_textbook():
+    from derive.loader import load_proofs
+
+    proof = load_proofs(Path(__file__).resolve().parent.parent / "proofs" / "policy_gradient.py")[0]
+    tex = flat(proof_to_tex(proof))
+    assert r"(1) By the likelihood-ratio gradient (\S{}1)." in tex
+    assert r"(2) Substitute the score of a trajectory (\S{}2)." in tex
+    assert "The result of" not in tex and "By likelihood-ratio gradient" not in tex  # the default why repeated
+    assert r"(1) \emph{Definition of $J$.} $J(\theta)$ is the expected return" in tex  # run-in rule name
+    md = proof_to_markdown(proof)
+    assert "(1) By the likelihood-ratio gradient (§1)." in md and "## 3. REINFORCE estimator" in md
+
+
+def test_hints_are_sentences():
+    proof = seed_000()
+    report = report_for(proof)
+    steps = list(report.derivations[0].steps)
+    steps[2] = replace(steps[2], detail="restore it by summing only over P(τ;θ) > 0 (the rule 'restrict')")
+    drep = replace(report.derivations[0], steps=tuple(steps))
+    md = derive.latex.derivation_to_markdown(proof.derivations[0], drep)
+    assert "Restore it by summing only over $P(\\tau;\\theta) > 0$ (the rule 'restrict')." in md
+    assert " restore it" not in md
+
+
+def _big_counterexample():
+    from derive.report import Counterexample
+
+    S, A = 6, 3
+    row = lambda: [f"{k + 1}/{21}" for k in range(S)]  # noqa: E731
+    mdp = {"name": "battery #17", "initial": row(), "transitions": [[row() for _ in range(A)] for _ in range(S)],
+           "rewards": [[[str(-k) for k in range(S)] for _ in range(A)] for _ in range(S)], "horizon": 5,
+           "discount": "9/10", "policy": "tabular softmax (18 parameters)",
+           "policy_probabilities": [["1/3"] * A for _ in range(S)]}
+    tau = "(" + ", ".join(f"{v}{t}={t % 3}" for t in range(6) for v in "sa") + ", s6=0)"
+    return Counterexample(instance="battery #17: S=6, A=3, H=5, γ=9/10; θ = [0, …]", mdp=mdp,
+                          theta=tuple(str(k) for k in range(18)), lhs=tuple(f"-{k}/7" for k in range(18)),
+                          rhs=("0",) * 18, reason="the two sides differ", bindings={"τ": tau})
+
+
+def test_large_counterexample_fits_the_page(tmp_path):
+    _need_pdflatex()
+    proof = seed_000()
+    report = report_for(proof)
+    ce = _big_counterexample()
+    d = report.derivations[2]
+    drep = replace(d, steps=(d.steps[0], replace(d.steps[1], counterexample=ce)), result=replace(d.result, counterexample=ce))
+    report = replace(report, derivations=(*report.derivations[:2], drep))
+    tex = proof_to_tex(proof, report)
+    assert tex.count(r"\subsection*{Counterexample") == 1
+    appendix = tex.split(r"\appendix")[1]
+    assert r"$\theta$ & $(0,\allowbreak 1," in appendix and "[0, " not in appendix  # one θ format
+    assert compile_pdf(tex, tmp_path / "big.pdf") == []
+
+
+def test_point_counterexample_is_a_table():
+    from derive.report import Counterexample
+
+    ce = Counterexample(instance="point: a = 1/2, θ = 0, σ = 1", mdp={}, theta=("a = 1/2", "θ = 0", "σ = 1"),
+                        lhs=("sqrt(2)*exp(-1/8)/4",), rhs=("0",), reason="the two sides differ")
+    tex = derive.latex._counterexample_tex(1, ce, [("1", 2, "the two sides differ")])
+    assert r"point & $a = 1/2, \theta = 0, \sigma = 1$" in tex
+    assert r"Refutes line (2) of \S{}1: the two sides differ." in tex
+    assert tex.isascii()
+
+
+def test_very_large_counterexample_wraps_instead_of_overflowing(tmp_path):
+    _need_pdflatex()
+    from derive.report import Counterexample
+
+    S, A = 14, 4
+    row = [f"{k + 1}/{105}" for k in range(S)]
+    mdp = {"name": "big", "initial": row, "transitions": [[row] * A] * S,
+           "rewards": [[[f"-{k}/3" for k in range(S)]] * A] * S, "horizon": 2, "discount": "1",
+           "policy": "direct (56 parameters)", "policy_probabilities": [["1/4"] * A] * S}
+    ce = Counterexample(instance="big", mdp=mdp, theta=("1/4",) * (S * A), lhs=(), rhs=(), reason="differ")
+    tex = proof_to_tex(seed_000()).replace(r"\end{document}", "\\appendix\n" + derive.latex._counterexample_tex(
+        1, ce, [("1", 1, "differ")]) + r"\end{document}")
+    assert compile_pdf(tex, tmp_path / "huge.pdf") == []
