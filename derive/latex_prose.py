@@ -224,8 +224,8 @@ def _has_relation(items: list[_Item]) -> bool:
 
 
 def _split_run(run: list[_Item]) -> list[list[_Item]]:
-    """Cut a run at a comma or semicolon between two parts that each state a relation, or where one
-    side is only numbers ('P > 0, 50%')."""
+    """Cut a run at a semicolon (it ends a clause), at a comma between two parts that each state a
+    relation, and where one side is only numbers ('P > 0, 50%')."""
     parts, current = [], []
     for item in run:
         if item.role == "conn":
@@ -239,7 +239,7 @@ def _split_run(run: list[_Item]) -> list[list[_Item]]:
     for k in range(1, len(parts) - 1, 2):
         conn, nxt = parts[k], parts[k + 1]
         strong = all(any(x.role == "strong" or x.kind == "ellipsis" for x in part) for part in (out[-1], nxt))
-        if not strong or (_has_relation(out[-1]) and _has_relation(nxt)):
+        if not strong or conn[0].text == ";" or (_has_relation(out[-1]) and _has_relation(nxt)):
             out.append(conn)
             out.append(nxt)
         else:

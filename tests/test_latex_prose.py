@@ -136,3 +136,8 @@ def test_math_to_latex_of_values():
 
 def test_scripts_without_a_base_still_compile_as_math():
     assert text_to_latex("_x and a__b") .count("{}_") >= 2
+
+
+def test_semicolons_end_a_formula():
+    assert shown("do not depend on θ; γ < 1, so it converges") == r"do not depend on ⟦\theta⟧; ⟦\gamma < 1⟧, so it converges"
+    assert shown("P(τ;θ) > 0") == r"⟦P(\tau;\theta) > 0⟧"  # inside brackets a semicolon is the seeds' P(τ;θ)
