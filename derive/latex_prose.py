@@ -8,7 +8,8 @@ punctuation stay text. What counts as math, and why:
 
 * strong marks: Greek letters and math symbols, relations (=, <, ∼, …), a letter with a sub- or
   superscript (s_t, τ^(i)), a function applied without a space (J(θ), P(s'|s,a), E[…]), and a
-  lone letter other than the articles "a", "A" and "I" ("in every state s");
+  lone letter other than the articles "a", "A" and "I" ("in every state s"); E[…] is the
+  expectation, printed \\mathbb{E} as in the displays;
 * an article letter is math only beside an operator or relation ("for a ∼ N(θ, σ²)") or in a
   list of math letters ("S, A and H");
 * numbers, operators and commas join marks into one formula but never make one alone
@@ -353,6 +354,16 @@ def _atom(item: _Item) -> str:
     return r"\text{%s}" % _ascii_text(text)
 
 
+def _is_expectation(items: list[_Item], k: int) -> bool:
+    """The letter E applied to a bracket, directly or after a subscript."""
+    if items[k].kind != "letter" or items[k].text != "E":
+        return False
+    rest = items[k + 1:k + 3]
+    if rest and rest[0].kind == "script" and rest[0].text[0] == "_":
+        rest = rest[1:]
+    return bool(rest) and rest[0].kind == "group" and rest[0].text == "["
+
+
 def math_items(items: list[_Item], *, breakable: bool = False) -> str:
     """The LaTeX of a formula's items; ``breakable`` lets a line break at its outer spaces."""
     out = []
@@ -373,7 +384,10 @@ def math_items(items: list[_Item], *, breakable: bool = False) -> str:
                                       and prev.text not in ("∇", "Σ", "∑", "Π", "∏", "∫")
                                       or prev.kind == "script" and prev.text[0] == item.text[0]):
             out.append("{}")  # a script needs a base of its own: _x alone, a__b
-        out.append(r" \allowbreak " if breakable and item.kind == "ws" else _atom(item))
+        if _is_expectation(items, k):
+            out.append(r"\mathbb{E}")  # E[…] and E_{τ∼π_θ}[…]: the expectation, as the displays print it
+        else:
+            out.append(r" \allowbreak " if breakable and item.kind == "ws" else _atom(item))
         k += 1
     tex = ""
     for piece in out:

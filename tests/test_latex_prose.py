@@ -81,7 +81,9 @@ def test_definition_is_one_formula_in_the_seeds_notation():
 
 @pytest.mark.parametrize("text, formulas", [
     ("E[∇_θ log π_θ(a_t|s_t) b(s_t)] = 0 for any b",
-     (r"E[\nabla_\theta \log \pi_\theta(a_{t}\mid s_{t}) b(s_{t})] = 0", "b")),
+     (r"\mathbb{E}[\nabla_\theta \log \pi_\theta(a_{t}\mid s_{t}) b(s_{t})] = 0", "b")),
+    ("E_{τ∼π_θ}[R(τ)] = ∫_τ R(τ) π(τ|θ) dτ", (r"\mathbb{E}_{\tau\sim\pi_\theta}[R(\tau)] = \int_\tau R(\tau) \pi(\tau\mid\theta) d\tau",)),
+    ("E is a set", ("E",)),
     ("P(s_t = s, a_t = a) = d_t(s) π_θ(a|s)", (r"P(s_{t} = s, a_{t} = a) = d_{t}(s) \pi_\theta(a\mid s)",)),
     ("for a ∼ N(θ, σ²)", (r"a \sim N(\theta, \sigma^{2})",)),
     ("H = 0", ("H = 0",)),
@@ -119,7 +121,7 @@ def test_articles_and_hyphens():
 
 def test_relations_separated_by_commas_are_separate_formulas():
     assert shown("E[1] = 1, E[a] = θ and E[a²] = θ² + σ²") == \
-        r"⟦E[1] = 1⟧, ⟦E[a] = \theta⟧ and ⟦E[a^{2}] = \theta^{2} + \sigma^{2}⟧"
+        r"⟦\mathbb{E}[1] = 1⟧, ⟦\mathbb{E}[a] = \theta⟧ and ⟦\mathbb{E}[a^{2}] = \theta^{2} + \sigma^{2}⟧"
     assert shown("P > 0, 50%") == "⟦P > 0⟧, 50%"  # a number alone is never a formula
 
 
