@@ -827,8 +827,11 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \g@addto@macro\normalsize{\setlength{\abovedisplayskip}{6pt}\setlength{\belowdisplayskip}{6pt}}
 \makeatother
 % The verdict goes flush right at the end of the justification, on a new line if it must.
-\newcommand{\verdict}[1]{{\unskip\nobreak\hfil\penalty50\hskip1em\hbox{}\nobreak\hfil
-  \mbox{[\textsf{#1}]}\parfillskip=0pt\finalhyphendemerits=0\par}}
+% A verdict too long for one box (a battery's ranges) goes flush right on lines of its own.
+\newcommand{\verdict}[1]{\sbox0{[\textsf{#1}]}\ifdim\wd0>.7\linewidth
+  {\unskip\par\raggedleft[\textsf{#1}]\par}\else
+  {\unskip\nobreak\hfil\penalty50\hskip1em\hbox{}\nobreak\hfil
+  \usebox0\parfillskip=0pt\finalhyphendemerits=0\par}\fi}
 """
 
 
@@ -937,7 +940,7 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
         lead = start + " " if k == 1 else ""
         out += [_md_display(f"{lead}{relation_latex(step.relation)} {to_latex(step.expr)}"), ""]
         mark, words = _mark(rep)
-        verdict = f" — {mark} *{words}*" if rep else ""
+        verdict = f" — {mark} *{_md_text(words)}*" if rep else ""
         num, label, body = _justification(k, step, rep, failures.get(k), layout)
         head = f"{num} *{_md_text(label)}*" if label else num
         out += [f"> {head} {_md_text(body)}".rstrip() + verdict, ""]
@@ -945,7 +948,7 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
         out += [_md_display(start), ""]
     res = drep.result if drep else None
     mark, words = _mark(res)
-    verdict = f" — {mark} *{words}*" if res else ""
+    verdict = f" — {mark} *{_md_text(words)}*" if res else ""
     see = f" Counterexample {failures[0]} in the appendix." if 0 in failures else ""
     out += [f"**Result.**{see}{verdict}", "",
             _md_display(f"{to_latex(d.goal.lhs)} {relation_latex(d.goal.relation)} {to_latex(d.goal.rhs)}"), ""]

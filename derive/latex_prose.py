@@ -197,6 +197,10 @@ def _classify(items: list[_Item]) -> None:
             item.role = "text"
     # Articles next to an operator or relation, or listed among math letters, are math.
     for k, item in enumerate(items):
+        if item.kind == "letter" and item.text == "s" and _neighbours(items, k)[0] is not None \
+                and _neighbours(items, k)[0].kind == "num" and k and items[k - 1].kind == "ws":
+            item.role = "text"  # "a 2 s time limit": seconds, not a state
+            continue
         if item.kind == "letter" and item.text in _ARTICLES:
             before, after = _neighbours(items, k)
             near_op = any(x is not None and x.kind in ("rel", "op") for x in (before, after))

@@ -378,3 +378,17 @@ def test_very_large_counterexample_wraps_instead_of_overflowing(tmp_path):
     tex = proof_to_tex(seed_000()).replace(r"\end{document}", "\\appendix\n" + derive.latex._counterexample_tex(
         1, ce, [("1", 1, "differ")]) + r"\end{document}")
     assert compile_pdf(tex, tmp_path / "huge.pdf") == []
+
+
+def test_long_verdict_wraps_instead_of_overflowing(tmp_path):
+    _need_pdflatex()
+    proof = seed_000()
+    report = report_for(proof)
+    words = ("checked on 20 MDPs (battery: 2 ≤ S ≤ 6, 1 ≤ A ≤ 4, 0 ≤ H ≤ 7, γ ∈ {0, 1/2, 9/10, 1}, "
+             "direct and softmax policies on the boundary; seed 20251201)")
+    d = report.derivations[0]
+    drep = replace(d, steps=tuple(replace(s, verdict=words) for s in d.steps), result=replace(d.result, verdict=words))
+    report = replace(report, derivations=(drep, *report.derivations[1:]))
+    tex = proof_to_tex(proof, report)
+    assert r"$2 \leq S \leq 6$" in tex
+    assert compile_pdf(tex, tmp_path / "long.pdf") == []

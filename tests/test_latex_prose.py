@@ -143,3 +143,8 @@ def test_scripts_without_a_base_still_compile_as_math():
 def test_semicolons_end_a_formula():
     assert shown("do not depend on θ; γ < 1, so it converges") == r"do not depend on ⟦\theta⟧; ⟦\gamma < 1⟧, so it converges"
     assert shown("P(τ;θ) > 0") == r"⟦P(\tau;\theta) > 0⟧"  # inside brackets a semicolon is the seeds' P(τ;θ)
+
+
+def test_seconds_after_a_number_are_a_unit():
+    assert shown("simplify reached its 2 s time limit") == "simplify reached its 2 s time limit"
+    assert shown("in every state s") == "in every state ⟦s⟧"
