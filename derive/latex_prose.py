@@ -36,7 +36,7 @@ _GREEK = {
 }
 _SYMBOLS = {
     "∇": r"\nabla", "Σ": r"\sum", "∑": r"\sum", "Π": r"\prod", "∏": r"\prod", "∫": r"\int",
-    "∂": r"\partial", "∞": r"\infty", "·": r"\cdot", "×": r"\times", "±": r"\pm", "√": r"\sqrt",
+    "∂": r"\partial", "∞": r"\infty", "·": r"\cdot", "×": r"\times", "±": r"\pm", "√": r"\surd",
     "²": "^{2}", "³": "^{3}", "¹": "^{1}", "⁻¹": "^{-1}",
 }
 _RELATIONS = {"=": "=", "≠": r"\neq", "<": "<", ">": ">", "≤": r"\leq", "≥": r"\geq", "∼": r"\sim",
@@ -130,7 +130,8 @@ def _nest(tokens: list[_Item]) -> list[_Item]:
             current.append(_Item("other", tok.text))
         else:
             current.append(tok)
-    # Unclosed groups: give their opener back to the text.
+    # A group left open at the end keeps close == "": never a function's argument, and printed
+    # with its opener alone (a script's group is closed by its printer).
     return root
 
 
@@ -358,6 +359,28 @@ def _atom(item: _Item) -> str:
     return r"\text{%s}" % _ascii_text(text)
 
 
+_SUPERSCRIPTS = ("²", "³", "¹", "⁻¹")
+_BIG = ("∇", "Σ", "∑", "Π", "∏", "∫")
+
+
+def _script_char(item: _Item | None) -> str:
+    """'_' or '^' for a sub- or superscript item (² is one), else ''."""
+    if item is None:
+        return ""
+    if item.kind == "script":
+        return item.text[0]
+    return "^" if item.kind == "sym" and item.text in _SUPERSCRIPTS else ""
+
+
+def _needs_base(item: _Item, prev: _Item | None) -> bool:
+    """A script with nothing before it to attach to."""
+    if prev is None or prev.kind in ("ws", "rel", "op", "conn"):
+        return True
+    if prev.kind == "sym" and prev.text not in _BIG and prev.text not in _SUPERSCRIPTS:
+        return True
+    return False
+
+
 def _is_expectation(items: list[_Item], k: int) -> bool:
     """The letter E applied to a bracket, directly or after a subscript."""
     if items[k].kind != "letter" or items[k].text != "E":
@@ -371,23 +394,34 @@ def _is_expectation(items: list[_Item], k: int) -> bool:
 def math_items(items: list[_Item], *, breakable: bool = False) -> str:
     """The LaTeX of a formula's items; ``breakable`` lets a line break at its outer spaces."""
     out = []
+    used: set[str] = set()  # the scripts the current base already has
     k = 0
     while k < len(items):
         item = items[k]
         if item.kind == "sym" and item.text == "√":
-            # √(2π) and √x: the root covers the bracket or the atom after it.
+            # √(2π) and √x: the root covers the bracket or the atom after it; alone it is a sign.
             j = k + 1
-            if j < len(items) and items[j].kind != "ws":
+            if j >= len(items) or items[j].kind == "ws":
+                out.append(r"\surd")
+                k += 1
+                continue
+            if items[j].kind in ("letter", "greek", "num", "word") or (items[j].kind == "group" and items[j].close):
                 arg = items[j]
                 body = math_items(arg.children) if arg.kind == "group" and arg.text == "(" else _atom(arg)
                 out.append(r"\sqrt{%s}" % body)
                 k = j + 1
                 continue
         prev = items[k - 1] if k else None
-        if item.kind == "script" and (prev is None or prev.kind in ("ws", "rel", "op", "conn", "sym")
-                                      and prev.text not in ("∇", "Σ", "∑", "Π", "∏", "∫")
-                                      or prev.kind == "script" and prev.text[0] == item.text[0]):
-            out.append("{}")  # a script needs a base of its own: _x alone, a__b
+        mine = _script_char(item)
+        if mine and (_needs_base(item, prev) or mine in used):
+            out.append("{}")  # a script needs a base of its own: _x alone, a__b, x²², x²_t^i
+            used = set()
+        if mine:
+            used = used | {mine}
+        else:  # a new base: s0 prints as s_{0} and s' as s^{\prime}, so they carry a script already
+            used = set()
+            if item.kind in ("letter", "greek"):
+                used = ({"_"} if any(ch.isdigit() for ch in item.text) else set()) | ({"^"} if "'" in item.text else set())
         if _is_expectation(items, k):
             out.append(r"\mathbb{E}")  # E[…] and E_{τ∼π_θ}[…]: the expectation, as the displays print it
         else:

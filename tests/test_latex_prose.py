@@ -148,3 +148,55 @@ def test_semicolons_end_a_formula():
 def test_seconds_after_a_number_are_a_unit():
     assert shown("simplify reached its 2 s time limit") == "simplify reached its 2 s time limit"
     assert shown("in every state s") == "in every state ⟦s⟧"
+
+
+_ALPHABET = list("abstxAEHJNPRS θτμπσγ∇ΣΠ∫√²·∼=<>≤≠+−-/|,;:.'()[]{}_^…0123456789$%&#\\~") + [
+    "log ", "exp(", "the ", "P(τ;θ)", "π_θ(a|s)", "s_{t+1}", "τ^(i)", "proofs/x_y.py", "i.i.d. ", "θ-free "]
+
+
+def _random_prose(rng, n):
+    return ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 25))) for _ in range(n)]
+
+
+def test_random_prose_is_balanced_ascii_latex():
+    import random
+
+    rng = random.Random(14)
+    for text in _random_prose(rng, 3000):
+        out = text_to_latex(text)
+        assert out.isascii(), text
+        unescaped = re.sub(r"\\[\\{}$]|\\textbackslash\{\}", "", out)
+        assert unescaped.count("$") % 2 == 0, (text, out)
+        assert unescaped.count("{") == unescaped.count("}"), (text, out)
+        md = _md_text(text)
+        assert re.sub(r"\\[\\$]", "", md).count("$") % 2 == 0, (text, md)
+
+
+def test_random_prose_compiles(tmp_path):
+    import random
+
+    from derive.pdf import compile_pdf, pdflatex_path
+
+    if pdflatex_path() is None:
+        pytest.skip("pdflatex not installed")
+    rng = random.Random(7)
+    body = "\n\n".join(text_to_latex(t) for t in _random_prose(rng, 1500))
+    tex = ("\\documentclass{article}\\usepackage{amsmath,amssymb}\\setlength{\\emergencystretch}{3em}"
+           "\\begin{document}\n%s\n\\end{document}\n" % body)
+    compile_pdf(tex, tmp_path / "random.pdf")  # raises LatexError on any error
+    assert (tmp_path / "random.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_random_prose_math_parses_in_katex():
+    import random
+
+    from test_latex import _KATEX, katex_errors
+
+    import shutil
+
+    if not _KATEX.exists() or shutil.which("node") is None:
+        pytest.skip("KaTeX not installed")
+    rng = random.Random(11)
+    formulas = [s.text for t in _random_prose(rng, 3000) for s in segments(t) if s.kind == "math"]
+    assert len(formulas) > 1000
+    assert katex_errors([], formulas) == []
