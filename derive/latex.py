@@ -1012,7 +1012,7 @@ def derivation_to_mathjax(derivation: Derivation) -> str:
     """One derivation as a single ``aligned`` display with rule names (the notebook's text/latex)."""
     start = to_latex(derivation.start)
     rows = [f"{start if k == 0 else ''} &{relation_latex(s.relation)} {to_latex(s.expr)} "
-            rf"&& \text{{{_mathjax_text(s.rule)}}}" for k, s in enumerate(derivation.steps)]
+            rf"&& {_mathjax_prose(s.rule)}" for k, s in enumerate(derivation.steps)]
     if not rows:
         rows = [start]
     return "$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows)
@@ -1021,6 +1021,15 @@ def derivation_to_mathjax(derivation: Derivation) -> str:
 def proof_to_mathjax(proof: Proof) -> str:
     """Every derivation of a proof as ``aligned`` displays (the notebook's text/latex)."""
     return "\n".join(derivation_to_mathjax(d) for d in proof.derivations)
+
+
+def _mathjax_prose(text: str) -> str:
+    """Prose inside a display: words in \\text{…}, its math as math ('drop θ-free terms')."""
+    from .latex_prose import segments
+
+    parts = [r"\text{%s}" % _mathjax_text(seg.text) if seg.kind == "text" else "{%s}" % seg.text
+             for seg in segments(text)]
+    return "".join(parts) or r"\text{}"
 
 
 def _mathjax_text(text: str) -> str:
@@ -1061,6 +1070,6 @@ def report_to_latex(report) -> str:
         mark, words = _mark(s)
         sym = {"✓": r"\checkmark", "✗": r"\times"}.get(mark, "?")
         line = "result" if s.index == 0 else str(s.index)
-        rows.append(rf"\text{{{_mathjax_text(name)}}} & \text{{{line}}} & \text{{{_mathjax_text(s.rule)}}} "
-                    rf"& {sym}\ \text{{{_mathjax_text(words)}}}")
+        rows.append(rf"{_mathjax_prose(name)} & \text{{{line}}} & {_mathjax_prose(s.rule)} "
+                    rf"& {sym}\ {_mathjax_prose(words)}")
     return "$$\n\\begin{array}{llll}\n%s\n\\end{array}\n$$" % " \\\\\n".join(rows)

@@ -98,3 +98,17 @@ def test_committed_markdown_inline_math_parses_in_katex():
     formulas = [f for script in SCRIPTS for f in inline_math(script.with_suffix(".md").read_text(encoding="utf-8"))]
     assert len(formulas) > 100
     assert katex_errors([], formulas) == []
+
+
+def test_bundled_notebook_displays_parse_in_katex():
+    from test_latex import _KATEX, katex_errors
+
+    import shutil
+
+    from derive.loader import load_proofs
+
+    if not _KATEX.exists() or shutil.which("node") is None:
+        pytest.skip("KaTeX not installed")
+    blocks = [d._repr_latex_().strip("$\n") for script in SCRIPTS for p in load_proofs(script) for d in p.derivations]
+    assert any(r"\text{drop }{\theta}\text{-free terms}" in b for b in blocks)  # rule names' math as math
+    assert katex_errors(blocks) == []
