@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from .errors import UserError
@@ -31,21 +30,10 @@ def register(subparsers) -> None:
 
 
 def render(proofs, reports, *, fmt: str) -> str:
-    """The document of one or more proofs (several are merged under the first title)."""
-    from .latex import proof_to_markdown, proof_to_tex
+    """The document of one or more proofs (under several, each proof is a section of its own)."""
+    from .latex import proofs_to_markdown, proofs_to_tex
 
-    proof, report = _merge(list(proofs), list(reports))
-    return proof_to_tex(proof, report) if fmt == "tex" else proof_to_markdown(proof, report)
-
-
-def _merge(proofs, reports):
-    if len(proofs) == 1:
-        return proofs[0], reports[0]
-    proof = replace(proofs[0], derivations=tuple(d for p in proofs for d in p.derivations),
-                    notes=tuple(n for p in proofs for n in p.notes))
-    report = replace(reports[0], derivations=tuple(d for r in reports for d in r.derivations),
-                     instances=reports[0].instances)
-    return proof, report
+    return proofs_to_tex(proofs, reports) if fmt == "tex" else proofs_to_markdown(proofs, reports)
 
 
 def _format(args) -> str:

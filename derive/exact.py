@@ -105,7 +105,27 @@ def exact_point(policy, theta: Sequence) -> tuple[Fraction, ...]:
         if any(isinstance(v, LogRational) for v in values):
             raise UserError("theta: log(p/q) values are for softmax policies; a direct θ is a probability")
         return tuple(Fraction(v) for v in values)
-    return tuple(_z_of(v) for v in values)
+    from .policies import InvalidPolicy
+
+    try:
+        L = policy.exact_scale() if isinstance(policy, LinearSoftmax) else 1
+    except InvalidPolicy as e:
+        raise UserError(f"policy: {e}") from None
+    if L == 1:
+        return tuple(_z_of(v) for v in values)
+    # Fractional features need z = w^L with w rational: w = e^(θ/L), exact for log(p/q) only when p/q is an L-th power.
+    out = []
+    for k, v in enumerate(values):
+        if isinstance(v, LogRational):
+            from .policies import _root
+
+            try:
+                out.append(_root(v.z, L, k) ** L)
+            except InvalidPolicy as e:
+                raise UserError(f"theta[{k}]: {e}") from None
+        else:
+            out.append(_z_of(Fraction(v) / L) ** L)
+    return tuple(out)
 
 
 def exact_in_z(theta: Sequence) -> bool:
@@ -118,7 +138,18 @@ def _z_of(v) -> Fraction:
         return v.z
     if v == 0:
         return Fraction(1)
-    return Fraction(math.exp(float(v)))
+    x = float(v)
+    try:
+        z = math.exp(x)
+    except OverflowError:
+        z = 0.0
+    if z == 0.0 or math.isinf(z):  # past float64: the correctly rounded 53-bit e^θ as an exact (huge or tiny) rational
+        import mpmath
+
+        with mpmath.workprec(53):
+            man, exp = mpmath.exp(mpmath.mpf(x)).man_exp
+        return Fraction(man) * Fraction(2) ** exp
+    return Fraction(z)
 
 
 # -- enumeration ---------------------------------------------------------------------------
@@ -179,10 +210,13 @@ def enumerate_support(mdp: FiniteMDP, allowed: np.ndarray, *, budget: int = ENUM
         last = states[:, -1]
         count = int(branches[last].sum())
         if count > budget or count * (H + 2) > ENUMERATION_CELLS:
+            cap = min(budget, ENUMERATION_CELLS // (H + 2))
+            limit = (f"{cap:,} trajectories" if cap == budget else
+                     f"{cap:,} trajectories at H = {H} ({ENUMERATION_CELLS:,} stored steps, trajectories × (H+2); "
+                     f"at most {budget:,} trajectories at any H)")
             raise EnumerationTooLarge(
-                f"{mdp.describe()}: enumeration needs more than {min(budget, ENUMERATION_CELLS // (H + 2)):,} "
-                f"trajectories (already {count:,} "
-                f"after {t + 1} of {H + 1} steps); use the dynamic-programming route "
+                f"{mdp.describe()}: enumeration is limited to {limit}, and this MDP has {count:,} "
+                f"after {t + 1} of {H + 1} steps; use the dynamic-programming route "
                 f"(--method dp, or gradient(..., method='dp')) for MDPs this large"
             )
         # Children of every trajectory, in parent order: one per positive (a, s') of its last state.
@@ -278,7 +312,7 @@ def policy_formula(policy) -> tuple[list[list[sp.Expr]], list[sp.Symbol], str]:
         z = sp.symbols(f"z0:{policy.n_params}", positive=True)
         table = []
         for row in policy.features:
-            weights = [sp.Mul(*[zk ** int(f) for zk, f in zip(z, phi)]) for phi in row]
+            weights = [sp.Mul(*[zk ** sp.Rational(f.numerator, f.denominator) for zk, f in zip(z, phi)]) for phi in row]
             total = sp.Add(*weights)
             table.append([w / total for w in weights])
         return table, list(z), "z"

@@ -8,6 +8,7 @@ given. Products SymPy has already put in canonical order are shown in the seeds'
 
 from __future__ import annotations
 
+import json
 import re
 
 import sympy as sp
@@ -15,6 +16,7 @@ from sympy import Add, Derivative, Mul, Pow, Product, Sum, log
 from sympy.printing.latex import LatexPrinter
 
 from .derivation import UNBIASED, Derivation, Proof
+from .latex_prose import math_to_latex, prose_to_latex, prose_to_markdown
 from .notation import (
     InitialDistribution, Policy, Return, TrajectoryProbability, TrajectorySum, Transition, theta,
 )
@@ -22,7 +24,7 @@ from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, St
 
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
-    "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "report_to_markdown",
+    "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "proofs_to_tex", "proofs_to_markdown", "report_to_markdown",
     "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "proof_to_mathjax",
     "break_line", "LINE_WIDTH",
 ]
@@ -373,46 +375,16 @@ _UNICODE_MATH = {
     "∏": r"\Pi", "√": r"\surd", "±": r"\pm", "−": "-", "⁻": "^{-}", "¹": "^{1}", "²": "^{2}",
 }
 _UNICODE_TEXT = {
-    "…": r"\dots{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "…": r"\dots{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "§": r"\S{}",
     "✓": r"$\checkmark$", "✗": r"$\times$", "é": r"\'e", "ü": r'\"u', "ö": r'\"o', "ä": r'\"a',
 }
 _TEXT_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}",
                  "\\": r"\textbackslash{}", "<": r"$<$", ">": r"$>$", "|": r"$|$"}
-# s_t, s_{t+1}, a_0, ∇_θ, τ^(i): scripts written in plain text become math; a longer
-# word after _ (policy_probabilities) is an identifier and keeps its underscore.
-# A sub/superscript needs a one-character base (s_t, π_θ, τ^(i)): "reward_to_go.py" is plain text.
-_SCRIPT = re.compile(
-    r"(?<=\S)(?<!\w\w)(_\{[^{}]*\}|_[^\W_]{1,2}(?!\w)|\^\{[^{}]*\}|\^\([^()]*\)|\^[^\W_]{1,2}(?!\w))")
 
 
 def text_to_latex(text: str) -> str:
-    """Plain text (Unicode math letters, s_t, τ^(i)) as ASCII LaTeX that pdflatex accepts."""
-    out, pos = [], 0
-    for match in _SCRIPT.finditer(text):
-        out.append(_text_chars(text[pos:match.start()]))
-        script = match.group(0)
-        body = script[2:-1] if script[1] in "{(" else script[1:]
-        body = "(%s)" % body if script[1] == "(" else body
-        out.append("$%s{%s}$" % (script[0], _math_chars(body)))
-        pos = match.end()
-    out.append(_text_chars(text[pos:]))
-    return re.sub(r"\$\$", "", "".join(out))
-
-
-def _math_chars(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _UNICODE_MATH:
-            out.append(_UNICODE_MATH[ch] + " ")
-        elif ch in "{}":
-            out.append("\\" + ch)
-        elif ch == "|":
-            out.append(r"\mid ")
-        elif ord(ch) < 128:
-            out.append(ch)
-        else:
-            out.append(r"\text{?}")
-    return "".join(out)
+    """Plain-Unicode prose as ASCII LaTeX: words as text, each run of math as one ``$…$``."""
+    return prose_to_latex(text, text_chars=_text_chars)
 
 
 def _text_chars(text: str) -> str:
@@ -441,6 +413,21 @@ def _text_chars(text: str) -> str:
         else:
             out.append(r"\texttt{U+%04X}" % ord(ch))
     return "".join(out)
+
+
+def _sentence(text: str) -> str:
+    """A generated clause as a sentence: a capital first word (not a formula) and a final stop."""
+    text = text.strip()
+    first = re.match(r"[a-z]+(?=[\s,])", text)
+    if first and (len(first.group(0)) > 1 or first.group(0) == "a") and first.group(0) not in ("log", "exp"):
+        text = text[0].upper() + text[1:]
+    if text and not text.endswith((".", ":", "!", "?")):
+        text += "."
+    return text
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # -- verdicts ------------------------------------------------------------------------------
@@ -472,24 +459,300 @@ def _find(report: ProofReport | None, name: str) -> DerivationReport | None:
     return next((d for d in report.derivations if d.name == name), None)
 
 
-def _justification(k: int, step, rep: StepReport | None, failed_no: int | None) -> str:
-    """The sentence printed after line k (plain text, Unicode)."""
-    parts = [f"({k}) {step.rule[:1].upper() + step.rule[1:]}. {step.why.strip()}"]
-    if not parts[0].rstrip().endswith((".", ":", "!", "?")):
-        parts[0] += "."
+# -- document structure: section numbers, justifications, the appendix ----------------------
+
+class _Layout:
+    """Section numbers of a document's derivations ("2" alone, "1.2" under several proofs)."""
+
+    def __init__(self, proofs):
+        self.entries: list[tuple[Derivation, str]] = []
+        nested = len(proofs) > 1
+        for p, proof in enumerate(proofs, 1):
+            for k, d in enumerate(proof.derivations, 1):
+                self.entries.append((d, self.section(p, k, nested)))
+
+    @staticmethod
+    def section(p: int, k: int, nested: bool) -> str:
+        """The number of proof p's derivation k."""
+        return f"{p}.{k}" if nested else str(k)
+
+    def number(self, derivation) -> str | None:
+        for d, number in self.entries:
+            if d is derivation:
+                return number
+        for d, number in self.entries:
+            if d.name == derivation.name and d == derivation:
+                return number
+        return None
+
+
+_NO_LAYOUT = _Layout(())
+
+
+def _lemma_sentence(step, layout: _Layout) -> str | None:
+    """'By the likelihood-ratio gradient (§1).' for a citation or substitution, else None."""
+    lemma = step.lemma
+    if lemma is None:
+        return None
+    name = lemma.name
+    verb = {f"by {name}": "By", f"substitute {name}": "Substitute"}.get(step.rule)
+    if verb is None:
+        return None
+    article = "" if re.match(r"(the|a|an)\s", name, re.I) else "the "
+    number = layout.number(lemma)
+    ref = f" (§{number})" if number else ""
+    return f"{verb} {article}{name}{ref}."
+
+
+def _default_why(step) -> bool:
+    """The sentence derive writes for a citation or substitution when the author gave none."""
+    if step.lemma is None:
+        return False
+    name = step.lemma.name
+    return step.why.strip() in (f"The result of {name}.", f"Substitute the result of {name}.")
+
+
+def _justification(k: int, step, rep: StepReport | None, failed_no: int | None,
+                   layout: _Layout = _NO_LAYOUT) -> tuple[str, str, str]:
+    """(number, run-in rule name or '', the sentences) printed after line k, in plain Unicode."""
+    parts = []
+    label = "" if step.rule == "claim" else _sentence(_capital(step.rule))
+    lead = _lemma_sentence(step, layout)
+    if lead is not None:
+        label = ""
+        parts.append(lead)
+    if step.why.strip() and not _default_why(step):
+        parts.append(_sentence(step.why))
     if step.relation == UNBIASED:
         parts.append("Unbiased: over samples τ^(1), …, τ^(m) ∼ P(·;θ) the expectation of this line is "
-                      "the line above.")
+                     "the line above.")
     if step.conditions:
         parts.append("Needs: " + "; ".join(c.text for c in step.conditions) + ".")
     if rep is not None:
         broken = [c for c in rep.conditions if not c.status.startswith("holds")]
         parts.extend(f"Side condition '{c.text}': {c.status}." for c in broken)
         if rep.detail:
-            parts.append(rep.detail.strip())
+            parts.append(_sentence(rep.detail))
         if failed_no is not None:
             parts.append(f"Counterexample {failed_no} in the appendix.")
-    return " ".join(parts)
+    return f"({k})", label, " ".join(parts)
+
+
+class _Appendix:
+    """Distinct counterexamples in order of first use, each with the lines it refutes."""
+
+    def __init__(self):
+        self.entries: list[tuple[object, list[tuple[str, int, str]]]] = []
+        self._keys: dict[str, int] = {}
+
+    def add(self, ce, section: str, k: int) -> int:
+        data = ce.to_dict()
+        reason = data.pop("reason", "")
+        key = json.dumps(data, sort_keys=True, default=str)
+        if key not in self._keys:
+            self.entries.append((ce, []))
+            self._keys[key] = len(self.entries)
+        n = self._keys[key]
+        self.entries[n - 1][1].append((section, k, reason))
+        return n
+
+    def collect(self, d: Derivation, drep: DerivationReport | None, section: str) -> dict[int, int]:
+        """d's failed lines with a counterexample; line (0: the stated result) -> its number here."""
+        lines = list(enumerate(_step_reports(d, drep), 1))
+        if drep is not None:
+            lines.append((0, drep.result))
+        return {k: self.add(r.counterexample, section, k) for k, r in lines
+                if r is not None and r.verdict == FAILED and r.counterexample is not None}
+
+
+def _refutes(refs: list[tuple[str, int, str]]) -> str:
+    """'Refutes lines (3), (4) and (5) of §1: division by zero …; line (1) of §4: the sides differ.'"""
+    groups: list[tuple[str, list[tuple[str, int]]]] = []
+    for section, k, reason in refs:
+        if groups and groups[-1][0] == reason:
+            groups[-1][1].append((section, k))
+        else:
+            groups.append((reason, [(section, k)]))
+    out = []
+    for reason, lines in groups:
+        by_section: list[tuple[str, list[int]]] = []
+        for section, k in lines:
+            if by_section and by_section[-1][0] == section:
+                by_section[-1][1].append(k)
+            else:
+                by_section.append((section, [k]))
+        where = ", ".join(_lines_of(section, ks) for section, ks in by_section)
+        out.append(f"{where}: {reason}" if reason else where)
+    return "Refutes " + "; ".join(out) + "."
+
+
+def _lines_of(section: str, ks: list[int]) -> str:
+    steps = [f"({k})" for k in ks if k]
+    names = ([("line " if len(steps) == 1 else "lines ") + _and(steps)] if steps else [])
+    names += ["the result"] if 0 in ks else []
+    return f"{_and(names)} of §{section}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# -- counterexample tables ------------------------------------------------------------------
+
+# A cell is (kind, text): "math" is plain-Unicode math (all of it a formula), "prose" is a sentence.
+_MAX_COLUMNS = 10
+_LINE_CHARS = 80  # characters of small table text across the page
+_PAGE_ROWS = 30   # table rows that fit on a page with room to spare
+
+
+def _vector(values) -> str:
+    values = [str(v).replace("-", "−") for v in values]
+    return values[0] if len(values) == 1 else "(" + ", ".join(values) + ")"
+
+
+def _binding(value: str) -> tuple[str, str]:
+    """'(s0=1, a0=0, s1=0)' -> a formula '(s_0, a_0, s_1) = (1, 0, 0)'; other values as prose."""
+    pairs = re.findall(r"([A-Za-z]+)(\d+)=([^,()]+)", value)
+    if pairs and re.fullmatch(r"\(\s*(?:[A-Za-z]+\d+=[^,()]+,\s*)*[A-Za-z]+\d+=[^,()]+\)", value.strip()):
+        names = ", ".join(f"{n}_{k}" for n, k, _ in pairs)
+        return "math", f"({names}) = ({', '.join(v.strip() for _, _, v in pairs)})"
+    return "prose", value
+
+
+def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
+    """The counterexample as small tables: (header cells or [], rows of cells)."""
+    mdp = dict(ce.mdp)
+    facts: list[list] = []
+    states = len(mdp["initial"]) if isinstance(mdp.get("initial"), list) else None
+    transitions = mdp.get("transitions")
+    actions = len(transitions[0]) if isinstance(transitions, list) and transitions else None
+    if mdp:
+        facts.append([("prose", "instance"), ("prose", str(mdp.get("name") or "—"))])
+        size = [(k, v) for k, v in (("S", states), ("A", actions), ("H", mdp.get("horizon")),
+                                    ("γ", mdp.get("discount"))) if v is not None]
+        if size:
+            facts.append([("math", ", ".join(k for k, _ in size)), ("math", ", ".join(str(v) for _, v in size))])
+        if mdp.get("policy"):
+            facts.append([("prose", "policy"), ("prose", str(mdp["policy"]))])
+        if ce.theta:
+            facts.append([("math", "θ"), ("math", _vector(ce.theta))])
+    else:
+        facts.append([("prose", "instance"), ("prose", ce.instance)])
+        if ce.theta:
+            facts.append([("prose", "point"), ("math", ", ".join(ce.theta))])
+    for key, value in ce.bindings.items():
+        value = str(value)
+        facts.append([("math", key), ("math", value) if re.fullmatch(r"-?\d+(/\d+)?", value) else _binding(value)])
+    if ce.lhs:
+        facts.append([("prose", "left side"), ("math", _vector(ce.lhs))])
+        facts.append([("prose", "right side"), ("math", _vector(ce.rhs))])
+    tables = []
+    shown = {"name", "horizon", "discount", "policy"}
+    policy = mdp.get("policy_probabilities")
+    if states:
+        header = [("math", "s"), ("math", "μ(s)")]
+        rows = [[("math", str(s)), ("math", _num(mdp["initial"][s]))] for s in range(states)]
+        if isinstance(policy, list) and actions and len(policy) == states:
+            # One column per action while they fit, else each state's distribution as one vector.
+            each = _fits(2 + actions)
+            header += ([("math", f"π_θ({a}|s)") for a in range(actions)] if each else [("math", "π_θ(·|s)")])
+            for s in range(states):
+                rows[s] += [("math", _num(p)) for p in policy[s]] if each else [("math", _vector(policy[s]))]
+            shown.add("policy_probabilities")
+        tables.append((header, rows))
+        shown.add("initial")
+    rewards = mdp.get("rewards")
+    if states and actions and isinstance(transitions, list) and isinstance(rewards, list):
+        each = _fits(2 + 2 * states)
+        header = [("math", "s"), ("math", "a")]
+        header += ([("math", f"P({t}|s,a)") for t in range(states)] + [("math", f"r(s,a,{t})") for t in range(states)]
+                   if each else [("math", "P(·|s,a)"), ("math", "r(s,a,·)")])
+        rows = []
+        for s in range(states):
+            for a in range(actions):
+                cells = ([("math", _num(x)) for x in transitions[s][a]] + [("math", _num(x)) for x in rewards[s][a]]
+                         if each else [("math", _vector(transitions[s][a])), ("math", _vector(rewards[s][a]))])
+                rows.append([("math", str(s)), ("math", str(a)), *cells])
+        tables.append((header, rows))
+        shown |= {"transitions", "rewards"}
+    for key, value in mdp.items():
+        if key not in shown:
+            facts.append([("prose", key.replace("_", " ")), ("prose", _compact(value))])
+    return [([], facts)] + tables
+
+
+def _fits(columns: int) -> bool:
+    return columns <= _MAX_COLUMNS
+
+
+def _num(x) -> str:
+    return str(x).replace("-", "−")
+
+
+def _compact(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return str(value)
+
+
+def _cell_tex(cell) -> str:
+    kind, text = cell
+    if kind != "math":
+        return text_to_latex(text)
+    tex = math_to_latex(text)
+    # A long vector may break after its commas (inline math breaks only after relations otherwise).
+    return "$%s$" % (tex.replace(", ", r",\allowbreak ") if len(tex) > 40 else tex)
+
+
+def _table_tex(header: list, rows: list[list]) -> str:
+    width = max(len(r) for r in [header, *rows])
+    if not header:  # facts: names on the left, values on the right
+        body = " \\\\\n".join(f"{_cell_tex(a)} & {_cell_tex(b)}" for a, b in rows)
+        return "\\begin{tabular}[t]{@{}l@{\\quad}p{0.75\\linewidth}@{}}\n%s\n\\end{tabular}" % body
+    spec = "@{}" + "c" * width + "@{}"
+    if _table_width(header, rows) > _LINE_CHARS:
+        # Too wide for the line: the long columns (vectors) wrap, sharing the width.
+        long = [k for k in range(width) if max(len(r[k][1]) for r in [header, *rows] if k < len(r)) > 12]
+        share = 0.8 / max(len(long), 1)
+        spec = "@{}" + "".join(r"p{%.2f\linewidth}" % share if k in long else "c" for k in range(width)) + "@{}"
+    lines = [" & ".join(_cell_tex(c) for c in header) + r" \\ \hline"]
+    lines += [" & ".join(_cell_tex(c) for c in r) + r" \\" for r in rows]
+    return "\\begin{tabular}[t]{%s}\n%s\n\\end{tabular}" % (spec, "\n".join(lines))
+
+
+def _table_width(header: list, rows: list[list]) -> int:
+    """A rough width in characters: the widest cell of each column, plus the gaps."""
+    return sum(max(len(r[k][1]) if k < len(r) else 0 for r in [header, *rows]) + 2 for k in range(len(header)))
+
+
+def _rows_per_page(header: list, rows: list[list]) -> int:
+    """How many rows of this table fit on a page, its wrapped cells taking several lines."""
+    if _table_width(header, rows) <= _LINE_CHARS:
+        return _PAGE_ROWS
+    widths = [max(len(r[k][1]) for r in [header, *rows] if k < len(r)) for k in range(len(header))]
+    long = [w for w in widths if w > 12]
+    room = 0.8 / max(len(long), 1) * _LINE_CHARS
+    lines = max(-(-w // int(room)) for w in long) if long else 1
+    return max(1, _PAGE_ROWS // lines)
+
+
+def _counterexample_tex(n: int, ce, refs) -> str:
+    facts, *tables = _counterexample_tables(ce)
+    body = [_table_tex(*facts)]
+    if tables:
+        # The MDP's tables side by side when they fit the line, else one under the other.
+        wide = sum(_table_width(h, r) for h, r in tables) > _LINE_CHARS or any(len(r) > _PAGE_ROWS for _, r in tables)
+        # A table longer than a page goes in pieces, each with its header (a tabular cannot break).
+        pieces = [(h, r[k:k + n]) for h, r in tables for n in [_rows_per_page(h, r)] for k in range(0, len(r), n)]
+        body.append(("\n\n\\smallskip\n" if wide else "\n\\qquad\n").join(_table_tex(h, r) for h, r in pieces))
+    text = "\n\n\\medskip\n".join(body)
+    # Kept on one page unless it is longer than a page can hold.
+    if sum(len(r) for _, r in [facts, *tables]) <= _PAGE_ROWS:
+        text = "\\noindent\\begin{minipage}{\\linewidth}\\small\n%s\n\\end{minipage}" % text
+    else:
+        text = "{\\small\n%s\n\\par}" % text
+    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n%s\n"
+            % (n, text_to_latex(_refutes(refs)), text))
 
 
 # -- LaTeX documents -----------------------------------------------------------------------
@@ -501,20 +764,23 @@ def derivation_rows(derivation: Derivation, *, budget: float = LINE_WIDTH) -> li
     return [(relation_latex(step.relation), break_line(step.expr, budget=room)) for step in derivation.steps]
 
 
-def _align_rows(derivation: Derivation, reports: list, failures: dict[int, int]) -> list[tuple[str, str]]:
+def _align_rows(derivation: Derivation, reports: list, failures: dict[int, int],
+                layout: _Layout) -> list[tuple[str, str]]:
     """Per step: (its display rows joined for align*, its justification as plain LaTeX text)."""
     start = to_latex(derivation.start)
     out = []
     for k, (step, rep, (rel, rows)) in enumerate(zip(derivation.steps, reports, derivation_rows(derivation)), 1):
         lead = start + " " if k == 1 else ""
         lines = [f"{lead}&{rel} {rows[0]}"] + [rf"&\quad {r}" for r in rows[1:]]
-        out.append((" \\\\\n".join(lines), _justification_tex(k, step, rep, failures.get(k))))
+        out.append((" \\\\\n".join(lines), _justification_tex(k, step, rep, failures.get(k), layout)))
     return out
 
 
-def _justification_tex(k: int, step, rep, failed_no) -> str:
+def _justification_tex(k: int, step, rep, failed_no, layout: _Layout = _NO_LAYOUT) -> str:
     mark, words = _mark(rep)
-    text = text_to_latex(_justification(k, step, rep, failed_no))
+    number, label, body = _justification(k, step, rep, failed_no, layout)
+    head = number + (r" \emph{%s}" % text_to_latex(label) if label else "")
+    text = f"{head} {text_to_latex(body)}".rstrip()
     verdict = r" \verdict{%s %s}" % (text_to_latex(mark), text_to_latex(words)) if rep else ""
     return r"{\small %s%s\endgraf}" % (text, verdict)  # \par may not appear inside align*
 
@@ -522,13 +788,13 @@ def _justification_tex(k: int, step, rep, failed_no) -> str:
 def derivation_to_latex(derivation: Derivation, report: DerivationReport | None = None) -> str:
     """The derivation as an ``align*`` chain, each line followed by its justification and verdict."""
     # No appendix here, so no references to one: the verdict marks say which steps failed.
-    return _derivation_block(derivation, _step_reports(derivation, report), {})
+    return _derivation_block(derivation, _step_reports(derivation, report), {}, _NO_LAYOUT)
 
 
-def _derivation_block(derivation: Derivation, reports: list, failures: dict[int, int]) -> str:
+def _derivation_block(derivation: Derivation, reports: list, failures: dict[int, int], layout: _Layout) -> str:
     if not derivation.steps:
         return "\\[\n%s\n\\]" % to_latex(derivation.start)
-    parts = _align_rows(derivation, reports, failures)
+    parts = _align_rows(derivation, reports, failures, layout)
     body = "".join(f"{rows} \\\\\n\\intertext{{{text}}}\n" for rows, text in parts[:-1])
     rows, text = parts[-1]
     # The last justification follows the display as a paragraph: intertext cannot end align*.
@@ -561,53 +827,81 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \g@addto@macro\normalsize{\setlength{\abovedisplayskip}{6pt}\setlength{\belowdisplayskip}{6pt}}
 \makeatother
 % The verdict goes flush right at the end of the justification, on a new line if it must.
-\newcommand{\verdict}[1]{{\unskip\nobreak\hfil\penalty50\hskip1em\hbox{}\nobreak\hfil
-  \mbox{[\textsf{#1}]}\parfillskip=0pt\finalhyphendemerits=0\par}}
+% A verdict too long for one box (a battery's ranges) goes flush right on lines of its own.
+\newcommand{\verdict}[1]{\sbox0{[\textsf{#1}]}\ifdim\wd0>.7\linewidth
+  {\unskip\par\raggedleft[\textsf{#1}]\par}\else
+  {\unskip\nobreak\hfil\penalty50\hskip1em\hbox{}\nobreak\hfil
+  \usebox0\parfillskip=0pt\finalhyphendemerits=0\par}\fi}
 """
+
+
+def _pairs(proofs, reports) -> list[tuple[Proof, ProofReport | None]]:
+    proofs = list(proofs)
+    reports = list(reports) if reports is not None else [None] * len(proofs)
+    if len(reports) != len(proofs):
+        raise ValueError(f"{len(proofs)} proofs but {len(reports)} reports")
+    return list(zip(proofs, reports))
+
+
+def _document_title(proofs) -> str:
+    """One proof's title, or several joined: 'The softmax score and the softmax bandit gradient'."""
+    titles = [p.title for p in proofs]
+    rest = [re.sub(r"^(The|A|An)\b", lambda m: m.group(1).lower(), t) for t in titles[1:]]
+    return _and([titles[0], *rest])
 
 
 def proof_to_tex(proof: Proof, report: ProofReport | None = None) -> str:
     """A standalone LaTeX document: title, one ``align*`` chain per derivation, counterexamples appendix."""
-    out = [_PREAMBLE, "\\title{%s}" % text_to_latex(proof.title), "\\date{}", "\\begin{document}",
-           "\\maketitle"]
-    out.append(text_to_latex(_summary(proof, report)) + "\n")
-    out.extend(text_to_latex(note) + "\n" for note in proof.notes)
-    appendix = []
-    for d in proof.derivations:
-        drep = _find(report, d.name)
-        reports = _step_reports(d, drep)
-        failures = _collect_failures(d, drep, appendix)
-        out.append("\\section{%s}" % text_to_latex(d.name[:1].upper() + d.name[1:]))
-        if d.description:
-            out.append(text_to_latex(d.description) + "\n")
-        out.append(_derivation_block(d, reports, failures))
-        out.append(_result_tex(d, drep.result if drep else None, drep.structure if drep else (),
-                               failures.get(0)))
-    if appendix:
+    return proofs_to_tex([proof], [report])
+
+
+def proofs_to_tex(proofs, reports=None, *, title: str | None = None) -> str:
+    """One document for one or more proofs: under several, each proof is a section with its own
+    verdict line and its derivations are subsections; the appendix lists each counterexample once."""
+    pairs = _pairs(proofs, reports)
+    layout = _Layout([p for p, _ in pairs])
+    nested = len(pairs) > 1
+    heading = "\\subsection{%s}" if nested else "\\section{%s}"
+    out = [_PREAMBLE, "\\title{%s}" % text_to_latex(title or _document_title([p for p, _ in pairs])),
+           "\\date{}", "\\begin{document}", "\\maketitle"]
+    if nested:
+        out.append(text_to_latex(_legend([r for _, r in pairs])) + "\n")
+    appendix = _Appendix()
+    for p, (proof, report) in enumerate(pairs, 1):
+        if nested:
+            out.append("\\section{%s}" % text_to_latex(proof.title))
+        out.append(text_to_latex(_summary(report, legend=not nested)) + "\n")
+        out.extend(text_to_latex(note) + "\n" for note in proof.notes)
+        for k, d in enumerate(proof.derivations, 1):
+            drep = _find(report, d.name)
+            failures = appendix.collect(d, drep, layout.section(p, k, nested))
+            out.append(heading % text_to_latex(_capital(d.name)))
+            if d.description:
+                out.append(text_to_latex(d.description) + "\n")
+            out.append(_derivation_block(d, _step_reports(d, drep), failures, layout))
+            out.append(_result_tex(d, drep.result if drep else None, drep.structure if drep else (),
+                                   failures.get(0)))
+    if appendix.entries:
         out.append("\\appendix\n\\section{Counterexamples}")
-        out.extend(_counterexample_tex(n, name, k, r) for n, (name, k, r) in enumerate(appendix, 1))
+        out.extend(_counterexample_tex(n, ce, refs) for n, (ce, refs) in enumerate(appendix.entries, 1))
     out.append("\\end{document}\n")
     return "\n".join(out)
 
 
-def _collect_failures(d: Derivation, drep: DerivationReport | None, appendix: list) -> dict[int, int]:
-    """Append d's failed lines that have a counterexample to the appendix; line -> its number there."""
-    lines = list(enumerate(_step_reports(d, drep), 1))
-    if drep is not None:
-        lines.append((0, drep.result))  # 0: the stated result
-    failures = {}
-    for k, r in lines:
-        if r is not None and r.verdict == FAILED and r.counterexample is not None:
-            appendix.append((d.name, k, r))
-            failures[k] = len(appendix)
-    return failures
+def _units(reports) -> set[str]:
+    return {getattr(s, "unit", "MDPs") for r in reports if r is not None
+            for d in r.derivations for s in (*d.steps, d.result)}
 
 
-def _where(name: str, k: int, rep: StepReport) -> str:
-    return f"{name}, the stated result" if k == 0 else f"{name}, line ({k}): {rep.rule}"
+def _legend(reports) -> str:
+    units = _units(reports) or {"MDPs"}
+    where = " or ".join(w for u, w in (("MDPs", "on N finite MDPs"), ("points", "at N exact points")) if u in units)
+    return ("Each line is followed by its justification and its verdict: proved symbolically (in the general "
+            f"form), checked {where}, or failed (with a counterexample in the appendix).")
 
 
-def _summary(proof: Proof, report: ProofReport | None) -> str:
+def _summary(report: ProofReport | None, *, legend: bool = True) -> str:
+    """A proof's verdict line ('Verified on a battery of 20 MDPs: 18 of 18 lines hold.'), and the legend."""
     if report is None:
         return "No verdicts: rendered without a verification report (derive verify checks every line)."
     lines = [s for d in report.derivations for s in (*d.steps, d.result)]
@@ -615,43 +909,20 @@ def _summary(proof: Proof, report: ProofReport | None) -> str:
     state = "Verified" if report.verified else "Not verified"
     unit = "points" if lines and getattr(lines[0], "unit", "MDPs") == "points" else "MDPs"
     battery = f" on a battery of {len(report.instances)} {unit}" if report.instances else ""
-    where = "at N exact points" if unit == "points" else "on N finite MDPs"
-    return (f"{state}{battery}: {good} of {len(lines)} lines hold. Each line is followed by its "
-            f"justification and its verdict: proved symbolically (in the general form), checked {where}, "
-            "or failed (with a counterexample in the appendix).")
-
-
-def _counterexample_lines(ce) -> list[str]:
-    out = [f"Instance: {ce.instance}.", f"Why: {ce.reason}"]
-    out += [f"{key} = {value}" for key, value in ce.bindings.items()]
-    if ce.lhs:
-        out.append("left side = [" + ", ".join(ce.lhs) + "]")
-        out.append("right side = [" + ", ".join(ce.rhs) + "]")
-    if ce.theta:
-        out.append("θ = (" + ", ".join(ce.theta) + ")")
-    for key in ("initial", "transitions", "rewards", "policy_probabilities"):
-        if key in ce.mdp:
-            out.append(f"{key.replace('_', ' ')}: {_compact(ce.mdp[key])}")
-    return out
-
-
-def _compact(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_compact(v) for v in value) + "]"
-    return str(value)
-
-
-def _counterexample_tex(n: int, name: str, k: int, rep: StepReport) -> str:
-    items = "\n".join(r"\item %s" % text_to_latex(line) for line in _counterexample_lines(rep.counterexample))
-    title = text_to_latex(f"{n}. {_where(name, k, rep)}")
-    return "\\subsection*{%s}\n{\\small\\begin{itemize}\n%s\n\\end{itemize}}" % (title, items)
+    head = f"{state}{battery}: {good} of {len(lines)} lines hold."
+    return f"{head} {_legend([report])}" if legend else head
 
 
 # -- Markdown ------------------------------------------------------------------------------
 
+def _md_chars(text: str) -> str:
+    """Text for Markdown: _, *, $ and | stay literal (Σ\\_τ is not emphasis, $ not math)."""
+    return re.sub(r"([_*$|\\])", r"\\\1", text)
+
+
 def _md_text(text: str) -> str:
-    """Plain text for Markdown: _ and * stay literal (Σ_τ is not emphasis)."""
-    return re.sub(r"([_*])", r"\\\1", text)
+    """Plain-Unicode prose for Markdown, its math as ``$…$`` (KaTeX and GitHub inline math)."""
+    return prose_to_markdown(text, text_chars=_md_chars)
 
 
 def _md_display(tex: str) -> str:
@@ -659,9 +930,9 @@ def _md_display(tex: str) -> str:
 
 
 def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[int, int],
-                   level: str = "##") -> list[str]:
+                   level: str = "##", layout: _Layout = _NO_LAYOUT, number: str | None = None) -> list[str]:
     reports = _step_reports(d, drep)
-    out = [f"{level} {_md_text(d.name[:1].upper() + d.name[1:])}", ""]
+    out = [f"{level} {number + '. ' if number else ''}{_md_text(_capital(d.name))}", ""]
     if d.description:
         out += [_md_text(d.description), ""]
     start = to_latex(d.start)
@@ -669,13 +940,15 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
         lead = start + " " if k == 1 else ""
         out += [_md_display(f"{lead}{relation_latex(step.relation)} {to_latex(step.expr)}"), ""]
         mark, words = _mark(rep)
-        verdict = f" — {mark} *{words}*" if rep else ""
-        out += [f"> {_md_text(_justification(k, step, rep, failures.get(k)))}{verdict}", ""]
+        verdict = f" — {mark} *{_md_text(words)}*" if rep else ""
+        num, label, body = _justification(k, step, rep, failures.get(k), layout)
+        head = f"{num} *{_md_text(label)}*" if label else num
+        out += [f"> {head} {_md_text(body)}".rstrip() + verdict, ""]
     if not d.steps:
         out += [_md_display(start), ""]
     res = drep.result if drep else None
     mark, words = _mark(res)
-    verdict = f" — {mark} *{words}*" if res else ""
+    verdict = f" — {mark} *{_md_text(words)}*" if res else ""
     see = f" Counterexample {failures[0]} in the appendix." if 0 in failures else ""
     out += [f"**Result.**{see}{verdict}", "",
             _md_display(f"{to_latex(d.goal.lhs)} {relation_latex(d.goal.relation)} {to_latex(d.goal.rhs)}"), ""]
@@ -684,19 +957,49 @@ def _md_derivation(d: Derivation, drep: DerivationReport | None, failures: dict[
     return out
 
 
+def _cell_md(cell) -> str:
+    kind, text = cell
+    return "$%s$" % math_to_latex(text) if kind == "math" else _md_text(text)
+
+
+def _table_md(header: list, rows: list[list]) -> list[str]:
+    width = max(len(r) for r in [header, *rows])
+    head = [_cell_md(c) for c in header] if header else [" "] * width
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * width]
+    out += ["| " + " | ".join(_cell_md(c) for c in r) + " |" for r in rows]
+    return out + [""]
+
+
 def proof_to_markdown(proof: Proof, report: ProofReport | None = None) -> str:
     """Markdown with ``$$ … $$`` displays (GitHub, KaTeX), one per line of each derivation."""
-    out = [f"# {_md_text(proof.title)}", "", _summary(proof, report), ""]
-    out += [_md_text(note) + "\n" for note in proof.notes]
-    appendix = []
-    for d in proof.derivations:
-        drep = _find(report, d.name)
-        out += _md_derivation(d, drep, _collect_failures(d, drep, appendix))
-    if appendix:
+    return proofs_to_markdown([proof], [report])
+
+
+def proofs_to_markdown(proofs, reports=None, *, title: str | None = None) -> str:
+    """One or more proofs as Markdown, laid out as :func:`proofs_to_tex` lays them out."""
+    pairs = _pairs(proofs, reports)
+    layout = _Layout([p for p, _ in pairs])
+    nested = len(pairs) > 1
+    out = [f"# {_md_text(title or _document_title([p for p, _ in pairs]))}", ""]
+    if nested:
+        out += [_md_text(_legend([r for _, r in pairs])), ""]
+    appendix = _Appendix()
+    for p, (proof, report) in enumerate(pairs, 1):
+        if nested:
+            out += [f"## {p}. {_md_text(proof.title)}", ""]
+        out += [_md_text(_summary(report, legend=not nested)), ""]
+        out += [_md_text(note) + "\n" for note in proof.notes]
+        for k, d in enumerate(proof.derivations, 1):
+            drep = _find(report, d.name)
+            number = layout.section(p, k, nested)
+            failures = appendix.collect(d, drep, number)
+            out += _md_derivation(d, drep, failures, "###" if nested else "##", layout, number)
+    if appendix.entries:
         out += ["## Appendix: counterexamples", ""]
-        for n, (name, k, r) in enumerate(appendix, 1):
-            out += [f"### {n}. " + _md_text(_where(name, k, r)), ""]
-            out += [f"- {_md_text(line)}" for line in _counterexample_lines(r.counterexample)] + [""]
+        for n, (ce, refs) in enumerate(appendix.entries, 1):
+            out += [f"### Counterexample {n}", "", _md_text(_refutes(refs)), ""]
+            for header, rows in _counterexample_tables(ce):
+                out += _table_md(header, rows)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -709,7 +1012,7 @@ def derivation_to_mathjax(derivation: Derivation) -> str:
     """One derivation as a single ``aligned`` display with rule names (the notebook's text/latex)."""
     start = to_latex(derivation.start)
     rows = [f"{start if k == 0 else ''} &{relation_latex(s.relation)} {to_latex(s.expr)} "
-            rf"&& \text{{{_mathjax_text(s.rule)}}}" for k, s in enumerate(derivation.steps)]
+            rf"&& {_mathjax_prose(s.rule)}" for k, s in enumerate(derivation.steps)]
     if not rows:
         rows = [start]
     return "$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\\n".join(rows)
@@ -718,6 +1021,15 @@ def derivation_to_mathjax(derivation: Derivation) -> str:
 def proof_to_mathjax(proof: Proof) -> str:
     """Every derivation of a proof as ``aligned`` displays (the notebook's text/latex)."""
     return "\n".join(derivation_to_mathjax(d) for d in proof.derivations)
+
+
+def _mathjax_prose(text: str) -> str:
+    """Prose inside a display: words in \\text{…}, its math as math ('drop θ-free terms')."""
+    from .latex_prose import segments
+
+    parts = [r"\text{%s}" % _mathjax_text(seg.text) if seg.kind == "text" else "{%s}" % seg.text
+             for seg in segments(text)]
+    return "".join(parts) or r"\text{}"
 
 
 def _mathjax_text(text: str) -> str:
@@ -758,6 +1070,6 @@ def report_to_latex(report) -> str:
         mark, words = _mark(s)
         sym = {"✓": r"\checkmark", "✗": r"\times"}.get(mark, "?")
         line = "result" if s.index == 0 else str(s.index)
-        rows.append(rf"\text{{{_mathjax_text(name)}}} & \text{{{line}}} & \text{{{_mathjax_text(s.rule)}}} "
-                    rf"& {sym}\ \text{{{_mathjax_text(words)}}}")
+        rows.append(rf"{_mathjax_prose(name)} & \text{{{line}}} & {_mathjax_prose(s.rule)} "
+                    rf"& {sym}\ {_mathjax_prose(words)}")
     return "$$\n\\begin{array}{llll}\n%s\n\\end{array}\n$$" % " \\\\\n".join(rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -63,18 +64,37 @@ def load_file(path) -> Problem:
         text = p.read_bytes()
     except OSError as e:
         raise UserError(f"{p}: cannot read ({e.strerror})") from None
+    kind = _FORMATS.get(p.suffix.lower())
+    if kind is None:
+        raise UserError(f"{p}: unknown MDP file type {p.suffix or '(no extension)'!r}: "
+                        f"name it .json or .toml so derive knows how to read it")
     try:
-        if p.suffix.lower() == ".toml":
+        if kind == "TOML":
             data = tomllib.loads(text.decode("utf-8"))
         else:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+    except RecursionError:
+        raise UserError(f"{p}: not valid {kind}: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'}: {e}") from None
+        raise UserError(f"{p}: not valid {kind}: {e}") from None
     return parse(data, source=str(p))
+
+
+_FORMATS = {".json": "JSON", ".toml": "TOML"}
 
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a finite number")
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """A JSON object whose keys are unique (TOML rejects duplicates; JSON would keep the last silently)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
 
 
 def _number(value, where: str) -> tuple[Fraction, bool]:
@@ -84,12 +104,40 @@ def _number(value, where: str) -> tuple[Fraction, bool]:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidMDP(f"{where}: expected a finite number, got {value!r}")
     if isinstance(value, str):
+        if len(value) > _MAX_NUMBER_TEXT:
+            raise InvalidMDP(f"{where}: a number written with {len(value):,} characters is past the limit "
+                             f"of {_MAX_NUMBER_TEXT:,}")
+        exponent = _EXPONENT.search(value)
+        if exponent and abs(int(exponent.group(1))) > 400:  # 10**exponent would be built before any check
+            raise InvalidMDP(f"{where}: {_short(value)} is outside the float64 range")
         try:
             f = Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
-            raise InvalidMDP(f"{where}: {value!r} is not a number") from None
-        return f, False
-    return Fraction(value), isinstance(value, float)
+            raise InvalidMDP(f"{where}: {_short(value)!r} is not a number") from None
+    else:
+        f = Fraction(value)
+    _in_float_range(f, value, where)
+    return f, isinstance(value, float)
+
+
+_MAX_NUMBER_TEXT = 1000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d{1,900})")
+_FLOAT_MAX = Fraction(sys.float_info.max)
+_FLOAT_TINY = Fraction(sys.float_info.min)  # smallest normal float
+
+
+def _in_float_range(f: Fraction, value, where: str) -> None:
+    """The numeric routes compute in float64: a value they cannot hold is refused here, not later."""
+    if abs(f) > _FLOAT_MAX:
+        raise InvalidMDP(f"{where}: {_short(value)} is outside the float64 range (|x| <= {sys.float_info.max:.4g})")
+    if f and abs(f) < _FLOAT_TINY:
+        raise InvalidMDP(f"{where}: {_short(value)} is too close to 0 for float64 (|x| >= {sys.float_info.min:.4g} "
+                         f"or exactly 0)")
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-8:]} ({len(text):,} characters)"
 
 
 def _array(value, shape: tuple[int | None, ...], where: str) -> list:
@@ -227,12 +275,9 @@ def _policy(spec, S: int, A: int):
         if not K:
             raise InvalidMDP("policy.features: expected a non-empty [S][A][K] list")
         feats = _array(feats, (S, A, K), "policy.features")
-        for s in range(S):
-            for a in range(A):
-                for k, v in enumerate(feats[s][a]):
-                    if isinstance(v, bool) or not isinstance(v, int):
-                        raise InvalidMDP(f"policy.features[{s}][{a}][{k}]: expected an integer, got {v!r}")
-        return LinearSoftmax(tuple(tuple(tuple(phi) for phi in row) for row in feats))
+        exact = [[[_number(v, f"policy.features[{s}][{a}][{k}]")[0] for k, v in enumerate(feats[s][a])]
+                  for a in range(A)] for s in range(S)]
+        return LinearSoftmax(tuple(tuple(tuple(phi) for phi in row) for row in exact))
     raise InvalidMDP(f"policy.kind: expected 'tabular-softmax', 'linear-softmax' or 'direct', got {kind!r}")
 
 
@@ -259,8 +304,15 @@ def _theta_value(value, where: str):
     if isinstance(value, str):
         match = _LOG.fullmatch(value)
         if match:
+            digits = len(match.group(1)) + len(match.group(2) or "")
+            if digits > _MAX_NUMBER_TEXT:
+                raise InvalidMDP(f"{where}: log(p/q) written with {digits:,} digits is past the limit "
+                                 f"of {_MAX_NUMBER_TEXT:,}")
             p, q = int(match.group(1)), int(match.group(2) or 1)
             if p == 0 or q == 0:
                 raise InvalidMDP(f"{where}: {value!r} needs p/q > 0")
-            return LogRational(Fraction(p, q))
+            z = Fraction(p, q)
+            _in_float_range(z, _short(value), where)
+            _in_float_range(1 / z, _short(value), where)
+            return LogRational(z)
     return _number(value, where)[0]

@@ -123,18 +123,23 @@ class TabularSoftmax(_Softmax):
 
 @dataclass(frozen=True)
 class LinearSoftmax(_Softmax):
-    """π(a|s) ∝ exp(θ·φ(s,a)) with integer features, exact at z = e^θ (π ∝ Π_k z_k^{φ_k})."""
+    """π(a|s) ∝ exp(θ·φ(s,a)) with real features, exact at z = e^θ (π ∝ Π_k z_k^{φ_k}).
 
-    features: tuple[tuple[tuple[int, ...], ...], ...]  # [S][A][K]
+    Features are held as exact rationals (a float is converted exactly: 0.5 is 1/2). With
+    denominators whose least common multiple is L, the exact routes need z_k = w_k^L for a
+    rational w_k, so that every power z_k^{φ_k} = w_k^{L·φ_k} stays rational.
+    """
+
+    features: tuple[tuple[tuple[Fraction, ...], ...], ...]  # [S][A][K]
 
     def __post_init__(self):
+        rows = []
         for s, row in enumerate(self.features):
+            out_row = []
             for a, phi in enumerate(row):
-                for k, v in enumerate(phi):
-                    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                        raise InvalidPolicy(
-                            f"features[{s}][{a}][{k}]: exact linear softmax needs integer features, got {v!r}"
-                        )
+                out_row.append(tuple(_feature(v, f"features[{s}][{a}][{k}]") for k, v in enumerate(phi)))
+            rows.append(tuple(out_row))
+        object.__setattr__(self, "features", tuple(rows))
 
     @property
     def n_states(self) -> int:
@@ -148,18 +153,35 @@ class LinearSoftmax(_Softmax):
     def n_params(self) -> int:
         return len(self.features[0][0])
 
+    @property
+    def feature_scale(self) -> int:
+        """L, the least common multiple of the features' denominators (1 for integer features)."""
+        return math.lcm(*(v.denominator for row in self.features for phi in row for v in phi))
+
+    def exact_scale(self) -> int:
+        """L, checked: the exact routes refuse L past MAX_FEATURE_SCALE (the powers would be astronomical)."""
+        L = self.feature_scale
+        if L > MAX_FEATURE_SCALE:
+            raise InvalidPolicy(
+                f"exact linear softmax: the features' denominators have least common multiple {L:.3g} "
+                f"(past {MAX_FEATURE_SCALE:,}; a float such as 0.1 is exactly 3602879701896397/2^55): give the "
+                f"features as exact numbers such as \"1/10\", or use a float route")
+        return L
+
     def probabilities(self, point: Sequence) -> list[list[Fraction]]:
         z = _fractions(point, self.n_params, "z (= e^θ)")
+        L = self.exact_scale()
+        w = [_root(zk, L, k) for k, zk in enumerate(z)]
         table = []
         for row in self.features:
             weights = []
             for phi in row:
-                w = Fraction(1)
-                for zk, fk in zip(z, phi):
-                    w *= zk ** int(fk)
-                weights.append(w)
+                weight = Fraction(1)
+                for wk, fk in zip(w, phi):
+                    weight *= wk ** int(fk * L)
+                weights.append(weight)
             total = sum(weights, Fraction(0))
-            table.append([w / total for w in weights])
+            table.append([x / total for x in weights])
         return table
 
     def jacobian(self, point: Sequence) -> list[list[list[Fraction]]]:
@@ -269,6 +291,38 @@ class DirectPolicy:
 
     def describe(self) -> str:
         return f"direct ({self.n_params} parameters)"
+
+
+MAX_FEATURE_SCALE = 10**6
+
+
+def _feature(v, where: str) -> Fraction:
+    """A feature value as an exact rational: ints, floats (converted exactly) and rationals."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, Fraction, np.integer, np.floating)):
+        raise InvalidPolicy(f"{where}: expected a real number, got {v!r}")
+    if not math.isfinite(float(v)):
+        raise InvalidPolicy(f"{where}: expected a finite number, got {v!r}")
+    return Fraction(v.item() if isinstance(v, np.generic) else v)
+
+
+def _root(z: Fraction, L: int, k: int) -> Fraction:
+    """The rational w > 0 with w^L = z; InvalidPolicy when z is not an L-th power."""
+    if z <= 0:
+        raise InvalidPolicy(f"z[{k}] = e^θ_{k} must be > 0, got {z}")
+    if L == 1:
+        return z
+    num, den = _int_root(z.numerator, L), _int_root(z.denominator, L)
+    if num is None or den is None:
+        raise InvalidPolicy(f"z[{k}] = {z} is not an exact {L}-th power, which the features' denominators need "
+                            f"(π ∝ z^φ with φ a multiple of 1/{L})")
+    return Fraction(num, den)
+
+
+def _int_root(n: int, L: int) -> int | None:
+    from sympy import integer_nthroot  # exact integer arithmetic; only fractional features need it
+
+    r, exact = integer_nthroot(n, L)
+    return int(r) if exact else None
 
 
 def _exact_scores(policy, point) -> list[list[list[Fraction]]]:

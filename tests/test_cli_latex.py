@@ -85,3 +85,42 @@ def test_pdf_is_written_and_nothing_else(run, tmp_path, monkeypatch, capsys):
     assert (tmp_path / "seed.pdf").read_bytes().startswith(b"%PDF")
     assert capsys.readouterr().out == "wrote seed.pdf\n"
     assert run.calls == ["proofs/seed.py"]
+
+
+def _two_proofs():
+    from dataclasses import replace
+
+    first = seed_000()
+    second = replace(first, name="second", title="A second proof", derivations=first.derivations[:1])
+    r1 = report_for(first)
+    r2 = replace(report_for(second), title="A second proof", instances=("y",) * 7,
+                 derivations=report_for(first).derivations[:1])
+    return [first, second], [r1, r2]
+
+
+def test_several_proofs_get_a_section_and_a_verdict_line_each():
+    import re
+
+    from derive.cli_latex import render
+
+    proofs, reports = _two_proofs()
+    tex = render(proofs, reports, fmt="tex")
+    assert r"\section{The policy-gradient theorem, seed 000}" in tex and r"\section{A second proof}" in tex
+    lines = re.findall(r"(?:Not verified|Verified) on a battery of (\d+) MDPs: (\d+) of (\d+) lines hold\.", tex)
+    assert lines == [("20", "14", "16"), ("7", "7", "7")]  # each proof its own battery and count
+    assert r"\title{The policy-gradient theorem, seed 000 and a second proof}" in tex
+    assert tex.count(r"\subsection{Likelihood-ratio gradient}") == 2  # derivations are subsections
+    assert r"\section{Likelihood-ratio gradient}" not in tex
+    md = render(proofs, reports, fmt="md")
+    assert "## 1. The policy-gradient theorem, seed 000" in md and "## 2. A second proof" in md
+    assert "### 2.1. Likelihood-ratio gradient" in md
+    assert len(re.findall(r"on a battery of \d+ MDPs: \d+ of \d+ lines hold\.", md)) == 2
+
+
+def test_one_proof_keeps_the_single_layout():
+    from derive.cli_latex import render
+
+    proof = seed_000()
+    tex = render([proof], [report_for(proof)], fmt="tex")
+    assert r"\section{Likelihood-ratio gradient}" in tex and r"\subsection{" not in tex
+    assert r"\title{The policy-gradient theorem, seed 000}" in tex

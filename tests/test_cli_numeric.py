@@ -81,6 +81,11 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
 def test_too_large_for_enumeration_exits_2_pointing_to_dp(capsys):
     code, _, err = run(capsys, "gradient", EXAMPLE, "--horizon", "40", "--method", "enumerate")
     assert code == 2 and "--method dp" in err
+    # The message states the limit that applied, consistent with the documented budget of 2·10⁶.
+    from derive.exact import ENUMERATION_BUDGET, ENUMERATION_CELLS
+
+    assert f"limited to {ENUMERATION_CELLS // 42:,} trajectories at H = 40" in err
+    assert f"at most {ENUMERATION_BUDGET:,} trajectories at any H" in err
 
 
 def test_argparse_rejects_bad_samples():

@@ -123,3 +123,17 @@ def test_no_exact_score_where_the_direct_policy_is_zero():
 
     with pytest.raises(InvalidPolicy, match="does not exist"):
         DirectPolicy(1, 2).scores([F(1), F(0)])
+
+
+@pytest.mark.parametrize("method", ["enumerate", "symbolic", "dp"])
+def test_large_theta_is_evaluated_stably_on_every_route(method):
+    """θ = ±1000 overflows e^θ in float64; the exact routes take e^θ as an exact (huge or tiny) rational."""
+    from derive.mdp import FiniteMDP
+    from derive.policies import TabularSoftmax
+
+    mdp = FiniteMDP.from_tables([1], [[[1], [1]]], [[1, 0]], horizon=0)
+    g = gradient(mdp, TabularSoftmax(1, 2), (1000, -1000), method=method)
+    # π(0) = 1/(1 + e^-2000): the gradient e^-2000/(1+e^-2000)^2 is 0 to float64 precision, never an error
+    assert [float(x) for x in g.grad] == [0.0, 0.0]
+    h = gradient(mdp, TabularSoftmax(1, 2), (1000, 1000), method=method)
+    assert [float(x) for x in h.grad] == [0.25, -0.25]  # equal logits: the uniform policy's gradient, exactly

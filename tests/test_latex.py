@@ -129,9 +129,10 @@ def test_unbiased_relation_is_marked():
 def test_text_becomes_ascii_latex():
     out = text_to_latex("∇_θ log f = ∇_θ f / f where P(τ;θ) > 0, 50% & τ^(i)")
     assert out.isascii()
-    assert r"\nabla_{\theta" in out and r"\%" in out and r"\&" in out and r"\tau^{(i)}" in out
+    assert out == (r"$\nabla_\theta \log f = \nabla_\theta f / f$ where $P(\tau;\theta) > 0$, 50\% \& "
+                   r"$\tau^{(i)}$")
     assert "_θ" not in out
-    assert text_to_latex("policy_probabilities, s_t, a_{t+1}") == r"policy\_{}probabilities, s$_{t}$, a$_{t+1}$"
+    assert text_to_latex("policy_probabilities, s_t, a_{t+1}") == r"policy\_{}probabilities, $s_{t}, a_{t+1}$"
 
 
 def test_long_line_is_broken_into_rows():
@@ -152,9 +153,11 @@ def test_document_shows_every_line_justification_and_verdict():
     assert r"\frac{P(\tau;\theta)}{P(\tau;\theta)}" in tex
     assert r"\verdict{$\checkmark$ proved symbolically, checked on 20 MDPs}" in tex
     assert r"\verdict{$\times$ failed}" in tex and "Counterexample 1 in the appendix" in tex
-    assert r"\section{Counterexamples}" in tex and r"1/3 $\neq$ 1/4" in tex
-    assert r"\paragraph{Result.} Counterexample 2 in the appendix." in tex
-    assert r"\subsection*{2. a long line, the stated result}" in tex
+    assert r"\section{Counterexamples}" in tex and r"$1/3 \neq 1/4$" in tex
+    # The step and the result fail on the same instance: one counterexample, listed once.
+    assert r"\paragraph{Result.} Counterexample 1 in the appendix." in tex
+    assert tex.count(r"\subsection*{Counterexample") == 1
+    assert r"Refutes line (2) and the result of \S{}3" in tex
     assert tex.isascii()
 
 
@@ -171,9 +174,10 @@ def test_markdown_uses_display_blocks():
     assert blocks[0] == r"\nabla_\theta J(\theta) = \nabla_\theta \sum_{\tau} P(\tau;\theta) R(\tau)"
     assert all(r"\begin" not in b and r"\\" not in b for b in blocks)  # one display per line
     assert "✓ *proved symbolically, checked on 20 MDPs*" in md and "## Appendix: counterexamples" in md
-    assert "**Result.** Counterexample 2 in the appendix. — ✗ *failed*" in md
-    assert "### 2. a long line, the stated result" in md
-    assert r"Σ\_τ" in md  # not Markdown emphasis
+    assert "**Result.** Counterexample 1 in the appendix. — ✗ *failed*" in md
+    assert md.count("### Counterexample") == 1 and "Refutes line (2) and the result of §3" in md
+    assert r"$J(\theta) = \sum_\tau P(\tau;\theta) R(\tau)$" in md  # inline math, not Σ\_τ in text
+    assert "## 1. Likelihood-ratio gradient" in md  # numbered, so that §1 can be found
 
 
 def test_notebook_reprs():
@@ -219,34 +223,48 @@ def test_overfull_boxes_are_reported(tmp_path):
     assert any("Overfull" in w for w in compile_pdf(tex, tmp_path / "wide.pdf"))
 
 
-_KATEX = Path("/usr/share/nodejs/katex")  # Debian's katex package; not needed by CI
+# Debian's katex package, or a KaTeX from npm named by DERIVE_KATEX; not needed by CI.
+_KATEX = Path(os.environ.get("DERIVE_KATEX", "/usr/share/nodejs/katex"))
 _KATEX_CHECK = """
 const katex = require(process.argv[1]);
-const blocks = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const [blocks, inline] = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const bad = [];
-for (const b of blocks) {
-  try { katex.renderToString(b, {displayMode: true, throwOnError: true}); }
-  catch (e) { bad.push(e.message); }
+for (const [list, displayMode] of [[blocks, true], [inline, false]]) {
+  for (const b of list) {
+    try { katex.renderToString(b, {displayMode, throwOnError: true}); }
+    catch (e) { bad.push(b + ': ' + e.message); }
+  }
 }
 console.log(JSON.stringify(bad));
 """
 
 
-def katex_errors(blocks: list[str]) -> list[str]:
-    run = subprocess.run(["node", "-e", _KATEX_CHECK, str(_KATEX)], input=json.dumps(blocks),
+def katex_errors(blocks: list[str], inline: tuple[str, ...] = ()) -> list[str]:
+    run = subprocess.run(["node", "-e", _KATEX_CHECK, str(_KATEX)], input=json.dumps([blocks, list(inline)]),
                          capture_output=True, text=True, timeout=60)
     return json.loads(run.stdout)
 
 
-@pytest.mark.skipif(not _KATEX.exists() or shutil.which("node") is None, reason="KaTeX not installed")
+def inline_math(md: str) -> list[str]:
+    """The $…$ formulas of Markdown text (outside $$ displays; an escaped dollar is a dollar sign)."""
+    prose = re.sub(r"^\$\$\n.*?\n\$\$$", "", md, flags=re.M | re.S).replace(r"\$", "")
+    return re.findall(r"\$([^$\n]+)\$", prose)
+
+
+needs_katex = pytest.mark.skipif(not _KATEX.exists() or shutil.which("node") is None, reason="KaTeX not installed")
+
+
+@needs_katex
 def test_markdown_and_notebook_math_parse_in_katex():
     proof = seed_000()
     report = report_for(proof)
     md = proof_to_markdown(proof, report)
     blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, flags=re.M | re.S)
     blocks += [proof.derivations[1]._repr_latex_().strip("$\n"), report._repr_latex_().strip("$\n")]
-    assert katex_errors(blocks) == []
-    assert len(katex_errors([r"\nabla_\theta \left[ x", r"\frac{d}{d\theta"])) == 2
+    inline = inline_math(md)
+    assert len(inline) > 10 and r"J(\theta) = \sum_\tau P(\tau;\theta) R(\tau)" in inline
+    assert katex_errors(blocks, inline) == []
+    assert len(katex_errors([r"\nabla_\theta \left[ x", r"\frac{d}{d\theta"], [r"\sum_{"])) == 3
 
 
 def test_single_derivation_marks_failures_without_pointing_to_an_appendix():
@@ -276,6 +294,101 @@ def test_violated_side_condition_and_detail_are_printed():
     steps[2] = bad
     drep = replace(report.derivations[0], steps=tuple(steps))
     md = derive.latex.derivation_to_markdown(proof.derivations[0], drep)
-    assert "Side condition 'P(τ;θ) > 0 on every trajectory summed': violated on 2 of 20 instances." in md
-    assert "Restrict the sum to P(τ;θ) > 0." in md
+    assert ("Side condition '$P(\\tau;\\theta) > 0$ on every trajectory summed': violated on 2 of 20 "
+            "instances.") in md
+    assert "Restrict the sum to $P(\\tau;\\theta) > 0$." in md
     assert "the sum is finite" not in md  # conditions that hold are not repeated
+
+
+def test_citations_read_like_a_textbook():
+    from derive.loader import load_proofs
+
+    proof = load_proofs(Path(__file__).resolve().parent.parent / "proofs" / "policy_gradient.py")[0]
+    tex = flat(proof_to_tex(proof))
+    assert r"(1) By the likelihood-ratio gradient (\S{}1)." in tex
+    assert r"(2) Substitute the score of a trajectory (\S{}2)." in tex
+    assert "The result of" not in tex and "By likelihood-ratio gradient" not in tex  # the default why repeated
+    assert r"(1) \emph{Definition of $J$.} $J(\theta)$ is the expected return" in tex  # run-in rule name
+    md = proof_to_markdown(proof)
+    assert "(1) By the likelihood-ratio gradient (§1)." in md and "## 3. REINFORCE estimator" in md
+
+
+def test_hints_are_sentences():
+    proof = seed_000()
+    report = report_for(proof)
+    steps = list(report.derivations[0].steps)
+    steps[2] = replace(steps[2], detail="restore it by summing only over P(τ;θ) > 0 (the rule 'restrict')")
+    drep = replace(report.derivations[0], steps=tuple(steps))
+    md = derive.latex.derivation_to_markdown(proof.derivations[0], drep)
+    assert "Restore it by summing only over $P(\\tau;\\theta) > 0$ (the rule 'restrict')." in md
+    assert " restore it" not in md
+
+
+def _big_counterexample():
+    from derive.report import Counterexample
+
+    S, A = 6, 3
+    row = lambda: [f"{k + 1}/{21}" for k in range(S)]  # noqa: E731
+    mdp = {"name": "battery #17", "initial": row(), "transitions": [[row() for _ in range(A)] for _ in range(S)],
+           "rewards": [[[str(-k) for k in range(S)] for _ in range(A)] for _ in range(S)], "horizon": 5,
+           "discount": "9/10", "policy": "tabular softmax (18 parameters)",
+           "policy_probabilities": [["1/3"] * A for _ in range(S)]}
+    tau = "(" + ", ".join(f"{v}{t}={t % 3}" for t in range(6) for v in "sa") + ", s6=0)"
+    return Counterexample(instance="battery #17: S=6, A=3, H=5, γ=9/10; θ = [0, …]", mdp=mdp,
+                          theta=tuple(str(k) for k in range(18)), lhs=tuple(f"-{k}/7" for k in range(18)),
+                          rhs=("0",) * 18, reason="the two sides differ", bindings={"τ": tau})
+
+
+def test_large_counterexample_fits_the_page(tmp_path):
+    _need_pdflatex()
+    proof = seed_000()
+    report = report_for(proof)
+    ce = _big_counterexample()
+    d = report.derivations[2]
+    drep = replace(d, steps=(d.steps[0], replace(d.steps[1], counterexample=ce)), result=replace(d.result, counterexample=ce))
+    report = replace(report, derivations=(*report.derivations[:2], drep))
+    tex = proof_to_tex(proof, report)
+    assert tex.count(r"\subsection*{Counterexample") == 1
+    appendix = tex.split(r"\appendix")[1]
+    assert r"$\theta$ & $(0,\allowbreak 1," in appendix and "[0, " not in appendix  # one θ format
+    assert compile_pdf(tex, tmp_path / "big.pdf") == []
+
+
+def test_point_counterexample_is_a_table():
+    from derive.report import Counterexample
+
+    ce = Counterexample(instance="point: a = 1/2, θ = 0, σ = 1", mdp={}, theta=("a = 1/2", "θ = 0", "σ = 1"),
+                        lhs=("sqrt(2)*exp(-1/8)/4",), rhs=("0",), reason="the two sides differ")
+    tex = derive.latex._counterexample_tex(1, ce, [("1", 2, "the two sides differ")])
+    assert r"point & $a = 1/2, \theta = 0, \sigma = 1$" in tex
+    assert r"Refutes line (2) of \S{}1: the two sides differ." in tex
+    assert tex.isascii()
+
+
+def test_very_large_counterexample_wraps_instead_of_overflowing(tmp_path):
+    _need_pdflatex()
+    from derive.report import Counterexample
+
+    S, A = 14, 4
+    row = [f"{k + 1}/{105}" for k in range(S)]
+    mdp = {"name": "big", "initial": row, "transitions": [[row] * A] * S,
+           "rewards": [[[f"-{k}/3" for k in range(S)]] * A] * S, "horizon": 2, "discount": "1",
+           "policy": "direct (56 parameters)", "policy_probabilities": [["1/4"] * A] * S}
+    ce = Counterexample(instance="big", mdp=mdp, theta=("1/4",) * (S * A), lhs=(), rhs=(), reason="differ")
+    tex = proof_to_tex(seed_000()).replace(r"\end{document}", "\\appendix\n" + derive.latex._counterexample_tex(
+        1, ce, [("1", 1, "differ")]) + r"\end{document}")
+    assert compile_pdf(tex, tmp_path / "huge.pdf") == []
+
+
+def test_long_verdict_wraps_instead_of_overflowing(tmp_path):
+    _need_pdflatex()
+    proof = seed_000()
+    report = report_for(proof)
+    words = ("checked on 20 MDPs (battery: 2 ≤ S ≤ 6, 1 ≤ A ≤ 4, 0 ≤ H ≤ 7, γ ∈ {0, 1/2, 9/10, 1}, "
+             "direct and softmax policies on the boundary; seed 20251201)")
+    d = report.derivations[0]
+    drep = replace(d, steps=tuple(replace(s, verdict=words) for s in d.steps), result=replace(d.result, verdict=words))
+    report = replace(report, derivations=(drep, *report.derivations[1:]))
+    tex = proof_to_tex(proof, report)
+    assert r"$2 \leq S \leq 6$" in tex
+    assert compile_pdf(tex, tmp_path / "long.pdf") == []

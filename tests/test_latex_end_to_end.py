@@ -43,10 +43,12 @@ def test_wrong_step_is_marked_with_its_counterexample(written):
     code, out = written
     assert code == 0
     tex = (out / "wrong.tex").read_text(encoding="utf-8")
-    assert r"(1) Claim." in tex and r"\verdict{$\checkmark$" in tex
-    assert r"R($\tau$) twice: wrong on purpose. Counterexample 1 in the appendix. \verdict{$\times$ failed}" in tex
-    assert r"\section{Counterexamples}" in tex and r"\item Instance:" in tex
-    assert r"\subsection*{1. a wrong step, line (2): claim}" in tex
+    assert r"(1) $J(\theta) = \sum_\tau P(\tau;\theta) R(\tau)$." in tex and r"\verdict{$\checkmark$" in tex
+    assert "Claim." not in tex  # a plain claim has no rule name to show
+    assert r"$R(\tau)$ twice: wrong on purpose. Counterexample 1 in the appendix. \verdict{$\times$ failed}" in tex
+    assert r"\section{Counterexamples}" in tex and r"\subsection*{Counterexample 1}" in tex
+    assert r"Refutes line (2) and the result of \S{}1" in tex
+    assert r"\subsection*{Counterexample 2}" not in tex  # the step's and the result's are one instance
 
 
 def test_pdf_written_beside_tex_without_overfull_boxes(written, tmp_path):

@@ -80,7 +80,14 @@ def test_policies_from_the_file():
     ({"discount": "3/2"}, r"discount: expected 0 <= γ <= 1"),
     ({"theta": [0, 0, 0]}, r"theta: expected 4 values \(row-major \(s, a\) order\)"),
     ({"policy": {"kind": "gaussian"}}, r"policy.kind"),
-    ({"policy": {"kind": "linear-softmax", "features": [[[0.5], [1]], [[1], [1]]]}}, r"policy.features\[0\]\[0\]\[0\]: expected an integer, got 0.5"),
+    ({"policy": {"kind": "linear-softmax", "features": [[["x"], [1]], [[1], [1]]]}}, r"policy.features\[0\]\[0\]\[0\]: 'x' is not a number"),
+    ({"rewards": [["1e400", 0], [0, 2]]}, r"rewards\[0\]\[0\]: 1e400 is outside the float64 range"),
+    ({"rewards": [[10**1000, 0], [0, 2]]}, r"rewards\[0\]\[0\]: 10{19}…0{8} \(1,001 characters\) is outside"),
+    ({"rewards": [["1e-99999999", 0], [0, 2]]}, r"rewards\[0\]\[0\]: 1e-99999999 is outside the float64 range"),
+    ({"rewards": [["1e-400", 0], [0, 2]]}, r"rewards\[0\]\[0\]: 1e-400 is too close to 0 for float64"),
+    ({"rewards": [["1" * 5000, 0], [0, 2]]}, r"rewards\[0\]\[0\]: a number written with 5,000 characters is past the limit"),
+    ({"theta": ["log(1" + "0" * 5000 + ")", 0, 0, 0]}, r"theta\[0\]: log\(p/q\) written with 5,001 digits is past the limit"),
+    ({"theta": ["log(1" + "0" * 400 + ")", 0, 0, 0]}, r"theta\[0\]: .* is outside the float64 range"),
     ({"horizons": 2}, r"unknown key 'horizons'"),
     ({"rewards": [[True, 0], [0, 2]]}, r"rewards\[0\]\[0\]: expected a number"),
     ({"terminal": [5]}, r"terminal: expected state indices in 0..1, got 5"),
@@ -103,6 +110,52 @@ def test_non_finite_numbers_and_broken_syntax_are_rejected(tmp_path):
         load_file(path)
     with pytest.raises(UserError, match="cannot read"):
         load_file(tmp_path / "missing.json")
+
+
+def test_duplicate_keys_deep_nesting_and_unknown_extensions_are_refused(tmp_path):
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(base()).replace('"horizon": 2', '"horizon": 2, "horizon": 3'))
+    with pytest.raises(UserError, match=r"dup.json: not valid JSON: duplicate key 'horizon'"):
+        load_file(path)
+    nested = tmp_path / "deep.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(UserError, match="deep.json: not valid JSON: nested too deeply"):
+        load_file(nested)
+    txt = tmp_path / "mdp.txt"
+    txt.write_text(json.dumps(base()))
+    with pytest.raises(UserError, match=r"mdp.txt: unknown MDP file type '.txt': name it .json or .toml"):
+        load_file(txt)
+    (tmp_path / "ok.json").write_text(json.dumps(base()))  # the twin: the same document named .json loads
+    assert load_file(tmp_path / "ok.json").mdp.n_states == 2
+
+
+def test_real_features_agree_on_every_route_and_floats_are_exact():
+    feats = [[[0.5, 0.0], [1, "1/3"]], [["-2/3", 1.0], [0, 0.25]]]
+    p = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(4096)", 0.5]})
+    assert p.policy.features[0][0] == (F(1, 2), F(0)) and p.policy.feature_scale == 12
+    exact = gradient(p.mdp, p.policy, p.theta, method="enumerate")
+    symbolic = gradient(p.mdp, p.policy, p.theta, method="symbolic")
+    dp = gradient(p.mdp, p.policy, p.theta, method="dp")
+    assert exact.grad == symbolic.grad  # exact rationals, equal as numbers
+    assert all(abs(float(a) - float(b)) < 1e-12 for a, b in zip(exact.grad, dp.grad))
+
+
+def test_float_features_with_huge_denominators_refuse_the_exact_routes_and_keep_the_float_route():
+    p = parse(base() | {"policy": {"kind": "linear-softmax", "features": [[[0.1], [1]], [[1], [0]]]}, "theta": [0.3]})
+    assert p.policy.features[0][0][0] == F(0.1)  # 3602879701896397/2^55, never snapped to 1/10
+    dp = gradient(p.mdp, p.policy, p.theta, method="dp")
+    assert len(dp.grad) == 1
+    with pytest.raises(UserError, match=r"least common multiple .* give the features as exact numbers such as \"1/10\""):
+        gradient(p.mdp, p.policy, p.theta, method="enumerate")
+
+
+def test_log_theta_needs_an_exact_root_for_fractional_features():
+    feats = [[["1/2"], [1]], [[1], [0]]]
+    ok = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(9/4)"]})
+    assert gradient(ok.mdp, ok.policy, ok.theta, method="enumerate").grad  # z = 9/4 = (3/2)^2: exact
+    bad = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(2)"]})
+    with pytest.raises(UserError, match=r"theta\[0\]: z\[0\] = 2 is not an exact 2-th power"):
+        gradient(bad.mdp, bad.policy, bad.theta, method="enumerate")
 
 
 def test_missing_key_is_named():

@@ -36,9 +36,16 @@ def test_linear_softmax_score_is_feature_minus_mean():
     assert jac[0][0][0] == pi[0][0] * (1 - mean0)
 
 
-def test_linear_softmax_needs_integer_features():
-    with pytest.raises(InvalidPolicy, match=r"features\[0\]\[1\]\[0\]"):
-        LinearSoftmax((((1, 0), (0.5, 1)),))
+def test_linear_softmax_takes_real_features_exactly_and_refuses_non_numbers():
+    pol = LinearSoftmax((((1, 0), (0.5, 1)),))
+    assert pol.features[0][1] == (F(1, 2), F(1)) and pol.feature_scale == 2
+    # z = (4, 1): π ∝ (4^1, 4^(1/2)) = (4, 2), exactly
+    assert pol.probabilities((F(4), F(1))) == [[F(2, 3), F(1, 3)]]
+    with pytest.raises(InvalidPolicy, match=r"z\[0\] = 2 is not an exact 2-th power"):
+        pol.probabilities((F(2), F(1)))
+    for bad in (True, "1", float("nan"), None):
+        with pytest.raises(InvalidPolicy, match=r"features\[0\]\[1\]\[0\]"):
+            LinearSoftmax((((1, 0), (bad, 1)),))
 
 
 def test_direct_policy_validates_the_simplex_and_projects_directions():
