@@ -32,6 +32,7 @@ CONSTRUCTORS = {
     "fraction": lambda: notation.fraction(notation.grad(notation.P()), notation.P()),
     "unevaluated_mul": lambda: notation.unevaluated_mul(notation.P(), notation.R()),
 }
+NOT_CONSTRUCTORS = {"nonnegative"}  # predicates the rules use, not notation a derivation is written in
 EXAMPLE_ARGS = {"grad": "J()", "sum_tau": "R()", "sum_t": "r()", "prod_t": "pi()", "sum_states": "d()",
                 "expectation": "R()", "sum_actions": "Q()", "sample_mean": "R(Sample(i))", "ratio": "P()",
                 "fraction": "grad(P()), P()", "unevaluated_mul": "P(), R()", "s": "t", "a": "t"}
@@ -70,7 +71,7 @@ def _regenerate(text: str) -> str:
 
 
 def test_every_constructor_in_the_notation_is_documented():
-    public = {n for n in notation.__all__ if inspect.isfunction(getattr(notation, n)) and n != "STRUCTURE"}
+    public = {n for n in notation.__all__ if inspect.isfunction(getattr(notation, n))} - NOT_CONSTRUCTORS
     assert public == set(CONSTRUCTORS), sorted(public ^ set(CONSTRUCTORS))
 
 
