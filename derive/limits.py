@@ -21,7 +21,7 @@ def check_horizon(horizon: int, *, where: str = "horizon", cap: int = MAX_HORIZO
         raise UserError(f"{where}: expected an integer H >= 0, got {horizon!r}")
     if horizon > cap:
         raise UserError(f"{where}: H = {horizon:,} is past the limit of {cap:,} (the work grows with H + 1; "
-                        f"use a shorter horizon, e.g. --horizon {cap:,})")
+                        f"use a shorter horizon, e.g. --horizon {cap})")
     return horizon
 
 
