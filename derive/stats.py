@@ -24,7 +24,7 @@ from .sampling import Batch, Estimate, per_trajectory_gradients, step_weights
 __all__ = [
     "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
     "exact_covariance", "cross_check", "batch_test", "effective_sample_size", "require_finite",
-    "informative_probability", "informed_states", "unexplored_p", "reached_before_reward",
+    "informative_probability", "informed_states", "unexplored_p", "reached_before_reward", "estimate_bound",
 ]
 
 DEFAULT_ALPHA = 0.01
@@ -126,18 +126,22 @@ def effective_sample_size(values: np.ndarray) -> np.ndarray:
     return np.minimum(ess, float(n))
 
 
-def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None, min_ess: float = MIN_ESS,
-               labels: Sequence[str] | None = None) -> Verdict:
+def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None, bound=None,
+               min_ess: float = MIN_ESS, labels: Sequence[str] | None = None) -> Verdict:
     """Test E[batch estimate] = ∇J from n independent batch estimates [n, K]: Student t (n − 1 dof), Holm.
 
     Rows of ``batches`` must be independent (one per independent batch); rows within a
     batch may depend on each other, since only the batch's estimate enters. A component
     whose effective sample size is below min(``min_ess``, n/2) is left untested (p = 1) and
     named in ``notes``: its standard error rests on too few events for the t reference.
-    A component with no variance at all must equal ∇J to float rounding, unless
-    ``unexplored[k]`` (finite) is given: the model probability of the sample's event that
-    kept it constant (e.g. no trajectory reached its states with reward to follow), which
-    is then its p-value.
+    A component that never varied (value c ≠ ∇J_k beyond rounding) gets a p-value that
+    holds for any estimator only from the model: ``unexplored[k]`` (finite) is the
+    probability of the sample's event that kept it constant (no trajectory reached its
+    states with reward to follow); else with ``bound[k]`` = M, |batch estimate| <= M, the
+    mean differs from c only if P(X ≠ c) >= |∇J_k − c| / 2M, so p = (1 − |∇J_k − c|/2M)^n.
+    Without either, such a component is untested and named in ``notes``: a correct
+    estimator can be constant on every batch drawn (e.g. Σ_t (e_{a_t} − π) = 0 when each
+    action was taken equally often), so z = ∞ would be a false alarm.
     """
     G = require_finite("batch estimates", batches)
     ex = require_finite("exact ∇J", exact)
@@ -153,6 +157,7 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     t = np.zeros(K)
     p = np.ones(K)
     untested = []
+    constant = []
     notes = []
     tol = _tolerance(ex)
     for k in range(K):
@@ -165,19 +170,43 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
             p[k] = _two_sided(t[k], n - 1)
         elif abs(diff) > tol:
             u = None if unexplored is None else float(unexplored[k])
+            m = None if bound is None else float(bound[k])
             if u is not None and math.isfinite(u):
                 p[k] = u  # P(the event that kept component k constant) under the model
+            elif m is not None and m > 0 and math.isfinite(m):
+                p[k] = math.exp(n * math.log1p(-min(1.0, abs(diff) / (2 * m))))
             else:
-                t[k], p[k] = math.copysign(math.inf, diff), 0.0  # constant although explored: off
+                constant.append(k)
+            t[k] = math.copysign(math.inf, diff) if p[k] == 0 else 0.0
+    name = (lambda k: labels[k]) if labels is not None else (lambda k: f"θ[{k}]")
     if untested:
-        name = (lambda k: labels[k]) if labels is not None else (lambda k: f"θ[{k}]")
         worst = min(untested, key=lambda k: ess[k])
         notes.append(f"{len(untested)} of {K} components untested: effective sample size below {floor:g} "
                      f"(smallest: {name(worst)}, {ess[worst]:.3g}); raise the number of samples")
+    if constant:
+        notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
+                     f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
+                     f"no valid reference without a bound on the estimate")
+        untested = sorted(untested + constant)
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
     return Verdict("batch-t", alpha, t, adjusted, family, family > alpha, mean, se, ess, tuple(untested),
                    tuple(notes))
+
+
+def estimate_bound(mdp: FiniteMDP, policy, theta, estimator: str) -> np.ndarray:
+    """M_k with |ĝ_k| <= M_k for every trajectory: (H+1) max|∇_k log π| × the largest step weight |w_t|."""
+    th = np.asarray(theta, dtype=float)
+    sc = np.abs(np.asarray(policy.float_scores(th)))
+    _, _, r = mdp.arrays()
+    top = float(np.max(np.abs(r), initial=0.0))
+    if mdp.reward_distribution:
+        top = max(top, max(abs(float(v)) for row in mdp.reward_distribution for pairs in row for v, _ in pairs))
+    T = mdp.horizon + 1
+    weight = top * float(np.sum(float(mdp.discount) ** np.arange(T)))  # |Σ γ^t r_t|, a whole return
+    if estimator == "baseline":
+        weight *= 2  # reward-to-go minus γ^t V_t(s_t), each no larger than a whole return
+    return T * sc.max(axis=(0, 1)) * weight
 
 
 def informed_states(policy, theta) -> np.ndarray:
@@ -361,7 +390,8 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
         est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
                                 batches=batches, track_informed=True)
         quiet = unexplored_p(mdp, policy, th, est.informed, est.samples)
-        verdict = batch_test(est.batch_means, grad, alpha=alpha, unexplored=quiet)
+        verdict = batch_test(est.batch_means, grad, alpha=alpha, unexplored=quiet,
+                             bound=estimate_bound(mdp, policy, th, estimator))
         return CrossCheck(np.asarray(grad), J, est, verdict)
     est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress)
     require_finite("estimate", est.mean)

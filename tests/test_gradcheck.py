@@ -45,7 +45,7 @@ def test_assert_gradcheck_passes_and_fails_with_a_readable_message():
     with pytest.raises(AssertionError) as info:
         assert_gradcheck(BUGGY["reward-to-go shifted by one"], seed=1)
     text = str(info.value)
-    assert "FAILED" in text and "smallest MDP where the bias shows: S=1, A=2, H=0" in text
+    assert "FAILED" in text and "smallest MDP where the bias shows: S=1, A=2, H=1" in text
     assert "exact ∇J" in text and "estimated" in text and "(p < 1e-300, α = 0.01" in text
 
 
