@@ -71,6 +71,7 @@ class Trajectories:
     horizon: int
     theta: np.ndarray     # float64 [K]
     policy: object        # float_probabilities(θ) [S, A], float_scores(θ) [S, A, K]
+    score_table: np.ndarray | None = field(default=None, repr=False, compare=False)  # float_scores(θ), once per MDP
 
     @property
     def m(self) -> int:
@@ -82,7 +83,8 @@ class Trajectories:
 
     def scores(self) -> np.ndarray:
         """∇_θ log π(a_t|s_t) for every trajectory and step, [m, H+1, K] (a convenience)."""
-        return self.policy.float_scores(self.theta)[self.states[:, :-1], self.actions]
+        table = self.policy.float_scores(self.theta) if self.score_table is None else self.score_table
+        return table[self.states[:, :-1], self.actions]
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,8 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
     per_draw = max(1, _CHUNK_CELLS // max(1, T * K * batch_size)) * batch_size  # whole batches per draw
     rows, ref = [], []
     informed = np.zeros(mdp.n_states, dtype=bool)
+    table = np.asarray(policy.float_scores(theta))
+    table.setflags(write=False)  # shared by every batch: the estimator must not change it
     done = 0
     while done < n_batches:
         nb = min(per_draw // batch_size, n_batches - done)
@@ -260,7 +264,8 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
         informed |= reached_before_reward(states, b.rewards, mdp.n_states)
         for j in range(nb):
             sl = slice(j * batch_size, (j + 1) * batch_size)
-            traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy)
+            traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
+                                table)
             rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
             g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
