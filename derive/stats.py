@@ -356,7 +356,23 @@ class CrossCheck:
 def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
                 estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
                 progress=None) -> CrossCheck:
-    """Test H0: E[ĝ] = ∇J at level α.
+    """Test H0: E[ĝ] = ∇J at level α with "auto" (default), "holm", "chi2" or "chi2-exact".
+
+    "auto": z-tests with the exact covariance where the trajectories can be enumerated (up
+    to ``AUTO_ENUMERATION``), else :func:`batch_test` on ``AUTO_BATCHES`` independent batch
+    means. "holm": z-tests with per-trajectory plug-in standard errors (liberal on rare
+    events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
+    overflow anywhere is reported as a UserError, never as a verdict.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _cross_check(mdp, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
+                            test=test, progress=progress)
+
+
+def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
+                estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
+                progress=None) -> CrossCheck:
+    """The body of :func:`cross_check`.
 
     "auto" (default): z-tests with the exact covariance where the trajectories can be
     enumerated (up to ``AUTO_ENUMERATION``), else :func:`batch_test` on ``AUTO_BATCHES``
@@ -375,8 +391,7 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     check_horizon(mdp.horizon)
     check_steps(samples, mdp.horizon)
     th = [float(x) for x in theta]
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
-        J, grad = DynamicProgram(mdp, policy).value_and_grad(np.asarray(th))
+    J, grad = DynamicProgram(mdp, policy).value_and_grad(np.asarray(th))
     require_finite("exact ∇J", grad)
     require_finite("exact J", [J])
     cov = None
