@@ -1,7 +1,8 @@
 """The ``gradcheck`` subcommand: test a user's estimator ``module:function`` against exact ∇J.
 
 Exit 0 when it passes, 1 when it is biased (or, with --variance, noisier than REINFORCE),
-2 on bad input (a bad spec, an import error, a missing MDP file).
+2 on bad input (a bad spec, an import error, a missing MDP file), 3 when undecided (nothing
+rejected, but some components could not be tested at this sample size).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "gradcheck", help="test your policy-gradient estimator against exact gradients",
         description="Sample trajectories on finite MDPs, call ESTIMATOR on them and test E[estimate] = ∇J. "
-                    "Exit 0 when it passes, 1 when it is biased, 2 on bad input.")
+                    "Exit 0 when it passes, 1 when it is biased, 2 on bad input, 3 when undecided.")
     p.add_argument("estimator", metavar="module:function",
                    help="the estimator, e.g. mypkg.pg:grad or path/to/file.py:grad; it takes a "
                         "derive.gradcheck.Trajectories and returns per-trajectory estimates [m, K]")
@@ -113,4 +114,6 @@ def run_gradcheck(args) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print(format_result(result, title=f"gradcheck {args.estimator}"))
+    if result.undecided and result.variance_passed is not False:
+        return 3  # neither a pass nor a rejection
     return 0 if ok else 1

@@ -38,7 +38,8 @@ def register(subparsers) -> None:
 
     e = subparsers.add_parser("estimate", help="Monte-Carlo ∇J against the exact one, with a statistical test",
                               description="Sample trajectories, estimate ∇J and test E[ĝ] = ∇J. "
-                                          "Exit 0 when consistent, 1 when biased, 2 on bad input.")
+                                          "Exit 0 when consistent, 1 when biased, 2 on bad input, "
+                                          "3 when undecided (some components could not be tested).")
     _source_arguments(e)
     e.add_argument("--samples", type=_positive_int, default=100_000, help="trajectories (default: 100000)")
     e.add_argument("--seed", type=int, default=0, help="seed of numpy.random.Generator (default: 0)")
@@ -150,11 +151,12 @@ def run_estimate(args) -> int:
             "stderr": stderr.tolist(),
             "p_value": verdict.p_value,
             "consistent": verdict.consistent,
+            "verdict": verdict.verdict,
             "test": verdict.test,
             "untested": list(verdict.untested),
             "warnings": list(verdict.notes),
         }))
-        return 0 if verdict.consistent else 1
+        return _exit_code(verdict)
     level = 1 - args.alpha
     zq = NormalDist().inv_cdf(1 - args.alpha / 2)
     test_name = {"holm": "per-component z-tests with plug-in standard errors, Holm-corrected",
@@ -186,8 +188,12 @@ def run_estimate(args) -> int:
     print(f"test: {test_name}, α = {args.alpha:g}; p = {verdict.p_value:.4g}")
     for note in verdict.notes:
         print(f"warning: {note}")
-    print(f"verdict: {verdict.verdict}" + (" (on the tested components)" if untested else ""))
-    return 0 if verdict.consistent else 1
+    print(f"verdict: {verdict.verdict}" + (": nothing rejected, but not every component was tested" if untested else ""))
+    return _exit_code(verdict)
+
+
+def _exit_code(verdict) -> int:
+    return {"consistent": 0, "biased": 1, "undecided": 3}[verdict.verdict]
 
 
 def main_for_tests(argv: Sequence[str] | None = None) -> int:

@@ -136,13 +136,19 @@ class GradcheckResult:
     variance_passed: bool | None = None
     seed: int | None = None    # the battery's and sampler's seed: gradcheck(..., seed=seed) replays the run
     batch_size: int = DEFAULT_BATCH_SIZE
+    undecided: bool = False    # nothing rejected, but some components were left untested: not a pass
+
+    @property
+    def rejected(self) -> bool:
+        return self.p_value <= self.alpha
 
     @property
     def warnings(self) -> tuple:
         return tuple(f"{r.name}: {n}" for r in self.results for n in r.notes)
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "p_value": self.p_value, "alpha": self.alpha, "seed": self.seed,
+        return {"passed": self.passed, "undecided": self.undecided, "p_value": self.p_value, "alpha": self.alpha,
+                "seed": self.seed,
                 "batch_size": self.batch_size, "variance_passed": self.variance_passed,
                 "warnings": list(self.warnings), "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None}
@@ -343,18 +349,21 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
     adjusted = holm([r.p_value for r in results])
     results = [replace(r, p_adjusted=float(p)) for r, p in zip(results, adjusted)]
     p_value = float(adjusted.min())
-    passed = p_value > alpha
+    rejected = p_value <= alpha
+    undecided = not rejected and any(r.untested for r in results)
+    passed = not rejected and not undecided
     variance_passed = None
     if variance:
         variance_passed = bool(holm([r.variance_p for r in results]).min() > alpha)
     minimal = None
-    if not passed:
+    if rejected:
         failing = [r for r in results if r.p_adjusted <= alpha]
         minimal = min(failing, key=_size_key)
         if minimize:
             minimal = _smallest(estimator, minimal, samples=int(samples), seed=seed, alpha=alpha,
                                 batch_size=batch_size) or minimal
-    return GradcheckResult(passed, p_value, alpha, tuple(results), minimal, variance_passed, seed, batch_size)
+    return GradcheckResult(passed, p_value, alpha, tuple(results), minimal, variance_passed, seed, batch_size,
+                           undecided)
 
 
 def _size_key(r: MDPResult):
@@ -398,7 +407,8 @@ def _vec(x: np.ndarray) -> str:
 
 def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
-    verdict = "PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J"
+    verdict = ("PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
+               else "UNDECIDED: nothing rejected, but some components could not be tested (see the warnings)")
     lines = [f"{title}: {verdict} (p {_eq(result.p_value)}, α = {result.alpha:g}, "
              f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})",
              f"  seed {result.seed} (--seed {result.seed} replays), batch size {result.batch_size}"]
