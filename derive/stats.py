@@ -42,7 +42,7 @@ class Verdict:
     statistic: np.ndarray  # z per component, or the χ² statistic (0-d)
     p_values: np.ndarray   # Holm-adjusted per component (z), or the single χ² p-value
     p_value: float
-    consistent: bool
+    consistent: bool                    # nothing rejected and every component tested
     estimate: np.ndarray | None = None  # the mean, when the test computed it (batch_test)
     stderr: np.ndarray | None = None
     ess: np.ndarray | None = None       # effective sample size per component (batch_test)
@@ -50,9 +50,14 @@ class Verdict:
     notes: tuple = ()                   # warnings to print beside the verdict
 
     @property
+    def rejected(self) -> bool:
+        """H0 rejected: the family p-value is at most α."""
+        return self.p_value <= self.alpha
+
+    @property
     def verdict(self) -> str:
         """"biased" (rejected), "undecided" (nothing rejected, some components untested) or "consistent"."""
-        if not self.consistent:
+        if self.rejected:
             return "biased"
         return "undecided" if self.untested else "consistent"
 
@@ -193,8 +198,8 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
         untested = sorted(untested + constant)
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
-    return Verdict("batch-t", alpha, t, adjusted, family, family > alpha, mean, se, ess, tuple(untested),
-                   tuple(notes))
+    return Verdict("batch-t", alpha, t, adjusted, family, family > alpha and not untested, mean, se, ess,
+                   tuple(untested), tuple(notes))
 
 
 def estimate_bound(mdp: FiniteMDP, policy, theta, estimator: str) -> np.ndarray:

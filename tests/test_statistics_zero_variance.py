@@ -24,13 +24,14 @@ def test_frozen_lake_8x8_unvisited_states_are_no_false_alarm(lake, estimator):
     v = check.verdict
     constant = (v.stderr == 0) & (np.abs(v.estimate - check.exact) > 0)
     assert constant.sum() > 10  # the mechanism is exercised
-    assert v.consistent and np.all(np.isfinite(v.statistic)), v.p_value
+    assert not v.rejected and np.all(np.isfinite(v.statistic)), v.p_value
+    assert v.verdict == "undecided" and not v.consistent  # rarely visited states remain untested, and say so
     assert np.all(v.p_values[constant] > 0.01)
 
 
 def test_frozen_lake_biased_estimator_is_still_rejected(lake):
     mdp, policy, theta = lake
-    assert not cross_check(mdp, policy, theta, samples=100_000, seed=3, estimator="wrong-sign").verdict.consistent
+    assert cross_check(mdp, policy, theta, samples=100_000, seed=3, estimator="wrong-sign").verdict.rejected
 
 
 def test_seed_3_of_frozen_lake_once_gave_an_infinite_z(lake):
@@ -38,7 +39,7 @@ def test_seed_3_of_frozen_lake_once_gave_an_infinite_z(lake):
     # a correct REINFORCE is constant there. The bound on |ĝ| makes its p-value ≈ 1, not 0.
     mdp, policy, theta = lake
     v = cross_check(mdp, policy, theta, samples=10_000, seed=3).verdict
-    assert v.consistent and v.p_values[105] == pytest.approx(1.0, abs=1e-3)
+    assert not v.rejected and v.p_values[105] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_event_probability_is_a_valid_p_value_and_can_reject():
@@ -47,14 +48,15 @@ def test_event_probability_is_a_valid_p_value_and_can_reject():
     G = np.column_stack([np.random.default_rng(0).normal(size=200), np.zeros(200)])
     exact = [0.0, 1e-3]
     assert batch_test(G, exact, unexplored=[math.nan, 0.9]).consistent
-    assert not batch_test(G, exact, unexplored=[math.nan, 1e-12]).consistent
+    assert batch_test(G, exact, unexplored=[math.nan, 1e-12]).rejected
     v = batch_test(G, exact)
-    assert v.consistent and v.untested == (1,) and "no valid reference" in v.notes[0]
+    assert not v.rejected and not v.consistent and v.verdict == "undecided"
+    assert v.untested == (1,) and "no valid reference" in v.notes[0]
 
 
 def test_bound_on_the_estimate_rejects_a_constant_far_from_the_truth():
     G = np.zeros((1000, 1))
-    assert not batch_test(G, [0.5], bound=[1.0]).consistent   # P(X ≠ 0) >= 1/4: 1000 zeros impossible
+    assert batch_test(G, [0.5], bound=[1.0]).rejected   # P(X ≠ 0) >= 1/4: 1000 zeros impossible
     assert batch_test(G, [1e-6], bound=[1.0]).consistent      # P(X ≠ 0) >= 5e-7: zeros expected
 
 
