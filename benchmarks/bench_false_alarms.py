@@ -66,13 +66,13 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lower, upper
 
 
-def run(name: str, test: str, seeds: int, alpha: float) -> None:
+def run(name: str, test: str, seeds: int, alpha: float, first: int = 0) -> None:
     mdp, policy, theta = statistics_mdps.ALL[name]()
     samples = SAMPLES.get(name, DEFAULT_SAMPLES)
     alarms = 0
     warned = 0
     t0 = time.perf_counter()
-    for seed in range(seeds):
+    for seed in range(first, first + seeds):
         if test == "gradcheck":
             r = gradcheck(reward_to_go, mdps=[(mdp, policy, theta)], samples=samples, seed=seed, alpha=alpha,
                           minimize=False)
@@ -92,14 +92,16 @@ def run(name: str, test: str, seeds: int, alpha: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=1000)
+    ap.add_argument("--first", type=int, default=0, help="first seed (to extend an earlier run)")
     ap.add_argument("--alpha", type=float, default=0.01)
     ap.add_argument("--only", action="append", choices=list(statistics_mdps.ALL))
     ap.add_argument("--tests", default="reinforce,reward-to-go,gradcheck")
     args = ap.parse_args()
-    print(f"false alarms of correct estimators, {args.seeds} seeds each (seeds 0..{args.seeds - 1}), α = {args.alpha:g}")
+    print(f"false alarms of correct estimators, {args.seeds} seeds each "
+          f"(seeds {args.first}..{args.first + args.seeds - 1}), α = {args.alpha:g}")
     for name in args.only or statistics_mdps.ALL:
         for test in args.tests.split(","):
-            run(name, test, args.seeds, args.alpha)
+            run(name, test, args.seeds, args.alpha, args.first)
 
 
 if __name__ == "__main__":
