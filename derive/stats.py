@@ -98,8 +98,15 @@ def _tolerance(exact: np.ndarray) -> float:
 
 
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
-           alpha: float = DEFAULT_ALPHA, dof: int | None = None) -> Verdict:
-    """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α."""
+           alpha: float = DEFAULT_ALPHA, dof: int | None = None, unexplored=None, bound=None,
+           samples: int | None = None) -> Verdict:
+    """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α.
+
+    A component without variance that differs from ∇J is biased outright only when its
+    standard error is exact; with a plug-in one pass ``unexplored``/``bound`` and
+    ``samples`` (the number of independent rows): its p-value then comes from the model,
+    as in :func:`batch_test`.
+    """
     est, se, ex = (require_finite(w, x) for w, x in (("estimate", estimate), ("standard error", stderr),
                                                       ("exact ∇J", exact)))
     diff = est - ex
@@ -110,8 +117,16 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
         if se[k] > 1e-12 * max(1.0, abs(est[k]), abs(ex[k])):
             z[k] = diff[k] / se[k]
             p[k] = _two_sided(z[k], dof)
-        elif abs(diff[k]) > _tolerance(ex):  # no variance, yet off: certainly biased
-            z[k], p[k] = math.copysign(math.inf, diff[k]), 0.0
+        elif abs(diff[k]) > _tolerance(ex):
+            u = None if unexplored is None else float(unexplored[k])
+            m = None if bound is None else float(bound[k])
+            if u is not None and math.isfinite(u):
+                p[k] = u
+            elif m is not None and samples and m > 0 and math.isfinite(m):
+                p[k] = math.exp(samples * math.log1p(-min(1.0, abs(diff[k]) / (2 * m))))
+            else:  # no variance, yet off: biased when the variance is known to be 0
+                p[k] = 0.0
+            z[k] = math.copysign(math.inf, diff[k]) if p[k] == 0 else 0.0
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
     return Verdict("holm-z", alpha, z, adjusted, family, family > alpha)
@@ -416,14 +431,18 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
         verdict = batch_test(est.batch_means, grad, alpha=alpha, unexplored=quiet,
                              bound=estimate_bound(mdp, policy, th, estimator))
         return CrossCheck(np.asarray(grad), J, est, verdict)
-    est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress)
+    est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
+                            track_informed=test == "holm")
     require_finite("estimate", est.mean)
     if test == "auto":
         require_finite("exact covariance", cov)
         se = np.sqrt(np.maximum(np.diag(cov), 0.0) / est.samples)
         verdict = replace(z_test(est.mean, se, grad, alpha=alpha), test="z-exact", stderr=se)
-    elif test == "holm":
-        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof)
+    elif test == "holm":  # plug-in errors: a constant component is judged by the model, never by z = ∞
+        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof,
+                         unexplored=unexplored_p(mdp, policy, th, est.informed, est.samples),
+                         bound=estimate_bound(mdp, policy, th, estimator),
+                         samples=est.samples if est.dof is None else est.dof + 1)
     elif test == "chi2":
         if est.covariance is None:
             raise UserError(f"test: chi2 needs the covariance, kept only for <= 64 parameters (θ has {policy.n_params}); use holm")

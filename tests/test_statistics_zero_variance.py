@@ -87,3 +87,12 @@ def test_informative_probability_matches_enumeration():
             later = (rew[:, t:] != 0).any(axis=1)
             hit |= mask[en.states[:, t]] & later
         assert q[k] == pytest.approx(prob[hit].sum(), abs=1e-12)
+
+
+def test_the_plug_in_test_judges_constant_components_by_the_model_too(lake):
+    mdp, policy, theta = lake
+    check = cross_check(mdp, policy, theta, samples=20_000, seed=3, test="holm", estimator="reward-to-go")
+    constant = (check.estimate.stderr == 0) & (np.abs(check.estimate.mean - check.exact) > 0)
+    assert constant.sum() > 10
+    assert np.all(check.verdict.p_values[constant] > 0.01)  # once z = ±∞ and p < 1e-300
+    assert not np.any(np.isinf(check.verdict.statistic[constant]))
