@@ -1,7 +1,8 @@
 """The ``gradcheck`` subcommand: test a user's estimator ``module:function`` against exact ∇J.
 
 Exit 0 when it passes, 1 when it is biased (or, with --variance, noisier than REINFORCE),
-2 on bad input (a bad spec, an import error, a missing MDP file).
+2 on bad input (a bad spec, an import error, a missing MDP file), 3 when undecided (nothing
+rejected, but some components could not be tested at this sample size).
 """
 
 from __future__ import annotations
@@ -21,21 +22,26 @@ __all__ = ["register", "run_gradcheck", "load_estimator"]
 
 def register(subparsers) -> None:
     """Add ``gradcheck`` to an argparse subparsers object."""
-    from .gradcheck import DEFAULT_SAMPLES
+    from .gradcheck import DEFAULT_BATCH_SIZE, DEFAULT_RANDOM, DEFAULT_SAMPLES
 
     p = subparsers.add_parser(
         "gradcheck", help="test your policy-gradient estimator against exact gradients",
         description="Sample trajectories on finite MDPs, call ESTIMATOR on them and test E[estimate] = ∇J. "
-                    "Exit 0 when it passes, 1 when it is biased, 2 on bad input.")
+                    "Exit 0 when it passes, 1 when it is biased, 2 on bad input, 3 when undecided.")
     p.add_argument("estimator", metavar="module:function",
                    help="the estimator, e.g. mypkg.pg:grad or path/to/file.py:grad; it takes a "
                         "derive.gradcheck.Trajectories and returns per-trajectory estimates [m, K]")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--mdp", action="append", metavar="FILE",
                      help="an MDP file (.json/.toml) or gym:ENV_ID; repeat for several (default: the built-in battery)")
-    src.add_argument("--random", type=int, default=4, metavar="N", help="seeded random MDPs in the battery (default: 4)")
+    src.add_argument("--random", type=int, default=DEFAULT_RANDOM, metavar="N",
+                     help=f"random MDPs in the battery, drawn afresh per run (default: {DEFAULT_RANDOM})")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"trajectories per MDP (default: {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the battery and of the sampler (default: 0)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="B",
+                   help="trajectories per estimator call, your training batch size; standard errors come from "
+                        f"independent batches (default: {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the battery and of the sampler; the report prints it (default: fresh per run)")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"overall level of the test (default: {DEFAULT_ALPHA})")
     p.add_argument("--variance", action="store_true", help="also require a variance no worse than REINFORCE's")
     p.add_argument("--no-minimize", action="store_true", help="skip the search for the smallest failing MDP")
@@ -77,15 +83,24 @@ def run_gradcheck(args) -> int:
     from .gradcheck import format_result, gradcheck
     from .mdpfile import load
 
-    if args.samples < 2:
-        raise UserError(f"--samples: expected at least 2, got {args.samples}")
+    from .limits import check_horizon
+
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size: expected at least 1, got {args.batch_size}")
+    if args.samples < 2 * args.batch_size:
+        raise UserError(f"--samples: expected at least 2 × --batch-size = {2 * args.batch_size}, got {args.samples}")
     if args.random < 1:
         raise UserError(f"--random: expected a count >= 1, got {args.random}")
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
     estimator = load_estimator(args.estimator)
     mdps = [load(f) for f in args.mdp] if args.mdp else None
+    for f, problem in zip(args.mdp or (), mdps or ()):
+        check_horizon(problem.mdp.horizon, where=f"{f}: horizon")
     try:
         result = gradcheck(estimator, mdps=mdps, n_random=args.random, samples=args.samples, seed=args.seed,
-                           alpha=args.alpha, variance=args.variance, minimize=not args.no_minimize)
+                           batch_size=args.batch_size, alpha=args.alpha, variance=args.variance,
+                           minimize=not args.no_minimize)
     except UserError:
         raise
     except Exception as exc:  # the estimator raised: name it and where, in one line
@@ -99,4 +114,6 @@ def run_gradcheck(args) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print(format_result(result, title=f"gradcheck {args.estimator}"))
+    if result.undecided and result.variance_passed is not False:
+        return 3  # neither a pass nor a rejection
     return 0 if ok else 1

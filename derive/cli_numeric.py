@@ -38,7 +38,8 @@ def register(subparsers) -> None:
 
     e = subparsers.add_parser("estimate", help="Monte-Carlo ∇J against the exact one, with a statistical test",
                               description="Sample trajectories, estimate ∇J and test E[ĝ] = ∇J. "
-                                          "Exit 0 when consistent, 1 when biased, 2 on bad input.")
+                                          "Exit 0 when consistent, 1 when biased, 2 on bad input, "
+                                          "3 when undecided (some components could not be tested).")
     _source_arguments(e)
     e.add_argument("--samples", type=_positive_int, default=100_000, help="trajectories (default: 100000)")
     e.add_argument("--seed", type=int, default=0, help="seed of numpy.random.Generator (default: 0)")
@@ -46,9 +47,11 @@ def register(subparsers) -> None:
                    help="reinforce (whole return, as in seed 000), reward-to-go, baseline; "
                         "the others are deliberately biased, to show the test's power")
     e.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"level of the test (default: {DEFAULT_ALPHA})")
-    e.add_argument("--test", choices=TESTS, default="holm",
-                   help="holm: per-component z-tests, Holm-corrected; chi2: with the sample covariance; "
-                        "chi2-exact: with the exact covariance by enumeration (default: holm)")
+    e.add_argument("--test", choices=TESTS, default="auto",
+                   help="auto: z-tests with the exact covariance where the trajectories can be enumerated, else "
+                        "Student t on independent batch means; holm: z-tests with plug-in standard errors "
+                        "(liberal on rare events); chi2: with the sample covariance; "
+                        "chi2-exact: with the exact covariance by enumeration (default: auto)")
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: on a terminal, for long runs)")
     e.set_defaults(handler=run_estimate)
@@ -128,47 +131,69 @@ class _ProgressBar:
 
 def run_estimate(args) -> int:
     """Estimate ∇J by sampling and test it against the exact value; 0 consistent, 1 biased."""
+    from .limits import check_horizon, check_steps
+
     problem = load(args.mdp, horizon=args.horizon)
+    check_horizon(problem.mdp.horizon, where=f"{args.mdp}: horizon")
+    check_steps(args.samples, problem.mdp.horizon, where="--samples")
     steps = args.samples * (problem.mdp.horizon + 1)
     show = args.progress if args.progress is not None else (sys.stderr.isatty() and steps >= _PROGRESS_STEPS)
     check = cross_check(problem.mdp, problem.policy, problem.theta, samples=args.samples, seed=args.seed,
                         estimator=args.estimator, alpha=args.alpha, test=args.test,
                         progress=_ProgressBar() if show else None)
     est, verdict = check.estimate, check.verdict
+    mean = est.mean if verdict.estimate is None else verdict.estimate
+    stderr = est.stderr if verdict.stderr is None else verdict.stderr
     if args.json:
         print(json.dumps({
             "exact": check.exact.tolist(),
-            "estimate": est.mean.tolist(),
-            "stderr": est.stderr.tolist(),
+            "estimate": mean.tolist(),
+            "stderr": stderr.tolist(),
             "p_value": verdict.p_value,
             "consistent": verdict.consistent,
+            "verdict": verdict.verdict,
+            "test": verdict.test,
+            "untested": list(verdict.untested),
+            "warnings": list(verdict.notes),
         }))
-        return 0 if verdict.consistent else 1
+        return _exit_code(verdict)
     level = 1 - args.alpha
     zq = NormalDist().inv_cdf(1 - args.alpha / 2)
-    test_name = {"holm": "per-component z-tests, Holm-corrected", "chi2": "χ² with the sample covariance",
-                 "chi2-exact": "χ² with the exact covariance"}[args.test]
+    test_name = {"holm": "per-component z-tests with plug-in standard errors, Holm-corrected",
+                 "chi2": "χ² with the sample covariance", "chi2-exact": "χ² with the exact covariance",
+                 "z-exact": "per-component z-tests with the exact covariance (by enumeration), Holm-corrected",
+                 "batch-t": f"Student t on {est.dof + 1 if est.dof else 0:,} independent batch means, "
+                            "Holm-corrected"}[verdict.test]
+    per_component = verdict.test in ("holm", "z-exact", "batch-t")
     print(_header(problem))
     print(f"estimator: {args.estimator}, {est.samples:,} trajectories ({est.steps:,} steps), seed {args.seed}")
     print(f"exact ∇J by dynamic programming; J(θ) = {check.J:.10g}")
     labels = _labels(problem)
     width = max(len(x) for x in labels)
     head = f"  {'parameter':<{width}}  {'exact':>12}  {'estimate':>12}  {'stderr':>10}  {f'{level:.0%} CI':>25}"
-    if args.test == "holm":
+    if per_component:
         head += f"  {'z':>7}  {'p (Holm)':>9}"
     print(head)
+    untested = set(verdict.untested)
     for k, label in enumerate(labels):
-        lo, hi = est.mean[k] - zq * est.stderr[k], est.mean[k] + zq * est.stderr[k]
-        line = (f"  {label:<{width}}  {check.exact[k]:>12.6g}  {est.mean[k]:>12.6g}  {est.stderr[k]:>10.3g}"
+        lo, hi = mean[k] - zq * stderr[k], mean[k] + zq * stderr[k]
+        line = (f"  {label:<{width}}  {check.exact[k]:>12.6g}  {mean[k]:>12.6g}  {stderr[k]:>10.3g}"
                 f"  {f'[{lo:.5g}, {hi:.5g}]':>25}")
-        if args.test == "holm":
-            line += f"  {verdict.statistic[k]:>7.2f}  {verdict.p_values[k]:>9.3g}"
+        if per_component:
+            line += f"  {'untested':>7}" if k in untested else (
+                f"  {verdict.statistic[k]:>7.2f}  {verdict.p_values[k]:>9.3g}")
         print(line)
-    if args.test != "holm":
+    if not per_component:
         print(f"χ² = {float(verdict.statistic):.4g}")
     print(f"test: {test_name}, α = {args.alpha:g}; p = {verdict.p_value:.4g}")
-    print(f"verdict: {verdict.verdict}")
-    return 0 if verdict.consistent else 1
+    for note in verdict.notes:
+        print(f"warning: {note}")
+    print(f"verdict: {verdict.verdict}" + (": nothing rejected, but not every component was tested" if untested else ""))
+    return _exit_code(verdict)
+
+
+def _exit_code(verdict) -> int:
+    return {"consistent": 0, "biased": 1, "undecided": 3}[verdict.verdict]
 
 
 def main_for_tests(argv: Sequence[str] | None = None) -> int:

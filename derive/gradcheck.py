@@ -1,17 +1,20 @@
 """Gradient-check a user's policy-gradient estimator against the exact ∇J of finite MDPs.
 
-The estimator gets a :class:`Trajectories` view and returns one gradient estimate per
-trajectory, an [m, K] array. derive tests H0: E[ĝ] = ∇J on every MDP of a battery with
-per-component z-tests, Holm-corrected within an MDP (``derive.stats.z_test``), then
-Holm-corrected again across the MDPs, so the overall false-alarm rate is at most α
-(asymptotically, by the CLT). After a rejection it re-tests small candidate MDPs in order
-of size and reports the first one that also rejects, at level α / (number of candidates).
+The estimator is called on independent batches of ``batch_size`` trajectories (the user's
+training batch size) and returns per-trajectory estimates [B, K] or the batch's estimate
+[K]; rows within a batch may depend on each other. derive tests H0: E[batch estimate] = ∇J
+on every MDP of a battery drawn afresh per run (the seed is reported; pass it back to
+replay) with ``derive.stats.batch_test`` (Student t on the batch estimates, Holm within an
+MDP), then Holm again across the MDPs. After a rejection it re-tests small candidate MDPs
+in order of size and reports the first one that also rejects, at level α / (number of
+candidates).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import secrets
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable, Sequence
@@ -22,19 +25,32 @@ from .errors import UserError
 from .exact import DynamicProgram
 from .mdp import FiniteMDP
 from .policies import TabularSoftmax
+from .limits import check_horizon, check_steps
 from .sampling import Sampler, per_trajectory_gradients, step_weights
-from .stats import DEFAULT_ALPHA, holm, z_test
+from .stats import DEFAULT_ALPHA, batch_test, holm, reached_before_reward, require_finite, unexplored_p
 
 __all__ = [
     "Trajectories", "MDPResult", "GradcheckResult", "gradcheck", "assert_gradcheck", "default_battery",
-    "candidate_mdps", "random_problem", "format_result", "DEFAULT_SAMPLES",
+    "candidate_mdps", "random_problem", "format_result", "fresh_seed", "DEFAULT_SAMPLES", "DEFAULT_BATCH_SIZE",
+    "DEFAULT_RANDOM",
 ]
 
 DEFAULT_SAMPLES = 100_000  # as `derive estimate`
-# (S, A, H, γ) of the default battery: a bandit, then γ < 1 and H >= 1 so discount and time-indexing bugs show.
-_BATTERY = ((1, 2, 0, Fraction(1)), (2, 2, 1, Fraction(1, 2)), (2, 3, 2, Fraction(9, 10)), (3, 2, 3, Fraction(1, 2)))
+DEFAULT_BATCH_SIZE = 100   # trajectories per estimator call: a typical REINFORCE training batch
+# Slots of the battery, each a range to draw from per run: (S choices, A choices, H range, γ choices).
+# A bandit; then γ < 1 and H >= 1 so discount and time-indexing bugs show; then long episodes
+# (H >= 20, S >= 5, A >= 4) so that truncated returns and late-step bugs show.
+_SLOTS = (
+    ((1,), (2, 3), (0, 0), (Fraction(1),)),
+    ((1, 2), (2, 3), (1, 2), (Fraction(1, 2), Fraction(9, 10))),
+    ((2, 3), (2, 3, 4), (3, 6), (Fraction(1, 2), Fraction(9, 10), Fraction(1))),
+    ((3, 4), (2, 3), (7, 12), (Fraction(9, 10), Fraction(99, 100), Fraction(1))),
+    ((5, 6), (4, 5), (20, 30), (Fraction(9, 10), Fraction(99, 100), Fraction(1))),
+)
+DEFAULT_RANDOM = len(_SLOTS)
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
-_CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 3, 1), (3, 2, 2))
+_CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 2, 4), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 2, 4),
+               (2, 3, 1), (3, 2, 2))
 _CHUNK_CELLS = 4_000_000  # trajectory-steps × parameters handed to the estimator at once (~32 MB of float64)
 
 
@@ -55,6 +71,7 @@ class Trajectories:
     horizon: int
     theta: np.ndarray     # float64 [K]
     policy: object        # float_probabilities(θ) [S, A], float_scores(θ) [S, A, K]
+    score_table: np.ndarray | None = field(default=None, repr=False, compare=False)  # float_scores(θ), once per MDP
 
     @property
     def m(self) -> int:
@@ -66,12 +83,13 @@ class Trajectories:
 
     def scores(self) -> np.ndarray:
         """∇_θ log π(a_t|s_t) for every trajectory and step, [m, H+1, K] (a convenience)."""
-        return self.policy.float_scores(self.theta)[self.states[:, :-1], self.actions]
+        table = self.policy.float_scores(self.theta) if self.score_table is None else self.score_table
+        return table[self.states[:, :-1], self.actions]
 
 
 @dataclass(frozen=True)
 class MDPResult:
-    """The test on one MDP: exact ∇J, the mean estimate, its standard errors and the Holm p-value."""
+    """The test on one MDP: exact ∇J, the mean of the batch estimates, its standard errors and the Holm p-value."""
 
     name: str
     size: tuple          # (S, A, H)
@@ -79,19 +97,25 @@ class MDPResult:
     samples: int
     exact: np.ndarray
     estimate: np.ndarray
-    stderr: np.ndarray
+    stderr: np.ndarray   # of the mean, from the spread of independent batch estimates
     p_value: float       # Holm-adjusted across this MDP's components
     p_adjusted: float = 1.0  # Holm-adjusted again across the battery's MDPs
-    variance_ratio: float | None = None  # tr Cov(user) / tr Cov(REINFORCE) on the same trajectories
+    variance_ratio: float | None = None  # Var(user's batch estimate) / Var(REINFORCE's), same trajectories
     variance_p: float | None = None      # one-sided p of "variance no worse than REINFORCE"
     mdp: FiniteMDP | None = field(default=None, repr=False, compare=False)
     theta: np.ndarray | None = field(default=None, repr=False, compare=False)
+    batch_size: int = 1
+    n_batches: int = 0
+    untested: tuple = ()  # components left untested (effective sample size too small)
+    notes: tuple = ()     # warnings, e.g. naming the effective sample size
 
     def to_dict(self) -> dict:
         S, A, H = self.size
         out = {"name": self.name, "S": S, "A": A, "H": H, "gamma": self.gamma, "samples": self.samples,
+               "batch_size": self.batch_size, "n_batches": self.n_batches,
                "exact": self.exact.tolist(), "estimate": self.estimate.tolist(), "stderr": self.stderr.tolist(),
-               "p_value": self.p_value, "p_adjusted": self.p_adjusted}
+               "p_value": self.p_value, "p_adjusted": self.p_adjusted, "untested": list(self.untested),
+               "warnings": list(self.notes)}
         if self.variance_ratio is not None:
             out.update(variance_ratio=self.variance_ratio, variance_p=self.variance_p)
         if self.mdp is not None:
@@ -110,39 +134,75 @@ class GradcheckResult:
     results: tuple
     minimal: MDPResult | None  # smallest MDP where the bias shows (None when passed)
     variance_passed: bool | None = None
+    seed: int | None = None    # the battery's and sampler's seed: gradcheck(..., seed=seed) replays the run
+    batch_size: int = DEFAULT_BATCH_SIZE
+    undecided: bool = False    # nothing rejected, but some components were left untested: not a pass
+
+    @property
+    def rejected(self) -> bool:
+        return self.p_value <= self.alpha
+
+    @property
+    def warnings(self) -> tuple:
+        return tuple(f"{r.name}: {n}" for r in self.results for n in r.notes)
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "p_value": self.p_value, "alpha": self.alpha,
-                "variance_passed": self.variance_passed, "mdps": [r.to_dict() for r in self.results],
+        return {"passed": self.passed, "undecided": self.undecided, "p_value": self.p_value, "alpha": self.alpha,
+                "seed": self.seed,
+                "batch_size": self.batch_size, "variance_passed": self.variance_passed,
+                "warnings": list(self.warnings), "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None}
 
 
 # -- MDPs ------------------------------------------------------------------------------------
 
 
-def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1, 2), *, name: str = ""):
-    """(mdp, tabular softmax, θ): full-support tables with small denominators, rewards in [-1, 2], θ in [-1, 1]."""
-    def dist(n):
-        w = [rng.randint(1, 4) for _ in range(n)]
+def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1, 2), *, name: str = "",
+                   sparse: bool = False):
+    """(mdp, tabular softmax, θ): tables with small denominators, rewards in [-1, 2], θ in [-1, 1].
+
+    ``sparse`` gives each P(·|s,a) one or two next states and makes the last state absorbing
+    with a fixed nonzero reward per step, so that an action's effect on the state lasts to
+    the end of the episode: then a bug that ignores late rewards shows.
+    """
+    def dist(n, support=None):
+        w = [0] * n
+        for j in (range(n) if support is None else support):
+            w[j] = rng.randint(1, 4)
         return [Fraction(x, sum(w)) for x in w]
 
+    def row():
+        return dist(S, rng.sample(range(S), rng.randint(1, min(2, S)))) if sparse else dist(S)
+
     mu = dist(S)
-    tr = [[dist(S) for _ in range(A)] for _ in range(S)]
+    tr = [[row() for _ in range(A)] for _ in range(S)]
     rw = [[[Fraction(rng.randint(-2, 4), 2) for _ in range(S)] for _ in range(A)] for _ in range(S)]
+    if sparse and S > 1:
+        stay = Fraction(rng.choice((-2, -1, 1, 2, 3, 4)), 2)  # paid on every step spent in the absorbing state
+        tr[S - 1] = [[Fraction(int(j == S - 1)) for j in range(S)] for _ in range(A)]
+        rw[S - 1] = [[stay] * S for _ in range(A)]
     mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name=name or f"random S={S} A={A} H={H}")
     policy = TabularSoftmax(S, A)
     theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
     return mdp, policy, theta
 
 
-def default_battery(*, n_random: int = len(_BATTERY), seed: int = 0) -> list:
-    """``n_random`` seeded MDPs cycling through the battery's sizes (a bandit; γ < 1 with H = 1..3)."""
+def default_battery(*, n_random: int = DEFAULT_RANDOM, seed: int = 0) -> list:
+    """``n_random`` MDPs drawn from ``seed``, cycling through the slots: a bandit, short γ < 1 episodes,
+    then S up to 6, A up to 5, H up to 30 and γ among 1/2, 9/10, 99/100, 1; from H = 7 on the
+    transitions are sparse (slow mixing), so that late rewards matter to early actions."""
     rng = random.Random(seed)
     out = []
     for i in range(n_random):
-        S, A, H, g = _BATTERY[i % len(_BATTERY)]
-        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}"))
+        states, actions, (h_lo, h_hi), gammas = _SLOTS[i % len(_SLOTS)]
+        S, A, H, g = rng.choice(states), rng.choice(actions), rng.randint(h_lo, h_hi), rng.choice(gammas)
+        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=H >= 7))
     return out
+
+
+def fresh_seed() -> int:
+    """A seed for a battery drawn afresh: from the operating system's entropy."""
+    return secrets.randbelow(2**31)
 
 
 def candidate_mdps(*, seed: int = 0) -> list:
@@ -166,55 +226,70 @@ def _as_problem(item):
 
 
 def _to_numpy(value, m: int, K: int) -> np.ndarray:
+    """The batch's estimate [K]: the mean of per-trajectory rows [m, K], or the estimator's own [K]."""
     if hasattr(value, "detach"):  # a torch tensor; torch itself is never imported here
         value = value.detach().cpu().numpy()
     try:
         g = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise UserError(f"estimator: expected a float array [m, K] = [{m}, {K}], got {type(value).__name__}") from None
-    if g.shape != (m, K):
-        hint = " (return one row per trajectory, not their mean)" if g.shape == (K,) else ""
-        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}], "
-                        f"got shape {list(g.shape)}{hint}")
+        raise UserError(f"estimator: expected a float array [m, K] = [{m}, {K}] or [K], "
+                        f"got {type(value).__name__}") from None
+    if g.shape == (m, K):
+        g = g.mean(axis=0)
+    elif g.shape != (K,):
+        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}] or the batch's "
+                        f"estimate of shape [K] = [{K}], got shape {list(g.shape)}")
     if not np.all(np.isfinite(g)):
         raise UserError("estimator: returned a non-finite value (nan or inf)")
     return g
 
 
 def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha: float, variance: bool,
-               name: str) -> MDPResult:
-    """Sample, run the estimator chunk by chunk, and z-test its mean against the exact ∇J (Holm)."""
+               name: str, batch_size: int) -> MDPResult:
+    """Sample independent batches, run the estimator once per batch, and t-test the batch estimates (Holm)."""
     K, T = policy.n_params, mdp.horizon + 1
-    _, exact = DynamicProgram(mdp, policy).value_and_grad(theta)
+    check_horizon(mdp.horizon, where=f"{name}: horizon")
+    check_steps(samples, mdp.horizon)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
+        _, exact = DynamicProgram(mdp, policy).value_and_grad(theta)
+    exact = require_finite(f"{name}: exact ∇J", exact)
     sampler = Sampler(mdp, policy, theta)
     rng = np.random.default_rng(seed)
     gamma = float(mdp.discount)
-    chunk = max(256, _CHUNK_CELLS // max(1, T * K))
-    rows, diffs = [], []
+    n_batches = samples // batch_size
+    per_draw = max(1, _CHUNK_CELLS // max(1, T * K * batch_size)) * batch_size  # whole batches per draw
+    rows, ref = [], []
+    informed = np.zeros(mdp.n_states, dtype=bool)
+    table = np.asarray(policy.float_scores(theta))
+    table.setflags(write=False)  # shared by every batch: the estimator must not change it
     done = 0
-    while done < samples:
-        m = min(chunk, samples - done)
-        b = sampler.batch(rng, m)
-        traj = Trajectories(b.states.astype(np.int64), b.actions.astype(np.int64), b.rewards, gamma, mdp.horizon,
-                            theta.copy(), policy)
-        g = _to_numpy(estimator(traj), m, K)
-        rows.append(g)
+    while done < n_batches:
+        nb = min(per_draw // batch_size, n_batches - done)
+        b = sampler.batch(rng, nb * batch_size)
+        states, actions = b.states.astype(np.int64), b.actions.astype(np.int64)
+        informed |= reached_before_reward(states, b.rewards, mdp.n_states)
+        for j in range(nb):
+            sl = slice(j * batch_size, (j + 1) * batch_size)
+            traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
+                                table)
+            rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
-            diffs.append(per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma)))
-        done += m
-    G = np.concatenate(rows)
-    mean = G.mean(axis=0)
-    se = G.std(axis=0, ddof=1) / np.sqrt(samples)
-    verdict = z_test(mean, se, exact, alpha=alpha)
+            g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
+            ref.append(g.reshape(nb, batch_size, K).mean(axis=1))
+        done += nb
+    G = np.asarray(rows)
+    quiet = unexplored_p(mdp, policy, theta, informed, n_batches * batch_size)
+    verdict = batch_test(G, exact, alpha=alpha, unexplored=quiet)
     ratio = var_p = None
     if variance:
-        ratio, var_p = _variance_test(G, np.concatenate(diffs))
-    return MDPResult(name, (mdp.n_states, mdp.n_actions, mdp.horizon), gamma, samples, np.asarray(exact), mean, se,
-                     verdict.p_value, verdict.p_value, ratio, var_p, mdp, theta)
+        ratio, var_p = _variance_test(G, np.concatenate(ref))
+    return MDPResult(name, (mdp.n_states, mdp.n_actions, mdp.horizon), gamma, n_batches * batch_size,
+                     np.asarray(exact), verdict.estimate, verdict.stderr, verdict.p_value, verdict.p_value, ratio,
+                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes)
 
 
 def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
-    """tr Cov(G) / tr Cov(R) and the one-sided paired z-test p-value of H0: tr Cov(G) <= tr Cov(R)."""
+    """tr Cov(G) / tr Cov(R) over independent batches and the one-sided paired z-test p of H0: tr Cov(G) <= tr Cov(R)."""
     g = ((G - G.mean(axis=0)) ** 2).sum(axis=1)
     r = ((R - R.mean(axis=0)) ** 2).sum(axis=1)
     ref = float(r.mean())
@@ -230,22 +305,33 @@ def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
 # -- the check -------------------------------------------------------------------------------
 
 
-def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | None = None, n_random: int = 4,
-              samples: int = DEFAULT_SAMPLES, seed: int = 0, alpha: float = DEFAULT_ALPHA, variance: bool = False,
+def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | None = None,
+              n_random: int = DEFAULT_RANDOM, samples: int = DEFAULT_SAMPLES, batch_size: int = DEFAULT_BATCH_SIZE,
+              seed: int | None = None, alpha: float = DEFAULT_ALPHA, variance: bool = False,
               minimize: bool = True) -> GradcheckResult:
-    """Test E[estimator] = ∇J on each MDP (default: ``n_random`` seeded small MDPs); overall level α by Holm.
+    """Test E[estimator on a batch] = ∇J on each MDP; overall level α by Holm across the MDPs.
 
-    With ``variance=True`` the estimator must also have a total variance no worse than
-    REINFORCE's on the same trajectories (one-sided paired test, Holm across MDPs).
+    The estimator is called on independent batches of ``batch_size`` trajectories (use your
+    training batch size: a batch-dependent bias such as a batch-mean baseline's shows at the
+    size where it occurs). The default battery is drawn from ``seed``; None draws a fresh
+    seed, reported in the result, so that every run tries new MDPs and any run can be replayed.
+    With ``variance=True`` the estimator must also have a variance no worse than REINFORCE's
+    on the same trajectories (one-sided paired test over batches, Holm across MDPs).
     """
     if not callable(estimator):
         raise UserError(f"estimator: expected a callable, got {estimator!r}")
-    if not 0 < alpha < 1:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
-        raise UserError(f"samples: expected an integer >= 2, got {samples!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise UserError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2 * batch_size:
+        raise UserError(f"samples: expected an integer >= 2 × batch_size = {2 * int(batch_size)} "
+                        f"(two independent batches at least), got {samples!r}")
+    if seed is None:
+        seed = fresh_seed()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"seed: expected an integer >= 0, got {seed!r}")  # NumPy's generators refuse negative seeds
+    seed, batch_size = int(seed), int(batch_size)
     if mdps is None:
         if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
             raise UserError(f"n_random: expected an integer >= 1, got {n_random!r}")
@@ -257,23 +343,27 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
     results = []
     for i, (mdp, policy, theta) in enumerate(problems):
         name = mdp.name or f"mdp #{i + 1}"
-        results.append(_check_one(estimator, mdp, policy, theta, samples=int(samples), seed=seed * 1000 + i,
-                                  alpha=alpha, variance=variance, name=name))
+        results.append(_check_one(estimator, mdp, policy, theta, samples=int(samples), seed=[seed, i],
+                                  alpha=alpha, variance=variance, name=name, batch_size=batch_size))
     # Holm across the MDPs: each MDP's p-value is valid for its own (intersection) null.
     adjusted = holm([r.p_value for r in results])
     results = [replace(r, p_adjusted=float(p)) for r, p in zip(results, adjusted)]
     p_value = float(adjusted.min())
-    passed = p_value > alpha
+    rejected = p_value <= alpha
+    undecided = not rejected and any(r.untested for r in results)
+    passed = not rejected and not undecided
     variance_passed = None
     if variance:
         variance_passed = bool(holm([r.variance_p for r in results]).min() > alpha)
     minimal = None
-    if not passed:
+    if rejected:
         failing = [r for r in results if r.p_adjusted <= alpha]
         minimal = min(failing, key=_size_key)
         if minimize:
-            minimal = _smallest(estimator, minimal, samples=int(samples), seed=seed, alpha=alpha) or minimal
-    return GradcheckResult(passed, p_value, alpha, tuple(results), minimal, variance_passed)
+            minimal = _smallest(estimator, minimal, samples=int(samples), seed=seed, alpha=alpha,
+                                batch_size=batch_size) or minimal
+    return GradcheckResult(passed, p_value, alpha, tuple(results), minimal, variance_passed, seed, batch_size,
+                           undecided)
 
 
 def _size_key(r: MDPResult):
@@ -281,14 +371,16 @@ def _size_key(r: MDPResult):
     return (S * A, H, S)
 
 
-def _smallest(estimator, failing: MDPResult, *, samples: int, seed: int, alpha: float) -> MDPResult | None:
+def _smallest(estimator, failing: MDPResult, *, samples: int, seed: int, alpha: float,
+              batch_size: int) -> MDPResult | None:
     """The first candidate smaller than ``failing`` that rejects at α / (number of candidates)."""
     smaller = [c for c in candidate_mdps(seed=seed)
                if _size_key_of(c[0]) < _size_key(failing)]
     level = alpha / max(1, len(smaller))
     for j, (mdp, policy, theta) in enumerate(smaller):
-        r = _check_one(estimator, mdp, policy, theta, samples=samples, seed=seed * 1000 + 500 + j, alpha=level,
-                       variance=False, name=f"smallest failing: S={mdp.n_states} A={mdp.n_actions} H={mdp.horizon}")
+        r = _check_one(estimator, mdp, policy, theta, samples=samples, seed=[seed, 1_000_000 + j], alpha=level,
+                       variance=False, name=f"smallest failing: S={mdp.n_states} A={mdp.n_actions} H={mdp.horizon}",
+                       batch_size=batch_size)
         if r.p_value <= level:
             return r
     return None
@@ -315,16 +407,20 @@ def _vec(x: np.ndarray) -> str:
 
 def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
-    verdict = "PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J"
+    verdict = ("PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
+               else "UNDECIDED: nothing rejected, but some components could not be tested (see the warnings)")
     lines = [f"{title}: {verdict} (p {_eq(result.p_value)}, α = {result.alpha:g}, "
-             f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})"]
+             f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})",
+             f"  seed {result.seed} (--seed {result.seed} replays), batch size {result.batch_size}"]
     for r in result.results:
         S, A, H = r.size
         extra = ""
         if r.variance_ratio is not None:
             extra = f"; variance / REINFORCE's = {r.variance_ratio:.3g} (p {_eq(r.variance_p)})"
-        lines.append(f"  {r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {r.samples:,} trajectories: "
-                     f"p {_eq(r.p_adjusted)}{extra}")
+        lines.append(f"  {r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {r.samples:,} trajectories in "
+                     f"{r.n_batches:,} batches: p {_eq(r.p_adjusted)}{extra}")
+    for w in result.warnings:
+        lines.append(f"  warning: {w}")
     if result.variance_passed is not None:
         lines.append("  variance: " + ("no worse than REINFORCE's" if result.variance_passed
                                         else "worse than REINFORCE's (one-sided paired test, Holm across MDPs)"))

@@ -257,6 +257,8 @@ class Estimate:
     covariance: np.ndarray | None
     steps: int
     dof: int | None = None
+    batch_means: np.ndarray | None = None  # [B, K] independent batch estimates, with ``batches=B``
+    informed: np.ndarray | None = None     # [S] bool: states visited with a nonzero reward to follow
 
 
 class _Moments:
@@ -284,7 +286,7 @@ BATCH_MEANS = 100  # batches used for the standard errors when θ has more than 
 
 def estimate_gradient(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
                       estimator: str = "reinforce", chunk_size: int | None = None, batches: int | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> Estimate:
+                      progress: Callable[[int, int], None] | None = None, track_informed: bool = False) -> Estimate:
     """Monte-Carlo ∇J from ``samples`` trajectories with the named estimator, plus standard errors.
 
     Errors come from per-trajectory moments, or with ``batches=B`` (the default past 64
@@ -318,6 +320,7 @@ def estimate_gradient(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int =
         samples = size * batches
         totals = np.zeros((batches, K))
     moments = _Moments(K, full=K <= _FULL_COVARIANCE_MAX)
+    informed = np.zeros(mdp.n_states, dtype=bool) if track_informed else None
     done = 0
     for m in _chunks(samples, chunk):
         slots = sampler.draw(rng, m)  # [T, m]
@@ -325,6 +328,10 @@ def estimate_gradient(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int =
         rewards = sampler.rewards(rng, slots).T
         states = pair // A if estimator == "baseline" else None
         w = step_weights(estimator, rewards, gamma, baseline, states)
+        if informed is not None:
+            from .stats import reached_before_reward
+
+            informed |= reached_before_reward(pair // A, rewards, mdp.n_states)
         if batches:
             first = done // size
             group = np.arange(m) // size
@@ -339,11 +346,11 @@ def estimate_gradient(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int =
         cov = np.cov(means, rowvar=False).reshape(K, K) / batches
         mean, var = means.mean(axis=0), np.diag(cov).copy()
         return Estimate(estimator, samples, mean, np.sqrt(np.maximum(var, 0.0)),
-                        cov if K <= _FULL_COVARIANCE_MAX else None, samples * T, batches - 1)
+                        cov if K <= _FULL_COVARIANCE_MAX else None, samples * T, batches - 1, means, informed)
     n = moments.n
     if moments.m2.ndim == 2:
         cov = moments.m2 / (n - 1) / n
         var = np.diag(cov).copy()
     else:
         cov, var = None, moments.m2 / (n - 1) / n
-    return Estimate(estimator, n, moments.mean, np.sqrt(np.maximum(var, 0.0)), cov, n * T)
+    return Estimate(estimator, n, moments.mean, np.sqrt(np.maximum(var, 0.0)), cov, n * T, informed=informed)

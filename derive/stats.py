@@ -1,14 +1,17 @@
 """Statistical cross-check of a Monte-Carlo gradient estimate against the exact ∇J.
 
-H0: E[ĝ] = ∇J. Per-component z-tests with Holm's step-down correction control the
-family-wise false-alarm rate at α (asymptotically, by the CLT); the χ² test uses the
-covariance of ĝ, either the sample covariance or, on enumerable MDPs, the exact one.
+H0: E[ĝ] = ∇J. Per-component tests with Holm's step-down correction control the
+family-wise false-alarm rate at α. The default ("auto") uses the exact covariance of ĝ
+where the MDP's trajectories can be enumerated; otherwise :func:`batch_test` runs Student t
+on independent batch estimates, leaves components with a small effective sample size
+untested (and says so), and judges a component that never varied by the model probability
+of the event that kept it constant, never by z = ∞. Non-finite values are errors.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import mpmath
@@ -19,11 +22,15 @@ from .mdp import FiniteMDP
 from .sampling import Batch, Estimate, per_trajectory_gradients, step_weights
 
 __all__ = [
-    "DEFAULT_ALPHA", "TESTS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
-    "exact_covariance", "cross_check",
+    "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
+    "exact_covariance", "cross_check", "batch_test", "effective_sample_size", "require_finite",
+    "informative_probability", "informed_states", "unexplored_p", "reached_before_reward", "estimate_bound",
 ]
 
 DEFAULT_ALPHA = 0.01
+MIN_ESS = 100  # effective sample size below which a component's t-test is not trusted (see batch_test)
+AUTO_ENUMERATION = 200_000  # trajectories up to which "auto" takes the exact covariance (~0.5 s)
+AUTO_BATCHES = 1_000  # independent batches of the "auto" test when the covariance cannot be had exactly
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,36 @@ class Verdict:
     statistic: np.ndarray  # z per component, or the χ² statistic (0-d)
     p_values: np.ndarray   # Holm-adjusted per component (z), or the single χ² p-value
     p_value: float
-    consistent: bool
+    consistent: bool                    # nothing rejected and every component tested
+    estimate: np.ndarray | None = None  # the mean, when the test computed it (batch_test)
+    stderr: np.ndarray | None = None
+    ess: np.ndarray | None = None       # effective sample size per component (batch_test)
+    untested: tuple = ()                # components left untested: effective sample size too small
+    notes: tuple = ()                   # warnings to print beside the verdict
+
+    @property
+    def rejected(self) -> bool:
+        """H0 rejected: the family p-value is at most α."""
+        return self.p_value <= self.alpha
 
     @property
     def verdict(self) -> str:
-        return "consistent" if self.consistent else "biased"
+        """"biased" (rejected), "undecided" (nothing rejected, some components untested) or "consistent"."""
+        if self.rejected:
+            return "biased"
+        return "undecided" if self.untested else "consistent"
+
+
+def require_finite(what: str, values) -> np.ndarray:
+    """``values`` as a float array, or a UserError naming ``what`` when any entry is nan or ±inf."""
+    from .errors import UserError
+
+    a = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(a)):
+        bad = int(np.flatnonzero(~np.isfinite(a.ravel()))[0])
+        raise UserError(f"{what} is not finite (entry {bad} is {a.ravel()[bad]}): float64 overflowed or the "
+                        f"input holds nan/inf; rescale the rewards")
+    return a
 
 
 def holm(p: Sequence[float]) -> np.ndarray:
@@ -66,9 +98,17 @@ def _tolerance(exact: np.ndarray) -> float:
 
 
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
-           alpha: float = DEFAULT_ALPHA, dof: int | None = None) -> Verdict:
-    """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α."""
-    est, se, ex = (np.asarray(x, dtype=float) for x in (estimate, stderr, exact))
+           alpha: float = DEFAULT_ALPHA, dof: int | None = None, unexplored=None, bound=None,
+           samples: int | None = None) -> Verdict:
+    """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α.
+
+    A component without variance that differs from ∇J is biased outright only when its
+    standard error is exact; with a plug-in one pass ``unexplored``/``bound`` and
+    ``samples`` (the number of independent rows): its p-value then comes from the model,
+    as in :func:`batch_test`.
+    """
+    est, se, ex = (require_finite(w, x) for w, x in (("estimate", estimate), ("standard error", stderr),
+                                                      ("exact ∇J", exact)))
     diff = est - ex
     z = np.zeros_like(diff)
     p = np.ones_like(diff)
@@ -77,11 +117,181 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
         if se[k] > 1e-12 * max(1.0, abs(est[k]), abs(ex[k])):
             z[k] = diff[k] / se[k]
             p[k] = _two_sided(z[k], dof)
-        elif abs(diff[k]) > _tolerance(ex):  # no variance, yet off: certainly biased
-            z[k], p[k] = math.copysign(math.inf, diff[k]), 0.0
+        elif abs(diff[k]) > _tolerance(ex):
+            u = None if unexplored is None else float(unexplored[k])
+            m = None if bound is None else float(bound[k])
+            if u is not None and math.isfinite(u):
+                p[k] = u
+            elif m is not None and samples and m > 0 and math.isfinite(m):
+                p[k] = math.exp(samples * math.log1p(-min(1.0, abs(diff[k]) / (2 * m))))
+            else:  # no variance, yet off: biased when the variance is known to be 0
+                p[k] = 0.0
+            z[k] = math.copysign(math.inf, diff[k]) if p[k] == 0 else 0.0
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
     return Verdict("holm-z", alpha, z, adjusted, family, family > alpha)
+
+
+def effective_sample_size(values: np.ndarray) -> np.ndarray:
+    """2n / (κ − 1) per column, κ the sample kurtosis: n for normal data, ≈ 2·(number of events) for rare ones.
+
+    It is the sample size at which a normal sample would estimate the variance as well;
+    a t-test whose standard error rests on a few rare events has a small one.
+    """
+    x = np.asarray(values, dtype=float)
+    n = x.shape[0]
+    d = x - x.mean(axis=0)
+    m2 = (d * d).mean(axis=0)
+    m4 = (d ** 4).mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(m2 > 0, m4 / (m2 * m2), np.inf)
+        ess = np.where(kappa > 1, 2.0 * n / (kappa - 1.0), float(n))
+    return np.minimum(ess, float(n))
+
+
+def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None, bound=None,
+               min_ess: float = MIN_ESS, labels: Sequence[str] | None = None) -> Verdict:
+    """Test E[batch estimate] = ∇J from n independent batch estimates [n, K]: Student t (n − 1 dof), Holm.
+
+    Rows of ``batches`` must be independent (one per independent batch); rows within a
+    batch may depend on each other, since only the batch's estimate enters. A component
+    whose effective sample size is below min(``min_ess``, n/4) is left untested (p = 1) and
+    named in ``notes``: its standard error rests on too few events for the t reference.
+    A component that never varied (value c ≠ ∇J_k beyond rounding) gets a p-value that
+    holds for any estimator only from the model: ``unexplored[k]`` (finite) is the
+    probability of the sample's event that kept it constant (no trajectory reached its
+    states with reward to follow); else with ``bound[k]`` = M, |batch estimate| <= M, the
+    mean differs from c only if P(X ≠ c) >= |∇J_k − c| / 2M, so p = (1 − |∇J_k − c|/2M)^n.
+    Without either, such a component is untested and named in ``notes``: a correct
+    estimator can be constant on every batch drawn (e.g. Σ_t (e_{a_t} − π) = 0 when each
+    action was taken equally often), so z = ∞ would be a false alarm.
+    """
+    G = require_finite("batch estimates", batches)
+    ex = require_finite("exact ∇J", exact)
+    if G.ndim != 2 or G.shape[1] != ex.size or G.shape[0] < 2:
+        from .errors import UserError
+
+        raise UserError(f"batch estimates: expected an [n >= 2, K = {ex.size}] array, got shape {list(G.shape)}")
+    n, K = G.shape
+    mean = G.mean(axis=0)
+    se = G.std(axis=0, ddof=1) / math.sqrt(n)
+    ess = effective_sample_size(G)
+    floor = min(float(min_ess), n / 4.0)  # a normal sample's own kurtosis rarely puts it below n/4
+    t = np.zeros(K)
+    p = np.ones(K)
+    untested = []
+    constant = []
+    notes = []
+    tol = _tolerance(ex)
+    for k in range(K):
+        diff = mean[k] - ex[k]
+        if se[k] > 1e-12 * max(1.0, abs(mean[k]), abs(ex[k])):
+            if ess[k] < floor:
+                untested.append(k)
+                continue
+            t[k] = diff / se[k]
+            p[k] = _two_sided(t[k], n - 1)
+        elif abs(diff) > tol:
+            u = None if unexplored is None else float(unexplored[k])
+            m = None if bound is None else float(bound[k])
+            if u is not None and math.isfinite(u):
+                p[k] = u  # P(the event that kept component k constant) under the model
+            elif m is not None and m > 0 and math.isfinite(m):
+                p[k] = math.exp(n * math.log1p(-min(1.0, abs(diff) / (2 * m))))
+            else:
+                constant.append(k)
+            t[k] = math.copysign(math.inf, diff) if p[k] == 0 else 0.0
+    name = (lambda k: labels[k]) if labels is not None else (lambda k: f"θ[{k}]")
+    if untested:
+        worst = min(untested, key=lambda k: ess[k])
+        notes.append(f"{len(untested)} of {K} components untested: effective sample size below {floor:g} "
+                     f"(smallest: {name(worst)}, {ess[worst]:.3g}); raise the number of samples")
+    if constant:
+        notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
+                     f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
+                     f"no valid reference without a bound on the estimate")
+        untested = sorted(untested + constant)
+    adjusted = holm(p) if p.size else p
+    family = float(adjusted.min()) if adjusted.size else 1.0
+    return Verdict("batch-t", alpha, t, adjusted, family, family > alpha and not untested, mean, se, ess,
+                   tuple(untested), tuple(notes))
+
+
+def estimate_bound(mdp: FiniteMDP, policy, theta, estimator: str) -> np.ndarray:
+    """M_k with |ĝ_k| <= M_k for every trajectory: (H+1) max|∇_k log π| × the largest step weight |w_t|."""
+    th = np.asarray(theta, dtype=float)
+    sc = np.abs(np.asarray(policy.float_scores(th)))
+    _, _, r = mdp.arrays()
+    top = float(np.max(np.abs(r), initial=0.0))
+    if mdp.reward_distribution:
+        top = max(top, max(abs(float(v)) for row in mdp.reward_distribution for pairs in row for v, _ in pairs))
+    T = mdp.horizon + 1
+    weight = top * float(np.sum(float(mdp.discount) ** np.arange(T)))  # |Σ γ^t r_t|, a whole return
+    if estimator == "baseline":
+        weight *= 2  # reward-to-go minus γ^t V_t(s_t), each no larger than a whole return
+    return T * sc.max(axis=(0, 1)) * weight
+
+
+def informed_states(policy, theta) -> np.ndarray:
+    """[K, S] mask: the states whose score ∇log π(·|s) moves component k (where its estimate can change)."""
+    sc = np.asarray(policy.float_scores(np.asarray(theta, dtype=float)))  # [S, A, K]
+    with np.errstate(invalid="ignore"):
+        return np.any((sc != 0) & ~np.isnan(sc), axis=1).T
+
+
+def _rewarding(mdp: FiniteMDP) -> np.ndarray:
+    """ρ(s, a, s') = P(r_t ≠ 0 | s, a, s')."""
+    _, _, r = mdp.arrays()
+    if not mdp.reward_distribution:
+        return (r != 0).astype(float)
+    rho = np.array([[sum(float(p) for v, p in pairs if v != 0) for pairs in row] for row in mdp.reward_distribution])
+    return np.broadcast_to(rho[:, :, None], r.shape).astype(float)
+
+
+def informative_probability(mdp: FiniteMDP, policy, theta, masks: np.ndarray) -> np.ndarray:
+    """q per mask: P(the trajectory visits a masked state at some t and gets a nonzero reward at some t' >= t).
+
+    Float64 forward recursion over (state, visited yet) for every mask at once, O(H·S²·n_masks).
+    """
+    th = np.asarray(theta, dtype=float)
+    mu, P, _ = mdp.arrays()
+    pi = policy.float_probabilities(th)
+    rho = _rewarding(mdp)
+    flow = pi[:, :, None] * P                    # [S, A, S'] P(a, s' | s)
+    M = flow.sum(axis=1)                         # s -> s'
+    M0 = (flow * (1 - rho)).sum(axis=1)          # s -> s' with a zero reward on the way
+    hit = (flow * rho).sum(axis=(1, 2))          # P(nonzero reward now | s)
+    V = np.asarray(masks, dtype=bool)
+    u = np.where(V, 0.0, mu[None, :])            # not yet visited
+    v = np.where(V, mu[None, :], 0.0)            # visited, no nonzero reward since
+    q = np.zeros(V.shape[0])
+    for _ in range(mdp.horizon + 1):
+        q += v @ hit
+        u, v = u @ M, v @ M0
+        v = v + np.where(V, u, 0.0)
+        u = np.where(V, 0.0, u)
+    return np.clip(q, 0.0, 1.0)
+
+
+def unexplored_p(mdp: FiniteMDP, policy, theta, informed: np.ndarray, samples: int) -> np.ndarray:
+    """Per component: (1 − q_k)^samples where the sample never reached component k's states with reward to follow
+    (``informed``: [S] bool, states so reached in the sample); nan where it did."""
+    masks = informed_states(policy, theta)
+    out = np.full(masks.shape[0], np.nan)
+    quiet = ~np.any(masks & np.asarray(informed, dtype=bool)[None, :], axis=1)
+    if np.any(quiet):
+        q = informative_probability(mdp, policy, theta, masks[quiet])
+        out[quiet] = np.exp(samples * np.log1p(-np.minimum(q, 1.0 - 1e-16)))
+    return out
+
+
+def reached_before_reward(states: np.ndarray, rewards: np.ndarray, n_states: int) -> np.ndarray:
+    """[S] bool: states s_t that some trajectory visited at a t with a nonzero reward at some t' >= t."""
+    T = rewards.shape[1]
+    nz = rewards != 0
+    last = np.where(nz.any(axis=1), T - 1 - np.argmax(nz[:, ::-1], axis=1), -1)
+    keep = np.arange(T)[None, :] <= last[:, None]
+    return np.bincount(states[:, :T][keep].astype(np.int64), minlength=n_states) > 0
 
 
 def chi2_sf(x: float, df: int) -> float:
@@ -94,8 +304,8 @@ def chi2_sf(x: float, df: int) -> float:
 def chi2_test(estimate: Sequence[float], covariance: np.ndarray, exact: Sequence[float], *,
               alpha: float = DEFAULT_ALPHA) -> Verdict:
     """χ² = dᵀ Σ⁺ d on the range of Σ (the covariance of the mean), df = rank Σ; off-range error means biased."""
-    d = np.asarray(estimate, dtype=float) - np.asarray(exact, dtype=float)
-    cov = np.asarray(covariance, dtype=float)
+    d = require_finite("estimate", estimate) - require_finite("exact ∇J", exact)
+    cov = require_finite("covariance", covariance)
     w, U = np.linalg.eigh((cov + cov.T) / 2)
     noise = (1e-12 * max(1.0, float(np.max(np.abs(exact), initial=0.0)))) ** 2  # rounding-level variance
     cutoff = max(float(w.max(initial=0.0)) * d.size * 1e-12, noise)
@@ -108,11 +318,12 @@ def chi2_test(estimate: Sequence[float], covariance: np.ndarray, exact: Sequence
     return Verdict("chi2", alpha, np.array(stat), np.array(p), p, p > alpha)
 
 
-def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce") -> np.ndarray:
+def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
+                     budget: int | None = None) -> np.ndarray:
     """Cov[ĝ] of one trajectory's estimate, by enumerating every trajectory (float64 sums of exact weights)."""
     th = np.asarray([float(x) for x in theta])
     pi = policy.float_probabilities(th)
-    en = enumerate_support(mdp, pi > 0)
+    en = enumerate_support(mdp, pi > 0) if budget is None else enumerate_support(mdp, pi > 0, budget=budget)
     prob = en.environment_floats()
     for t in range(en.actions.shape[1]):
         prob = prob * pi[en.states[:, t], en.actions[:, t]]
@@ -152,7 +363,7 @@ def _reward_noise(mdp: FiniteMDP, policy, th, batch: Batch, estimator: str, prob
     return out
 
 
-TESTS = ("holm", "chi2", "chi2-exact")
+TESTS = ("auto", "holm", "chi2", "chi2-exact")
 
 
 @dataclass(frozen=True)
@@ -166,21 +377,72 @@ class CrossCheck:
 
 
 def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
-                estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "holm",
+                estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
                 progress=None) -> CrossCheck:
-    """Test H0: E[ĝ] = ∇J at level α with "holm" (z-tests), "chi2" (sample covariance) or "chi2-exact"."""
+    """Test H0: E[ĝ] = ∇J at level α with "auto" (default), "holm", "chi2" or "chi2-exact".
+
+    "auto": z-tests with the exact covariance where the trajectories can be enumerated (up
+    to ``AUTO_ENUMERATION``), else :func:`batch_test` on ``AUTO_BATCHES`` independent batch
+    means. "holm": z-tests with per-trajectory plug-in standard errors (liberal on rare
+    events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
+    overflow anywhere is reported as a UserError, never as a verdict.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _cross_check(mdp, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
+                            test=test, progress=progress)
+
+
+def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
+                estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
+                progress=None) -> CrossCheck:
+    """The body of :func:`cross_check`.
+
+    "auto" (default): z-tests with the exact covariance where the trajectories can be
+    enumerated (up to ``AUTO_ENUMERATION``), else :func:`batch_test` on ``AUTO_BATCHES``
+    independent batch means. "holm": z-tests with per-trajectory plug-in standard errors
+    (liberal on rare events); "chi2": sample covariance; "chi2-exact": exact covariance.
+    """
     from .errors import UserError
+    from .exact import EnumerationTooLarge
+    from .limits import check_horizon, check_steps
     from .sampling import estimate_gradient
 
     if test not in TESTS:
         raise UserError(f"test: expected one of {', '.join(TESTS)}, got {test!r}")
     if not 0 < alpha < 1:
         raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
+    check_horizon(mdp.horizon)
+    check_steps(samples, mdp.horizon)
     th = [float(x) for x in theta]
     J, grad = DynamicProgram(mdp, policy).value_and_grad(np.asarray(th))
-    est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress)
-    if test == "holm":
-        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof)
+    require_finite("exact ∇J", grad)
+    require_finite("exact J", [J])
+    cov = None
+    if test == "auto":
+        try:
+            cov = exact_covariance(mdp, policy, th, estimator=estimator, budget=AUTO_ENUMERATION)
+        except EnumerationTooLarge:
+            cov = None
+    if test == "auto" and cov is None:
+        batches = max(2, min(AUTO_BATCHES, int(samples) // 10))
+        est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
+                                batches=batches, track_informed=True)
+        quiet = unexplored_p(mdp, policy, th, est.informed, est.samples)
+        verdict = batch_test(est.batch_means, grad, alpha=alpha, unexplored=quiet,
+                             bound=estimate_bound(mdp, policy, th, estimator))
+        return CrossCheck(np.asarray(grad), J, est, verdict)
+    est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
+                            track_informed=test == "holm")
+    require_finite("estimate", est.mean)
+    if test == "auto":
+        require_finite("exact covariance", cov)
+        se = np.sqrt(np.maximum(np.diag(cov), 0.0) / est.samples)
+        verdict = replace(z_test(est.mean, se, grad, alpha=alpha), test="z-exact", stderr=se)
+    elif test == "holm":  # plug-in errors: a constant component is judged by the model, never by z = ∞
+        verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof,
+                         unexplored=unexplored_p(mdp, policy, th, est.informed, est.samples),
+                         bound=estimate_bound(mdp, policy, th, estimator),
+                         samples=est.samples if est.dof is None else est.dof + 1)
     elif test == "chi2":
         if est.covariance is None:
             raise UserError(f"test: chi2 needs the covariance, kept only for <= 64 parameters (θ has {policy.n_params}); use holm")

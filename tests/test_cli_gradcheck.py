@@ -52,36 +52,47 @@ def derive(user, *args):
 
 
 def test_correct_estimator_exits_0(user):
-    p = derive(user, "user_pg:good", "--samples", "4000")
+    p = derive(user, "user_pg:good", "--samples", "4000", "--seed", "1")
     assert p.returncode == 0, p.stderr
-    assert "PASSED" in p.stdout and "Holm across 4 MDPs" in p.stdout
+    assert "PASSED" in p.stdout and "Holm across 5 MDPs" in p.stdout and "seed 1 (--seed 1 replays)" in p.stdout
+
+
+def test_battery_is_drawn_afresh_and_the_seed_replays_it(user):
+    runs = [json.loads(derive(user, "user_pg:good", "--samples", "400", "--json").stdout) for _ in range(2)]
+    assert runs[0]["seed"] != runs[1]["seed"]  # fresh per run (from the OS; equal with probability 2^-31)
+    again = json.loads(derive(user, "user_pg:good", "--samples", "400", "--json", "--seed", str(runs[0]["seed"])).stdout)
+    assert again["mdps"] == runs[0]["mdps"] and again["seed"] == runs[0]["seed"]
 
 
 def test_biased_estimator_exits_1_with_the_smallest_mdp(user):
-    p = derive(user, "user_pg:bad", "--samples", "4000")
+    p = derive(user, "user_pg:bad", "--samples", "4000", "--seed", "1")
     assert p.returncode == 1, p.stderr
     assert "FAILED" in p.stdout and "smallest MDP where the bias shows: S=1, A=2, H=0" in p.stdout
     assert "exact ∇J" in p.stdout and "estimated" in p.stdout
 
 
 def test_variance_flag_fails_a_noisy_unbiased_estimator(user):
-    assert derive(user, "user_pg:noisy", "--samples", "4000").returncode == 0
-    p = derive(user, "user_pg:noisy", "--samples", "4000", "--variance")
+    assert derive(user, "user_pg:noisy", "--samples", "4000", "--seed", "1").returncode == 0
+    p = derive(user, "user_pg:noisy", "--samples", "4000", "--variance", "--seed", "1")
     assert p.returncode == 1 and "worse than REINFORCE's" in p.stdout
-    assert derive(user, "user_pg:good", "--samples", "4000", "--variance").returncode == 0
+    assert derive(user, "user_pg:good", "--samples", "4000", "--variance", "--seed", "1").returncode == 0
 
 
 def test_json_and_mdp_file(user):
-    p = derive(user, "user_pg:good", "--mdp", EXAMPLE, "--samples", "4000", "--json")
+    p = derive(user, "user_pg:good", "--mdp", EXAMPLE, "--samples", "4000", "--json", "--seed", "1")
     data = json.loads(p.stdout)
     assert p.returncode == 0 and data["passed"] and data["mdps"][0]["name"] == "chain" and data["minimal"] is None
-    p = derive(user, "user_pg:bad", "--mdp", EXAMPLE, "--samples", "4000", "--json", "--no-minimize")
+    p = derive(user, "user_pg:bad", "--mdp", EXAMPLE, "--samples", "4000", "--json", "--no-minimize", "--seed", "1")
     data = json.loads(p.stdout)
     assert p.returncode == 1 and not data["passed"] and data["minimal"]["name"] == "chain"
 
 
+def test_mean_of_the_batch_is_accepted(user):
+    assert derive(user, "user_pg:mean_only", "--samples", "4000", "--seed", "1").returncode == 0
+
+
 def test_file_path_spec(user):
-    p = derive(user, str(user / "user_pg.py") + ":good", "--random", "2", "--samples", "2000")
+    p = derive(user, str(user / "user_pg.py") + ":good", "--random", "2", "--samples", "2000", "--seed", "1")
     assert p.returncode == 0, p.stderr
 
 
@@ -93,7 +104,8 @@ def test_file_path_spec(user):
     (["broken_pg:f"], "cannot import 'broken_pg'"),
     (["user_pg:good", "--mdp", "missing.json"], "cannot read"),
     (["user_pg:good", "--random", "0"], "--random"),
-    (["user_pg:mean_only", "--samples", "500"], "not their mean"),
+    (["user_pg:mean_only", "--samples", "500", "--batch-size", "0"], "--batch-size"),
+    (["user_pg:good", "--samples", "150"], "2 × --batch-size"),
     (["user_pg:crashes", "--samples", "500"], "raised RuntimeError at user_pg.py"),
 ])
 def test_bad_input_exits_2_with_one_line(user, args, message):

@@ -52,7 +52,9 @@ def test_estimate_consistent_exits_0_and_biased_exits_1(capsys):
     code, out, _ = run(capsys, "estimate", EXAMPLE, "--json")
     data = json.loads(out)
     assert code == 0 and data["consistent"] is True and data["p_value"] > 0.01
-    assert set(data) == {"exact", "estimate", "stderr", "p_value", "consistent"}
+    assert set(data) == {"exact", "estimate", "stderr", "p_value", "consistent", "verdict", "test", "untested",
+                         "warnings"}
+    assert data["test"] == "z-exact"  # the chain's trajectories enumerate: the exact covariance
     code, out, _ = run(capsys, "estimate", EXAMPLE, "--estimator", "shifted-rewards", "--json")
     assert code == 1 and json.loads(out)["consistent"] is False
 

@@ -1,0 +1,52 @@
+"""gradcheck's battery: drawn afresh per run, replayable by its seed, long enough for late-step bugs."""
+
+import numpy as np
+import pytest
+
+from derive.gradcheck import DEFAULT_RANDOM, default_battery, fresh_seed, gradcheck
+from gradcheck_gallery import _discounted, reward_to_go
+
+
+def truncated_return(tr):
+    """An n-step return without a bootstrap: a_t credited with r_t .. r_{t+3} only."""
+    r = _discounted(tr)
+    T = tr.horizon + 1
+    c = np.concatenate([np.zeros((tr.m, 1)), np.cumsum(r, axis=1)], axis=1)
+    w = c[:, np.minimum(np.arange(T) + 4, T)] - c[:, :T]
+    return np.einsum("mt,mtk->mk", w, tr.scores())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_battery_reaches_long_horizons_and_several_discounts(seed):
+    battery = default_battery(seed=seed)
+    assert len(battery) == DEFAULT_RANDOM
+    sizes = [(m.n_states, m.n_actions, m.horizon) for m, _, _ in battery]
+    assert any(S >= 5 and A >= 4 and H >= 20 for S, A, H in sizes)
+    assert min(H for _, _, H in sizes) == 0  # the bandit stays: H = 0 bugs show there first
+    assert len({m.discount for m, _, _ in battery}) >= 2
+
+
+def test_batteries_differ_between_seeds_and_fresh_seeds_differ():
+    a, b = default_battery(seed=1), default_battery(seed=2)
+    assert [m.to_dict() for m, _, _ in a] != [m.to_dict() for m, _, _ in b]
+    assert len({fresh_seed() for _ in range(5)}) > 1
+
+
+def test_a_run_without_a_seed_reports_one_that_replays_it():
+    first = gradcheck(reward_to_go, samples=2_000, minimize=False)
+    assert isinstance(first.seed, int) and first.to_dict()["seed"] == first.seed
+    again = gradcheck(reward_to_go, samples=2_000, seed=first.seed, minimize=False)
+    assert again.to_dict() == first.to_dict()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_truncated_return_is_rejected_at_the_defaults_and_the_full_return_passes(seed):
+    bad = gradcheck(truncated_return, seed=seed, minimize=False)
+    assert not bad.passed and bad.p_value < 1e-6
+    assert gradcheck(reward_to_go, seed=seed, minimize=False).passed
+
+
+@pytest.mark.slow
+def test_truncated_return_is_rejected_on_twenty_five_more_batteries():
+    rejected = sum(not gradcheck(truncated_return, seed=s, minimize=False).passed for s in range(100, 125))
+    assert rejected == 25
