@@ -273,8 +273,9 @@ def collect(problem: LossProblem, *, layout: str, n_batches: int, batch_envs: in
         out_s[t] = cur
         # On a reset step the env ignores the action; the policy still draws one at the final observation.
         drawn = np.minimum((u[t][:, None] > cdf[cur]).sum(axis=1), pi.shape[1] - 1)
-        out_a[t] = np.where(reset_next, drawn, a[ep, pos])
-        out_r[t] = np.where(reset_next, 0.0, r[ep, pos])
+        step = np.minimum(pos, H)  # pos = L <= H + 1 only on a reset step, where a and r are not used
+        out_a[t] = np.where(reset_next, drawn, a[ep, step])
+        out_r[t] = np.where(reset_next, 0.0, r[ep, step])
         live = ~reset_next
         pos_next = np.where(live, pos + 1, 0)
         ends = live & (pos_next == L[ep])
