@@ -141,7 +141,8 @@ def _random_problem(rng: random.Random, S: int, A: int, H: int, gamma, *, n_term
 # time limit, a discounted one, and a linear softmax over features.
 _BATTERY = ((1, 2, 0, Fraction(1), 0, 0), (4, 3, 2, Fraction(1), 1, 0), (3, 3, 3, Fraction(9, 10), 1, 0),
             (3, 3, 2, Fraction(1), 1, 2))
-_CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (3, 2, 2, 1))
+_CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
+               (2, 3, 1, 0), (3, 2, 2, 1))
 
 
 def loss_battery(*, seed: int = 0) -> list:
