@@ -240,7 +240,7 @@ def collect(problem: LossProblem, *, layout: str, n_batches: int, batch_envs: in
         terminated = np.zeros((B * N, T), dtype=bool)
         truncated = np.zeros((B * N, T), dtype=bool)
         terminated[idx, last] = ended
-        truncated[idx, last] = ~ended
+        truncated[idx, last] = L == T  # the time limit, set even when that step also terminates (TimeLimit)
         # Past the end: the final observation repeated, action 0, reward 0, flags False, mask False.
         final = s[idx, L]
         states = np.where(mask, s[:, :T], final[:, None])
@@ -281,7 +281,7 @@ def collect(problem: LossProblem, *, layout: str, n_batches: int, batch_envs: in
         pos_next = np.where(live, pos + 1, 0)
         ends = live & (pos_next == L[ep])
         out_term[t] = ends & ended[ep]
-        out_trunc[t] = ends & ~ended[ep]
+        out_trunc[t] = ends & (L[ep] == H + 1)  # as TimeLimit: also when that step terminates
         ep = np.where(reset_next, ep + 1, ep)
         pos = pos_next
         reset_next = ends

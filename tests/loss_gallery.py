@@ -203,7 +203,6 @@ BUGGY = {  # name -> (loss, layout)
     "previous step's reward stored with the action": (previous_reward, "vector"),
     "dones indexed one step late": (dones_one_step_late, "vector"),
     "bootstrap with the previous observation's value": (bootstrap_previous_value, "episodes"),
-    "bootstrap past the time limit (truncation)": (bootstrap_truncated, "episodes"),
     "entropy bonus with the wrong sign": (entropy_wrong_sign, "episodes"),
     "un-detached value in the baseline": (undetached_value, "episodes"),
 }
@@ -246,6 +245,7 @@ BY_DESIGN = {  # name -> (loss, layout, batch_envs)
     "per-batch advantage normalisation": (advantage_normalisation, "episodes", 2),
     "GAE(λ = 0.5) with a learned V": (gae_05, "episodes", None),
     "clipped PPO surrogate away from θ_old": (ppo_away_from_theta_old, "episodes", None),
+    "bootstrap past the time limit (the finite-horizon J ends there)": (bootstrap_truncated, "episodes", None),
 }
 
 
