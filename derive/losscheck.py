@@ -678,11 +678,11 @@ def _mdp_lines(r: MDPLossResult, layout: str, *, indent: str) -> list:
     shape = f"{r.batches} batches × {r.batch_envs} {'episodes' if layout == 'episodes' else 'envs'}"
     if layout == "vector":
         shape += f" × {r.steps} steps"
-    c = f"c = {r.c:.4g} ± {r.c_stderr:.2g}" if math.isfinite(r.c_stderr) else "c undefined (∇J = 0)"
-    power = f"{r.detectable:.2g}" if math.isfinite(r.detectable) else "— (df = 0: only c is tested)"
-    return [f"{indent}{r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {shape}: {c} [{r.c_source}]; "
-            f"scaled p {_p(r.p_scaled_adj)} (df {r.df}), c = 1 p {_p(r.p_unit_adj)}; "
-            f"bias off ∇J {r.bias:.2g}, 80% power at {power}"]
+    c = f"c = {r.c:.4g} ± {r.c_stderr:.2g} ({r.c_source})" if math.isfinite(r.c_stderr) else "c undefined (∇J = 0)"
+    power = f"80% power at {r.detectable:.2g}" if math.isfinite(r.detectable) else "df = 0: only c is tested"
+    return [f"{indent}{r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {shape}: {c}",
+            f"{indent}  E = c·∇J: p {_p(r.p_scaled_adj)} (df {r.df}); E = ∇J: p {_p(r.p_unit_adj)}; "
+            f"relative bias off ∇J {r.bias:.2g} ({power})"]
 
 
 def assert_loss(loss_fn, *, expect: str | None = None, **options) -> LossResult:

@@ -257,3 +257,29 @@ CORRECT = {  # name -> (loss, layout, the constant c it should be unbiased up to
     "vector layout: reward-to-go through dones": (reward_to_go_vector, "vector", None),
     "GAE(λ = 1) with a learned V": (gae_one, "episodes", "1"),
 }
+
+
+def _table():
+    """Print the gallery's verdicts at the defaults as the Markdown table of docs/gradcheck.md."""
+    from derive import gradcheck
+
+    rows = [(k, v[0], v[1], None, {}) for k, v in CORRECT.items()]
+    rows += [(k, v[0], v[1], None, {}) for k, v in BUGGY.items()]
+    rows += [(k, v[0], v[1], v[2], {"batches": 2000, "minimize": False}) for k, v in BY_DESIGN.items()]
+    rows += [("GAE(λ = 0.95) with a learned V, at the defaults", gae_095, "episodes", None, {}),
+             ("advantage normalisation over 64 episodes, at the defaults", advantage_normalisation, "episodes", None, {})]
+    print("| loss | layout | verdict | p | c per MDP | bias off ∇J | 80% power at | smallest MDP where the bias shows |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, fn, layout, n, kw in rows:
+        r = gradcheck.loss(fn, layout=layout, batch_envs=n, **kw)
+        m = r.minimal
+        small = f"S={m.size[0]} A={m.size[1]} H={m.size[2]} (p = {m.p_scaled:.2g})" if m else "—"
+        cs = ", ".join(f"{x.c:.3g}" for x in r.results)
+        bias = max(x.bias for x in r.results if x.size[2] > 0)
+        power = max(x.detectable for x in r.results if x.size[2] > 0)
+        p = "< 1e-300" if r.p_value == 0 else f"{r.p_value:.2g}"
+        print(f"| {name} | {layout} | {r.verdict} | {p} | {cs} | {bias:.2g} | {power:.2g} | {small} |", flush=True)
+
+
+if __name__ == "__main__":
+    _table()
