@@ -85,11 +85,13 @@ def terminal_states(mdp: FiniteMDP) -> tuple:
     This is how an MDP file's ``terminal`` list is stored, and it changes no return: after
     such a state every reward is 0, so ending the episode there leaves J as it is.
     """
-    out = []
-    for s in range(mdp.n_states):
-        out.append(all(mdp.transitions[s][a][s] == 1 and not any(mdp.rewards[s][a]) for a in range(mdp.n_actions))
-                   and not mdp.reward_distribution)
-    return tuple(out)
+    def pays_nothing(s, a):
+        if mdp.reward_distribution:
+            return all(r == 0 for r, p in mdp.reward_distribution[s][a] if p)
+        return not any(mdp.rewards[s][a])
+
+    return tuple(all(mdp.transitions[s][a][s] == 1 and pays_nothing(s, a) for a in range(mdp.n_actions))
+                 for s in range(mdp.n_states))
 
 
 def _problem(item, i: int) -> LossProblem:
@@ -366,7 +368,10 @@ class LossResult:
         """The p-value behind the verdict: of the scaled test (biased or pass), of c >= 0 (wrong way)."""
         if self.verdict == "points the wrong way":
             return float(max(r.p_negative_adj for r in self.results))
-        return float(min(r.p_scaled_adj for r in self.results))
+        scaled = float(min(r.p_scaled_adj for r in self.results))
+        if self.verdict == "biased" and scaled > self.alpha:  # biased through c's sign or c = 0, not the direction
+            return float(min(r.p_unit_adj for r in self.results))
+        return scaled
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
