@@ -284,53 +284,76 @@ def test_assert_loss_raises_with_the_report():
 
 # -- JAX ---------------------------------------------------------------------------------------
 
+# JAX runs in a child process: once imported, JAX's threads make every later os.fork() in this
+# test process (the suite's time-limited children) a deadlock risk.
+_JAX = """
+import sys
+import numpy as np
+import jax.numpy as jnp
+sys.path.insert(0, {tests!r})
+import loss_gallery as G
+import derive
+from derive.losscheck import collect, loss_battery, observations
 
-def _jax_losses():
-    jnp = pytest.importorskip("jax.numpy", reason="jax is an optional extra: pip install 'derive[jax]'")
 
-    def reinforce(policy, batch):
-        logp = policy.log_prob(batch.obs, batch.actions) * batch.mask
-        R = (batch.rewards * batch.gamma ** jnp.arange(batch.steps)[:, None]).sum(0)
-        return -(logp.sum(0) * R).mean()
+def reinforce(policy, batch):
+    logp = policy.log_prob(batch.obs, batch.actions) * batch.mask
+    R = (batch.rewards * batch.gamma ** jnp.arange(batch.steps)[:, None]).sum(0)
+    return -(logp.sum(0) * R).mean()
 
-    def entropy_wrong_sign(policy, batch):
-        return reinforce(policy, batch) + 0.1 * (policy.entropy(batch.obs) * batch.mask).sum(0).mean()
 
-    def log_probs_averaged(policy, batch):
-        logp = policy.log_prob(batch.obs, batch.actions) * batch.mask
-        disc = batch.gamma ** jnp.arange(batch.steps)[:, None]
-        G_ = jnp.flip(jnp.cumsum(jnp.flip(batch.rewards * disc, 0), 0), 0)
-        return -(logp.sum(0) / batch.lengths * G_.sum(0)).mean()
+def entropy_wrong_sign(policy, batch):
+    return reinforce(policy, batch) + 0.1 * (policy.entropy(batch.obs) * batch.mask).sum(0).mean()
 
-    return reinforce, entropy_wrong_sign, log_probs_averaged
+
+def log_probs_averaged(policy, batch):
+    logp = policy.log_prob(batch.obs, batch.actions) * batch.mask
+    disc = batch.gamma ** jnp.arange(batch.steps)[:, None]
+    G_ = jnp.flip(jnp.cumsum(jnp.flip(batch.rewards * disc, 0), 0), 0)
+    return -(logp.sum(0) / batch.lengths * G_.sum(0)).mean()
+
+
+fast = dict(batches=150, minimize=False)
+{body}
+"""
+
+
+def _run_jax(body: str) -> None:
+    pytest.importorskip("jax", reason="jax is an optional extra: pip install 'derive[jax]'")
+    code = _JAX.format(tests=str(ROOT / "tests"), body=body)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
 
 
 def test_jax_losses():
-    reinforce, _, log_probs_averaged = _jax_losses()
-    assert derive.gradcheck.loss(reinforce, framework="jax", batches=150).verdict == "unbiased"
-    assert derive.gradcheck.loss(log_probs_averaged, framework="jax", mdps=loss_battery(seed=0)[1:2],
-                                 **FAST).verdict == "biased"
+    _run_jax("""
+assert derive.gradcheck.loss(reinforce, framework="jax", batches=150).verdict == "unbiased"
+assert derive.gradcheck.loss(log_probs_averaged, framework="jax", mdps=loss_battery(seed=0)[1:2],
+                             **fast).verdict == "biased"
+""")
 
 
 @pytest.mark.slow
 def test_jax_losses_at_the_defaults():
-    reinforce, entropy_wrong_sign, log_probs_averaged = _jax_losses()
-    assert derive.gradcheck.loss(reinforce, framework="jax").verdict == "unbiased"
-    assert derive.gradcheck.loss(entropy_wrong_sign, framework="jax").verdict == "biased"
-    assert derive.gradcheck.loss(log_probs_averaged, framework="jax").verdict == "biased"
+    _run_jax("""
+assert derive.gradcheck.loss(reinforce, framework="jax").verdict == "unbiased"
+assert derive.gradcheck.loss(entropy_wrong_sign, framework="jax").verdict == "biased"
+assert derive.gradcheck.loss(log_probs_averaged, framework="jax").verdict == "biased"
+""")
 
 
 def test_jax_and_torch_give_the_same_gradients():
-    reinforce, _, _ = _jax_losses()
-    problem = loss_battery(seed=0)[3]  # the linear softmax
-    from derive.losscheck import observations
-    from derive.losscheck_jax import Adapter as JaxAdapter
-    from derive.losscheck_torch import Adapter as TorchAdapter
+    _run_jax("""
+from derive.losscheck_jax import Adapter as JaxAdapter
+from derive.losscheck_torch import Adapter as TorchAdapter
 
-    roll = collect(problem, layout="episodes", n_batches=5, batch_envs=8, steps=None, rng=np.random.default_rng(0))
-    obs = observations(problem)
-    np.testing.assert_allclose(JaxAdapter(problem, obs).gradients(reinforce, roll),
-                               TorchAdapter(problem, obs).gradients(G.reinforce, roll), rtol=1e-10, atol=1e-12)
+problem = loss_battery(seed=0)[3]  # the linear softmax
+roll = collect(problem, layout="episodes", n_batches=5, batch_envs=8, steps=None, rng=np.random.default_rng(0))
+obs = observations(problem)
+np.testing.assert_allclose(JaxAdapter(problem, obs).gradients(reinforce, roll),
+                           TorchAdapter(problem, obs).gradients(G.reinforce, roll), rtol=1e-10, atol=1e-12)
+""")
 
 
 # -- command line -----------------------------------------------------------------------------
