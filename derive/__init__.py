@@ -3,7 +3,8 @@
 from .check import check_step, verify_derivation, verify_proof
 from .derivation import EQUAL, UNBIASED, Condition, Derivation, Goal, Proof, Rule, Step, rule
 from .errors import UserError
-from .gradcheck import assert_gradcheck, gradcheck
+from . import gradcheck  # the module, callable as gradcheck(estimator, ...)
+from .gradcheck import assert_gradcheck
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
 from .semantics import Instance

@@ -46,6 +46,17 @@ def register(subparsers) -> None:
     p.add_argument("--variance", action="store_true", help="also require a variance no worse than REINFORCE's")
     p.add_argument("--no-minimize", action="store_true", help="skip the search for the smallest failing MDP")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    lo = p.add_argument_group("training losses (--loss)")
+    lo.add_argument("--loss", action="store_true",
+                    help="FUNCTION is a training loss loss_fn(policy, batch) -> scalar; test E[-grad loss] = c grad J")
+    lo.add_argument("--framework", choices=("torch", "jax"), default="torch", help="autograd framework (default: torch)")
+    lo.add_argument("--layout", choices=("episodes", "vector"), default="episodes",
+                    help="batch layout: complete episodes, or Gymnasium vector envs with autoreset (default: episodes)")
+    lo.add_argument("--batches", type=int, default=None, help="independent batches (gradient samples) per MDP")
+    lo.add_argument("--batch-envs", type=int, default=None, help="episodes (or envs) per batch")
+    lo.add_argument("--steps", type=int, default=None, help="steps per env in the vector layout (default: 4·(H+2))")
+    lo.add_argument("--save-minimal", metavar="FILE", default=None,
+                    help="write the smallest MDP where the bias shows as an MDP file")
     p.set_defaults(handler=run_gradcheck)
 
 
@@ -78,6 +89,47 @@ def load_estimator(spec: str):
     return fn
 
 
+def _user_raised(spec: str, exc: Exception) -> UserError:
+    """The user's code raised: name it and where, in one line."""
+    tb = exc.__traceback__
+    while tb.tb_next:
+        tb = tb.tb_next
+    where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+    return UserError(f"{spec} raised {type(exc).__name__} at {where}: {exc}")
+
+
+def _run_loss(args) -> int:
+    """``--loss``: gradient-check a training loss; exit 0 when it passes (up to c > 0), 1 otherwise."""
+    from .gradcheck import DEFAULT_SAMPLES
+    from .losscheck import DEFAULT_BATCHES, check_loss, format_loss_result
+    from .mdpfile import load
+
+    if args.variance:
+        raise UserError("--variance: not available with --loss")
+    if args.samples != DEFAULT_SAMPLES:
+        raise UserError("--samples: not used with --loss (use --batches and --batch-envs)")
+    loss_fn = load_estimator(args.estimator)
+    mdps = [load(f) for f in args.mdp] if args.mdp else None
+    options = dict(framework=args.framework, layout=args.layout, seed=args.seed, alpha=args.alpha,
+                   minimize=not args.no_minimize, mdps=mdps, save_minimal=args.save_minimal,
+                   batches=DEFAULT_BATCHES if args.batches is None else args.batches)
+    if args.batch_envs is not None:
+        options["batch_envs"] = args.batch_envs
+    if args.steps is not None:
+        options["steps"] = args.steps
+    try:
+        result = check_loss(loss_fn, **options)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise _user_raised(f"loss {args.estimator}", exc) from None
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(format_loss_result(result, title=f"gradcheck --loss {args.estimator}"))
+    return 0 if result.passed else 1
+
+
 def run_gradcheck(args) -> int:
     """Handler: run the check, print the report (or JSON), return the exit code."""
     from .gradcheck import format_result, gradcheck
@@ -85,14 +137,20 @@ def run_gradcheck(args) -> int:
 
     from .limits import check_horizon
 
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
+    if args.loss:
+        return _run_loss(args)
+    for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps),
+                        ("--save-minimal", args.save_minimal)):
+        if value is not None:
+            raise UserError(f"{flag}: only with --loss")
     if args.batch_size < 1:
         raise UserError(f"--batch-size: expected at least 1, got {args.batch_size}")
     if args.samples < 2 * args.batch_size:
         raise UserError(f"--samples: expected at least 2 × --batch-size = {2 * args.batch_size}, got {args.samples}")
     if args.random < 1:
         raise UserError(f"--random: expected a count >= 1, got {args.random}")
-    if args.seed is not None and args.seed < 0:
-        raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
     estimator = load_estimator(args.estimator)
     mdps = [load(f) for f in args.mdp] if args.mdp else None
     for f, problem in zip(args.mdp or (), mdps or ()):

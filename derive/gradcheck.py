@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import sys
+import types
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable, Sequence
@@ -32,7 +34,7 @@ from .stats import DEFAULT_ALPHA, batch_test, holm, reached_before_reward, requi
 __all__ = [
     "Trajectories", "MDPResult", "GradcheckResult", "gradcheck", "assert_gradcheck", "default_battery",
     "candidate_mdps", "random_problem", "format_result", "fresh_seed", "DEFAULT_SAMPLES", "DEFAULT_BATCH_SIZE",
-    "DEFAULT_RANDOM",
+    "DEFAULT_RANDOM", "loss", "assert_loss",
 ]
 
 DEFAULT_SAMPLES = 100_000  # as `derive estimate`
@@ -450,3 +452,31 @@ def assert_gradcheck(estimator, **options) -> GradcheckResult:
     if not result.passed or result.variance_passed is False:
         raise AssertionError(format_result(result, title=f"gradcheck of {name}"))
     return result
+
+
+# -- training losses (derive.losscheck; torch or jax imported only when asked) ---------------
+
+
+def loss(loss_fn, **options):
+    """Gradient-check a training loss ``loss_fn(policy, batch)``: see :func:`derive.losscheck.check_loss`."""
+    from .losscheck import check_loss
+
+    return check_loss(loss_fn, **options)
+
+
+def assert_loss(loss_fn, **options):
+    """Run :func:`loss` and raise AssertionError with the readable report unless it passes."""
+    __tracebackhide__ = True  # pytest: show the report, not this frame
+    from .losscheck import assert_loss as _assert_loss
+
+    return _assert_loss(loss_fn, **options)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`gradcheck` so that ``derive.gradcheck(estimator)`` keeps working."""
+
+    def __call__(self, *args, **kwargs):
+        return gradcheck(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

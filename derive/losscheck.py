@@ -1,0 +1,701 @@
+"""Gradient-check a training loss ``loss_fn(policy, batch)`` against the exact ∇J of finite MDPs.
+
+derive builds the policy as a PyTorch or JAX module whose parameters are θ, collects
+rollouts with derive's sampler in Gymnasium's layout, calls the loss on a fresh,
+independent batch B times and takes g_b = −∇_θ loss_b by the framework's autograd. The
+B gradients are independent draws, so their mean and covariance are honest (rows within
+one batch are never treated as independent). On each MDP derive tests:
+
+* the *scaled* hypothesis E[g] = c ∇J for some c: c by generalised least squares in the
+  metric of the estimated covariance, the residual by χ² with rank − 1 degrees of freedom
+  (an estimator merely correlated with ∇J leaves a residual off ∇J's direction);
+* the sign of c (one-sided z-tests), and c = 1 (the χ² test of ``derive.stats``).
+
+Each family is Holm-corrected across the MDPs. Verdicts: "unbiased", "unbiased up to a
+positive constant c", "points the wrong way" (c < 0), "biased", or "undecided" (too
+little power to tell c from 0; never a pass).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import mpmath
+import numpy as np
+
+from .errors import UserError
+from .exact import DynamicProgram
+from .mdp import FiniteMDP
+from .policies import LinearSoftmax, TabularSoftmax
+from .sampling import Sampler
+from .stats import DEFAULT_ALPHA, chi2_sf, chi2_test, holm
+
+__all__ = [
+    "LossProblem", "Rollouts", "LossBatch", "MDPLossResult", "LossResult", "check_loss", "assert_loss",
+    "loss_battery", "loss_candidates", "collect", "format_loss_result", "FRAMEWORKS", "LAYOUTS",
+    "DEFAULT_BATCHES", "VERDICTS",
+]
+
+FRAMEWORKS = ("torch", "jax")
+LAYOUTS = ("vector", "episodes")
+VERDICTS = ("unbiased", "unbiased up to a positive constant", "points the wrong way", "biased", "undecided")
+DEFAULT_BATCHES = 400  # independent loss_fn calls (gradient samples) per MDP
+_MAX_CELLS = 20_000_000  # batches × steps × envs × observation width collected at once (~160 MB)
+
+
+# -- problems --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LossProblem:
+    """An MDP with its terminal states, a softmax policy (tabular or linear) and θ."""
+
+    mdp: FiniteMDP
+    policy: object
+    theta: np.ndarray
+    terminal: tuple  # terminal[s]: entering s ends the episode (terminated = True)
+    name: str = ""
+
+    @property
+    def size(self) -> tuple:
+        return (self.mdp.n_states, self.mdp.n_actions, self.mdp.horizon)
+
+    def to_mdpfile(self) -> dict:
+        """The problem as an MDP file (``derive.mdpfile``): replay it with ``--mdp FILE``."""
+        d = self.mdp.to_dict()
+        d["terminal"] = [s for s, t in enumerate(self.terminal) if t]
+        if isinstance(self.policy, LinearSoftmax):
+            d["policy"] = {"kind": "linear-softmax", "features": [[list(phi) for phi in row] for row in self.policy.features]}
+        else:
+            d["policy"] = {"kind": "tabular-softmax"}
+        d["theta"] = [float(x) for x in self.theta]
+        return d
+
+
+def terminal_states(mdp: FiniteMDP) -> tuple:
+    """States that are absorbing and pay nothing under every action: reaching one ends the episode.
+
+    This is how an MDP file's ``terminal`` list is stored, and it changes no return: after
+    such a state every reward is 0, so ending the episode there leaves J as it is.
+    """
+    def pays_nothing(s, a):
+        if mdp.reward_distribution:
+            return all(r == 0 for r, p in mdp.reward_distribution[s][a] if p)
+        return not any(mdp.rewards[s][a])
+
+    return tuple(all(mdp.transitions[s][a][s] == 1 and pays_nothing(s, a) for a in range(mdp.n_actions))
+                 for s in range(mdp.n_states))
+
+
+def _problem(item, i: int) -> LossProblem:
+    if isinstance(item, LossProblem):
+        return item
+    if hasattr(item, "mdp") and hasattr(item, "policy") and hasattr(item, "theta"):
+        item = (item.mdp, item.policy, item.theta)
+    try:
+        mdp, policy, theta = item
+    except (TypeError, ValueError):
+        raise UserError(f"mdps: expected Problem objects or (mdp, policy, theta) triples, got {item!r}") from None
+    if not isinstance(policy, (TabularSoftmax, LinearSoftmax)):
+        raise UserError(f"mdps[{i}]: a loss is checked with a tabular or linear softmax policy, got {policy.describe()}")
+    th = np.asarray([float(x) for x in theta], dtype=float)
+    return LossProblem(mdp, policy, th, terminal_states(mdp), mdp.name or f"mdp #{i + 1}")
+
+
+def _random_problem(rng: random.Random, S: int, A: int, H: int, gamma, *, n_terminal: int = 0,
+                    features: int = 0, name: str = "") -> LossProblem:
+    """Full-support tables on the live states, the last ``n_terminal`` states terminal; rewards in [-1, 2]."""
+    def dist(n, extra=0):
+        w = [rng.randint(1, 4) for _ in range(n)] + [0] * extra
+        return [Fraction(x, sum(w)) for x in w]
+
+    live = S - n_terminal
+    mu = dist(live, n_terminal)
+    tr, rw = [], []
+    for s in range(S):
+        if s >= live:  # terminal: absorbing, pays nothing
+            tr.append([[Fraction(int(s2 == s)) for s2 in range(S)] for _ in range(A)])
+            rw.append([[Fraction(0)] * S for _ in range(A)])
+            continue
+        tr.append([dist(S) for _ in range(A)])
+        rw.append([[Fraction(rng.randint(-2, 4), 2) for _ in range(S)] for _ in range(A)])
+    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name=name or f"random S={S} A={A} H={H}")
+    if features:
+        # φ(s, a) = e_a ⊗ x(s) with integer x(s): logits = W x(s), θ = W row-major [A, d].
+        x = [[rng.choice((-1, 0, 1, 2)) for _ in range(features)] for _ in range(S)]
+        feats = tuple(tuple(tuple(x[s][j] if k == a else 0 for k in range(A) for j in range(features))
+                            for a in range(A)) for s in range(S))
+        policy = LinearSoftmax(feats)
+    else:
+        policy = TabularSoftmax(S, A)
+    theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
+    return LossProblem(mdp, policy, theta, terminal_states(mdp), mdp.name)
+
+
+# (S, A, H, γ, terminal states, features): a bandit, episodes that terminate early or hit the
+# time limit, a discounted one, and a linear softmax over features.
+_BATTERY = ((1, 2, 0, Fraction(1), 0, 0), (4, 3, 2, Fraction(1), 1, 0), (3, 3, 3, Fraction(9, 10), 1, 0),
+            (3, 3, 2, Fraction(1), 1, 2))
+_CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
+               (2, 3, 1, 0), (3, 2, 2, 1))
+
+
+def loss_battery(*, seed: int = 0) -> list:
+    """The default battery: four MDPs drawn from ``seed`` (sizes fixed, tables and θ random)."""
+    rng = random.Random(seed)
+    return [_random_problem(rng, S, A, H, g, n_terminal=nt, features=f, name=f"battery #{i + 1}")
+            for i, (S, A, H, g, nt, f) in enumerate(_BATTERY)]
+
+
+def loss_candidates(*, seed: int = 0) -> list:
+    """Small MDPs in order of size (S·A, then H), γ = 1/2, for the smallest-counterexample search."""
+    rng = random.Random(10_000 + seed)
+    return [_random_problem(rng, S, A, H, Fraction(1, 2), n_terminal=nt, name=f"candidate S={S} A={A} H={H}")
+            for S, A, H, nt in _CANDIDATES]
+
+
+# -- rollouts --------------------------------------------------------------------------------
+
+
+@dataclass
+class LossBatch:
+    """One batch, as ``loss_fn(policy, batch)`` receives it (arrays of the chosen framework).
+
+    Time-major: ``obs[t, n]`` is the observation the policy acted on at step t in env (or
+    episode) n, ``actions[t, n]`` the action, ``rewards[t, n]`` the reward that step
+    returned, ``terminated``/``truncated[t, n]`` the flags that step returned.
+    """
+
+    obs: object            # float64 [T, N, S] one-hot (tabular) or [T, N, A, K] features φ(s, ·) (linear)
+    actions: object        # int64 [T, N]
+    rewards: object        # float64 [T, N]
+    terminated: object     # bool [T, N]
+    truncated: object      # bool [T, N]
+    last_obs: object       # [N, ...]: the observation the last step returned (vector layout; CleanRL's next_obs)
+    mask: object           # bool [T, N]: a real step of an episode (episodes layout); all True in the vector layout
+    lengths: object        # int64 [N]: episode lengths (episodes layout); None in the vector layout
+    gamma: float
+    horizon: int           # H: an episode has at most H + 1 steps (then it is truncated)
+    layout: str
+
+    @property
+    def steps(self) -> int:
+        return int(self.actions.shape[0])
+
+    @property
+    def n_envs(self) -> int:
+        return int(self.actions.shape[1])
+
+
+@dataclass(frozen=True)
+class Rollouts:
+    """B batches in NumPy, [B, T, N, ...]; the framework adapter turns batch b into a LossBatch."""
+
+    states: np.ndarray      # int [B, T, N]
+    actions: np.ndarray     # int64 [B, T, N]
+    rewards: np.ndarray     # float64 [B, T, N]
+    terminated: np.ndarray  # bool [B, T, N]
+    truncated: np.ndarray   # bool [B, T, N]
+    last_states: np.ndarray  # int [B, N]
+    mask: np.ndarray        # bool [B, T, N]
+    lengths: np.ndarray | None  # int64 [B, N]
+    gamma: float
+    horizon: int
+    layout: str
+
+    @property
+    def n_batches(self) -> int:
+        return int(self.actions.shape[0])
+
+
+def _episodes(problem: LossProblem, rng: np.random.Generator, n: int):
+    """n episodes: states [n, H+2], actions and rewards [n, H+1], length L and whether it terminated."""
+    b = Sampler(problem.mdp, problem.policy, problem.theta).batch(rng, n)
+    term = np.asarray(problem.terminal, dtype=bool)
+    T = problem.mdp.horizon + 1
+    hit = term[b.states[:, 1:]]  # hit[:, t]: s_{t+1} is terminal
+    ended = hit.any(axis=1)
+    L = np.where(ended, hit.argmax(axis=1) + 1, T)
+    return b.states.astype(np.int64), b.actions.astype(np.int64), b.rewards, L, ended
+
+
+def collect(problem: LossProblem, *, layout: str, n_batches: int, batch_envs: int, steps: int | None,
+            rng: np.random.Generator) -> Rollouts:
+    """Sample ``n_batches`` independent batches in the given layout (see docs/gradcheck.md)."""
+    H = problem.mdp.horizon
+    gamma = float(problem.mdp.discount)
+    B, N = n_batches, batch_envs
+    if layout == "episodes":
+        T = H + 1
+        s, a, r, L, ended = _episodes(problem, rng, B * N)
+        t = np.arange(T)[None, :]
+        mask = t < L[:, None]
+        last = L - 1
+        idx = np.arange(B * N)
+        terminated = np.zeros((B * N, T), dtype=bool)
+        truncated = np.zeros((B * N, T), dtype=bool)
+        terminated[idx, last] = ended
+        truncated[idx, last] = L == T  # the time limit, set even when that step also terminates (TimeLimit)
+        # Past the end: the final observation repeated, action 0, reward 0, flags False, mask False.
+        final = s[idx, L]
+        states = np.where(mask, s[:, :T], final[:, None])
+        actions = np.where(mask, a, 0)
+        rewards = np.where(mask, r, 0.0)
+
+        def tm(x):  # [B·N, T] -> [B, T, N]
+            return np.ascontiguousarray(x.reshape(B, N, T).transpose(0, 2, 1))
+
+        return Rollouts(tm(states), tm(actions), tm(rewards), tm(terminated), tm(truncated), final.reshape(B, N),
+                        tm(mask), L.reshape(B, N).astype(np.int64), gamma, H, layout)
+    # The vector layout: Gymnasium 1.x's default autoreset (NEXT_STEP) on every env.
+    T = int(steps)
+    M = B * N
+    per_lane = T // 2 + 1  # an episode takes >= 2 slots (a step and the reset step), bar the last
+    s, a, r, L, ended = _episodes(problem, rng, M * per_lane)
+    pi = problem.policy.float_probabilities(problem.theta)
+    cdf = np.cumsum(pi, axis=1)
+    lane = np.arange(M)
+    ep = lane * per_lane  # current episode of each lane, in the pool
+    pos = np.zeros(M, dtype=np.int64)
+    reset_next = np.zeros(M, dtype=bool)  # the previous step ended an episode: this step resets
+    out_s = np.empty((T, M), dtype=np.int64)
+    out_a = np.empty((T, M), dtype=np.int64)
+    out_r = np.empty((T, M))
+    out_term = np.zeros((T, M), dtype=bool)
+    out_trunc = np.zeros((T, M), dtype=bool)
+    u = rng.random((T, M))
+    for t in range(T):
+        cur = s[ep, pos]  # the observation the policy sees: the final one on a reset step
+        out_s[t] = cur
+        # On a reset step the env ignores the action; the policy still draws one at the final observation.
+        drawn = np.minimum((u[t][:, None] > cdf[cur]).sum(axis=1), pi.shape[1] - 1)
+        step = np.minimum(pos, H)  # pos = L <= H + 1 only on a reset step, where a and r are not used
+        out_a[t] = np.where(reset_next, drawn, a[ep, step])
+        out_r[t] = np.where(reset_next, 0.0, r[ep, step])
+        live = ~reset_next
+        pos_next = np.where(live, pos + 1, 0)
+        ends = live & (pos_next == L[ep])
+        out_term[t] = ends & ended[ep]
+        out_trunc[t] = ends & (L[ep] == H + 1)  # as TimeLimit: also when that step terminates
+        ep = np.where(reset_next, ep + 1, ep)
+        pos = pos_next
+        reset_next = ends
+    last = s[ep, pos]
+
+    def tm(x):  # [T, B·N] -> [B, T, N]
+        return np.ascontiguousarray(x.reshape(T, B, N).transpose(1, 0, 2))
+
+    return Rollouts(tm(out_s), tm(out_a), tm(out_r), tm(out_term), tm(out_trunc), last.reshape(B, N),
+                    np.ones((B, T, N), dtype=bool), None, gamma, H, layout)
+
+
+def observations(problem: LossProblem) -> np.ndarray:
+    """The observation of each state: one-hot [S, S] (tabular) or the features φ(s, ·) [S, A, K] (linear)."""
+    if isinstance(problem.policy, LinearSoftmax):
+        return np.asarray(problem.policy.features, dtype=float)
+    return np.eye(problem.mdp.n_states)
+
+
+# -- the statistical test --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MDPLossResult:
+    """The tests on one MDP: E[−∇loss] against c·∇J and against ∇J, from B independent batches."""
+
+    name: str
+    size: tuple
+    gamma: float
+    batches: int
+    batch_envs: int
+    steps: int
+    exact: np.ndarray
+    estimate: np.ndarray     # mean of −∇loss over the batches
+    stderr: np.ndarray       # per component, from the batches
+    c: float                 # GLS fit of E[−∇loss] = c ∇J
+    c_stderr: float
+    df: int                  # degrees of freedom of the scaled test (rank − 1)
+    p_scaled: float          # H0: E[−∇loss] = c ∇J for some c
+    p_unit: float            # H0: E[−∇loss] = ∇J
+    p_positive: float        # one-sided, H0: c <= 0
+    p_negative: float        # one-sided, H0: c >= 0
+    bias: float              # ‖ḡ − ĉ∇J‖ / ‖ĉ∇J‖: the part of the estimate off ∇J's direction
+    cosine: float            # cos(ḡ, ∇J)
+    detectable: float        # 80% power against a relative bias this size off ∇J's direction
+    c_source: str = ""
+    p_scaled_adj: float = 1.0
+    p_unit_adj: float = 1.0
+    p_positive_adj: float = 1.0
+    p_negative_adj: float = 1.0
+    problem: LossProblem | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        S, A, H = self.size
+        out = {k: getattr(self, k) for k in ("name", "gamma", "batches", "batch_envs", "steps", "c", "c_stderr", "df",
+                                              "p_scaled", "p_unit", "p_positive", "p_negative", "p_scaled_adj",
+                                              "p_unit_adj", "p_positive_adj", "p_negative_adj", "bias", "cosine",
+                                              "detectable", "c_source")}
+        out.update(S=S, A=A, H=H, exact=self.exact.tolist(), estimate=self.estimate.tolist(),
+                   stderr=self.stderr.tolist())
+        if self.problem is not None:
+            out["mdp"] = self.problem.to_mdpfile()
+        return out
+
+
+@dataclass(frozen=True)
+class LossResult:
+    """Overall verdict (one of VERDICTS), the per-MDP results and the smallest MDP where the bias shows."""
+
+    verdict: str
+    passed: bool
+    alpha: float
+    seed: int
+    framework: str
+    layout: str
+    results: tuple
+    minimal: MDPLossResult | None = None
+    minimal_file: str | None = None
+
+    @property
+    def p_value(self) -> float:
+        """The p-value behind the verdict: of the scaled test (biased or pass), of c >= 0 (wrong way)."""
+        if self.verdict == "points the wrong way":
+            return float(max(r.p_negative_adj for r in self.results))
+        scaled = float(min(r.p_scaled_adj for r in self.results))
+        if self.verdict == "biased" and scaled > self.alpha:  # biased through c's sign or c = 0, not the direction
+            return float(min(r.p_unit_adj for r in self.results))
+        return scaled
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
+                "framework": self.framework, "layout": self.layout, "p_value": self.p_value,
+                "mdps": [r.to_dict() for r in self.results],
+                "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
+
+
+def _range(cov: np.ndarray, scale: float):
+    """Eigen-basis of the covariance of the mean, keeping directions above rounding noise."""
+    w, U = np.linalg.eigh((cov + cov.T) / 2)
+    noise = (1e-12 * max(1.0, scale)) ** 2
+    keep = w > max(float(w.max(initial=0.0)) * cov.shape[0] * 1e-12, noise)
+    return w, U, keep
+
+
+@lru_cache(maxsize=256)
+def _lambda80(df: int, level: float) -> float:
+    """Noncentrality λ at which a χ²_df test at ``level`` has 80% power (Poisson mixture, bisection)."""
+    if df <= 0:
+        return math.inf
+    lo, hi = 0.0, 1.0
+    crit_lo, crit_hi = 0.0, 1.0
+    while chi2_sf(crit_hi, df) > level:
+        crit_hi *= 2
+    for _ in range(60):
+        mid = (crit_lo + crit_hi) / 2
+        crit_lo, crit_hi = (mid, crit_hi) if chi2_sf(mid, df) > level else (crit_lo, mid)
+    crit = crit_hi
+
+    def power(lam):
+        half = lam / 2
+        total, j, weight = 0.0, 0, math.exp(-half)
+        while True:
+            total += weight * float(mpmath.gammainc(df / 2 + j, crit / 2, mpmath.inf, regularized=True))
+            j += 1
+            weight *= half / j
+            if j > half + 20 and weight < 1e-12:
+                return total
+
+    while power(hi) < 0.8:
+        hi *= 2
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if power(mid) < 0.8 else (lo, mid)
+    return hi
+
+
+def _z_one_sided(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPHA, level: float | None = None) -> dict:
+    """Tests of E[g] = c·∇J (some c), of c's sign and of c = 1, from B independent gradient draws G [B, K]."""
+    B, K = G.shape
+    mean = G.mean(axis=0)
+    cov = np.cov(G, rowvar=False).reshape(K, K) / B  # covariance of the mean, from independent batches
+    stderr = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    scale = float(max(np.max(np.abs(exact), initial=0.0), np.max(np.abs(mean), initial=0.0)))
+    w, U, keep = _range(cov, scale)
+    tol = 1e-9 * max(1.0, scale)
+    dg, dj = U.T @ mean, U.T @ exact
+    r = int(keep.sum())
+    # Off the covariance's range the estimate has no noise: it must be c·∇J there exactly.
+    off_g, off_j = dg[~keep], dj[~keep]
+    info = float(np.sum(dj[keep] ** 2 / w[keep]))  # ∇Jᵀ Σ⁺ ∇J
+    identified = info > 0 and float(np.linalg.norm(exact)) > tol  # ∇J at rounding level is ∇J = 0
+    if identified:
+        c = float(np.sum(dg[keep] * dj[keep] / w[keep]) / info)
+        c_se = 1.0 / math.sqrt(info)
+    elif np.any(np.abs(off_j) > tol):  # ∇J off the range: c is pinned by the noiseless directions
+        j = int(np.argmax(np.abs(off_j)))
+        c, c_se = float(off_g[j] / off_j[j]), 0.0
+    else:  # ∇J = 0: E[g] = c·∇J means E[g] = 0
+        c, c_se = 0.0, math.inf
+    resid = dg - c * dj
+    df = max(0, r - 1 if identified else r)
+    if np.any(np.abs(resid[~keep]) > tol):
+        p_scaled = 0.0
+    else:
+        p_scaled = chi2_sf(float(np.sum(resid[keep] ** 2 / w[keep])), df) if df > 0 else 1.0
+    p_unit = chi2_test(mean, cov, exact, alpha=alpha).p_value
+    if c_se == 0.0:
+        p_pos, p_neg = (0.0, 1.0) if c > 0 else ((1.0, 0.0) if c < 0 else (1.0, 1.0))
+    elif math.isinf(c_se):
+        p_pos = p_neg = 1.0
+    else:
+        p_pos, p_neg = _z_one_sided(c / c_se), _z_one_sided(-c / c_se)
+    fit = c * exact
+    denom = float(np.linalg.norm(fit))
+    bias = float(np.linalg.norm(mean - fit)) / denom if denom > 0 else math.inf
+    nm, nj = float(np.linalg.norm(mean)), float(np.linalg.norm(exact))
+    cosine = float(mean @ exact) / (nm * nj) if nm > 0 and nj > 0 else 0.0
+    # Power: a bias δ Σ-orthogonal to ∇J has noncentrality δᵀΣ⁺δ >= ‖δ‖² / σ²_max.
+    sigma_max = math.sqrt(float(w[keep].max())) if r else 0.0
+    lam = _lambda80(df, level if level is not None else alpha)
+    detectable = math.sqrt(lam) * sigma_max / denom if denom > 0 and math.isfinite(lam) else math.inf
+    return dict(estimate=mean, stderr=stderr, c=c, c_stderr=c_se, df=df, p_scaled=float(p_scaled), p_unit=float(p_unit),
+                p_positive=float(p_pos), p_negative=float(p_neg), bias=bias, cosine=cosine, detectable=detectable)
+
+
+def _c_source(c: float, c_se: float, *, N: int, T: int, layout: str) -> str:
+    """Name the scale a sum or mean over the batch gives, when c's 99.9% interval holds it.
+
+    Each episode's Σ_t ∇log π · (return) has mean ∇J, so a sum over N episodes gives c = N,
+    a mean over them c = 1 and a mean over the N·T slots c = 1/T.
+    """
+    if not math.isfinite(c_se):
+        return "c undefined"
+    width = 3.29 * c_se
+    what = "episodes" if layout == "episodes" else "envs"
+    names = [(1.0, f"1: a mean over the {N} {what}" if layout == "episodes" else "1"),
+             (float(N), f"N = {N}: a sum over the {N} {what}"),
+             (1.0 / T, f"1/T = 1/{T}: a mean over the N·T = {N * T} slots")]
+    hits = [text for value, text in names if abs(c - value) <= width]
+    if hits:
+        return hits[0]
+    if layout == "vector":
+        return "E[episodes per batch]-dependent: varies with the MDP"
+    return "not a plain sum or mean over the batch"
+
+
+# -- the check -------------------------------------------------------------------------------
+
+
+def _adapter(framework: str, problem: LossProblem):
+    if framework == "torch":
+        try:
+            from . import losscheck_torch
+        except ImportError as exc:
+            raise UserError(f"framework: torch is not installed ({exc}); pip install 'derive[torch]'") from None
+        return losscheck_torch.Adapter(problem, observations(problem))
+    if framework == "jax":
+        try:
+            from . import losscheck_jax
+        except ImportError as exc:
+            raise UserError(f"framework: jax is not installed ({exc}); pip install 'derive[jax]'") from None
+        return losscheck_jax.Adapter(problem, observations(problem))
+    raise UserError(f"framework: expected one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+
+
+def _int_option(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise UserError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _gradients(loss_fn, problem: LossProblem, *, framework: str, layout: str, batches: int, batch_envs: int,
+               steps: int, seed: int) -> np.ndarray:
+    """−∇_θ loss on ``batches`` fresh independent batches: [B, K]."""
+    adapter = _adapter(framework, problem)
+    rng = np.random.default_rng(seed)
+    width = observations(problem)[0].size
+    per_batch = max(1, steps * batch_envs * (width + 8))
+    chunk = max(1, min(batches, _MAX_CELLS // per_batch))
+    out = []
+    done = 0
+    while done < batches:
+        m = min(chunk, batches - done)
+        roll = collect(problem, layout=layout, n_batches=m, batch_envs=batch_envs, steps=steps, rng=rng)
+        out.append(adapter.gradients(loss_fn, roll))
+        done += m
+    G = np.concatenate(out)
+    if not np.all(np.isfinite(G)):
+        raise UserError("loss_fn: the gradient of the loss has a non-finite entry (nan or inf)")
+    return G
+
+
+def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, batch_envs, steps, seed, alpha,
+               level=None) -> MDPLossResult:
+    T = problem.mdp.horizon + 1 if layout == "episodes" else steps
+    G = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches, batch_envs=batch_envs,
+                   steps=T, seed=seed)
+    _, exact = DynamicProgram(problem.mdp, problem.policy).value_and_grad(problem.theta)
+    t = scaled_test(G, np.asarray(exact, dtype=float), alpha=alpha, level=level)
+    source = _c_source(t["c"], t["c_stderr"], N=batch_envs, T=T, layout=layout)
+    return MDPLossResult(problem.name, problem.size, float(problem.mdp.discount), batches, batch_envs, T,
+                         np.asarray(exact, dtype=float), c_source=source, problem=problem, **t)
+
+
+def _verdict(results: Sequence[MDPLossResult], alpha: float) -> str:
+    if min(r.p_scaled_adj for r in results) <= alpha:
+        return "biased"
+    if all(r.p_positive_adj <= alpha for r in results):
+        return "unbiased" if min(r.p_unit_adj for r in results) > alpha else "unbiased up to a positive constant"
+    if all(r.p_negative_adj <= alpha for r in results):
+        return "points the wrong way"
+    if any(r.p_positive_adj <= alpha for r in results) and any(r.p_negative_adj <= alpha for r in results):
+        return "biased"  # c > 0 on one MDP and c < 0 on another: no single sign
+    if min(r.p_unit_adj for r in results) <= alpha:
+        return "biased"  # c indistinguishable from 0 where ∇J ≠ 0 is shown
+    return "undecided"
+
+
+def _size_key(size) -> tuple:
+    S, A, H = size
+    return (S * A, H, S)
+
+
+def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "episodes", batch_envs: int | None = None,
+               steps: int | None = None, batches: int = DEFAULT_BATCHES, mdps: Sequence | None = None, seed: int = 0,
+               alpha: float = DEFAULT_ALPHA, minimize: bool = True, save_minimal: str | None = None) -> LossResult:
+    """Test E[−∇ loss_fn(policy, batch)] = c·∇J on each MDP; see the module docstring and docs/gradcheck.md.
+
+    ``layout="episodes"``: ``batch_envs`` complete episodes per batch (default 64), padded to
+    H + 1 steps. ``layout="vector"``: ``batch_envs`` envs (default 16) stepped ``steps`` times
+    (default 4·(H+2)) with Gymnasium's NEXT_STEP autoreset. ``batches`` independent batches
+    per MDP; ``save_minimal`` writes the smallest MDP where the bias shows as an MDP file.
+    """
+    if not callable(loss_fn):
+        raise UserError(f"loss_fn: expected a callable loss_fn(policy, batch), got {loss_fn!r}")
+    if framework not in FRAMEWORKS:
+        raise UserError(f"framework: expected one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+    if layout not in LAYOUTS:
+        raise UserError(f"layout: expected one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
+    seed = _int_option("seed", seed, 0)
+    batches = _int_option("batches", batches, 20)  # the covariance comes from the batches
+    N = _int_option("batch_envs", 64 if layout == "episodes" else 16, 1) if batch_envs is None else \
+        _int_option("batch_envs", batch_envs, 1)
+    if steps is not None:
+        steps = _int_option("steps", steps, 1)
+        if layout == "episodes":
+            raise UserError("steps: the episodes layout has H + 1 steps per episode; steps is for layout='vector'")
+    problems = loss_battery(seed=seed) if mdps is None else [_problem(p, i) for i, p in enumerate(mdps)]
+    if not problems:
+        raise UserError("mdps: expected at least one MDP")
+
+    def t_of(p):
+        return steps if steps is not None else 4 * (p.mdp.horizon + 2)
+
+    results = [_check_one(loss_fn, p, framework=framework, layout=layout, batches=batches, batch_envs=N,
+                          steps=t_of(p), seed=seed * 1000 + i, alpha=alpha) for i, p in enumerate(problems)]
+    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_scaled", "p_unit", "p_positive", "p_negative")}
+    results = [replace(r, p_scaled_adj=float(adj["p_scaled"][i]), p_unit_adj=float(adj["p_unit"][i]),
+                       p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]))
+               for i, r in enumerate(results)]
+    verdict = _verdict(results, alpha)
+    passed = verdict in ("unbiased", "unbiased up to a positive constant")
+    minimal = path = None
+    if verdict == "biased":
+        failing = [r for r in results if r.p_scaled_adj <= alpha] or list(results)
+        minimal = min(failing, key=lambda r: _size_key(r.size))
+        if minimize:
+            smaller = [c for c in loss_candidates(seed=seed) if _size_key(c.size) < _size_key(minimal.size)]
+            level = alpha / max(1, len(smaller))
+            for j, cand in enumerate(smaller):
+                r = _check_one(loss_fn, cand, framework=framework, layout=layout, batches=batches, batch_envs=N,
+                               steps=t_of(cand), seed=seed * 1000 + 500 + j, alpha=level, level=level)
+                if r.p_scaled <= level:  # Bonferroni over the candidates: itself a significant rejection
+                    minimal = replace(r, p_scaled_adj=r.p_scaled)
+                    break
+        if save_minimal:
+            path = str(save_minimal)
+            try:
+                Path(path).write_text(json.dumps(minimal.problem.to_mdpfile(), indent=1) + "\n")
+            except OSError as e:
+                raise UserError(f"{path}: cannot write ({e.strerror})") from None
+    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path)
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def _p(p: float) -> str:
+    return "< 1e-300" if p == 0 else f"= {p:.3g}"
+
+
+def _vec(x) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in x) + "]"
+
+
+def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -> str:
+    """A readable report: the verdict, per-MDP c and p-values with the power, then the smallest failing MDP."""
+    n = len(result.results)
+    head = {"unbiased": "PASSED: unbiased, E[−∇loss] = ∇J",
+            "unbiased up to a positive constant": "PASSED: unbiased up to a positive constant, E[−∇loss] = c·∇J, c > 0",
+            "points the wrong way": "FAILED: points the wrong way, E[−∇loss] = c·∇J with c < 0",
+            "biased": "FAILED: biased, E[−∇loss] is not c·∇J for any c",
+            "undecided": "UNDECIDED: too little power to tell c from 0 (not a pass)"}[result.verdict]
+    lines = [f"{title}: {head} (p {_p(result.p_value)}, α = {result.alpha:g}, Holm across {n} MDP{'s' * (n != 1)}; "
+             f"{result.framework}, {result.layout} layout, seed {result.seed})"]
+    for r in result.results:
+        lines.extend(_mdp_lines(r, result.layout, indent="  "))
+    m = result.minimal
+    if m is not None:
+        S, A, H = m.size
+        lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} "
+                     f"(p {_p(m.p_scaled)}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
+        if m.problem is not None:
+            d = m.problem.to_mdpfile()
+            lines.append(f"    μ = [{', '.join(d['initial'])}]" + (f", terminal = {d['terminal']}" if d["terminal"] else ""))
+            for s in range(S):
+                for a in range(A):
+                    lines.append(f"    s={s}, a={a}: P(·|s,a) = [{', '.join(d['transitions'][s][a])}], "
+                                 f"r(s,a,·) = [{', '.join(d['rewards'][s][a])}]")
+            lines.append(f"    θ = {_vec(m.problem.theta)}")
+        lines.append(f"    exact ∇J        = {_vec(m.exact)}")
+        lines.append(f"    E[−∇loss] (est) = {_vec(m.estimate)}")
+        lines.append(f"    std. error      = {_vec(m.stderr)}")
+        if result.minimal_file:
+            lines.append(f"    saved to {result.minimal_file} (replay: --mdp {result.minimal_file})")
+    return "\n".join(lines)
+
+
+def _mdp_lines(r: MDPLossResult, layout: str, *, indent: str) -> list:
+    S, A, H = r.size
+    shape = f"{r.batches} batches × {r.batch_envs} {'episodes' if layout == 'episodes' else 'envs'}"
+    if layout == "vector":
+        shape += f" × {r.steps} steps"
+    c = f"c = {r.c:.4g} ± {r.c_stderr:.2g} ({r.c_source})" if math.isfinite(r.c_stderr) else "c undefined (∇J = 0)"
+    power = f"80% power at {r.detectable:.2g}" if math.isfinite(r.detectable) else "df = 0: only c is tested"
+    return [f"{indent}{r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {shape}: {c}",
+            f"{indent}  E = c·∇J: p {_p(r.p_scaled_adj)} (df {r.df}); E = ∇J: p {_p(r.p_unit_adj)}; "
+            f"relative bias off ∇J {r.bias:.2g} ({power})"]
+
+
+def assert_loss(loss_fn, *, expect: str | None = None, **options) -> LossResult:
+    """Run :func:`check_loss`; raise AssertionError with the report unless it passes (or gives ``expect``)."""
+    __tracebackhide__ = True
+    result = check_loss(loss_fn, **options)
+    ok = result.passed if expect is None else result.verdict == expect
+    if not ok:
+        name = getattr(loss_fn, "__qualname__", repr(loss_fn))
+        raise AssertionError(format_loss_result(result, title=f"gradcheck.loss of {name}"))
+    return result
