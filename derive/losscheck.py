@@ -72,7 +72,8 @@ class LossProblem:
         d = self.mdp.to_dict()
         d["terminal"] = [s for s, t in enumerate(self.terminal) if t]
         if isinstance(self.policy, LinearSoftmax):
-            d["policy"] = {"kind": "linear-softmax", "features": [[list(phi) for phi in row] for row in self.policy.features]}
+            d["policy"] = {"kind": "linear-softmax", "features": [[[_number_text(v) for v in phi] for phi in row]
+                                                                 for row in self.policy.features]}
         else:
             d["policy"] = {"kind": "tabular-softmax"}
         d["theta"] = [float(x) for x in self.theta]
@@ -107,6 +108,12 @@ def _problem(item, i: int) -> LossProblem:
         raise UserError(f"mdps[{i}]: a loss is checked with a tabular or linear softmax policy, got {policy.describe()}")
     th = np.asarray([float(x) for x in theta], dtype=float)
     return LossProblem(mdp, policy, th, terminal_states(mdp), mdp.name or f"mdp #{i + 1}")
+
+
+def _number_text(v):
+    """An exact number as MDP files write it: an int, or a string like "1/3"."""
+    v = Fraction(v)
+    return int(v) if v.denominator == 1 else str(v)
 
 
 def _random_problem(rng: random.Random, S: int, A: int, H: int, gamma, *, n_terminal: int = 0,
@@ -572,7 +579,7 @@ def _size_key(size) -> tuple:
 
 
 def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "episodes", batch_envs: int | None = None,
-               steps: int | None = None, batches: int = DEFAULT_BATCHES, mdps: Sequence | None = None, seed: int = 0,
+               steps: int | None = None, batches: int = DEFAULT_BATCHES, mdps: Sequence | None = None, seed: int | None = None,
                alpha: float = DEFAULT_ALPHA, minimize: bool = True, save_minimal: str | None = None) -> LossResult:
     """Test E[−∇ loss_fn(policy, batch)] = c·∇J on each MDP; see the module docstring and docs/gradcheck.md.
 
@@ -589,6 +596,10 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
         raise UserError(f"layout: expected one of {', '.join(LAYOUTS)}, got {layout!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
+    if seed is None:  # a battery drawn afresh; the seed is in the result, so the run replays
+        from .gradcheck import fresh_seed
+
+        seed = fresh_seed()
     seed = _int_option("seed", seed, 0)
     batches = _int_option("batches", batches, 20)  # the covariance comes from the batches
     N = _int_option("batch_envs", 64 if layout == "episodes" else 16, 1) if batch_envs is None else \

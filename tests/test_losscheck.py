@@ -24,6 +24,25 @@ import loss_gallery as G  # noqa: E402  (tests/ is on the path through conftest'
 FAST = dict(batches=150, minimize=False)  # enough power for the gross bugs; the defaults run in the slow tests
 
 
+@pytest.fixture(autouse=True)
+def _gallery_seed(monkeypatch):
+    """The gallery's verdicts are pinned to the battery of seed 0; a fresh battery per run is tested on its own."""
+    import derive.gradcheck as mod
+
+    monkeypatch.setattr(mod, "fresh_seed", lambda: 0)
+
+
+def test_a_fresh_battery_is_drawn_and_reported_when_no_seed_is_given(monkeypatch):
+    import derive.gradcheck as mod
+
+    monkeypatch.setattr(mod, "fresh_seed", lambda: 12345)
+    result = derive.gradcheck.loss(G.reinforce, batches=40, minimize=False)
+    from derive.losscheck import format_loss_result
+
+    assert result.seed == 12345 and result.to_dict()["seed"] == 12345
+    assert "seed 12345" in format_loss_result(result, title="t")
+
+
 # -- the package: callable module, nothing imported unless asked -----------------------------
 
 
@@ -372,9 +391,10 @@ def user_dir(tmp_path):
 
 
 def test_cli_exit_codes(user_dir):
-    ok = _cli("myloss:reinforce", "--loss", "--batches", "100", cwd=user_dir)
+    ok = _cli("myloss:reinforce", "--loss", "--batches", "100", "--seed", "0", cwd=user_dir)
     assert ok.returncode == 0 and "PASSED: unbiased" in ok.stdout, ok.stderr
-    bad = _cli("myloss:undetached_value", "--loss", "--batches", "100", "--json", "--save-minimal", "m.json", "--no-minimize",
+    bad = _cli("myloss:undetached_value", "--loss", "--batches", "100", "--seed", "0", "--json", "--save-minimal", "m.json",
+               "--no-minimize",
                cwd=user_dir)
     assert bad.returncode == 1, bad.stderr
     out = json.loads(bad.stdout)
