@@ -27,6 +27,16 @@ __all__ = [
 ]
 
 
+def number_text(q) -> str:
+    """An exact rational as text; one with more than 60 digits abbreviated to its size (exact values are in the tables)."""
+    q = Fraction(q)
+    big = max(abs(q.numerator), q.denominator)
+    if big.bit_length() < 200:
+        return str(q)
+    digits = int(big.bit_length() * 0.30103)
+    return f"({'negative ' if q < 0 else ''}rational of about {digits} digits)"
+
+
 class NotRepresentable(ArithmeticError):
     """The value leaves the backend's number system (e.g. log 2 in the rationals)."""
 
@@ -381,9 +391,10 @@ class LogLinearNumber:
 
     def __str__(self):
         if not self.logs:
-            return str(self.r)
-        parts = [] if self.r == 0 else [str(self.r)]
-        parts += [f"{q}·log {n}" if q != 1 else f"log {n}" for n, q in sorted(self.logs.items())]
+            return number_text(self.r)
+        parts = [] if self.r == 0 else [number_text(self.r)]
+        parts += [f"{number_text(q)}·log {number_text(n)}" if q != 1 else f"log {number_text(n)}"
+                  for n, q in sorted(self.logs.items())]
         return " + ".join(parts)
 
     __repr__ = __str__
@@ -460,6 +471,10 @@ class Ball(_ObjectBackend):
     def mul(self, x, y):
         with self._ctx():
             return np.multiply(x, y, dtype=object)
+
+    def neg(self, x):  # arb rounds even a negation to the working precision
+        with self._ctx():
+            return np.negative(np.asarray(x, dtype=object))
 
     def sum(self, x, axis=None):
         with self._ctx():

@@ -142,7 +142,7 @@ def _shape(rng: random.Random, family: int, budget: int) -> tuple[int, int, int]
         top = max(H for H in range(13) if fits(S, A, H))
         return S, A, rng.randint(min(8, top), top)
     if family == 1:  # wide short
-        S, A = 5, rng.choice([4, 4, 3])
+        S, A = 5, 4
         return S, A, max(H for H in (0, 1) if fits(S, A, H) or H == 0)
     while True:
         if family == 2:

@@ -105,14 +105,17 @@ def _unroll(e):
     """Sums over a sample index with concrete limits written out term by term (Σ_{i=1}^{3} f(τ^(i)))."""
     if not isinstance(e, sp.Basic) or not e.args:
         return e
-    if isinstance(e, sp.Sum) and len(e.limits) > 1 and any(_mentions_sample_of(e.function, v) for v, _, _ in e.limits):
-        *inner, outer = e.limits
-        return _unroll(_rebuild(e, (_rebuild(e, (e.function, *inner)), outer)))
-    if isinstance(e, sp.Sum) and len(e.limits) == 1:
-        var, lo, hi = e.limits[0]
-        if lo.is_Integer and hi.is_Integer and var.is_integer and _mentions_sample_of(e.function, var):
-            terms = [_unroll(_subst(e.function, {var: sp.Integer(k)})) for k in range(int(lo), int(hi) + 1)]
-            return sp.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sp.Integer(0))
+    if isinstance(e, sp.Sum):
+        for k, (var, lo, hi) in enumerate(e.limits):
+            others = e.limits[:k] + e.limits[k + 1:]
+            # Written out only when no other limit depends on it (then the order of summation is free).
+            if (lo.is_Integer and hi.is_Integer and var.is_integer and _mentions_sample_of(e.function, var)
+                    and not any(var in (o_lo.free_symbols | o_hi.free_symbols) for _, o_lo, o_hi in others)):
+                terms = []
+                for n in range(int(lo), int(hi) + 1):
+                    body = _subst(e.function, {var: sp.Integer(n)})
+                    terms.append(_unroll(_rebuild(e, (body, *others)) if others else body))
+                return sp.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sp.Integer(0))
     args = tuple(_unroll(a) for a in e.args)
     return e if args == e.args else _rebuild(e, args)
 
@@ -256,14 +259,26 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
                 weight = bk.mul(weight, prob[slots[k]])
             value = bk.sum(bk.mul(weight, np.broadcast_to(value, (batch,))))
         total = bk.add(total, value)
-    return np.asarray(total), {}
+    return _array(bk, total), {}
 
 
 def _pointwise(ev: Evaluator, expr: Expr, plan: _Plan, slots: dict, batch: int):
     value = ev.evaluate(expr, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
     if value is None:
         raise NotRepresentable("a log value is needed")
-    return np.broadcast_to(np.asarray(value), (batch,)) if batch > 1 or slots else np.asarray(value)
+    value = _array(ev.backend, value)
+    return np.broadcast_to(value, (batch,)) if batch > 1 or slots else value
+
+
+def _array(bk, value) -> np.ndarray:
+    """value as an array of the backend's numbers (never converted to floats on the way)."""
+    if bk.dtype is not object:
+        return np.asarray(value)
+    if isinstance(value, np.ndarray):
+        return value.astype(object, copy=False)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
 
 
 def _sides(ev: Evaluator, plan: _Plan, relation: str, support, rng):
@@ -283,8 +298,7 @@ def _sides(ev: Evaluator, plan: _Plan, relation: str, support, rng):
         right = evaluate(plan.rhs)
     except Undefined as u:
         raise _Side("rhs", u) from None
-    left, right = np.broadcast_arrays(np.asarray(left, dtype=object if ev.backend.dtype is object else None),
-                                      np.asarray(right, dtype=object if ev.backend.dtype is object else None))
+    left, right = np.broadcast_arrays(_array(ev.backend, left), _array(ev.backend, right))
     return left.ravel(), right.ravel(), slots, note
 
 
@@ -387,6 +401,19 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
     return InstanceOutcome("unsupported", f"undecided: {last}")
 
 
+def _value_text(v) -> str:
+    from .backends import number_text
+
+    return number_text(v) if isinstance(v, (int, Fraction)) else str(v)
+
+
+def _expr_text(e) -> str:
+    try:
+        return sp.sstr(e)
+    except ValueError:  # an integer past Python's digit limit for str()
+        return "(an expression with an integer of more than 4,300 digits)"
+
+
 def _tag_text(tags: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in tags.items()) or "the step"
 
@@ -467,8 +494,8 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
                 left = _pointwise(ev, plan.lhs, plan, slots, 1)
                 right = _pointwise(ev, plan.rhs, plan, slots, 1)
                 picked = (np.asarray(left).ravel()[0], np.asarray(right).ravel()[0])
-            left_vals.append(str(picked[0]))
-            right_vals.append(str(picked[1]))
+            left_vals.append(_value_text(picked[0]))
+            right_vals.append(_value_text(picked[1]))
         except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError) as exc:
             return (f"not exactly representable ({type(exc).__name__})",), ()
     return tuple(left_vals), tuple(right_vals)
@@ -488,10 +515,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     Hypothesis finds (``minimize``), else on the smallest failing instance of the battery.
     """
     battery = default_battery() if battery is None else battery
+    derived = seed is None and getattr(battery, "seed", None) is not None
     if seed is None:
-        seed = getattr(battery, "seed", None)
-        seed = fresh_seed() if seed is None else seed * 1000 + index
-    scope = scope_of(battery, check_seed=None if root_seed is not None else seed)
+        seed = battery.seed * 1000 + index if derived else fresh_seed()
+    # The battery's seed replays a check seeded from it; any other check seed is shown beside it.
+    scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
@@ -552,7 +580,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
-        counterexample=counterexample, detail=detail, lhs=sp.sstr(lhs), rhs=sp.sstr(rhs),
+        counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
         scope=scope.text + _samples_text(lhs, rhs, counts), scope_data=scope.data, contradiction=contradiction,
     )
 
