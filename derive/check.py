@@ -336,8 +336,12 @@ def _backends(rng: random.Random):
 
 
 def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random, *,
-                   counts: tuple | None = None) -> InstanceOutcome:
-    """Compare the meanings of lhs and rhs on one instance (``counts``: the sample counts m to bind)."""
+                   counts: tuple | None = None, lhs_is_start: bool = False) -> InstanceOutcome:
+    """Compare the meanings of lhs and rhs on one instance (``counts``: the sample counts m to bind).
+
+    A side undefined here fails the step when the line above is defined, or when the line above
+    is the derivation's first line (then the derivation itself speaks of an undefined value).
+    """
     if isinstance(instance, PointInstance):
         return _check_point(lhs, rhs, relation, instance)
     counts = sample_counts(rng) if counts is None else counts
@@ -384,6 +388,9 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 continue  # mod p, a nonzero rational can vanish: recheck in exact numbers
             u = side.undefined
             where = {_key_text(k): trajectory_text(instance.mdp, v) for k, v in u.where.items()}
+            if side.side == "lhs" and lhs_is_start:
+                return InstanceOutcome("undefined", f"{u} in the derivation's first line, on the trajectory shown",
+                                       False, where, baseline)
             if side.side == "lhs":
                 return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where)
             return InstanceOutcome("undefined", f"{u} on the trajectory shown, where the line above is defined",
@@ -506,7 +513,7 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
 def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "claim", why: str = "",
                index: int = 1, conditions=(), battery=None, symbolic: SymbolicResult | None = None,
                timeout: float = 2.0, seed: int | None = None, minimize: bool = True,
-               root_seed: int | None = None) -> StepReport:
+               root_seed: int | None = None, lhs_is_start: bool = True) -> StepReport:
     """Check lhs (relation) rhs symbolically and on every instance of the battery.
 
     ``seed`` drives this check's primes, directions, baselines and sample counts (fresh from the
@@ -526,7 +533,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     counts = sample_counts(rng)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     for inst in battery:
-        out = check_instance(lhs, rhs, relation, inst, rng, counts=counts)
+        out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
@@ -542,7 +549,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     if failures:
         inst, out = min(failures, key=_size)
         if minimize:
-            inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts)
+            inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts, lhs_is_start)
         violated = _violated(conditions, inst, out)
         counterexample = _counterexample(lhs, rhs, relation, inst, out, violated, counts)
         # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
@@ -593,9 +600,9 @@ CONTRADICTION = ("derive contradicts itself: its symbolic prover proved this ste
 def _samples_text(lhs, rhs, counts) -> str:
     free = lhs.free_symbols | rhs.free_symbols
     if m in free:
-        return "; m ∈ {" + ", ".join(map(str, counts)) + "}" + (", i = 1..m" if i in free else "")
+        return "; m = " + ", ".join(map(str, counts)) + (" with i = 1..m" if i in free else "")
     if i in free:
-        return "; i ∈ {" + ", ".join(map(str, counts)) + "}"
+        return "; i = " + ", ".join(map(str, counts))
     return ""
 
 
@@ -626,7 +633,7 @@ def _violated(conditions, inst: Instance, out: InstanceOutcome) -> list:
     return bad
 
 
-def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: int, counts):
+def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: int, counts, lhs_is_start=True):
     """Search for a smaller instance of the same kind on which the step fails the same way."""
     from .minimize import kind_of, minimal_instance
 
@@ -638,7 +645,7 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     found: dict = {}
 
     def fails(candidate: Instance) -> bool:
-        result = check_instance(lhs, rhs, relation, candidate, rng, counts=counts)
+        result = check_instance(lhs, rhs, relation, candidate, rng, counts=counts, lhs_is_start=lhs_is_start)
         if result.status == out.status:
             found[id(candidate)] = result
             return True
@@ -648,7 +655,8 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     small = minimal_instance(fails, kind)
     if small is None:
         return inst, out
-    result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng, counts=counts)
+    result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng, counts=counts,
+                                                    lhs_is_start=lhs_is_start)
     if result.status != out.status:  # randomized check disagreed on replay: keep the battery's one
         return inst, out
     size = lambda x: (x.mdp.n_trajectories, x.n_params)  # noqa: E731
@@ -746,7 +754,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
-            minimize=minimize, root_seed=root_seed,
+            minimize=minimize, root_seed=root_seed, lhs_is_start=k == 1,
         ))
         if step.relation == UNBIASED:
             relation_so_far = UNBIASED

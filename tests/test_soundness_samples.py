@@ -64,7 +64,7 @@ def test_biased_one_sample_estimator_in_free_tau_fails_and_the_true_one_passes()
 
 def test_true_estimators_pass_at_every_sample_count():
     report = verdict(LIKELIHOOD, ESTIMATOR, relation=UNBIASED)
-    assert report.ok and "m ∈ {1, 2, 3, " in report.verdict, report.verdict
+    assert report.ok and "m = 1, 2, 3, " in report.verdict, report.verdict
     assert verdict(grad(J()), REINFORCE, relation=UNBIASED).ok
 
 
