@@ -367,7 +367,7 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                     notes.append(f"m = {plan.tags.get('m', '?')} not checked ({too} past the limit)")
                     continue
                 if note:
-                    notes.append(f"{_tag_text(plan.tags)} on {RANDOM_TUPLES:,} random sample tuples")
+                    notes.append(f"m = {plan.tags.get('m', '?')} on {RANDOM_TUPLES:,} random sample tuples")
                 verdict, j = _compare(bk, left, right)
                 if verdict == "differ":
                     where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
@@ -583,18 +583,34 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             f"past {MAX_TUPLES:,} sample tuples: " + "; ".join(f"{n} (on {k} of {len(battery)} instances)"
                                                               for n, k in counted.items()))
     sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
+    limited = _limited_text(notes)
+    if limited and verdict != FAILED and verdict != UNDECIDED and verdict != PROVED:
+        verdict = verdict[:-1] + limited + ")"
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
-        scope=scope.text + _samples_text(lhs, rhs, counts), scope_data=scope.data, contradiction=contradiction,
+        scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
+        contradiction=contradiction,
     )
 
 
 CONTRADICTION = ("derive contradicts itself: its symbolic prover proved this step, but the instance check "
                  "shows the two sides differ; one of derive's checks is wrong, so the step is failed — "
                  "please report this")
+
+
+def _limited_text(notes) -> str:
+    """Which sample counts were checked only on random tuples, or not at all (past the limit), in the verdict."""
+    sampled = sorted({n.split()[2] for n in notes if "random sample tuples" in n}, key=lambda s: int(s) if s.isdigit() else 0)
+    skipped = sorted({n.split()[2] for n in notes if "not checked" in n}, key=lambda s: int(s) if s.isdigit() else 0)
+    out = ""
+    if sampled:
+        out += f"; m = {', '.join(sampled)} on {RANDOM_TUPLES:,} random sample tuples where there are more than {MAX_TUPLES:,}"
+    if skipped:
+        out += f"; m = {', '.join(skipped)} not checked on some instances (past {MAX_TUPLES:,} tuples)"
+    return out
 
 
 def _samples_text(lhs, rhs, counts) -> str:
