@@ -577,11 +577,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     if undecided:
         detail = (detail + "; " if detail else "") + (
             f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}")
-    if notes:
-        counted = {n: notes.count(n) for n in dict.fromkeys(notes)}
-        detail = (detail + "; " if detail else "") + (
-            f"past {MAX_TUPLES:,} sample tuples: " + "; ".join(f"{n} (on {k} of {len(battery)} instances)"
-                                                              for n, k in counted.items()))
+    skipped = [n for n in notes if "not checked" in n]  # sampled tuples are said in the verdict itself
+    if skipped:
+        counted = {n: skipped.count(n) for n in dict.fromkeys(skipped)}
+        detail = (detail + "; " if detail else "") + "; ".join(
+            f"{n} (on {k} of {len(battery)} instances)" for n, k in counted.items())
     sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
     limited = _limited_text(notes)
     if limited and verdict != FAILED and verdict != UNDECIDED and verdict != PROVED:
