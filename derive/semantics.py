@@ -614,6 +614,8 @@ class Evaluator:
         n_all = self.states.shape[0]
         members = np.flatnonzero(self.instance.support()) if e.support else np.arange(n_all)
         n = members.size
+        if not isinstance(e.variable, Sample) and (not e.variable.is_Symbol or e.variable.is_real or e.variable.is_integer):
+            raise IllFormed(f"a sum over {e.variable} is ill-formed: Σ_τ binds a trajectory, and {e.variable} is not one")
         slots = {k: np.repeat(v, n) for k, v in env.slots.items()}
         # The binder rebinds its variable, whether it is τ or a sample τ^(k).
         slots[self._slot_key(e.variable, env)] = np.tile(members, env.batch)

@@ -92,3 +92,5 @@ def test_inner_binders_rebind_their_variable():
 def test_a_sum_over_theta_is_ill_formed():
     report = verdict(J(), sp.Sum(J(), (theta, 1, 1)))
     assert report.verdict == "failed" and "ill-formed" in report.counterexample.reason
+    report = verdict(J(), TrajectorySum(unevaluated_mul(P(), R()), theta))
+    assert report.verdict == "failed" and "ill-formed" in report.counterexample.reason
