@@ -118,11 +118,15 @@ def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
     return [F(x, sum(w)) for x in w]
 
 
-def random_gamma(rng: random.Random) -> F:
-    """γ: 1 a third of the time, else a random rational in (0, 1)."""
-    if rng.random() < 1 / 3:
+def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
+    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 1000.
+
+    Drawn from a large set, so a correction term with a few fixed roots in γ vanishes on a
+    random γ with small probability (about 0.3% per root at most).
+    """
+    if allow_one and rng.random() < 1 / 3:
         return F(1)
-    q = rng.randint(2, 30)
+    q = rng.randint(2, 1000)
     return F(rng.randint(1, q - 1), q)
 
 
@@ -154,17 +158,19 @@ def _shape(rng: random.Random, family: int, budget: int) -> tuple[int, int, int]
 
 
 def random_mdp(rng: random.Random, *, family: int | None = None, budget: int = TRAJECTORY_BUDGET,
-               name="random") -> FiniteMDP:
+               name="random", allow_discount_one: bool = True) -> FiniteMDP:
     """A random MDP with exact rational tables (some zeros), within a trajectory budget."""
     S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget)
     mu = _distribution(rng, S, zeros=True)
     tr = [[_distribution(rng, S, zeros=True) for _ in range(A)] for _ in range(S)]
     rw = [[[random_reward(rng) for _ in range(S)] for _ in range(A)] for _ in range(S)]
-    return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=random_gamma(rng), name=name)
+    return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=random_gamma(rng, allow_one=allow_discount_one),
+                                 name=name)
 
 
 def random_instance(rng: random.Random, k: int) -> Instance:
-    mdp = random_mdp(rng, family=k - 1, name=f"random #{k}")
+    # Every other random instance has γ < 1, so every battery has random discounts.
+    mdp = random_mdp(rng, family=k - 1, name=f"random #{k}", allow_discount_one=k % 2 == 0)
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
     return Instance(mdp, policy, random_point(policy, rng), name=mdp.name)
 
