@@ -5,8 +5,12 @@
   equal with probability ≥ 1 − (size of their difference)/p — a randomized exact identity
   test. Fast: one NumPy operation per node per batch.
 * ``Exact``: Fractions in object arrays; slow, used to report exact values.
-* ``HighPrecision``: 50-digit mpmath floats; used only when a log's *value* (not its
-  derivative) is needed, which is not rational.
+* ``LogLinear``: exact numbers r + Σ_j q_j log n_j (r, q_j rational, n_j positive integers):
+  the values a log of a rational produces. Zero is decided exactly: the n_j are refined to a
+  coprime base, whose logs are linearly independent over Q and (Lindemann) independent of 1.
+* ``Ball``: rigorous ball arithmetic (python-flint ``arb``); used only where a value leaves
+  the log-linear numbers (a product of two logs). A ball that excludes 0 proves a difference;
+  a ball that contains 0 proves nothing — that is a weaker, numeric verdict.
 """
 
 from __future__ import annotations
@@ -14,15 +18,46 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-import mpmath
 import numpy as np
 import sympy
 
-__all__ = ["Backend", "ModPrime", "Exact", "HighPrecision", "NotRepresentable", "random_prime"]
+__all__ = [
+    "Backend", "ModPrime", "Exact", "LogLinear", "LogLinearNumber", "Ball", "NotRepresentable", "Undecidable",
+    "random_prime", "exact_rational", "coprime_base",
+]
+
+
+def number_text(q) -> str:
+    """An exact rational as text; one with more than 60 digits abbreviated to its size (exact values are in the tables)."""
+    q = Fraction(q)
+    big = max(abs(q.numerator), q.denominator)
+    if big.bit_length() < 200:
+        return str(q)
+    digits = int(big.bit_length() * 0.30103)
+    return f"({'negative ' if q < 0 else ''}rational of about {digits} digits)"
 
 
 class NotRepresentable(ArithmeticError):
     """The value leaves the backend's number system (e.g. log 2 in the rationals)."""
+
+
+class Undecidable(ArithmeticError):
+    """A ball contains 0 where the evaluation needs to know whether it is 0 (e.g. to divide)."""
+
+
+def exact_rational(value) -> Fraction:
+    """The exact rational a Python or SymPy number stands for: 0.5 is 1/2, 0.1 is 3602879701896397/2^55."""
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(*value.as_integer_ratio())
+    if isinstance(value, sympy.Float):
+        sign, man, exp, _ = value._mpf_
+        q = Fraction(int(man)) * (Fraction(2) ** int(exp))
+        return -q if sign else q
+    if isinstance(value, sympy.Rational):
+        return Fraction(int(value.p), int(value.q))
+    raise TypeError(f"{value!r} is not a rational number")
 
 
 class Backend:
@@ -119,6 +154,10 @@ class ModPrime(Backend):
         zero = x == 0
         if zero.any():
             raise _ZeroEntries(np.flatnonzero(zero))
+        if x.size > 64:  # values gathered from small tables repeat: invert each distinct one once
+            uniq, back = np.unique(x, return_inverse=True)
+            if uniq.size * 4 < x.size:
+                return self.inv(uniq)[back].reshape(x.shape)
         # Fermat: x^(p-2), square-and-multiply on the whole array.
         result = np.ones_like(x)
         base = x.copy()
@@ -198,41 +237,358 @@ class Exact(_ObjectBackend):
             return out
         raise NotRepresentable("log of a rational other than 1 is irrational")
 
+# -- exact log-linear numbers ---------------------------------------------------------
 
-class HighPrecision(_ObjectBackend):
-    """mpmath floats with 50 significant digits (only where a log value is needed)."""
+_SMALL_PRIMES = tuple(int(q) for q in sympy.primerange(2, 1000))
 
-    name = "50-digit floats"
-    exact = False
-    digits = 50
 
-    def __init__(self):
-        self.ctx = mpmath.MPContext()
-        self.ctx.dps = self.digits
+def _split(n: int) -> dict:
+    """n > 0 as {factor: exponent}: small primes by trial division, the rest as one cofactor."""
+    out: dict = {}
+    for q in _SMALL_PRIMES:
+        if n == 1 or q * q > n:
+            break
+        while n % q == 0:
+            out[q] = out.get(q, 0) + 1
+            n //= q
+    if n > 1:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
+def coprime_base(numbers) -> list[int]:
+    """Pairwise coprime integers > 1 of which every given integer > 1 is a product of powers."""
+    from math import gcd
+
+    base = sorted({int(n) for n in numbers if n > 1})
+    changed = True
+    while changed:
+        changed = False
+        for j in range(len(base)):
+            for k in range(j + 1, len(base)):
+                g = gcd(base[j], base[k])
+                if g > 1:
+                    rest = [base[j] // g, base[k] // g, g]
+                    base = sorted({x for x in base[:j] + base[j + 1:k] + base[k + 1:] + rest if x > 1})
+                    changed = True
+                    break
+            if changed:
+                break
+    return base
+
+
+def _exponents(n: int, base: list[int]) -> dict:
+    out = {}
+    for q in base:
+        e = 0
+        while n % q == 0:
+            n //= q
+            e += 1
+        if e:
+            out[q] = e
+    if n != 1:  # cannot happen for a coprime base of a set containing n
+        raise ArithmeticError(f"{n} is not a product of the base")
+    return out
+
+
+class LogLinearNumber:
+    """r + Σ_n q_n log n, exactly (n > 1 integers, r and q_n rational)."""
+
+    __slots__ = ("r", "logs")
+
+    def __init__(self, r=Fraction(0), logs=None):
+        self.r = Fraction(r)
+        self.logs = {n: q for n, q in (logs or {}).items() if q != 0}
+
+    @staticmethod
+    def of(x) -> "LogLinearNumber":
+        return x if isinstance(x, LogLinearNumber) else LogLinearNumber(exact_rational(x))
+
+    @property
+    def is_rational(self) -> bool:
+        return not self.logs
+
+    def __add__(self, other):
+        o = LogLinearNumber.of(other)
+        logs = dict(self.logs)
+        for n, q in o.logs.items():
+            logs[n] = logs.get(n, 0) + q
+        return LogLinearNumber(self.r + o.r, logs)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return LogLinearNumber(-self.r, {n: -q for n, q in self.logs.items()})
+
+    def __sub__(self, other):
+        return self + (-LogLinearNumber.of(other))
+
+    def __rsub__(self, other):
+        return LogLinearNumber.of(other) + (-self)
+
+    def __mul__(self, other):
+        o = LogLinearNumber.of(other)
+        if self.logs and o.logs:
+            raise NotRepresentable("a product of two logarithms is not log-linear")
+        if self.logs:
+            return LogLinearNumber(self.r * o.r, {n: q * o.r for n, q in self.logs.items()})
+        return LogLinearNumber(self.r * o.r, {n: q * self.r for n, q in o.logs.items()})
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = LogLinearNumber.of(other)
+        if o.logs:
+            raise NotRepresentable("division by a logarithm is not log-linear")
+        if o.r == 0:
+            raise ZeroDivisionError("division by zero")
+        return self * LogLinearNumber(1 / o.r)
+
+    def __rtruediv__(self, other):
+        return LogLinearNumber.of(other) / self
+
+    def log(self) -> "LogLinearNumber":
+        if self.logs:
+            raise NotRepresentable("the log of a logarithm is not log-linear")
+        if self.r <= 0:
+            raise ValueError("log of a non-positive number")
+        logs: dict = {}
+        for part, sign in ((self.r.numerator, 1), (self.r.denominator, -1)):
+            for n, e in _split(part).items():
+                logs[n] = logs.get(n, 0) + sign * e
+        return LogLinearNumber(0, logs)
+
+    def is_zero(self) -> bool:
+        """Exact: the logs are rewritten over a coprime base, independent over Q and of 1."""
+        if self.r != 0:
+            return False
+        if not self.logs:
+            return True
+        base = coprime_base(self.logs)
+        total: dict = {}
+        for n, q in self.logs.items():
+            for b_, e in _exponents(n, base).items():
+                total[b_] = total.get(b_, 0) + q * e
+        return all(v == 0 for v in total.values())
+
+    def __eq__(self, other):
+        try:
+            return (self - LogLinearNumber.of(other)).is_zero()
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.r) if not self.logs else hash(tuple(sorted(self.logs.items())))
+
+    def ball(self):
+        """This number as an arb ball at the current precision."""
+        from flint import arb, fmpq
+
+        out = arb(fmpq(self.r.numerator, self.r.denominator))
+        for n, q in self.logs.items():
+            out += arb(fmpq(q.numerator, q.denominator)) * arb(n).log()
+        return out
+
+    def __str__(self):
+        if not self.logs:
+            return number_text(self.r)
+        parts = [] if self.r == 0 else [number_text(self.r)]
+        parts += [f"{number_text(q)}·log {number_text(n)}" if q != 1 else f"log {number_text(n)}"
+                  for n, q in sorted(self.logs.items())]
+        return " + ".join(parts)
+
+    __repr__ = __str__
+
+
+class LogLinear(_ObjectBackend):
+    """Exact numbers r + Σ q_n log n: logs of positive rationals, exactly."""
+
+    name = "exact log-linear numbers"
 
     def const(self, q):
-        q = Fraction(q)
-        return self.ctx.mpf(q.numerator) / q.denominator
+        return LogLinearNumber(exact_rational(q))
+
+    def inv(self, x):
+        x = np.asarray(x, dtype=object)
+        zero = np.array([v.is_zero() for v in x.ravel()], dtype=bool).reshape(x.shape)
+        if zero.any():
+            raise _ZeroEntries(np.flatnonzero(zero))
+        out = np.empty(x.shape, dtype=object)
+        for idx in np.ndindex(x.shape):
+            out[idx] = LogLinearNumber(1) / x[idx]
+        return out
 
     def log(self, x):
         x = np.asarray(x, dtype=object)
-        zero = np.array([v == 0 for v in x.ravel()], dtype=bool)
+        flat = list(x.ravel())
+        zero = np.array([v.is_zero() for v in flat], dtype=bool)
         if zero.any():
             raise _ZeroEntries(np.flatnonzero(zero))
-        if any(v < 0 for v in x.ravel()):
-            raise NotRepresentable("log of a negative number")
-        return np.vectorize(self.ctx.log, otypes=[object])(x) if x.ndim else np.asarray(self.ctx.log(x[()]), dtype=object)
+        negative = [j for j, v in enumerate(flat) if v.is_rational and v.r < 0]
+        if negative:
+            raise _NegativeEntries(np.array(negative))
+        out = np.empty(x.shape, dtype=object)
+        for idx, v in zip(np.ndindex(x.shape), flat):
+            out[idx] = v.log()
+        return out
 
-    def is_zero(self, x, *, scale=None):
+    def is_zero(self, x):
         x = np.asarray(x, dtype=object)
-        tol = self.ctx.mpf(10) ** (-(self.digits - 15))
-        return np.array([abs(v) <= tol for v in x.ravel()], dtype=bool).reshape(x.shape)
+        return np.array([LogLinearNumber.of(v).is_zero() for v in x.ravel()], dtype=bool).reshape(x.shape)
 
-    def equal(self, x, y):
+
+class _NegativeEntries(ValueError):
+    def __init__(self, where):
+        super().__init__("log of a negative number")
+        self.where = where
+
+
+class Ball(_ObjectBackend):
+    """Rigorous balls (arb) at ``prec`` bits: a nonzero ball proves a difference, a zero-containing one does not."""
+
+    exact = False
+
+    def __init__(self, prec: int = 256):
+        self.prec = prec
+        self.name = f"{prec}-bit balls"
+
+    def _ctx(self):
+        from flint import ctx
+
+        return _Precision(ctx, self.prec)
+
+    def const(self, q):
+        from flint import arb, fmpq
+
+        q = exact_rational(q)
+        with self._ctx():
+            return arb(fmpq(q.numerator, q.denominator))
+
+    def add(self, x, y):
+        with self._ctx():
+            return np.add(x, y, dtype=object)
+
+    def mul(self, x, y):
+        with self._ctx():
+            return np.multiply(x, y, dtype=object)
+
+    def neg(self, x):  # arb rounds even a negation to the working precision
+        with self._ctx():
+            return np.negative(np.asarray(x, dtype=object))
+
+    def sum(self, x, axis=None):
+        with self._ctx():
+            return super().sum(x, axis=axis)
+
+    def inv(self, x):
         x = np.asarray(x, dtype=object)
-        y = np.asarray(y, dtype=object)
-        tol = self.ctx.mpf(10) ** (-(self.digits - 15))
-        diff = np.subtract(x, y, dtype=object)
-        scale = np.add(np.abs(x), np.abs(y), dtype=object) + 1
-        d, sc = np.broadcast_arrays(diff, scale)
-        return np.array([abs(a) <= tol * b for a, b in zip(d.ravel(), sc.ravel())], dtype=bool).reshape(d.shape)
+        flat = list(x.ravel())
+        zero = [j for j, v in enumerate(flat) if v == 0]  # exactly zero (radius 0, midpoint 0)
+        if zero:
+            raise _ZeroEntries(np.array(zero))
+        if any(v.contains(0) for v in flat):
+            raise Undecidable("a ball to divide by contains 0")
+        out = np.empty(x.shape, dtype=object)
+        with self._ctx():
+            for idx, v in zip(np.ndindex(x.shape), flat):
+                out[idx] = 1 / v
+        return out
+
+    def log(self, x):
+        x = np.asarray(x, dtype=object)
+        flat = list(x.ravel())
+        zero = [j for j, v in enumerate(flat) if v == 0]
+        if zero:
+            raise _ZeroEntries(np.array(zero))
+        negative = [j for j, v in enumerate(flat) if v < 0]
+        if negative:
+            raise _NegativeEntries(np.array(negative))
+        if not all(v > 0 for v in flat):
+            raise Undecidable("the sign of a ball to take the log of is unknown")
+        out = np.empty(x.shape, dtype=object)
+        with self._ctx():
+            for idx, v in zip(np.ndindex(x.shape), flat):
+                out[idx] = v.log()
+        return out
+
+    def is_zero(self, x):
+        """True only for an exact zero ball; use :meth:`separated` to prove a difference."""
+        x = np.asarray(x, dtype=object)
+        return np.array([v == 0 for v in x.ravel()], dtype=bool).reshape(x.shape)
+
+    def separated(self, x) -> np.ndarray:
+        """True where the ball certainly excludes 0 (a proved difference)."""
+        x = np.asarray(x, dtype=object)
+        return np.array([not v.contains(0) for v in x.ravel()], dtype=bool).reshape(x.shape)
+
+
+class _Precision:
+    """Set arb's working precision for a block, and restore it."""
+
+    def __init__(self, ctx, prec):
+        self.ctx, self.prec = ctx, prec
+
+    def __enter__(self):
+        self.saved = self.ctx.prec
+        self.ctx.prec = self.prec
+
+    def __exit__(self, *exc):
+        self.ctx.prec = self.saved
+
+
+def sympy_ball(expr, prec: int):
+    """A SymPy number expression as an arb ball at ``prec`` bits, rigorously (every operation bounds its error).
+
+    Raises NotRepresentable for anything that is not a number built from rationals, π, e, +, ×,
+    powers, exp, log and sqrt; Undecidable where a sign needed on the way is unknown at this precision.
+    """
+    from flint import arb, ctx, fmpq
+
+    def walk(e):
+        if e.is_Rational or e.is_Float:
+            q = exact_rational(e)
+            return arb(fmpq(q.numerator, q.denominator))
+        if e is sympy.pi:
+            return arb.pi()
+        if e is sympy.E:
+            return arb(1).exp()
+        if isinstance(e, sympy.Add):
+            out = arb(0)
+            for a in e.args:
+                out += walk(a)
+            return out
+        if isinstance(e, sympy.Mul):
+            out = arb(1)
+            for a in e.args:
+                out *= walk(a)
+            return out
+        if isinstance(e, sympy.Pow):
+            base, ex = e.args
+            x = walk(base)
+            if ex.is_Integer:
+                n = int(ex)
+                if n < 0:
+                    if x.contains(0):
+                        raise Undecidable("a ball to divide by contains 0")
+                    return (1 / x) ** (-n)
+                return x ** n
+            if not x > 0:
+                raise Undecidable("the sign of a base is unknown") if x.contains(0) or not x < 0 else \
+                    NotRepresentable("a fractional power of a negative number")
+            return (walk(ex) * x.log()).exp()
+        if isinstance(e, sympy.exp):
+            return walk(e.args[0]).exp()
+        if isinstance(e, sympy.log):
+            x = walk(e.args[0])
+            if not x > 0:
+                raise Undecidable("the sign of a log's argument is unknown") if x.contains(0) else \
+                    NotRepresentable("log of a negative number")
+            return x.log()
+        raise NotRepresentable(f"{type(e).__name__} is not a number derive can bound")
+
+    saved = ctx.prec
+    ctx.prec = prec
+    try:
+        return walk(sympy.sympify(expr))
+    finally:
+        ctx.prec = saved

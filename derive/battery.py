@@ -1,14 +1,22 @@
-"""The default battery of concrete instances every step is checked on.
+"""The batteries of concrete instances every step is checked on.
 
 Hand-made edge cases (one state, deterministic dynamics, H = 0, stochastic μ,
 zero-probability transitions, discounting, linear-softmax and direct policies) plus random
 MDPs with exact rational tables and random exact parameter points. Random points z = e^θ
 are drawn from a large set of rationals, so agreement on them is a randomized identity test.
+
+Every battery is drawn afresh from a seed (a fresh one from the operating system unless
+given), and knows its name, its seed and its scope — the ranges of S, A, H and γ it covers —
+which every verdict quotes. Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
+wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget; γ is a random rational
+in (0, 1]; rewards have both signs and magnitudes from 1/1000 to 10^4.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
+from dataclasses import dataclass
 from fractions import Fraction as F
 
 from .mdp import FiniteMDP
@@ -16,9 +24,80 @@ from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
 from .semantics import EnvironmentDerivative, Instance, PointInstance
 
 __all__ = [
+    "Battery", "Scope", "scope_of", "fresh_seed", "TRAJECTORY_BUDGET",
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
     "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES",
 ]
+
+
+TRAJECTORY_BUDGET = 4096  # S (SA)^(H+1) per random instance, until a DP evaluator replaces enumeration
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's random source."""
+    return secrets.randbelow(10**6)
+
+
+class Battery(tuple):
+    """The instances of a battery, with its name and the seed that drew it (None: not recorded)."""
+
+    def __new__(cls, instances, *, name: str, seed: int | None):
+        obj = super().__new__(cls, tuple(instances))
+        obj.name, obj.seed = name, seed
+        return obj
+
+    def __repr__(self):
+        return f"Battery({self.name!r}, seed={self.seed}, {len(self)} instances)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a battery covers, in words and as data: quoted by every 'checked on N MDPs'."""
+
+    unit: str     # "MDPs" or "points"
+    text: str     # e.g. "default: S ≤ 5, A ≤ 4, H ≤ 9, γ ∈ [1/7, 1]; seed 8341"
+    data: dict    # the same, for JSON
+
+
+def _range(name: str, values) -> tuple[str, list]:
+    lo, hi = min(values), max(values)
+    if lo == hi:
+        return f"{name} = {lo}", [str(lo), str(hi)]
+    if name == "γ":
+        return f"γ ∈ [{lo}, {hi}]", [str(lo), str(hi)]
+    return (f"{name} ≤ {hi}" if lo <= 1 and name in ("S", "A") or (name == "H" and lo == 0) else f"{lo} ≤ {name} ≤ {hi}"), \
+        [str(lo), str(hi)]
+
+
+def scope_of(battery, *, check_seed: int | None = None) -> Scope:
+    """The scope of a battery: its name, the ranges of S, A, H and γ (or the points' symbols), its seed."""
+    from .semantics import PointInstance
+
+    name = getattr(battery, "name", "given")
+    seed = getattr(battery, "seed", None)
+    seed_text = f"seed {seed}" if seed is not None else "instances given, no battery seed"
+    if check_seed is not None:
+        seed_text += f"; check seed {check_seed}"
+    data: dict = {"battery": name, "seed": seed, "check_seed": check_seed, "instances": len(battery)}
+    if battery and all(isinstance(inst, PointInstance) for inst in battery):
+        names = [str(sym) for sym, _ in battery[0].values]
+        data.update(unit="points", symbols=names)
+        return Scope("points", f"{name}: exact points in {', '.join(names)}; {seed_text}", data)
+    mdps = [inst.mdp for inst in battery if not isinstance(inst, PointInstance)]
+    if not mdps:
+        return Scope("MDPs", f"{name}: no instances; {seed_text}", data)
+    parts = []
+    for label, values in (("S", [x.n_states for x in mdps]), ("A", [x.n_actions for x in mdps]),
+                          ("H", [x.horizon for x in mdps]), ("γ", [x.discount for x in mdps])):
+        text, bounds = _range(label, values)
+        parts.append(text)
+        data[{"γ": "gamma"}.get(label, label)] = bounds
+    data["unit"] = "MDPs"
+    return Scope("MDPs", f"{name}: {', '.join(parts)}; {seed_text}", data)
+
+
+def _seeded(seed: int | None) -> int:
+    return fresh_seed() if seed is None else int(seed)
 
 
 def random_point(policy, rng: random.Random) -> tuple[F, ...]:
@@ -29,7 +108,7 @@ def random_point(policy, rng: random.Random) -> tuple[F, ...]:
             w = [rng.randint(1, 9) for _ in range(policy.n_actions)]
             point.extend(F(x, sum(w)) for x in w)
         return tuple(point)
-    return tuple(F(rng.randint(1, 60), rng.randint(1, 60)) for _ in range(policy.n_params))
+    return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) for _ in range(policy.n_params))
 
 
 def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
@@ -39,22 +118,59 @@ def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
     return [F(x, sum(w)) for x in w]
 
 
-def random_mdp(rng: random.Random, *, max_states=3, max_actions=3, max_horizon=3,
-               max_trajectories=4096, name="random") -> FiniteMDP:
-    """A random MDP with exact rational tables (some zeros), within a trajectory budget."""
+def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
+    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 1000.
+
+    Drawn from a large set, so a correction term with a few fixed roots in γ vanishes on a
+    random γ with small probability (about 0.3% per root at most).
+    """
+    if allow_one and rng.random() < 1 / 3:
+        return F(1)
+    q = rng.randint(2, 1000)
+    return F(rng.randint(1, q - 1), q)
+
+
+def random_reward(rng: random.Random) -> F:
+    """A reward of either sign and a magnitude from about 1/1000 to 10^4 (0 now and then)."""
+    scale = rng.choice([F(1, 1000), F(1, 10), F(1), F(1), F(10), F(10**4)])
+    return F(rng.randint(-9, 9), rng.randint(1, 7)) * scale
+
+
+# Shape families, cycled so every battery has each: long thin, wide short, small, anything in budget.
+def _shape(rng: random.Random, family: int, budget: int) -> tuple[int, int, int]:
+    def fits(S, A, H):
+        return S * (S * A) ** (H + 1) <= budget
+
+    if family == 0:  # long thin: few states and actions, a long horizon
+        S, A = rng.choice([(1, 2), (2, 1), (1, 2), (1, 1)])
+        top = max(H for H in range(13) if fits(S, A, H))
+        return S, A, rng.randint(min(8, top), top)
+    if family == 1:  # wide short
+        S, A = 5, 4
+        return S, A, max(H for H in (0, 1) if fits(S, A, H) or H == 0)
     while True:
-        S, A, H = rng.randint(1, max_states), rng.randint(1, max_actions), rng.randint(0, max_horizon)
-        if S * (S * A) ** (H + 1) <= max_trajectories:
-            break
+        if family == 2:
+            S, A, H = rng.randint(1, 3), rng.randint(1, 3), rng.randint(0, 3)
+        else:
+            S, A, H = rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 9)
+        if fits(S, A, H):
+            return S, A, H
+
+
+def random_mdp(rng: random.Random, *, family: int | None = None, budget: int = TRAJECTORY_BUDGET,
+               name="random", allow_discount_one: bool = True) -> FiniteMDP:
+    """A random MDP with exact rational tables (some zeros), within a trajectory budget."""
+    S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget)
     mu = _distribution(rng, S, zeros=True)
     tr = [[_distribution(rng, S, zeros=True) for _ in range(A)] for _ in range(S)]
-    rw = [[[F(rng.randint(-6, 6), rng.randint(1, 3)) for _ in range(S)] for _ in range(A)] for _ in range(S)]
-    gamma = rng.choice([F(1), F(1), F(1, 2), F(9, 10)])
-    return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name=name)
+    rw = [[[random_reward(rng) for _ in range(S)] for _ in range(A)] for _ in range(S)]
+    return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=random_gamma(rng, allow_one=allow_discount_one),
+                                 name=name)
 
 
 def random_instance(rng: random.Random, k: int) -> Instance:
-    mdp = random_mdp(rng, name=f"random #{k}")
+    # Every other random instance has γ < 1, so every battery has random discounts.
+    mdp = random_mdp(rng, family=k - 1, name=f"random #{k}", allow_discount_one=k % 2 == 0)
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
     return Instance(mdp, policy, random_point(policy, rng), name=mdp.name)
 
@@ -98,10 +214,11 @@ def edge_cases(rng: random.Random) -> list[Instance]:
     return out
 
 
-def default_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
-    """The edge cases plus ``n_random`` random instances, reproducible from ``seed``."""
+def default_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
+    """The edge cases plus ``n_random`` random instances, reproducible from ``seed`` (fresh when None)."""
+    seed = _seeded(seed)
     rng = random.Random(seed)
-    return tuple(edge_cases(rng) + [random_instance(rng, k + 1) for k in range(n_random)])
+    return Battery(edge_cases(rng) + [random_instance(rng, k + 1) for k in range(n_random)], name="default", seed=seed)
 
 
 def _theta_dependent(mdp: FiniteMDP, n_params: int, *, initial: bool, dynamics: bool) -> EnvironmentDerivative:
@@ -145,10 +262,11 @@ def stress_cases(rng: random.Random) -> list[Instance]:
     return out
 
 
-def stress_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+def stress_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     """The default battery plus instances that violate the theorem's side conditions."""
+    seed = _seeded(seed)
     rng = random.Random(seed + 1)
-    return default_battery(seed=seed, n_random=n_random) + tuple(stress_cases(rng))
+    return Battery(default_battery(seed=seed, n_random=n_random) + tuple(stress_cases(rng)), name="stress", seed=seed)
 
 
 def _with_random_rewards(mdp: FiniteMDP, rng: random.Random) -> FiniteMDP:
@@ -159,66 +277,76 @@ def _with_random_rewards(mdp: FiniteMDP, rng: random.Random) -> FiniteMDP:
         for a in range(mdp.n_actions):
             k = rng.randint(1, 3)
             probs = _distribution(rng, k, zeros=False)
-            row.append([(F(rng.randint(-4, 4), rng.randint(1, 2)), p) for p in probs])
+            row.append([(random_reward(rng), p) for p in probs])
         dist.append(row)
     return FiniteMDP.from_tables(
         mdp.initial, mdp.transitions, None, reward_distribution=dist, horizon=mdp.horizon,
         discount=mdp.discount, name=f"{mdp.name}, random rewards")
 
 
-def reward_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+def reward_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     """Instances whose rewards are random, P(r|s,a) (seed 004): trajectories record the rewards drawn."""
+    seed = _seeded(seed)
     rng = random.Random(seed + 2)
     out = []
     for inst in default_battery(seed=seed, n_random=n_random):
         mdp = inst.mdp
-        if mdp.n_trajectories * 3 ** (mdp.horizon + 1) > 200_000:  # outcomes multiply the trajectories
-            mdp = FiniteMDP.from_tables(mdp.initial, mdp.transitions, mdp.rewards, horizon=min(mdp.horizon, 1),
+        horizon = mdp.horizon
+        while horizon > 0 and mdp.n_states * (mdp.n_states * mdp.n_actions * 3) ** (horizon + 1) > 200_000:
+            horizon -= 1  # reward outcomes multiply the trajectories: shorten to stay in budget
+        if horizon != mdp.horizon:
+            mdp = FiniteMDP.from_tables(mdp.initial, mdp.transitions, mdp.rewards, horizon=horizon,
                                         discount=mdp.discount, name=mdp.name)
         out.append(Instance(_with_random_rewards(mdp, rng), inst.policy, inst.point, name=f"{inst.name}, random rewards",
                             environment=inst.environment))
-    return tuple(out)
+    return Battery(out, name="rewards", seed=seed)
 
 
-def softmax_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+def softmax_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     """The default battery without its direct policy: statements about softmax policies."""
-    return tuple(i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy))
+    seed = _seeded(seed)
+    return Battery((i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy)),
+                   name="softmax", seed=seed)
 
 
-def bandit_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
-    """One state, one step (H = 0): multi-armed bandits with a softmax policy."""
+def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
+    """One state, one step (H = 0): multi-armed bandits with a softmax policy (a narrow battery)."""
+    seed = _seeded(seed)
     rng = random.Random(seed + 3)
     out = []
     for k in range(max(n_random, 4)):
-        A = rng.randint(1, 5)
-        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[F(rng.randint(-6, 6), rng.randint(1, 3)) for _ in range(A)]],
-                                    horizon=0, name=f"bandit #{k + 1}, {A} arms")
+        A = rng.randint(1, 8)
+        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[random_reward(rng) for _ in range(A)]],
+                                    horizon=0, discount=random_gamma(rng), name=f"bandit #{k + 1}, {A} arms")
         policy = TabularSoftmax(1, A)
         out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
     lin = FiniteMDP.from_tables([1], [[[1]] * 3], [[2, -1, F(1, 2)]], horizon=0, name="bandit, linear softmax")
     out.append(Instance(lin, LinearSoftmax((((1, 0), (0, 1), (1, 1)),)), (F(2), F(1, 3)), name=lin.name))
-    return tuple(out)
+    return Battery(out, name="bandits", seed=seed)
 
 
-def gaussian_battery(*, seed: int = 2024, n_random: int = 6) -> tuple:
+def gaussian_battery(*, seed: int | None = None, n_random: int = 6) -> Battery:
     """Exact points (θ, σ > 0, w, reward coefficients, an action a) for one-step Gaussian-policy statements."""
     from .notation import action, k0, k1, k2, sigma, theta, w
 
+    seed = _seeded(seed)
     rng = random.Random(seed + 4)
 
     def q(lo, hi):
-        return F(rng.randint(lo, hi), rng.randint(1, 9))
+        den = rng.randint(1, 60)  # a rational in [lo, hi]
+        return F(rng.randint(lo * den, hi * den), den)
 
     points = []
     for k in range(max(n_random // 2, 4)):
         values = ((theta, q(-9, 9)), (sigma, q(1, 9)), (w, q(-4, 4)), (action, q(-9, 9)),
                   (k0, q(-5, 5)), (k1, q(-5, 5)), (k2, q(-5, 5)))
         points.append(PointInstance(values, name=f"point #{k + 1}"))
-    return tuple(points)
+    return Battery(points, name="gaussian", seed=seed)
 
 
-def discounted_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instance, ...]:
+def discounted_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     """The default battery with γ < 1 everywhere: infinite-horizon discounted statements."""
+    seed = _seeded(seed)
     rng = random.Random(seed + 5)
     out = []
     for inst in default_battery(seed=seed, n_random=n_random):
@@ -226,11 +354,13 @@ def discounted_battery(*, seed: int = 2024, n_random: int = 12) -> tuple[Instanc
         if m.discount < 1:
             out.append(inst)
             continue
-        gamma = rng.choice([F(1, 2), F(9, 10), F(2, 3)])
+        gamma = random_gamma(rng)
+        while gamma == 1:
+            gamma = random_gamma(rng)
         mdp = FiniteMDP.from_tables(m.initial, m.transitions, m.rewards, horizon=m.horizon, discount=gamma,
                                     name=f"{m.name}, γ = {gamma}")
         out.append(Instance(mdp, inst.policy, inst.point, name=mdp.name, environment=inst.environment))
-    return tuple(out)
+    return Battery(out, name="discounted", seed=seed)
 
 
 BATTERIES = {"default": default_battery, "gaussian": gaussian_battery, "discounted": discounted_battery, "stress": stress_battery, "rewards": reward_battery,

@@ -3,28 +3,36 @@
 The instance check evaluates both sides of a step on each instance of a battery (see
 :mod:`derive.semantics`) and compares them exactly: first in Z/pZ for a random prime p
 along a random direction v (fast, a randomized identity test: a difference found there is
-certain), then, for a failure, in exact rationals to report both sides' values. An
-``unbiased`` step compares the exact expectation of the estimator over m = 1 and m = 2
-i.i.d. samples with the line above.
+certain), then, where a log's value is needed or a division by zero was seen mod p, in exact
+log-linear numbers (r + Σ q log n), and only where those cannot hold a value in rigorous
+balls (a weaker, numeric verdict). No tolerance decides an equality.
+
+Free sample variables are bound on every instance: m to 1, 2, 3 and one random m in 4..9,
+a free sample index i to 1..m (or to 1, 2, 3 and a random one). An ``unbiased`` step
+compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ too), computed by
+linearity term by term; an '=' between estimators is checked for every tuple of samples
+(a random subset, said so, past a size limit).
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
-from .battery import default_battery
+from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
+from .battery import default_battery, scope_of
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
-from .notation import TrajectorySum, b, i, m, tau, x
+from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
+from .notation import _Binder
 from .report import (
-    FAILED, PROVED, UNDECIDED, ConditionReport, instances_phrase, Counterexample, DerivationReport,
+    FAILED, PROVED, UNDECIDED, ConditionReport, agreement_phrase, Counterexample, DerivationReport,
     ProofReport, StepReport,
 )
 from .semantics import (
@@ -32,145 +40,423 @@ from .semantics import (
 )
 from .symbolic import SymbolicResult, prove, same_form
 
-__all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof"]
+__all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
+           "sample_counts", "DIGITS", "fresh_seed"]
 
-MAX_SAMPLE_TUPLES = 250_000  # m = 2 is checked only while |support|² stays below this
+MAX_TUPLES = 200_000      # sample tuples enumerated per binding; past it, random tuples (said so)
+RANDOM_TUPLES = 4_096     # how many random tuples then
+DIGITS = 60               # the numeric verdict: both sides agree to this many digits
+PREC_START, PREC_CAP = 256, 4096  # ball precision in bits: doubled until the balls separate or tighten
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's random source (printed in every report, so runs replay)."""
+    return secrets.randbelow(10**6)
 
 
 @dataclass(frozen=True)
 class InstanceOutcome:
     status: str                   # "agree" | "differ" | "undefined" | "ill-formed" | "unsupported"
     reason: str = ""
-    numeric: bool = False         # compared in 50-digit floats
+    numeric: bool = False         # agreement shown only to DIGITS digits (rigorous balls), not exactly
     bindings: dict | None = None  # free variables at the first difference
     baseline: tuple = ()          # the b(s) drawn for this check
+    notes: tuple = ()             # what was not checked (a sample count past the limit), in words
+    direction: tuple = ()         # the direction v of the check
+
+
+def sample_counts(rng: random.Random) -> tuple[int, ...]:
+    """The sample counts m a step is checked at: 1, 2, 3 and one drawn from 4..9."""
+    return (1, 2, 3, rng.randint(4, 9))
 
 
 # -- binding free variables ------------------------------------------------------
 
-def _free_structure(*exprs: Expr) -> tuple[bool, bool, bool]:
-    """(τ free, τ^(i) with free i, m free) across the expressions."""
-    free = set().union(*(e.free_symbols for e in exprs))
-    return tau in free, i in free, m in free
+def _rebuild(e, args):
+    with sp.evaluate(False):
+        return e.func(*args)
 
 
-def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
-    """Yield (tags, slots, ints, batch, weighted) for every way to bind the free variables."""
+def _subst(e, mapping: dict):
+    """e with the free occurrences of the mapping's symbols replaced, nothing evaluated (P/P stays P/P)."""
+    if not mapping or not isinstance(e, sp.Basic):
+        return e
+    if e in mapping:
+        return mapping[e]
+    if not e.args:
+        return e
+    if isinstance(e, (sp.Sum, sp.Product)):
+        bound = {lim[0] for lim in e.limits}
+        body = _subst(e.function, {k: v for k, v in mapping.items() if k not in bound})
+        limits = [sp.Tuple(v, _subst(lo, mapping), _subst(hi, mapping)) for v, lo, hi in e.limits]
+        return _rebuild(e, (body, *limits))
+    if isinstance(e, _Binder) and e.variable in mapping:
+        inner = {k: v for k, v in mapping.items() if k != e.variable}
+        return _rebuild(e, (_subst(e.args[0], inner), *e.args[1:]))
+    args = tuple(_subst(a, mapping) for a in e.args)
+    return e if args == e.args else _rebuild(e, args)
+
+
+def _mentions_sample_of(body, var) -> bool:
+    return any(var in s.args[0].free_symbols for s in body.atoms(Sample))
+
+
+def _unroll(e):
+    """Sums over a sample index with concrete limits written out term by term (Σ_{i=1}^{3} f(τ^(i)))."""
+    if not isinstance(e, sp.Basic) or not e.args:
+        return e
+    if isinstance(e, sp.Sum):
+        for k, (var, lo, hi) in enumerate(e.limits):
+            others = e.limits[:k] + e.limits[k + 1:]
+            # Written out only when no other limit depends on it (then the order of summation is free).
+            if (lo.is_Integer and hi.is_Integer and var.is_integer and _mentions_sample_of(e.function, var)
+                    and not any(var in (o_lo.free_symbols | o_hi.free_symbols) for _, o_lo, o_hi in others)):
+                terms = []
+                for n in range(int(lo), int(hi) + 1):
+                    body = _subst(e.function, {var: sp.Integer(n)})
+                    terms.append(_unroll(_rebuild(e, (body, *others)) if others else body))
+                return sp.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sp.Integer(0))
+    args = tuple(_unroll(a) for a in e.args)
+    return e if args == e.args else _rebuild(e, args)
+
+
+def _key_of(traj):
+    if isinstance(traj, Sample):
+        k = traj.args[0]
+        return ("sample", int(k)) if k.is_Integer else ("sample", k)
+    return traj
+
+
+def _free_keys(e) -> set:
+    """The trajectories e speaks of that no Σ_τ (or E) inside it binds: τ and samples τ^(k)."""
+    if isinstance(e, (TrajectorySum, Expectation)):
+        return _free_keys(e.body) - {_key_of(e.variable)}
+    if isinstance(e, Sample):
+        return {_key_of(e)}
+    if e == tau:
+        return {tau}
+    if not isinstance(e, sp.Basic) or not e.args:
+        return set()
+    out = set()
+    for a in e.args:
+        out |= _free_keys(a)
+    return out
+
+
+def _bindable(keys) -> list:
+    return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=str)
+
+
+def _terms(e) -> list:
+    """e as terms whose sum is e: Add split, a constant factor distributed, ∇ of a sum split (linearity)."""
+    if isinstance(e, sp.Add):
+        return [t for a in e.args for t in _terms(a)]
+    if isinstance(e, sp.Mul):
+        random_parts = [k for k, a in enumerate(e.args) if _free_keys(a)]
+        if len(random_parts) == 1:
+            k = random_parts[0]
+            inner = _terms(e.args[k])
+            if len(inner) > 1:
+                others = e.args[:k] + e.args[k + 1:]
+                return [sp.Mul(*others, t, evaluate=False) for t in inner]
+        return [e]
+    if isinstance(e, Derivative) and isinstance(e.expr, sp.Add):
+        return [Derivative(t, *e.variable_count) for t in _terms(e.expr)]
+    return [e]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One way to bind the free variables: the step's two lines with m and i substituted, sums over i written out."""
+
+    tags: dict
+    lhs: Expr
+    rhs: Expr
+    ints: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)
+
+
+def _sample_substitutions(lhs, rhs, counts) -> list[tuple[dict, dict]]:
+    free = lhs.free_symbols | rhs.free_symbols
+    if m in free:
+        out = []
+        for M in counts:
+            if i in free:  # a free sample index ranges over 1..m
+                out.extend(({"m": str(M), "i": str(I)}, {m: sp.Integer(M), i: sp.Integer(I)}) for I in range(1, M + 1))
+            else:
+                out.append(({"m": str(M)}, {m: sp.Integer(M)}))
+        return out
+    if i in free:
+        return [({"i": str(I)}, {i: sp.Integer(I)}) for I in counts]
+    return [({}, {})]
+
+
+_EXPANDED: dict = {}
+
+
+def _expanded(e, subs: dict):
+    key = (e, tuple(sorted(subs.items(), key=str)))
+    if key not in _EXPANDED:
+        if len(_EXPANDED) > 4096:
+            _EXPANDED.clear()
+        _EXPANDED[key] = _unroll(_subst(e, subs))
+    return _EXPANDED[key]
+
+
+def _plans(instance: Instance, lhs: Expr, rhs: Expr, counts) -> list[_Plan]:
     free = lhs.free_symbols | rhs.free_symbols
     # "For every state s" and "for every action b": one binding per value.
     states = range(instance.mdp.n_states) if x in free else [None]
     actions = range(instance.mdp.n_actions) if b in free else [None]
-    for state in states:
-        for action in actions:
-            extra_tags, extra_ints = {}, {}
-            if state is not None:
-                extra_tags["s"], extra_ints[x] = str(state), state
-            if action is not None:
-                extra_tags["b"], extra_ints[b] = str(action), action
-            for tags, slots, ints, batch, w in _trajectory_bindings(instance, lhs, rhs, relation):
-                yield {**extra_tags, **tags}, slots, {**ints, **extra_ints}, batch, w
+    out = []
+    for tags, subs in _sample_substitutions(lhs, rhs, counts):
+        left, right = _expanded(lhs, subs), _expanded(rhs, subs)
+        for state in states:
+            for action in actions:
+                t, ints, kinds = dict(tags), {}, {}
+                if state is not None:
+                    t["s"], ints[x], kinds[x] = str(state), state, "state"
+                if action is not None:
+                    t["b"], ints[b], kinds[b] = str(action), action, "action"
+                out.append(_Plan(t, left, right, ints, kinds))
+    return out
 
 
-def _trajectory_bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
-    support = np.flatnonzero(instance.support())
+class _TooMany(Exception):
+    """A term couples too many samples to enumerate their tuples exactly."""
+
+
+def _grid(support: np.ndarray, keys: list, rng: random.Random | None):
+    """Index arrays binding each key to the support: every tuple, or random tuples past the limit."""
     n = support.size
-    tau_free, i_free, m_free = _free_structure(lhs, rhs)
-    sample_counts = [1, 2] if m_free else [None]
-    for count in sample_counts:
-        keys = []
-        if tau_free:
-            keys.append(tau)
-        if count is not None:
-            keys.extend(("sample", k) for k in range(1, count + 1))
-        elif i_free:
-            keys.append(("sample", 1))
-        if n ** len(keys) > MAX_SAMPLE_TUPLES and count == 2:
-            continue
-        grids = np.meshgrid(*([support] * len(keys)), indexing="ij") if keys else []
-        slots = {k: g.ravel() for k, g in zip(keys, grids)}
-        batch = int(n ** len(keys)) if keys else 1
-        ints = {}
-        if count is not None:
-            ints[m] = count
-        if i_free and count is None:
-            ints[i] = 1
-        tags = {"m": str(count)} if count is not None else {}
-        yield tags, slots, ints, batch, (relation == UNBIASED)
+    if not keys:
+        return {}, 1, ""
+    total = n ** len(keys)
+    if total <= MAX_TUPLES:
+        grids = np.meshgrid(*([support] * len(keys)), indexing="ij")
+        return {k: g.ravel() for k, g in zip(keys, grids)}, int(total), ""
+    if rng is None:
+        raise _TooMany(f"{total:,} sample tuples")
+    picks = np.random.default_rng(rng.getrandbits(64)).integers(0, n, size=(RANDOM_TUPLES, len(keys)))
+    return ({k: support[picks[:, j]] for j, k in enumerate(keys)}, RANDOM_TUPLES,
+            f"{RANDOM_TUPLES:,} random tuples of {total:,}")
 
 
-def _evaluate_pair(ev: Evaluator, lhs, rhs, relation, slots, ints, batch):
-    """Both sides on one binding; for 'unbiased', the rhs is averaged over the sample tuples."""
+def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
+    """E[expr] over i.i.d. τ^(k) ∼ P(·;θ) (and a free τ), exactly, term by term."""
     bk = ev.backend
+    prob = ev._trajectory_prob().val
+    total = bk.zero()
+    for term in _terms(expr):
+        keys = _bindable(_free_keys(term))
+        slots, batch, _ = _grid(support, keys, None)
+        value = ev.evaluate(term, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
+        if value is None:
+            raise NotRepresentable("a log value is needed")
+        if keys:
+            weight = bk.one()
+            for k in keys:
+                weight = bk.mul(weight, prob[slots[k]])
+            value = bk.sum(bk.mul(weight, np.broadcast_to(value, (batch,))))
+        total = bk.add(total, value)
+    return _array(bk, total), {}
+
+
+def _pointwise(ev: Evaluator, expr: Expr, plan: _Plan, slots: dict, batch: int):
+    value = ev.evaluate(expr, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
+    if value is None:
+        raise NotRepresentable("a log value is needed")
+    value = _array(ev.backend, value)
+    return np.broadcast_to(value, (batch,)) if batch > 1 or slots else value
+
+
+def _array(bk, value) -> np.ndarray:
+    """value as an array of the backend's numbers (never converted to floats on the way)."""
+    if bk.dtype is not object:
+        return np.asarray(value)
+    if isinstance(value, np.ndarray):
+        return value.astype(object, copy=False)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _sides(ev: Evaluator, plan: _Plan, relation: str, support, rng):
+    """Both sides' values on one plan: (left, right, slots, note); raises _Side on an undefined side."""
     if relation == UNBIASED:
-        left = ev.evaluate(lhs, ints=ints)
-        right = ev.evaluate(rhs, slots=slots, ints=ints, batch=batch)
-        weights = bk.one()
-        p = ev._trajectory_prob().val
-        for key, idx in slots.items():
-            if isinstance(key, tuple) and key[0] == "sample":
-                weights = bk.mul(weights, p[idx])
-        if right.val is None:
-            return left.val, None
-        expectation = bk.sum(bk.mul(weights, np.broadcast_to(right.val, (batch,))))
-        return left.val, expectation
-    left = ev.evaluate(lhs, slots=slots, ints=ints, batch=batch)
-    right = ev.evaluate(rhs, slots=slots, ints=ints, batch=batch)
-    return left.val, right.val
-
-
-def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> InstanceOutcome:
-    """Compare lhs and rhs at one exact point (statements in ordinary symbols)."""
-    if relation != EQUAL:
-        return InstanceOutcome("unsupported", "an estimator relation needs trajectories, not a point")
+        evaluate = lambda e: _expectation(ev, e, plan, support)[0]  # noqa: E731
+        slots, note = {}, ""
+    else:
+        keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+        slots, batch, note = _grid(support, keys, rng)
+        evaluate = lambda e: _pointwise(ev, e, plan, slots, batch)  # noqa: E731
     try:
-        diff = sp.simplify(at_point(lhs, point) - at_point(rhs, point))
-    except Exception as exc:  # SymPy could not evaluate: not a pass
-        return InstanceOutcome("unsupported", f"SymPy could not evaluate at the point ({type(exc).__name__})")
-    if diff == 0:
-        return InstanceOutcome("agree")
-    value = sp.N(diff, 60)
-    if value.is_number and abs(value) > sp.Float("1e-40", 60):
-        return InstanceOutcome("differ", "the two sides differ", False, {"point": point.describe()})
-    return InstanceOutcome("agree", numeric=True)
+        left = evaluate(plan.lhs)
+    except Undefined as u:
+        raise _Side("lhs", u) from None
+    try:
+        right = evaluate(plan.rhs)
+    except Undefined as u:
+        raise _Side("rhs", u) from None
+    left, right = np.broadcast_arrays(_array(ev.backend, left), _array(ev.backend, right))
+    return left.ravel(), right.ravel(), slots, note
 
 
-def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random) -> InstanceOutcome:
-    """Compare the meanings of lhs and rhs on one instance."""
+class _Side(Exception):
+    def __init__(self, side, undefined):
+        super().__init__(str(undefined))
+        self.side, self.undefined = side, undefined
+
+
+def _compare(bk, left, right):
+    """("agree" | "differ" | "close" | "unsure", index): exact backends decide; balls prove only a difference."""
+    if isinstance(bk, Ball):
+        diff = bk.add(left, bk.neg(right))
+        sep = bk.separated(diff)
+        if sep.any():
+            return "differ", int(np.flatnonzero(sep)[0])
+        from flint import arb
+
+        tight = all(d.rad() <= arb(10) ** (-DIGITS) * max(arb(1), abs(lv.mid()) + abs(rv.mid()))
+                    for d, lv, rv in zip(diff.ravel(), left.ravel(), right.ravel()))
+        return ("close" if tight else "unsure"), -1
+    same = np.asarray(bk.equal(left, right)).ravel()
+    if not same.all():
+        return "differ", int(np.flatnonzero(~same)[0])
+    return "agree", -1
+
+
+def _backends(rng: random.Random):
+    yield ModPrime(random_prime(rng))
+    yield LogLinear()
+    prec = PREC_START
+    while prec <= PREC_CAP:
+        yield Ball(prec)
+        prec *= 2
+
+
+def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random, *,
+                   counts: tuple | None = None, lhs_is_start: bool = False) -> InstanceOutcome:
+    """Compare the meanings of lhs and rhs on one instance (``counts``: the sample counts m to bind).
+
+    A side undefined here fails the step when the line above is defined, or when the line above
+    is the derivation's first line (then the derivation itself speaks of an undefined value).
+    """
     if isinstance(instance, PointInstance):
         return _check_point(lhs, rhs, relation, instance)
+    counts = sample_counts(rng) if counts is None else counts
     direction = instance.policy.tangent([Fraction(rng.randrange(1, 2**30)) for _ in range(instance.n_params)])
-    baseline = _baseline(instance, rng)
-    backends = [ModPrime(random_prime(rng)), HighPrecision()]
+    baseline = tuple(_baseline(instance, rng))
+    try:
+        plans = _plans(instance, lhs, rhs, counts)
+        support = np.flatnonzero(instance.support())
+    except (IllFormed, ValueError) as exc:
+        return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
+    notes: list = []
+    last = "no number system could hold the values"
     numeric = False
-    for bk in backends:
+    for bk in _backends(rng):
         try:
-            ev = Evaluator(instance, bk, direction, baseline=baseline)
-            for tags, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
-                left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
-                if left is None or right is None:
-                    raise NotRepresentable("a log value is needed")
-                left_b, right_b = np.broadcast_arrays(np.asarray(left), np.asarray(right))
-                same = bk.equal(left_b, right_b)
-                if not np.all(same):
-                    j = int(np.flatnonzero(~np.asarray(same).ravel())[0])
+            ev = Evaluator(instance, bk, direction, baseline=list(baseline))
+            state = "agree"
+            notes = []
+            for plan in plans:
+                try:
+                    left, right, slots, note = _sides(ev, plan, relation, support, rng)
+                except _TooMany as too:
+                    notes.append(f"m = {plan.tags.get('m', '?')} not checked ({too} past the limit)")
+                    continue
+                if note:
+                    notes.append(f"m = {plan.tags.get('m', '?')} on {RANDOM_TUPLES:,} random sample tuples")
+                verdict, j = _compare(bk, left, right)
+                if verdict == "differ":
                     where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
-                    where.update(tags)
-                    return InstanceOutcome("differ", "the two sides differ", numeric, where, tuple(baseline))
-            return InstanceOutcome("agree", numeric=numeric)
-        except NotRepresentable:
-            numeric = True
-            continue
-        except Undefined as u:
+                    where.update(plan.tags)
+                    return InstanceOutcome("differ", "the two sides differ", isinstance(bk, Ball), where, baseline,
+                                           direction=tuple(direction))
+                if verdict == "unsure":
+                    raise Undecidable("balls too wide")
+                if verdict == "close":
+                    state = "close"
+            if len(notes) and all("not checked" in n for n in notes) and len(notes) == len(plans):
+                return InstanceOutcome("unsupported", "; ".join(dict.fromkeys(notes)), notes=tuple(notes))
+            return InstanceOutcome("agree", numeric=state == "close", baseline=baseline,
+                                   notes=tuple(dict.fromkeys(notes)), direction=tuple(direction))
+        except _Side as side:
+            if not bk.exact or isinstance(bk, ModPrime):
+                last = f"{side.undefined} (seen in {bk.name}; rechecking exactly)"
+                continue  # mod p, a nonzero rational can vanish: recheck in exact numbers
+            u = side.undefined
             where = {_key_text(k): trajectory_text(instance.mdp, v) for k, v in u.where.items()}
-            return InstanceOutcome("undefined", f"{u} on the trajectory shown", False, where)
+            if side.side == "lhs" and lhs_is_start:
+                return InstanceOutcome("undefined", f"{u} in the derivation's first line, on the trajectory shown",
+                                       False, where, baseline)
+            if side.side == "lhs":
+                return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where)
+            return InstanceOutcome("undefined", f"{u} on the trajectory shown, where the line above is defined",
+                                   False, where, baseline)
+        except (NotRepresentable, Undecidable) as exc:
+            last = f"{exc} ({bk.name})"
+            continue
         except IllFormed as exc:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
             return InstanceOutcome("unsupported", str(exc))
-        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        except (ArithmeticError, ValueError, TypeError, RecursionError, IndexError) as exc:
             # A checker error is never a pass: the instance counts as not evaluated.
             return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
-    return InstanceOutcome("unsupported", "no number system could hold the values")
+    return InstanceOutcome("unsupported", f"undecided: {last}")
+
+
+def _value_text(v) -> str:
+    from .backends import number_text
+
+    return number_text(v) if isinstance(v, (int, Fraction)) else str(v)
+
+
+def _expr_text(e) -> str:
+    try:
+        return sp.sstr(e)
+    except ValueError:  # an integer past Python's digit limit for str()
+        return "(an expression with an integer of more than 4,300 digits)"
+
+
+def _tag_text(tags: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in tags.items()) or "the step"
+
+
+def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> InstanceOutcome:
+    """Compare lhs and rhs at one exact point: exactly when the difference is a rational, else in balls."""
+    from .backends import sympy_ball
+
+    if relation != EQUAL:
+        return InstanceOutcome("unsupported", "an estimator relation needs trajectories, not a point")
+    try:
+        diff = at_point(lhs, point) - at_point(rhs, point)
+        if diff == 0 or sp.expand(diff) == 0:
+            return InstanceOutcome("agree")
+    except Exception as exc:  # SymPy could not evaluate: not a pass
+        return InstanceOutcome("unsupported", f"SymPy could not evaluate at the point ({type(exc).__name__})")
+    if diff.is_Rational:
+        return InstanceOutcome("differ", "the two sides differ", False, {"point": point.describe()})
+    prec = PREC_START
+    while prec <= PREC_CAP:
+        try:
+            ball = sympy_ball(diff, prec)
+        except NotRepresentable as exc:
+            return InstanceOutcome("unsupported", f"undecided: the difference is not a number here ({exc})")
+        except Undecidable:
+            prec *= 2
+            continue
+        if not ball.contains(0):
+            return InstanceOutcome("differ", "the two sides differ (proved in ball arithmetic)", True,
+                                   {"point": point.describe()})
+        from flint import arb
+
+        if ball.rad() <= arb(10) ** (-DIGITS):
+            return InstanceOutcome("agree", numeric=True)
+        prec *= 2
+    return InstanceOutcome("unsupported", f"undecided: the balls neither separate nor tighten by {PREC_CAP} bits")
 
 
 def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
@@ -184,38 +470,40 @@ def _key_text(key) -> str:
     return "τ"
 
 
-def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcome) -> tuple[tuple, tuple]:
+def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcome, counts) -> tuple[tuple, tuple]:
     """Both sides' exact values (every gradient component) at the failing binding."""
     vector = lhs.has(Derivative) or rhs.has(Derivative)
     K = instance.n_params if vector else 1
     left_vals, right_vals = [], []
     wanted = outcome.bindings or {}
+    support = np.flatnonzero(instance.support())
+    plans = [p for p in _plans(instance, lhs, rhs, counts) if all(wanted.get(k) == v for k, v in p.tags.items())]
+    if not plans:
+        return (), ()
+    plan = plans[0]
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:
-            ev = Evaluator(instance, Exact(), direction, baseline=list(outcome.baseline) or None)
-            picked = None
-            for tags, slots, ints, batch, _ in _bindings(instance, lhs, rhs, relation):
-                if any(wanted.get(k) != v for k, v in tags.items()):
-                    continue
-                left, right = _evaluate_pair(ev, lhs, rhs, relation, slots, ints, batch)
-                if left is None or right is None:
-                    raise NotRepresentable("log value")
-                left_b, right_b = np.broadcast_arrays(np.asarray(left, dtype=object), np.asarray(right, dtype=object))
-                j = 0
-                if slots:
-                    texts = {kk: [trajectory_text(instance.mdp, int(x)) for x in v] for kk, v in slots.items()}
-                    for jj in range(batch):
-                        if all(texts[kk][jj] == wanted.get(_key_text(kk)) for kk in slots):
-                            j = jj
-                            break
-                picked = (left_b.ravel()[j], right_b.ravel()[j])
-                break
-            if picked is None:
-                return (), ()
-            left_vals.append(str(picked[0]))
-            right_vals.append(str(picked[1]))
-        except (NotRepresentable, Undefined, IllFormed, Unsupported) as exc:
+            ev = Evaluator(instance, LogLinear(), direction, baseline=list(outcome.baseline) or None)
+            if relation == UNBIASED:
+                left, right = _expectation(ev, plan.lhs, plan, support)[0], _expectation(ev, plan.rhs, plan, support)[0]
+                picked = (left.ravel()[0], right.ravel()[0])
+            else:
+                keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+                texts = {kk: wanted.get(_key_text(kk)) for kk in keys}
+                chosen = []
+                for kk in keys:
+                    idx = next((int(t) for t in support if trajectory_text(instance.mdp, int(t)) == texts[kk]), None)
+                    if idx is None:
+                        return (), ()
+                    chosen.append(idx)
+                slots = {kk: np.array([c], dtype=np.int64) for kk, c in zip(keys, chosen)}
+                left = _pointwise(ev, plan.lhs, plan, slots, 1)
+                right = _pointwise(ev, plan.rhs, plan, slots, 1)
+                picked = (np.asarray(left).ravel()[0], np.asarray(right).ravel()[0])
+            left_vals.append(_value_text(picked[0]))
+            right_vals.append(_value_text(picked[1]))
+        except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError) as exc:
             return (f"not exactly representable ({type(exc).__name__})",), ()
     return tuple(left_vals), tuple(right_vals)
 
@@ -224,19 +512,29 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
 
 def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "claim", why: str = "",
                index: int = 1, conditions=(), battery=None, symbolic: SymbolicResult | None = None,
-               timeout: float = 2.0, seed: int = 0, minimize: bool = True) -> StepReport:
+               timeout: float = 2.0, seed: int | None = None, minimize: bool = True,
+               root_seed: int | None = None, lhs_is_start: bool = True) -> StepReport:
     """Check lhs (relation) rhs symbolically and on every instance of the battery.
 
-    A failure is reported on the smallest instance Hypothesis finds (``minimize``), else on
-    the smallest failing instance of the battery.
+    ``seed`` drives this check's primes, directions, baselines and sample counts (fresh from the
+    operating system when None, and printed); ``root_seed`` is the seed that replays the whole
+    run (the battery's), shown in the verdict. A failure is reported on the smallest instance
+    Hypothesis finds (``minimize``), else on the smallest failing instance of the battery.
     """
     battery = default_battery() if battery is None else battery
-    unit = "points" if battery and all(isinstance(inst, PointInstance) for inst in battery) else "MDPs"
+    derived = seed is None and getattr(battery, "seed", None) is not None
+    if seed is None:
+        seed = battery.seed * 1000 + index if derived else fresh_seed()
+    # The battery's seed replays a check seeded from it; any other check seed is shown beside it.
+    scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
+    unit = scope.unit
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
-    agreed, numeric, failures, undecided, undefined_count = 0, 0, [], [], 0
+    counts = sample_counts(rng)
+    agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     for inst in battery:
-        out = check_instance(lhs, rhs, relation, inst, rng)
+        out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
+        notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
             numeric += out.numeric
@@ -247,12 +545,13 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undecided.append((inst, out))
     counterexample = None
     detail = ""
+    contradiction = False
     if failures:
         inst, out = min(failures, key=_size)
         if minimize:
-            inst, out = _minimized(lhs, rhs, relation, inst, out, seed)
+            inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts, lhs_is_start)
         violated = _violated(conditions, inst, out)
-        counterexample = _counterexample(lhs, rhs, relation, inst, out, violated)
+        counterexample = _counterexample(lhs, rhs, relation, inst, out, violated, counts)
         # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
         over_all = any(isinstance(e, TrajectorySum) and not e.support
                        for side in (lhs, rhs) for e in sp.preorder_traversal(side))
@@ -263,23 +562,64 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             detail = undefined_hint
         if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
             detail = HINTS["estimator-as-equality"]
+        if sym.proved and any(o.status == "differ" for _, o in failures):
+            # Two of derive's own checks disagree: one of them is wrong. Never pick one; fail and say so.
+            contradiction = True
+            detail = CONTRADICTION + ("; " + detail if detail else "")
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
     elif agreed:
-        verdict = instances_phrase(agreed, unit)
+        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
+                                   total=len(battery))
     else:
         verdict = UNDECIDED
     if undecided:
         detail = (detail + "; " if detail else "") + (
             f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}")
+    skipped = [n for n in notes if "not checked" in n]  # sampled tuples are said in the verdict itself
+    if skipped:
+        counted = {n: skipped.count(n) for n in dict.fromkeys(skipped)}
+        detail = (detail + "; " if detail else "") + "; ".join(
+            f"{n} (on {k} of {len(battery)} instances)" for n, k in counted.items())
     sym_text = sym.status + (f": {sym.detail}" if sym.detail else "")
+    limited = _limited_text(notes)
+    if limited and verdict != FAILED and verdict != UNDECIDED and verdict != PROVED:
+        verdict = verdict[:-1] + limited + ")"
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
-        counterexample=counterexample, detail=detail, lhs=sp.sstr(lhs), rhs=sp.sstr(rhs),
+        counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
+        scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
+        contradiction=contradiction,
     )
+
+
+CONTRADICTION = ("derive contradicts itself: its symbolic prover proved this step, but the instance check "
+                 "shows the two sides differ; one of derive's checks is wrong, so the step is failed — "
+                 "please report this")
+
+
+def _limited_text(notes) -> str:
+    """Which sample counts were checked only on random tuples, or not at all (past the limit), in the verdict."""
+    sampled = sorted({n.split()[2] for n in notes if "random sample tuples" in n}, key=lambda s: int(s) if s.isdigit() else 0)
+    skipped = sorted({n.split()[2] for n in notes if "not checked" in n}, key=lambda s: int(s) if s.isdigit() else 0)
+    out = ""
+    if sampled:
+        out += f"; m = {', '.join(sampled)} on {RANDOM_TUPLES:,} random sample tuples where there are more than {MAX_TUPLES:,}"
+    if skipped:
+        out += f"; m = {', '.join(skipped)} not checked on some instances (past {MAX_TUPLES:,} tuples)"
+    return out
+
+
+def _samples_text(lhs, rhs, counts) -> str:
+    free = lhs.free_symbols | rhs.free_symbols
+    if m in free:
+        return "; m = " + ", ".join(map(str, counts)) + (" with i = 1..m" if i in free else "")
+    if i in free:
+        return "; i = " + ", ".join(map(str, counts))
+    return ""
 
 
 HINTS = {
@@ -309,7 +649,7 @@ def _violated(conditions, inst: Instance, out: InstanceOutcome) -> list:
     return bad
 
 
-def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: int):
+def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: int, counts, lhs_is_start=True):
     """Search for a smaller instance of the same kind on which the step fails the same way."""
     from .minimize import kind_of, minimal_instance
 
@@ -321,7 +661,7 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     found: dict = {}
 
     def fails(candidate: Instance) -> bool:
-        result = check_instance(lhs, rhs, relation, candidate, rng)
+        result = check_instance(lhs, rhs, relation, candidate, rng, counts=counts, lhs_is_start=lhs_is_start)
         if result.status == out.status:
             found[id(candidate)] = result
             return True
@@ -331,21 +671,22 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     small = minimal_instance(fails, kind)
     if small is None:
         return inst, out
-    result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng)
+    result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng, counts=counts,
+                                                    lhs_is_start=lhs_is_start)
     if result.status != out.status:  # randomized check disagreed on replay: keep the battery's one
         return inst, out
     size = lambda x: (x.mdp.n_trajectories, x.n_params)  # noqa: E731
     return (small, result) if size(small) <= size(inst) else (inst, out)
 
 
-def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=()) -> Counterexample:
+def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=(), counts=(1,)) -> Counterexample:
     if isinstance(inst, PointInstance):
         return Counterexample(instance=inst.describe(), mdp={}, theta=tuple(f"{k} = {v}" for k, v in inst.values),
                               lhs=(sp.sstr(at_point(lhs, inst)),), rhs=(sp.sstr(at_point(rhs, inst)),),
                               reason=out.reason, bindings=dict(out.bindings or {}))
     left, right = ((), ())
     if out.status == "differ":
-        left, right = _exact_sides(lhs, rhs, relation, inst, out)
+        left, right = _exact_sides(lhs, rhs, relation, inst, out, counts)
     theta = tuple(inst.policy.theta_of(inst.point))
     reason = out.reason
     if out.status == "differ" and relation == UNBIASED:
@@ -421,9 +762,13 @@ def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) 
 
 
 def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None = None,
-                      timeout: float = 2.0, seed: int = 0, minimize: bool = True) -> DerivationReport:
-    """Check every step of a derivation, then its stated result."""
-    battery = default_battery() if battery is None else battery
+                      timeout: float = 2.0, seed: int | None = None, minimize: bool = True,
+                      root_seed: int | None = None) -> DerivationReport:
+    """Check every step of a derivation, then its stated result (``seed``: see :func:`check_step`)."""
+    if seed is None:
+        root_seed = fresh_seed() if root_seed is None else root_seed
+        seed = root_seed * 1000
+    battery = default_battery(seed=root_seed if root_seed is not None else seed) if battery is None else battery
     proved_chains = {} if proved_chains is None else proved_chains
     reports, prev = [], d.start
     relation_so_far = EQUAL
@@ -433,7 +778,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
-            minimize=minimize,
+            minimize=minimize, root_seed=root_seed, lhs_is_start=k == 1,
         ))
         if step.relation == UNBIASED:
             relation_so_far = UNBIASED
@@ -456,7 +801,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     result = check_step(
         d.goal.lhs, d.goal.rhs, relation=d.goal.relation, rule="stated result",
         why=f"{d.name}: the result the derivation sets out to prove", index=0,
-        battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize,
+        battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize, root_seed=root_seed,
     )
     chain_ok = not unproved and not structure
     # Keyed by identity (the object keeps its id alive): two derivations with one name stay apart.
@@ -466,23 +811,33 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     return DerivationReport(d.name, tuple(reports), result, tuple(structure))
 
 
-def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int = 0,
+def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float = 2.0, seed: int | None = None,
                  minimize: bool = True) -> ProofReport:
-    """Check every derivation of a proof on the battery (the one the proof declares unless given)."""
-    from .battery import BATTERIES
+    """Check every derivation of a proof on the battery (the one the proof declares unless given).
+
+    ``seed`` replays a run exactly: it draws the battery (when none is given) and every prime,
+    direction and sample count; without it the battery's seed is used, or a fresh one.
+    """
+    from .battery import BATTERIES, Battery
 
     start = time.perf_counter()
-    battery = BATTERIES[proof.battery]() if battery is None else tuple(battery)
+    if seed is None:
+        seed = getattr(battery, "seed", None)
+        seed = fresh_seed() if seed is None else seed
+    if battery is None:
+        battery = BATTERIES[proof.battery](seed=seed)
+    elif not isinstance(battery, Battery):
+        battery = Battery(battery, name="given", seed=None)
     proved_chains: dict = {}
     reports = tuple(
-        verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout, seed=seed + 100 * k,
-                          minimize=minimize)
+        verify_derivation(d, battery=battery, proved_chains=proved_chains, timeout=timeout,
+                          seed=seed * 1000 + 100 * k, minimize=minimize, root_seed=seed)
         for k, d in enumerate(proof.derivations)
     )
     return ProofReport(
         name=proof.name, title=proof.title, path=path, derivations=reports,
         instances=tuple(inst.describe() for inst in battery), seconds=time.perf_counter() - start,
-        notes=tuple(proof.notes),
+        notes=tuple(proof.notes), seed=seed, scope=scope_of(battery, check_seed=None if battery.seed == seed else seed).text,
     )
 
 

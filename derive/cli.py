@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
-from .report import instances_phrase
+from .report import agreement_phrase
 
 __all__ = ["main", "run_proofs", "format_report"]
 
@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every step of proof scripts (default: the bundled proofs)")
     verify.add_argument("paths", nargs="*", metavar="PATH", help="proof scripts or folders of them")
     verify.add_argument("--json", action="store_true", help="print only a JSON report on stdout")
-    verify.add_argument("--seed", type=int, default=2024, help="seed of the random battery (default 2024)")
+    verify.add_argument("--seed", type=int, default=None,
+                        help="replay a run: the seed of the random battery, primes, directions and sample counts "
+                             "(default: a fresh seed, printed in the report)")
     verify.add_argument("--random", type=int, default=12, metavar="N",
                         help="random MDPs in the battery besides the edge cases (default 12)")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
@@ -80,6 +82,11 @@ def _verify(args) -> int:
         raise UserError(f"--random: expected a count >= 0, got {args.random}")
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
+    if args.seed is not None and args.seed < 0:
+        raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
+    from .battery import fresh_seed
+
+    seed = fresh_seed() if args.seed is None else args.seed
     files = proof_files(args.paths)
     # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
     # proof, an exception or sys.exit in the script) is reported and skipped, the others are checked.
@@ -97,24 +104,26 @@ def _verify(args) -> int:
         if name not in BATTERIES:
             raise UserError(f"{proof.name}: unknown battery {name!r} (one of {', '.join(BATTERIES)})")
         if name not in batteries:
-            batteries[name] = BATTERIES[name](seed=args.seed, n_random=args.random)
+            batteries[name] = BATTERIES[name](seed=seed, n_random=args.random)
         return batteries[name]
 
     reports = []
     for f, proof in loaded:
         report = verify_proof(proof, path=str(f), battery=battery_for(proof), timeout=args.timeout,
-                              minimize=not args.no_minimize)
+                              minimize=not args.no_minimize, seed=seed)
         reports.append(report)
         if not args.json:
             print(format_report(report), flush=True)
     verified = bool(reports) and not unloadable and all(r.verified for r in reports)
     if args.json:
-        print(json.dumps({"verified": verified, "proofs": [r.to_dict() for r in reports], "errors": unloadable},
-                         indent=2, ensure_ascii=False))
+        print(json.dumps({"verified": verified, "seed": seed, "proofs": [r.to_dict() for r in reports],
+                          "errors": unloadable}, indent=2, ensure_ascii=False))
     elif len(reports) > 1 or (reports and unloadable):
         good = sum(r.verified for r in reports)
         tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
-        print(f"{good} of {len(reports)} proofs verified{tail}")
+        print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
+    elif reports:
+        print(f"seed {seed}: derive verify --seed {seed} replays this run")
     if unloadable:
         return 2
     return 0 if verified else 1
@@ -136,9 +145,10 @@ def run_proofs(proofs, *, path: str = "") -> int:
 
 def format_report(report) -> str:
     """The per-step text report of one proof."""
+    unit = 'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'
+    scope = getattr(report, "scope", "")
     lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
-             f"checked on a battery of {len(report.instances)} "
-             f"{'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'}"]
+             f"checked on a battery of {len(report.instances)} {unit}" + (f" ({scope})" if scope else "")]
     lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")
@@ -148,9 +158,13 @@ def format_report(report) -> str:
         for problem in d.structure:
             lines.append(f"    ✗ {problem}")
     verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
-    n_ok = sum(s.ok for d in report.derivations for s in (*d.steps, d.result))
-    n_all = sum(len(d.steps) + 1 for d in report.derivations)
-    lines.append(f"  {verdict}: {n_ok} of {n_all} lines hold ({report.seconds:.1f} s)")
+    lines_all = [s for d in report.derivations for s in (*d.steps, d.result)]
+    n_ok = sum(s.ok for s in lines_all)
+    numeric = sum(s.numeric_only for s in lines_all)
+    weaker = f"; {numeric} of them only agree to 60 digits, not exactly" if numeric else ""
+    lines.append(f"  {verdict}: {n_ok} of {len(lines_all)} lines hold{weaker} ({report.seconds:.1f} s)")
+    if any(s.contradiction for s in lines_all):
+        lines.append("  derive contradicts itself on a line above (symbolic proof vs instance): please report it")
     return "\n".join(lines)
 
 
@@ -188,7 +202,8 @@ def _step_lines(s) -> list[str]:
     rel = " (unbiased: E[new line] = line above)" if s.relation == "unbiased" and s.index else ""
     verdict = s.verdict
     if s.verdict == "proved symbolically":
-        verdict += ", " + instances_phrase(s.instances, s.unit)
+        verdict += ", " + agreement_phrase(s.instances - s.numeric_instances, s.numeric_instances, s.unit,
+                                           getattr(s, "scope", ""))
     out = [f"    {_mark(s)} {label:<7}{s.rule:<34} {verdict}{rel}"]
     if s.verdict != "proved symbolically" and s.symbolic and not s.symbolic.startswith("proved"):
         out.append(f"             symbolic: {s.symbolic}")

@@ -3,8 +3,11 @@
 A step's verdict is one of
 * ``proved symbolically`` — SymPy proved it in the general form (under its stated side
   conditions) and no instance contradicted it;
-* ``checked on N MDPs`` — not proved symbolically, but both sides agree on N concrete MDPs
-  (``checked at N points`` for statements about a continuous action, evaluated at exact points);
+* ``checked on N MDPs (scope)`` — not proved symbolically, but both sides agree exactly on N
+  concrete MDPs (``checked at N points`` for statements about a continuous action); the scope
+  names the battery, its ranges of S, A, H and γ, and the seed that replays the run;
+* ``agree to 60 digits on N MDPs (scope)`` — weaker: the values are not exact numbers derive
+  can compare, and rigorous ball arithmetic shows only that they agree to 60 digits;
 * ``failed`` — some instance contradicts it (a counterexample is attached);
 * ``undecided`` — neither (a time limit was reached, or the step has no meaning the
   checker can evaluate).
@@ -15,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
-    "PROVED", "CHECKED", "CHECKED_POINTS", "FAILED", "UNDECIDED", "instances_phrase",
+    "PROVED", "CHECKED", "CHECKED_POINTS", "FAILED", "UNDECIDED", "NUMERIC", "instances_phrase", "agreement_phrase",
     "Counterexample", "ConditionReport", "StepReport", "DerivationReport", "ProofReport",
 ]
 
@@ -24,11 +27,25 @@ CHECKED = "checked on {n} MDPs"
 CHECKED_POINTS = "checked at {n} points"
 FAILED = "failed"
 UNDECIDED = "undecided"
+NUMERIC = "agree to 60 digits"
 
 
 def instances_phrase(n: int, unit: str = "MDPs") -> str:
     """'checked on 20 MDPs' or 'checked at 6 points'."""
     return (CHECKED_POINTS if unit == "points" else CHECKED).format(n=n)
+
+
+def agreement_phrase(exact: int, numeric: int, unit: str, scope: str, *, total: int | None = None) -> str:
+    """'checked on 24 MDPs (scope)', 'agree to 60 digits on 3 MDPs (scope)', or both; 'K of N' when some were not evaluated."""
+    at = "at" if unit == "points" else "on"
+    of = f" of {total}" if total is not None and exact + numeric < total else ""
+    if numeric and not exact:
+        words = f"{NUMERIC} {at} {numeric}{of} {unit}"
+    elif numeric:
+        words = f"checked {at} {exact} {unit}, {NUMERIC} {at} {numeric} more{of}"
+    else:
+        words = f"checked {at} {exact}{of} {unit}"
+    return f"{words} ({scope})" if scope else words
 
 
 @dataclass(frozen=True)
@@ -87,10 +104,18 @@ class StepReport(_NotebookView):
     detail: str = ""              # extra explanation (e.g. how to restore a violated condition)
     lhs: str = ""                 # the two sides compared, as plain text
     rhs: str = ""
+    scope: str = ""               # battery, ranges of S, A, H, γ, seed (and sample counts m) of the instance check
+    scope_data: dict = field(default_factory=dict)
+    contradiction: bool = False   # the symbolic prover said proved and an instance said differ
 
     @property
     def ok(self) -> bool:
-        return self.verdict == PROVED or self.verdict.startswith(("checked on", "checked at"))
+        return self.verdict == PROVED or self.verdict.startswith(("checked on", "checked at", NUMERIC))
+
+    @property
+    def numeric_only(self) -> bool:
+        """Some instances agreed only to 60 digits, and no symbolic proof backs the step."""
+        return self.ok and self.verdict != PROVED and self.numeric_instances > 0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -128,6 +153,8 @@ class ProofReport(_NotebookView):
     instances: tuple[str, ...] = ()  # descriptions of the battery used
     seconds: float = 0.0
     notes: tuple[str, ...] = ()      # the proof's own remarks (e.g. figures it computed)
+    seed: int | None = None          # replays the run: derive verify --seed N
+    scope: str = ""                  # the battery's name, ranges and seed
 
     @property
     def verified(self) -> bool:
@@ -140,6 +167,8 @@ class ProofReport(_NotebookView):
             "path": self.path,
             "verified": self.verified,
             "seconds": round(self.seconds, 3),
+            "seed": self.seed,
+            "scope": self.scope,
             "instances": list(self.instances),
             "notes": list(self.notes),
             "derivations": [d.to_dict() for d in self.derivations],

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Backend, NotRepresentable, _ZeroEntries
+from .backends import Backend, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
 from .mdp import FiniteMDP
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
@@ -183,16 +183,18 @@ def at_point(expr: Expr, point: PointInstance) -> Expr:
     from .notation import Normal
 
     general = _general_value(expr.replace(lambda e: isinstance(e, Normal), lambda e: e.explicit()))
-    return sp.nsimplify(general.subs({sym: sp.Rational(val) for sym, val in point.values}), rational=False)
+    return general.xreplace({sym: sp.Rational(val.numerator, val.denominator) for sym, val in point.values})
 
 
 _GENERAL: dict = {}
 
 
 def _general_value(expr: Expr) -> Expr:
-    # Integrate and differentiate once in the general form, then substitute each point.
+    # Integrate and differentiate once in the general form, then substitute each point. Floats are
+    # replaced by the exact rationals they stand for (0.5 is 1/2): nothing is snapped to a nearby value.
     if expr not in _GENERAL:
-        _GENERAL[expr] = sp.simplify(expr.doit())
+        exact = expr.xreplace({f: sp.Rational(*exact_rational(f).as_integer_ratio()) for f in expr.atoms(sp.Float)})
+        _GENERAL[expr] = exact.doit()
     return _GENERAL[expr]
 
 
@@ -222,6 +224,11 @@ class _Env:
     batch: int
     slots: dict  # trajectory key -> index array (batch,)
     ints: dict   # integer Symbol -> int
+    kinds: dict = field(default_factory=dict)  # integer Symbol -> "state" | "action" | "integer"
+
+    def bind(self, var, value: int, kind: str) -> "_Env":
+        """The same environment with var rebound (an inner binder shadows an outer one)."""
+        return _Env(self.batch, self.slots, {**self.ints, var: value}, {**self.kinds, var: kind})
 
 
 class Evaluator:
@@ -261,8 +268,10 @@ class Evaluator:
         self._traj_cache: dict = {}
 
     # -- entry points -------------------------------------------------------
-    def evaluate(self, expr: Expr, *, slots: dict | None = None, ints: dict | None = None, batch: int = 1) -> Dual:
-        env = _Env(batch, dict(slots or {}), {H: self.mdp.horizon, **(ints or {})})
+    def evaluate(self, expr: Expr, *, slots: dict | None = None, ints: dict | None = None, batch: int = 1,
+                 kinds: dict | None = None) -> Dual:
+        """The value of expr; ``kinds`` says which integer symbols stand for a state or an action."""
+        env = _Env(batch, dict(slots or {}), {H: self.mdp.horizon, **(ints or {})}, dict(kinds or {}))
         return self._eval(expr, env)
 
     # -- per-trajectory tables ----------------------------------------------
@@ -406,6 +415,8 @@ class Evaluator:
     def _eval(self, e: Expr, env: _Env) -> Dual:
         bk = self.backend
         if e.is_Number:
+            if e.is_Float:  # a float in a claim is the exact binary rational it stands for (0.5 is 1/2)
+                return Dual(bk.const(exact_rational(e)), bk.zero())
             if not e.is_Rational:
                 raise Unsupported(f"the number {e} is not rational")
             return Dual(bk.const(Fraction(int(e.p), int(e.q))), bk.zero())
@@ -438,18 +449,20 @@ class Evaluator:
             return self._trajectory_sum(e, env)
         if isinstance(e, ActionSum):  # Σ over actions, or over states for Σ_s
             acc = Dual(bk.zero(), bk.zero())
+            kind = "state" if isinstance(e, StateSum) else "action"
+            self._check_binder(e.variable, kind)
             for act in range(self.mdp.n_states if isinstance(e, StateSum) else self.mdp.n_actions):
-                d = self._eval(e.body, _Env(env.batch, env.slots, {**env.ints, e.variable: act}))
+                d = self._eval(e.body, env.bind(e.variable, act, kind))
                 acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
             return acc
         if isinstance(e, Reward):
             traj, k = e.args
-            self._index(State(traj, k + 1), env)  # r_k needs s_{k+1}: checks the index range
+            self._index(State(traj, k + 1), env, "state")  # r_k needs s_{k+1}: checks the index range
             idx = self._slot(traj, env)
             return Dual(self._step_reward(idx, self._int_value(k, env, what="time index")), bk.zero())
         if isinstance(e, RewardProbability):
             traj, k = e.args
-            self._index(Action(traj, k), env)
+            self._index(Action(traj, k), env, "action")
             if self.outcomes is None:  # deterministic rewards: the drawn reward has probability 1
                 return Dual(bk.one(), bk.zero())
             idx = self._slot(traj, env)
@@ -462,46 +475,46 @@ class Evaluator:
             return self._discounted()["J"]
         if isinstance(e, DiscountedOccupancy):
             val, der = self._discounted()["d"]
-            st = self._index(e.args[0], env)
+            st = self._index(e.args[0], env, "state")
             return Dual(val[st], der[st])
         if isinstance(e, DiscountedQ):
             val, der = self._discounted()["Q"]
-            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            st, ac = self._index(e.args[0], env, "state"), self._index(e.args[1], env, "action")
             return Dual(val[st, ac], der[st, ac])
         if isinstance(e, Feature):
-            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            st, ac = self._index(e.args[0], env, "state"), self._index(e.args[1], env, "action")
             return Dual(self._features()[st, ac], None)  # a gradient: its value is v·φ(s,a)
         if isinstance(e, MeanReward):
-            st, ac = self._index(e.args[0], env), self._index(e.args[1], env)
+            st, ac = self._index(e.args[0], env, "state"), self._index(e.args[1], env, "action")
             return Dual(bk.sum(bk.mul(self.tr, self.rw), axis=2)[st, ac], bk.zero())
         if isinstance(e, Occupancy):
             k = self._int_value(e.args[0], env, what="time index")
             if not 0 <= k <= self.mdp.horizon + 1:
                 raise IllFormed(f"d_{k} does not exist: states run from s_0 to s_{self.mdp.horizon + 1}")
             val, der = self._occupancy()[k]
-            st = self._index(e.args[1], env)
+            st = self._index(e.args[1], env, "state")
             return Dual(val[st], der[st])
         if isinstance(e, QValue):
             k = self._int_value(e.args[0], env, what="time index")
             if not 0 <= k <= self.mdp.horizon:
                 raise IllFormed(f"Q_{k} does not exist: actions run from a_0 to a_{self.mdp.horizon}")
             val, der = self._q_values()[k]
-            st, ac = self._index(e.args[1], env), self._index(e.args[2], env)
+            st, ac = self._index(e.args[1], env, "state"), self._index(e.args[2], env, "action")
             return Dual(val[st, ac], der[st, ac])
         if isinstance(e, Baseline):
-            return Dual(self.baseline[self._index(e.args[0], env)], bk.zero())
+            return Dual(self.baseline[self._index(e.args[0], env, "state")], bk.zero())
         if isinstance(e, InitialDistribution):
             (st,) = e.args
-            idx = self._index(st, env)
+            idx = self._index(st, env, "state")
             return Dual(self.mu[idx], self.dmu[idx])
         if isinstance(e, Transition):
-            nxt, st, ac = (self._index(x, env) for x in e.args)
+            nxt, st, ac = (self._index(x, env, role) for x, role in zip(e.args, ("state", "state", "action")))
             return Dual(self.tr[st, ac, nxt], self.dtr[st, ac, nxt])
         if isinstance(e, Policy):
             ac, st, par = e.args
             if par != theta:
                 raise Unsupported(f"policy parameter {par} is not θ")
-            ai, si = self._index(ac, env), self._index(st, env)
+            ai, si = self._index(ac, env, "action"), self._index(st, env, "state")
             return Dual(self.pi[si, ai], self.dpi[si, ai])
         if isinstance(e, TrajectoryProbability):
             traj, par = e.args
@@ -561,6 +574,8 @@ class Evaluator:
             val = None  # only the derivative of this log is known here
         except _ZeroEntries as z:
             raise Undefined("log of zero", self._where(env, z.where)) from None
+        except _NegativeEntries as z:
+            raise Undefined("log of a negative number", self._where(env, z.where)) from None
         return Dual(val, der)
 
     def _derivative(self, e: Derivative, env: _Env) -> Dual:
@@ -581,12 +596,13 @@ class Evaluator:
         if not limits:
             return self._eval(body, env)
         *inner, (var, lo, hi) = limits
+        self._check_binder(var, "integer")
         lo = self._int_value(lo, env, what=f"lower limit of {var}")
         hi = self._int_value(hi, env, what=f"upper limit of {var}")
         bk = self.backend
         acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
         for k in range(lo, hi + 1):
-            d = self._limits(body, inner, is_sum, _Env(env.batch, env.slots, {**env.ints, var: k}))
+            d = self._limits(body, inner, is_sum, env.bind(var, k, "integer"))
             if is_sum:
                 acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
             else:
@@ -598,9 +614,12 @@ class Evaluator:
         n_all = self.states.shape[0]
         members = np.flatnonzero(self.instance.support()) if e.support else np.arange(n_all)
         n = members.size
+        if not isinstance(e.variable, Sample) and (not e.variable.is_Symbol or e.variable.is_real or e.variable.is_integer):
+            raise IllFormed(f"a sum over {e.variable} is ill-formed: Σ_τ binds a trajectory, and {e.variable} is not one")
         slots = {k: np.repeat(v, n) for k, v in env.slots.items()}
-        slots[e.variable] = np.tile(members, env.batch)
-        inner = _Env(env.batch * n, slots, env.ints)
+        # The binder rebinds its variable, whether it is τ or a sample τ^(k).
+        slots[self._slot_key(e.variable, env)] = np.tile(members, env.batch)
+        inner = _Env(env.batch * n, slots, env.ints, env.kinds)
         d = self._eval(e.body, inner)
 
         def reduce(x):
@@ -625,9 +644,25 @@ class Evaluator:
             return traj
         raise Unsupported(f"{traj} is not a trajectory")
 
-    def _index(self, e, env: _Env):
-        if e.is_Symbol and e in env.ints:  # an action bound by Σ_b
-            return env.ints[e]
+    def _check_binder(self, var, kind: str):
+        """A binder's variable must be an integer symbol: Σ over θ (or over τ with integer limits) means nothing."""
+        if not (isinstance(var, sp.Symbol) and var.is_integer):
+            raise IllFormed(f"a sum over {var} is ill-formed: it binds an integer {kind}, and {var} is not one")
+
+    def _index(self, e, env: _Env, role: str):
+        """The state or action e stands for (role), refusing swapped arguments and values out of range."""
+        size = self.mdp.n_states if role == "state" else self.mdp.n_actions
+        if e.is_Integer or (e.is_Symbol and e in env.ints):  # a literal, or a state/action bound by Σ_s, Σ_b
+            kind = env.kinds.get(e)
+            if kind is not None and kind != role:
+                raise IllFormed(f"{e} is bound as {'an' if kind == 'action' else 'a'} {kind} but used as "
+                                f"{'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
+            value = int(e) if e.is_Integer else env.ints[e]
+            if not 0 <= value < size:
+                raise IllFormed(f"{role} {e} = {value} does not exist on this MDP ({role}s 0..{size - 1})")
+            return value
+        if isinstance(e, (State, Action)) and (role == "state") != isinstance(e, State):
+            raise IllFormed(f"{sp.sstr(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
         if isinstance(e, (State, Action)):
             traj, k = e.args
             idx = self._slot(traj, env)

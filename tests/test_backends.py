@@ -6,7 +6,10 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from derive.backends import Exact, HighPrecision, ModPrime, NotRepresentable, random_prime
+from derive.backends import (
+    Ball, Exact, LogLinear, LogLinearNumber, ModPrime, NotRepresentable, coprime_base, exact_rational, random_prime,
+    sympy_ball,
+)
 
 
 def test_mod_prime_inverse_and_fractions():
@@ -42,11 +45,55 @@ def test_exact_log_is_only_representable_at_one():
         bk.log(np.array([F(2)], dtype=object))
 
 
-def test_high_precision_logs_and_tolerance():
-    bk = HighPrecision()
-    two = bk.const(F(2))
-    lhs = bk.add(bk.log(np.array([two], dtype=object)), bk.log(np.array([bk.const(F(3))], dtype=object)))
-    rhs = bk.log(np.array([bk.const(F(6))], dtype=object))
-    assert bk.equal(lhs, rhs).all()
-    wrong = bk.log(np.array([bk.const(F(6) + F(1, 10**20))], dtype=object))
-    assert not bk.equal(lhs, wrong).any()
+def test_log_linear_decides_log_identities_exactly():
+    bk = LogLinear()
+    lhs = bk.add(bk.log(bk.table([F(2)])), bk.log(bk.table([F(3)])))
+    assert bk.equal(lhs, bk.log(bk.table([F(6)]))).all()
+    # A difference of 10^-20 inside the log is a difference, however large the common term.
+    assert not bk.equal(lhs, bk.log(bk.table([F(6) + F(1, 10**20)]))).any()
+    big = bk.mul(bk.const(F(10**50)), bk.log(bk.table([F(2)])))
+    J = bk.const(F(7, 3))
+    assert not bk.equal(bk.add(J, big), bk.add(bk.mul(bk.const(2), J), big)).any()
+
+
+def test_log_linear_coprime_base_handles_large_cofactors():
+    p, q = 2**61 - 1, 2**89 - 1  # primes past trial division
+    x = LogLinearNumber(F(p * q)).log()
+    y = LogLinearNumber(F(p)).log() + LogLinearNumber(F(q)).log()
+    assert (x - y).is_zero()
+    assert not (x - LogLinearNumber(F(p)).log() * 2).is_zero()
+    base = coprime_base([p * q, p * p, q * 6])
+    assert all(__import__("math").gcd(a, c) == 1 for a in base for c in base if a != c)
+
+
+def test_log_linear_refuses_products_of_logs():
+    two = LogLinearNumber(F(2)).log()
+    with pytest.raises(NotRepresentable):
+        two * two
+
+
+def test_log_of_a_negative_number_is_not_a_value():
+    from derive.backends import _NegativeEntries
+
+    with pytest.raises(_NegativeEntries):
+        LogLinear().log(LogLinear().table([F(-2)]))
+
+
+def test_floats_convert_exactly():
+    import sympy as sp
+
+    assert exact_rational(0.5) == F(1, 2)
+    assert exact_rational(0.1) == F(3602879701896397, 2**55) != F(1, 10)
+    assert exact_rational(sp.Float(0.1)) == exact_rational(0.1)
+
+
+def test_balls_prove_differences_and_never_equalities():
+    import sympy as sp
+
+    tiny = sp.Add(sp.exp(sp.Rational(1, 3)), -sp.exp(sp.Rational(1, 3) + sp.Rational(1, 10**70)), evaluate=False)
+    assert not sympy_ball(tiny, 512).contains(0)       # separated at enough precision
+    assert sympy_ball(tiny, 128).contains(0)           # too coarse: proves nothing
+    bk = Ball(256)
+    v = bk.log(bk.table([F(2)]))
+    assert not bk.separated(bk.add(v, bk.neg(v))).any()
+    assert not bk.is_zero(bk.add(v, bk.neg(v))).any()  # a zero-containing ball is not "equal"

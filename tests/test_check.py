@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive.battery import default_battery
+from derive.battery import default_battery, scope_of
 from derive.check import check_step, verify_derivation, verify_proof
 from derive.derivation import UNBIASED, Derivation, Goal
 from derive.notation import J, P, R, Sample, grad, i, sample_mean, sum_tau, unevaluated_mul
@@ -14,6 +14,7 @@ from derive.rules import definition_of_objective, swap_gradient_and_sum
 
 ROOT = Path(__file__).resolve().parent.parent
 BATTERY = default_battery(n_random=6)
+BATTERY_SCOPE = scope_of(BATTERY).text
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,12 @@ def test_seed_000_is_verified_step_by_step(seed_report):
     assert seed_report.verified
     steps = [s for d in seed_report.derivations for s in d.steps]
     assert len(steps) == 15
-    assert all(s.verdict == "proved symbolically" or s.verdict == f"checked on {len(BATTERY)} MDPs" for s in steps)
+    assert all(s.verdict == "proved symbolically" or s.verdict.startswith(f"checked on {len(BATTERY)} MDPs (default: ")
+               for s in steps)
     # The support restriction depends on the model, so it must not be claimed proved by algebra.
     support = [s for s in steps if s.rule == "restrict to the support"][0]
-    assert support.verdict == f"checked on {len(BATTERY)} MDPs"
+    assert support.verdict == f"checked on {len(BATTERY)} MDPs ({BATTERY_SCOPE})"
+    assert f"seed {BATTERY.seed}" in support.verdict
 
 
 def test_a_wrong_claim_fails_with_exact_counterexample():

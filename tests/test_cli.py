@@ -147,3 +147,21 @@ def test_malformed_proof_exit_2_one_line_naming_file_and_field(tmp_path, body, p
 def test_timeout_must_be_finite(tmp_path):
     for value in ("nan", "inf", "0"):
         one_line_exit_2(run("verify", "--timeout", value), "--timeout")
+
+
+def test_seed_replays_the_run_exactly_and_a_fresh_one_is_printed():
+    a = run("verify", str(PROOF), "--random", "2", "--seed", "8341", "--json", "--no-minimize")
+    b = run("verify", str(PROOF), "--random", "2", "--seed", "8341", "--json", "--no-minimize")
+    da, db = json.loads(a.stdout), json.loads(b.stdout)
+    strip = lambda d: [(s["rule"], s["verdict"], s["scope"]) for p in d["proofs"] for s in p["steps"]]  # noqa: E731
+    assert da["seed"] == 8341 and strip(da) == strip(db)
+    assert da["proofs"][0]["instances"] == db["proofs"][0]["instances"]
+    assert all("seed 8341" in s["scope"] for p in da["proofs"] for s in p["steps"])
+    fresh = run("verify", str(PROOF), "--random", "2", "--no-minimize")
+    seed = int(fresh.stdout.split("derive verify --seed ")[1].split()[0])
+    assert f"seed {seed})" in fresh.stdout or f"seed {seed};" in fresh.stdout
+
+
+def test_negative_seed_is_a_user_error():
+    r = run("verify", str(PROOF), "--seed", "-3")
+    assert r.returncode == 2 and "--seed" in r.stderr and "Traceback" not in r.stderr

@@ -83,3 +83,7 @@ def test_seed_004_correct_proof_holds_with_random_rewards():
     assert proof.battery == "rewards"
     report = verify_proof(proof, battery=reward_battery(n_random=4))
     assert report.verified
+
+
+def test_errata_never_show_derive_contradicting_itself(seed000):
+    assert not any(s.contradiction for d in seed000.values() for s in (*d.steps, d.result))

@@ -1,0 +1,22 @@
+"""Shared helpers for the soundness tests: a small battery drawn afresh, and 'verified' in one word."""
+
+from derive.battery import default_battery
+from derive.check import check_step
+from derive.derivation import EQUAL
+
+
+def battery(n_random: int = 4, seed: int | None = None):
+    """A default battery with ``n_random`` random MDPs (fresh seed unless given; the seed is in every verdict)."""
+    return default_battery(n_random=n_random, seed=seed)
+
+
+def verdict(lhs, rhs, *, relation=EQUAL, bat=None, **kw):
+    """The step report of lhs (relation) rhs, without the symbolic prover's help and without minimising."""
+    from derive.symbolic import SymbolicResult
+
+    return check_step(lhs, rhs, relation=relation, battery=bat if bat is not None else battery(),
+                      symbolic=SymbolicResult("not attempted"), minimize=False, **kw)
+
+
+def holds(lhs, rhs, **kw) -> bool:
+    return verdict(lhs, rhs, **kw).ok

@@ -1,0 +1,90 @@
+"""A narrow or fixed battery lets correction terms through: the battery is wide, random, seeded and said so."""
+
+import re
+from fractions import Fraction as F
+
+import pytest
+import sympy as sp
+
+from derive.battery import BATTERIES, default_battery, scope_of
+from derive.notation import H, J, P, R, StateSum, ActionSum, InitialDistribution, Policy, gamma, sum_tau, theta, \
+    unevaluated_mul, x, b
+from soundness_helpers import battery, holds, verdict
+
+S_ = StateSum(sp.Integer(1))        # Σ_s 1 = S
+A_ = ActionSum(sp.Integer(1), b)    # Σ_b 1 = A
+
+
+def test_battery_reaches_wide_long_and_varied_instances():
+    bat = default_battery(n_random=8)
+    mdps = [inst.mdp for inst in bat]
+    assert max(m.n_states for m in mdps) >= 5 and max(m.n_actions for m in mdps) >= 4
+    assert max(m.horizon for m in mdps) >= 8
+    gammas = {m.discount for m in mdps}
+    assert len(gammas) >= 4 and all(0 < g <= 1 for g in gammas)
+    rewards = {r for m in mdps for row in m.rewards for a in row for r in a}
+    assert min(rewards) < 0 < max(rewards) and max(abs(r) for r in rewards) >= 100
+
+
+def test_battery_is_fresh_per_run_and_replays_from_its_seed():
+    a, b_ = default_battery(n_random=4), default_battery(n_random=4)
+    assert a.seed != b_.seed or [i.describe() for i in a] != [i.describe() for i in b_]
+    again = default_battery(n_random=4, seed=a.seed)
+    assert [i.describe() for i in again] == [i.describe() for i in a]
+
+
+@pytest.mark.parametrize("name", sorted(BATTERIES))
+def test_every_battery_states_its_name_ranges_and_seed(name):
+    bat = BATTERIES[name](seed=8341, n_random=4)
+    scope = scope_of(bat)
+    assert scope.text.startswith(f"{name}: ") and "seed 8341" in scope.text
+    if scope.unit == "MDPs":
+        assert all(k in scope.text for k in ("S ", "A ", "H ", "γ ")), scope.text
+        assert {"S", "A", "H", "gamma", "seed", "battery"} <= set(scope.data)
+
+
+def test_narrow_batteries_read_as_narrow():
+    text = scope_of(BATTERIES["bandits"](seed=5, n_random=4)).text
+    assert "S = 1" in text and "H = 0" in text and text.startswith("bandits:")
+
+
+def test_verdict_quotes_the_scope():
+    bat = battery(seed=8341)
+    report = verdict(J(), sum_tau(unevaluated_mul(P(), R())), bat=bat)
+    assert report.ok
+    assert re.fullmatch(r"checked on \d+ MDPs \(default: S ≤ 5, A ≤ \d, H ≤ \d+, γ ∈ \[\d+/\d+, 1\]; seed 8341\)",
+                        report.verdict), report.verdict
+    assert report.to_dict()["scope_data"]["seed"] == 8341
+
+
+# -- correction terms that vanish on a narrow battery --------------------------------
+
+def test_factor_vanishing_for_small_horizons_fails():
+    assert not holds(J(), J() + H * (H - 1) * (H - 2) * (H - 3))
+
+
+def test_factor_vanishing_for_few_states_fails():
+    assert not holds(J(), J() + (S_ - 1) * (S_ - 2) * (S_ - 3))
+
+
+def test_factor_vanishing_for_few_actions_fails():
+    assert not holds(J(), J() + (A_ - 1) * (A_ - 2) * (A_ - 3))
+
+
+def test_polynomial_in_gamma_with_the_old_values_as_roots_fails():
+    assert not holds(J(), J() + (gamma - 1) * (gamma - sp.Rational(1, 2)) * (gamma - sp.Rational(9, 10)))
+
+
+def test_constant_divisible_by_many_primes_fails():
+    N = sp.Integer(1)
+    for p in sp.primerange(2**30, 2**30 + 40_000):  # ~1,900 primes of the range the check draws from
+        N *= p
+    assert not holds(J(), J() + N)
+
+
+def test_true_twins_pass():
+    assert holds(J(), sum_tau(unevaluated_mul(P(), R())))
+    assert holds(sp.Integer(1), StateSum(InitialDistribution(x)))
+    assert holds(sp.Integer(1), ActionSum(Policy(b, x, theta), b))
+    N = sp.prod(sp.primerange(2**30, 2**30 + 4000))
+    assert holds(J() + N, sum_tau(unevaluated_mul(P(), R() + N)))

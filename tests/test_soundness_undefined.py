@@ -1,0 +1,88 @@
+"""Undefined values fail the line that introduces them; a zero seen only mod p is rechecked; bad indices are ill-formed."""
+
+import random
+
+import pytest
+import sympy as sp
+
+import derive.check as check_module
+from derive.check import check_instance
+from derive.notation import (
+    Action, ActionSum, J, P, Policy, R, State, Transition, b, fraction, grad, pi, sum_tau, theta, unevaluated_mul, x,
+)
+from soundness_helpers import battery, holds, verdict
+
+BIG = sp.Integer(10) ** 9
+
+
+def _log(e):
+    return sp.log(e, evaluate=False)
+
+
+def test_log_of_a_square_is_not_twice_the_log_of_a_negative():
+    # log((R−10^9)²) = 2 log(R−10^9): R − 10^9 < 0 on every trajectory.
+    lhs = _log(sp.Pow(R() - BIG, 2, evaluate=False))
+    report = verdict(lhs, unevaluated_mul(2, _log(R() - BIG)))
+    assert report.verdict == "failed"
+    assert "log of a negative number" in report.counterexample.reason and report.counterexample.bindings.get("τ")
+    # The true twin: 2 log(10^9 − R).
+    assert holds(lhs, unevaluated_mul(2, _log(BIG - R())))
+
+
+def test_log_of_a_square_under_the_expectation_fails():
+    # Σ_τ P log((R+c)²) = Σ_τ P 2 log(R+c), with c below the smallest return on some instance.
+    c = sp.Integer(3)
+    lhs = sum_tau(unevaluated_mul(P(), _log(sp.Pow(R() + c, 2, evaluate=False))), support=True)
+    rhs = sum_tau(unevaluated_mul(P(), 2, _log(R() + c)), support=True)
+    bat = battery(n_random=6, seed=11)
+    assert any(inst.mdp.rewards and min(r for s_ in inst.mdp.rewards for a in s_ for r in a) < -3 for inst in bat)
+    report = verdict(lhs, rhs, bat=bat)
+    assert report.verdict == "failed"
+
+
+def test_undefined_times_zero_is_still_undefined():
+    assert not holds(J(), sp.Add(J(), unevaluated_mul(0, _log(-1 - R())), evaluate=False))
+
+
+def test_dividing_by_probability_over_all_trajectories_fails():
+    ratio_all = sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()))
+    before = sum_tau(unevaluated_mul(grad(P()), R()))
+    assert not holds(before, ratio_all)
+    assert holds(before, sum_tau(unevaluated_mul(P(), fraction(grad(P()), P()), R()), support=True))
+
+
+def test_a_line_whose_predecessor_is_undefined_is_not_blamed():
+    bad = _log(R() - BIG)
+    report = verdict(bad, bad, lhs_is_start=False)
+    assert report.verdict == "undecided" and "line above is undefined" in report.detail
+    # As the first line of a derivation, the undefined line is itself the fault.
+    assert verdict(bad, bad).verdict == "failed"
+
+
+def test_zero_seen_only_mod_p_is_rechecked_exactly(monkeypatch):
+    p = 1_000_003
+    monkeypatch.setattr(check_module, "random_prime", lambda rng: p)
+    inst = battery(n_random=0, seed=3)[0]
+    rng = random.Random(0)
+    one = fraction(sp.Integer(p), sp.Integer(p))  # p/p: a division by zero mod p, and 1 in the rationals
+    assert check_instance(sp.Add(J(), one, evaluate=False), J() + 1, "=", inst, rng).status == "agree"
+    assert check_instance(sp.Add(J(), one, evaluate=False), J() + 2, "=", inst, rng).status == "differ"
+    assert check_instance(J(), unevaluated_mul(one, 2, J()), "=", inst, rng).status == "differ"
+
+
+@pytest.mark.parametrize("wrong", [
+    ActionSum(Policy(b, b, theta), b),                                    # π(b|b): an action used as a state
+    Policy(State(sp.Symbol("tau"), 0), Action(sp.Symbol("tau"), 0), theta),  # π(s_0|a_0): swapped
+    Transition(State(sp.Symbol("tau"), 1), Action(sp.Symbol("tau"), 0), State(sp.Symbol("tau"), 0)),
+    Policy(sp.Integer(7), x, theta),                                      # action 7 on MDPs with fewer actions
+])
+def test_out_of_range_or_swapped_indices_are_ill_formed(wrong):
+    report = verdict(sp.Integer(1), wrong)
+    assert report.verdict == "failed", report.verdict
+    assert report.counterexample.reason and "Error" not in report.counterexample.reason
+
+
+def test_well_formed_twins_pass():
+    assert holds(sp.Integer(1), ActionSum(Policy(b, x, theta), b))
+    t = sp.Symbol("tau")
+    assert holds(pi(0), Policy(Action(t, 0), State(t, 0), theta))
