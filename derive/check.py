@@ -72,9 +72,10 @@ def _bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
 
 
 def _trajectory_bindings(instance: Instance, lhs: Expr, rhs: Expr, relation: str):
-    support = np.flatnonzero(instance.support())
-    n = support.size
     tau_free, i_free, m_free = _free_structure(lhs, rhs)
+    # Enumerated only when a trajectory is bound: closed lines go by DP over time at any size.
+    support = np.flatnonzero(instance.support()) if (tau_free or i_free or m_free) else np.arange(0)
+    n = support.size
     sample_counts = [1, 2] if m_free else [None]
     for count in sample_counts:
         keys = []

@@ -134,10 +134,12 @@ class _Compiler:
     # -- compilation --------------------------------------------------------------------
     def compile(self, e: Expr, delta: int = 0) -> list[_Term]:
         info = self.local(e)
+        if info is not None and info[1] is not None and not info[1]:  # reads several steps: split it
+            if not isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.log)):
+                raise NotCovered(f"{sp.sstr(e)} reads more than one step of τ")
+            info = None
         if info is not None:
             var, cand = info
-            if cand is not None and not cand:
-                raise NotCovered(f"{sp.sstr(e)} reads more than one step of τ")
             if delta and e.has(Derivative):
                 raise NotCovered("a derivative inside a derivative")
             f = _Factor(e, var, delta, cand)
@@ -199,7 +201,10 @@ class _Compiler:
                 raise NotCovered("a derivative inside a derivative")
             return [_Term(products=[(_Factor(inner, w, delta, info[1]), int(lo_i), int(hi_i))])]
         if isinstance(e, sp.log):
-            return self.compile(self._split_log(e.args[0]), delta)
+            split = self._split_log(e.args[0])
+            if split == e:
+                raise NotCovered(f"log of {sp.sstr(e.args[0])}: not a product of steps")
+            return self.compile(split, delta)
         if isinstance(e, Derivative):
             if len(e.variable_count) != 1 or e.variable_count[0] != (theta, 1):
                 raise NotCovered(f"{sp.sstr(e)} is not a first derivative in θ")
