@@ -600,9 +600,9 @@ class Evaluator:
 
     def _trajectory_sum(self, e: TrajectorySum, env: _Env) -> Dual:
         if not env.slots:  # no enclosing trajectory: sum over time by dynamic programming where it covers e
-            from .trajectory_dp import evaluate_or_none
+            from .trajectory_dp import dp_or_none
 
-            dp = evaluate_or_none(self, e, ints=env.ints)
+            dp = dp_or_none(self, e, ints=env.ints)
             if dp is not None:
                 return dp
         bk = self.backend

@@ -43,10 +43,13 @@ from .notation import (
     TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
 )
 
-__all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers"]
+__all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES"]
 
 _READS = (State, Action, Reward, RewardProbability)
-_MAX_MARKERS = 8  # time variables + derivative symbols per term: 2^8 DP keys at most
+_MAX_MARKERS = 8
+# Below this many trajectories enumeration is cheaper than the DP's fixed cost (benchmarks/bench_dp.py:
+# 2×2, H = 4, 2,048 trajectories: DP 23 ms, enumeration 7 ms; H = 6, 32,768: DP 27 ms, enumeration 102 ms).
+DP_MIN_TRAJECTORIES = 10_000  # time variables + derivative symbols per term: 2^8 DP keys at most
 
 
 class NotCovered(Exception):
@@ -254,6 +257,27 @@ class _Compiler:
         return sp.log(x, evaluate=False)  # compiled as one step's factor, or refused there
 
 
+_COMPILED: dict = {}
+
+
+def _compiled(body: Expr, tau, ints: dict, outcomes: bool):
+    """The terms of a body (fresh copies: a plan appends to them), compiled once per body and integer values."""
+    key = (body, tau, tuple(sorted(ints.items(), key=lambda kv: str(kv[0]))), outcomes)
+    if key not in _COMPILED:
+        if len(_COMPILED) > 512:
+            _COMPILED.clear()
+        comp = _Compiler(tau, ints, outcomes)
+        try:
+            _COMPILED[key] = (comp.compile(body, 0), comp.n_deltas)
+        except NotCovered as exc:
+            _COMPILED[key] = exc
+    found = _COMPILED[key]
+    if isinstance(found, NotCovered):
+        raise NotCovered(str(found))
+    terms, n_deltas = found
+    return [_Term(list(t.consts), list(t.locals), list(t.products), list(t.variables), t.deltas) for t in terms], n_deltas
+
+
 def _candidates(reads) -> frozenset | None:
     """Step offsets at which a factor with these reads can be evaluated (s and s' of one step)."""
     if not reads:
@@ -306,10 +330,8 @@ class _Plan:
         mdp = self.mdp
         self.S, self.A = mdp.n_states, mdp.n_actions
         self.O = max(len(o) for row in mdp.reward_distribution for o in row) if mdp.reward_distribution else 1
-        comp = _Compiler(e.variable, {**self.ints, H: self.H},
-                         bool(mdp.reward_distribution))
-        self.compiler = comp
-        self.terms = comp.compile(e.body, 0)
+        self.terms, self.n_deltas = _compiled(e.body, e.variable, {**self.ints, H: self.H},
+                                              bool(mdp.reward_distribution))
         self.tau = e.variable
         if self.support:
             ind = _Factor(None, None, 0, None, kind="support")
@@ -317,9 +339,10 @@ class _Plan:
                 term.products.append((ind, 0, self.H))
                 term.locals.append(_Factor(None, None, 0, frozenset({0}), kind="support0"))
         # The outer δ is tracked only when no ∇ is taken inside the sum (else its derivative is unknown).
-        self.track_outer = comp.n_deltas == 0
+        self.track_outer = self.n_deltas == 0
         self._grid()
         self._cache: dict = {}
+        self._timed: dict = {}
 
     # -- the step batch -------------------------------------------------------------------
     def _grid(self):
@@ -360,12 +383,17 @@ class _Plan:
     def table(self, f: _Factor, x, p: int):
         """(val, der) of a local factor over the step batch of step p ([S, A, O, S'] arrays; None = unknown)."""
         bk = self.bk
-        if f.kind == "support":
-            ind = bk.table(self.step_positive.astype(int).tolist())
-            return ind.reshape(self.S, self.A, self.O, self.S), bk.zero()
-        if f.kind == "support0":
-            return bk.table(self.mu_positive.astype(int).tolist()).reshape(self.S, 1, 1, 1), bk.zero()
-        timed = f.var is not None and _depends_on_time(f.expr, f.var)
+        if f.kind in ("support", "support0"):
+            if f.kind not in self._cache:
+                if f.kind == "support":
+                    ind = bk.table(self.step_positive.astype(int).tolist()).reshape(self.S, self.A, self.O, self.S)
+                else:
+                    ind = bk.table(self.mu_positive.astype(int).tolist()).reshape(self.S, 1, 1, 1)
+                self._cache[f.kind] = (ind, bk.zero())
+            return self._cache[f.kind]
+        if (f.expr, f.var) not in self._timed:
+            self._timed[(f.expr, f.var)] = f.var is not None and _depends_on_time(f.expr, f.var)
+        timed = self._timed[(f.expr, f.var)]
         members = self._members(p)
         key = (f.expr, x if timed else None, p if (timed or f.var is None) else None,
                members.tobytes() if self.support else None)
@@ -422,7 +450,7 @@ class _Plan:
         bk, H, S = self.bk, self.H, self.S
         variables = term.variables
         K = len(variables)
-        if K + self.compiler.n_deltas + 1 > _MAX_MARKERS:
+        if K + self.n_deltas + 1 > _MAX_MARKERS:
             raise NotCovered("too many time variables and derivatives in one term")
         index = {w: j for j, (w, _, _) in enumerate(variables)}
         # Every local factor belongs to a time variable of the term or to a fixed step.
@@ -672,3 +700,14 @@ def evaluate_or_none(ev, e: Expr, *, ints: dict | None = None):
 def covers(ev, e: Expr, *, ints: dict | None = None) -> bool:
     """Whether the DP route evaluates Σ_τ e on this evaluator's instance."""
     return evaluate_or_none(ev, e, ints=ints) is not None
+
+
+def dp_or_none(ev, e: Expr, *, ints: dict | None = None):
+    """The evaluator's hook: the DP value of Σ_τ e when the DP covers e and beats enumeration, else None."""
+    mdp = ev.mdp
+    n = mdp.n_trajectories
+    if mdp.reward_distribution:
+        n *= max(len(o) for row in mdp.reward_distribution for o in row) ** (mdp.horizon + 1)
+    if n < DP_MIN_TRAJECTORIES:
+        return None
+    return evaluate_or_none(ev, e, ints=ints)

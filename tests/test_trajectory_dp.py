@@ -67,12 +67,12 @@ NOT_COVERED = {
 
 def _enumerated(ev, expr, ints=None):
     """The enumeration route alone (the DP hook switched off)."""
-    orig = trajectory_dp.evaluate_or_none
-    trajectory_dp.evaluate_or_none = lambda *args, **kw: None
+    orig = trajectory_dp.dp_or_none
+    trajectory_dp.dp_or_none = lambda *args, **kw: None
     try:
         return ev.evaluate(expr, ints=ints)
     finally:
-        trajectory_dp.evaluate_or_none = orig
+        trajectory_dp.dp_or_none = orig
 
 
 def _same(x, y) -> bool:
@@ -234,3 +234,21 @@ def test_long_horizon_claims_are_checked_and_a_wrong_one_fails():
     wrong = check_step(grad(J()), expectation(unevaluated_mul(R(), sum_t(LOGPI, upper=H - 1))), battery=[inst],
                        minimize=False)
     assert wrong.verdict == "failed"
+
+
+def test_the_evaluator_sums_by_dp_without_building_the_trajectory_table():
+    inst = _big(S=6, A=3, horizon=30, seed=4)
+    ev = Evaluator(inst, ModPrime(2**31 - 1), [1] * inst.n_params)  # 6·18^31 trajectories: no refusal up front
+    ev.evaluate(grad(sum_tau(unevaluated_mul(P(), R()))))
+    assert "states" not in ev.__dict__
+    with pytest.raises(ValueError, match="budget"):  # a free τ still needs the table, and says so
+        ev.evaluate(R(), slots={tau: np.arange(1)})
+
+
+def test_small_instances_enumerate():
+    # Below DP_MIN_TRAJECTORIES enumeration is cheaper; the hook leaves them to it.
+    inst = BATTERIES["default"]()[0]
+    assert inst.mdp.n_trajectories < trajectory_dp.DP_MIN_TRAJECTORIES
+    ev = Evaluator(inst, ModPrime(2**31 - 1), [1] * inst.n_params)
+    ev.evaluate(sum_tau(unevaluated_mul(P(), R())))
+    assert "states" in ev.__dict__
