@@ -165,6 +165,11 @@ class _Compiler:
             n = int(n)
             if isinstance(base, TrajectoryProbability):
                 return self.compile(self._factorised(base, n), delta)
+            if isinstance(base, sp.Product) and len(base.args) == 2:  # (Π_t f_t)^n = Π_t f_t^n
+                return self.compile(sp.Product(sp.Pow(base.args[0], n, evaluate=False), base.args[1]), delta)
+            if isinstance(base, sp.Mul):  # (a b)^n = a^n b^n, zero exactly when a product is
+                return self.compile(sp.Mul(*[sp.Pow(a, n, evaluate=False) for a in base.args], evaluate=False),
+                                    delta)
             if n < 1:
                 raise NotCovered(f"{sp.sstr(e)}: a negative power of a sum over time")
             return self.compile(sp.Mul(*([base] * n), evaluate=False), delta)
@@ -468,6 +473,8 @@ class _Plan:
         self._check_ranges(variables, index, lower, upper, offsets)
         prods = []
         for f, lo, hi in term.products:
+            if f.candidates is None and lo <= hi and (lo < 0 or hi > self.H):
+                raise NotCovered(f"a product over {lo}..{hi}, outside the steps 0..{self.H}")
             off = 0 if f.candidates is None else self._product_offset(f, lo, hi)
             prods.append((f, lo, hi, off))
 

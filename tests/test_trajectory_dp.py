@@ -51,6 +51,15 @@ COVERED = {
     "Σ_τ ∇P ∇P": sum_tau(unevaluated_mul(grad(P()), grad(P()))),
     "E[d_t(s_t) at t=1]": expectation(d(1, s(1))),
     "Σ_τ P (R − J)": sum_tau(unevaluated_mul(P(), R() - J())),
+    "Σ_{P>0} R (no weight)": sum_tau(R(), support=True),
+    "Σ_τ R (all τ, no weight)": sum_tau(R()),
+    "Σ_τ P Π_t π_t": sum_tau(unevaluated_mul(P(), sp.Product(pi(), (t, 0, H)))),
+    "Σ_τ P / Π_t π_t": sum_tau(unevaluated_mul(P(), sp.Pow(sp.Product(pi(), (t, 0, H)), -1, evaluate=False)),
+                               support=True),
+    "E[Σ_t Σ_{u=0}^{t} r_u π_t]": expectation(sum_t(unevaluated_mul(pi(), sp.Sum(r(u), (u, 0, t))))),
+    "E[Σ_t ∇log π_t Σ_{u=t}^{H} ∇log π_u]": expectation(sum_t(unevaluated_mul(
+        LOGPI, sp.Sum(grad(sp.log(pi(u))), (u, t, H))))),
+    "E[s_{H+1} baseline]": expectation(baseline(H + 1)),
 }
 
 NOT_COVERED = {
