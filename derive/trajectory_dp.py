@@ -43,7 +43,8 @@ from .notation import (
     TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
 )
 
-__all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES"]
+__all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
+           "free_trajectory_identity"]
 
 _READS = (State, Action, Reward, RewardProbability)
 _MAX_MARKERS = 8
@@ -327,7 +328,7 @@ class _OutsideStep(LookupError):
 class _Plan:
     """The DP for one trajectory sum on one evaluator."""
 
-    def __init__(self, ev, e: TrajectorySum, ints: dict):
+    def __init__(self, ev, e: TrajectorySum, ints: dict, *, weights=None):
         self.ev, self.bk, self.mdp = ev, ev.backend, ev.mdp
         self.ints = dict(ints)
         self.H = self.mdp.horizon
@@ -343,6 +344,11 @@ class _Plan:
             for term in self.terms:
                 term.products.append((ind, 0, self.H))
                 term.locals.append(_Factor(None, None, 0, frozenset({0}), kind="support0"))
+        self.weights = weights  # [H+1] random tables over (s, a, outcome, s'), or None
+        if weights is not None:
+            w = _Factor(None, None, 0, None, kind="weight")
+            for term in self.terms:
+                term.products.append((w, 0, self.H))
         # The outer δ is tracked only when no ∇ is taken inside the sum (else its derivative is unknown).
         self.track_outer = self.n_deltas == 0
         self._grid()
@@ -388,6 +394,8 @@ class _Plan:
     def table(self, f: _Factor, x, p: int):
         """(val, der) of a local factor over the step batch of step p ([S, A, O, S'] arrays; None = unknown)."""
         bk = self.bk
+        if f.kind == "weight":
+            return self.weights[p], bk.zero()
         if f.kind in ("support", "support0"):
             if f.kind not in self._cache:
                 if f.kind == "support":
@@ -718,3 +726,39 @@ def dp_or_none(ev, e: Expr, *, ints: dict | None = None):
     if n < DP_MIN_TRAJECTORIES:
         return None
     return evaluate_or_none(ev, e, ints=ints)
+
+
+def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: dict | None = None,
+                             support: bool = True):
+    """Whether lhs(τ) = rhs(τ) for every trajectory (with P(τ;θ) > 0 when ``support``), tested at once.
+
+    Σ_τ W(τ) (lhs(τ) − rhs(τ)) with product-form weights W(τ) = Π_{t=0}^{H} w_t(s_t, a_t, r_t, s_{t+1}),
+    each w_t(·) an independent uniform residue mod p (ModPrime) or integer in [1, 2^62) (Exact).
+    As a polynomial in the w's this sum is multilinear with one distinct monomial per trajectory
+    (two trajectories differ at some step t, hence in the variable w_t they use) and coefficient
+    lhs(τ) − rhs(τ); its degree is H + 1. If the two sides differ on some τ the polynomial is
+    nonzero, and by Schwartz–Zippel it vanishes at the random point with probability at most
+    (H + 1)/p (resp. (H + 1)/2^62). So ``True`` is wrong with probability ≤ (H+1)/p; ``False`` is
+    certain (in ModPrime: the two sides differ mod p, hence as rationals). Returns None when a
+    needed value is unknown (a log's value); raises NotCovered for shapes the DP does not cover.
+    """
+    from .backends import ModPrime
+
+    bk, mdp = ev.backend, ev.mdp
+    if not bk.exact:
+        raise NotCovered(f"{bk.name}: the DP route runs only in exact number systems")
+    traj = self_tau = traj if traj is not None else sp.Symbol("tau")
+    S, A = mdp.n_states, mdp.n_actions
+    O = max(len(o) for row in mdp.reward_distribution for o in row) if mdp.reward_distribution else 1
+    shape = (S, A, O, S)
+    if isinstance(bk, ModPrime):
+        draw = lambda: np.array([rng.randrange(bk.p) for _ in range(S * A * O * S)], dtype=np.int64)  # noqa: E731
+    else:
+        draw = lambda: bk.table([rng.randrange(1, 2**62) for _ in range(S * A * O * S)])  # noqa: E731
+    weights = [draw().reshape(shape) for _ in range(mdp.horizon + 1)]
+    body = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
+    ints = {k: v for k, v in (ints or {}).items() if k != H}
+    d = _Plan(ev, TrajectorySum(body, self_tau, support), ints, weights=weights).run()
+    if d.val is None:
+        return None
+    return bool(np.all(bk.is_zero(np.asarray(d.val))))

@@ -158,14 +158,15 @@ def test_division_by_zero_falls_back_to_enumeration_which_reports_it():
     # Σ over all τ (not only P > 0) of ∇P/P: P = 0 on some τ, so the line is undefined.
     inst = next(i for i in BATTERIES["default"]() if i.name == "zero-probability transitions")
     expr = sum_tau(unevaluated_mul(grad(P()), P() ** -1, R()))
-    ev = Evaluator(inst, ModPrime(2**31 - 1), [1] * inst.n_params)
+    ev = Evaluator(inst, ModPrime(2**31 - 1), [F(k + 1) for k in range(inst.n_params)])
     with pytest.raises(NotCovered, match="division by zero"):
         trajectory_dp.evaluate(ev, expr)
     with pytest.raises(Undefined):
         ev.evaluate(expr)
     # The same body over τ with P(τ;θ) > 0 is defined, and the DP covers it.
     supp = sum_tau(unevaluated_mul(grad(P()), P() ** -1, R()), support=True)
-    assert _same(trajectory_dp.evaluate(ev, supp).val, _enumerated(ev, supp).val)
+    value = trajectory_dp.evaluate(ev, supp).val
+    assert value != 0 and _same(value, _enumerated(ev, supp).val)
 
 
 def _bundled_sums():
@@ -261,3 +262,54 @@ def test_small_instances_enumerate():
     ev = Evaluator(inst, ModPrime(2**31 - 1), [1] * inst.n_params)
     ev.evaluate(sum_tau(unevaluated_mul(P(), R())))
     assert "states" in ev.__dict__
+
+
+FREE_TRUE = {
+    "score of τ": (grad(sp.log(P())), sum_t(LOGPI)),
+    "R written out": (R(), sp.Sum(unevaluated_mul(gamma ** u, r(u)), (u, 0, H))),
+    "R ∇log P": (unevaluated_mul(R(), grad(sp.log(P()))), unevaluated_mul(R(), sum_t(LOGPI))),
+}
+FREE_FALSE = {
+    "score one step short": (grad(sp.log(P())), sum_t(LOGPI, upper=H - 1)),
+    "R without discount": (R(), sp.Sum(r(u), (u, 0, H))),
+    "score with a wrong sign on the last step": (grad(sp.log(P())), sum_t(LOGPI) - 2 * grad(sp.log(pi(H)))),
+}
+
+
+@pytest.mark.parametrize("claim", sorted(FREE_TRUE))
+def test_free_trajectory_lines_hold_by_random_product_weights(claim):
+    lhs, rhs = FREE_TRUE[claim]
+    rng = random.Random(5)
+    for inst in [_big(S=4, A=3, horizon=20, seed=1), *BATTERIES["default"]()[:6]]:
+        for bk in (ModPrime(random_prime(rng)), Exact()):
+            ev = Evaluator(inst, bk, inst.policy.tangent([F(rng.randrange(1, 99)) for _ in range(inst.n_params)]))
+            assert trajectory_dp.free_trajectory_identity(ev, lhs, rhs, rng) is True, (claim, inst.name)
+
+
+@pytest.mark.parametrize("claim", sorted(FREE_FALSE))
+def test_free_trajectory_slips_are_caught_by_random_product_weights(claim):
+    lhs, rhs = FREE_FALSE[claim]
+    rng = random.Random(6)
+    inst = next(i for i in BATTERIES["default"]() if i.name == "discounted, γ = 1/2")
+    for bk in (ModPrime(random_prime(rng)), Exact(), ModPrime(random_prime(rng))):
+        ev = Evaluator(inst, bk, inst.policy.tangent([F(rng.randrange(1, 99)) for _ in range(inst.n_params)]))
+        assert trajectory_dp.free_trajectory_identity(ev, lhs, rhs, rng) is False, claim
+    big = _big(S=4, A=3, horizon=20, seed=1)
+    # (a random direction: along (1, …, 1) every softmax score is 0 and the slip would not show)
+    ev = Evaluator(big, ModPrime(random_prime(rng)), [F(rng.randrange(1, 99)) for _ in range(big.n_params)])
+    assert trajectory_dp.free_trajectory_identity(ev, lhs, rhs, rng) is False, claim
+
+
+def test_random_product_weights_agree_with_per_trajectory_enumeration():
+    # On small instances: the weighted test says "equal" exactly when every trajectory's two sides are equal.
+    rng = random.Random(8)
+    claims = {**FREE_TRUE, **FREE_FALSE}
+    for inst in BATTERIES["default"]()[:8]:
+        for name, (lhs, rhs) in claims.items():
+            bk = ModPrime(random_prime(rng))
+            ev = Evaluator(inst, bk, inst.policy.tangent([F(rng.randrange(1, 99)) for _ in range(inst.n_params)]))
+            members = np.flatnonzero(inst.support())
+            left = ev.evaluate(lhs, slots={tau: members}, batch=members.size).val
+            right = ev.evaluate(rhs, slots={tau: members}, batch=members.size).val
+            every = bool(np.all(np.broadcast_to(left, members.shape) == np.broadcast_to(right, members.shape)))
+            assert trajectory_dp.free_trajectory_identity(ev, lhs, rhs, rng) is every, (name, inst.name)
