@@ -40,7 +40,7 @@ from sympy import Derivative, Expr
 
 from .notation import (
     Action, Expectation, InitialDistribution, Policy, Return, Reward, RewardProbability, Sample, State,
-    TrajectoryProbability, TrajectorySum, Transition, H, gamma, theta,
+    TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
 )
 
 __all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
@@ -747,7 +747,7 @@ def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: 
     bk, mdp = ev.backend, ev.mdp
     if not bk.exact:
         raise NotCovered(f"{bk.name}: the DP route runs only in exact number systems")
-    traj = self_tau = traj if traj is not None else sp.Symbol("tau")
+    traj = traj if traj is not None else tau
     S, A = mdp.n_states, mdp.n_actions
     O = max(len(o) for row in mdp.reward_distribution for o in row) if mdp.reward_distribution else 1
     shape = (S, A, O, S)
@@ -758,7 +758,7 @@ def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: 
     weights = [draw().reshape(shape) for _ in range(mdp.horizon + 1)]
     body = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
     ints = {k: v for k, v in (ints or {}).items() if k != H}
-    d = _Plan(ev, TrajectorySum(body, self_tau, support), ints, weights=weights).run()
+    d = _Plan(ev, TrajectorySum(body, traj, support), ints, weights=weights).run()
     if d.val is None:
         return None
     return bool(np.all(bk.is_zero(np.asarray(d.val))))
