@@ -32,7 +32,6 @@ values happens to be 0 (a product with an unknown derivative), the DP says "unkn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import product as _cartesian
 
 import numpy as np
 import sympy as sp
