@@ -46,3 +46,23 @@ def interleaved_medians(fns: dict, *, rounds: int = 9, seconds: float = 0.15) ->
                 fn()
             times[name].append((time.perf_counter() - t) / n)
     return {name: float(np.median(v)) for name, v in times.items()}
+
+
+class FloatMDP:
+    """The float64 view of a large random MDP, for the DP routes only (exact tables of S = 2000 would take hours)."""
+
+    def __init__(self, S: int, A: int, H: int, *, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        weights = rng.integers(0, 5, (S, A, S)).astype(float)
+        weights[..., 0] += 1
+        P = weights / weights.sum(axis=2, keepdims=True)
+        r = np.broadcast_to(rng.integers(-3, 4, (S, A)).astype(float)[:, :, None], (S, A, S))
+        self._arrays = (np.full(S, 1.0 / S), P, r)
+        self.n_states, self.n_actions, self.horizon = S, A, H
+        self.discount = Fraction(99, 100)
+
+    def arrays(self):
+        return self._arrays
+
+    def describe(self) -> str:
+        return f"random S={self.n_states} A={self.n_actions} H={self.horizon} (float64 tables)"

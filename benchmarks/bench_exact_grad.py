@@ -1,4 +1,4 @@
-"""Exact ∇J for S=50, A=5, H=50: derive's DP against JAX jit(value_and_grad) through the same DP.
+"""Exact ∇J for S=50, A=5, H=50 and S=2000, A=20, H=200: derive's DP against JAX jit(value_and_grad).
 
 Run:  python benchmarks/bench_exact_grad.py      (peer: pip install jax)
 Both are timed in alternating rounds in this one process; the ratio is of medians.
@@ -16,7 +16,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _problems import interleaved_medians, random_mdp  # noqa: E402
+from _problems import FloatMDP, interleaved_medians, random_mdp  # noqa: E402
 
 from derive.exact import DynamicProgram  # noqa: E402
 from derive.policies import TabularSoftmax  # noqa: E402
@@ -55,7 +55,11 @@ def jax_peer(mdp, theta):
 
 
 def main() -> None:
-    mdp = random_mdp()
+    compare(random_mdp())
+    compare(FloatMDP(2000, 20, 200), rounds=3, seconds=1.0)
+
+
+def compare(mdp, *, rounds: int = 9, seconds: float = 0.15) -> None:
     policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
     theta = np.random.default_rng(1).normal(size=policy.n_params)
     t = time.perf_counter()
@@ -67,7 +71,7 @@ def main() -> None:
     fns = {"derive": lambda: dp.value_and_grad(theta)}
     if peer is not None:
         fns["jax"] = peer[0]
-    med = interleaved_medians(fns)
+    med = interleaved_medians(fns, rounds=rounds, seconds=seconds)
     print(f"  derive DP (NumPy float64):     {med['derive'] * 1e3:7.3f} ms per J and ∇J  "
           f"(tables prepared once in {setup_s * 1e3:.0f} ms; no compile step)")
     if peer is None:

@@ -349,7 +349,9 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
     baseline = tuple(_baseline(instance, rng))
     try:
         plans = _plans(instance, lhs, rhs, counts)
-        support = np.flatnonzero(instance.support())
+        # Enumerated only when a line binds a trajectory: closed lines go by DP over time at any size.
+        bound = any(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs)) for p in plans)
+        support = np.flatnonzero(instance.support()) if bound else np.arange(0)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
     notes: list = []

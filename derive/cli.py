@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import math
 import sys
@@ -16,6 +17,15 @@ __all__ = ["main", "run_proofs", "format_report"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
 _PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck", "derive.cli_check")
+# Their commands and one-line help: a module is imported only when its command is run (or its own
+# --help asked for), so `derive --help` and `derive --version` start without SymPy and NumPy.
+_PLUGIN_COMMANDS = {
+    "gradient": ("derive.cli_numeric", "J(θ) and ∇J(θ) of a finite MDP, exactly or by DP"),
+    "estimate": ("derive.cli_numeric", "Monte-Carlo ∇J against the exact one, with a statistical test"),
+    "latex": ("derive.cli_latex", "write a proof script's derivations as LaTeX, Markdown or PDF"),
+    "gradcheck": ("derive.cli_gradcheck", "test your policy-gradient estimator against exact gradients"),
+    "check": ("derive.cli_check", "check a derivation written in LaTeX or Markdown, line by line"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,8 +33,12 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; given argv, only the subcommand it names is imported (others are listed)."""
+    from . import __version__
+
     parser = _Parser(prog="derive", description="Verify mathematical derivations step by step.")
+    parser.add_argument("--version", action="version", version=f"derive {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     verify = sub.add_parser("verify", help="check every step of proof scripts (default: the bundled proofs)")
     verify.add_argument("paths", nargs="*", metavar="PATH", help="proof scripts or folders of them")
@@ -43,7 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-minimize", action="store_true",
                         help="report the battery's smallest failing instance instead of searching for a minimal one")
     verify.set_defaults(handler=_verify)
+    wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    if wanted is not None and wanted not in _PLUGIN_COMMANDS:
+        for command, (module, help_) in _PLUGIN_COMMANDS.items():
+            if importlib.util.find_spec(module) is not None:
+                sub.add_parser(command, help=help_, add_help=False)  # listed only; never run from here
+        return parser
     for name in _PLUGINS:
+        if wanted is not None and name != _PLUGIN_COMMANDS[wanted][0]:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -56,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             parser.print_help(sys.stderr)

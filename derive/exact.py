@@ -36,6 +36,10 @@ __all__ = [
     "DynamicProgram",
     "METHODS",
     "ENUMERATION_BUDGET",
+    "DP_HORIZON_CAP",
+    "DP_MEMORY_CAP",
+    "EXACT_HORIZON_CAP",
+    "check_dp_size",
     "SYMBOLIC_BUDGET",
     "exact_point",
     "LogRational",
@@ -50,6 +54,12 @@ __all__ = [
 ]
 
 METHODS = ("dp", "enumerate", "symbolic")
+# The float64 DP keeps O(H·S) numbers (occupancy and values per step): a horizon past the cap,
+# or tables past the memory cap, is refused at once rather than run out of memory or time.
+DP_HORIZON_CAP = 10_000_000
+DP_MEMORY_CAP = 2 * 2**30
+# The exact routes walk the horizon level by level: beyond this they refuse instead of hanging.
+EXACT_HORIZON_CAP = 100_000
 ENUMERATION_BUDGET = 2_000_000  # trajectories with P(τ) > 0; ~2 s per million on this machine
 SYMBOLIC_BUDGET = 2_000_000
 ENUMERATION_CELLS = 50_000_000  # trajectories × (H+2) index cells held at once (~200 MB per int32 table)
@@ -425,10 +435,8 @@ class DynamicProgram:
         self.gamma = float(mdp.discount)
         self.T = mdp.horizon + 1
         self.S, self.A = mdp.n_states, mdp.n_actions
+        check_dp_size(mdp)
         self.disc = self.gamma ** np.arange(self.T)
-        t, k = np.indices((self.T, self.T))
-        self._tail = (t + k <= self.T - 1).astype(float)  # V_t = Σ_k [t+k <= H] Kv_k
-        self._next = (t + k <= self.T - 2).astype(float)  # V_{t+1} = Σ_k [t+k <= H-1] Kv_k
         # Doubling pays log2(T) S×S matrix products to save T Python-level matvecs: a model of
         # this machine's costs (25 GFlop/s products, ~1.3 µs per small call) picks the cheaper.
         levels = max(1, int(np.ceil(np.log2(self.T))))
@@ -436,49 +444,54 @@ class DynamicProgram:
         self._doubling = levels * (S**3 * 4e-11 + 6e-6) < 2 * self.T * max(1.3e-6, S * S * 2e-10)
 
     def _sweep(self, theta):
-        """(γM)^k r_π and γ^t d_t for k, t = 0..H, π, and the state kernel M under π."""
+        """C[k] = Σ_{j<=k} (γM)^j r_π and Dw[t] = γ^t d_t for k, t = 0..H, π, and the state kernel M under π."""
         S, T, g = self.S, self.T, self.gamma
         pi = self.policy.float_probabilities(theta)
         M = np.matmul(pi[:, None, :], self.P)[:, 0, :]  # M(s, s') = Σ_a π(a|s) P(s'|s,a)
         rpi = (pi * self.rbar).sum(axis=1)
-        # Both Krylov sequences, (γM)^k r_π and μ(γM)^k, by doubling: log2(T) matrix
-        # products instead of T dependent matrix-vector products (Python overhead).
+        # V_t = C[H-t]. Both sequences by doubling, C_{n+i} = C_{n-1} + (γM)^n C_i and
+        # Dw_{n+i} = Dw_i (γM)^n: log2(T) matrix products instead of T dependent
+        # matrix-vector products (Python overhead), and no running sum afterwards.
         N = g * M
-        Kv = np.empty((T, S))
+        C = np.empty((T, S))
         Dw = np.empty((T, S))  # Dw[t] = γ^t d_t, d_t(s) = Pr(s_t = s)
-        Kv[0], Dw[0] = rpi, self.mu
+        C[0], Dw[0] = rpi, self.mu
         if not self._doubling:
             for k in range(1, T):
-                np.dot(N, Kv[k - 1], out=Kv[k])
+                np.dot(N, C[k - 1], out=C[k])
+                C[k] += rpi
                 np.dot(Dw[k - 1], N, out=Dw[k])
-            return Kv, Dw, pi, M
+            return C, Dw, pi, M
         n, power = 1, N
         while n < T:
             m = min(n, T - n)
-            np.matmul(Kv[:m], power.T, out=Kv[n:n + m])
+            np.matmul(C[:m], power.T, out=C[n:n + m])
+            C[n:n + m] += C[n - 1]
             np.matmul(Dw[:m], power, out=Dw[n:n + m])
             n += m
             if n < T:
                 power = power @ power
-        return Kv, Dw, pi, M
+        return C, Dw, pi, M
 
     def state_values(self, theta) -> np.ndarray:
         """V_t(s) = E[Σ_{k>=t} γ^{k-t} r_k | s_t = s] for t = 0..H+1, as a [H+2, S] array."""
-        Kv = self._sweep(theta)[0]
+        C = self._sweep(theta)[0]
         V = np.zeros((self.T + 1, self.S))
-        V[:self.T] = self._tail @ Kv  # V_t = Σ_{k < T-t} (γM)^k r_π
+        V[:self.T] = C[::-1]  # V_t = Σ_{k <= H-t} (γM)^k r_π
         return V
 
     def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
         """(J(θ), ∇J(θ)) = (Σ μ V_0, Σ_t γ^t Σ_{s,a} d_t(s) ∇π(a|s) Q_t(s,a))."""
-        Kv, Dw, pi, M = self._sweep(theta)
-        # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P;
-        # V_{t+1} = Σ_{k <= H-1-t} (γM)^k r_π, so Σ_t Dw_t ⊗ V_{t+1} = (Dwᵀ U) Kv with U[t,k] = [t+k <= H-1].
-        X = (Dw.T @ self._next) @ Kv
+        C, Dw, pi, M = self._sweep(theta)
+        # Σ_t γ^t d_t(s) Q_t(s,a), Q_t = r̄ + γ Σ_s' P V_{t+1}: sum over t before contracting with P.
+        # V_{t+1} = C[H-1-t], so Σ_t Dw_t ⊗ V_{t+1} is one product of [S, H] by [H, S]: no [H, H]
+        # table, memory O(H·S).
+        T = self.T
+        X = Dw[:T - 1].T @ C[T - 2::-1] if T > 1 else np.zeros((self.S, self.S))
         weights = self.rbar * Dw.sum(axis=0)[:, None] + self.gamma * np.matmul(self.P, X[:, :, None])[:, :, 0]
         if isinstance(self.policy, DirectPolicy):
             weights = weights + self._past_rewards(pi, M)[:, None]
-        return float(self.mu @ Kv.sum(axis=0)), self.policy.float_pullback(theta, weights, probabilities=pi)
+        return float(self.mu @ C[T - 1]), self.policy.float_pullback(theta, weights, probabilities=pi)
 
     def _past_rewards(self, pi: np.ndarray, M: np.ndarray) -> np.ndarray:
         """Σ_t E[Σ_{k<t} γ^k r_k ; s_t = s]: J = Σ_τ P(τ;θ)R(τ) also weighs past rewards by π(a_t|s_t).
@@ -498,6 +511,18 @@ class DynamicProgram:
         return total
 
 
+def check_dp_size(mdp: FiniteMDP) -> None:
+    """Refuse at once (UserError) a horizon past DP_HORIZON_CAP or tables past DP_MEMORY_CAP bytes."""
+    T, S = mdp.horizon + 1, mdp.n_states
+    if mdp.horizon > DP_HORIZON_CAP:
+        raise UserError(f"horizon: {mdp.horizon:,} is past the cap of {DP_HORIZON_CAP:,} steps for the "
+                        f"dynamic program")
+    need = 4 * 8 * T * S  # the occupancy, the Krylov sequence, its running sum and a product buffer
+    if need > DP_MEMORY_CAP:
+        raise UserError(f"horizon: {mdp.horizon:,} with {S} states needs about {need / 2**30:.1f} GiB for the "
+                        f"dynamic program, past the cap of {DP_MEMORY_CAP / 2**30:.0f} GiB")
+
+
 def gradient_dp(mdp: FiniteMDP, policy, theta: Sequence) -> Gradient:
     """Float64 J and ∇J by dynamic programming (no enumeration)."""
     J, g = DynamicProgram(mdp, policy).value_and_grad(np.asarray([float(x) for x in theta]))
@@ -514,6 +539,9 @@ def gradient(mdp: FiniteMDP, policy, theta: Sequence, *, method: str = "dp", bud
     """J and ∇J at θ by the named route ("dp", "enumerate" or "symbolic")."""
     if method == "dp":
         return gradient_dp(mdp, policy, theta)
+    if method in ("enumerate", "symbolic") and mdp.horizon > EXACT_HORIZON_CAP:
+        raise UserError(f"horizon: {mdp.horizon:,} is past the cap of {EXACT_HORIZON_CAP:,} steps for the "
+                        f"exact {method} route (use --method dp)")
     point = exact_point(policy, theta)
     if method == "enumerate":
         return gradient_enumerate(mdp, policy, point, budget=budget or ENUMERATION_BUDGET)

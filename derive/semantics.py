@@ -259,13 +259,18 @@ class Evaluator:
             self.dmu = bk.sum(bk.mul(bk.table([list(r) for r in env.d_initial]), v[None, :]), axis=1)
             dtr = bk.table([[[list(k) for k in a] for a in s_] for s_ in env.d_transitions])
             self.dtr = bk.sum(bk.mul(dtr, v[None, None, None, :]), axis=3)
-        self.states, self.actions, self.outcomes = trajectory_space(self.mdp)
-        if self.outcomes is not None:
+        if self.mdp.reward_distribution:
             values, probs = reward_tables(self.mdp)
             self.reward_values, self.reward_probs = bk.table(values), bk.table(probs)
         # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
         self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
+
+    def __getattr__(self, name):  # the trajectory table is built on first use: the DP route never needs it
+        if name in ("states", "actions", "outcomes"):
+            self.states, self.actions, self.outcomes = trajectory_space(self.mdp)
+            return self.__dict__[name]
+        raise AttributeError(name)
 
     # -- entry points -------------------------------------------------------
     def evaluate(self, expr: Expr, *, slots: dict | None = None, ints: dict | None = None, batch: int = 1,
@@ -610,6 +615,12 @@ class Evaluator:
         return acc
 
     def _trajectory_sum(self, e: TrajectorySum, env: _Env) -> Dual:
+        if not env.slots:  # no enclosing trajectory: sum over time by dynamic programming where it covers e
+            from .trajectory_dp import dp_or_none
+
+            dp = dp_or_none(self, e, ints=env.ints)
+            if dp is not None:
+                return dp
         bk = self.backend
         n_all = self.states.shape[0]
         members = np.flatnonzero(self.instance.support()) if e.support else np.arange(n_all)

@@ -137,3 +137,85 @@ def test_large_theta_is_evaluated_stably_on_every_route(method):
     assert [float(x) for x in g.grad] == [0.0, 0.0]
     h = gradient(mdp, TabularSoftmax(1, 2), (1000, 1000), method=method)
     assert [float(x) for x in h.grad] == [0.25, -0.25]  # equal logits: the uniform policy's gradient, exactly
+
+
+def _reference_dp(mdp, policy, theta):
+    """J and ∇J by the plain recursions, one step at a time: Q_t backward, d_t forward, Σ_t γ^t d_t ∇π Q_t."""
+    mu, P, r = mdp.arrays()
+    g, T = float(mdp.discount), mdp.horizon + 1
+    pi = policy.float_probabilities(theta)
+    rbar = (P * r).sum(axis=2)
+    Qs, V = [], np.zeros(mdp.n_states)
+    for _ in range(T):
+        Q = rbar + g * P @ V
+        Qs.append(Q)
+        V = (pi * Q).sum(axis=1)
+    J = float(mu @ V)
+    weights, d = np.zeros_like(rbar), mu.copy()
+    for t in range(T):
+        weights += g ** t * d[:, None] * Qs[T - 1 - t]
+        d = d @ np.einsum("sa,sax->sx", pi, P)
+    return J, policy.float_pullback(theta, weights, probabilities=pi)
+
+
+@pytest.mark.parametrize("horizon", [0, 1, 2, 7, 300])
+def test_dp_matches_the_plain_recursions(horizon):
+    from derive.exact import DynamicProgram
+
+    mdp = two_state(horizon=horizon, discount=F(99, 100))
+    policy = TabularSoftmax(2, 2)
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    J, grad = DynamicProgram(mdp, policy).value_and_grad(theta)
+    J_ref, grad_ref = _reference_dp(mdp, policy, theta)
+    tol = 1e-12 * (horizon + 1) * max(1.0, abs(J_ref))
+    assert abs(J - J_ref) <= tol and np.max(np.abs(grad - grad_ref)) <= tol
+    _, short = _reference_dp(two_state(horizon=max(horizon - 1, 0), discount=F(99, 100)), policy, theta)
+    if horizon:
+        assert np.max(np.abs(grad - short)) > 1e-6  # the twin one step short is told apart
+
+
+def test_dp_at_a_million_steps_matches_the_closed_form():
+    # One state: J = r_π (1 − γ^T)/(1 − γ) and ∇J = (1 − γ^T)/(1 − γ) ∇r_π, with T = H + 1 = 10^6 + 1.
+    from derive.exact import DynamicProgram
+
+    mdp = FiniteMDP.from_tables([1], [[[1], [1]]], [[F(1), F(-2)]], horizon=10**6, discount=F(999_999, 1_000_000))
+    policy = TabularSoftmax(1, 2)
+    theta = np.array([0.4, -0.3])
+    J, grad = DynamicProgram(mdp, policy).value_and_grad(theta)
+    pi = policy.float_probabilities(theta)[0]
+    g, T = 0.999999, 10**6 + 1
+    factor = (1 - g ** T) / (1 - g)
+    r = np.array([1.0, -2.0])
+    r_pi = pi @ r
+    assert abs(J - factor * r_pi) <= 1e-6 * factor
+    expected = factor * pi * (r - r_pi)  # softmax: ∂r_π/∂θ_a = π_a (r_a − r_π)
+    assert np.max(np.abs(grad - expected)) <= 1e-6 * factor
+
+
+def test_huge_horizons_are_refused_at_once():
+    import time
+
+    from derive.exact import DP_HORIZON_CAP, EXACT_HORIZON_CAP
+
+    policy = TabularSoftmax(2, 2)
+    t = time.perf_counter()
+    with pytest.raises(UserError, match="past the cap"):
+        gradient(two_state(horizon=DP_HORIZON_CAP + 1), policy, [0.0] * 4)
+    with pytest.raises(UserError, match="GiB"):  # within the step cap but past the memory cap
+        gradient(FiniteMDP.from_tables([1] + [0] * 99, [[[1] + [0] * 99]] * 100, [[0]] * 100,
+                                       horizon=DP_HORIZON_CAP - 1), TabularSoftmax(100, 1), [0.0] * 100)
+    for method in ("enumerate", "symbolic"):
+        with pytest.raises(UserError, match="--method dp"):
+            gradient(two_state(horizon=EXACT_HORIZON_CAP + 1), policy, [0] * 4, method=method)
+    assert time.perf_counter() - t < 5
+
+
+def test_cli_gradient_refuses_a_billion_steps_with_exit_2(tmp_path, capsys):
+    from pathlib import Path
+
+    from derive.cli import main
+
+    src = Path(__file__).resolve().parent.parent / "examples" / "chain.json"
+    assert main(["gradient", str(src), "--horizon", "1000000000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "past the cap" in err[0]
