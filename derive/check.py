@@ -478,11 +478,12 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
     K = instance.n_params if vector else 1
     left_vals, right_vals = [], []
     wanted = outcome.bindings or {}
-    support = np.flatnonzero(instance.support())
     plans = [p for p in _plans(instance, lhs, rhs, counts) if all(wanted.get(k) == v for k, v in p.tags.items())]
     if not plans:
         return (), ()
     plan = plans[0]
+    bound = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+    support = np.flatnonzero(instance.support()) if bound else np.arange(0)
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:

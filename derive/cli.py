@@ -24,7 +24,7 @@ _PLUGIN_COMMANDS = {
     "estimate": ("derive.cli_numeric", "Monte-Carlo ∇J against the exact one, with a statistical test"),
     "latex": ("derive.cli_latex", "write a proof script's derivations as LaTeX, Markdown or PDF"),
     "gradcheck": ("derive.cli_gradcheck", "test your policy-gradient estimator against exact gradients"),
-    "check": ("derive.cli_check", "check a derivation written in LaTeX or Markdown, line by line"),
+    "check": ("derive.cli_check", "check every line of a derivation written in LaTeX or Markdown"),
 }
 
 
