@@ -33,7 +33,7 @@ from .notation import (
     gamma, i, m, nonnegative, tau, theta,
 )
 
-__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form"]
+__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
@@ -72,9 +72,48 @@ def expectation_of_sample_mean(expr: Expr) -> Expr | None:
     return TrajectorySum(TrajectoryProbability(fresh, theta) * g, fresh, True)
 
 
-def same_form(a: Expr, b: Expr) -> bool:
-    """Structural equality up to SymPy's automatic canonicalisation (order of terms and factors)."""
-    return _evaluated(a) == _evaluated(b)
+def same_form(a: Expr, b: Expr, *, timeout: float = 4.0) -> bool:
+    """Structural equality up to SymPy's automatic canonicalisation (order of terms and factors).
+
+    Equal trees are compared without evaluating anything; otherwise the evaluation (which can take
+    without bound: 3**(10**9) unevaluated) runs in a child under the time limit, and a time-out is "not the same".
+    """
+    if a == b:
+        return True
+    return _with_limit(_same_form, (a, b), timeout).proved
+
+
+def _same_form(a: Expr, b: Expr) -> SymbolicResult:
+    return SymbolicResult("proved" if _evaluated(a) == _evaluated(b) else "not proved")
+
+
+def follows_from_lemma(prev: Expr, step, *, timeout: float = 4.0) -> SymbolicResult:
+    """Whether a step is exactly what its lemma licenses after ``prev`` (proved) or not (not proved).
+
+    A citation ("by X") must go from X's left side (the same tree) to its right side with X's relation;
+    a substitution's line must be ``prev`` with X's left side replaced by its right side, X an equality.
+    Whether X itself was proved is the caller's to check.
+    """
+    lemma = step.lemma
+    goal = lemma.goal
+    if step.rule.startswith("by "):
+        if prev != goal.lhs:
+            return SymbolicResult("not proved", f"the line above is not the left side of {lemma.name}'s result")
+        if step.expr != goal.rhs or step.relation != goal.relation:
+            return SymbolicResult("not proved", f"the line is not the right side of {lemma.name}'s result "
+                                                f"with its relation '{goal.relation}'")
+        return SymbolicResult("proved", f"the result of {lemma.name}")
+    if goal.relation != "=" or step.relation != "=":
+        return SymbolicResult("not proved", f"only an equality can be substituted ({lemma.name}: '{goal.relation}')")
+    return _with_limit(_is_substitution, (prev, step.expr, goal.lhs, goal.rhs, lemma.name), timeout)
+
+
+def _is_substitution(prev, expr, old, new, name) -> SymbolicResult:
+    from .derivation import _replace_instances
+
+    if _replace_instances(prev, old, new) == expr:
+        return SymbolicResult("proved", f"substitution of {name}")
+    return SymbolicResult("not proved", f"the line is not the line above with {name}'s left side replaced by its right")
 
 
 def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) -> SymbolicResult:
