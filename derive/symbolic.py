@@ -10,7 +10,9 @@ The prover takes no shortcut the instance check would not: a log of a product is
 where every factor is nonnegative (a probability, exp of a real), so that the log being
 defined makes each factor positive; a sum over an empty range is the empty sum (SymPy's
 Karr convention reads Σ_{t=a}^{b} with b < a − 1 as a negative sum, and a step whose truth
-depends on that is not proved); a factor leaves a sum only if it is free of every variable
+depends on that is not proved); the limits of a sum must be provably integers, and inside it the bound
+variable is only what its range proves (an integer, ≥ 0 only if the lower limit is), never what the
+symbol declares; a function derive does not define may depend on θ and γ; a factor leaves a sum only if it is free of every variable
 the sum binds; Σ_b π_θ(b|s) = 1 only for a sum over actions of the policy at a state free
 of b. The whole route (expand, derivatives, simplify) runs in a child process under the
 time limit: a time-out is reported as undecided, never as a pass.
@@ -264,12 +266,14 @@ def _range_symbol(var: Symbol, lo: Expr, enclosing: tuple, taken: set) -> Symbol
         facts = {"nonnegative": True}
     else:
         facts = {}
+    fresh = Symbol(var.name, integer=True, **facts)
+    if var.is_integer and all(getattr(fresh, f"is_{k}") == v for k, v in var.assumptions0.items()):
+        return var  # the range proves all the variable declares (t ≥ 0 over 0..H)
     name = var.name
-    while True:
-        fresh = Symbol(name, integer=True, **facts)
-        if fresh == var or fresh not in taken:  # never capture another free symbol of that name
-            return fresh
+    while fresh in taken:  # never capture another free symbol of that name
         name += "'"
+        fresh = Symbol(name, integer=True, **facts)
+    return fresh
 
 
 def _bound(expr: Expr, enclosing: tuple, *, upper: bool) -> Expr | None:

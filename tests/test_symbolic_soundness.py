@@ -265,3 +265,9 @@ def test_python_numbers_are_expressions_text_is_not():
     assert proved(0, sp.Integer(0))
     assert not proved(pi(), 0)
     assert prove("pi", 0).status == "not proved"
+
+
+def test_a_variable_declared_without_integer_is_an_integer_inside_its_sum():
+    k = Symbol("k")  # no assumptions: inside Σ_{k=0}^{H} it is an integer, so Σ_{u=k}^{H} has integer limits
+    lhs = Sum(Sum(r(u) + pi(u), (u, k, H)), (k, 0, H))
+    assert proved(lhs, Sum(Sum(r(u), (u, k, H)) + Sum(pi(u), (u, k, H)), (k, 0, H)))
