@@ -194,13 +194,28 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
 # -- undefined functions ------------------------------------------------------------
 
 def _opaque_functions(e):
-    """Every function derive does not define, f(args) -> f(args, θ, γ): it may depend on θ and γ, so ∇ of it never vanishes."""
+    """Every function derive (or SymPy) does not define, f(args) -> f(args, θ, γ): it may depend on θ and γ,
+    so ∇ of it never vanishes by omission (V = Function("V") for a value function, or a Function subclass)."""
     if not isinstance(e, sp.Basic):
         return e
-    undefined = {f for f in e.atoms(AppliedUndef)}
+    undefined = {f for f in e.atoms(sp.Function) if _undefined(f)}
     if not undefined:
         return e
-    return e.xreplace({f: sp.Function(f.func.__name__)(*f.args, theta, gamma) for f in undefined})
+    return e.xreplace({f: _with_parameters(f) for f in undefined})
+
+
+def _undefined(f) -> bool:
+    return isinstance(f, AppliedUndef) or not type(f).__module__.startswith(("sympy.", "derive."))
+
+
+def _with_parameters(f):
+    if isinstance(f, AppliedUndef):
+        try:
+            return f.func(*f.args, theta, gamma)  # the same function (name and assumptions), two more arguments
+        except TypeError:  # declared with a fixed number of arguments
+            pass
+    cls = type(f)
+    return sp.Function(f"{cls.__module__}.{cls.__qualname__}/{len(f.args)}")(*f.args, theta, gamma)
 
 
 # -- ranges of sums and products ---------------------------------------------------

@@ -271,3 +271,14 @@ def test_a_variable_declared_without_integer_is_an_integer_inside_its_sum():
     k = Symbol("k")  # no assumptions: inside Σ_{k=0}^{H} it is an integer, so Σ_{u=k}^{H} has integer limits
     lhs = Sum(Sum(r(u) + pi(u), (u, k, H)), (k, 0, H))
     assert proved(lhs, Sum(Sum(r(u), (u, k, H)) + Sum(pi(u), (u, k, H)), (k, 0, H)))
+
+
+def test_gradient_of_a_user_function_class_or_fixed_arity_function_is_not_zero():
+    class Value(sp.Function):  # a user's own class: SymPy differentiates it through its arguments only
+        nargs = 1
+
+    W = sp.Function("W", nargs=1)
+    for f in (Value, W):
+        assert not proved(grad(f(x)), sp.Integer(0)), f
+        assert proved(grad(f(x) + pi()), grad(pi()) + grad(f(x))), f
+    assert not proved(sp.Function("V")(x), sp.Function("V", positive=True)(x))  # two functions stay two
