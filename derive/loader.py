@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from .derivation import Proof, validate_proof
-from .errors import UserError
+from .errors import ProcessEndRefused, UserError
 
 __all__ = ["bundled_proofs_dir", "proof_files", "load_proofs"]
 
@@ -58,7 +58,7 @@ def load_proofs(path: str | Path) -> list[Proof]:
     except SystemExit as exc:  # a script's exit must not end the run of the other proofs
         raise UserError(f"{path}{_line(exc, path)}: the proof script called sys.exit({_safe_repr(exc.code)}) "
                         "while loading") from None
-    except _ProcessExit as exc:  # os._exit, os.abort, a signal to ourselves: refused, not obeyed
+    except ProcessEndRefused as exc:  # os._exit, os.abort, a signal to ourselves: refused, not obeyed
         raise UserError(f"{path}{_line(exc, path)}: the proof script called {exc.args[0]} while loading") from None
     except UserError as exc:  # a malformed Proof, Derivation, Goal or Step: the message names the field
         raise UserError(f"{path}{_line(exc, path)}: {_safe_text(exc)}") from None
@@ -119,45 +119,54 @@ def _safe_repr(value) -> str:
         return "(unprintable)"
 
 
-class _ProcessExit(BaseException):
-    """A proof script tried to end or replace the process while loading."""
-
-
 # Calls that end or replace the process: a script may not end the run of the other proofs with them.
 _ENDING = ("_exit", "abort", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")
+_GUARDED: list = []  # the process whose functions are guarded (once: a script's code may run later too)
 
 
-@contextlib.contextmanager
-def _script_sandbox():
-    """While a script runs: its output goes to stderr, even written to file descriptor 1 directly, and
-    os._exit, os.abort, os.exec* and a signal to this process raise instead of acting."""
+def _guard_process() -> None:
+    """os._exit, os.abort, os.exec* and a signal to this process raise ProcessEndRefused in this process.
+
+    Installed before the first script runs and kept: code a script leaves behind (a thread, an atexit
+    handler, a __del__, a method of its own expression class) must not end the run either. A forked child
+    (the time-limited prover) and a signal to another process get the real function.
+    """
     me = os.getpid()
-    modules = [os] + [m for m in (sys.modules.get("posix"), sys.modules.get("nt")) if m is not None]
-    saved = [(mod, name, getattr(mod, name)) for mod in modules for name in (*_ENDING, "kill", "killpg")
-             if hasattr(mod, name)]
-    saved += [(signal, name, getattr(signal, name)) for name in ("raise_signal", "pthread_kill")
-              if hasattr(signal, name)]
+    if me in _GUARDED:
+        return
+    _GUARDED.append(me)
 
     def guard(prefix, name, real, ours):
         def call(*args, **kwargs):
-            if os.getpid() != me or not ours(*args):  # a forked child (a time-limited prover) exits normally
+            if os.getpid() != me or not ours(*args):
                 return real(*args, **kwargs)
-            raise _ProcessExit(f"{prefix}.{name}({', '.join(_safe_repr(a) for a in args)})")
+            raise ProcessEndRefused(f"{prefix}.{name}({', '.join(_safe_repr(a) for a in args)})")
+        call.__wrapped__ = real
         return call
 
     always = lambda *args: True  # noqa: E731
     own = {"kill": lambda pid=0, *rest: pid in (0, me) or (isinstance(pid, int) and pid < 0),
-           "killpg": lambda pgid=0, *rest: pgid in (0, os.getpgrp()),
-           "pthread_kill": always}
+           "killpg": lambda pgid=0, *rest: pgid in (0, os.getpgrp())}
+    modules = [os] + [m for m in (sys.modules.get("posix"), sys.modules.get("nt")) if m is not None]
+    for mod in modules:
+        for name in (*_ENDING, "kill", "killpg"):
+            if hasattr(mod, name):
+                setattr(mod, name, guard("os", name, getattr(mod, name), own.get(name, always)))
+    for name in ("raise_signal", "pthread_kill"):
+        if hasattr(signal, name):
+            setattr(signal, name, guard("signal", name, getattr(signal, name), always))
+
+
+@contextlib.contextmanager
+def _script_sandbox():
+    """While a script runs: its output goes to stderr, even written to file descriptor 1 directly."""
+    _guard_process()
     sys.stdout.flush()
     try:
         fd_saved = os.dup(1)
     except OSError:  # no file descriptor 1: nothing to keep clean
         fd_saved = None
     try:
-        for mod, name, real in saved:
-            prefix = "signal" if mod is signal else "os"
-            setattr(mod, name, guard(prefix, name, real, own.get(name, always)))
         if fd_saved is not None:
             os.dup2(2, 1)
         with contextlib.redirect_stdout(sys.stderr):
@@ -171,5 +180,3 @@ def _script_sandbox():
         if fd_saved is not None:
             os.dup2(fd_saved, 1)
             os.close(fd_saved)
-        for mod, name, real in saved:
-            setattr(mod, name, real)

@@ -207,3 +207,16 @@ def test_a_false_line_proved_only_by_a_closed_form_is_not_proved_symbolically(tm
     r = run("verify", str(small(tmp_path, "half.py", body)), "--random", "2", "--json")
     step = json.loads(r.stdout)["proofs"][0]["derivations"][0]["steps"][0]
     assert step["verdict"] != "proved symbolically" and step["symbolic"].startswith("not proved")
+
+
+@pytest.mark.parametrize("leftover", [
+    "import atexit, os\natexit.register(lambda: os._exit(0))\n",
+    "import os\nclass Bomb:\n    def __del__(self):\n        os._exit(0)\nkeep = [Bomb()]\nBomb()\n",
+])
+def test_code_a_script_leaves_behind_cannot_turn_a_failure_into_exit_0(tmp_path, leftover):
+    body = leftover + ("from derive.notation import gamma\n"
+                       "w = Derivation.begin('w', J(), goal=Goal(J(), 2 * gamma)).claim(2 * gamma, why='wrong')\n"
+                       "PROOF = Proof('p', 'wrong', (w,))\n")
+    r = run("verify", str(small(tmp_path, "a_leaves.py", body)), "--random", "0", start_new_session=True)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "NOT VERIFIED" in r.stdout
