@@ -264,6 +264,11 @@ def _ranges(e: Expr, context: tuple = (), avoid: frozenset = frozenset()) -> Exp
             enclosing = ((fresh, lo, hi),) + enclosing
         body = _ranges(body.xreplace(renamed), enclosing, avoid)
         return e.func(body, *limits)
+    if isinstance(e, ActionSum):  # Σ_b and Σ_s run over 0..N−1 too: b is an integer ≥ 0 there, whatever it declares
+        var, n = e.variable, (N_STATES if isinstance(e, StateSum) else N_ACTIONS)
+        fresh = _range_symbol(var, sp.Integer(0), context, e.body.free_symbols | avoid)
+        limit = (fresh, sp.Integer(0), n - 1)
+        return type(e)(_ranges(e.body.xreplace({var: fresh}), (limit,) + context, avoid), fresh)
     args = [_ranges(a, context, avoid) for a in e.args]
     if all(x is y for x, y in zip(args, e.args)):
         return e

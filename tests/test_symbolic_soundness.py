@@ -282,3 +282,9 @@ def test_gradient_of_a_user_function_class_or_fixed_arity_function_is_not_zero()
         assert not proved(grad(f(x)), sp.Integer(0)), f
         assert proved(grad(f(x) + pi()), grad(pi()) + grad(f(x))), f
     assert not proved(sp.Function("V")(x), sp.Function("V", positive=True)(x))  # two functions stay two
+
+
+def test_an_action_sum_variable_is_what_its_range_proves():
+    v = Symbol("v", integer=True, negative=True)  # declared negative, but Σ_v runs over the actions 0..N−1
+    assert not proved(ActionSum(sp.Abs(v, evaluate=False) * MeanReward(x, v), v), ActionSum(-v * MeanReward(x, v), v))
+    assert proved(ActionSum(sp.Abs(b, evaluate=False) * MeanReward(x, b), b), ActionSum(b * MeanReward(x, b), b))
