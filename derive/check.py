@@ -38,7 +38,7 @@ from .report import (
 from .semantics import (
     Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
-from .symbolic import SymbolicResult, prove, same_form
+from .symbolic import SymbolicResult, follows_from_lemma, prove, same_form
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
            "sample_counts", "DIGITS", "fresh_seed"]
@@ -751,6 +751,10 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
 
 
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
+    if step.lemma is not None:  # the line must be exactly what the lemma licenses, whatever built the step
+        licensed = follows_from_lemma(prev, step, timeout=timeout)
+        if not licensed.proved:
+            return SymbolicResult("not proved", f"relies on {step.lemma.name}: {licensed.detail}")
     if step.lemma is not None and step.rule.startswith("by "):
         ok, why = _lemma_status(proved_chains, step.lemma)
         if ok:
@@ -787,15 +791,17 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
             relation_so_far = UNBIASED
         prev = step.expr
     structure = []
-    if not same_form(d.start, d.goal.lhs):
+    if not same_form(d.start, d.goal.lhs, timeout=timeout):
         structure.append(f"the derivation starts at {sp.sstr(d.start)}, not at the stated {sp.sstr(d.goal.lhs)}")
-    if not same_form(d.last, d.goal.rhs):
+    if not same_form(d.last, d.goal.rhs, timeout=timeout):
         structure.append(f"the derivation ends at {sp.sstr(d.last)}, not at the stated {sp.sstr(d.goal.rhs)}")
     if relation_so_far != d.goal.relation:
         structure.append(f"the chain's relation is '{relation_so_far}' but the stated result says '{d.goal.relation}'")
     unproved = [r for r in reports if not r.symbolic.startswith("proved")]
-    if not reports:
+    if not reports:  # no chain: the stated result is proved (or not) on its own
         goal_sym = prove(d.goal.lhs, d.goal.rhs, relation=d.goal.relation, timeout=timeout)
+    elif structure:  # the steps prove something, but not the stated result
+        goal_sym = SymbolicResult("not proved", f"the chain does not reach the stated result: {structure[0]}")
     elif not unproved:
         goal_sym = SymbolicResult("proved", "every step is proved symbolically")
     else:

@@ -10,7 +10,7 @@ import math
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from .errors import ProcessEndRefused, UserError
 from .report import agreement_phrase
 
 __all__ = ["main", "run_proofs", "format_report"]
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except UserError as exc:
         print(f"derive: {exc}" if not str(exc).startswith("derive") else str(exc), file=sys.stderr)
+        return 2
+    except ProcessEndRefused as exc:  # code a proof script left behind tried to end the run: not obeyed
+        print(f"derive: code from a proof script called {exc} during the check; refused", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)

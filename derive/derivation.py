@@ -19,7 +19,7 @@ from .errors import UserError
 
 __all__ = [
     "Condition", "Rule", "Step", "Goal", "Derivation", "Proof", "RuleDoesNotApply", "MalformedProof",
-    "rule", "EQUAL", "UNBIASED", "RELATIONS",
+    "rule", "validate_proof", "EQUAL", "UNBIASED", "RELATIONS",
 ]
 
 EQUAL = "="
@@ -47,13 +47,13 @@ def _expression(value, field: str) -> Expr:
 
 
 def _text(value, field: str) -> str:
-    if not isinstance(value, str):
+    if type(value) is not str:  # a str subclass could answer startswith("by ") or == as it likes
         raise MalformedProof(f"{field}: expected a string, got {type(value).__name__}")
     return value
 
 
 def _relation(value, field: str) -> str:
-    if not isinstance(value, str) or value not in RELATIONS:
+    if type(value) is not str or value not in RELATIONS:
         raise MalformedProof(f"{field}: expected one of {', '.join(map(repr, RELATIONS))}, got {value!r}")
     return value
 
@@ -124,12 +124,15 @@ class Step:
         _set(self, "expr", _expression(self.expr, f"step {self.rule!r}: expression"))
         _text(self.rule, "Step.rule")
         _text(self.why, f"step {self.rule!r}: why")
+        _text(self.statement, f"step {self.rule!r}: statement")
         _relation(self.relation, f"step {self.rule!r}: relation")
         _set(self, "conditions", tuple(self.conditions))
         for k, c in enumerate(self.conditions):
             if not isinstance(c, Condition):
                 raise MalformedProof(f"step {self.rule!r}: conditions[{k}]: expected a derive Condition, "
                                      f"got {type(c).__name__}")
+            _text(c.code, f"step {self.rule!r}: conditions[{k}].code")
+            _text(c.text, f"step {self.rule!r}: conditions[{k}].text")
         if self.lemma is not None and not isinstance(self.lemma, Derivation):
             raise MalformedProof(f"step {self.rule!r}: lemma: expected a Derivation, got {type(self.lemma).__name__}")
 
@@ -164,7 +167,7 @@ class Derivation:
         _set(self, "start", _expression(self.start, f"{where}: start"))
         if not isinstance(self.goal, Goal):
             raise MalformedProof(f"{where}: goal: expected a derive Goal, got {type(self.goal).__name__}")
-        if isinstance(self.steps, (str, Step)) or not isinstance(self.steps, (tuple, list)):
+        if not isinstance(self.steps, (tuple, list)):
             raise MalformedProof(f"{where}: steps: expected a tuple of Steps, got {type(self.steps).__name__}")
         _set(self, "steps", tuple(self.steps))
         for k, st in enumerate(self.steps, start=1):
@@ -280,6 +283,44 @@ class Proof:
         from .latex import proof_to_mathjax
 
         return proof_to_mathjax(self)
+
+
+def validate_proof(proof: Proof) -> None:
+    """Check every field of a proof again, down to each step and each lemma a step relies on.
+
+    The dataclasses check their fields when built, but ``object.__setattr__`` and ``dataclasses.replace``
+    of an inner object can change a field afterwards; the message names the field by its path.
+    """
+    if not isinstance(proof, Proof):
+        raise MalformedProof(f"expected a derive Proof, got {type(proof).__name__}")
+    Proof.__post_init__(proof)
+    seen: set = set()
+
+    def derivation(d, where: str) -> None:
+        if not isinstance(d, Derivation):
+            raise MalformedProof(f"{where}: expected a Derivation, got {type(d).__name__}")
+        if id(d) in seen:  # a lemma cited twice (or a cycle) is checked once
+            return
+        seen.add(id(d))
+        where = f"{where} ({d.name!r})" if type(d.name) is str else where
+        _within(where, Derivation.__post_init__, d)
+        _within(f"{where}.goal", Goal.__post_init__, d.goal)
+        for k, st in enumerate(d.steps):
+            _within(f"{where}.steps[{k}]", Step.__post_init__, st)
+            if st.lemma is not None:
+                derivation(st.lemma, f"{where}.steps[{k}].lemma")
+
+    for k, d in enumerate(proof.derivations):
+        derivation(d, f"Proof.derivations[{k}]")
+
+
+def _within(where: str, check, obj) -> None:
+    try:
+        check(obj)
+    except MalformedProof as exc:
+        raise MalformedProof(f"{where}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a field whose own methods fail is malformed too
+        raise MalformedProof(f"{where}: a field could not be checked ({type(exc).__name__})") from None
 
 
 def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:

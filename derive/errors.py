@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "ProcessEndRefused"]
 
 
 class UserError(Exception):
     """Bad input (a file, key or value); the message names what is at fault."""
+
+
+class ProcessEndRefused(BaseException):
+    """Code from a proof script tried to end or replace the process (os._exit, os.abort, a signal to itself)."""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import runpy
+import signal
 import sys
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
-from .derivation import Proof
-from .errors import UserError
+from .derivation import Proof, validate_proof
+from .errors import ProcessEndRefused, UserError
 
 __all__ = ["bundled_proofs_dir", "proof_files", "load_proofs"]
 
@@ -50,21 +51,23 @@ def load_proofs(path: str | Path) -> list[Proof]:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        # A script's prints go to stderr, so that --json output on stdout stays one JSON document.
-        with contextlib.redirect_stdout(sys.stderr):
+        with _script_sandbox():
             namespace = runpy.run_path(str(path), run_name="derive_proof")
     except SyntaxError as exc:
-        raise UserError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise UserError(f"{path}:{exc.lineno}: syntax error: {_safe_text(exc.msg)}") from None
     except SystemExit as exc:  # a script's exit must not end the run of the other proofs
-        raise UserError(f"{path}{_line(exc, path)}: the proof script called sys.exit({exc.code!r}) "
+        raise UserError(f"{path}{_line(exc, path)}: the proof script called sys.exit({_safe_repr(exc.code)}) "
                         "while loading") from None
+    except ProcessEndRefused as exc:  # os._exit, os.abort, a signal to ourselves: refused, not obeyed
+        raise UserError(f"{path}{_line(exc, path)}: the proof script called {exc.args[0]} while loading") from None
     except UserError as exc:  # a malformed Proof, Derivation, Goal or Step: the message names the field
-        raise UserError(f"{path}{_line(exc, path)}: {exc}") from None
+        raise UserError(f"{path}{_line(exc, path)}: {_safe_text(exc)}") from None
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - any other failure of the script is the script's, not ours
-        message = " ".join(str(exc).split())  # one line, whatever the script put in its message
-        raise UserError(f"{path}{_line(exc, path)}: the proof script raised {type(exc).__name__}: {message}") from None
+        message = _safe_text(exc)
+        raise UserError(f"{path}{_line(exc, path)}: the proof script raised {type(exc).__name__}"
+                        + (f": {message}" if message else "")) from None
     found = []
     if "PROOF" in namespace:
         found.append(("PROOF", namespace["PROOF"]))
@@ -82,10 +85,10 @@ def load_proofs(path: str | Path) -> list[Proof]:
     for key, value in found:
         if not isinstance(value, Proof):
             raise UserError(f"{path}: {key} must be a derive.Proof, got {type(value).__name__}")
-        try:  # Proof checks its fields when built; check again in case they were changed after
-            replace(value)
+        try:  # every object checks its fields when built; check the whole tree again in case they were changed after
+            validate_proof(value)
         except UserError as exc:
-            raise UserError(f"{path}: {key}: {exc}") from None
+            raise UserError(f"{path}: {key}: {_safe_text(exc)}") from None
         if value.battery not in BATTERIES:
             raise UserError(f"{path}: {key}.battery must be one of {', '.join(BATTERIES)}, got {value.battery!r}")
     return [v for _, v in found]
@@ -93,5 +96,87 @@ def load_proofs(path: str | Path) -> list[Proof]:
 
 def _line(exc: BaseException, path: Path) -> str:
     """':N', the line of the proof script where the exception passed last, or ''."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    except Exception:  # noqa: BLE001 - a line number is a courtesy, never a second failure
+        return ""
     return f":{frames[-1].lineno}" if frames else ""
+
+
+def _safe_text(exc) -> str:
+    """The message on one line, or a placeholder if the object cannot print itself."""
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - a script's exception may raise in __str__
+        return "(the message could not be printed)"
+    return " ".join(text.split())
+
+
+def _safe_repr(value) -> str:
+    try:
+        return " ".join(repr(value).split())
+    except BaseException:  # noqa: BLE001
+        return "(unprintable)"
+
+
+# Calls that end or replace the process: a script may not end the run of the other proofs with them.
+_ENDING = ("_exit", "abort", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")
+_GUARDED: list = []  # the process whose functions are guarded (once: a script's code may run later too)
+
+
+def _guard_process() -> None:
+    """os._exit, os.abort, os.exec* and a signal to this process raise ProcessEndRefused in this process.
+
+    Installed before the first script runs and kept: code a script leaves behind (a thread, an atexit
+    handler, a __del__, a method of its own expression class) must not end the run either. A forked child
+    (the time-limited prover) and a signal to another process get the real function.
+    """
+    me = os.getpid()
+    if me in _GUARDED:
+        return
+    _GUARDED.append(me)
+
+    def guard(prefix, name, real, ours):
+        def call(*args, **kwargs):
+            if os.getpid() != me or not ours(*args):
+                return real(*args, **kwargs)
+            raise ProcessEndRefused(f"{prefix}.{name}({', '.join(_safe_repr(a) for a in args)})")
+        call.__wrapped__ = real
+        return call
+
+    always = lambda *args: True  # noqa: E731
+    own = {"kill": lambda pid=0, *rest: pid in (0, me) or (isinstance(pid, int) and pid < 0),
+           "killpg": lambda pgid=0, *rest: pgid in (0, os.getpgrp())}
+    modules = [os] + [m for m in (sys.modules.get("posix"), sys.modules.get("nt")) if m is not None]
+    for mod in modules:
+        for name in (*_ENDING, "kill", "killpg"):
+            if hasattr(mod, name):
+                setattr(mod, name, guard("os", name, getattr(mod, name), own.get(name, always)))
+    for name in ("raise_signal", "pthread_kill"):
+        if hasattr(signal, name):
+            setattr(signal, name, guard("signal", name, getattr(signal, name), always))
+
+
+@contextlib.contextmanager
+def _script_sandbox():
+    """While a script runs: its output goes to stderr, even written to file descriptor 1 directly."""
+    _guard_process()
+    sys.stdout.flush()
+    try:
+        fd_saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to keep clean
+        fd_saved = None
+    try:
+        if fd_saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for stream in (sys.stdout, sys.__stdout__):
+            try:
+                stream.flush()  # what the script buffered for fd 1 goes to stderr too
+            except Exception:  # noqa: BLE001
+                pass
+        if fd_saved is not None:
+            os.dup2(fd_saved, 1)
+            os.close(fd_saved)

@@ -10,7 +10,9 @@ The prover takes no shortcut the instance check would not: a log of a product is
 where every factor is nonnegative (a probability, exp of a real), so that the log being
 defined makes each factor positive; a sum over an empty range is the empty sum (SymPy's
 Karr convention reads Σ_{t=a}^{b} with b < a − 1 as a negative sum, and a step whose truth
-depends on that is not proved); a factor leaves a sum only if it is free of every variable
+depends on that is not proved); the limits of a sum must be provably integers, and inside it the bound
+variable is only what its range proves (an integer, ≥ 0 only if the lower limit is), never what the
+symbol declares; a function derive does not define may depend on θ and γ; a factor leaves a sum only if it is free of every variable
 the sum binds; Σ_b π_θ(b|s) = 1 only for a sum over actions of the policy at a state free
 of b. The whole route (expand, derivatives, simplify) runs in a child process under the
 time limit: a time-out is reported as undecided, never as a pass.
@@ -19,19 +21,21 @@ time limit: a time-out is reported as undecided, never as a pass.
 from __future__ import annotations
 
 import multiprocessing as mp
+import numbers
 from dataclasses import dataclass
 
 import sympy as sp
 from sympy import Expr, Mul, Sum, Symbol
+from sympy.core.function import AppliedUndef
 
 from .derivation import UNBIASED
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
     factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
-    i, m, nonnegative, tau, theta,
+    gamma, i, m, nonnegative, tau, theta,
 )
 
-__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form"]
+__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
@@ -70,18 +74,71 @@ def expectation_of_sample_mean(expr: Expr) -> Expr | None:
     return TrajectorySum(TrajectoryProbability(fresh, theta) * g, fresh, True)
 
 
-def same_form(a: Expr, b: Expr) -> bool:
-    """Structural equality up to SymPy's automatic canonicalisation (order of terms and factors)."""
-    return _evaluated(a) == _evaluated(b)
+def same_form(a: Expr, b: Expr, *, timeout: float = 4.0) -> bool:
+    """Structural equality up to SymPy's automatic canonicalisation (order of terms and factors).
+
+    Equal trees are compared without evaluating anything; otherwise the evaluation (which can take
+    without bound: 3**(10**9) unevaluated) runs in a child under the time limit, and a time-out is "not the same".
+    """
+    if a == b:
+        return True
+    return _with_limit(_same_form, (a, b), timeout).proved
+
+
+def _same_form(a: Expr, b: Expr) -> SymbolicResult:
+    return SymbolicResult("proved" if _evaluated(a) == _evaluated(b) else "not proved")
+
+
+def follows_from_lemma(prev: Expr, step, *, timeout: float = 4.0) -> SymbolicResult:
+    """Whether a step is exactly what its lemma licenses after ``prev`` (proved) or not (not proved).
+
+    A citation ("by X") must go from X's left side (the same tree) to its right side with X's relation;
+    a substitution's line must be ``prev`` with X's left side replaced by its right side, X an equality.
+    Whether X itself was proved is the caller's to check.
+    """
+    lemma = step.lemma
+    goal = lemma.goal
+    if step.rule.startswith("by "):
+        if prev != goal.lhs:
+            return SymbolicResult("not proved", f"the line above is not the left side of {lemma.name}'s result")
+        if step.expr != goal.rhs or step.relation != goal.relation:
+            return SymbolicResult("not proved", f"the line is not the right side of {lemma.name}'s result "
+                                                f"with its relation '{goal.relation}'")
+        return SymbolicResult("proved", f"the result of {lemma.name}")
+    if goal.relation != "=" or step.relation != "=":
+        return SymbolicResult("not proved", f"only an equality can be substituted ({lemma.name}: '{goal.relation}')")
+    return _with_limit(_is_substitution, (prev, step.expr, goal.lhs, goal.rhs, lemma.name), timeout)
+
+
+def _is_substitution(prev, expr, old, new, name) -> SymbolicResult:
+    from .derivation import _replace_instances
+
+    if _replace_instances(prev, old, new) == expr:
+        return SymbolicResult("proved", f"substitution of {name}")
+    return SymbolicResult("not proved", f"the line is not the line above with {name}'s left side replaced by its right")
 
 
 def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) -> SymbolicResult:
     """Try to prove lhs (relation) rhs in the general form, within ``timeout`` seconds (else undecided)."""
+    try:
+        lhs, rhs = _as_expr(lhs), _as_expr(rhs)
+    except TypeError as exc:
+        return SymbolicResult("not proved", str(exc))
     return _with_limit(_prove, (lhs, rhs, relation), timeout)
+
+
+def _as_expr(value) -> Expr:
+    """A SymPy expression, or a Python number made one; text is refused (it is never parsed)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return sp.sympify(value, strict=True)
+    raise TypeError(f"expected a SymPy expression or a number, got {type(value).__name__}")
 
 
 def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
     note = ""
+    lhs, rhs = _opaque_functions(lhs), _opaque_functions(rhs)
     if relation == UNBIASED:
         if isinstance(lhs, sp.Basic) and (lhs.has(Sample) or _samples(lhs)):
             return SymbolicResult("not proved", "the estimated quantity depends on the samples; an estimator is "
@@ -112,13 +169,15 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
             "their agreement depends on the model, not on algebra",
         )
     try:
-        lhs, rhs = _empty_ranges(_evaluated(lhs)), _empty_ranges(_evaluated(rhs))
+        # Rebinding first: evaluation must already see a bound variable's range, not its declared assumptions.
+        avoid = frozenset(lhs.free_symbols | rhs.free_symbols)
+        lhs, rhs = _evaluated(_ranges(lhs, avoid=avoid)), _evaluated(_ranges(rhs, avoid=avoid))
     except _ReversedRange as exc:
         return SymbolicResult("not proved", str(exc))
     try:
         for unfold in (False, True):
             rewards = lhs.has(RewardProbability) or rhs.has(RewardProbability)
-            diff = _canonical(lhs, unfold, rewards) - _canonical(rhs, unfold, rewards)
+            diff = _canonical(lhs, unfold, rewards, avoid) - _canonical(rhs, unfold, rewards, avoid)
             diff = _merge_sums(sp.expand(diff))
             if diff == 0:
                 how = ("after unfolding the definitions of P(τ;θ) and R(τ), and Σ_a π_θ(a|s) = 1"
@@ -132,26 +191,64 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
     return SymbolicResult("not proved", f"lhs − rhs reduces to {_short(residue)}")
 
 
-# -- empty ranges -----------------------------------------------------------------
+# -- undefined functions ------------------------------------------------------------
+
+def _opaque_functions(e):
+    """Every function derive (or SymPy) does not define, f(args) -> f(args, θ, γ): it may depend on θ and γ,
+    so ∇ of it never vanishes by omission (V = Function("V") for a value function, or a Function subclass)."""
+    if not isinstance(e, sp.Basic):
+        return e
+    undefined = {f for f in e.atoms(sp.Function) if _undefined(f)}
+    if not undefined:
+        return e
+    return e.xreplace({f: _with_parameters(f) for f in undefined})
+
+
+def _undefined(f) -> bool:
+    return isinstance(f, AppliedUndef) or not type(f).__module__.startswith(("sympy.", "derive."))
+
+
+def _with_parameters(f):
+    if isinstance(f, AppliedUndef):
+        try:
+            return f.func(*f.args, theta, gamma)  # the same function (name and assumptions), two more arguments
+        except TypeError:  # declared with a fixed number of arguments
+            pass
+    cls = type(f)
+    return sp.Function(f"{cls.__module__}.{cls.__qualname__}/{len(f.args)}")(*f.args, theta, gamma)
+
+
+# -- ranges of sums and products ---------------------------------------------------
 
 class _ReversedRange(ValueError):
-    """A sum or product whose range may run backwards by more than one (Karr's convention differs there)."""
+    """A sum or product whose range is not provably a range of integers that SymPy and the evaluator read alike."""
 
 
-def _empty_ranges(e: Expr, context: tuple = ()) -> Expr:
-    """Σ/Π over a range that is provably empty -> 0 / 1 (the evaluator's meaning); raise where it may be reversed.
+def _ranges(e: Expr, context: tuple = (), avoid: frozenset = frozenset()) -> Expr:
+    """Σ/Π with each bound variable rebound to what its range proves; provably empty ranges -> 0 / 1.
 
+    A bound variable's declared assumptions (t ≥ 0, i > 0) hold only where its range keeps it there:
+    Σ_{t=−H}^{−1} log(t²) must not be split as if t ≥ 0. So inside the sum the variable is replaced by a
+    symbol of the same name that is an integer, nonnegative (positive) only if the lower limit provably is.
+    Limits must be provably integers (SymPy would sum Σ_{t=0}^{H/2} 1 in closed form as H/2 + 1).
     SymPy reads Σ_{t=a}^{b} f with b < a − 1 as −Σ_{t=b+1}^{a−1} f (Karr), derive's evaluator as the
-    empty sum 0; they agree when b − a + 1 ≥ 0 (a range with b = a − 1 is empty in both). ``context``
-    holds the ranges of the enclosing sums, innermost first: t ≤ H inside Σ_{t=0}^{H}.
+    empty sum 0; they agree when b − a + 1 ≥ 0 (a range with b = a − 1 is empty in both); a range that may
+    run backwards raises. ``context`` holds the ranges of the enclosing sums, innermost first; ``avoid``
+    the free symbols of both sides of the step, which a renamed variable must not become.
     """
     if not isinstance(e, sp.Basic) or e.is_Atom:
         return e
     if isinstance(e, (sp.Sum, sp.Product)):
-        limits = list(e.limits)
+        body, limits, renamed = e.function, list(e.limits), {}
+        enclosing = context
         for k in range(len(limits) - 1, -1, -1):  # outermost limit last in SymPy's list
-            var, lo, hi = limits[k]
-            enclosing = tuple(limits[k + 1:]) + context
+            if len(limits[k]) != 3:
+                raise _ReversedRange(f"the sum over {limits[k][0]} has no range")
+            var, lo, hi = (x.xreplace(renamed) for x in limits[k])
+            if not (lo.is_integer and hi.is_integer):
+                raise _ReversedRange(
+                    f"the range {var} = {sp.sstr(lo)}..{sp.sstr(hi)} does not provably run over integers; "
+                    "SymPy would sum it in closed form all the same")
             count = hi - lo + 1
             high = _bound(count, enclosing, upper=True)
             if high is not None and high.is_nonpositive:
@@ -161,14 +258,42 @@ def _empty_ranges(e: Expr, context: tuple = ()) -> Expr:
                 raise _ReversedRange(
                     f"the range {var} = {sp.sstr(lo)}..{sp.sstr(hi)} may run backwards; SymPy (Karr's convention) "
                     f"reads such a sum as a negative sum, the instance check as the empty sum 0")
-        body = _empty_ranges(e.function, tuple(limits) + context)
-        return e.func(body, *limits) if body != e.function else e
-    args = [_empty_ranges(a, context) for a in e.args]
+            fresh = _range_symbol(var, lo, enclosing, body.free_symbols | avoid)
+            renamed[limits[k][0]] = fresh
+            limits[k] = (fresh, lo, hi)
+            enclosing = ((fresh, lo, hi),) + enclosing
+        body = _ranges(body.xreplace(renamed), enclosing, avoid)
+        return e.func(body, *limits)
+    if isinstance(e, ActionSum):  # Σ_b and Σ_s run over 0..N−1 too: b is an integer ≥ 0 there, whatever it declares
+        var, n = e.variable, (N_STATES if isinstance(e, StateSum) else N_ACTIONS)
+        fresh = _range_symbol(var, sp.Integer(0), context, e.body.free_symbols | avoid)
+        limit = (fresh, sp.Integer(0), n - 1)
+        return type(e)(_ranges(e.body.xreplace({var: fresh}), (limit,) + context, avoid), fresh)
+    args = [_ranges(a, context, avoid) for a in e.args]
     if all(x is y for x, y in zip(args, e.args)):
         return e
     if isinstance(e, TrajectorySum):
         return TrajectorySum(args[0], e.variable, e.support)
     return e.func(*args)
+
+
+def _range_symbol(var: Symbol, lo: Expr, enclosing: tuple, taken: set) -> Symbol:
+    """The symbol a bound variable stands for inside its sum: an integer, ≥ 0 or > 0 only as the lower limit proves."""
+    least = _bound(lo, enclosing, upper=False)
+    if least is not None and least.is_positive:
+        facts = {"positive": True}
+    elif least is not None and least.is_nonnegative:
+        facts = {"nonnegative": True}
+    else:
+        facts = {}
+    fresh = Symbol(var.name, integer=True, **facts)
+    if var.is_integer and all(getattr(fresh, f"is_{k}") == v for k, v in var.assumptions0.items()):
+        return var  # the range proves all the variable declares (t ≥ 0 over 0..H)
+    name = var.name
+    while fresh in taken:  # never capture another free symbol of that name
+        name += "'"
+        fresh = Symbol(name, integer=True, **facts)
+    return fresh
 
 
 def _bound(expr: Expr, enclosing: tuple, *, upper: bool) -> Expr | None:
@@ -253,7 +378,7 @@ def _evaluated(e: Expr) -> Expr:
     return e.func(*args)
 
 
-def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False) -> Expr:
+def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False, avoid: frozenset = frozenset()) -> Expr:
     e = _evaluated(e)
     e = e.replace(lambda x: isinstance(x, Normal), lambda x: x.explicit())
     if e.has(sp.Integral):  # integrals over a continuous action: let SymPy do them
@@ -268,7 +393,7 @@ def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False) -> Expr
         e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
         # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.
         e = e.replace(_is_normalisation, lambda x: sp.Integer(1))
-    e = _to_sums(e)
+    e = _ranges(_to_sums(e), avoid=avoid)  # the sums derive's binders stand for, their variables rebound to their ranges
     e = _expand_logs(e)  # log Π -> Σ log before ∇ meets the product
     # Evaluate the derivatives only: a full doit() would try to sum Σ_τ in closed form.
     e = e.replace(lambda x: isinstance(x, sp.Derivative), lambda x: x.doit(deep=False))

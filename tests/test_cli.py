@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PROOF = ROOT / "proofs" / "policy_gradient.py"
 
 
-def run(*args, cwd=None):
+def run(*args, cwd=None, **kwargs):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
+                          cwd=cwd, env=env, timeout=300, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,76 @@ def test_seed_replays_the_run_exactly_and_a_fresh_one_is_printed():
 def test_negative_seed_is_a_user_error():
     r = run("verify", str(PROOF), "--seed", "-3")
     assert r.returncode == 2 and "--seed" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- a script cannot end the process: exit 2 for that file, the others still checked --
+
+@pytest.mark.parametrize("call, shown", [
+    ("import os\nos._exit(0)\n", "os._exit(0)"),
+    ("import posix\nposix._exit(0)\n", "os._exit(0)"),
+    ("from os import _exit\n_exit(0)\n", "os._exit(0)"),
+    ("import os\nos.abort()\n", "os.abort()"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "os.kill("),
+    ("import os, signal\nos.kill(0, signal.SIGTERM)\n", "os.kill(0"),
+    ("import signal\nsignal.raise_signal(signal.SIGTERM)\n", "signal.raise_signal("),
+    ("import os\nos.execv('/bin/true', ['true'])\n", "os.execv("),
+])
+def test_ending_the_process_while_loading_is_a_load_error(tmp_path, call, shown):
+    bad = small(tmp_path, "a_ends.py", call)
+    good = small(tmp_path, "b_good.py")
+    # a session of its own: a signal to the process group must not reach the test runner
+    r = run("verify", str(bad), str(good), "--random", "0", "--json", start_new_session=True)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    data = json.loads(r.stdout)
+    assert data["verified"] is False and len(data["proofs"]) == 1 and data["proofs"][0]["verified"] is True
+    (error,) = data["errors"]
+    assert error["path"].endswith("a_ends.py") and shown in error["error"] and "while loading" in error["error"]
+
+
+def test_writes_to_file_descriptor_1_keep_json_valid(tmp_path):
+    bad = small(tmp_path, "a_writes.py", "import os\nos.write(1, b'garbage\\n')\nsys.__stdout__.write('more\\n')\n"
+                                         "PROOF = Proof('p', 'A small proof', (d,))\n")
+    r = run("verify", str(bad), "--random", "0", "--json")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert json.loads(r.stdout)["verified"] is True
+    assert "garbage" in r.stderr and "more" in r.stderr
+
+
+def test_an_exception_that_cannot_print_itself_exit_2_one_line(tmp_path):
+    bad = small(tmp_path, "a_odd.py", "class E(Exception):\n    def __str__(self):\n        raise RuntimeError('x')\n"
+                                      "raise E()\n")
+    one_line_exit_2(run("verify", str(bad), "--random", "0"), "a_odd.py:9:", "raised E")
+
+
+def test_a_step_changed_after_it_was_built_exit_2_one_line(tmp_path):
+    bad = small(tmp_path, "a_changed.py", "PROOF = Proof('p', 'A small proof', (d,))\n"
+                                          "object.__setattr__(d.steps[0], 'expr', None)\n")
+    good = small(tmp_path, "b_good.py")
+    r = run("verify", str(bad), str(good), "--random", "0")
+    one_line_exit_2(r, "a_changed.py", "Proof.derivations[0] ('d').steps[0]", "NoneType")
+    assert "VERIFIED: 2 of 2 lines hold" in r.stdout
+
+
+def test_a_false_line_proved_only_by_a_closed_form_is_not_proved_symbolically(tmp_path):
+    # Σ_{t=0}^{H/2} 1 = H/2 + 1: SymPy's closed form; H/2 is not an integer for odd H. (Whether the run
+    # exits 0 is the instance check's to decide: it skips the instances with odd H.)
+    body = ("import sympy as sp\nfrom derive.notation import H, t\n"
+            "e = sp.Sum(1, (t, 0, H / 2))\n"
+            "h = Derivation.begin('half', e, goal=Goal(e, H / 2 + 1)).claim(H / 2 + 1, why='count')\n"
+            "PROOF = Proof('p', 'half', (h,))\n")
+    r = run("verify", str(small(tmp_path, "half.py", body)), "--random", "2", "--json")
+    step = json.loads(r.stdout)["proofs"][0]["derivations"][0]["steps"][0]
+    assert step["verdict"] != "proved symbolically" and step["symbolic"].startswith("not proved")
+
+
+@pytest.mark.parametrize("leftover", [
+    "import atexit, os\natexit.register(lambda: os._exit(0))\n",
+    "import os\nclass Bomb:\n    def __del__(self):\n        os._exit(0)\nkeep = [Bomb()]\nBomb()\n",
+])
+def test_code_a_script_leaves_behind_cannot_turn_a_failure_into_exit_0(tmp_path, leftover):
+    body = leftover + ("from derive.notation import gamma\n"
+                       "w = Derivation.begin('w', J(), goal=Goal(J(), 2 * gamma)).claim(2 * gamma, why='wrong')\n"
+                       "PROOF = Proof('p', 'wrong', (w,))\n")
+    r = run("verify", str(small(tmp_path, "a_leaves.py", body)), "--random", "0", start_new_session=True)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "NOT VERIFIED" in r.stdout

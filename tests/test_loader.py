@@ -159,3 +159,77 @@ def test_a_base_exception_while_loading_is_a_load_error(tmp_path):
     f = tmp_path / "base.py"
     f.write_text("class Odd(BaseException):\n    pass\nraise Odd('odd')\n")
     refused(f, "base.py:3:", "raised Odd: odd")
+
+
+# -- the whole tree is checked again, not only the Proof -----------------------------
+
+@pytest.mark.parametrize("change, patterns", [
+    ("object.__setattr__(d.steps[0], 'expr', 'pi')", ["Proof.derivations[0] ('d').steps[0]", "string 'pi'"]),
+    ("object.__setattr__(d.steps[0], 'expr', None)", ["steps[0]", "got NoneType"]),
+    ("object.__setattr__(d.goal, 'rhs', None)", ["('d').goal", "Goal.rhs", "NoneType"]),
+    ("object.__setattr__(d, 'steps', None)", ["('d')", "steps", "NoneType"]),
+    ("object.__setattr__(d.steps[0], 'relation', '<=')", ["steps[0]", "relation", "'<='"]),
+    ("object.__setattr__(d.goal, 'relation', '<=')", ["goal", "Goal.relation", "'<='"]),
+    ("object.__setattr__(d.steps[0], 'rule', 5)", ["steps[0]", "Step.rule", "int"]),
+    ("class S(str): pass\nobject.__setattr__(d.steps[0], 'rule', S('by d'))", ["Step.rule", "S"]),
+    ("object.__setattr__(d.steps[0], 'why', b'x')", ["steps[0]", "why", "bytes"]),
+    ("object.__setattr__(d.steps[0], 'lemma', 'd')", ["steps[0]", "lemma", "str"]),
+])
+def test_a_tree_changed_after_it_was_built_is_refused_naming_the_field(tmp_path, change, patterns):
+    body = f"PROOF = Proof('p', 'P', (d,))\n{change}\n"
+    refused(script(tmp_path, body), "PROOF", *patterns)
+
+
+def test_a_lemma_changed_after_it_was_built_is_refused(tmp_path):
+    body = ("from derive.notation import J\n"
+            "d2 = Derivation.begin('e', J(), goal=Goal(J(), d.goal.rhs)).cite(d)\n"
+            "PROOF = Proof('p', 'P', (d2,))\n"
+            "object.__setattr__(d.steps[0], 'expr', 'x')\n")
+    refused(script(tmp_path, body), "steps[0].lemma", "string 'x'")
+
+
+def test_an_unchanged_tree_with_a_lemma_loads(tmp_path):
+    body = ("d2 = Derivation.begin('e', J(), goal=Goal(J(), d.goal.rhs)).cite(d)\n"
+            "PROOF = Proof('p', 'P', (d, d2))\n")
+    (proof,) = load_proofs(script(tmp_path, body))
+    assert proof.derivations[1].steps[0].lemma is proof.derivations[0]
+
+
+# -- a script cannot end the process, and its messages are printed safely ------------
+
+def test_code_left_behind_by_a_script_cannot_end_the_process(tmp_path):
+    import os
+
+    from derive.errors import ProcessEndRefused
+
+    load_proofs(script(tmp_path, "PROOF = Proof('p', 'P', (d,))\n"))
+    with pytest.raises(ProcessEndRefused, match=r"os\._exit\(0\)"):
+        os._exit(0)  # guarded in this process from the first load on (a forked child gets the real one)
+    assert os._exit.__wrapped__ is not os._exit
+
+
+def test_a_signal_to_another_process_is_not_refused(tmp_path):
+    # signal 0 only asks whether the process exists: the script's business, not an exit
+    body = "import os\nos.kill(os.getppid(), 0)\nPROOF = Proof('p', 'P', (d,))\n"
+    (proof,) = load_proofs(script(tmp_path, body))
+    assert proof.name == "p"
+
+
+def test_an_exception_that_cannot_print_itself_is_a_one_line_error(tmp_path):
+    body = "class E(Exception):\n    def __str__(self):\n        raise RuntimeError('boom')\nraise E()\n"
+    refused(script(tmp_path, body), "p.py:10:", "raised E", "could not be printed")
+
+
+def test_an_exit_code_that_cannot_print_itself_is_a_one_line_error(tmp_path):
+    body = "class C:\n    def __repr__(self):\n        raise RuntimeError('boom')\nsys.exit(C())\n"
+    refused(script(tmp_path, body), "sys.exit(", "unprintable")
+
+
+def test_writes_to_file_descriptor_1_while_loading_go_to_stderr(tmp_path, capfd):
+    body = ("import os\nos.write(1, b'raw\\n')\nsys.__stdout__.write('buffered\\n')\n"
+            "PROOF = Proof('p', 'P', (d,))\n")
+    load_proofs(script(tmp_path, body))
+    print("after")  # file descriptor 1 is ours again
+    out, err = capfd.readouterr()
+    assert "raw" not in out and "buffered" not in out and "after" in out
+    assert "raw" in err and "buffered" in err

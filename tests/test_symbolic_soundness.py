@@ -8,7 +8,7 @@ from sympy import Sum, Symbol
 from derive.derivation import UNBIASED
 from derive.notation import (
     ActionSum, DiscountedOccupancy, DiscountedQ, MeanReward, Policy, Sample, StateSum, H, P, Q, R, b, c, d, gamma,
-    grad, i, mu, pi, r, s, sample_mean, sum_actions, sum_tau, t, theta, u, unevaluated_mul, x,
+    grad, i, m, mu, pi, r, s, sample_mean, sum_actions, sum_tau, t, theta, u, unevaluated_mul, x,
 )
 from derive.symbolic import expectation_of_sample_mean, prove
 
@@ -193,3 +193,98 @@ def test_sample_mean_with_another_sample_in_it_is_not_proved():
     assert expectation_of_sample_mean(est) is None
     assert not proved(lhs, est, relation=UNBIASED)
     assert not proved(R(Sample(1)), sample_mean(R(Sample(1))), relation=UNBIASED)
+
+
+# -- a sum runs over integers, and its variable is what its range says -------------
+
+def test_a_sum_to_a_non_integer_limit_is_not_proved():
+    # SymPy sums these in closed form as if the limit were an integer count.
+    assert not proved(Sum(1, (t, 0, H / 2)), H / 2 + 1)
+    assert not proved(Sum(1, (t, 0, gamma)), gamma + 1)
+    assert not proved(Sum(1, (t, 0, H - sp.Rational(1, 2))), H + sp.Rational(1, 2))
+    assert not proved(sp.Product(2, (t, 0, theta)), 2 ** (theta + 1))
+
+
+def test_a_sum_to_an_integer_limit_is_proved():
+    assert proved(Sum(1, (t, 0, H)), H + 1)
+    assert proved(Sum(1, (t, 0, 2 * H)), 2 * H + 1)
+
+
+def test_a_bound_variable_below_zero_is_not_taken_nonnegative():
+    # t is declared t ≥ 0, but here it runs over −H..−1: log(t²) = 2 log t is false there.
+    assert not proved(Sum(sp.log(t ** 2), (t, -H, -1)), Sum(2 * sp.log(t), (t, -H, -1)))
+    for var in (u, b):
+        assert not proved(Sum(sp.log(sp.Pow(var, 2, evaluate=False)), (var, -2, -1)),
+                          Sum(2 * sp.log(var), (var, -2, -1)))
+    # i is declared positive; over i = 0..m, i − 1 reaches −1.
+    assert not proved(Sum(sp.log(sp.Mul(i - 1, i - 1, evaluate=False)), (i, 0, m)), Sum(2 * sp.log(i - 1), (i, 0, m)))
+
+
+def test_unevaluated_forms_are_evaluated_under_the_range_not_the_declaration():
+    for body in (sp.Abs(t, evaluate=False), sp.Pow(t ** 2, sp.Rational(1, 2), evaluate=False),
+                 sp.Max(t, 0, evaluate=False)):
+        assert not proved(Sum(unevaluated_mul(body, r(t + 3)), (t, -3, 0)), Sum(t * r(t + 3), (t, -3, 0)))
+
+
+def test_a_bound_variable_at_or_above_zero_keeps_its_sign():
+    # The true twins: over ranges that stay ≥ 0 (or > 0) the same rewrites hold.
+    assert proved(Sum(sp.Abs(t, evaluate=False) * r(t), (t, 0, H)), Sum(t * r(t), (t, 0, H)))
+    assert proved(Sum(sp.Max(t, 0, evaluate=False) * r(t), (t, 2, H + 2)), Sum(t * r(t), (t, 2, H + 2)))
+    # an inner range starting at the outer variable inherits its sign
+    assert proved(Sum(Sum(sp.Abs(u, evaluate=False) * r(u), (u, t, H)), (t, 0, H)),
+                  Sum(Sum(u * r(u), (u, t, H)), (t, 0, H)))
+
+
+def test_a_renamed_variable_does_not_capture_a_free_symbol_of_that_name():
+    t_any = Symbol("t", integer=True)  # a free integer called t, not the bound one
+    lhs = Sum(r(t) * t_any, (t, -1, H))
+    assert proved(lhs, t_any * Sum(r(t), (t, -1, H)))
+    assert not proved(lhs, Sum(r(t) * t, (t, -1, H)))
+
+
+# -- a function derive does not define may depend on θ ------------------------------
+
+def test_gradient_of_an_undefined_function_is_not_zero():
+    V = sp.Function("V")
+    assert not proved(grad(V(x)), sp.Integer(0))
+    assert not proved(grad(ActionSum(Policy(b, x, theta) * V(b), b)), ActionSum(grad(Policy(b, x, theta)) * V(b), b))
+    assert not proved(sp.Derivative(V(x), gamma), sp.Integer(0))
+
+
+def test_undefined_functions_still_obey_algebra():
+    V = sp.Function("V")
+    assert proved(grad(V(x) - V(x)), sp.Integer(0))
+    assert proved(grad(ActionSum(Policy(b, x, theta) * V(b), b)),
+                  ActionSum(grad(Policy(b, x, theta)) * V(b) + Policy(b, x, theta) * grad(V(b)), b))
+
+
+# -- the inputs ---------------------------------------------------------------------
+
+def test_python_numbers_are_expressions_text_is_not():
+    assert proved(pi() - pi(), 0)
+    assert proved(0, sp.Integer(0))
+    assert not proved(pi(), 0)
+    assert prove("pi", 0).status == "not proved"
+
+
+def test_a_variable_declared_without_integer_is_an_integer_inside_its_sum():
+    k = Symbol("k")  # no assumptions: inside Σ_{k=0}^{H} it is an integer, so Σ_{u=k}^{H} has integer limits
+    lhs = Sum(Sum(r(u) + pi(u), (u, k, H)), (k, 0, H))
+    assert proved(lhs, Sum(Sum(r(u), (u, k, H)) + Sum(pi(u), (u, k, H)), (k, 0, H)))
+
+
+def test_gradient_of_a_user_function_class_or_fixed_arity_function_is_not_zero():
+    class Value(sp.Function):  # a user's own class: SymPy differentiates it through its arguments only
+        nargs = 1
+
+    W = sp.Function("W", nargs=1)
+    for f in (Value, W):
+        assert not proved(grad(f(x)), sp.Integer(0)), f
+        assert proved(grad(f(x) + pi()), grad(pi()) + grad(f(x))), f
+    assert not proved(sp.Function("V")(x), sp.Function("V", positive=True)(x))  # two functions stay two
+
+
+def test_an_action_sum_variable_is_what_its_range_proves():
+    v = Symbol("v", integer=True, negative=True)  # declared negative, but Σ_v runs over the actions 0..N−1
+    assert not proved(ActionSum(sp.Abs(v, evaluate=False) * MeanReward(x, v), v), ActionSum(-v * MeanReward(x, v), v))
+    assert proved(ActionSum(sp.Abs(b, evaluate=False) * MeanReward(x, b), b), ActionSum(b * MeanReward(x, b), b))
