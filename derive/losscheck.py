@@ -518,7 +518,8 @@ def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPH
     js = float(np.max(np.abs(exact), initial=0.0))
     if zero_gradient:
         js = 0.0
-    Gs = G / gs if gs > 0 else G
+    gs = gs if gs > 0 else 1.0  # every gradient 0: nothing to standardise
+    Gs = G / gs
     Js = exact / js if js > 0 else np.zeros(K)
     mean = Gs.mean(axis=0)
     S = np.cov(Gs, rowvar=False).reshape(K, K)  # covariance of one row, from independent batches
@@ -719,24 +720,24 @@ def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0
     """(verdict, reason). Every clause is a rejection on one MDP, or a statement true of every MDP tested."""
     if min(r.p_scaled_adj for r in results) <= alpha:
         return "biased", ""
+    live = [r for r in results if not r.zero_gradient]
+    if not live:
+        return "undecided", "∇J = 0 on every MDP: nothing to test"
+    pos = [r.p_positive_adj <= alpha for r in live]
+    neg = [r.p_negative_adj <= alpha for r in live]
+    if all(neg):
+        return "points the wrong way", ""
+    if any(pos) and any(neg):
+        return "biased", "c > 0 on one MDP and c < 0 on another"
     if min(r.p_known_adj for r in results) <= alpha:
         r = min(results, key=lambda r: r.p_known_adj)
         return "biased", (f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives "
                           f"(1, N = {r.batch_envs}, 1/T = 1/{r.steps})")
     if p_same <= alpha:
         return "biased", "c differs between MDPs that share the layout, N and T"
-    live = [r for r in results if not r.zero_gradient]
-    if not live:
-        return "undecided", "∇J = 0 on every MDP: nothing to test"
-    pos = [r.p_positive_adj <= alpha for r in live]
-    neg = [r.p_negative_adj <= alpha for r in live]
     if all(pos):
         unit = min(r.p_unit_adj for r in live) > alpha
         return ("unbiased" if unit else "unbiased up to a positive constant"), ""
-    if all(neg):
-        return "points the wrong way", ""
-    if any(pos) and any(neg):
-        return "biased", "c > 0 on one MDP and c < 0 on another"
     return "undecided", "too little power to tell c from 0 on some MDP"
 
 
