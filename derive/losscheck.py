@@ -701,6 +701,8 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
 
 def _homogeneity(results: Sequence[MDPLossResult], layout: str) -> float:
     """p of "one c on every MDP sharing (layout, N, T)" (χ² on the c's; 1 when no two share them)."""
+    if layout != "episodes":  # in the vector layout c depends on the MDP's episode lengths
+        return 1.0
     groups = {}
     for r in results:
         if not r.zero_gradient and 0 < r.c_stderr < math.inf:
@@ -709,7 +711,8 @@ def _homogeneity(results: Sequence[MDPLossResult], layout: str) -> float:
     for rs in groups.values():
         if len(rs) < 2:
             continue
-        wts = np.array([1 / r.c_stderr ** 2 for r in rs])
+        # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
+        wts = np.array([(r.batches - r.df - 2) / (r.batches - 1) / r.c_stderr ** 2 for r in rs])
         cs = np.array([r.c for r in rs])
         cbar = float(wts @ cs / wts.sum())
         ps.append(chi2_sf(float(wts @ (cs - cbar) ** 2), len(rs) - 1))
@@ -799,13 +802,15 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
     runs = [_check_one(loss_fn, p, framework=framework, layout=layout, batches=batches, batch_envs=N,
                        steps=t_of(p), seed=seed * 1000 + i, alpha=alpha) for i, p in enumerate(problems)]
     results = [r for r, _ in runs]
-    adj = {k: holm([getattr(r, k) for r in results])
-           for k in ("p_scaled", "p_unit", "p_positive", "p_negative", "p_known")}
-    results = [replace(r, p_scaled_adj=float(adj["p_scaled"][i]), p_unit_adj=float(adj["p_unit"][i]),
+    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_unit", "p_positive", "p_negative")}
+    # Every rejection that can make the verdict "biased" is in one Holm family: its level is α overall.
+    M = len(results)
+    family = holm([r.p_scaled for r in results] + [r.p_known for r in results] + [_homogeneity(results, layout)])
+    results = [replace(r, p_scaled_adj=float(family[i]), p_unit_adj=float(adj["p_unit"][i]),
                        p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]),
-                       p_known_adj=float(adj["p_known"][i]))
+                       p_known_adj=float(family[M + i]))
                for i, r in enumerate(results)]
-    verdict, reason = _verdict(results, alpha, _homogeneity(results, layout))
+    verdict, reason = _verdict(results, alpha, float(family[2 * M]))
     if not any(reached for _, reached in runs):
         verdict, reason = "biased", "no gradient reaches θ: the loss does not depend on policy.theta"
     passed = verdict in ("unbiased", "unbiased up to a positive constant")
