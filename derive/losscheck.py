@@ -690,6 +690,10 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
     G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
                                  batch_envs=batch_envs, steps=T, seed=seed)
     exact, zero = _exact_gradient(problem)
+    if 16.0 * T * batch_envs * eps > 1e-3:
+        raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "
+                        f"{T * batch_envs} terms (up to {16.0 * T * batch_envs * eps:.2g} relative) swamps the test; "
+                        "compute the loss in float32 or float64")
     t = scaled_test(G, exact, alpha=alpha, level=level, eps=eps, terms=T * batch_envs,
                     known=_known_scales(layout, batch_envs, T), zero_gradient=zero)
     source = "∇J = 0 here: nothing to test" if zero else _c_source(t["c"], t["c_stderr"], N=batch_envs, T=T,

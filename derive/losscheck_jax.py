@@ -80,6 +80,7 @@ class Adapter:
         self.obs_table = obs_table
         self._jitted = {}
         self.eps = rounding_unit("float64")  # the coarsest floating type a loss value came in
+        self._scanned = False
         self.reached = False  # some batch's gradient is nonzero (jax.grad gives zeros when no path reaches θ)
 
     def _value_and_grad(self, loss_fn):
@@ -96,6 +97,27 @@ class Adapter:
 
         return jax.value_and_grad(f)
 
+    def _scan_dtypes(self, loss_fn, batch) -> None:
+        """The coarsest floating type any step of the loss computes in (a float32 log-softmax cast back counts)."""
+        self._scanned = True
+        try:
+            jaxpr = jax.make_jaxpr(loss_fn)(self.policy, batch)
+        except Exception:  # untraceable (Python control flow on values): the loss value's dtype only
+            return
+
+        def walk(jx):
+            for eqn in jx.eqns:
+                for v in eqn.outvars:
+                    dt = getattr(getattr(v, "aval", None), "dtype", None)
+                    if dt is not None and jnp.issubdtype(dt, jnp.floating):
+                        self.eps = max(self.eps, rounding_unit(dt))
+                for p in eqn.params.values():
+                    inner = getattr(p, "jaxpr", p)
+                    if hasattr(inner, "eqns"):
+                        walk(inner)
+
+        walk(jaxpr.jaxpr)
+
     def gradients(self, loss_fn, roll: Rollouts) -> np.ndarray:
         vg = self._value_and_grad(loss_fn)
         key = id(loss_fn)
@@ -111,6 +133,8 @@ class Adapter:
                               jnp.asarray(roll.mask[b]),
                               jnp.asarray(roll.lengths[b]) if roll.lengths is not None else None,
                               roll.gamma, roll.horizon, roll.layout)
+            if b == 0 and not self._scanned:
+                self._scan_dtypes(loss_fn, batch)
             try:
                 try:
                     value, grad = fn(self.policy, batch)

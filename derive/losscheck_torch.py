@@ -46,6 +46,21 @@ class Policy(torch.nn.Module):
         return self.dist(obs).entropy()
 
 
+class _DtypeWatch(torch.overrides.TorchFunctionMode):
+    """Records the coarsest floating dtype among the tensors a loss computes (float32 cast back to float64 counts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.eps = rounding_unit("float64")
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in (out if isinstance(out, (tuple, list)) else (out,)):
+            if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
+                self.eps = max(self.eps, rounding_unit(t.dtype))
+        return out
+
+
 class Adapter:
     """Turns NumPy rollouts into LossBatches of tensors and takes −∇_θ loss for each batch."""
 
@@ -55,6 +70,7 @@ class Adapter:
         self.theta0 = self.policy.theta.detach().clone()
         self.eps = rounding_unit("float64")  # the coarsest floating type a loss value came in
         self.reached = False  # some batch's gradient reached θ
+        self._scanned = False
 
     def gradients(self, loss_fn, roll: Rollouts) -> np.ndarray:
         obs = self.obs_table[torch.as_tensor(roll.states)]
@@ -82,7 +98,13 @@ class Adapter:
                               lengths[b] if lengths is not None else None, roll.gamma, roll.horizon, roll.layout)
             theta.grad = None
             try:
-                value = loss_fn(self.policy, batch)
+                if b == 0 and not self._scanned:  # the coarsest floating type any step computes in
+                    self._scanned = True
+                    with _DtypeWatch() as watch:
+                        value = loss_fn(self.policy, batch)
+                    self.eps = max(self.eps, watch.eps)
+                else:
+                    value = loss_fn(self.policy, batch)
             except (Exception, SystemExit) as exc:  # the user's code: never derive's failure
                 raise LossRaised(exc) from exc
             if not torch.equal(theta.detach(), self.theta0):

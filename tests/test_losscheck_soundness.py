@@ -268,3 +268,31 @@ def test_cli_user_code_failures_are_one_line_exit_2(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("") and "loss:" in r.stderr and "estimator" not in r.stderr
     r = _cli("u:bye", "--loss", "--batches", "1000000000", cwd=tmp_path)
     assert r.returncode == 2 and "at most" in r.stderr
+
+
+def float32_inside(policy, batch):
+    """A float32 log-softmax whose result is cast back to float64: the loss value's dtype hides it."""
+    return float32_logp(policy, batch).double()
+
+
+def test_a_loss_computed_in_float32_inside_passes_and_float16_is_refused():
+    assert derive.gradcheck.loss(float32_inside, **FAST).passed
+    with pytest.raises(UserError, match="swamps the test"):
+        derive.gradcheck.loss(lambda policy, batch: G.reinforce(policy, batch).half(), **FAST)
+
+
+def test_jax_float32_inside_passes_and_its_biased_twin_fails():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+
+    def f32(policy, batch):
+        logits = policy(batch.obs).astype(jnp.float32)
+        logp = jnp.take_along_axis(jax.nn.log_softmax(logits, -1), batch.actions[..., None], -1)[..., 0] * batch.mask
+        R = (batch.rewards * batch.gamma ** jnp.arange(batch.steps)[:, None]).sum(0)
+        return -(logp.sum(0) * R).mean()
+
+    def f32_biased(policy, batch):
+        return f32(policy, batch) + 0.3 * policy.theta[0]
+
+    assert derive.gradcheck.loss(f32, framework="jax", **FAST).passed
+    assert derive.gradcheck.loss(f32_biased, framework="jax", **FAST).verdict == "biased"
