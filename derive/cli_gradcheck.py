@@ -60,16 +60,16 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_gradcheck)
 
 
-def load_estimator(spec: str):
+def load_estimator(spec: str, *, what: str = "estimator"):
     """The callable named by ``module:function`` or ``file.py:function``; UserError when it cannot be had."""
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
-        raise UserError(f"estimator: expected module:function (e.g. mypkg.pg:grad), got {spec!r}")
+        raise UserError(f"{what}: expected module:function (e.g. mypkg.pg:grad), got {spec!r}")
     try:
         if module_name.endswith(".py"):
             path = Path(module_name)
             if not path.is_file():
-                raise UserError(f"estimator: no such file {module_name!r}")
+                raise UserError(f"{what}: no such file {module_name!r}")
             spec_ = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec_)
             spec_.loader.exec_module(module)
@@ -80,35 +80,50 @@ def load_estimator(spec: str):
     except UserError:
         raise
     except Exception as exc:  # the user's module failed to import: one line, no traceback
-        raise UserError(f"estimator: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+        raise UserError(f"{what}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, attr, None)
     if fn is None:
-        raise UserError(f"estimator: module {module_name!r} has no attribute {attr!r}")
+        raise UserError(f"{what}: module {module_name!r} has no attribute {attr!r}")
     if not callable(fn):
-        raise UserError(f"estimator: {spec!r} is not callable")
+        raise UserError(f"{what}: {spec!r} is not callable")
     return fn
 
 
-def _user_raised(spec: str, exc: Exception) -> UserError:
-    """The user's code raised: name it and where, in one line."""
+def _user_raised(spec: str, exc: BaseException) -> UserError:
+    """The user's code raised (or called sys.exit): name it and where, in one line."""
     tb = exc.__traceback__
-    while tb.tb_next:
+    while tb is not None and tb.tb_next:
         tb = tb.tb_next
-    where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+    where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb is not None else "?"
+    if isinstance(exc, SystemExit):
+        return UserError(f"{spec} called sys.exit({exc.code!r}) at {where}: a loss must return a value")
     return UserError(f"{spec} raised {type(exc).__name__} at {where}: {exc}")
+
+
+def _mentions(exc: BaseException, framework: str) -> bool:
+    """The exception came from ``framework``'s code, or names it: a loss written for the other framework."""
+    if type(exc).__module__.split(".")[0] in (framework, "jaxlib" if framework == "jax" else framework):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}{framework}{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    text = str(exc).lower()
+    return framework in text or (framework == "torch" and "tensor" in text)
 
 
 def _run_loss(args) -> int:
     """``--loss``: gradient-check a training loss; exit 0 when it passes (up to c > 0), 1 otherwise."""
     from .gradcheck import DEFAULT_SAMPLES
-    from .losscheck import DEFAULT_BATCHES, check_loss, format_loss_result
+    from .losscheck import DEFAULT_BATCHES, LossRaised, check_loss, format_loss_result
     from .mdpfile import load
 
     if args.variance:
         raise UserError("--variance: not available with --loss")
     if args.samples != DEFAULT_SAMPLES:
         raise UserError("--samples: not used with --loss (use --batches and --batch-envs)")
-    loss_fn = load_estimator(args.estimator)
+    loss_fn = load_estimator(args.estimator, what="loss")
     mdps = [load(f) for f in args.mdp] if args.mdp else None
     options = dict(framework=args.framework, layout=args.layout, seed=args.seed, alpha=args.alpha,
                    minimize=not args.no_minimize, mdps=mdps, save_minimal=args.save_minimal,
@@ -119,10 +134,12 @@ def _run_loss(args) -> int:
         options["steps"] = args.steps
     try:
         result = check_loss(loss_fn, **options)
-    except UserError:
-        raise
-    except Exception as exc:
-        raise _user_raised(f"loss {args.estimator}", exc) from None
+    except LossRaised as exc:  # the user's loss raised; any other exception is derive's own and keeps its traceback
+        err = _user_raised(f"loss {args.estimator}", exc.original)
+        other = "jax" if args.framework == "torch" else "torch"
+        if _mentions(exc.original, other):
+            err = UserError(f"{err} (the loss looks written for {other}: try --framework {other})")
+        raise err from None
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -35,7 +35,7 @@ from .exact import DynamicProgram
 from .mdp import FiniteMDP
 from .policies import LinearSoftmax, TabularSoftmax
 from .sampling import Sampler
-from .stats import DEFAULT_ALPHA, chi2_sf, chi2_test, holm
+from .stats import DEFAULT_ALPHA, chi2_sf, holm
 
 __all__ = [
     "LossProblem", "Rollouts", "LossBatch", "MDPLossResult", "LossResult", "check_loss", "assert_loss",
@@ -146,25 +146,52 @@ def _random_problem(rng: random.Random, S: int, A: int, H: int, gamma, *, n_term
     return LossProblem(mdp, policy, theta, terminal_states(mdp), mdp.name)
 
 
-# (S, A, H, γ, terminal states, features): a bandit, episodes that terminate early or hit the
-# time limit, a discounted one, and a linear softmax over features.
-_BATTERY = ((1, 2, 0, Fraction(1), 0, 0), (4, 3, 2, Fraction(1), 1, 0), (3, 3, 3, Fraction(9, 10), 1, 0),
-            (3, 3, 2, Fraction(1), 1, 2))
-_CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
-               (2, 3, 1, 0), (3, 2, 2, 1))
+# The battery's shapes; sizes, γ, tables and θ are drawn from the seed. A bandit; a long
+# episode with γ <= 1/2; a wide MDP that often hits the time limit; an undiscounted one; a
+# linear softmax over features. Every non-bandit MDP has a terminal state.
+_GAMMAS_LOW = (Fraction(1, 2), Fraction(2, 5), Fraction(1, 3))
+_GAMMAS_MID = (Fraction(9, 10), Fraction(3, 4), Fraction(19, 20))
+
+
+def _battery_shapes(rng: random.Random) -> list:
+    """(S, A, H, γ, terminal states, features) of the five battery MDPs."""
+    return [(1, rng.randint(2, 4), 0, Fraction(1), 0, 0),
+            (rng.randint(4, 6), rng.randint(3, 4), rng.randint(8, 10), rng.choice(_GAMMAS_LOW), 1, 0),
+            (rng.randint(5, 6), 4, rng.randint(3, 5), rng.choice(_GAMMAS_MID), 1, 0),
+            (rng.randint(3, 4), rng.randint(2, 3), rng.randint(4, 8), Fraction(1), 1, 0),
+            (rng.randint(3, 4), 3, rng.randint(2, 6), rng.choice((Fraction(1), Fraction(4, 5), Fraction(1, 2))), 1, 2)]
+
+
+def _non_degenerate(make, *, attempts: int = 200) -> LossProblem:
+    """Redraw until ∇J is well away from 0: max |∂J/∂θ_k| >= 0.05 max |r| (a bandit with equal rewards has ∇J = 0)."""
+    for _ in range(attempts):
+        p = make()
+        _, g = DynamicProgram(p.mdp, p.policy).value_and_grad(p.theta)
+        rmax = max(abs(float(r)) for row in p.mdp.rewards for a in row for r in a)
+        if float(np.max(np.abs(np.asarray(g, dtype=float)))) >= 0.05 * rmax > 0:
+            return p
+    raise AssertionError("no non-degenerate MDP in 200 draws")  # derive's own failure, never the user's
 
 
 def loss_battery(*, seed: int = 0) -> list:
-    """The default battery: four MDPs drawn from ``seed`` (sizes fixed, tables and θ random)."""
+    """The default battery: five MDPs whose sizes, γ, tables and θ are drawn from ``seed``, each with ∇J ≠ 0."""
     rng = random.Random(seed)
-    return [_random_problem(rng, S, A, H, g, n_terminal=nt, features=f, name=f"battery #{i + 1}")
-            for i, (S, A, H, g, nt, f) in enumerate(_BATTERY)]
+    out = []
+    for i, (S, A, H, g, nt, f) in enumerate(_battery_shapes(rng)):
+        out.append(_non_degenerate(lambda: _random_problem(rng, S, A, H, g, n_terminal=nt, features=f,
+                                                           name=f"battery #{i + 1}")))
+    return out
+
+
+_CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
+               (2, 3, 1, 0), (3, 2, 2, 1), (2, 2, 4, 1), (3, 3, 3, 1), (3, 2, 6, 1))
 
 
 def loss_candidates(*, seed: int = 0) -> list:
-    """Small MDPs in order of size (S·A, then H), γ = 1/2, for the smallest-counterexample search."""
+    """Small MDPs in order of size (S·A, then H), γ = 1/2, each with ∇J ≠ 0, for the smallest-counterexample search."""
     rng = random.Random(10_000 + seed)
-    return [_random_problem(rng, S, A, H, Fraction(1, 2), n_terminal=nt, name=f"candidate S={S} A={A} H={H}")
+    return [_non_degenerate(lambda: _random_problem(rng, S, A, H, Fraction(1, 2), n_terminal=nt,
+                                                    name=f"candidate S={S} A={A} H={H}"))
             for S, A, H, nt in _CANDIDATES]
 
 
@@ -333,10 +360,13 @@ class MDPLossResult:
     p_unit: float            # H0: E[−∇loss] = ∇J
     p_positive: float        # one-sided, H0: c <= 0
     p_negative: float        # one-sided, H0: c >= 0
+    p_known: float           # H0: c is one of the scales a plain sum or mean gives (1 when none is known)
     bias: float              # ‖ḡ − ĉ∇J‖ / ‖ĉ∇J‖: the part of the estimate off ∇J's direction
     cosine: float            # cos(ḡ, ∇J)
     detectable: float        # 80% power against a relative bias this size off ∇J's direction
     c_source: str = ""
+    zero_gradient: bool = False  # ∇J = 0 on this MDP: only E[−∇loss] = 0 is tested
+    p_known_adj: float = 1.0
     p_scaled_adj: float = 1.0
     p_unit_adj: float = 1.0
     p_positive_adj: float = 1.0
@@ -346,9 +376,10 @@ class MDPLossResult:
     def to_dict(self) -> dict:
         S, A, H = self.size
         out = {k: getattr(self, k) for k in ("name", "gamma", "batches", "batch_envs", "steps", "c", "c_stderr", "df",
-                                              "p_scaled", "p_unit", "p_positive", "p_negative", "p_scaled_adj",
-                                              "p_unit_adj", "p_positive_adj", "p_negative_adj", "bias", "cosine",
-                                              "detectable", "c_source")}
+                                              "p_scaled", "p_unit", "p_positive", "p_negative", "p_known", "p_scaled_adj",
+                                              "p_unit_adj", "p_positive_adj", "p_negative_adj", "p_known_adj", "bias",
+                                              "cosine", "detectable", "c_source", "zero_gradient")}
+        out = {k: (_json_number(v) if isinstance(v, float) else v) for k, v in out.items()}
         out.update(S=S, A=A, H=H, exact=self.exact.tolist(), estimate=self.estimate.tolist(),
                    stderr=self.stderr.tolist())
         if self.problem is not None:
@@ -369,6 +400,7 @@ class LossResult:
     results: tuple
     minimal: MDPLossResult | None = None
     minimal_file: str | None = None
+    reason: str = ""  # why, when the verdict rests on c (its sign, its value) rather than the direction
 
     @property
     def p_value(self) -> float:
@@ -382,17 +414,15 @@ class LossResult:
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
-                "framework": self.framework, "layout": self.layout, "p_value": self.p_value,
+                "framework": self.framework, "layout": self.layout, "p_value": _json_number(self.p_value),
+                "reason": self.reason,
                 "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
 
 
-def _range(cov: np.ndarray, scale: float):
-    """Eigen-basis of the covariance of the mean, keeping directions above rounding noise."""
-    w, U = np.linalg.eigh((cov + cov.T) / 2)
-    noise = (1e-12 * max(1.0, scale)) ** 2
-    keep = w > max(float(w.max(initial=0.0)) * cov.shape[0] * 1e-12, noise)
-    return w, U, keep
+def _json_number(v: float):
+    """A float as JSON allows it: ±inf and nan become null."""
+    return v if math.isfinite(v) else None
 
 
 @lru_cache(maxsize=256)
@@ -431,53 +461,125 @@ def _z_one_sided(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPHA, level: float | None = None) -> dict:
-    """Tests of E[g] = c·∇J (some c), of c's sign and of c = 1, from B independent gradient draws G [B, K]."""
+_EPS = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "bfloat16": 2.0 ** -8, "float16": 2.0 ** -11}
+
+
+def rounding_unit(dtype) -> float:
+    """The unit roundoff of the loss's floating type (float64 when unknown)."""
+    name = str(dtype).rsplit(".", 1)[-1]
+    return _EPS.get(name, _EPS["float64"])
+
+
+def _f_sf(x: float, d1: int, d2: int) -> float:
+    """P(F(d1, d2) > x)."""
+    if x <= 0:
+        return 1.0
+    if not math.isfinite(x):
+        return 0.0
+    z = d2 / (d2 + d1 * x)
+    return float(mpmath.betainc(d2 / 2, d1 / 2, 0, z, regularized=True))
+
+
+def _t_sf(t: float, df: int) -> float:
+    """P(T_df > t), Student's t."""
+    if not math.isfinite(t):
+        return 0.0 if t > 0 else 1.0
+    tail = 0.5 * float(mpmath.betainc(df / 2, 0.5, 0, df / (df + t * t), regularized=True))
+    return tail if t > 0 else 1.0 - tail
+
+
+def _hotelling_p(resid, w, B: int, dims: int) -> float:
+    """Hotelling's T² of a mean residual in the eigenbasis of the sample covariance (rows' scale), F reference.
+
+    ``dims`` is the rank r minus the number of fitted coefficients q; T²·(B − dims)/(dims·(B − 1))
+    is F(dims, B − dims) exactly for Gaussian rows, at any B > dims.
+    """
+    if dims <= 0:
+        return 1.0
+    t2 = B * float(np.sum(resid ** 2 / w))
+    return _f_sf(t2 * (B - dims) / (dims * (B - 1)), dims, B - dims)
+
+
+def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPHA, level: float | None = None,
+                eps: float = _EPS["float64"], terms: int = 1, known: Sequence[float] = (),
+                zero_gradient: bool = False) -> dict:
+    """Tests of E[g] = c·∇J (some c), of c's sign, of c = 1 and of c ∈ ``known``, from B independent draws G [B, K].
+
+    Scale-invariant: G is divided by its largest entry and ∇J by its own, so every tolerance is
+    relative and the verdict does not move when the loss or the rewards are multiplied by a
+    constant. Directions in which the rows do not vary beyond rounding (``terms``·``eps``, the
+    error bound of a sum of ``terms`` products in the loss's arithmetic) are compared with that
+    bound; the others with Hotelling's T² on the sample covariance (F reference).
+    """
     B, K = G.shape
-    mean = G.mean(axis=0)
-    cov = np.cov(G, rowvar=False).reshape(K, K) / B  # covariance of the mean, from independent batches
-    stderr = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    scale = float(max(np.max(np.abs(exact), initial=0.0), np.max(np.abs(mean), initial=0.0)))
-    w, U, keep = _range(cov, scale)
-    tol = 1e-9 * max(1.0, scale)
-    dg, dj = U.T @ mean, U.T @ exact
+    G = np.asarray(G, dtype=float)
+    exact = np.asarray(exact, dtype=float)
+    gs = float(np.max(np.abs(G), initial=0.0))
+    js = float(np.max(np.abs(exact), initial=0.0))
+    if zero_gradient:
+        js = 0.0
+    gs = gs if gs > 0 else 1.0  # every gradient 0: nothing to standardise
+    Gs = G / gs
+    Js = exact / js if js > 0 else np.zeros(K)
+    mean = Gs.mean(axis=0)
+    S = np.cov(Gs, rowvar=False).reshape(K, K)  # covariance of one row, from independent batches
+    w, U = np.linalg.eigh((S + S.T) / 2)
+    tol = 16.0 * max(1, terms) * eps + 1e-13  # a row's rounding error, relative to the largest entry
+    wmax = float(w.max(initial=0.0))
+    keep = (w > tol ** 2) & (w > wmax * K * 1e-13)
     r = int(keep.sum())
-    # Off the covariance's range the estimate has no noise: it must be c·∇J there exactly.
-    off_g, off_j = dg[~keep], dj[~keep]
-    info = float(np.sum(dj[keep] ** 2 / w[keep]))  # ∇Jᵀ Σ⁺ ∇J
-    identified = info > 0 and float(np.linalg.norm(exact)) > tol  # ∇J at rounding level is ∇J = 0
-    if identified:
-        c = float(np.sum(dg[keep] * dj[keep] / w[keep]) / info)
-        c_se = 1.0 / math.sqrt(info)
-    elif np.any(np.abs(off_j) > tol):  # ∇J off the range: c is pinned by the noiseless directions
-        j = int(np.argmax(np.abs(off_j)))
-        c, c_se = float(off_g[j] / off_j[j]), 0.0
-    else:  # ∇J = 0: E[g] = c·∇J means E[g] = 0
-        c, c_se = 0.0, math.inf
-    resid = dg - c * dj
-    df = max(0, r - 1 if identified else r)
-    if np.any(np.abs(resid[~keep]) > tol):
-        p_scaled = 0.0
+    dg, dj = U.T @ mean, U.T @ Js
+    wk = w[keep]
+    off_j = dj[~keep]
+    pinned = bool(np.any(np.abs(off_j) > 1e3 * tol))  # ∇J has a part where the rows do not vary
+    info = float(np.sum(dj[keep] ** 2 / wk)) * B
+    identified = js > 0 and (pinned or float(np.linalg.norm(dj[keep])) > 1e-9)
+    if not identified:
+        c_s, c_se_s, q = 0.0, math.inf, 0
+    elif pinned:  # c is fixed by the noiseless directions, up to rounding
+        c_s = float(dg[~keep] @ off_j / (off_j @ off_j))
+        c_se_s, q = 0.0, 0  # not fitted on the noisy directions: all r of them stay in the test
     else:
-        p_scaled = chi2_sf(float(np.sum(resid[keep] ** 2 / w[keep])), df) if df > 0 else 1.0
-    p_unit = chi2_test(mean, cov, exact, alpha=alpha).p_value
-    if c_se == 0.0:
-        p_pos, p_neg = (0.0, 1.0) if c > 0 else ((1.0, 0.0) if c < 0 else (1.0, 1.0))
-    elif math.isinf(c_se):
+        c_s = float(np.sum(dg[keep] * dj[keep] / wk) * B / info)
+        c_se_s, q = 1.0 / math.sqrt(info), 1
+    room = tol * (1.0 + abs(c_s))  # rounding allowed in a noiseless direction of ḡ − c∇J
+
+    def p_fixed(cs: float, dims: int) -> float:
+        resid = dg - cs * dj
+        if np.any(np.abs(resid[~keep]) > room + tol * abs(cs)):
+            return 0.0
+        return _hotelling_p(resid[keep], wk, B, dims)
+
+    df = max(0, r - q)
+    p_scaled = p_fixed(c_s, df)
+    ratio = gs / js if js > 0 else math.inf  # c in the original units = c_s · ratio
+    p_unit = p_fixed(1.0 / ratio, r) if js > 0 else p_scaled
+    p_known = max((p_fixed(v / ratio, r) for v in known), default=1.0) if js > 0 and known else 1.0
+    if not identified:
         p_pos = p_neg = 1.0
+    elif c_se_s == 0.0:
+        p_pos, p_neg = (0.0, 1.0) if c_s > room else ((1.0, 0.0) if c_s < -room else (1.0, 1.0))
     else:
-        p_pos, p_neg = _z_one_sided(c / c_se), _z_one_sided(-c / c_se)
-    fit = c * exact
+        dft = max(1, B - r)
+        p_pos, p_neg = _t_sf(c_s / c_se_s, dft), _t_sf(-c_s / c_se_s, dft)
+    c = c_s * ratio if identified else 0.0
+    c_se = c_se_s * ratio if identified else math.inf
+    fit = c_s * Js
     denom = float(np.linalg.norm(fit))
     bias = float(np.linalg.norm(mean - fit)) / denom if denom > 0 else math.inf
-    nm, nj = float(np.linalg.norm(mean)), float(np.linalg.norm(exact))
-    cosine = float(mean @ exact) / (nm * nj) if nm > 0 and nj > 0 else 0.0
-    # Power: a bias δ Σ-orthogonal to ∇J has noncentrality δᵀΣ⁺δ >= ‖δ‖² / σ²_max.
-    sigma_max = math.sqrt(float(w[keep].max())) if r else 0.0
+    nm, nj = float(np.linalg.norm(mean)), float(np.linalg.norm(Js))
+    cosine = float(mean @ Js) / (nm * nj) if nm > 0 and nj > 0 else 0.0
+    # Power: a bias δ orthogonal (in Σ's metric) to ∇J has noncentrality B·δᵀS⁻¹δ >= B‖δ‖²/w_max;
+    # the χ² λ at 80% power, inflated by (B − 1)/(B − df − 1) for the F reference's heavier tail.
     lam = _lambda80(df, level if level is not None else alpha)
-    detectable = math.sqrt(lam) * sigma_max / denom if denom > 0 and math.isfinite(lam) else math.inf
-    return dict(estimate=mean, stderr=stderr, c=c, c_stderr=c_se, df=df, p_scaled=float(p_scaled), p_unit=float(p_unit),
-                p_positive=float(p_pos), p_negative=float(p_neg), bias=bias, cosine=cosine, detectable=detectable)
+    if denom > 0 and math.isfinite(lam) and r and B > df + 1:
+        detectable = math.sqrt(lam * (B - 1) / (B - df - 1) * float(wk.max()) / B) / denom
+    else:
+        detectable = math.inf
+    stderr = np.sqrt(np.maximum(np.diag(S), 0.0) / B) * gs
+    return dict(estimate=mean * gs, stderr=stderr, c=c, c_stderr=c_se, df=df, p_scaled=float(p_scaled),
+                p_unit=float(p_unit), p_known=float(p_known), p_positive=float(p_pos), p_negative=float(p_neg),
+                bias=bias, cosine=cosine, detectable=detectable)
 
 
 def _c_source(c: float, c_se: float, *, N: int, T: int, layout: str) -> str:
@@ -526,9 +628,21 @@ def _int_option(name: str, value, low: int) -> int:
     return int(value)
 
 
+class LossRaised(Exception):
+    """The user's loss (or its backward pass) raised; ``original`` is that exception."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(f"loss_fn raised {type(original).__name__}: {original}")
+        self.original = original
+
+
+MAX_STEPS = 50_000_000  # batches × batch_envs × steps sampled per MDP: a stated budget, refused past it
+MAX_BATCHES = 1_000_000
+
+
 def _gradients(loss_fn, problem: LossProblem, *, framework: str, layout: str, batches: int, batch_envs: int,
-               steps: int, seed: int) -> np.ndarray:
-    """−∇_θ loss on ``batches`` fresh independent batches: [B, K]."""
+               steps: int, seed: int):
+    """−∇_θ loss on ``batches`` fresh independent batches: [B, K], the loss's rounding unit, whether any grad reached θ."""
     adapter = _adapter(framework, problem)
     rng = np.random.default_rng(seed)
     width = observations(problem)[0].size
@@ -543,34 +657,95 @@ def _gradients(loss_fn, problem: LossProblem, *, framework: str, layout: str, ba
         done += m
     G = np.concatenate(out)
     if not np.all(np.isfinite(G)):
-        raise UserError("loss_fn: the gradient of the loss has a non-finite entry (nan or inf)")
-    return G
+        raise UserError("loss_fn: the gradient of the loss has a non-finite entry (nan, inf or an overflow)")
+    return G, adapter.eps, adapter.reached
+
+
+def _reward_scale(mdp: FiniteMDP) -> float:
+    """max |r| × Σ_t γ^t: the scale of J, against which ∇J = 0 is judged."""
+    rmax = max((abs(float(r)) for row in mdp.rewards for a in row for r in a), default=0.0)
+    if mdp.reward_distribution:
+        rmax = max([rmax] + [abs(float(r)) for row in mdp.reward_distribution for a in row for r, _ in a])
+    g = float(mdp.discount)
+    horizon = mdp.horizon + 1
+    return rmax * (horizon if g == 1 else (1 - g ** horizon) / (1 - g))
+
+
+def _exact_gradient(problem: LossProblem) -> tuple:
+    """∇J (float) and whether it is 0 up to the DP's rounding, relative to the reward scale."""
+    _, exact = DynamicProgram(problem.mdp, problem.policy).value_and_grad(problem.theta)
+    exact = np.asarray(exact, dtype=float)
+    scale = _reward_scale(problem.mdp)
+    return exact, bool(float(np.max(np.abs(exact), initial=0.0)) <= 1e-12 * scale)
+
+
+def _known_scales(layout: str, N: int, T: int) -> tuple:
+    """The c a plain sum or mean over an episodes batch gives: a mean over episodes, a sum, a mean over slots."""
+    return (1.0, float(N), 1.0 / T) if layout == "episodes" else ()
 
 
 def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, batch_envs, steps, seed, alpha,
                level=None) -> MDPLossResult:
     T = problem.mdp.horizon + 1 if layout == "episodes" else steps
-    G = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches, batch_envs=batch_envs,
-                   steps=T, seed=seed)
-    _, exact = DynamicProgram(problem.mdp, problem.policy).value_and_grad(problem.theta)
-    t = scaled_test(G, np.asarray(exact, dtype=float), alpha=alpha, level=level)
-    source = _c_source(t["c"], t["c_stderr"], N=batch_envs, T=T, layout=layout)
-    return MDPLossResult(problem.name, problem.size, float(problem.mdp.discount), batches, batch_envs, T,
-                         np.asarray(exact, dtype=float), c_source=source, problem=problem, **t)
+    G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
+                                 batch_envs=batch_envs, steps=T, seed=seed)
+    exact, zero = _exact_gradient(problem)
+    if 16.0 * T * batch_envs * eps > 1e-3:
+        raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "
+                        f"{T * batch_envs} terms (up to {16.0 * T * batch_envs * eps:.2g} relative) swamps the test; "
+                        "compute the loss in float32 or float64")
+    t = scaled_test(G, exact, alpha=alpha, level=level, eps=eps, terms=T * batch_envs,
+                    known=_known_scales(layout, batch_envs, T), zero_gradient=zero)
+    source = "∇J = 0 here: nothing to test" if zero else _c_source(t["c"], t["c_stderr"], N=batch_envs, T=T,
+                                                                   layout=layout)
+    r = MDPLossResult(problem.name, problem.size, float(problem.mdp.discount), batches, batch_envs, T,
+                      exact, c_source=source, problem=problem, zero_gradient=zero, **t)
+    return r, reached
 
 
-def _verdict(results: Sequence[MDPLossResult], alpha: float) -> str:
+def _homogeneity(results: Sequence[MDPLossResult], layout: str) -> float:
+    """p of "one c on every MDP sharing (layout, N, T)" (χ² on the c's; 1 when no two share them)."""
+    if layout != "episodes":  # in the vector layout c depends on the MDP's episode lengths
+        return 1.0
+    groups = {}
+    for r in results:
+        if not r.zero_gradient and 0 < r.c_stderr < math.inf:
+            groups.setdefault((layout, r.batch_envs, r.steps), []).append(r)
+    ps = []
+    for rs in groups.values():
+        if len(rs) < 2:
+            continue
+        # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
+        wts = np.array([(r.batches - r.df - 2) / (r.batches - 1) / r.c_stderr ** 2 for r in rs])
+        cs = np.array([r.c for r in rs])
+        cbar = float(wts @ cs / wts.sum())
+        ps.append(chi2_sf(float(wts @ (cs - cbar) ** 2), len(rs) - 1))
+    return float(min(1.0, min(ps) * len(ps))) if ps else 1.0  # Bonferroni over the groups
+
+
+def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0) -> tuple:
+    """(verdict, reason). Every clause is a rejection on one MDP, or a statement true of every MDP tested."""
     if min(r.p_scaled_adj for r in results) <= alpha:
-        return "biased"
-    if all(r.p_positive_adj <= alpha for r in results):
-        return "unbiased" if min(r.p_unit_adj for r in results) > alpha else "unbiased up to a positive constant"
-    if all(r.p_negative_adj <= alpha for r in results):
-        return "points the wrong way"
-    if any(r.p_positive_adj <= alpha for r in results) and any(r.p_negative_adj <= alpha for r in results):
-        return "biased"  # c > 0 on one MDP and c < 0 on another: no single sign
-    if min(r.p_unit_adj for r in results) <= alpha:
-        return "biased"  # c indistinguishable from 0 where ∇J ≠ 0 is shown
-    return "undecided"
+        return "biased", ""
+    live = [r for r in results if not r.zero_gradient]
+    if not live:
+        return "undecided", "∇J = 0 on every MDP: nothing to test"
+    pos = [r.p_positive_adj <= alpha for r in live]
+    neg = [r.p_negative_adj <= alpha for r in live]
+    if all(neg):
+        return "points the wrong way", ""
+    if any(pos) and any(neg):
+        return "biased", "c > 0 on one MDP and c < 0 on another"
+    if min(r.p_known_adj for r in results) <= alpha:
+        r = min(results, key=lambda r: r.p_known_adj)
+        return "biased", (f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives "
+                          f"(1, N = {r.batch_envs}, 1/T = 1/{r.steps})")
+    if p_same <= alpha:
+        return "biased", "c differs between MDPs that share the layout, N and T"
+    if all(pos):
+        unit = min(r.p_unit_adj for r in live) > alpha
+        return ("unbiased" if unit else "unbiased up to a positive constant"), ""
+    return "undecided", "too little power to tell c from 0 on some MDP"
 
 
 def _size_key(size) -> tuple:
@@ -601,40 +776,62 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
 
         seed = fresh_seed()
     seed = _int_option("seed", seed, 0)
-    batches = _int_option("batches", batches, 20)  # the covariance comes from the batches
+    batches = _int_option("batches", batches, 1)
     N = _int_option("batch_envs", 64 if layout == "episodes" else 16, 1) if batch_envs is None else \
         _int_option("batch_envs", batch_envs, 1)
     if steps is not None:
         steps = _int_option("steps", steps, 1)
         if layout == "episodes":
             raise UserError("steps: the episodes layout has H + 1 steps per episode; steps is for layout='vector'")
+    if batches > MAX_BATCHES:
+        raise UserError(f"batches: at most {MAX_BATCHES:,} batches per MDP, got {batches:,}")
     problems = loss_battery(seed=seed) if mdps is None else [_problem(p, i) for i, p in enumerate(mdps)]
     if not problems:
         raise UserError("mdps: expected at least one MDP")
 
     def t_of(p):
+        if layout == "episodes":
+            return p.mdp.horizon + 1
         return steps if steps is not None else 4 * (p.mdp.horizon + 2)
 
-    results = [_check_one(loss_fn, p, framework=framework, layout=layout, batches=batches, batch_envs=N,
-                          steps=t_of(p), seed=seed * 1000 + i, alpha=alpha) for i, p in enumerate(problems)]
-    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_scaled", "p_unit", "p_positive", "p_negative")}
-    results = [replace(r, p_scaled_adj=float(adj["p_scaled"][i]), p_unit_adj=float(adj["p_unit"][i]),
-                       p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]))
+    for p in problems:
+        K = p.policy.n_params
+        if batches < K + 20:  # the covariance of K components comes from the batches: Hotelling needs B >> K
+            raise UserError(f"batches: expected at least K + 20 = {K + 20} independent batches for the {K} "
+                            f"parameters of {p.name}, got {batches}")
+        total = batches * N * t_of(p)
+        if total > MAX_STEPS:
+            raise UserError(f"batches × batch_envs × steps = {batches:,} × {N:,} × {t_of(p):,} = {total:,} on {p.name} "
+                            f"exceeds the budget of {MAX_STEPS:,} sampled steps per MDP")
+    runs = [_check_one(loss_fn, p, framework=framework, layout=layout, batches=batches, batch_envs=N,
+                       steps=t_of(p), seed=seed * 1000 + i, alpha=alpha) for i, p in enumerate(problems)]
+    results = [r for r, _ in runs]
+    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_unit", "p_positive", "p_negative")}
+    # Every rejection that can make the verdict "biased" is in one Holm family: its level is α overall.
+    M = len(results)
+    family = holm([r.p_scaled for r in results] + [r.p_known for r in results] + [_homogeneity(results, layout)])
+    results = [replace(r, p_scaled_adj=float(family[i]), p_unit_adj=float(adj["p_unit"][i]),
+                       p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]),
+                       p_known_adj=float(family[M + i]))
                for i, r in enumerate(results)]
-    verdict = _verdict(results, alpha)
+    verdict, reason = _verdict(results, alpha, float(family[2 * M]))
+    if not any(reached for _, reached in runs):
+        verdict, reason = "biased", "no gradient reaches θ: the loss does not depend on policy.theta"
     passed = verdict in ("unbiased", "unbiased up to a positive constant")
     minimal = path = None
     if verdict == "biased":
-        failing = [r for r in results if r.p_scaled_adj <= alpha] or list(results)
+        failing = [r for r in results if min(r.p_scaled_adj, r.p_known_adj) <= alpha] or list(results)
         minimal = min(failing, key=lambda r: _size_key(r.size))
         if minimize:
             smaller = [c for c in loss_candidates(seed=seed) if _size_key(c.size) < _size_key(minimal.size)]
             level = alpha / max(1, len(smaller))
             for j, cand in enumerate(smaller):
-                r = _check_one(loss_fn, cand, framework=framework, layout=layout, batches=batches, batch_envs=N,
-                               steps=t_of(cand), seed=seed * 1000 + 500 + j, alpha=level, level=level)
-                if r.p_scaled <= level:  # Bonferroni over the candidates: itself a significant rejection
-                    minimal = replace(r, p_scaled_adj=r.p_scaled)
+                if batches < cand.policy.n_params + 20:
+                    continue
+                r, _ = _check_one(loss_fn, cand, framework=framework, layout=layout, batches=batches, batch_envs=N,
+                                  steps=t_of(cand), seed=seed * 1000 + 500 + j, alpha=level, level=level)
+                if min(r.p_scaled, r.p_known) <= level / 2:  # Bonferroni over candidates and both tests
+                    minimal = replace(r, p_scaled_adj=r.p_scaled, p_known_adj=r.p_known)
                     break
         if save_minimal:
             path = str(save_minimal)
@@ -642,7 +839,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                 Path(path).write_text(json.dumps(minimal.problem.to_mdpfile(), indent=1) + "\n")
             except OSError as e:
                 raise UserError(f"{path}: cannot write ({e.strerror})") from None
-    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path)
+    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason)
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -663,16 +860,21 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
             "unbiased up to a positive constant": "PASSED: unbiased up to a positive constant, E[−∇loss] = c·∇J, c > 0",
             "points the wrong way": "FAILED: points the wrong way, E[−∇loss] = c·∇J with c < 0",
             "biased": "FAILED: biased, E[−∇loss] is not c·∇J for any c",
-            "undecided": "UNDECIDED: too little power to tell c from 0 (not a pass)"}[result.verdict]
+            "undecided": "UNDECIDED (not a pass)"}[result.verdict]
+    if result.reason:
+        head += f": {result.reason}"
     lines = [f"{title}: {head} (p {_p(result.p_value)}, α = {result.alpha:g}, Holm across {n} MDP{'s' * (n != 1)}; "
              f"{result.framework}, {result.layout} layout, seed {result.seed})"]
+    if result.passed:
+        lines.append("  " + _power_line(result))
     for r in result.results:
         lines.extend(_mdp_lines(r, result.layout, indent="  "))
     m = result.minimal
     if m is not None:
         S, A, H = m.size
+        why = f"p {_p(m.p_scaled_adj)}" if m.p_scaled_adj <= m.p_known_adj else f"c none of 1, N, 1/T: p {_p(m.p_known_adj)}"
         lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} "
-                     f"(p {_p(m.p_scaled)}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
+                     f"({why}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
         if m.problem is not None:
             d = m.problem.to_mdpfile()
             lines.append(f"    μ = [{', '.join(d['initial'])}]" + (f", terminal = {d['terminal']}" if d["terminal"] else ""))
@@ -689,12 +891,30 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
     return "\n".join(lines)
 
 
+def _power_line(result: LossResult) -> str:
+    """What a pass does not rule out: the bias sizes the test would catch with 80% power."""
+    det = [r.detectable for r in result.results if not r.zero_gradient and math.isfinite(r.detectable)]
+    cs = [r for r in result.results if not r.zero_gradient and math.isfinite(r.c_stderr) and r.c_stderr > 0 and r.c]
+    parts = []
+    if det:
+        parts.append(f"a relative bias off ∇J's direction below {min(det):.2g} (most sensitive MDP; "
+                     f"{max(det):.2g} on the least) can go unseen")
+    if cs:
+        parts.append(f"c is resolved to ±{min(2.8 * r.c_stderr / abs(r.c) for r in cs):.2g} of itself at best")
+    return "power (80%): " + "; ".join(parts) if parts else "power: nothing was testable"
+
+
 def _mdp_lines(r: MDPLossResult, layout: str, *, indent: str) -> list:
     S, A, H = r.size
     shape = f"{r.batches} batches × {r.batch_envs} {'episodes' if layout == 'episodes' else 'envs'}"
     if layout == "vector":
         shape += f" × {r.steps} steps"
-    c = f"c = {r.c:.4g} ± {r.c_stderr:.2g} ({r.c_source})" if math.isfinite(r.c_stderr) else "c undefined (∇J = 0)"
+    if r.zero_gradient:
+        c = "∇J = 0 here: nothing to test (only E[−∇loss] = 0 is)"
+    elif math.isfinite(r.c_stderr):
+        c = f"c = {r.c:.4g} ± {r.c_stderr:.2g} ({r.c_source})"
+    else:
+        c = "c undefined (∇J is in no direction the batches resolve)"
     power = f"80% power at {r.detectable:.2g}" if math.isfinite(r.detectable) else "df = 0: only c is tested"
     return [f"{indent}{r.name}: S={S} A={A} H={H} γ={r.gamma:g}, {shape}: {c}",
             f"{indent}  E = c·∇J: p {_p(r.p_scaled_adj)} (df {r.df}); E = ∇J: p {_p(r.p_unit_adj)}; "
@@ -704,6 +924,8 @@ def _mdp_lines(r: MDPLossResult, layout: str, *, indent: str) -> list:
 def assert_loss(loss_fn, *, expect: str | None = None, **options) -> LossResult:
     """Run :func:`check_loss`; raise AssertionError with the report unless it passes (or gives ``expect``)."""
     __tracebackhide__ = True
+    if expect is not None and expect not in VERDICTS:
+        raise UserError(f"expect: expected one of {', '.join(map(repr, VERDICTS))}, got {expect!r}")
     result = check_loss(loss_fn, **options)
     ok = result.passed if expect is None else result.verdict == expect
     if not ok:

@@ -15,7 +15,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .errors import UserError  # noqa: E402
-from .losscheck import LossBatch, LossProblem, Rollouts  # noqa: E402
+from .losscheck import LossBatch, LossProblem, LossRaised, Rollouts, rounding_unit  # noqa: E402
 from .policies import LinearSoftmax  # noqa: E402
 
 __all__ = ["Policy", "Adapter"]
@@ -79,6 +79,9 @@ class Adapter:
                              n_states=problem.mdp.n_states, n_actions=problem.mdp.n_actions)
         self.obs_table = obs_table
         self._jitted = {}
+        self.eps = rounding_unit("float64")  # the coarsest floating type a loss value came in
+        self._scanned = False
+        self.reached = False  # some batch's gradient is nonzero (jax.grad gives zeros when no path reaches θ)
 
     def _value_and_grad(self, loss_fn):
         def f(policy, batch):
@@ -87,9 +90,33 @@ class Adapter:
                 raise UserError(f"loss_fn: expected a scalar jax array, got {type(value).__name__}")
             if value.size != 1:
                 raise UserError(f"loss_fn: expected a scalar loss, got an array of shape {list(value.shape)}")
+            if not jnp.issubdtype(value.dtype, jnp.floating):
+                raise UserError(f"loss_fn: expected a real floating-point loss, got dtype {value.dtype}")
+            self.eps = max(self.eps, rounding_unit(value.dtype))
             return jnp.reshape(value, ())
 
         return jax.value_and_grad(f)
+
+    def _scan_dtypes(self, loss_fn, batch) -> None:
+        """The coarsest floating type any step of the loss computes in (a float32 log-softmax cast back counts)."""
+        self._scanned = True
+        try:
+            jaxpr = jax.make_jaxpr(loss_fn)(self.policy, batch)
+        except Exception:  # untraceable (Python control flow on values): the loss value's dtype only
+            return
+
+        def walk(jx):
+            for eqn in jx.eqns:
+                for v in eqn.outvars:
+                    dt = getattr(getattr(v, "aval", None), "dtype", None)
+                    if dt is not None and jnp.issubdtype(dt, jnp.floating):
+                        self.eps = max(self.eps, rounding_unit(dt))
+                for p in eqn.params.values():
+                    inner = getattr(p, "jaxpr", p)
+                    if hasattr(inner, "eqns"):
+                        walk(inner)
+
+        walk(jaxpr.jaxpr)
 
     def gradients(self, loss_fn, roll: Rollouts) -> np.ndarray:
         vg = self._value_and_grad(loss_fn)
@@ -106,16 +133,22 @@ class Adapter:
                               jnp.asarray(roll.mask[b]),
                               jnp.asarray(roll.lengths[b]) if roll.lengths is not None else None,
                               roll.gamma, roll.horizon, roll.layout)
+            if b == 0 and not self._scanned:
+                self._scan_dtypes(loss_fn, batch)
             try:
-                value, grad = fn(self.policy, batch)
+                try:
+                    value, grad = fn(self.policy, batch)
+                except jax.errors.JAXTypeError:
+                    if fn is vg:
+                        raise
+                    fn = self._jitted[key] = vg  # Python control flow on values: run the loss eagerly
+                    value, grad = fn(self.policy, batch)
             except UserError:
                 raise
-            except jax.errors.JAXTypeError:
-                if fn is vg:
-                    raise
-                fn = self._jitted[key] = vg  # Python control flow on values: run the loss eagerly
-                value, grad = fn(self.policy, batch)
+            except (Exception, SystemExit) as exc:  # the user's code: never derive's failure
+                raise LossRaised(exc) from exc
             if not np.isfinite(float(value)):
                 raise UserError("loss_fn: returned a non-finite loss (nan or inf)")
             out[b] = -np.asarray(grad.theta)
+            self.reached = self.reached or bool(np.any(out[b] != 0))
         return out

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .errors import UserError
-from .losscheck import LossBatch, LossProblem, Rollouts
+from .losscheck import LossBatch, LossProblem, LossRaised, Rollouts, rounding_unit
 from .policies import LinearSoftmax
 
 __all__ = ["Policy", "Adapter"]
@@ -46,12 +46,31 @@ class Policy(torch.nn.Module):
         return self.dist(obs).entropy()
 
 
+class _DtypeWatch(torch.overrides.TorchFunctionMode):
+    """Records the coarsest floating dtype among the tensors a loss computes (float32 cast back to float64 counts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.eps = rounding_unit("float64")
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in (out if isinstance(out, (tuple, list)) else (out,)):
+            if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
+                self.eps = max(self.eps, rounding_unit(t.dtype))
+        return out
+
+
 class Adapter:
     """Turns NumPy rollouts into LossBatches of tensors and takes −∇_θ loss for each batch."""
 
     def __init__(self, problem: LossProblem, obs_table: np.ndarray):
         self.policy = Policy(problem)
         self.obs_table = torch.as_tensor(obs_table, dtype=torch.float64)
+        self.theta0 = self.policy.theta.detach().clone()
+        self.eps = rounding_unit("float64")  # the coarsest floating type a loss value came in
+        self.reached = False  # some batch's gradient reached θ
+        self._scanned = False
 
     def gradients(self, loss_fn, roll: Rollouts) -> np.ndarray:
         obs = self.obs_table[torch.as_tensor(roll.states)]
@@ -78,13 +97,38 @@ class Adapter:
             batch = LossBatch(obs[b], acts[b], rews[b], term[b], trunc[b], last[b], mask[b],
                               lengths[b] if lengths is not None else None, roll.gamma, roll.horizon, roll.layout)
             theta.grad = None
-            value = loss_fn(self.policy, batch)
+            try:
+                if b == 0 and not self._scanned:  # the coarsest floating type any step computes in
+                    self._scanned = True
+                    with _DtypeWatch() as watch:
+                        value = loss_fn(self.policy, batch)
+                    self.eps = max(self.eps, watch.eps)
+                else:
+                    value = loss_fn(self.policy, batch)
+            except (Exception, SystemExit) as exc:  # the user's code: never derive's failure
+                raise LossRaised(exc) from exc
+            if not torch.equal(theta.detach(), self.theta0):
+                raise UserError("loss_fn: changed θ (policy.theta) during the call; a loss must not step an "
+                                "optimiser or modify the policy's parameters")
             if not isinstance(value, torch.Tensor):
                 raise UserError(f"loss_fn: expected a scalar torch tensor, got {type(value).__name__}")
             if value.numel() != 1:
                 raise UserError(f"loss_fn: expected a scalar loss, got a tensor of shape {list(value.shape)}")
             if not torch.isfinite(value.detach()).all():
                 raise UserError("loss_fn: returned a non-finite loss (nan or inf)")
+            if not (value.dtype.is_floating_point or value.dtype.is_complex):
+                raise UserError(f"loss_fn: expected a floating-point loss, got dtype {value.dtype}")
+            if value.dtype.is_complex:
+                raise UserError(f"loss_fn: expected a real loss, got dtype {value.dtype}")
+            self.eps = max(self.eps, rounding_unit(value.dtype))
+            if theta.grad is not None:
+                raise UserError("loss_fn: θ already has a gradient when the loss returns; do not call backward() "
+                                "inside the loss (derive differentiates it)")
             if value.requires_grad:
-                value.reshape(()).backward()
+                try:
+                    value.reshape(()).backward()
+                except (Exception, SystemExit) as exc:
+                    raise LossRaised(exc) from exc
+            if theta.grad is not None and bool(torch.any(theta.grad != 0)):
+                self.reached = True
             out[b] = 0.0 if theta.grad is None else -theta.grad.detach().numpy()
