@@ -166,7 +166,7 @@ class RowTransformer(Transformer):
         return ("lead", rel)
 
     def rel(self, tok):
-        return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}[tok.type]
+        return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}.get(tok.type, tok.value)
 
     # -- sums and products -------------------------------------------------------------------
     def sign(self, tok):
@@ -311,8 +311,6 @@ class RowTransformer(Transformer):
         return HatName(r"\hat{%s}" % letter.value)
 
     def sub_single(self, tok):
-        if tok.type == "NUMBER" and len(tok.value) > 1:
-            raise ReadError(f"subscript _{tok.value}: write _{{{tok.value}}}")
         return _Sub("expr", self._token_value(tok))
 
     def sub_group(self, e):
@@ -328,7 +326,7 @@ class RowTransformer(Transformer):
         return ("sample", e)
 
     def _token_value(self, tok):
-        if tok.type == "NUMBER":
+        if tok.type in ("NUMBER", "DIGIT"):
             return Integer(int(tok.value))
         return self._symbol(tok.value, None, None)
 
