@@ -139,9 +139,9 @@ def document_time(expr, base: int):
 
 def _show(expr, base: int) -> str:
     if isinstance(expr, SetLiteral):
-        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base))
+        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
                                    for x in expr.items) + r"\}"
-    return to_latex(document_time(expr, base))
+    return to_latex(document_time(expr, base), as_written=True)
 
 
 def _reading_text(rd: Reading, base: int) -> str:
@@ -486,24 +486,34 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             previous = ("chain",)
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
             in_expectation = True
-        if rd.readings and all(isinstance(x_, sp.Basic) for x_ in pairs_flat(pairs)):
-            # Two readings of one product: check the other one too, and say whether they agree.
+        if rd.readings:
+            # Two readings of one product: check the other one too, and say whether they agree. The
+            # steps of the line as written and the sides of the row itself (a side may start an older
+            # chain) are checked in the other reading wherever it changes them.
             swap = dict(rd.readings)
-            alt_reports = []
-            for a_, b_ in pairs:
+            alt_reports, seen = [], set()
+            for a_, b_ in list(pairs) + list(zip(sides, sides[1:])):
                 a2, b2 = (rebuild(e, lambda z: swap.get(z, z)) for e in (a_, b_))
-                if a2 == a_ and b2 == b_:
+                if (a2 == a_ and b2 == b_) or (a2, b2) in seen:
                     continue
+                seen.add((a2, b2))
                 relation = UNBIASED if _samples(b2) and not _samples(a2) else EQUAL
-                alt_reports.append(check_step(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
-                                              why=row.justification, index=len(reports) + len(alt_reports) + 1,
-                                              battery=inst, timeout=timeout, seed=seed + k, minimize=minimize))
+                alt_reports.append(_check_for_every_t(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
+                                                      why=row.justification, index=len(reports) + len(alt_reports) + 1,
+                                                      conditions=(), battery=inst, timeout=timeout, seed=seed + k,
+                                                      minimize=minimize))
             for narrow, wide in rd.readings:
-                other_ok = all(r_.ok for r_ in alt_reports)
+                other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
+                    "could not be checked (it changes no step derive checks)"
                 notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
-                             f"{_show(wide, base)} (∇ of the whole product); the other reading "
-                             f"{'holds' if other_ok else 'fails'}")
-            if alt_reports and all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
+                             f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
+            if not alt_reports:
+                add(row, LineReport(row.line, row.column, row.source, reading, UNDECIDED_LINE, "step",
+                                    row.justification, tuple(notes),
+                                    "; ".join(detail + ["the line has two readings and only one was checked"]),
+                                    tuple(reports)))
+                continue
+            if all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
                 reports = reports + alt_reports
                 verdict = AMBIGUOUS
                 add(row, LineReport(row.line, row.column, row.source, reading, verdict, "step", row.justification,
