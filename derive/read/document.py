@@ -61,6 +61,11 @@ class LineReport:
     detail: str = ""                # why it fails or is not understood
     steps: tuple[StepReport, ...] = ()
     end: int = -1                   # source offset just after the row (-1: not a row of the source)
+    block: int = -1                 # the display the row belongs to
+    start: int = -1                 # source offset of the row
+    unknown: bool = False           # an environment derive does not read (its mark goes before it)
+    display_end: int = -1           # where one mark for the whole display goes (-1: inline)
+    own_tags: bool = False          # the display takes a \tag per row (align), not one for all rows ($$)
 
     @property
     def ok(self) -> bool:
@@ -303,7 +308,9 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     out: list[LineReport] = []
     breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
     def add(row, report):
-        out.append(replace(report, end=row.offset + len(row.text)))
+        out.append(replace(report, end=row.offset + len(row.text), block=row.block, start=row.offset,
+                           unknown=row.kind == "unknown",
+                           display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues

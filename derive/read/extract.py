@@ -60,6 +60,8 @@ class Row:
     source: str = ""    # the row as written (not blanked)
     problem: str = ""   # why the row cannot be read, found while extracting it ("" when none)
     mention: bool = False  # a display with prose on its own line (a formula named in a sentence)
+    display_end: int = -1  # where a mark for the whole display goes: the end of its body (after a stray \\)
+    own_tags: bool = False  # each row of the display takes its own \\tag (align, gather, …; not $$ or aligned)
 
 
 @dataclass(frozen=True)
@@ -206,9 +208,11 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
         inner_claims = _claims_in_text(source, body, body_start, block)
         for m_ in _ENV_CMD.finditer(body):
             body = _blank(body, m_.start(), m_.end())
+        display_end = body_start + len(body.rstrip())
         if re.search(r"(?<!\\)\\$", body.rstrip()):   # a stray backslash before the closing $$
             k = len(body.rstrip()) - 1
             body = _blank(body, k, k + 1)
+        own_tags = group == "env" and not match.group("env_name").startswith(("equation", "multline", "displaymath", "math"))
         pieces, start = [], 0
         for m_ in _ROW_SEP.finditer(body):
             pieces.append((start, body[start:m_.start()]))
@@ -233,7 +237,8 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
             src_off = body_start + off + lead
             line, col = _position(text, src_off)
             rows.append(Row(piece.strip(), line, col, src_off, block, kind_name, just,
-                            " ".join(source[src_off:src_off + len(piece.strip())].split()), mention=mention))
+                            " ".join(source[src_off:src_off + len(piece.strip())].split()), mention=mention,
+                            display_end=display_end, own_tags=own_tags))
         rows.extend(inner_claims)
         block += 1
     return rows
