@@ -254,6 +254,7 @@ def substitute_free(expr, var, value):
     """expr with the free occurrences of var replaced by value (a Σ_var or Π_var keeps its own var)."""
     from ..notation import _rebuild
 
+    value = sp.sympify(value)
     if expr == var:
         return value
     if not isinstance(expr, sp.Basic) or expr.is_Atom or var not in expr.free_symbols:

@@ -228,7 +228,8 @@ class RowTransformer(Transformer):
         out = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
         for j, f in enumerate(factors[:-1]):
             # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
-            if id(f) in self._narrow and any(_depends_on_theta(g) for g in factors[j + 1:]):
+            # (∇_θ f) g in brackets has one reading only.
+            if id(f) in self._narrow and id(f) not in self._grouped and any(_depends_on_theta(g) for g in factors[j + 1:]):
                 wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
                 other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
                 self.ambiguous.append((out, other))
