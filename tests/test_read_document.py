@@ -226,3 +226,29 @@ def test_the_log_derivative_lemma_is_still_a_lemma():
 def test_re_print_keeps_the_source_order():
     (line,) = _check(r"$$\theta \leftarrow \theta + \alpha * \nabla_\theta J(\theta)$$").lines
     assert line.reading == r"\theta \leftarrow \theta + \alpha \nabla_\theta J(\theta)"
+
+
+# -- extraction, seen from the verdicts ------------------------------------------------------------------
+
+def test_a_wrong_multline_fails_and_an_unknown_environment_is_not_understood():
+    text = (f"\\begin{{multline}}\n{GRAD} = {OBJ}\n\\end{{multline}}\n"
+            f"\\begin{{dmath}}\n{GRAD} = {SCORE}\n\\end{{dmath}}\n")
+    report = _check(text, path="d.tex")
+    assert _verdicts(report) == [(2, FAILS), (4, NOT_UNDERSTOOD)]
+    twin = _check(f"\\begin{{multline}}\n{GRAD} = {SCORE}\n\\end{{multline}}\n", path="d.tex")
+    assert twin.verified
+
+
+def test_a_wrong_since_claim_in_a_text_column_fails():
+    text = ("\\begin{align*}\n" f"{GRAD} &= {SCORE} & \\text{{since $\\nabla_\\theta \\mu(s_0) = 1$}}\n"
+            "\\end{align*}\n")
+    report = _check(text)
+    assert [ln.verdict for ln in report.lines] == [HOLDS, FAILS]
+    assert _check(text.replace("= 1$", "= 0$")).verified
+
+
+def test_a_wrong_display_after_indented_code_is_checked():
+    text = f"$${GRAD} = {SCORE}$$\n\n    echo $$\n$${GRAD} = 0$$\n\nDone.\n"
+    report = _check(text)
+    assert _line(report, 4)[0].verdict == FAILS and "echo" not in _line(report, 4)[0].justification
+    assert _check(text.replace(f"{GRAD} = 0", f"{GRAD} = {SCORE}")).verified
