@@ -110,6 +110,7 @@ def format_text(report) -> str:
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
            f"({'1-based time, read as 0-based: step k is k−1, n = T = H+1' if report.base == 1 else '0-based time'}); "
            f"checked on {battery}, {report.instances} MDPs"]
+    out += [f"note: {n}" for n in report.notes]
     for ln in report.lines:
         mark, _ = _mark(ln)
         where = f"line {ln.line}" + (f":{ln.column}" if ln.column else "")

@@ -252,3 +252,21 @@ def test_a_wrong_display_after_indented_code_is_checked():
     report = _check(text)
     assert _line(report, 4)[0].verdict == FAILS and "echo" not in _line(report, 4)[0].justification
     assert _check(text.replace(f"{GRAD} = 0", f"{GRAD} = {SCORE}")).verified
+
+
+# -- the time base ------------------------------------------------------------------------------------------
+
+def test_time_base_from_sum_limits_when_no_step_index_is_written():
+    report = _check(r"$$R(\tau) = \sum_{t=1}^{n} \gamma^{t-1} r_t$$")
+    assert report.base == 1 and report.verified and not report.notes
+    wrong = _check(r"$$R(\tau) = \sum_{t=1}^{n} \gamma^{t} r_t$$")
+    assert wrong.base == 1 and not wrong.verified
+
+
+def test_an_ambiguous_time_base_is_said():
+    text = ("Time from 1: $R(\\tau) = \\sum_{t=1}^{n} \\gamma^{t-1} r_t$.\n\n"
+            "$$\\nabla_\\theta \\log P(\\tau;\\theta) = \\sum_{t=0}^{n} \\nabla_\\theta \\log \\pi_\\theta(a_t \\mid s_t)$$\n")
+    report = _check(text)
+    assert report.notes and "time base is ambiguous" in report.notes[0]
+    one = _check("$$\\nabla_\\theta \\log P(\\tau;\\theta) = \\sum_{t=0}^{H} \\nabla_\\theta \\log \\pi_\\theta(a_t \\mid s_t)$$")
+    assert one.base == 0 and not one.notes and one.verified

@@ -87,6 +87,7 @@ class DocumentReport:
     instances: int
     base: int
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()     # about the whole document (an ambiguous time base)
 
     @property
     def verified(self) -> bool:
@@ -94,7 +95,7 @@ class DocumentReport:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
-                "time_base": self.base, "seconds": round(self.seconds, 3),
+                "time_base": self.base, "seconds": round(self.seconds, 3), "notes": list(self.notes),
                 "lines": [r.to_dict() for r in self.lines]}
 
 
@@ -216,6 +217,55 @@ def _time_base(trees) -> int:
     return 1 if ks and min(ks) == 1 else 0
 
 
+def _sum_starts(trees) -> list[int]:
+    """The numeric lower limits of the sums and products over a time index (t, k, j) in the parse trees."""
+    lows = []
+    for tree in trees:
+        if isinstance(tree, NotUnderstood):
+            continue
+        for node in tree.find_data("sub_from"):
+            var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
+            low = list(node.children[-1].scan_values(lambda v: isinstance(v, Token)))
+            if var in (["t"], ["k"], ["j"]) and len(low) == 1 and low[0].type in ("NUMBER", "DIGIT"):
+                lows.append(int(low[0].value))
+    return lows
+
+
+def time_base_evidence(trees) -> tuple[int, str]:
+    """The document's first time step and, when its signs disagree, a sentence saying so.
+
+    The signs are the step indices written on s, a, r (s_0 or s_1) and the lower limits of the
+    sums over time (Σ_{t=0} or Σ_{t=1}). Step indices decide; sums decide when there are none.
+    """
+    base = _time_base(trees)
+    lows = _sum_starts(trees)
+    ks_present = base == 1 or any(True for tree in trees if not isinstance(tree, NotUnderstood)
+                                  for node in tree.find_data("var") if _step_index(node) is not None)
+    if not ks_present and lows and min(lows) == 1:
+        base = 1
+    starts = sorted(set(lows) & {0, 1})
+    indices = sorted({k_ for tree in trees if not isinstance(tree, NotUnderstood)
+                      for node in tree.find_data("var") for k_ in [_step_index(node)] if k_ in (0, 1)})
+    if len(starts) == 2 or (starts and indices and min(indices) != starts[0] and base != starts[0]):
+        return base, (f"the time base is ambiguous: sums over time start at {' and at '.join(map(str, starts))}"
+                      f"{', step indices start at ' + str(min(indices)) if indices else ''}; read with time from {base}")
+    return base, ""
+
+
+def _step_index(node):
+    """The numeric step index of an s, a or r written with one (s_0, a_1), else None."""
+    name = node.children[0]
+    letters = [tok.value for tok in name.scan_values(lambda v: isinstance(v, Token))]
+    if letters not in (["s"], ["a"], ["r"]):
+        return None
+    for sub in node.children[1:]:
+        if isinstance(sub, Tree) and sub.data in ("sub_single", "sub_group"):
+            values = list(sub.scan_values(lambda v: isinstance(v, Token)))
+            if len(values) == 1 and values[0].type in ("NUMBER", "DIGIT"):
+                return int(values[0].value)
+    return None
+
+
 def _is_trajectory(e) -> bool:
     return isinstance(e, sp.Basic) and (e == tau or isinstance(e, Sample))
 
@@ -293,7 +343,7 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     redefined = def_macros(text)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
              for r in rows]
-    base = _time_base(trees)
+    base, base_note = time_base_evidence(trees)
     readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
     readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
 
@@ -553,4 +603,5 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
                               reading, verdict, "result", "", (), "", (rep,)))
     inst_count = len(battery)
-    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time)
+    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
+                          (base_note,) if base_note else ())
