@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from .errors import UserError
@@ -10,6 +11,8 @@ from .errors import UserError
 __all__ = ["register", "format_text", "write_back", "MARKS"]
 
 FORMATS = ("text", "md", "tex")
+MAX_RANDOM = 1000      # random MDPs: beyond this one document takes hours; refused at once
+NOT_TEXT = (".pdf", ".png", ".jpg", ".jpeg", ".svg", ".docx", ".odt", ".zip", ".gz")
 
 MARKS = {  # verdict -> (mark, word)
     "holds": ("✓", "holds"),
@@ -61,10 +64,18 @@ def _read(path: str) -> str:
 def _check(args) -> int:
     from .read import check_text
 
-    if args.random < 0:
-        raise UserError(f"--random: expected a count >= 0, got {args.random}")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout: expected seconds > 0, got {args.timeout}")
+    if args.random < 0 or args.random > MAX_RANDOM:
+        raise UserError(f"--random: expected a count from 0 to {MAX_RANDOM}, got {args.random}")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
+    if args.json and args.format != "text":
+        raise UserError(f"--json and --format {args.format}: choose one (a JSON report, or the document with marks)")
+    if args.output:
+        out = Path(args.output)
+        if out.suffix.lower() in NOT_TEXT:
+            raise UserError(f"-o {args.output}: derive check writes text (.md, .tex, .txt, .json), not {out.suffix}")
+        if out.exists() and Path(args.file).exists() and out.samefile(args.file):
+            raise UserError(f"-o {args.output}: is the input file; derive check does not overwrite its input")
     text = _read(args.file)
     report = check_text(text, path=args.file, seed=args.seed, n_random=args.random, timeout=args.timeout,
                         minimize=args.minimize)
@@ -99,6 +110,7 @@ def format_text(report) -> str:
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
            f"({'1-based time, read as 0-based: step k is k−1, n = T = H+1' if report.base == 1 else '0-based time'}); "
            f"checked on {battery}, {report.instances} MDPs"]
+    out += [f"note: {n}" for n in report.notes]
     for ln in report.lines:
         mark, _ = _mark(ln)
         where = f"line {ln.line}" + (f":{ln.column}" if ln.column else "")
@@ -135,8 +147,15 @@ def format_text(report) -> str:
 
 
 def write_back(text: str, report, *, fmt: str) -> str:
-    """The document with a verdict mark beside every line it states (md: MathJax \\tag, tex: \\tag*)."""
+    """The document with a verdict mark beside every line it states (md: MathJax \\tag, tex: \\tag*).
+
+    A display that is one equation ($$…$$, \\[…\\], equation) takes one \\tag* listing the marks of
+    its rows (two tags in one equation are an error in LaTeX and MathJax); align and its kin take
+    one per row. The tag goes after a stray backslash before the closing $$ (``\\tau(i)\\$$``), where it
+    cannot turn that $ into an escaped dollar.
+    """
     inserts = []
+    shared: dict = {}   # display end -> labels of its rows, in order
     for ln in report.lines:
         if ln.end < 0:
             continue
@@ -144,19 +163,32 @@ def write_back(text: str, report, *, fmt: str) -> str:
         label = f"{mark} {word}" if fmt == "md" else word
         if ln.verdict in ("fails", "not understood") and ln.detail:
             label += f" (line {ln.line})"
-        is_inline = text.rfind("$", 0, ln.end) > text.rfind("\n\n", 0, ln.end) and _inline_at(text, ln.end)
-        if is_inline:
+        if ln.unknown:
+            piece = f"[{label}] " if fmt == "md" else "%% derive: %s\n" % label
+            inserts.append((ln.start, piece))
+        elif ln.display_end < 0:
             close = text.find("$", ln.end)
-            pos = close + 1 if close >= 0 else ln.end
+            closing = text.find("\\)", ln.end)
+            if closing >= 0 and (close < 0 or closing < close):
+                pos = closing + 2
+            else:
+                pos = close + 1 if close >= 0 else ln.end
             piece = f" [{label}]" if fmt == "md" else r"\textsuperscript{[%s]}" % label
+            inserts.append((pos, piece))
+        elif ln.own_tags:
+            inserts.append((ln.end, r" \tag*{%s}" % _tag_label(label, fmt)))
         else:
-            pos = ln.end
-            piece = r" \tag*{%s}" % label.replace("✓", r"\checkmark" if fmt == "tex" else "✓")
-        inserts.append((pos, piece))
+            shared.setdefault(ln.display_end, []).append(label)
+    for pos, labels in shared.items():
+        inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     out = text
-    for pos, piece in sorted(inserts, reverse=True):
+    for pos, piece in sorted(inserts, key=lambda p_: p_[0], reverse=True):
         out = out[:pos] + piece + out[pos:]
     return out
+
+
+def _tag_label(label: str, fmt: str) -> str:
+    return label.replace("✓", r"\checkmark" if fmt == "tex" else "✓")
 
 
 def _inline_at(text: str, end: int) -> bool:

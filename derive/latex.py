@@ -58,10 +58,13 @@ def _is_canonical(expr) -> bool:
     return type(expr)(*expr.args).args == expr.args
 
 
+_AS_WRITTEN = [False]   # set while to_latex(..., as_written=True) prints: a reading re-printed in source order
+
+
 def _display_args(expr) -> list:
     """Arguments of an Add/Mul in display order."""
     args = list(expr.args)
-    if not _is_canonical(expr):
+    if _AS_WRITTEN[0] or not _is_canonical(expr):
         return args
     key = _term_key if isinstance(expr, Add) else _factor_key
     return sorted(args, key=key)
@@ -122,6 +125,8 @@ class SeedLatexPrinter(LatexPrinter):
 
     def _print_Add(self, expr, order=None):
         if not any(expr.has(cls) for cls, _ in _TERM_ORDER):
+            if _AS_WRITTEN[0] and not expr.is_number and not all(a_.is_Atom for a_ in expr.args):
+                return super()._print_Add(expr, order="none")
             return super()._print_Add(expr, order="lex")  # t + 1, not 1 + t
         out = []
         for k, term in enumerate(_display_args(expr)):
@@ -199,9 +204,15 @@ def _captures(f, following) -> bool:
 _PRINTER = SeedLatexPrinter()
 
 
-def to_latex(expr) -> str:
-    """One expression in the seeds' notation, on one line."""
-    return _PRINTER.doprint(sp.sympify(expr))
+def to_latex(expr, *, as_written: bool = False) -> str:
+    """One expression in the seeds' notation, on one line (as_written: products and sums in their stored order)."""
+    if not as_written:
+        return _PRINTER.doprint(sp.sympify(expr))
+    _AS_WRITTEN[0] = True
+    try:
+        return _PRINTER.doprint(sp.sympify(expr))
+    finally:
+        _AS_WRITTEN[0] = False
 
 
 def relation_latex(relation: str) -> str:

@@ -90,3 +90,45 @@ def test_a_claim_for_every_step_t_is_checked_at_several_steps(tmp_path, capsys):
     assert code == 0 and "t is free" in out.out
     code, out = run(tmp_path, capsys, "$$\\sum_{a} \\nabla_\\theta \\pi_\\theta(a \\mid s_t) = 1$$\n")
     assert code == 1 and "counterexample" in out.out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--random", "100000000"], "--random: expected a count from 0 to 1000"),
+    (["--timeout", "nan"], "--timeout: expected a finite number"),
+    (["--timeout", "inf"], "--timeout: expected a finite number"),
+    (["--json", "--format", "md"], "--json and --format md: choose one"),
+])
+def test_options_out_of_range_are_refused_at_once(tmp_path, capsys, args, needle):
+    code, out = run(tmp_path, capsys, GOOD, *args)
+    assert code == 2 and needle in out.err and len(out.err.strip().splitlines()) == 1
+
+
+def test_output_onto_the_input_or_a_pdf_is_refused(tmp_path, capsys):
+    f = tmp_path / "d.md"
+    code, out = run(tmp_path, capsys, GOOD, "--format", "md", "-o", str(f))
+    assert code == 2 and "is the input file" in out.err and f.read_text(encoding="utf-8") == GOOD
+    code, out = run(tmp_path, capsys, GOOD, "-o", str(tmp_path / "r.pdf"))
+    assert code == 2 and "not .pdf" in out.err and not (tmp_path / "r.pdf").exists()
+    code, out = run(tmp_path, capsys, GOOD, "--format", "md", "-o", str(tmp_path / "marked.md"))
+    assert code == 0 and r"\tag*{✓ holds}" in (tmp_path / "marked.md").read_text(encoding="utf-8")
+
+
+def test_one_tag_per_equation_display_and_none_before_an_escaped_dollar(tmp_path, capsys):
+    text = ("$$\\nabla_\\theta J(\\theta) = \\nabla_\\theta \\sum_\\tau P(\\tau;\\theta) R(\\tau) \\\\ "
+            "= \\sum_\\tau \\nabla_\\theta P(\\tau;\\theta) R(\\tau)$$\n\nwhere each $$\\tau(i)\\$$ is a sample.\n")
+    code, out = run(tmp_path, capsys, text, "--format", "md")
+    first, _, third = out.out.splitlines()[:3]
+    assert first.count("\\tag") == 1 and first.endswith("\\tag*{✓ holds; ✓ holds}$$")
+    assert "\\tau(i)\\ \\tag*{" in third and "}\\$$" not in third
+
+
+def test_align_rows_keep_a_tag_each(tmp_path, capsys):
+    text = ("\\begin{align*}\n\\nabla_\\theta J(\\theta) &= \\nabla_\\theta \\sum_\\tau P(\\tau;\\theta) R(\\tau) \\\\\n"
+            "&= \\sum_\\tau \\nabla_\\theta P(\\tau;\\theta) R(\\tau)\n\\end{align*}\n")
+    code, out = run(tmp_path, capsys, text, "--format", "tex", name="d.tex")
+    assert [ln.count("\\tag*") for ln in out.out.splitlines()[1:3]] == [1, 1]
+
+
+def test_inequality_exits_1(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, GOOD + "\nSince $R(\\tau) < 0$, done.\n")
+    assert code == 1 and "not understood" in out.out

@@ -1,5 +1,7 @@
 """Extraction: display rows in order, with their source line and column and the prose before them."""
 
+import pytest
+
 from derive.read.extract import extract_rows, macros
 
 
@@ -50,3 +52,65 @@ def test_equation_environment_and_newcommand():
     assert [(m.name, m.body) for m in macros(text)] == [("\\grad", "\\nabla_\\theta")]
     rows = extract_rows(text)
     assert [r.text for r in rows] == ["\\grad J(\\theta) = 0"] and rows[0].line == 3
+
+
+# -- what is not math is not read; every math environment is read or reported ------------------
+
+GRAD = "\\nabla_\\theta J(\\theta)"
+
+
+def test_dollars_in_indented_code_do_not_pair_with_a_real_display():
+    text = f"$${GRAD} = 1$$\n\n    echo $$\n$${GRAD} = 0$$\n\nDone.\n"
+    assert [r.text for r in extract_rows(text)] == [f"{GRAD} = 1", f"{GRAD} = 0"]
+
+
+def test_dollars_in_fenced_code_are_not_math_but_a_math_fence_is():
+    text = (f"$${GRAD} = 1$$\n\n```bash\necho $$\n```\n\n$${GRAD} = 2$$\n\n~~~\n$$x = 3$$\n~~~\n\n"
+            f"```math\n{GRAD} = 4\n```\n")
+    assert [r.text for r in extract_rows(text)] == [f"{GRAD} = 1", f"{GRAD} = 2", f"{GRAD} = 4"]
+
+
+def test_comments_are_not_claims():
+    text = (f"\\begin{{equation}}\n{GRAD} = 1\n\\end{{equation}}\n% \\begin{{equation}} {GRAD} = 0 \\end{{equation}}\n"
+            f"<!-- $${GRAD} = 0$$ -->\nWe save 50% here: $R(\\tau) = 2$.\n")
+    assert [r.text for r in extract_rows(text)] == [f"{GRAD} = 1", "R(\\tau) = 2"]          # Markdown: % is prose
+    assert [r.text for r in extract_rows(text, tex=True)] == [f"{GRAD} = 1"]                 # TeX: % is a comment
+
+
+@pytest.mark.parametrize("env", ["multline", "multline*", "flalign", "flalign*", "gather", "displaymath"])
+def test_more_math_environments_are_extracted(env):
+    rows = extract_rows(f"\\begin{{{env}}}\n{GRAD} &= 0\n\\end{{{env}}}\n")
+    assert [r.text.split() for r in rows] == [[GRAD.split()[0], "J(\\theta)", "=", "0"]]
+
+
+def test_alignat_and_parenthesised_inline_math_are_extracted():
+    rows = extract_rows(f"\\begin{{alignat*}}{{2}}\n{GRAD} &= 0\n\\end{{alignat*}}\nand \\({GRAD} = 1\\).")
+    assert [" ".join(r.text.split()) for r in rows] == [f"{GRAD} = 0", f"{GRAD} = 1"]
+    assert rows[1].kind == "inline"
+
+
+def test_an_unknown_math_environment_is_reported_not_skipped():
+    (row,) = extract_rows(f"\\begin{{dmath}}\n{GRAD} = 0\n\\end{{dmath}}\n")
+    assert row.kind == "unknown" and "dmath" in row.problem and row.line == 1
+    assert extract_rows("\\begin{itemize}\n\\item no math\n\\end{itemize}\n") == []
+
+
+def test_math_inside_a_text_justification_is_an_inline_claim():
+    text = ("\\begin{align*}\n" f"{GRAD} &= 1 & \\text{{since $\\nabla_\\theta \\mu(s_{{0}}) = 1$}}\n" "\\end{align*}\n")
+    rows = extract_rows(text)
+    assert [" ".join(r.text.split()) for r in rows] == [f"{GRAD} = 1", "\\nabla_\\theta \\mu(s_{0}) = 1"]
+    assert rows[1].kind == "inline" and text.splitlines()[1][rows[1].column - 1:].startswith("\\nabla_\\theta \\mu")
+
+
+@pytest.mark.parametrize("rel", ["\\neq", "\\leq", "\\geq", "<", ">"])
+def test_inline_inequalities_are_rows(rel):
+    assert len(extract_rows(f"Since ${GRAD} {rel} 0$, done.")) == 1
+
+
+def test_renewcommand_is_in_document_order():
+    from derive.read.extract import macros_at
+
+    text = "\\newcommand{\\G}{a}\nX\n\\renewcommand{\\G}{b}\nY"
+    defined = macros(text)
+    assert [m.body for m in macros_at(defined, text.index("X"))] == ["a"]
+    assert [m.body for m in macros_at(defined, text.index("Y"))] == ["b"]

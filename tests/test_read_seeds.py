@@ -107,7 +107,7 @@ def test_seed004_reads_the_integral_as_a_sum_over_a_finite_mdp_with_random_rewar
     assert seed004.battery == "rewards" and seed004.base == 1
     (line,) = [ln for ln in _at(seed004, 17) if ln.column == 18]
     assert line.verdict == HOLDS
-    assert r"\sum_{\tau} P(\tau;\theta) R(\tau)" in line.reading
+    assert r"\sum_{\tau} R(\tau) P(\tau;\theta)" in line.reading   # re-printed in the order written
     assert any("∫_τ" in n for n in line.notes)
 
 

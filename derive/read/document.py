@@ -25,7 +25,7 @@ from ..latex import to_latex
 from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
 from ..report import FAILED, UNDECIDED, StepReport
 from ..symbolic import same_form
-from .extract import Row, extract_rows, macros
+from .extract import Row, def_macros, extract_rows, macros, macros_at
 from .parse import NotUnderstood, parse_tree, read_row
 from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
 
@@ -61,6 +61,11 @@ class LineReport:
     detail: str = ""                # why it fails or is not understood
     steps: tuple[StepReport, ...] = ()
     end: int = -1                   # source offset just after the row (-1: not a row of the source)
+    block: int = -1                 # the display the row belongs to
+    start: int = -1                 # source offset of the row
+    unknown: bool = False           # an environment derive does not read (its mark goes before it)
+    display_end: int = -1           # where one mark for the whole display goes (-1: inline)
+    own_tags: bool = False          # the display takes a \tag per row (align), not one for all rows ($$)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +87,7 @@ class DocumentReport:
     instances: int
     base: int
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()     # about the whole document (an ambiguous time base)
 
     @property
     def verified(self) -> bool:
@@ -89,7 +95,7 @@ class DocumentReport:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
-                "time_base": self.base, "seconds": round(self.seconds, 3),
+                "time_base": self.base, "seconds": round(self.seconds, 3), "notes": list(self.notes),
                 "lines": [r.to_dict() for r in self.lines]}
 
 
@@ -139,16 +145,16 @@ def document_time(expr, base: int):
 
 def _show(expr, base: int) -> str:
     if isinstance(expr, SetLiteral):
-        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base))
+        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
                                    for x in expr.items) + r"\}"
-    return to_latex(document_time(expr, base))
+    return to_latex(document_time(expr, base), as_written=True)
 
 
 def _reading_text(rd: Reading, base: int) -> str:
     rel = {"=": "=", "~": r"\approx", "<-": r"\leftarrow"}
-    out = ("= " if rd.lead == "=" else "") + _show(rd.sides[0], base)
+    out = (f"{rel.get(rd.lead, rd.lead)} " if rd.lead else "") + _show(rd.sides[0], base)
     for r_, s_ in zip(rd.relations, rd.sides[1:]):
-        out += f" {rel[r_]} " + _show(s_, base)
+        out += f" {rel.get(r_, r_)} " + _show(s_, base)
     return out
 
 
@@ -188,6 +194,7 @@ def _resolve_trajectory(rd: Reading) -> Reading:
 
     rd.sides = [fix(s_) for s_ in rd.sides]
     rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
+    rd.readings = [(fix(a_), fix(b_)) for a_, b_ in rd.readings]   # both readings speak of the same trajectory
     return rd
 
 
@@ -205,9 +212,77 @@ def _time_base(trees) -> int:
             for sub in node.children[1:]:
                 if isinstance(sub, Tree) and sub.data in ("sub_single", "sub_group"):
                     values = list(sub.scan_values(lambda v: isinstance(v, Token)))
-                    if len(values) == 1 and values[0].type == "NUMBER":
+                    if len(values) == 1 and values[0].type in ("NUMBER", "DIGIT"):
                         ks.append(int(values[0].value))
     return 1 if ks and min(ks) == 1 else 0
+
+
+def _sum_starts(trees) -> list[int]:
+    """The numeric lower limits of the sums and products over a time index (t, k, j) in the parse trees."""
+    lows = []
+    for tree in trees:
+        if isinstance(tree, NotUnderstood):
+            continue
+        for node in tree.find_data("sub_from"):
+            var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
+            low = list(node.children[-1].scan_values(lambda v: isinstance(v, Token)))
+            if var in (["t"], ["k"], ["j"]) and len(low) == 1 and low[0].type in ("NUMBER", "DIGIT"):
+                lows.append(int(low[0].value))
+    return lows
+
+
+def time_base_evidence(trees) -> tuple[int, str]:
+    """The document's first time step and, when its signs disagree, a sentence saying so.
+
+    The signs are the step indices written on s, a, r (s_0 or s_1) and the lower limits of the
+    sums over time (Σ_{t=0} or Σ_{t=1}). Step indices decide; sums decide when there are none.
+    """
+    base = _time_base(trees)
+    lows = _sum_starts(trees)
+    ks_present = base == 1 or any(True for tree in trees if not isinstance(tree, NotUnderstood)
+                                  for node in tree.find_data("var") if _step_index(node) is not None)
+    if not ks_present and lows and min(lows) == 1:
+        base = 1
+    starts = sorted(set(lows) & {0, 1})
+    indices = sorted({k_ for tree in trees if not isinstance(tree, NotUnderstood)
+                      for node in tree.find_data("var") for k_ in [_step_index(node)] if k_ in (0, 1)})
+    if len(starts) == 2 or (starts and indices and min(indices) != starts[0] and base != starts[0]):
+        return base, (f"the time base is ambiguous: sums over time start at {' and at '.join(map(str, starts))}"
+                      f"{', step indices start at ' + str(min(indices)) if indices else ''}; read with time from {base}")
+    return base, ""
+
+
+def _step_index(node):
+    """The numeric step index of an s, a or r written with one (s_0, a_1), else None."""
+    name = node.children[0]
+    letters = [tok.value for tok in name.scan_values(lambda v: isinstance(v, Token))]
+    if letters not in (["s"], ["a"], ["r"]):
+        return None
+    for sub in node.children[1:]:
+        if isinstance(sub, Tree) and sub.data in ("sub_single", "sub_group"):
+            values = list(sub.scan_values(lambda v: isinstance(v, Token)))
+            if len(values) == 1 and values[0].type in ("NUMBER", "DIGIT"):
+                return int(values[0].value)
+    return None
+
+
+def _is_trajectory(e) -> bool:
+    return isinstance(e, sp.Basic) and (e == tau or isinstance(e, Sample))
+
+
+def _is_lemma(sides) -> bool:
+    """A general calculus lemma: ∇_x or d/dx of functions of x on some side, and no quantity of the MDP."""
+    exprs = [s_ for s_ in sides if isinstance(s_, sp.Basic)]
+    if len(exprs) != len(sides) or len(exprs) < 2:
+        return False
+    differentiates = any(isinstance(d_, Derivative) and LEMMA_VAR in d_.variables
+                         for e in exprs for d_ in sp.preorder_traversal(e))
+    from ..notation import Expectation, Objective, Policy, Return, TrajectoryProbability
+
+    mdp = any(e.free_symbols - {LEMMA_VAR} or e.has(State, Action, Reward, RewardProbability, TrajectorySum, Sample,
+                                                    TrajectoryProbability, Policy, Objective, Return, Expectation)
+              for e in exprs)
+    return differentiates and not mdp
 
 
 def _lemma_check(lhs, rhs) -> tuple[str, str]:
@@ -225,6 +300,26 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
     return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
 
 
+def substitute_free(expr, var, value):
+    """expr with the free occurrences of var replaced by value (a Σ_var or Π_var keeps its own var)."""
+    from ..notation import _rebuild
+
+    value = sp.sympify(value)
+    if expr == var:
+        return value
+    if not isinstance(expr, sp.Basic) or expr.is_Atom or var not in expr.free_symbols:
+        return expr
+    if isinstance(expr, (Sum, Product)):
+        body, limits = expr.function, list(expr.limits)
+        bound = any(v == var for v, _, _ in limits)
+        new_limits = [(v, substitute_free(lo, var, value), substitute_free(hi, var, value)) for v, lo, hi in limits]
+        return type(expr)(body if bound else substitute_free(body, var, value), *new_limits)
+    args = [substitute_free(a_, var, value) for a_ in expr.args]
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)) and all(a_.is_number for a_ in args):
+        return type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
+    return _rebuild(type(expr), *args)
+
+
 def _check_for_every_t(lhs, rhs, *, battery, **options) -> StepReport:
     """check_step; with the time index t free ("for every step t"), at t = 0, 1, 2 on the MDPs that have it."""
     if t not in (lhs.free_symbols | rhs.free_symbols):
@@ -232,7 +327,7 @@ def _check_for_every_t(lhs, rhs, *, battery, **options) -> StepReport:
     worst = None
     for t0 in (0, 1, 2):
         use = tuple(inst for inst in battery if inst.mdp.horizon >= t0)
-        one = check_step(lhs.xreplace({t: t0}), rhs.xreplace({t: t0}), battery=use, **options)
+        one = check_step(substitute_free(lhs, t, sp.Integer(t0)), substitute_free(rhs, t, sp.Integer(t0)), battery=use, **options)
         if worst is None or (worst.ok and not one.ok):
             worst = one
     return worst
@@ -243,9 +338,12 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     """Check every display row and inline claim of a document."""
     start_time = time.perf_counter()
     defined = tuple(macros(text))
-    rows = extract_rows(text)
-    trees = [parse_tree(r, defined) for r in rows]
-    base = _time_base(trees)
+    tex = True if path.endswith(".tex") else None
+    rows = extract_rows(text, tex=tex)
+    redefined = def_macros(text)
+    trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
+             for r in rows]
+    base, base_note = time_base_evidence(trees)
     readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
     readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
 
@@ -261,47 +359,130 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
     out: list[LineReport] = []
     breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
     def add(row, report):
-        out.append(replace(report, end=row.offset + len(row.text)))
+        out.append(replace(report, end=row.offset + len(row.text), block=row.block, start=row.offset,
+                           unknown=row.kind == "unknown",
+                           display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
 
+    hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
+    previous = None      # the display row just above: what a row starting with '=' continues
     for k, (row, rd) in enumerate(zip(rows, readings)):
         if isinstance(rd, NotUnderstood):
             add(row, LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
                                   row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
+            if row.kind == "display":
+                previous = ("none", row.line, "which derive could not read")
             continue
         reading = _reading_text(rd, base)
         notes = list(rd.notes)
-        if "<-" in rd.relations:
-            add(row, LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
+
+        def refuse(detail, kind="expression"):
+            nonlocal previous
+            if row.kind == "display":
+                previous = ("none", row.line, "which derive could not read")
+            add(row, LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, kind,
+                                row.justification, tuple(notes), f"line {row.line}, column {row.column}: {detail}"))
+
+        other = [r_ for r_ in rd.relations + ([rd.lead] if rd.lead else []) if r_ not in ("=", "~", "<-")]
+        if other:
+            refuse(f"the relation {other[0]} is one derive cannot check (it checks =, and ≈ for estimators)")
+            continue
+        sides, relations, lead = list(rd.sides), list(rd.relations), rd.lead
+        # An update rule: only the \leftarrow itself is the algorithm step; an = after it is a claim.
+        if "<-" in relations or lead == "<-":
+            arrows = [j for j, r_ in enumerate(relations) if r_ == "<-"]
+            if lead == "<-" or len(arrows) > 1 or any(r_ != "<-" for r_ in relations[:arrows[0]]):
+                refuse("an update rule (\\leftarrow) with more than one arrow, or with a claim before its arrow")
+                continue
+            j = arrows[0]
+            if j + 2 > len(relations):
+                add(row, LineReport(row.line, row.column, row.source, reading, UPDATE_RULE, "update rule",
+                                    row.justification, tuple(notes)))
+                if row.kind == "display":
+                    previous = ("none", row.line, "an update rule (no side to continue from)")
+                continue
+            notes.append(f"the update {_show(sides[j], base)} \\leftarrow {_show(sides[j + 1], base)} is an "
+                         f"algorithm step; what follows it in the line is a claim, checked")
+            sides, relations = sides[j + 1:], relations[j + 1:]
+        # A set literal: τ = {s_0, a_0, …} describes a trajectory (a definition); a set anywhere else is no value.
+        while len(sides) > 1 and isinstance(sides[-1], SetLiteral) and _is_trajectory(sides[-2]):
+            notes.append("τ is a sequence of states, actions and rewards")
+            sides, relations = sides[:-1], relations[:-1]
+        while len(sides) > 1 and isinstance(sides[0], SetLiteral) and _is_trajectory(sides[1]):
+            notes.append("τ is a sequence of states, actions and rewards")
+            sides, relations = sides[1:], relations[1:]
+        if any(isinstance(s_, SetLiteral) for s_ in sides):
+            refuse("a set {…} is compared with something that is not a trajectory")
+            continue
+        if len(sides) == 1 and lead is None and len(sides) < len(rd.sides):
+            add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
                                   row.justification, tuple(notes)))
             continue
-        if any(isinstance(s_, SetLiteral) for s_ in rd.sides):
-            add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
-                                  row.justification, tuple(notes + ["τ is a sequence of states, actions and rewards"])))
-            continue
-        if not rd.relations and rd.lead is None:
+        if not relations and lead is None:
             add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
                                   row.justification, tuple(notes)))
+            if row.kind == "display" and not row.mention and isinstance(sides[0], sp.Basic):
+                previous = ("expression", sides[0], row.line)
             continue
-        sides = list(rd.sides)
-        for j in range(len(sides) - 1, -1, -1):  # ĝ = …: a name defined in the line
-            if isinstance(sides[j], HatName):
-                if j + 1 < len(sides):
-                    notes.append(f"{sides[j].name} defined as {_show(sides[j + 1], base)}")
-                del sides[j]
-        if any(s_.has(LEMMA_VAR) or s_.atoms(sp.core.function.AppliedUndef) - set() and s_.has(LEMMA_VAR)
-               for s_ in sides if isinstance(s_, sp.Basic)):
+        # ĝ = …: a name defined in the line stands for its right side from there on.
+        problem, defines = "", []
+        for j in range(len(sides)):
+            e = sides[j]
+            if not isinstance(e, sp.Basic):
+                continue
+            if isinstance(e, HatName) and e.name not in hats and j + 1 < len(sides) and relations[j] == "=" \
+                    and not (isinstance(sides[j + 1], sp.Basic) and sides[j + 1].has(HatName)):
+                hats[e.name] = (sides[j + 1], row.line)
+                defines.append(j)
+                notes.append(f"{e.name} defined as {_show(sides[j + 1], base)}")
+                continue
+            if isinstance(e, HatName) and e.name in hats and j + 1 < len(sides) and relations[j] == "=" \
+                    and not same_form(hats[e.name][0], sides[j + 1]) and j == 0:
+                problem = (f"{e.name} is defined again with a different meaning (line {hats[e.name][1]} defines it "
+                           f"as {_show(hats[e.name][0], base)})")
+                break
+            names = [h for h in sp.preorder_traversal(e) if isinstance(h, HatName)]
+            unknown = [h.name for h in names if h.name not in hats]
+            if unknown:
+                problem = f"{unknown[0]} is used before a line defines it"
+                break
+            if names:
+                sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
+                notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
+                             f"{hats[names[0].name][1]}")
+        if problem:
+            refuse(problem)
+            continue
+        for j in reversed(defines):   # X = ĝ = Y is the claim X = Y; the relation into ĝ is kept
+            del sides[j]
+            del relations[j]
+        if len(sides) == 1 and lead is None:
+            add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
+                                  row.justification, tuple(notes)))
+            previous = ("expression", sides[0], row.line) if row.kind == "display" else previous
+            continue
+        if _is_lemma(sides):
             verdicts = [_lemma_check(a_, b_) for a_, b_ in zip(sides, sides[1:])]
             worst = next((v for v in verdicts if v[0] != HOLDS), verdicts[0] if verdicts else (HOLDS, ""))
             add(row, LineReport(row.line, row.column, row.source, reading, worst[0], "lemma", row.justification,
                                   tuple(notes), worst[1]))
             continue
+        if any(isinstance(s_, sp.Basic) and s_.has(LEMMA_VAR) for s_ in sides):
+            refuse("x here is neither a lemma's variable (∇_x or d/dx of a function of x, no MDP quantities) "
+                   "nor a quantity of the MDP")
+            continue
         # Which chain this row continues, and the steps it claims.
         pairs = []
-        if rd.lead is not None:
+        if lead is not None:
+            if previous is not None and previous[0] == "expression":
+                # The display above is an expression on its own: this row continues from it.
+                chain = _Chain(previous[1], previous[1], previous[2], good_line=previous[2])
+                chains.append(chain)
+                current = chain
+            elif previous is not None and previous[0] == "none":
+                refuse(f"a row starting with '=' continues line {previous[1]}, {previous[2]}", "step")
+                continue
             if current is None:
-                add(row, LineReport(row.line, row.column, row.source, reading, NOT_UNDERSTOOD, "step",
-                                      row.justification, tuple(notes),
-                                      f"line {row.line}, column {row.column}: a row starting with '=' needs a line above"))
+                refuse("a row starting with '=' needs a line above", "step")
                 continue
             chain, prev, rest = current, current.last, sides
         else:
@@ -347,7 +528,7 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                              "with H ≥ t")
             reports.append(rep)
             pairs.append((a_, b_))
-            if relation == UNBIASED and rep.ok and "~" not in rd.relations:
+            if relation == UNBIASED and rep.ok and "~" not in relations:
                 in_expectation = True
             if rep.ok:
                 prev = b_
@@ -357,29 +538,40 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         chain.last = prev
         chain.steps += len(pairs)
         chain.rows.append(row.line)
-        chain.approx = chain.approx or "~" in rd.relations
+        chain.approx = chain.approx or "~" in relations
         if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
             current = chain
-        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in rd.relations:
+            previous = ("chain",)
+        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
             in_expectation = True
-        if rd.readings and all(isinstance(x_, sp.Basic) for x_ in pairs_flat(pairs)):
-            # Two readings of one product: check the other one too, and say whether they agree.
+        if rd.readings:
+            # Two readings of one product: check the other one too, and say whether they agree. The
+            # steps of the line as written and the sides of the row itself (a side may start an older
+            # chain) are checked in the other reading wherever it changes them.
             swap = dict(rd.readings)
-            alt_reports = []
-            for a_, b_ in pairs:
+            alt_reports, seen = [], set()
+            for a_, b_ in list(pairs) + list(zip(sides, sides[1:])):
                 a2, b2 = (rebuild(e, lambda z: swap.get(z, z)) for e in (a_, b_))
-                if a2 == a_ and b2 == b_:
+                if (a2 == a_ and b2 == b_) or (a2, b2) in seen:
                     continue
+                seen.add((a2, b2))
                 relation = UNBIASED if _samples(b2) and not _samples(a2) else EQUAL
-                alt_reports.append(check_step(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
-                                              why=row.justification, index=len(reports) + len(alt_reports) + 1,
-                                              battery=inst, timeout=timeout, seed=seed + k, minimize=minimize))
+                alt_reports.append(_check_for_every_t(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
+                                                      why=row.justification, index=len(reports) + len(alt_reports) + 1,
+                                                      conditions=(), battery=inst, timeout=timeout, seed=seed + k,
+                                                      minimize=minimize))
             for narrow, wide in rd.readings:
-                other_ok = all(r_.ok for r_ in alt_reports)
+                other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
+                    "could not be checked (it changes no step derive checks)"
                 notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
-                             f"{_show(wide, base)} (∇ of the whole product); the other reading "
-                             f"{'holds' if other_ok else 'fails'}")
-            if alt_reports and all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
+                             f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
+            if not alt_reports:
+                add(row, LineReport(row.line, row.column, row.source, reading, UNDECIDED_LINE, "step",
+                                    row.justification, tuple(notes),
+                                    "; ".join(detail + ["the line has two readings and only one was checked"]),
+                                    tuple(reports)))
+                continue
+            if all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
                 reports = reports + alt_reports
                 verdict = AMBIGUOUS
                 add(row, LineReport(row.line, row.column, row.source, reading, verdict, "step", row.justification,
@@ -411,4 +603,5 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
                               reading, verdict, "result", "", (), "", (rep,)))
     inst_count = len(battery)
-    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time)
+    return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
+                          (base_note,) if base_note else ())

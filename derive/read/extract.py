@@ -15,18 +15,34 @@ from dataclasses import dataclass
 
 __all__ = ["Row", "Macro", "extract_rows", "macros"]
 
+_MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 _DISPLAY = re.compile(
-    r"(?P<dd>(?<!\\)\$\$(?P<dd_body>.+?)\$\$)"
+    r"(?P<fm>^[ \t]*(?P<fence>```|~~~)[ \t]*math[ \t]*\n(?P<fm_body>.*?)^[ \t]*(?P=fence)[ \t]*$)"
+    r"|(?P<dd>(?<!\\)\$\$(?P<dd_body>.+?)\$\$)"
     r"|(?P<br>\\\[(?P<br_body>.+?)\\\])"
-    r"|(?P<env>\\begin\{(?P<env_name>equation\*?|align\*?|aligned|gather\*?|eqnarray\*?)\}"
+    r"|(?P<pa>\\\((?P<pa_body>.+?)\\\))"
+    r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"
     r"(?P<env_body>.+?)\\end\{(?P=env_name)\})"
-    r"|(?P<inl>(?<![\\$])\$(?!\$)(?P<inl_body>[^$]+?)(?<!\\)\$)",
-    re.S,
+    r"|(?P<inl>(?<![\\$])\$(?!\$)(?P<inl_body>[^$]+?)(?<!\\)\$)"
+    r"|(?P<unk>\\begin\{(?P<unk_name>[A-Za-z]+\*?)\})",
+    re.S | re.M,
 )
-_ENV_CMD = re.compile(r"\\(begin|end)\{(align\*?|aligned|equation\*?|split|gather\*?)\}|\\(nonumber|notag)\b|\\label\{[^}]*\}")
+# Environments of prose: their content is read as the rest of the document is. Any other
+# environment is a display derive does not know, reported as not understood.
+_PROSE_ENVS = frozenset(
+    "document itemize enumerate description center flushleft flushright quote quotation abstract proof theorem "
+    "lemma proposition corollary definition remark example exercise solution frame block minipage figure table "
+    "verse small footnotesize".split())
+_FENCE = re.compile(r"^[ \t]*(```|~~~)(?P<info>[^\n]*)\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.S | re.M)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+_LINE_COMMENT = re.compile(r"^[ \t]*%[^\n]*", re.M)
+_INDENTED = re.compile(r"(?:\A|(?<=\n\n))(?:(?: {4}|\t)[^\n]*(?:\n|\Z)|[ \t]*\n)+")
+_DEF = re.compile(r"\\(?:def|let|edef|gdef)\s*(\\[A-Za-z]+)")
+_ENV_CMD = re.compile(r"\\(begin|end)\{(align\*?|aligned|equation\*?|split|gather\*?|gathered|multline\*?|flalign\*?|alignat\*?|displaymath|math)\}(\{\d+\})?|\\(nonumber|notag)\b|\\label\{[^}]*\}")
 _ROW_SEP = re.compile(r"\\\\(\[[^\]]*\])?")
-_JUST = re.compile(r"^\s*(\\q?quad\s*)*\\(text|mathrm|textrm)\s*\{(?P<t>[^{}]*)\}\s*[.,;]?\s*$", re.S)
-_RELATION = re.compile(r"(?<![<>\\])=|\\leftarrow\b|\\gets\b|\\approx\b")
+_JUST = re.compile(r"^\s*(\\q?quad\s*)*\\(text|mathrm|textrm|mbox)\s*\{(?P<t>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}\s*[.,;]?\s*$", re.S)
+_RELATION = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt|leqslant|geqslant|ll|gg)(?![A-Za-z])")
 _NEWCOMMAND = re.compile(r"\\(?:re)?newcommand\s*\{?\s*(\\[A-Za-z]+)\s*\}?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 
 
@@ -39,20 +55,60 @@ class Row:
     column: int         # 1-based column of the row's first character
     offset: int         # character offset of the row in the source
     block: int          # the display it belongs to (0, 1, …)
-    kind: str           # "display" | "inline"
+    kind: str           # "display" | "inline" | "unknown" (math derive cannot extract)
     justification: str  # prose before the display, or the row's \text{…} column
     source: str = ""    # the row as written (not blanked)
+    problem: str = ""   # why the row cannot be read, found while extracting it ("" when none)
+    mention: bool = False  # a display with prose on its own line (a formula named in a sentence)
+    display_end: int = -1  # where a mark for the whole display goes: the end of its body (after a stray \\)
+    own_tags: bool = False  # each row of the display takes its own \\tag (align, gather, …; not $$ or aligned)
 
 
 @dataclass(frozen=True)
 class Macro:
     name: str
     body: str
+    offset: int = 0     # where the definition is: it holds from there on (\renewcommand redefines)
 
 
 def macros(text: str) -> list[Macro]:
-    """The argument-free macros a document defines with \\newcommand."""
-    return [Macro(m_.group(1), m_.group(2)) for m_ in _NEWCOMMAND.finditer(text)]
+    """The argument-free macros a document defines with \\newcommand or \\renewcommand, in document order."""
+    return [Macro(m_.group(1), m_.group(2), m_.start()) for m_ in _NEWCOMMAND.finditer(mask(text))]
+
+
+def macros_at(defined, offset: int) -> tuple[Macro, ...]:
+    """The macro definitions in force at a source offset: the last definition of each name before it."""
+    now: dict[str, Macro] = {}
+    for mac in defined:
+        if mac.offset <= offset:
+            now[mac.name] = mac
+    return tuple(now.values())
+
+
+def def_macros(text: str) -> list[tuple[str, int]]:
+    """Names (re)defined with \\def, \\let, \\edef or \\gdef, which derive does not expand, and where."""
+    return [(m_.group(1), m_.start()) for m_ in _DEF.finditer(mask(text))]
+
+
+def _spaces(m_) -> str:
+    return re.sub(r"[^\n]", " ", m_.group(0))
+
+
+def mask(text: str, *, tex: bool | None = None) -> str:
+    """The text with what is not a claim blanked (same length, same lines): Markdown code, HTML and TeX comments.
+
+    Fenced code (``` or ~~~, except ```math, a display) and 4-space indented blocks are code;
+    <!-- … --> is an HTML comment; % to the end of the line is a TeX comment (anywhere in a
+    .tex document, on a line of its own elsewhere, where % is also prose: "50% of").
+    """
+    if tex is None:
+        tex = bool(re.search(r"\\documentclass|\\begin\{document\}", text))
+    text = _FENCE.sub(lambda m_: m_.group(0) if m_.group("info").strip() == "math" else _spaces(m_), text)
+    text = _HTML_COMMENT.sub(_spaces, text)
+    text = (_TEX_COMMENT if tex else _LINE_COMMENT).sub(_spaces, text)
+    if not tex:
+        text = _INDENTED.sub(_spaces, text)
+    return text
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -77,30 +133,86 @@ def _blank(s: str, start: int, end: int) -> str:
     return s[:start] + " " * (end - start) + s[end:]
 
 
-def extract_rows(text: str) -> list[Row]:
-    """Every display row and inline claim of a document, in source order."""
+_TEXT_OPEN = re.compile(r"\\(text|mathrm|textrm|mbox)\s*\{")
+_INNER = re.compile(r"(?<![\\$])\$(?!\$)(?P<body>[^$]+?)(?<!\\)\$")
+
+
+def _text_spans(body: str) -> list[tuple[int, int]]:
+    """(start, end) of every \\text{…} in a display body, braces balanced."""
+    out = []
+    for m_ in _TEXT_OPEN.finditer(body):
+        depth, k = 1, m_.end()
+        while k < len(body) and depth:
+            depth += {"{": 1, "}": -1}.get(body[k], 0)
+            k += 1
+        out.append((m_.start(), k))
+    return out
+
+
+def _claims_in_text(text: str, body: str, body_start: int, block: int) -> list[Row]:
+    """Inline $…$ claims inside the \\text{…} of a display ("since $…$"): claims like those of prose."""
+    rows = []
+    for lo, hi in _text_spans(body):
+        for m_ in _INNER.finditer(body, lo, hi):
+            if not _RELATION.search(m_.group("body")):
+                continue
+            piece = m_.group("body")
+            lead = len(piece) - len(piece.lstrip())
+            src_off = body_start + m_.start("body") + lead
+            line, col = _position(text, src_off)
+            rows.append(Row(piece.strip(), line, col, src_off, block, "inline", "",
+                            " ".join(piece.split())))
+    return rows
+
+
+def _is_mention(text: str, start: int, end: int) -> bool:
+    """A display with prose before or after it on its own lines: a formula named in a sentence."""
+    before = text[text.rfind("\n", 0, start) + 1:start].strip()
+    after_end = text.find("\n", end)
+    after = text[end:after_end if after_end >= 0 else len(text)].strip()
+    return bool(re.search(r"[A-Za-z]{2,}", before) or re.search(r"[A-Za-z]{2,}", after))
+
+
+def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
+    """Every display row and inline claim of a document, in source order (code and comments are not read)."""
     rows: list[Row] = []
+    source = text
+    text = mask(text, tex=tex)
     last_end = 0
     block = 0
     for match in _DISPLAY.finditer(text):
-        kind = match.lastgroup
-        name = {"dd": "dd_body", "br": "br_body", "env": "env_body", "inl": "inl_body"}[
-            next(g for g in ("dd", "br", "env", "inl") if match.group(g) is not None)]
+        group = next(g for g in ("fm", "dd", "br", "pa", "env", "inl", "unk") if match.group(g) is not None)
+        if group == "unk":
+            env = match.group("unk_name")
+            if env.rstrip("*") in _PROSE_ENVS:
+                continue
+            line, col = _position(text, match.start())
+            rows.append(Row(match.group(0), line, col, match.start(), block, "unknown", "", match.group(0),
+                            problem=f"the environment {env} is not one derive reads (equation, align, gather, "
+                                    f"multline, flalign, alignat, displaymath, $$…$$, \\[…\\], \\(…\\))"))
+            block += 1
+            continue
+        name = group + "_body"
         body_start, body_end = match.start(name), match.end(name)
         body = text[body_start:body_end]
-        if name == "inl_body" and not _RELATION.search(body):
+        inline = group in ("inl", "pa")
+        if inline and not _RELATION.search(body):
             continue  # inline math that states nothing (a name, a symbol)
-        if name == "env_body" and match.group("env_name").startswith(("align", "aligned", "eqnarray", "gather")):
+        if group == "env" and match.group("env_name").startswith(("align", "aligned", "eqnarray", "gather", "flalign")):
             aligned = True
         else:
-            aligned = bool(re.search(r"\\begin\{(align|aligned|split)", body))
+            aligned = bool(re.search(r"\\begin\{(align|aligned|split|gathered)", body))
         justification = _prose(text[last_end:match.start()])
         last_end = match.end()
+        mention = not inline and _is_mention(text, match.start(), match.end())
+        inner_claims = _claims_in_text(source, body, body_start, block)
         for m_ in _ENV_CMD.finditer(body):
             body = _blank(body, m_.start(), m_.end())
+        display_end = body_start + len(body.rstrip())
         if re.search(r"(?<!\\)\\$", body.rstrip()):   # a stray backslash before the closing $$
             k = len(body.rstrip()) - 1
             body = _blank(body, k, k + 1)
+        own_tags = group == "env" and not match.group("env_name").startswith(("equation", "multline", "displaymath", "math"))
         pieces, start = [], 0
         for m_ in _ROW_SEP.finditer(body):
             pieces.append((start, body[start:m_.start()]))
@@ -108,7 +220,7 @@ def extract_rows(text: str) -> list[Row]:
         pieces.append((start, body[start:]))
         if not aligned:
             pieces = _join_broken(pieces, body)
-        kind_name = "inline" if name == "inl_body" else "display"
+        kind_name = "inline" if inline else "display"
         for k, (off, piece) in enumerate(pieces):
             if not piece.strip():
                 continue
@@ -125,7 +237,9 @@ def extract_rows(text: str) -> list[Row]:
             src_off = body_start + off + lead
             line, col = _position(text, src_off)
             rows.append(Row(piece.strip(), line, col, src_off, block, kind_name, just,
-                            " ".join(text[src_off:src_off + len(piece.strip())].split())))
+                            " ".join(source[src_off:src_off + len(piece.strip())].split()), mention=mention,
+                            display_end=display_end, own_tags=own_tags))
+        rows.extend(inner_claims)
         block += 1
     return rows
 

@@ -13,13 +13,17 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from .extract import Macro, Row
 from .transform import Reading, ReadError, RowTransformer
 
-__all__ = ["NotUnderstood", "parser", "parse_tree", "read_row"]
+__all__ = ["MAX_DEPTH", "NotUnderstood", "parser", "parse_tree", "read_row", "nesting_depth"]
+
+# Brackets nested deeper than this are refused at once: the parser and the transformer recurse
+# once per level, and no derivation people write nests anywhere near this deep.
+MAX_DEPTH = 40
 
 # Human names of the grammar's terminals, for "expected …" messages.
 _NAMES = {
     "EQ": "=", "PLUS": "+", "MINUS": "-", "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]",
     "LBRACE": "{", "RBRACE": "}", "COMMA": ",", "SEMI": ";", "BAR": "|", "MID": r"\mid",
-    "LETTER": "a letter", "GREEK": "a Greek letter", "NUMBER": "a number", "NABLA": r"\nabla",
+    "LETTER": "a letter", "GREEK": "a Greek letter", "NUMBER": "a number", "DIGIT": "a digit", "OTHERREL": "an inequality", "NABLA": r"\nabla",
     "BIGOP": r"\sum or \prod", "FRAC": r"\frac", "LOG": r"\log", "INT": r"\int", "CIRCUMFLEX": "^",
     "UNDERSCORE": "_", "DOTS": r"\dots", "EXPECT": "E", "D": "d", "LEFTARROW": r"\leftarrow",
 }
@@ -53,11 +57,42 @@ def _expand(text: str, defined: tuple[Macro, ...]) -> str:
     return text
 
 
-def parse_tree(row: Row, defined: tuple[Macro, ...] = ()) -> Tree | NotUnderstood:
-    """The parse tree of a row, or where and why parsing stopped."""
+def nesting_depth(text: str) -> tuple[int, int]:
+    """The deepest bracket nesting of a row ((, [, {, \\left) and the offset where it is first reached."""
+    depth = best = 0
+    where = 0
+    for k, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+            if depth > best:
+                best, where = depth, k
+        elif ch in ")]}":
+            depth -= 1
+    return best, where
+
+
+def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, ...] = ()) -> Tree | NotUnderstood:
+    """The parse tree of a row, or where and why parsing stopped.
+
+    ``undefined`` names macros the document (re)defines in a way derive does not expand (\\def):
+    a row using one is not understood, never read with the command's usual meaning.
+    """
+    if row.problem:
+        return NotUnderstood(row.line, row.column, row.problem)
+    for name in undefined:
+        hit = re.search(re.escape(name) + r"(?![A-Za-z])", row.text)
+        if hit:
+            return NotUnderstood(row.line, row.column + hit.start(),
+                                 f"{name} is redefined with \\def (or \\let), which derive does not expand")
     text = _expand(row.text, defined)
+    depth, where = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        return NotUnderstood(row.line, row.column + where if text == row.text else row.column,
+                             f"nested deeper than {MAX_DEPTH} brackets ({depth})")
     try:
         return parser().parse(text)
+    except RecursionError:
+        return NotUnderstood(row.line, row.column, f"nested too deeply to read (more than {MAX_DEPTH} levels)")
     except UnexpectedInput as exc:
         col = getattr(exc, "column", 1) or 1
         pos = max(col - 1, 0)
@@ -78,6 +113,8 @@ def read_row(row: Row, tree: Tree, *, base: int) -> Reading | NotUnderstood:
     """The row in derive's notation (1-based time shifted to 0-based when base is 1)."""
     try:
         return RowTransformer(base=base).transform(tree)
+    except RecursionError:
+        return NotUnderstood(row.line, row.column, f"nested too deeply to read (more than {MAX_DEPTH} levels)")
     except VisitError as exc:
         inner = exc.orig_exc
         if isinstance(inner, ReadError):

@@ -166,7 +166,7 @@ class RowTransformer(Transformer):
         return ("lead", rel)
 
     def rel(self, tok):
-        return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}[tok.type]
+        return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}.get(tok.type, tok.value)
 
     # -- sums and products -------------------------------------------------------------------
     def sign(self, tok):
@@ -228,7 +228,8 @@ class RowTransformer(Transformer):
         out = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
         for j, f in enumerate(factors[:-1]):
             # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
-            if id(f) in self._narrow and any(_depends_on_theta(g) for g in factors[j + 1:]):
+            # (∇_θ f) g in brackets has one reading only.
+            if id(f) in self._narrow and id(f) not in self._grouped and any(_depends_on_theta(g) for g in factors[j + 1:]):
                 wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
                 other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
                 self.ambiguous.append((out, other))
@@ -311,8 +312,6 @@ class RowTransformer(Transformer):
         return HatName(r"\hat{%s}" % letter.value)
 
     def sub_single(self, tok):
-        if tok.type == "NUMBER" and len(tok.value) > 1:
-            raise ReadError(f"subscript _{tok.value}: write _{{{tok.value}}}")
         return _Sub("expr", self._token_value(tok))
 
     def sub_group(self, e):
@@ -328,7 +327,7 @@ class RowTransformer(Transformer):
         return ("sample", e)
 
     def _token_value(self, tok):
-        if tok.type == "NUMBER":
+        if tok.type in ("NUMBER", "DIGIT"):
             return Integer(int(tok.value))
         return self._symbol(tok.value, None, None)
 

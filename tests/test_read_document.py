@@ -1,0 +1,272 @@
+"""Readings -> steps -> checks: nothing derive cannot check is reported as holding.
+
+Each wrong document below once passed (or crashed); each has a true twin that must still hold.
+"""
+
+import pytest
+
+from derive.read import check_text
+from derive.read.document import (
+    AMBIGUOUS, DEFINITION, FAILS, HOLDS, NOT_UNDERSTOOD, UNDECIDED_LINE, UPDATE_RULE, substitute_free,
+)
+from derive.read.parse import MAX_DEPTH
+
+GRAD = r"\nabla_\theta J(\theta)"
+SCORE = r"\sum_\tau \nabla_\theta P(\tau;\theta) R(\tau)"      # = ∇J: true
+OBJ = r"\sum_\tau P(\tau;\theta) R(\tau)"                      # = J, not ∇J
+
+
+def _check(text, **kw):
+    return check_text(text, n_random=2, minimize=False, **kw)
+
+
+def _verdicts(report):
+    return [(ln.line, ln.verdict) for ln in report.lines if ln.kind != "result"]
+
+
+def _line(report, line):
+    return [ln for ln in report.lines if ln.line == line and ln.kind != "result"]
+
+
+# -- names defined in a line (ĝ) -----------------------------------------------------------
+
+def test_hat_definition_binds_its_meaning_and_a_wrong_use_fails():
+    text = ("Define:\n$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} R(\\tau^{(i)})$$\n"
+            f"Then:\n$${GRAD} \\approx \\hat{{g}}$$\n")
+    report = _check(text)
+    assert _verdicts(report) == [(2, DEFINITION), (4, FAILS)] and not report.verified
+
+
+def test_hat_definition_true_twin_holds():
+    text = ("Define:\n$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} \\nabla_\\theta \\log P(\\tau^{(i)};\\theta) "
+            f"R(\\tau^{{(i)}})$$\nThen:\n$${GRAD} \\approx \\hat{{g}}$$\n")
+    report = _check(text)
+    assert _verdicts(report) == [(2, DEFINITION), (4, HOLDS)]
+    assert any("read as defined on line 2" in n for n in _line(report, 4)[0].notes)
+
+
+def test_hat_used_before_any_definition_is_not_understood():
+    report = _check(f"$${GRAD} \\approx \\hat{{g}}$$\n")
+    assert _verdicts(report) == [(1, NOT_UNDERSTOOD)] and "before a line defines it" in report.lines[0].detail
+
+
+def test_hat_redefined_with_another_meaning_is_reported():
+    text = ("$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} R(\\tau^{(i)})$$\n\n"
+            "$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} \\nabla_\\theta \\log P(\\tau^{(i)};\\theta) R(\\tau^{(i)})$$\n")
+    report = _check(text)
+    assert _verdicts(report) == [(1, DEFINITION), (3, NOT_UNDERSTOOD)]
+    assert "defined again with a different meaning" in report.lines[1].detail
+
+
+# -- update rules and sets: classified per relation ---------------------------------------
+
+def test_an_equation_after_an_update_arrow_is_checked():
+    text = (r"$$\theta \leftarrow \theta + \alpha \nabla_\theta J(\theta) = \theta + \alpha \sum_\tau "
+            r"P(\tau;\theta) \log P(\tau;\theta) R(\tau)$$")
+    (line,) = _check(text).lines
+    assert line.verdict != UPDATE_RULE and not line.ok and line.steps
+
+
+def test_a_pure_update_rule_is_still_an_update_rule():
+    (line,) = _check(r"$$\theta \leftarrow \theta + \alpha \nabla_\theta J(\theta)$$").lines
+    assert line.verdict == UPDATE_RULE and line.ok
+
+
+def test_a_set_does_not_make_the_whole_row_a_definition():
+    report = _check(f"$${GRAD} = 0 = \\{{ s_0, a_0 \\}}$$")
+    assert [ln.verdict for ln in report.lines] == [NOT_UNDERSTOOD] and not report.verified
+
+
+def test_a_trajectory_set_is_a_definition_and_the_claim_beside_it_is_checked():
+    report = _check(r"$$\tau = \{s_0, a_0, r_0, \dots\}$$" "\n\n" f"$${GRAD} = {SCORE}$$")
+    assert _verdicts(report) == [(1, DEFINITION), (3, HOLDS)]
+    wrong = _check(r"$$R(\tau) = 0 = \tau = \{s_0, a_0\}$$")
+    assert not wrong.verified
+
+
+# -- relations derive cannot check -----------------------------------------------------------
+
+@pytest.mark.parametrize("rel", [r"\neq", r"\leq", r"\geq", "<", ">", r"\ne", r"\le"])
+def test_inequalities_are_not_understood_in_prose_and_in_displays(rel):
+    for text in (f"Since ${GRAD} {rel} 0$, done.", f"$${GRAD} {rel} 0$$"):
+        report = _check(text)
+        assert [ln.verdict for ln in report.lines] == [NOT_UNDERSTOOD], text
+        assert "cannot check" in report.lines[0].detail and not report.verified
+
+
+# -- a row starting with = ---------------------------------------------------------------------
+
+def test_leading_equals_after_a_bare_display_continues_from_that_expression():
+    text = f"$${GRAD} = {SCORE}$$\n\nNow the objective itself,\n\n$${OBJ}$$\n\nwhich is\n\n$$= {SCORE}$$\n"
+    report = _check(text)
+    assert _line(report, 9)[0].verdict == FAILS          # Σ P R = Σ ∇P R is false
+
+
+def test_leading_equals_after_a_bare_display_true_twin():
+    text = (f"$${GRAD} = {SCORE}$$\n\nNow the objective's gradient,\n\n$$\\nabla_\\theta {OBJ}$$\n\n"
+            f"which is\n\n$$= {SCORE}$$\n")
+    report = _check(text)
+    assert _line(report, 9)[0].verdict == HOLDS
+
+
+def test_leading_equals_after_an_unreadable_display_is_not_understood():
+    text = f"$${GRAD} = {SCORE}$$\n\n$$\\xi(\\tau)$$\n\n$$= {SCORE}$$\n"
+    report = _check(text)
+    assert _line(report, 5)[0].verdict == NOT_UNDERSTOOD and "could not read" in _line(report, 5)[0].detail
+
+
+def test_a_formula_named_in_a_sentence_does_not_start_a_chain():
+    # "multiply every term by $$P/P$$ (which is 1)": the next '=' continues the chain above it.
+    text = (f"So $${GRAD} = {SCORE}$$\n\nWe multiply by $$\\frac{{P(\\tau;\\theta)}}{{P(\\tau;\\theta)}}$$ here.\n\n"
+            r"$$= \sum_\tau \frac{P(\tau;\theta)}{P(\tau;\theta)} \nabla_\theta P(\tau;\theta) R(\tau)$$")
+    report = _check(text)
+    assert _line(report, 5)[0].verdict == HOLDS
+
+
+# -- two readings ----------------------------------------------------------------------------------
+
+def test_the_second_reading_is_checked_not_assumed():
+    text = (r"$$\nabla_\theta \log \pi_\theta(a_0 \mid s_0) \pi_\theta(a_0 \mid s_0) = "
+            r"\pi_\theta(a_0 \mid s_0) \nabla_\theta \log \pi_\theta(a_0 \mid s_0)$$")
+    (line,) = _check(text).lines
+    assert line.verdict == AMBIGUOUS and not line.ok
+    assert any("the other reading fails" in n for n in line.notes)
+    assert len(line.steps) == 2   # both readings checked
+
+
+def test_bracketed_product_has_one_reading_and_holds():
+    text = (r"$$\left(\nabla_\theta \log \pi_\theta(a_0 \mid s_0)\right) \pi_\theta(a_0 \mid s_0) = "
+            r"\pi_\theta(a_0 \mid s_0) \nabla_\theta \log \pi_\theta(a_0 \mid s_0)$$")
+    (line,) = _check(text).lines
+    assert line.verdict == HOLDS
+
+
+def test_internal_symbols_never_reach_the_report():
+    text = (r"$$\nabla_\theta \log \pi_\theta(a_0 \mid s_0) \pi_\theta(a_1 \mid s_1) = "
+            r"\pi_\theta(a_1 \mid s_1) \nabla_\theta \log \pi_\theta(a_0 \mid s_0)$$")
+    for ln in _check(text).lines:
+        assert "unmarked" not in " ".join([ln.reading, ln.detail, *ln.notes])
+
+
+# -- macros --------------------------------------------------------------------------------------------
+
+def test_renewcommand_holds_from_where_it_is_written():
+    text = ("\\newcommand{\\G}{\\gamma^{t}}\n\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\G r_t\n\\end{equation}\n"
+            "\\renewcommand{\\G}{\\gamma^{t+1}}\n\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\G r_t\n\\end{equation}\n")
+    report = _check(text)
+    assert _verdicts(report) == [(3, HOLDS), (7, FAILS)]
+
+
+def test_renewcommand_to_the_same_meaning_holds():
+    text = ("\\newcommand{\\G}{\\gamma^{t}}\n\\renewcommand{\\G}{\\gamma^{t}}\n"
+            "\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\G r_t\n\\end{equation}\n")
+    assert _verdicts(_check(text)) == [(4, HOLDS)]
+
+
+def test_a_def_macro_is_not_understood_not_read_as_the_usual_command():
+    text = "\\def\\sum{\\prod}\n\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^{t} r_t\n\\end{equation}\n"
+    report = _check(text)
+    assert [ln.verdict for ln in report.lines] == [NOT_UNDERSTOOD] and "\\def" in report.lines[0].detail
+    twin = _check(text.replace("\\def\\sum{\\prod}\n", ""))
+    assert twin.verified
+
+
+def test_an_unbraced_superscript_takes_one_token():
+    (line,) = _check(r"$$\gamma^{12} = \gamma^12$$").lines        # γ^12 vs γ^1·2
+    assert line.verdict == FAILS
+    (twin,) = _check(r"$$\gamma^12 = 2 \gamma^{1}$$").lines
+    assert twin.verdict == HOLDS
+
+
+# -- free t, depth ---------------------------------------------------------------------------------------
+
+def test_a_free_t_beside_a_sum_over_t_is_substituted_only_where_free():
+    true = (r"$$\nabla_\theta \log P(\tau;\theta) = \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) "
+            r"+ \nabla_\theta \log P(s_{t+1} \mid s_t, a_t)$$")
+    (line,) = _check(true).lines
+    assert line.verdict == HOLDS and any("t = 0, 1, 2" in n for n in line.notes)
+    wrong = true.replace(r"\log P(s_{t+1} \mid s_t, a_t)", r"\log \pi_\theta(a_t \mid s_t)")
+    (line,) = _check(wrong).lines
+    assert line.verdict == FAILS
+
+
+def test_substitute_free_keeps_bound_indices():
+    from sympy import Sum
+
+    from derive.notation import H, Reward, t, tau
+
+    e = Sum(Reward(tau, t), (t, 0, H)) + Reward(tau, t + 1)
+    out = substitute_free(e, t, 0)
+    assert out.has(Sum(Reward(tau, t), (t, 0, H))) and out.has(Reward(tau, 1))
+
+
+def test_nesting_beyond_the_limit_is_refused_at_once():
+    deep = "(" * (MAX_DEPTH + 160) + r"R(\tau)" + ")" * (MAX_DEPTH + 160)
+    (line,) = _check(f"$$R(\\tau) = {deep}$$").lines
+    assert line.verdict == NOT_UNDERSTOOD and f"nested deeper than {MAX_DEPTH}" in line.detail
+    ok = "(" * 30 + r"R(\tau)" + ")" * 30
+    assert _check(f"$$R(\\tau) = {ok}$$").verified
+
+
+# -- lemmas are recognised by their shape ------------------------------------------------------------------
+
+def test_a_bare_x_is_no_lemma():
+    for text in ("$$x=1$$", r"$$\nabla_\theta \sum_\tau P(\tau;\theta) R(\tau) \cdot \frac{d}{dx} x = 0$$"):
+        report = _check(text)
+        assert all(ln.kind != "lemma" and not ln.ok for ln in report.lines), text
+
+
+def test_the_log_derivative_lemma_is_still_a_lemma():
+    (line,) = _check(r"$$\nabla_x \log f(x) = \frac{\nabla_x f(x)}{f(x)}$$").lines
+    assert line.kind == "lemma" and line.verdict == HOLDS
+    (wrong,) = _check(r"$$\nabla_x \log f(x) = \frac{f(x)}{\nabla_x f(x)}$$").lines
+    assert wrong.kind == "lemma" and wrong.verdict == FAILS
+
+
+def test_re_print_keeps_the_source_order():
+    (line,) = _check(r"$$\theta \leftarrow \theta + \alpha * \nabla_\theta J(\theta)$$").lines
+    assert line.reading == r"\theta \leftarrow \theta + \alpha \nabla_\theta J(\theta)"
+
+
+# -- extraction, seen from the verdicts ------------------------------------------------------------------
+
+def test_a_wrong_multline_fails_and_an_unknown_environment_is_not_understood():
+    text = (f"\\begin{{multline}}\n{GRAD} = {OBJ}\n\\end{{multline}}\n"
+            f"\\begin{{dmath}}\n{GRAD} = {SCORE}\n\\end{{dmath}}\n")
+    report = _check(text, path="d.tex")
+    assert _verdicts(report) == [(2, FAILS), (4, NOT_UNDERSTOOD)]
+    twin = _check(f"\\begin{{multline}}\n{GRAD} = {SCORE}\n\\end{{multline}}\n", path="d.tex")
+    assert twin.verified
+
+
+def test_a_wrong_since_claim_in_a_text_column_fails():
+    text = ("\\begin{align*}\n" f"{GRAD} &= {SCORE} & \\text{{since $\\nabla_\\theta \\mu(s_0) = 1$}}\n"
+            "\\end{align*}\n")
+    report = _check(text)
+    assert [ln.verdict for ln in report.lines] == [HOLDS, FAILS]
+    assert _check(text.replace("= 1$", "= 0$")).verified
+
+
+def test_a_wrong_display_after_indented_code_is_checked():
+    text = f"$${GRAD} = {SCORE}$$\n\n    echo $$\n$${GRAD} = 0$$\n\nDone.\n"
+    report = _check(text)
+    assert _line(report, 4)[0].verdict == FAILS and "echo" not in _line(report, 4)[0].justification
+    assert _check(text.replace(f"{GRAD} = 0", f"{GRAD} = {SCORE}")).verified
+
+
+# -- the time base ------------------------------------------------------------------------------------------
+
+def test_time_base_from_sum_limits_when_no_step_index_is_written():
+    report = _check(r"$$R(\tau) = \sum_{t=1}^{n} \gamma^{t-1} r_t$$")
+    assert report.base == 1 and report.verified and not report.notes
+    wrong = _check(r"$$R(\tau) = \sum_{t=1}^{n} \gamma^{t} r_t$$")
+    assert wrong.base == 1 and not wrong.verified
+
+
+def test_an_ambiguous_time_base_is_said():
+    text = ("Time from 1: $R(\\tau) = \\sum_{t=1}^{n} \\gamma^{t-1} r_t$.\n\n"
+            "$$\\nabla_\\theta \\log P(\\tau;\\theta) = \\sum_{t=0}^{n} \\nabla_\\theta \\log \\pi_\\theta(a_t \\mid s_t)$$\n")
+    report = _check(text)
+    assert report.notes and "time base is ambiguous" in report.notes[0]
+    one = _check("$$\\nabla_\\theta \\log P(\\tau;\\theta) = \\sum_{t=0}^{H} \\nabla_\\theta \\log \\pi_\\theta(a_t \\mid s_t)$$")
+    assert one.base == 0 and not one.notes and one.verified
