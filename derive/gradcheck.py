@@ -229,6 +229,9 @@ def _to_numpy(value, m: int, K: int) -> np.ndarray:
     """The batch's estimate [K]: the mean of per-trajectory rows [m, K], or the estimator's own [K]."""
     if hasattr(value, "detach"):  # a torch tensor; torch itself is never imported here
         value = value.detach().cpu().numpy()
+    if np.iscomplexobj(value) or (isinstance(value, (list, tuple)) and any(isinstance(x, complex) for x in
+                                                                            np.ravel(np.asarray(value, dtype=object)))):
+        raise UserError(f"estimator: returned complex values; expected a real float array [m, K] = [{m}, {K}] or [K]")
     try:
         g = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
