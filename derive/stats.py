@@ -496,9 +496,45 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
     overflow anywhere is reported as a UserError, never as a verdict.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _cross_check(mdp, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
-                            test=test, progress=progress)
+    scaled, unit = _in_reward_unit(mdp)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        check = _cross_check(scaled, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
+                             test=test, progress=progress)
+        if unit == 1:
+            return check
+        u = float(unit)  # every estimator is linear in the rewards: the verdict is the same in either unit
+
+        def back(x):
+            return None if x is None else require_finite("the result in the rewards' unit", np.asarray(x) * u)
+
+        est = replace(check.estimate, mean=back(check.estimate.mean), stderr=back(check.estimate.stderr),
+                      covariance=None if check.estimate.covariance is None else check.estimate.covariance * u * u,
+                      batch_means=back(check.estimate.batch_means))
+        verdict = replace(check.verdict, estimate=back(check.verdict.estimate), stderr=back(check.verdict.stderr))
+        return CrossCheck(back(check.exact), float(back([check.J])[0]), est, verdict)
+
+
+def _in_reward_unit(mdp: FiniteMDP):
+    """(mdp with rewards / u, u): u = 2^e a power of two near max|r| when that lies outside 2^±60, else (mdp, 1).
+
+    Sampling and the DP then work on rewards of order 1, so that squares neither overflow (1e160)
+    nor underflow (1e-200); dividing by a power of two is exact.
+    """
+    from fractions import Fraction
+
+    values = [Fraction(r) for rows in mdp.rewards for row in rows for r in row]
+    values += [Fraction(r) for row in mdp.reward_distribution for pairs in row for r, _ in pairs]
+    values = [v for v in values if v != 0]
+    if not values:
+        return mdp, 1
+    e = max(abs(v.numerator).bit_length() - v.denominator.bit_length() for v in values)
+    if -60 <= e <= 60:
+        return mdp, 1
+    unit = Fraction(2) ** e
+    rewards = tuple(tuple(tuple(Fraction(r) / unit for r in row) for row in rows) for rows in mdp.rewards)
+    dist = tuple(tuple(tuple((Fraction(r) / unit, p) for r, p in pairs) for pairs in row)
+                 for row in mdp.reward_distribution)
+    return replace(mdp, rewards=rewards, reward_distribution=dist), unit
 
 
 def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
