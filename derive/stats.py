@@ -401,9 +401,16 @@ def exact_moments(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "
     rewards = r[en.states[:, :T], en.actions, en.states[:, 1:]]
     batch = Batch(en.states, en.actions, rewards)
     noisy = bool(mdp.reward_distribution)
-    if noisy and budget is not None:  # every reward outcome enumerated too: the moments are then complete
-        batch, prob = _expand_rewards(mdp, batch, prob, budget)
-        noisy = False
+    if noisy:  # every reward outcome enumerated too: the moments are then complete
+        from .exact import ENUMERATION_BUDGET, EnumerationTooLarge
+
+        try:
+            batch, prob = _expand_rewards(mdp, batch, prob, ENUMERATION_BUDGET if budget is None else budget)
+            noisy = False
+        except EnumerationTooLarge:
+            if budget is not None:
+                raise  # "auto" then takes the batch test, whose size guard sees the rewards' noise
+            # chi2-exact: the covariance adds the rewards' noise below (ρ then misses it)
     rewards = batch.rewards
     baseline = DynamicProgram(mdp, policy).state_values(th) if estimator == "baseline" else None
     g = per_trajectory_gradients(policy, th, batch, step_weights(estimator, rewards, float(mdp.discount), baseline,
