@@ -262,6 +262,11 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
         _, exact = DynamicProgram(mdp, policy).value_and_grad(theta)
     exact = require_finite(f"{name}: exact ∇J", exact)
+    _, _, r = mdp.arrays()
+    top = float(np.max(np.abs(r), initial=0.0)) * T * float(np.max(np.abs(policy.float_scores(theta)), initial=0.0)) * T
+    if not math.isfinite(top):  # derive's own float64 range, before the estimator is blamed for an overflow
+        raise UserError(f"{name}: rewards up to {float(np.max(np.abs(r))):.3g} over {T} steps overflow float64 in a "
+                        f"score-function estimate; rescale the rewards")
     sampler = Sampler(mdp, policy, theta)
     rng = np.random.default_rng(seed)
     gamma = float(mdp.discount)
@@ -281,7 +286,8 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
             sl = slice(j * batch_size, (j + 1) * batch_size)
             traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
                                 table)
-            rows.append(_to_numpy(estimator(traj), batch_size, K))
+            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+                rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
             g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
             ref.append(g.reshape(nb, batch_size, K).mean(axis=1))

@@ -92,3 +92,15 @@ def test_a_constant_zero_where_the_model_says_it_should_have_moved_is_rejected()
     # c ≠ 0 constant: the quiet-event argument does not apply (a user's estimator can add a constant)
     v = batch_test(G + [0, 0.5], [0.0, 1e-3], unexplored=[np.nan, 1e-9])
     assert not v.rejected and v.untested == (1,)
+
+
+def test_derives_own_overflow_is_one_error_that_does_not_blame_the_estimator(tmp_path):
+    import warnings
+
+    problem = _scaled_chain(tmp_path, "1e308")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy RuntimeWarning on the way
+        with pytest.raises(UserError) as e:
+            gradcheck(_rtg, mdps=[problem], samples=2_000, seed=0, minimize=False)
+    assert "rescale the rewards" in str(e.value) and not str(e.value).startswith("estimator")
+    assert len(str(e.value).splitlines()) == 1
