@@ -199,7 +199,7 @@ def run_estimate(args) -> int:
     for note in verdict.notes:
         print(f"warning: {note}")
     why = {"undecided": ": nothing rejected, but not every component was tested",
-           "biased": " (rejected at α" + (f"; {len(untested)} component(s) untested" if untested else "") + ")",
+           "biased": f" (rejected; {len(untested)} other component(s) untested)" if untested else "",
            "consistent": ""}[verdict.verdict]
     print(f"verdict: {verdict.verdict}{why}")
     return _exit_code(verdict)
