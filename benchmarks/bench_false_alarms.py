@@ -66,26 +66,31 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lower, upper
 
 
-def run(name: str, test: str, seeds: int, alpha: float, first: int = 0) -> None:
+def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples: int | None = None) -> None:
     mdp, policy, theta = statistics_mdps.ALL[name]()
-    samples = SAMPLES.get(name, DEFAULT_SAMPLES)
+    samples = samples or SAMPLES.get(name, DEFAULT_SAMPLES)
     alarms = 0
     warned = 0
+    undecided = 0
     t0 = time.perf_counter()
     for seed in range(first, first + seeds):
         if test == "gradcheck":
             r = gradcheck(reward_to_go, mdps=[(mdp, policy, theta)], samples=samples, seed=seed, alpha=alpha,
                           minimize=False)
-            alarms += r.rejected  # "undecided" is no alarm (nor a pass): counted under warned
+            alarms += r.rejected  # "undecided" is no alarm (nor a pass): counted apart
             warned += bool(r.warnings)
+            undecided += r.undecided
         else:
             v = cross_check(mdp, policy, theta, samples=samples, seed=seed, alpha=alpha, estimator=test).verdict
-            alarms += v.rejected  # "undecided" is no alarm (nor a pass): counted under warned
+            alarms += v.rejected  # "undecided" is no alarm (nor a pass): counted apart
             warned += bool(v.notes)
+            undecided += v.verdict == "undecided"
     lo, hi = clopper_pearson(alarms, seeds)
     held = "holds" if lo <= alpha else "VIOLATED"
+    if undecided == seeds:
+        held += " (undecided on every seed: no verdict, no power)"
     print(f"{name:>18}  {test:<13} {samples:>8,} traj.  {alarms:>4}/{seeds} = {alarms / seeds:6.2%}  "
-          f"95% CI [{lo:6.2%}, {hi:6.2%}]  α = {alpha:g}: {held}; warned on {warned} seeds  "
+          f"95% CI [{lo:6.2%}, {hi:6.2%}]  α = {alpha:g}: {held}; undecided on {undecided}, warned on {warned} seeds  "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
@@ -96,12 +101,13 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.01)
     ap.add_argument("--only", action="append", choices=list(statistics_mdps.ALL))
     ap.add_argument("--tests", default="reinforce,reward-to-go,gradcheck")
+    ap.add_argument("--samples", type=int, default=None, help="trajectories per seed (default: per MDP)")
     args = ap.parse_args()
     print(f"false alarms of correct estimators, {args.seeds} seeds each "
           f"(seeds {args.first}..{args.first + args.seeds - 1}), α = {args.alpha:g}")
     for name in args.only or statistics_mdps.ALL:
         for test in args.tests.split(","):
-            run(name, test, args.seeds, args.alpha, args.first)
+            run(name, test, args.seeds, args.alpha, args.first, args.samples)
 
 
 if __name__ == "__main__":

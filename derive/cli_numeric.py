@@ -42,7 +42,7 @@ def register(subparsers) -> None:
                                           "3 when undecided (some components could not be tested).")
     _source_arguments(e)
     e.add_argument("--samples", type=_positive_int, default=100_000, help="trajectories (default: 100000)")
-    e.add_argument("--seed", type=int, default=0, help="seed of numpy.random.Generator (default: 0)")
+    e.add_argument("--seed", type=_seed, default=0, help="seed of numpy.random.Generator, >= 0 (default: 0)")
     e.add_argument("--estimator", choices=ESTIMATORS + BIASED_ESTIMATORS, default="reinforce",
                    help="reinforce (whole return, as in seed 000), reward-to-go, baseline; "
                         "the others are deliberately biased, to show the test's power")
@@ -70,6 +70,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected at least 2, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:  # numpy.random.default_rng refuses negative seeds
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -188,7 +198,10 @@ def run_estimate(args) -> int:
     print(f"test: {test_name}, α = {args.alpha:g}; p = {verdict.p_value:.4g}")
     for note in verdict.notes:
         print(f"warning: {note}")
-    print(f"verdict: {verdict.verdict}" + (": nothing rejected, but not every component was tested" if untested else ""))
+    why = {"undecided": ": nothing rejected, but not every component was tested",
+           "biased": f" (rejected; {len(untested)} other component(s) untested)" if untested else "",
+           "consistent": ""}[verdict.verdict]
+    print(f"verdict: {verdict.verdict}{why}")
     return _exit_code(verdict)
 
 

@@ -47,8 +47,12 @@ _SLOTS = (
     ((1, 2), (2, 3), (1, 2), (Fraction(1, 2), Fraction(9, 10))),
     ((2, 3), (2, 3, 4), (3, 6), (Fraction(1, 2), Fraction(9, 10), Fraction(1))),
     ((3, 4), (2, 3), (7, 12), (Fraction(9, 10), Fraction(99, 100), Fraction(1))),
-    ((5, 6), (4, 5), (20, 30), (Fraction(9, 10), Fraction(99, 100), Fraction(1))),
+    ((5, 6), (4, 5), (20, 30), (Fraction(99, 100), Fraction(1))),
+    # Dense transitions and γ = 1 at H >= 24: late actions keep moving late rewards, so a bug in the
+    # late score terms shows (the sparse slot's episodes mostly sit in the absorbing state by then).
+    ((5, 6), (4, 5), (24, 30), (Fraction(1),)),
 )
+_DENSE_SLOTS = frozenset({5})
 DEFAULT_RANDOM = len(_SLOTS)
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
 _CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 2, 4), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 2, 4),
@@ -192,13 +196,15 @@ def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1,
 def default_battery(*, n_random: int = DEFAULT_RANDOM, seed: int = 0) -> list:
     """``n_random`` MDPs drawn from ``seed``, cycling through the slots: a bandit, short γ < 1 episodes,
     then S up to 6, A up to 5, H up to 30 and γ among 1/2, 9/10, 99/100, 1; from H = 7 on the
-    transitions are sparse (slow mixing), so that late rewards matter to early actions."""
+    transitions are sparse (slow mixing), so that late rewards matter to early actions, except in
+    the last slot (dense, γ = 1, H >= 24), where late actions matter to late rewards."""
     rng = random.Random(seed)
     out = []
     for i in range(n_random):
         states, actions, (h_lo, h_hi), gammas = _SLOTS[i % len(_SLOTS)]
         S, A, H, g = rng.choice(states), rng.choice(actions), rng.randint(h_lo, h_hi), rng.choice(gammas)
-        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=H >= 7))
+        sparse = H >= 7 and i % len(_SLOTS) not in _DENSE_SLOTS
+        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=sparse))
     return out
 
 
@@ -231,6 +237,9 @@ def _to_numpy(value, m: int, K: int) -> np.ndarray:
     """The batch's estimate [K]: the mean of per-trajectory rows [m, K], or the estimator's own [K]."""
     if hasattr(value, "detach"):  # a torch tensor; torch itself is never imported here
         value = value.detach().cpu().numpy()
+    if np.iscomplexobj(value) or (isinstance(value, (list, tuple)) and any(isinstance(x, complex) for x in
+                                                                            np.ravel(np.asarray(value, dtype=object)))):
+        raise UserError(f"estimator: returned complex values; expected a real float array [m, K] = [{m}, {K}] or [K]")
     try:
         g = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -255,6 +264,11 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
         _, exact = DynamicProgram(mdp, policy).value_and_grad(theta)
     exact = require_finite(f"{name}: exact ∇J", exact)
+    _, _, r = mdp.arrays()
+    top = float(np.max(np.abs(r), initial=0.0)) * T * float(np.max(np.abs(policy.float_scores(theta)), initial=0.0)) * T
+    if not math.isfinite(top):  # derive's own float64 range, before the estimator is blamed for an overflow
+        raise UserError(f"{name}: rewards up to {float(np.max(np.abs(r))):.3g} over {T} steps overflow float64 in a "
+                        f"score-function estimate; rescale the rewards")
     sampler = Sampler(mdp, policy, theta)
     rng = np.random.default_rng(seed)
     gamma = float(mdp.discount)
@@ -274,7 +288,8 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
             sl = slice(j * batch_size, (j + 1) * batch_size)
             traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
                                 table)
-            rows.append(_to_numpy(estimator(traj), batch_size, K))
+            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+                rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
             g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
             ref.append(g.reshape(nb, batch_size, K).mean(axis=1))

@@ -22,13 +22,14 @@ from .mdp import FiniteMDP
 from .sampling import Batch, Estimate, per_trajectory_gradients, step_weights
 
 __all__ = [
-    "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
-    "exact_covariance", "cross_check", "batch_test", "effective_sample_size", "require_finite",
+    "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "EXACT_MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
+    "exact_covariance", "exact_moments", "cross_check", "batch_test", "effective_sample_size", "require_finite",
     "informative_probability", "informed_states", "unexplored_p", "reached_before_reward", "estimate_bound",
 ]
 
 DEFAULT_ALPHA = 0.01
 MIN_ESS = 100  # effective sample size below which a component's t-test is not trusted (see batch_test)
+EXACT_MIN_ESS = 10  # the same for the z-test with the exact variance: only the mean's skewness is at stake
 AUTO_ENUMERATION = 200_000  # trajectories up to which "auto" takes the exact covariance (~0.5 s)
 AUTO_BATCHES = 1_000  # independent batches of the "auto" test when the covariance cannot be had exactly
 
@@ -92,14 +93,43 @@ def _two_sided(z: float, dof: int | None = None) -> float:
     return float(mpmath.betainc(dof / 2.0, 0.5, 0, dof / (dof + z * z), regularized=True))
 
 
-def _tolerance(exact: np.ndarray) -> float:
-    # Float64 rounding of the estimate itself: what a zero-variance component may differ by.
-    return 1e-9 * max(1.0, float(np.max(np.abs(exact), initial=0.0)))
+ROUNDING = 1e-9   # relative to the problem's scale: what float64 rounding of DP and estimator may differ by
+FLAT = 1e-12      # a standard error below FLAT × the problem's scale is rounding, not variance
+
+
+def _unit(*arrays) -> float:
+    """A power of two at least max|x| over ``arrays`` (1 when all are 0): dividing by it is exact and puts
+    every value in [-1, 1], so that squares neither overflow (rewards near 1e160) nor underflow (1e-200)."""
+    top = max((float(np.max(np.abs(a), initial=0.0)) for a in arrays), default=0.0)
+    if top == 0.0:
+        return 1.0
+    if not math.isfinite(top):
+        from .errors import UserError
+
+        raise UserError(f"a value is not finite ({top}): float64 overflowed or the input holds nan/inf")
+    return math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _constant_p(k: int, diff: float, c: float, n: int, unexplored, bound, scale: float):
+    """p-value of a component that never varied (value c, c − ∇J_k = ``diff`` beyond rounding), or None: untested.
+
+    ``unexplored[k]`` = (1 − q)^n, q the model probability that a trajectory reaches k's states with
+    reward to follow: valid only for c = 0 exactly (what a score-function estimator gives when that never
+    happened) and q > 0; q = 0 (no trajectory can) gives no information, never p = 1. ``bound[k]`` = M
+    with |estimate| <= M: the mean differs from c only if P(X ≠ c) >= |diff|/2M.
+    """
+    u = None if unexplored is None else float(unexplored[k])
+    m = None if bound is None else float(bound[k])
+    if u is not None and math.isfinite(u) and c == 0.0 and u < 1.0:
+        return u
+    if m is not None and m > 0 and math.isfinite(m):
+        return math.exp(n * math.log1p(-min(1.0, abs(diff) * scale / (2 * m))))
+    return None
 
 
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
            alpha: float = DEFAULT_ALPHA, dof: int | None = None, unexplored=None, bound=None,
-           samples: int | None = None) -> Verdict:
+           samples: int | None = None, ess=None, min_ess: float = MIN_ESS) -> Verdict:
     """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α.
 
     A component without variance that differs from ∇J is biased outright only when its
@@ -109,27 +139,48 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
     """
     est, se, ex = (require_finite(w, x) for w, x in (("estimate", estimate), ("standard error", stderr),
                                                       ("exact ∇J", exact)))
+    scale = _unit(est, ex, se)
+    est, se, ex = est / scale, se / scale, ex / scale  # tolerances are relative to the problem's own scale
     diff = est - ex
     z = np.zeros_like(diff)
     p = np.ones_like(diff)
+    untested, few = [], []
     for k in range(diff.size):
         # A standard error at float-rounding level is no variance at all: compare exactly then.
-        if se[k] > 1e-12 * max(1.0, abs(est[k]), abs(ex[k])):
+        if se[k] > FLAT:
             z[k] = diff[k] / se[k]
+            if ess is not None and ess[k] < min_ess:
+                # The normal reference rests on too few events: Chebyshev's P(|z| >= c) <= 1/c² holds for any
+                # distribution with this (exact) variance, so it may still reject; otherwise untested.
+                few.append(k)
+                p[k] = min(1.0, 1.0 / (z[k] * z[k])) if z[k] != 0 else 1.0
+                continue
             p[k] = _two_sided(z[k], dof)
-        elif abs(diff[k]) > _tolerance(ex):
-            u = None if unexplored is None else float(unexplored[k])
-            m = None if bound is None else float(bound[k])
-            if u is not None and math.isfinite(u):
-                p[k] = u
-            elif m is not None and samples and m > 0 and math.isfinite(m):
-                p[k] = math.exp(samples * math.log1p(-min(1.0, abs(diff[k]) / (2 * m))))
-            else:  # no variance, yet off: biased when the variance is known to be 0
+        elif abs(diff[k]) > ROUNDING:
+            if unexplored is None and bound is None:  # the standard error is exact: no variance, yet off
                 p[k] = 0.0
+            else:
+                pk = _constant_p(k, diff[k], est[k], samples or 1, unexplored, bound, scale)
+                if pk is None:
+                    untested.append(k)
+                    continue
+                p[k] = pk
             z[k] = math.copysign(math.inf, diff[k]) if p[k] == 0 else 0.0
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
-    return Verdict("holm-z", alpha, z, adjusted, family, family > alpha)
+    notes = []
+    if few:
+        worst = min(few, key=lambda k: ess[k])
+        notes.append(f"{len(few)} of {diff.size} components untested: effective sample size below {min_ess:g} "
+                     f"(smallest: θ[{worst}], {ess[worst]:.3g}; judged by Chebyshev's bound only, which can reject "
+                     f"but has little power); raise the number of samples")
+    if untested:
+        notes.append(f"{len(untested)} of {diff.size} components untested: the same value on every trajectory yet "
+                     f"≠ ∇J, and no event of positive probability would have moved it (e.g. θ[{untested[0]}])")
+    untested = sorted(untested + few)
+    return Verdict("holm-z", alpha, z, adjusted, family, family > alpha and not untested,
+                   ess=None if ess is None else np.asarray(ess, dtype=float), untested=tuple(untested),
+                   notes=tuple(notes))
 
 
 def effective_sample_size(values: np.ndarray) -> np.ndarray:
@@ -141,6 +192,8 @@ def effective_sample_size(values: np.ndarray) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     n = x.shape[0]
     d = x - x.mean(axis=0)
+    top = np.max(np.abs(d), axis=0, initial=0.0)
+    d = d / np.where(top > 0, top, 1.0)  # kurtosis is scale-free: standardize so that d⁴ cannot over/underflow
     m2 = (d * d).mean(axis=0)
     m4 = (d ** 4).mean(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,33 +226,34 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
 
         raise UserError(f"batch estimates: expected an [n >= 2, K = {ex.size}] array, got shape {list(G.shape)}")
     n, K = G.shape
-    mean = G.mean(axis=0)
-    se = G.std(axis=0, ddof=1) / math.sqrt(n)
-    ess = effective_sample_size(G)
+    scale = _unit(G, ex)
+    Gs, exs = G / scale, ex / scale  # in the problem's own unit: relative tolerances, no over/underflow
+    mean_s = Gs.mean(axis=0)
+    se_s = Gs.std(axis=0, ddof=1) / math.sqrt(n)
+    ess = effective_sample_size(Gs)
+    for what, v in (("mean of the batch estimates", mean_s), ("standard error", se_s), ("effective sample size", ess)):
+        require_finite(what, v)
+    mean, se = mean_s * scale, se_s * scale
     floor = min(float(min_ess), n / 4.0)  # a normal sample's own kurtosis rarely puts it below n/4
     t = np.zeros(K)
     p = np.ones(K)
     untested = []
     constant = []
     notes = []
-    tol = _tolerance(ex)
     for k in range(K):
-        diff = mean[k] - ex[k]
-        if se[k] > 1e-12 * max(1.0, abs(mean[k]), abs(ex[k])):
+        diff = mean_s[k] - exs[k]
+        if se_s[k] > FLAT:
             if ess[k] < floor:
                 untested.append(k)
                 continue
-            t[k] = diff / se[k]
+            t[k] = diff / se_s[k]
             p[k] = _two_sided(t[k], n - 1)
-        elif abs(diff) > tol:
-            u = None if unexplored is None else float(unexplored[k])
-            m = None if bound is None else float(bound[k])
-            if u is not None and math.isfinite(u):
-                p[k] = u  # P(the event that kept component k constant) under the model
-            elif m is not None and m > 0 and math.isfinite(m):
-                p[k] = math.exp(n * math.log1p(-min(1.0, abs(diff) / (2 * m))))
-            else:
+        elif abs(diff) > ROUNDING:
+            pk = _constant_p(k, diff, mean_s[k], n, unexplored, bound, scale)
+            if pk is None:
                 constant.append(k)
+                continue
+            p[k] = pk  # P(the event that kept component k constant) under the model, or the bound's
             t[k] = math.copysign(math.inf, diff) if p[k] == 0 else 0.0
     name = (lambda k: labels[k]) if labels is not None else (lambda k: f"θ[{k}]")
     if untested:
@@ -209,7 +263,8 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     if constant:
         notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
                      f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
-                     f"no valid reference without a bound on the estimate")
+                     f"no valid reference (no bound on the estimate, and no event of positive probability that "
+                     f"would have moved it)")
         untested = sorted(untested + constant)
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
@@ -304,14 +359,15 @@ def chi2_sf(x: float, df: int) -> float:
 def chi2_test(estimate: Sequence[float], covariance: np.ndarray, exact: Sequence[float], *,
               alpha: float = DEFAULT_ALPHA) -> Verdict:
     """χ² = dᵀ Σ⁺ d on the range of Σ (the covariance of the mean), df = rank Σ; off-range error means biased."""
-    d = require_finite("estimate", estimate) - require_finite("exact ∇J", exact)
+    est, ex = require_finite("estimate", estimate), require_finite("exact ∇J", exact)
     cov = require_finite("covariance", covariance)
-    w, U = np.linalg.eigh((cov + cov.T) / 2)
-    noise = (1e-12 * max(1.0, float(np.max(np.abs(exact), initial=0.0)))) ** 2  # rounding-level variance
-    cutoff = max(float(w.max(initial=0.0)) * d.size * 1e-12, noise)
+    scale = _unit(est, ex, np.sqrt(np.abs(np.diag(cov))))
+    d = est / scale - ex / scale
+    w, U = np.linalg.eigh((cov + cov.T) / 2 / scale / scale)
+    cutoff = max(float(w.max(initial=0.0)) * d.size * FLAT, FLAT * FLAT)  # rounding-level variance, relative
     keep = w > cutoff
     coords = U.T @ d
-    if np.any(np.abs(coords[~keep]) > _tolerance(np.asarray(exact, dtype=float))):
+    if np.any(np.abs(coords[~keep]) > ROUNDING):
         return Verdict("chi2", alpha, np.array(math.inf), np.array(0.0), 0.0, False)
     stat = float(np.sum(coords[keep] ** 2 / w[keep]))
     p = chi2_sf(stat, int(keep.sum()))
@@ -321,6 +377,19 @@ def chi2_test(estimate: Sequence[float], covariance: np.ndarray, exact: Sequence
 def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
                      budget: int | None = None) -> np.ndarray:
     """Cov[ĝ] of one trajectory's estimate, by enumerating every trajectory (float64 sums of exact weights)."""
+    scale, cov, _ = exact_moments(mdp, policy, theta, estimator=estimator, budget=budget)
+    return cov * scale * scale
+
+
+def exact_moments(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
+                  budget: int | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """(u, Cov[ĝ/u], ρ) by enumerating every trajectory (and every reward outcome): u a power of two putting
+    ĝ in [-1, 1] (no overflow in the squares), ρ_k = β_k², β_k = E|ĝ_k − Eĝ_k|³/σ_k³ (1.6 for a normal).
+
+    m/ρ_k is the effective sample size of a mean of m: the Berry–Esseen bound on the distance of
+    its distribution from the normal is 0.4748/√(m/ρ_k), and m/ρ_k ≈ m·p for a signal carried by
+    an event of probability p; the z-test's normal reference is trusted only where it is large.
+    """
     th = np.asarray([float(x) for x in theta])
     pi = policy.float_probabilities(th)
     en = enumerate_support(mdp, pi > 0) if budget is None else enumerate_support(mdp, pi > 0, budget=budget)
@@ -331,25 +400,72 @@ def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str 
     T = en.actions.shape[1]
     rewards = r[en.states[:, :T], en.actions, en.states[:, 1:]]
     batch = Batch(en.states, en.actions, rewards)
+    noisy = bool(mdp.reward_distribution)
+    if noisy:  # every reward outcome enumerated too: the moments are then complete
+        from .exact import ENUMERATION_BUDGET, EnumerationTooLarge
+
+        try:
+            batch, prob = _expand_rewards(mdp, batch, prob, ENUMERATION_BUDGET if budget is None else budget)
+            noisy = False
+        except EnumerationTooLarge:
+            if budget is not None:
+                raise  # "auto" then takes the batch test, whose size guard sees the rewards' noise
+            # chi2-exact: the covariance adds the rewards' noise below (ρ then misses it)
+    rewards = batch.rewards
     baseline = DynamicProgram(mdp, policy).state_values(th) if estimator == "baseline" else None
-    g = per_trajectory_gradients(policy, th, batch, step_weights(estimator, rewards, float(mdp.discount), baseline, en.states))
+    g = per_trajectory_gradients(policy, th, batch, step_weights(estimator, rewards, float(mdp.discount), baseline,
+                                                                 batch.states))
+    require_finite("per-trajectory estimates of the enumeration", g)
+    scale = _unit(g, rewards)
+    g = g / scale
     mean = prob @ g
     dev = g - mean
     cov = (dev * prob[:, None]).T @ dev
-    if mdp.reward_distribution:
-        cov = cov + _reward_noise(mdp, policy, th, batch, estimator, prob)
-    return cov
+    m2 = np.maximum(np.diag(cov), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(m2)
+        z = np.where(sd > 0, dev / np.where(sd > 0, sd, 1.0), 0.0)
+        beta = prob @ np.abs(z) ** 3  # E|ĝ_k − E ĝ_k|³ / σ³, the Berry–Esseen ratio
+    rho = np.where(m2 > 0, beta * beta, 0.0)
+    if noisy:
+        cov = cov + _reward_noise(mdp, policy, th, batch, estimator, prob, scale)
+    return scale, cov, rho
 
 
-def _reward_noise(mdp: FiniteMDP, policy, th, batch: Batch, estimator: str, prob: np.ndarray) -> np.ndarray:
-    """E_τ[Cov(ĝ | τ)] from P(r|s,a): ĝ is linear in the rewards, so each r_t adds Var(r_t)·u_t u_tᵀ."""
+def _expand_rewards(mdp: FiniteMDP, batch: Batch, prob: np.ndarray, budget: int) -> tuple[Batch, np.ndarray]:
+    """Each enumerated trajectory once per outcome of its random rewards, with that outcome's probability."""
+    from .exact import EnumerationTooLarge
+
+    S, A = mdp.n_states, mdp.n_actions
+    outcomes = [[[(float(r), float(p)) for r, p in mdp.reward_distribution[s][a] if p != 0] for a in range(A)]
+                for s in range(S)]
+    states, actions, rewards = batch.states, batch.actions, batch.rewards.copy()
+    for t in range(actions.shape[1]):
+        sa = list(zip(states[:, t].tolist(), actions[:, t].tolist()))
+        reps = np.array([len(outcomes[s][a]) for s, a in sa], dtype=np.int64)
+        if int(reps.sum()) > budget:
+            raise EnumerationTooLarge(f"{mdp.describe()}: trajectories × reward outcomes exceed {budget:,}")
+        idx = np.repeat(np.arange(len(sa)), reps)
+        vals = np.array([v for s, a in sa for v, _ in outcomes[s][a]])
+        ps = np.array([p for s, a in sa for _, p in outcomes[s][a]])
+        states, actions, rewards, prob = states[idx], actions[idx], rewards[idx], prob[idx] * ps
+        rewards[:, t] = vals
+    return Batch(states, actions, rewards), prob
+
+
+def _reward_noise(mdp: FiniteMDP, policy, th, batch: Batch, estimator: str, prob: np.ndarray,
+                  scale: float = 1.0) -> np.ndarray:
+    """E_τ[Cov(ĝ/u | τ)] from P(r|s,a), u = ``scale``: ĝ is linear in the rewards, so each r_t adds Var(r_t/u)·u_t u_tᵀ."""
+    from fractions import Fraction
+
     S, A = mdp.n_states, mdp.n_actions
     var = np.zeros((S, A))
+    unit = Fraction(scale)
     for s in range(S):
         for a in range(A):
-            pairs = mdp.reward_distribution[s][a]
-            m1 = sum(float(p * r) for r, p in pairs)
-            var[s, a] = sum(float(p * r * r) for r, p in pairs) - m1 * m1
+            pairs = [(Fraction(r) / unit, Fraction(p)) for r, p in mdp.reward_distribution[s][a]]
+            m1 = sum(p * r for r, p in pairs)
+            var[s, a] = float(sum(p * r * r for r, p in pairs) - m1 * m1)
     n, T = batch.actions.shape
     K = policy.n_params
     out = np.zeros((K, K))
@@ -387,9 +503,45 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
     overflow anywhere is reported as a UserError, never as a verdict.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _cross_check(mdp, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
-                            test=test, progress=progress)
+    scaled, unit = _in_reward_unit(mdp)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        check = _cross_check(scaled, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
+                             test=test, progress=progress)
+        if unit == 1:
+            return check
+        u = float(unit)  # every estimator is linear in the rewards: the verdict is the same in either unit
+
+        def back(x):
+            return None if x is None else require_finite("the result in the rewards' unit", np.asarray(x) * u)
+
+        est = replace(check.estimate, mean=back(check.estimate.mean), stderr=back(check.estimate.stderr),
+                      covariance=None if check.estimate.covariance is None else check.estimate.covariance * u * u,
+                      batch_means=back(check.estimate.batch_means))
+        verdict = replace(check.verdict, estimate=back(check.verdict.estimate), stderr=back(check.verdict.stderr))
+        return CrossCheck(back(check.exact), float(back([check.J])[0]), est, verdict)
+
+
+def _in_reward_unit(mdp: FiniteMDP):
+    """(mdp with rewards / u, u): u = 2^e a power of two near max|r| when that lies outside 2^±60, else (mdp, 1).
+
+    Sampling and the DP then work on rewards of order 1, so that squares neither overflow (1e160)
+    nor underflow (1e-200); dividing by a power of two is exact.
+    """
+    from fractions import Fraction
+
+    values = [Fraction(r) for rows in mdp.rewards for row in rows for r in row]
+    values += [Fraction(r) for row in mdp.reward_distribution for pairs in row for r, _ in pairs]
+    values = [v for v in values if v != 0]
+    if not values:
+        return mdp, 1
+    e = max(abs(v.numerator).bit_length() - v.denominator.bit_length() for v in values)
+    if -60 <= e <= 60:
+        return mdp, 1
+    unit = Fraction(2) ** e
+    rewards = tuple(tuple(tuple(Fraction(r) / unit for r in row) for row in rows) for rows in mdp.rewards)
+    dist = tuple(tuple(tuple((Fraction(r) / unit, p) for r, p in pairs) for pairs in row)
+                 for row in mdp.reward_distribution)
+    return replace(mdp, rewards=rewards, reward_distribution=dist), unit
 
 
 def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
@@ -420,7 +572,7 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
     cov = None
     if test == "auto":
         try:
-            cov = exact_covariance(mdp, policy, th, estimator=estimator, budget=AUTO_ENUMERATION)
+            cov = exact_moments(mdp, policy, th, estimator=estimator, budget=AUTO_ENUMERATION)
         except EnumerationTooLarge:
             cov = None
     if test == "auto" and cov is None:
@@ -435,9 +587,11 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
                             track_informed=test == "holm")
     require_finite("estimate", est.mean)
     if test == "auto":
-        require_finite("exact covariance", cov)
-        se = np.sqrt(np.maximum(np.diag(cov), 0.0) / est.samples)
-        verdict = replace(z_test(est.mean, se, grad, alpha=alpha), test="z-exact", stderr=se)
+        unit, cov_u, rho = cov
+        require_finite("exact covariance", cov_u)
+        se = unit * np.sqrt(np.maximum(np.diag(cov_u), 0.0) / est.samples)
+        ess = est.samples / np.maximum(1.0, rho)  # Berry–Esseen: ≈ the expected number of the signal's events
+        verdict = replace(z_test(est.mean, se, grad, alpha=alpha, ess=ess, min_ess=EXACT_MIN_ESS), test="z-exact", stderr=se)
     elif test == "holm":  # plug-in errors: a constant component is judged by the model, never by z = ∞
         verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof,
                          unexplored=unexplored_p(mdp, policy, th, est.informed, est.samples),

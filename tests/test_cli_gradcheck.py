@@ -54,7 +54,7 @@ def derive(user, *args):
 def test_correct_estimator_exits_0(user):
     p = derive(user, "user_pg:good", "--samples", "4000", "--seed", "1")
     assert p.returncode == 0, p.stderr
-    assert "PASSED" in p.stdout and "Holm across 5 MDPs" in p.stdout and "seed 1 (--seed 1 replays)" in p.stdout
+    assert "PASSED" in p.stdout and "Holm across 6 MDPs" in p.stdout and "seed 1 (--seed 1 replays)" in p.stdout
 
 
 def test_battery_is_drawn_afresh_and_the_seed_replays_it(user):

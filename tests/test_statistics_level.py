@@ -34,12 +34,12 @@ def test_heavy_tailed_rewards_hold_the_level_and_the_plug_in_test_does_not():
 @pytest.mark.parametrize("make", [rare_reward, near_deterministic, heavy_tailed])
 def test_biased_estimators_are_rejected_on_the_same_mdps(make):
     mdp, policy, theta = make()
-    if make is rare_reward:  # ∇J = 2.5e-5 against a standard error of 1.6e-5: only a gross bias shows
-        mdp_policy = cross_check(mdp, policy, theta, samples=100_000, seed=0, estimator="shifted-rewards")
-        assert mdp_policy.verdict.rejected
-        return
-    for estimator in ("wrong-sign", "shifted-rewards"):
-        assert cross_check(mdp, policy, theta, samples=100_000, seed=0, estimator=estimator).verdict.rejected
+    assert cross_check(mdp, policy, theta, samples=100_000, seed=0, estimator="shifted-rewards").verdict.rejected
+    v = cross_check(mdp, policy, theta, samples=100_000, seed=0, estimator="wrong-sign").verdict
+    if make is near_deterministic:  # about 20 rare actions: the normal reference holds
+        assert v.rejected
+    else:  # a few events carry the signal (Berry–Esseen size < 10): Chebyshev cannot reject, never consistent
+        assert v.verdict == "undecided" and "effective sample size" in v.notes[0]
 
 
 @pytest.mark.parametrize("make", [rare_reward, heavy_tailed])

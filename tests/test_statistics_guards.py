@@ -1,0 +1,72 @@
+"""The exact-covariance path's effective sample size, tiny samples, and the CLI's one-line refusals."""
+
+import numpy as np
+import pytest
+
+from derive.cli_numeric import main_for_tests
+from derive.errors import UserError
+from derive.gradcheck import _to_numpy
+from derive.limits import MAX_HORIZON, check_horizon, dp_bytes
+from derive.stats import cross_check, exact_moments
+from statistics_mdps import chain, rare_reward
+
+
+def test_berry_esseen_size_is_about_the_expected_number_of_rare_events():
+    mdp, policy, theta = rare_reward()  # reward 1 with probability 1e-4 on action 0, taken half the time
+    _, cov, rho = exact_moments(mdp, policy, theta)
+    assert 1e-4 / 2 * 0.5 < 1 / rho.max() < 1e-4 / 2 * 2  # m / ρ ≈ m · P(event)
+    assert np.all(np.diag(cov) > 0)  # the reward outcomes are enumerated: the variance is there
+
+
+def test_rare_reward_at_1000_samples_is_undecided_never_consistent_or_a_false_alarm():
+    # 0.05 expected rewarding events: the normal reference lost its level here (5.7% at α = 1%).
+    mdp, policy, theta = rare_reward()
+    verdicts = [cross_check(mdp, policy, theta, samples=1_000, seed=s).verdict for s in range(200)]
+    assert not any(v.rejected for v in verdicts)
+    assert all(v.verdict == "undecided" and "effective sample size" in v.notes[0] for v in verdicts)
+
+
+def test_chebyshev_still_rejects_a_gross_bias_below_the_effective_size():
+    mdp, policy, theta = chain()
+    v = cross_check(mdp, policy, theta, samples=30, seed=0, estimator="shifted-rewards").verdict
+    w = cross_check(mdp, policy, theta, samples=30, seed=0).verdict
+    assert w.verdict in ("undecided", "consistent") and not w.rejected
+    assert v.untested or v.rejected
+
+
+@pytest.mark.parametrize("samples", [2, 3, 5])
+def test_tiny_samples_on_the_chain_are_undecided_not_consistent(samples):
+    mdp, policy, theta = chain()
+    for seed in range(50):
+        v = cross_check(mdp, policy, theta, samples=samples, seed=seed).verdict
+        assert v.verdict == "undecided" and not v.rejected, (samples, seed)
+
+
+def test_negative_seed_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main_for_tests(["estimate", "examples/chain.json", "--seed", "-1"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and "-1" in err and "Traceback" not in err
+
+
+def test_biased_wording_does_not_say_nothing_was_rejected(capsys):
+    assert main_for_tests(["estimate", "examples/chain.json", "--samples", "20000", "--estimator",
+                           "wrong-sign"]) == 1
+    out = capsys.readouterr().out
+    assert "verdict: biased" in out and "nothing rejected" not in out
+
+
+@pytest.mark.parametrize("value", [np.ones((3, 2)) + 1j, [[1 + 0j, 2], [1, 2], [1, 2]], np.ones(2, complex)])
+def test_complex_estimator_output_is_an_error(value):
+    with pytest.raises(UserError, match="complex"):
+        _to_numpy(value, 3, 2)
+    assert _to_numpy(np.ones((3, 2)), 3, 2).shape == (2,)  # the real twin
+
+
+def test_horizon_cap_counts_the_dp_tables_really_allocated():
+    # Measured: gym:FrozenLake8x8-v1 at H = 4,000 peaked at 606 MB, at H = 10,000 at 3.3 GB (32 B per cell).
+    assert dp_bytes(4_000) == 32 * 4_001 ** 2 and 0.4e9 < dp_bytes(4_000) < 0.65e9
+    assert dp_bytes(MAX_HORIZON) <= 0.85e9
+    with pytest.raises(UserError, match="GB"):
+        check_horizon(10_000)
