@@ -39,6 +39,7 @@ from .semantics import (
     Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
 from .symbolic import SymbolicResult, prove, same_form
+from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
            "sample_counts", "DIGITS", "fresh_seed"]
@@ -417,10 +418,7 @@ def _value_text(v) -> str:
 
 
 def _expr_text(e) -> str:
-    try:
-        return sp.sstr(e)
-    except ValueError:  # an integer past Python's digit limit for str()
-        return "(an expression with an integer of more than 4,300 digits)"
+    return to_text(e)
 
 
 def _tag_text(tags: dict) -> str:
@@ -685,7 +683,7 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
 def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=(), counts=(1,)) -> Counterexample:
     if isinstance(inst, PointInstance):
         return Counterexample(instance=inst.describe(), mdp={}, theta=tuple(f"{k} = {v}" for k, v in inst.values),
-                              lhs=(sp.sstr(at_point(lhs, inst)),), rhs=(sp.sstr(at_point(rhs, inst)),),
+                              lhs=(to_text(at_point(lhs, inst)),), rhs=(to_text(at_point(rhs, inst)),),
                               reason=out.reason, bindings=dict(out.bindings or {}))
     left, right = ((), ())
     if out.status == "differ":
@@ -788,9 +786,9 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         prev = step.expr
     structure = []
     if not same_form(d.start, d.goal.lhs):
-        structure.append(f"the derivation starts at {sp.sstr(d.start)}, not at the stated {sp.sstr(d.goal.lhs)}")
+        structure.append(f"the derivation starts at {to_text(d.start)}, not at the stated {to_text(d.goal.lhs)}")
     if not same_form(d.last, d.goal.rhs):
-        structure.append(f"the derivation ends at {sp.sstr(d.last)}, not at the stated {sp.sstr(d.goal.rhs)}")
+        structure.append(f"the derivation ends at {to_text(d.last)}, not at the stated {to_text(d.goal.rhs)}")
     if relation_so_far != d.goal.relation:
         structure.append(f"the chain's relation is '{relation_so_far}' but the stated result says '{d.goal.relation}'")
     unproved = [r for r in reports if not r.symbolic.startswith("proved")]
