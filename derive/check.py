@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -797,13 +797,21 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     elif not unproved:
         goal_sym = SymbolicResult("proved", "every step is proved symbolically")
     else:
-        first = unproved[0]
-        goal_sym = SymbolicResult("not proved", f"step {first.index} ({first.rule}) is not proved symbolically")
+        # A failed step is the reason the chain does not prove the result, not the first unproved one.
+        first = next((r for r in reports if r.verdict == FAILED), unproved[0])
+        why = "failed" if first.verdict == FAILED else "is not proved symbolically"
+        goal_sym = SymbolicResult("not proved", f"step {first.index} ({first.rule}) {why}")
     result = check_step(
         d.goal.lhs, d.goal.rhs, relation=d.goal.relation, rule="stated result",
         why=f"{d.name}: the result the derivation sets out to prove", index=0,
         battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize, root_seed=root_seed,
     )
+    broken = [r for r in reports if not r.ok]
+    if broken:
+        said = ", ".join(f"step {r.index} ({r.rule}) {'failed' if r.verdict == FAILED else 'is ' + r.verdict}"
+                         for r in broken)
+        result = replace(result, detail=f"the chain does not establish it: {said}" + (
+            "; " + result.detail if result.detail else ""))
     chain_ok = not unproved and not structure
     # Keyed by identity (the object keeps its id alive): two derivations with one name stay apart.
     proved_chains[id(d)] = (d, chain_ok, "every step proved symbolically" if chain_ok else

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
-from .report import agreement_phrase
+from .report import PROVED, agreement_phrase
 
 __all__ = ["main", "run_proofs", "format_report"]
 
@@ -43,6 +43,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every step of proof scripts (default: the bundled proofs)")
     verify.add_argument("paths", nargs="*", metavar="PATH", help="proof scripts or folders of them")
     verify.add_argument("--json", action="store_true", help="print only a JSON report on stdout")
+    loud = verify.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="print every step with its verdict (default: one line per proof and per failed or weakened step)")
+    loud.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
     verify.add_argument("--seed", type=int, default=None,
                         help="replay a run: the seed of the random battery, primes, directions and sample counts "
                              "(default: a fresh seed, printed in the report)")
@@ -110,7 +114,9 @@ def _verify(args) -> int:
     from .battery import fresh_seed
 
     seed = fresh_seed() if args.seed is None else args.seed
-    files = proof_files(args.paths)
+    files, skipped = proof_files(args.paths, report_skipped=True)
+    if skipped and not args.json:
+        print(f"skipped {len(skipped)} file(s) without PROOF: {', '.join(f.name for f in skipped)}", flush=True)
     # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
     # proof, an exception or sys.exit in the script) is reported and skipped, the others are checked.
     loaded, unloadable = [], []
@@ -135,13 +141,13 @@ def _verify(args) -> int:
         report = verify_proof(proof, path=str(f), battery=battery_for(proof), timeout=args.timeout,
                               minimize=not args.no_minimize, seed=seed)
         reports.append(report)
-        if not args.json:
-            print(format_report(report), flush=True)
+        if not args.json and not args.quiet:
+            print(format_report(report, verbose=args.verbose), flush=True)
     verified = bool(reports) and not unloadable and all(r.verified for r in reports)
     if args.json:
         print(json.dumps({"verified": verified, "seed": seed, "proofs": [r.to_dict() for r in reports],
                           "errors": unloadable}, indent=2, ensure_ascii=False))
-    elif len(reports) > 1 or (reports and unloadable):
+    elif len(reports) > 1 or (reports and unloadable) or (reports and args.quiet):
         good = sum(r.verified for r in reports)
         tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
         print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
@@ -152,7 +158,7 @@ def _verify(args) -> int:
     return 0 if verified else 1
 
 
-def run_proofs(proofs, *, path: str = "") -> int:
+def run_proofs(proofs, *, path: str = "", verbose: bool = False) -> int:
     """Verify proofs on the default battery and print the report; 0 when all hold (for proof scripts)."""
     from .check import verify_proof
 
@@ -162,16 +168,59 @@ def run_proofs(proofs, *, path: str = "") -> int:
         print(f"derive: {exc}", file=sys.stderr)
         return 2
     for r in reports:
-        print(format_report(r))
+        print(format_report(r, verbose=verbose))
     return 0 if all(r.verified for r in reports) else 1
 
 
-def format_report(report) -> str:
-    """The per-step text report of one proof."""
+def format_report(report, *, verbose: bool = False) -> str:
+    """The text report of one proof: one line per proof and per failed or weakened step, or (verbose) every step."""
+    if verbose:
+        return _full_report(report)
+    lines_all = [(d, s) for d in report.derivations for s in (*d.steps, d.result)]
+    n_ok = sum(s.ok for _, s in lines_all)
+    mark = "✓" if report.verified else "✗"
+    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    where = Path(report.path).name if report.path else report.name
+    lines = [f"{mark} {verdict}  {report.title} ({where}): {n_ok} of {len(lines_all)} lines hold ({report.seconds:.1f} s)",
+             "    " + _scope_line(report)]
+    for d, s in lines_all:
+        if not s.ok or s.weakened:
+            lines.append("    " + _short_step_line(d, s))
+    for d in report.derivations:
+        lines.extend(f"    ✗ {d.name}: {problem}" for problem in d.structure)
+    if any(s.contradiction for _, s in lines_all):
+        lines.append("    derive contradicts itself on a line above (symbolic proof vs instance): please report it")
+    return "\n".join(lines)
+
+
+def _scope_line(report) -> str:
     unit = 'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'
     scope = getattr(report, "scope", "")
-    lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
-             f"checked on a battery of {len(report.instances)} {unit}" + (f" ({scope})" if scope else "")]
+    return f"checked on a battery of {len(report.instances)} {unit}" + (f" ({scope})" if scope else "")
+
+
+def _short_step_line(d, s) -> str:
+    """One line: which step, its verdict, and why (the counterexample's instance and values for a failure)."""
+    where = f"{d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+    if s.ok:
+        verdict = s.verdict
+        if s.verdict != PROVED and s.symbolic and not s.symbolic.startswith("proved"):
+            verdict += "; " + s.symbolic.removeprefix("not proved: ")
+        why = f"; {s.detail}" if s.detail else ""
+        return f"~ {where}: {verdict}{why}"
+    ce = s.counterexample
+    if ce is None:
+        why = s.detail or s.symbolic
+        return f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+    values = f" ({', '.join(ce.lhs)} vs {', '.join(ce.rhs)})" if ce.lhs else ""
+    bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
+    chain = s.detail.split("; ")[0] if s.index == 0 and s.detail.startswith("the chain") else ""
+    return f"✗ {where}: {s.verdict} — {ce.reason}{values} on {ce.instance}{bound}" + (f" ({chain})" if chain else "")
+
+
+def _full_report(report) -> str:
+    """The per-step text report of one proof."""
+    lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: " + _scope_line(report)]
     lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")

@@ -117,9 +117,19 @@ class StepReport(_NotebookView):
         """Some instances agreed only to 60 digits, and no symbolic proof backs the step."""
         return self.ok and self.verdict != PROVED and self.numeric_instances > 0
 
+    @property
+    def weakened(self) -> bool:
+        """Holds, but less was shown than a symbolic proof or a check on the whole battery."""
+        if not self.ok or self.verdict == PROVED:
+            return False
+        partial = " of " in self.verdict.split("(")[0] or "not evaluated on" in self.detail
+        limited = "random sample tuples" in self.scope or "not checked" in self.scope
+        return self.numeric_only or partial or limited
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ok"] = self.ok
+        d["weakened"] = self.weakened
         return d
 
 
