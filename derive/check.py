@@ -694,18 +694,20 @@ def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, vi
         reason = "the estimator's exact expectation differs from the line above"
     if violated:
         reason += "; side condition violated here: " + "; ".join(f"'{c.text}'" for c in violated)
-    mdp = {**inst.mdp.to_dict(), "policy": inst.policy.describe(),
-           "policy_probabilities": [[str(p) for p in row] for row in inst.probabilities()]}
-    if inst.mdp.reward_distribution:
-        mdp["reward_distribution"] = [[[[str(r), str(p)] for r, p in o] for o in row]
-                                      for row in inst.mdp.reward_distribution]
+    from .mdpfile import to_document
+
+    # A valid MDP file (with the policy and the exact θ): `derive gradient` and `derive verify --mdp` replay it.
+    mdp = to_document(inst.mdp, inst.policy, inst.point, name=inst.name or "counterexample")
+    environment = {}
     if inst.environment_depends_on_theta:
         env = inst.environment
-        mdp["d_initial"] = [[str(x) for x in row] for row in env.d_initial]
-        mdp["d_transitions"] = [[[[str(x) for x in k] for k in a] for a in s_] for s_ in env.d_transitions]
+        environment = {"d_initial": [[str(x) for x in row] for row in env.d_initial],
+                       "d_transitions": [[[[str(x) for x in k] for k in a] for a in s_] for s_ in env.d_transitions]}
+    probabilities = tuple(tuple(str(p) for p in row) for row in inst.probabilities())
     return Counterexample(
         instance=inst.describe(), mdp=mdp,
         theta=theta, lhs=left, rhs=right, reason=reason, bindings=dict(out.bindings or {}),
+        probabilities=probabilities, environment=environment,
     )
 
 

@@ -60,6 +60,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                              "θ-dependent environment); 'rewards' has random rewards P(r|s,a)")
     verify.add_argument("--no-minimize", action="store_true",
                         help="report the battery's smallest failing instance instead of searching for a minimal one")
+    verify.add_argument("--mdp", action="append", default=None, metavar="FILE",
+                        help="check every line on this MDP file (or gym:ENV_ID) instead of the battery; repeatable")
+    verify.add_argument("--save-counterexample", default=None, metavar="FILE",
+                        help="write the first failed step's counterexample as an MDP file (with its policy and θ), "
+                             "which `derive gradient FILE` and `derive verify PROOF --mdp FILE` read")
     verify.set_defaults(handler=_verify)
     wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     if wanted is not None and wanted not in _PLUGIN_COMMANDS:
@@ -127,8 +132,13 @@ def _verify(args) -> int:
             unloadable.append({"path": str(f), "error": str(exc)})
             print(f"derive: {exc}", file=sys.stderr, flush=True)
     batteries: dict = {}
+    given = _given_battery(args.mdp) if args.mdp else None
+    if given is not None and args.battery:
+        raise UserError("--mdp and --battery: give one of them (--mdp replaces the battery)")
 
     def battery_for(proof):
+        if given is not None:
+            return given
         name = args.battery or proof.battery
         if name not in BATTERIES:
             raise UserError(f"{proof.name}: unknown battery {name!r} (one of {', '.join(BATTERIES)})")
@@ -139,7 +149,7 @@ def _verify(args) -> int:
     reports = []
     for f, proof in loaded:
         report = verify_proof(proof, path=str(f), battery=battery_for(proof), timeout=args.timeout,
-                              minimize=not args.no_minimize, seed=seed)
+                              minimize=not args.no_minimize and given is None, seed=seed)
         reports.append(report)
         if not args.json and not args.quiet:
             print(format_report(report, verbose=args.verbose), flush=True)
@@ -153,9 +163,50 @@ def _verify(args) -> int:
         print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
     elif reports:
         print(f"seed {seed}: derive verify --seed {seed} replays this run")
+    if args.save_counterexample:
+        _save_counterexample(reports, args.save_counterexample, quiet=args.json)
     if unloadable:
         return 2
     return 0 if verified else 1
+
+
+def _given_battery(specs: list[str]):
+    """The instances of --mdp files (or gym:ENV_ID): each MDP with its policy at its exact θ."""
+    from .battery import Battery
+    from .exact import exact_point
+    from .mdpfile import load
+    from .semantics import Instance
+
+    instances = []
+    for spec in specs:
+        problem = load(spec)
+        label = spec if spec.startswith("gym:") else Path(spec).name
+        instances.append(Instance(problem.mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
+    return Battery(instances, name="given: " + ", ".join(inst.name for inst in instances), seed=None)
+
+
+def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
+    """Write the first failed step's counterexample as an MDP file; say where, or why there is none."""
+    say = (lambda text: print(text, file=sys.stderr)) if quiet else print
+    for r in reports:
+        for d in r.derivations:
+            for s in (*d.steps, d.result):
+                ce = s.counterexample
+                if ce is None:
+                    continue
+                where = f"{r.name}, {d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+                if not ce.replayable:
+                    why = "a point, not an MDP" if not ce.mdp else "its μ and P(s'|s,a) depend on θ"
+                    say(f"derive: the counterexample of {where} cannot be written as an MDP file ({why})")
+                    continue
+                try:
+                    Path(target).write_text(json.dumps(ce.mdp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"--save-counterexample: cannot write {target}: {exc.strerror}") from None
+                proof = f" {r.path}" if r.path else ""
+                say(f"counterexample of {where} saved to {target}: derive verify{proof} --mdp {target} replays it")
+                return
+    say("derive: no failed step with a counterexample: nothing saved")
 
 
 def run_proofs(proofs, *, path: str = "", verbose: bool = False) -> int:
@@ -240,7 +291,7 @@ def _full_report(report) -> str:
     return "\n".join(lines)
 
 
-def _tables(mdp: dict) -> list[str]:
+def _tables(mdp: dict, probabilities=(), environment=None) -> list[str]:
     """μ, P(s'|s,a), r(s,a,s') and π(a|s) in a few lines (small MDPs only)."""
     if not mdp:  # a point instance: its values are in the description
         return []
@@ -258,9 +309,9 @@ def _tables(mdp: dict) -> list[str]:
     else:
         lines.append("r(s,a,·): " + "; ".join(
             f"s={s},a={a}: {row(mdp['rewards'][s][a])}" for s in range(S) for a in range(A)))
-    if "policy_probabilities" in mdp:
-        lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(mdp["policy_probabilities"])))
-    if "d_transitions" in mdp or "d_initial" in mdp:
+    if probabilities:
+        lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(probabilities)))
+    if environment:
         lines.append("μ and P(s'|s,a) depend on θ here (derivatives in --json)")
     return lines
 
@@ -287,7 +338,7 @@ def _step_lines(s) -> list[str]:
     ce = s.counterexample
     if ce is not None:
         out.append(f"             counterexample: {ce.instance}")
-        out.extend("               " + line for line in _tables(ce.mdp))
+        out.extend("               " + line for line in _tables(ce.mdp, ce.probabilities, ce.environment))
         for key, value in ce.bindings.items():
             out.append(f"               {key} = {value}")
         out.append(f"               {ce.reason}")

@@ -633,7 +633,10 @@ def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
         if size:
             facts.append([("math", ", ".join(k for k, _ in size)), ("math", ", ".join(str(v) for _, v in size))])
         if mdp.get("policy"):
-            facts.append([("prose", "policy"), ("prose", str(mdp["policy"]))])
+            policy = mdp["policy"]
+            if isinstance(policy, dict):  # an MDP file's policy table: its kind and θ's size
+                policy = f"{policy.get('kind', '').replace('-', ' ')} ({len(ce.theta)} parameters)"
+            facts.append([("prose", "policy"), ("prose", str(policy))])
         if ce.theta:
             facts.append([("math", "θ"), ("math", _vector(ce.theta))])
     else:
@@ -647,8 +650,8 @@ def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
         facts.append([("prose", "left side"), ("math", _vector(ce.lhs))])
         facts.append([("prose", "right side"), ("math", _vector(ce.rhs))])
     tables = []
-    shown = {"name", "horizon", "discount", "policy"}
-    policy = mdp.get("policy_probabilities")
+    shown = {"name", "horizon", "discount", "policy", "theta"}
+    policy = [list(row) for row in getattr(ce, "probabilities", ())] or mdp.get("policy_probabilities")
     if states:
         header = [("math", "s"), ("math", "μ(s)")]
         rows = [[("math", str(s)), ("math", _num(mdp["initial"][s]))] for s in range(states)]

@@ -59,9 +59,18 @@ class Counterexample:
     rhs: tuple[str, ...]          # right side
     reason: str                   # why the two sides differ, in one sentence
     bindings: dict = field(default_factory=dict)  # free variables: trajectory τ, sample count m, …
+    probabilities: tuple = ()     # π(a|s) at θ, exactly, one row per state
+    environment: dict = field(default_factory=dict)  # ∂μ/∂θ, ∂P/∂θ when the environment depends on θ
+
+    @property
+    def replayable(self) -> bool:
+        """Whether ``mdp`` is an MDP file that reproduces the instance (not for points or a θ-dependent world)."""
+        return bool(self.mdp) and not self.environment
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["replayable"] = self.replayable
+        return d
 
 
 @dataclass(frozen=True)
