@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     lo.add_argument("--batch-envs", type=int, default=None, help="episodes (or envs) per batch")
     lo.add_argument("--steps", type=int, default=None, help="steps per env in the vector layout (default: 4·(H+2))")
     lo.add_argument("--save-minimal", metavar="FILE", default=None,
-                    help="write the smallest MDP where the bias shows as an MDP file")
+                    help="write the smallest MDP where the bias shows as an MDP file, with its policy and θ")
     p.set_defaults(handler=run_gradcheck)
 
 
@@ -141,8 +141,7 @@ def run_gradcheck(args) -> int:
         raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
     if args.loss:
         return _run_loss(args)
-    for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps),
-                        ("--save-minimal", args.save_minimal)):
+    for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps)):
         if value is not None:
             raise UserError(f"{flag}: only with --loss")
     if args.batch_size < 1:
@@ -168,6 +167,13 @@ def run_gradcheck(args) -> int:
         where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
         raise UserError(f"estimator {args.estimator} raised {type(exc).__name__} at {where}: {exc}") from None
     ok = result.passed and result.variance_passed is not False
+    if args.save_minimal and result.minimal is not None:
+        try:
+            Path(args.save_minimal).write_text(json.dumps(result.minimal.to_mdpfile(), indent=1) + "\n")
+        except OSError as e:
+            raise UserError(f"--save-minimal: cannot write {args.save_minimal} ({e.strerror})") from None
+        print(f"smallest MDP where the bias shows saved to {args.save_minimal} (with its policy and θ): "
+              f"derive gradient {args.save_minimal} gives its exact ∇J", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

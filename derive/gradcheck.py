@@ -110,6 +110,17 @@ class MDPResult:
     n_batches: int = 0
     untested: tuple = ()  # components left untested (effective sample size too small)
     notes: tuple = ()     # warnings, e.g. naming the effective sample size
+    policy: object = field(default=None, repr=False, compare=False)
+
+    def to_mdpfile(self) -> dict:
+        """This MDP as an MDP file with its policy and θ (the float θ, written as it is): `derive gradient` reads it."""
+        from .mdpfile import to_document
+
+        if self.mdp is None or self.policy is None:
+            raise UserError(f"{self.name}: no MDP tables kept with this result")
+        doc = to_document(self.mdp, self.policy, [1] * self.policy.n_params, name=self.name)
+        doc["theta"] = [float(x) for x in self.theta]
+        return doc
 
     def to_dict(self) -> dict:
         S, A, H = self.size
@@ -123,6 +134,8 @@ class MDPResult:
         if self.mdp is not None:
             out["mdp"] = self.mdp.to_dict()
             out["theta"] = [float(x) for x in self.theta]
+            if self.policy is not None:
+                out["mdp_file"] = self.to_mdpfile()
         return out
 
 
@@ -287,7 +300,7 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha:
         ratio, var_p = _variance_test(G, np.concatenate(ref))
     return MDPResult(name, (mdp.n_states, mdp.n_actions, mdp.horizon), gamma, n_batches * batch_size,
                      np.asarray(exact), verdict.estimate, verdict.stderr, verdict.p_value, verdict.p_value, ratio,
-                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes)
+                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes, policy)
 
 
 def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
