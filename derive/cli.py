@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import UserError
 from .report import PROVED, agreement_phrase
 
-__all__ = ["main", "run_proofs", "format_report"]
+__all__ = ["main", "run_proofs", "format_report", "format_derivation", "format_step"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
 _PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck", "derive.cli_check")
@@ -245,14 +245,31 @@ def format_report(report, *, verbose: bool = False) -> str:
 
 
 def _scope_line(report) -> str:
-    unit = 'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'
-    scope = getattr(report, "scope", "")
-    return f"checked on a battery of {len(report.instances)} {unit}" + (f" ({scope})" if scope else "")
+    return report.scope_line
+
+
+def format_step(s, derivation: str = "") -> str:
+    """One line for a step report: its verdict, and for a failure the reason and counterexample."""
+    if not s.ok or s.weakened:
+        return _short_step_line(derivation, s)
+    where = ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+    return f"✓ {derivation + ', ' if derivation else ''}{where}: {s.verdict}"
+
+
+def format_derivation(d) -> str:
+    """A derivation's verdict in one line, then a line per failed or weakened step."""
+    all_ = [*d.steps, d.result]
+    n_ok = sum(s.ok for s in all_)
+    head = f"{'✓ verified' if d.verified else '✗ NOT verified'}  {d.name}: {n_ok} of {len(all_)} lines hold"
+    lines = [head] + ["    " + _short_step_line("", s) for s in all_ if not s.ok or s.weakened]
+    lines.extend(f"    ✗ {problem}" for problem in d.structure)
+    return "\n".join(lines)
 
 
 def _short_step_line(d, s) -> str:
     """One line: which step, its verdict, and why (the counterexample's instance and values for a failure)."""
-    where = f"{d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+    name = d if isinstance(d, str) else d.name
+    where = (f"{name}, " if name else "") + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
     if s.ok:
         verdict = s.verdict
         if s.verdict != PROVED and s.symbolic and not s.symbolic.startswith("proved"):

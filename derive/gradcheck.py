@@ -161,6 +161,42 @@ class GradcheckResult:
     def warnings(self) -> tuple:
         return tuple(f"{r.name}: {n}" for r in self.results for n in r.notes)
 
+    @property
+    def headline(self) -> str:
+        """'gradcheck: PASSED (p = 0.41, α = 0.01, Holm across 6 MDPs)' and the like."""
+        return format_result(self).splitlines()[0]
+
+    def __str__(self) -> str:
+        return format_result(self)
+
+    def _repr_markdown_(self) -> str:
+        rows = [f"**{self.headline}**", "", f"seed {self.seed} (`seed={self.seed}` replays), batch size {self.batch_size}",
+                "", "| MDP | S | A | H | γ | trajectories | p |", "|---|---|---|---|---|---|---|"]
+        for r in self.results:
+            S, A, H = r.size
+            rows.append(f"| {r.name} | {S} | {A} | {H} | {r.gamma:g} | {r.samples:,} | {_eq(r.p_adjusted)} |")
+        rows.extend(f"- warning: {w}" for w in self.warnings)
+        m = self.minimal
+        if m is not None:
+            S, A, H = m.size
+            rows += ["", f"smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g}; θ = {_vec(m.theta)}",
+                     "", "| | ∇J (exact) | estimated | std. error |", "|---|---|---|---|"]
+            rows += [f"| θ[{k}] | {e:.4g} | {g:.4g} | {se:.2g} |" for k, (e, g, se) in
+                     enumerate(zip(m.exact, m.estimate, m.stderr))]
+        return "\n".join(rows) + "\n"
+
+    def _repr_latex_(self) -> str:
+        head = r"\text{%s}" % self.headline.replace("_", r"\_")
+        for char, tex in (("α", r"\alpha"), ("≠", r"\neq"), ("∇", r"\nabla ")):  # math outside \text
+            head = head.replace(char, r"}%s\text{" % tex)
+        rows = [head]
+        m = self.minimal
+        if m is not None:
+            S, A, H = m.size
+            rows.append(r"\text{smallest MDP where the bias shows: }S=%d,\ A=%d,\ H=%d,\ \gamma=%g" % (S, A, H, m.gamma))
+            rows.append(r"\nabla J = %s,\quad \widehat{\nabla J} = %s" % (_vec(m.exact), _vec(m.estimate)))
+        return "$$\\begin{array}{l}\n%s\n\\end{array}$$" % " \\\\\n".join(rows)
+
     def to_dict(self) -> dict:
         return {"passed": self.passed, "undecided": self.undecided, "p_value": self.p_value, "alpha": self.alpha,
                 "seed": self.seed,

@@ -82,7 +82,16 @@ class ConditionReport:
 
 
 class _NotebookView:
-    """Jupyter renders a report as a table of verdicts."""
+    """Jupyter renders a report as a table of verdicts (failed lines explained below it); str() is the short text report."""
+
+    def __str__(self) -> str:
+        from .cli import format_derivation, format_report, format_step
+
+        if isinstance(self, ProofReport):
+            return format_report(self)
+        if isinstance(self, DerivationReport):
+            return format_derivation(self)
+        return format_step(self)
 
     def _repr_markdown_(self) -> str:
         from .latex import report_to_markdown
@@ -178,6 +187,12 @@ class ProofReport(_NotebookView):
     @property
     def verified(self) -> bool:
         return all(d.verified for d in self.derivations)
+
+    @property
+    def scope_line(self) -> str:
+        """'checked on a battery of 20 MDPs (default: S ≤ 5, …; seed 0)'."""
+        unit = "points" if self.derivations and self.derivations[0].result.unit == "points" else "MDPs"
+        return f"checked on a battery of {len(self.instances)} {unit}" + (f" ({self.scope})" if self.scope else "")
 
     def to_dict(self) -> dict:
         return {
