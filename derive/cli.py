@@ -28,6 +28,17 @@ _PLUGIN_COMMANDS = {
 }
 
 
+def seed_value(text: str) -> int:
+    """argparse type of every --seed: an integer >= 0 (a negative seed is refused in one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse would print the usage block too)
         raise UserError(f"{self.prog}: {message}")
@@ -47,7 +58,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     loud.add_argument("-v", "--verbose", action="store_true",
                       help="print every step with its verdict (default: one line per proof and per failed or weakened step)")
     loud.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
-    verify.add_argument("--seed", type=int, default=None,
+    verify.add_argument("--seed", type=seed_value, default=None,
                         help="replay a run: the seed of the random battery, primes, directions and sample counts "
                              "(default: a fresh seed, printed in the report)")
     verify.add_argument("--random", type=int, default=12, metavar="N",
@@ -211,15 +222,19 @@ def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
 
 def run_proofs(proofs, *, path: str = "", verbose: bool = False) -> int:
     """Verify proofs on the default battery and print the report; 0 when all hold (for proof scripts)."""
+    from .battery import fresh_seed
     from .check import verify_proof
 
+    seed = fresh_seed()
     try:
-        reports = [verify_proof(p, path=path) for p in proofs]
+        reports = [verify_proof(p, path=path, seed=seed) for p in proofs]
     except UserError as exc:
         print(f"derive: {exc}", file=sys.stderr)
         return 2
     for r in reports:
         print(format_report(r, verbose=verbose))
+    where = f" {path}" if path else ""
+    print(f"seed {seed}: derive verify{where} --seed {seed} replays this run")
     return 0 if all(r.verified for r in reports) else 1
 
 

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli import seed_value
 from .errors import UserError
 from .stats import DEFAULT_ALPHA
 
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="B",
                    help="trajectories per estimator call, your training batch size; standard errors come from "
                         f"independent batches (default: {DEFAULT_BATCH_SIZE})")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=seed_value, default=None,
                    help="seed of the battery and of the sampler; the report prints it (default: fresh per run)")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"overall level of the test (default: {DEFAULT_ALPHA})")
     p.add_argument("--variance", action="store_true", help="also require a variance no worse than REINFORCE's")

@@ -14,6 +14,7 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Sequence
 
+from .cli import seed_value
 from .errors import UserError
 from .exact import METHODS, exact_in_z, gradient
 from .mdpfile import Problem, load
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
                                           "3 when undecided (some components could not be tested).")
     _source_arguments(e)
     e.add_argument("--samples", type=_positive_int, default=100_000, help="trajectories (default: 100000)")
-    e.add_argument("--seed", type=int, default=0, help="seed of numpy.random.Generator (default: 0)")
+    e.add_argument("--seed", type=seed_value, default=0, help="seed of numpy.random.Generator (default: 0)")
     e.add_argument("--estimator", choices=ESTIMATORS + BIASED_ESTIMATORS, default="reinforce",
                    help="reinforce (whole return, as in seed 000), reward-to-go, baseline; "
                         "the others are deliberately biased, to show the test's power")
