@@ -183,6 +183,8 @@ def _verify(args) -> int:
 
 def _given_battery(specs: list[str]):
     """The instances of --mdp files (or gym:ENV_ID): each MDP with its policy at its exact θ."""
+    from dataclasses import replace
+
     from .battery import Battery
     from .exact import exact_point
     from .mdpfile import load
@@ -192,7 +194,8 @@ def _given_battery(specs: list[str]):
     for spec in specs:
         problem = load(spec)
         label = spec if spec.startswith("gym:") else Path(spec).name
-        instances.append(Instance(problem.mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
+        mdp = replace(problem.mdp, name=label)  # the report names the file it replays
+        instances.append(Instance(mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
     return Battery(instances, name="given: " + ", ".join(inst.name for inst in instances), seed=None)
 
 
