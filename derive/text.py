@@ -13,7 +13,7 @@ from . import notation as n
 __all__ = ["NotationTextPrinter", "to_text"]
 
 # The ASCII spellings of the notation's own _sympystr forms, in Unicode.
-_WORDS = {"pi_theta": "π_θ", "theta": "θ", "tau": "τ", "gamma": "γ", "mu": "μ", "phi": "φ", "rbar": "r̄"}
+_WORDS = {"pi_theta": "π_θ", "theta": "θ", "tau": "τ", "gamma": "γ", "mu": "μ", "phi": "φ", "rbar": "r̄", "sigma": "σ"}
 _WORD = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")(?![A-Za-z])")
 
 
