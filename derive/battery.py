@@ -80,7 +80,9 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
         seed_text += f"; check seed {check_seed}"
     data: dict = {"battery": name, "seed": seed, "check_seed": check_seed, "instances": len(battery)}
     if battery and all(isinstance(inst, PointInstance) for inst in battery):
-        names = [str(sym) for sym, _ in battery[0].values]
+        from .text import to_text
+
+        names = [to_text(sym) for sym, _ in battery[0].values]
         data.update(unit="points", symbols=names)
         return Scope("points", f"{name}: exact points in {', '.join(names)}; {seed_text}", data)
     mdps = [inst.mdp for inst in battery if not isinstance(inst, PointInstance)]

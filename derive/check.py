@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -39,6 +39,7 @@ from .semantics import (
     Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
 from .symbolic import SymbolicResult, follows_from_lemma, prove, same_form
+from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
            "sample_counts", "DIGITS", "fresh_seed"]
@@ -417,10 +418,7 @@ def _value_text(v) -> str:
 
 
 def _expr_text(e) -> str:
-    try:
-        return sp.sstr(e)
-    except ValueError:  # an integer past Python's digit limit for str()
-        return "(an expression with an integer of more than 4,300 digits)"
+    return to_text(e)
 
 
 def _tag_text(tags: dict) -> str:
@@ -685,7 +683,7 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
 def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=(), counts=(1,)) -> Counterexample:
     if isinstance(inst, PointInstance):
         return Counterexample(instance=inst.describe(), mdp={}, theta=tuple(f"{k} = {v}" for k, v in inst.values),
-                              lhs=(sp.sstr(at_point(lhs, inst)),), rhs=(sp.sstr(at_point(rhs, inst)),),
+                              lhs=(to_text(at_point(lhs, inst)),), rhs=(to_text(at_point(rhs, inst)),),
                               reason=out.reason, bindings=dict(out.bindings or {}))
     left, right = ((), ())
     if out.status == "differ":
@@ -696,18 +694,20 @@ def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, vi
         reason = "the estimator's exact expectation differs from the line above"
     if violated:
         reason += "; side condition violated here: " + "; ".join(f"'{c.text}'" for c in violated)
-    mdp = {**inst.mdp.to_dict(), "policy": inst.policy.describe(),
-           "policy_probabilities": [[str(p) for p in row] for row in inst.probabilities()]}
-    if inst.mdp.reward_distribution:
-        mdp["reward_distribution"] = [[[[str(r), str(p)] for r, p in o] for o in row]
-                                      for row in inst.mdp.reward_distribution]
+    from .mdpfile import to_document
+
+    # A valid MDP file (with the policy and the exact θ): `derive gradient` and `derive verify --mdp` replay it.
+    mdp = to_document(inst.mdp, inst.policy, inst.point, name=inst.name or "counterexample")
+    environment = {}
     if inst.environment_depends_on_theta:
         env = inst.environment
-        mdp["d_initial"] = [[str(x) for x in row] for row in env.d_initial]
-        mdp["d_transitions"] = [[[[str(x) for x in k] for k in a] for a in s_] for s_ in env.d_transitions]
+        environment = {"d_initial": [[str(x) for x in row] for row in env.d_initial],
+                       "d_transitions": [[[[str(x) for x in k] for k in a] for a in s_] for s_ in env.d_transitions]}
+    probabilities = tuple(tuple(str(p) for p in row) for row in inst.probabilities())
     return Counterexample(
         instance=inst.describe(), mdp=mdp,
         theta=theta, lhs=left, rhs=right, reason=reason, bindings=dict(out.bindings or {}),
+        probabilities=probabilities, environment=environment,
     )
 
 
@@ -792,9 +792,9 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         prev = step.expr
     structure = []
     if not same_form(d.start, d.goal.lhs, timeout=timeout):
-        structure.append(f"the derivation starts at {sp.sstr(d.start)}, not at the stated {sp.sstr(d.goal.lhs)}")
+        structure.append(f"the derivation starts at {to_text(d.start)}, not at the stated {to_text(d.goal.lhs)}")
     if not same_form(d.last, d.goal.rhs, timeout=timeout):
-        structure.append(f"the derivation ends at {sp.sstr(d.last)}, not at the stated {sp.sstr(d.goal.rhs)}")
+        structure.append(f"the derivation ends at {to_text(d.last)}, not at the stated {to_text(d.goal.rhs)}")
     if relation_so_far != d.goal.relation:
         structure.append(f"the chain's relation is '{relation_so_far}' but the stated result says '{d.goal.relation}'")
     unproved = [r for r in reports if not r.symbolic.startswith("proved")]
@@ -805,13 +805,21 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     elif not unproved:
         goal_sym = SymbolicResult("proved", "every step is proved symbolically")
     else:
-        first = unproved[0]
-        goal_sym = SymbolicResult("not proved", f"step {first.index} ({first.rule}) is not proved symbolically")
+        # A failed step is the reason the chain does not prove the result, not the first unproved one.
+        first = next((r for r in reports if r.verdict == FAILED), unproved[0])
+        why = "failed" if first.verdict == FAILED else "is not proved symbolically"
+        goal_sym = SymbolicResult("not proved", f"step {first.index} ({first.rule}) {why}")
     result = check_step(
         d.goal.lhs, d.goal.rhs, relation=d.goal.relation, rule="stated result",
         why=f"{d.name}: the result the derivation sets out to prove", index=0,
         battery=battery, symbolic=goal_sym, timeout=timeout, seed=seed, minimize=minimize, root_seed=root_seed,
     )
+    broken = [r for r in reports if not r.ok]
+    if broken:
+        said = ", ".join(f"step {r.index} ({r.rule}) {'failed' if r.verdict == FAILED else 'is ' + r.verdict}"
+                         for r in broken)
+        result = replace(result, detail=f"the chain does not establish it: {said}" + (
+            "; " + result.detail if result.detail else ""))
     chain_ok = not unproved and not structure
     # Keyed by identity (the object keeps its id alive): two derivations with one name stay apart.
     proved_chains[id(d)] = (d, chain_ok, "every step proved symbolically" if chain_ok else

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from .errors import ProcessEndRefused, UserError
-from .report import agreement_phrase
+from .report import PROVED, agreement_phrase
 
-__all__ = ["main", "run_proofs", "format_report"]
+__all__ = ["main", "run_proofs", "format_report", "format_derivation", "format_step"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
 _PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck", "derive.cli_check")
@@ -26,6 +26,17 @@ _PLUGIN_COMMANDS = {
     "gradcheck": ("derive.cli_gradcheck", "test your policy-gradient estimator against exact gradients"),
     "check": ("derive.cli_check", "check every line of a derivation written in LaTeX or Markdown"),
 }
+
+
+def seed_value(text: str) -> int:
+    """argparse type of every --seed: an integer >= 0 (a negative seed is refused in one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +54,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check every step of proof scripts (default: the bundled proofs)")
     verify.add_argument("paths", nargs="*", metavar="PATH", help="proof scripts or folders of them")
     verify.add_argument("--json", action="store_true", help="print only a JSON report on stdout")
-    verify.add_argument("--seed", type=int, default=None,
+    loud = verify.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="print every step with its verdict (default: one line per proof and per failed or weakened step)")
+    loud.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
+    verify.add_argument("--seed", type=seed_value, default=None,
                         help="replay a run: the seed of the random battery, primes, directions and sample counts "
                              "(default: a fresh seed, printed in the report)")
     verify.add_argument("--random", type=int, default=12, metavar="N",
@@ -56,6 +71,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                              "θ-dependent environment); 'rewards' has random rewards P(r|s,a)")
     verify.add_argument("--no-minimize", action="store_true",
                         help="report the battery's smallest failing instance instead of searching for a minimal one")
+    verify.add_argument("--mdp", action="append", default=None, metavar="FILE",
+                        help="check every line on this MDP file (or gym:ENV_ID) instead of the battery; repeatable")
+    verify.add_argument("--save-counterexample", default=None, metavar="FILE",
+                        help="write the first failed step's counterexample as an MDP file (with its policy and θ), "
+                             "which `derive gradient FILE` and `derive verify PROOF --mdp FILE` read")
     verify.set_defaults(handler=_verify)
     wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     if wanted is not None and wanted not in _PLUGIN_COMMANDS:
@@ -113,7 +133,9 @@ def _verify(args) -> int:
     from .battery import fresh_seed
 
     seed = fresh_seed() if args.seed is None else args.seed
-    files = proof_files(args.paths)
+    files, skipped = proof_files(args.paths, report_skipped=True)
+    if skipped and not args.json:
+        print(f"skipped {len(skipped)} file(s) without PROOF: {', '.join(f.name for f in skipped)}", flush=True)
     # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
     # proof, an exception or sys.exit in the script) is reported and skipped, the others are checked.
     loaded, unloadable = [], []
@@ -124,8 +146,13 @@ def _verify(args) -> int:
             unloadable.append({"path": str(f), "error": str(exc)})
             print(f"derive: {exc}", file=sys.stderr, flush=True)
     batteries: dict = {}
+    given = _given_battery(args.mdp) if args.mdp else None
+    if given is not None and args.battery:
+        raise UserError("--mdp and --battery: give one of them (--mdp replaces the battery)")
 
     def battery_for(proof):
+        if given is not None:
+            return given
         name = args.battery or proof.battery
         if name not in BATTERIES:
             raise UserError(f"{proof.name}: unknown battery {name!r} (one of {', '.join(BATTERIES)})")
@@ -136,45 +163,153 @@ def _verify(args) -> int:
     reports = []
     for f, proof in loaded:
         report = verify_proof(proof, path=str(f), battery=battery_for(proof), timeout=args.timeout,
-                              minimize=not args.no_minimize, seed=seed)
+                              minimize=not args.no_minimize and given is None, seed=seed)
         reports.append(report)
-        if not args.json:
-            print(format_report(report), flush=True)
+        if not args.json and not args.quiet:
+            print(format_report(report, verbose=args.verbose), flush=True)
     verified = bool(reports) and not unloadable and all(r.verified for r in reports)
     if args.json:
         print(json.dumps({"verified": verified, "seed": seed, "proofs": [r.to_dict() for r in reports],
                           "errors": unloadable}, indent=2, ensure_ascii=False))
-    elif len(reports) > 1 or (reports and unloadable):
+    elif len(reports) > 1 or (reports and unloadable) or (reports and args.quiet):
         good = sum(r.verified for r in reports)
         tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
         print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
     elif reports:
         print(f"seed {seed}: derive verify --seed {seed} replays this run")
+    if args.save_counterexample:
+        _save_counterexample(reports, args.save_counterexample, quiet=args.json)
     if unloadable:
         return 2
     return 0 if verified else 1
 
 
-def run_proofs(proofs, *, path: str = "") -> int:
+def _given_battery(specs: list[str]):
+    """The instances of --mdp files (or gym:ENV_ID): each MDP with its policy at its exact θ."""
+    from dataclasses import replace
+
+    from .battery import Battery
+    from .exact import exact_point
+    from .mdpfile import load
+    from .semantics import Instance
+
+    instances = []
+    for spec in specs:
+        problem = load(spec)
+        label = spec if spec.startswith("gym:") else Path(spec).name
+        mdp = replace(problem.mdp, name=label)  # the report names the file it replays
+        instances.append(Instance(mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
+    return Battery(instances, name="given: " + ", ".join(inst.name for inst in instances), seed=None)
+
+
+def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
+    """Write the first failed step's counterexample as an MDP file; say where, or why there is none."""
+    say = (lambda text: print(text, file=sys.stderr)) if quiet else print
+    for r in reports:
+        for d in r.derivations:
+            for s in (*d.steps, d.result):
+                ce = s.counterexample
+                if ce is None:
+                    continue
+                where = f"{r.name}, {d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+                if not ce.replayable:
+                    why = "a point, not an MDP" if not ce.mdp else "its μ and P(s'|s,a) depend on θ"
+                    say(f"derive: the counterexample of {where} cannot be written as an MDP file ({why})")
+                    continue
+                try:
+                    Path(target).write_text(json.dumps(ce.mdp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"--save-counterexample: cannot write {target}: {exc.strerror}") from None
+                proof = f" {r.path}" if r.path else ""
+                say(f"counterexample of {where} saved to {target}: derive verify{proof} --mdp {target} replays it")
+                return
+    say("derive: no failed step with a counterexample: nothing saved")
+
+
+def run_proofs(proofs, *, path: str = "", verbose: bool = False) -> int:
     """Verify proofs on the default battery and print the report; 0 when all hold (for proof scripts)."""
+    from .battery import fresh_seed
     from .check import verify_proof
 
+    seed = fresh_seed()
     try:
-        reports = [verify_proof(p, path=path) for p in proofs]
+        reports = [verify_proof(p, path=path, seed=seed) for p in proofs]
     except UserError as exc:
         print(f"derive: {exc}", file=sys.stderr)
         return 2
     for r in reports:
-        print(format_report(r))
+        print(format_report(r, verbose=verbose))
+    where = f" {path}" if path else ""
+    print(f"seed {seed}: derive verify{where} --seed {seed} replays this run")
     return 0 if all(r.verified for r in reports) else 1
 
 
-def format_report(report) -> str:
+def format_report(report, *, verbose: bool = False) -> str:
+    """The text report of one proof: one line per proof and per failed or weakened step, or (verbose) every step."""
+    if verbose:
+        return _full_report(report)
+    lines_all = [(d, s) for d in report.derivations for s in (*d.steps, d.result)]
+    n_ok = sum(s.ok for _, s in lines_all)
+    mark = "✓" if report.verified else "✗"
+    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    where = Path(report.path).name if report.path else report.name
+    lines = [f"{mark} {verdict}  {report.title} ({where}): {n_ok} of {len(lines_all)} lines hold ({report.seconds:.1f} s)",
+             "    " + _scope_line(report)]
+    for d, s in lines_all:
+        if not s.ok or s.weakened:
+            lines.append("    " + _short_step_line(d, s))
+    for d in report.derivations:
+        lines.extend(f"    ✗ {d.name}: {problem}" for problem in d.structure)
+    if any(s.contradiction for _, s in lines_all):
+        lines.append("    derive contradicts itself on a line above (symbolic proof vs instance): please report it")
+    return "\n".join(lines)
+
+
+def _scope_line(report) -> str:
+    return report.scope_line
+
+
+def format_step(s, derivation: str = "") -> str:
+    """One line for a step report: its verdict, and for a failure the reason and counterexample."""
+    if not s.ok or s.weakened:
+        return _short_step_line(derivation, s)
+    where = ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+    return f"✓ {derivation + ', ' if derivation else ''}{where}: {s.verdict}"
+
+
+def format_derivation(d) -> str:
+    """A derivation's verdict in one line, then a line per failed or weakened step."""
+    all_ = [*d.steps, d.result]
+    n_ok = sum(s.ok for s in all_)
+    head = f"{'✓ verified' if d.verified else '✗ NOT verified'}  {d.name}: {n_ok} of {len(all_)} lines hold"
+    lines = [head] + ["    " + _short_step_line("", s) for s in all_ if not s.ok or s.weakened]
+    lines.extend(f"    ✗ {problem}" for problem in d.structure)
+    return "\n".join(lines)
+
+
+def _short_step_line(d, s) -> str:
+    """One line: which step, its verdict, and why (the counterexample's instance and values for a failure)."""
+    name = d if isinstance(d, str) else d.name
+    where = (f"{name}, " if name else "") + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
+    if s.ok:
+        verdict = s.verdict
+        if s.verdict != PROVED and s.symbolic and not s.symbolic.startswith("proved"):
+            verdict += "; " + s.symbolic.removeprefix("not proved: ")
+        why = f"; {s.detail}" if s.detail else ""
+        return f"~ {where}: {verdict}{why}"
+    ce = s.counterexample
+    if ce is None:
+        why = s.detail or s.symbolic
+        return f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+    values = f" ({', '.join(ce.lhs)} vs {', '.join(ce.rhs)})" if ce.lhs else ""
+    bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
+    chain = s.detail.split("; ")[0] if s.index == 0 and s.detail.startswith("the chain") else ""
+    return f"✗ {where}: {s.verdict} — {ce.reason}{values} on {ce.instance}{bound}" + (f" ({chain})" if chain else "")
+
+
+def _full_report(report) -> str:
     """The per-step text report of one proof."""
-    unit = 'points' if report.derivations and report.derivations[0].result.unit == 'points' else 'MDPs'
-    scope = getattr(report, "scope", "")
-    lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: "
-             f"checked on a battery of {len(report.instances)} {unit}" + (f" ({scope})" if scope else "")]
+    lines = [f"{report.title}", f"  {Path(report.path).name if report.path else report.name}: " + _scope_line(report)]
     lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")
@@ -194,7 +329,7 @@ def format_report(report) -> str:
     return "\n".join(lines)
 
 
-def _tables(mdp: dict) -> list[str]:
+def _tables(mdp: dict, probabilities=(), environment=None) -> list[str]:
     """μ, P(s'|s,a), r(s,a,s') and π(a|s) in a few lines (small MDPs only)."""
     if not mdp:  # a point instance: its values are in the description
         return []
@@ -212,9 +347,9 @@ def _tables(mdp: dict) -> list[str]:
     else:
         lines.append("r(s,a,·): " + "; ".join(
             f"s={s},a={a}: {row(mdp['rewards'][s][a])}" for s in range(S) for a in range(A)))
-    if "policy_probabilities" in mdp:
-        lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(mdp["policy_probabilities"])))
-    if "d_transitions" in mdp or "d_initial" in mdp:
+    if probabilities:
+        lines.append("π(·|s): " + "; ".join(f"s={s}: {row(p)}" for s, p in enumerate(probabilities)))
+    if environment:
         lines.append("μ and P(s'|s,a) depend on θ here (derivatives in --json)")
     return lines
 
@@ -241,7 +376,7 @@ def _step_lines(s) -> list[str]:
     ce = s.counterexample
     if ce is not None:
         out.append(f"             counterexample: {ce.instance}")
-        out.extend("               " + line for line in _tables(ce.mdp))
+        out.extend("               " + line for line in _tables(ce.mdp, ce.probabilities, ce.environment))
         for key, value in ce.bindings.items():
             out.append(f"               {key} = {value}")
         out.append(f"               {ce.reason}")

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from .cli import seed_value
 from .errors import UserError
 
 __all__ = ["register", "format_text", "write_back", "MARKS"]
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
                    help="text (a report, the default), or md / tex: the document itself with a verdict "
                         "mark beside every line")
     p.add_argument("-o", "--output", metavar="OUT", help="write the report or document here instead of stdout")
-    p.add_argument("--seed", type=int, default=2024, help="seed of the random battery (default 2024)")
+    p.add_argument("--seed", type=seed_value, default=2024, help="seed of the random battery (default 2024)")
     p.add_argument("--random", type=int, default=12, metavar="N",
                    help="random MDPs in the battery besides the edge cases (default 12)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli import seed_value
 from .errors import UserError
 from .stats import DEFAULT_ALPHA
 
@@ -40,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="B",
                    help="trajectories per estimator call, your training batch size; standard errors come from "
                         f"independent batches (default: {DEFAULT_BATCH_SIZE})")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=seed_value, default=None,
                    help="seed of the battery and of the sampler; the report prints it (default: fresh per run)")
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"overall level of the test (default: {DEFAULT_ALPHA})")
     p.add_argument("--variance", action="store_true", help="also require a variance no worse than REINFORCE's")
@@ -56,7 +57,7 @@ def register(subparsers) -> None:
     lo.add_argument("--batch-envs", type=int, default=None, help="episodes (or envs) per batch")
     lo.add_argument("--steps", type=int, default=None, help="steps per env in the vector layout (default: 4·(H+2))")
     lo.add_argument("--save-minimal", metavar="FILE", default=None,
-                    help="write the smallest MDP where the bias shows as an MDP file")
+                    help="write the smallest MDP where the bias shows as an MDP file, with its policy and θ")
     p.set_defaults(handler=run_gradcheck)
 
 
@@ -158,8 +159,7 @@ def run_gradcheck(args) -> int:
         raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
     if args.loss:
         return _run_loss(args)
-    for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps),
-                        ("--save-minimal", args.save_minimal)):
+    for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps)):
         if value is not None:
             raise UserError(f"{flag}: only with --loss")
     if args.batch_size < 1:
@@ -185,6 +185,13 @@ def run_gradcheck(args) -> int:
         where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
         raise UserError(f"estimator {args.estimator} raised {type(exc).__name__} at {where}: {exc}") from None
     ok = result.passed and result.variance_passed is not False
+    if args.save_minimal and result.minimal is not None:
+        try:
+            Path(args.save_minimal).write_text(json.dumps(result.minimal.to_mdpfile(), indent=1) + "\n")
+        except OSError as e:
+            raise UserError(f"--save-minimal: cannot write {args.save_minimal} ({e.strerror})") from None
+        print(f"smallest MDP where the bias shows saved to {args.save_minimal} (with its policy and θ): "
+              f"derive gradient {args.save_minimal} gives its exact ∇J", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -14,6 +14,7 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Sequence
 
+from .cli import seed_value
 from .errors import UserError
 from .exact import METHODS, exact_in_z, gradient
 from .mdpfile import Problem, load
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
                                           "3 when undecided (some components could not be tested).")
     _source_arguments(e)
     e.add_argument("--samples", type=_positive_int, default=100_000, help="trajectories (default: 100000)")
-    e.add_argument("--seed", type=_seed, default=0, help="seed of numpy.random.Generator, >= 0 (default: 0)")
+    e.add_argument("--seed", type=seed_value, default=0, help="seed of numpy.random.Generator (default: 0)")
     e.add_argument("--estimator", choices=ESTIMATORS + BIASED_ESTIMATORS, default="reinforce",
                    help="reinforce (whole return, as in seed 000), reward-to-go, baseline; "
                         "the others are deliberately biased, to show the test's power")
@@ -70,16 +71,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected at least 2, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:  # numpy.random.default_rng refuses negative seeds
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 

@@ -187,7 +187,7 @@ class Derivation:
         """Apply a rule to the last line."""
         new = r(self.last)
         if new == self.last:
-            raise RuleDoesNotApply(f"{self.name}: rule '{r.name}' does not apply to {sp.sstr(self.last)}")
+            raise RuleDoesNotApply(f"{self.name}: rule '{r.name}' does not apply to {_shown(self.last)}")
         step = Step(new, r.name, r.why, r.relation, r.conditions, r.statement)
         return replace(self, steps=self.steps + (step,))
 
@@ -207,14 +207,14 @@ class Derivation:
         if new == self.last:
             raise RuleDoesNotApply(f"{self.name}: the lemma {lemma.name!r} does not occur in the last line")
         step = Step(new, f"substitute {lemma.name}", why or f"Substitute the result of {lemma.name}.",
-                    EQUAL, (), f"{sp.sstr(lemma.goal.lhs)} -> {sp.sstr(lemma.goal.rhs)}", lemma)
+                    EQUAL, (), f"{_shown(lemma.goal.lhs)} -> {_shown(lemma.goal.rhs)}", lemma)
         return replace(self, steps=self.steps + (step,))
 
     def cite(self, result: "Derivation", *, why: str | None = None) -> "Derivation":
         """Continue with an earlier derivation's result: its goal's right side becomes the next line."""
         if result.goal.lhs != self.last:
             raise RuleDoesNotApply(
-                f"{self.name}: {result.name!r} starts from {sp.sstr(result.goal.lhs)}, not from the last line"
+                f"{self.name}: {result.name!r} starts from {_shown(result.goal.lhs)}, not from the last line"
             )
         step = Step(result.goal.rhs, f"by {result.name}", why or f"The result of {result.name}.",
                     result.goal.relation, (), "", result)
@@ -330,3 +330,9 @@ def _replace_instances(expr: Expr, old: Expr, new: Expr) -> Expr:
     from .notation import STRUCTURE
 
     return bottom_up(lambda e: new if e == old else e, STRUCTURE)(expr)
+
+
+def _shown(e) -> str:
+    from .text import to_text  # lazily: the printer imports the notation
+
+    return to_text(e)

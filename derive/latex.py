@@ -644,7 +644,10 @@ def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
         if size:
             facts.append([("math", ", ".join(k for k, _ in size)), ("math", ", ".join(str(v) for _, v in size))])
         if mdp.get("policy"):
-            facts.append([("prose", "policy"), ("prose", str(mdp["policy"]))])
+            policy = mdp["policy"]
+            if isinstance(policy, dict):  # an MDP file's policy table: its kind and θ's size
+                policy = f"{policy.get('kind', '').replace('-', ' ')} ({len(ce.theta)} parameters)"
+            facts.append([("prose", "policy"), ("prose", str(policy))])
         if ce.theta:
             facts.append([("math", "θ"), ("math", _vector(ce.theta))])
     else:
@@ -658,8 +661,8 @@ def _counterexample_tables(ce) -> list[tuple[list, list[list]]]:
         facts.append([("prose", "left side"), ("math", _vector(ce.lhs))])
         facts.append([("prose", "right side"), ("math", _vector(ce.rhs))])
     tables = []
-    shown = {"name", "horizon", "discount", "policy"}
-    policy = mdp.get("policy_probabilities")
+    shown = {"name", "horizon", "discount", "policy", "theta"}
+    policy = [list(row) for row in getattr(ce, "probabilities", ())] or mdp.get("policy_probabilities")
     if states:
         header = [("math", "s"), ("math", "μ(s)")]
         rows = [[("math", str(s)), ("math", _num(mdp["initial"][s]))] for s in range(states)]
@@ -1058,29 +1061,62 @@ def _report_lines(report) -> list[tuple[str, StepReport]]:
 
 
 def report_to_markdown(report) -> str:
-    """A verification report (proof, derivation or step) as a Markdown table of verdicts."""
+    """A verification report (proof, derivation or step) as a Markdown table of verdicts, failures explained below."""
     head = []
     if isinstance(report, ProofReport):
         state = "verified" if report.verified else "NOT verified"
         head = [f"**{report.title}** — {state}", ""]
+        if report.scope:
+            head = [head[0], "", _md(report.scope_line), ""]
     elif isinstance(report, DerivationReport):
         head = [f"**{report.name}** — {'verified' if report.verified else 'NOT verified'}", ""]
-    rows = ["| derivation | line | rule | verdict |", "|---|---|---|---|"]
+    lone = isinstance(report, StepReport)  # a lone step has no derivation to name
+    rows = (["| line | rule | verdict |", "|---|---|---|"] if lone else
+            ["| derivation | line | rule | verdict |", "|---|---|---|---|"])
+    why = []
     for name, s in _report_lines(report):
         mark, words = _mark(s)
         line = "result" if s.index == 0 else str(s.index)
-        rule = s.rule.replace("|", "\\|")
-        rows.append(f"| {name} | {line} | {rule} | {mark} {words} |")
-    return "\n".join(head + rows) + "\n"
+        rule = _md(s.rule)
+        rows.append(f"| {line} | {rule} | {mark} {_md(words)} |" if lone else
+                    f"| {_md(name)} | {line} | {rule} | {mark} {_md(words)} |")
+        if not s.ok:
+            where = ("" if lone else f"{name}, ") + ("stated result" if s.index == 0 else f"line {s.index}")
+            why.append(f"- **{_md(where)}** ({_md(s.rule)}): {_md(_failure_words(s))}")
+    return "\n".join(head + rows + ([""] + why if why else [])) + "\n"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def _failure_words(s) -> str:
+    """Why a line failed, with its counterexample, in one sentence."""
+    ce = s.counterexample
+    if ce is None:
+        return s.detail or s.symbolic or s.verdict
+    values = f": left side {', '.join(ce.lhs)}, right side {', '.join(ce.rhs)}" if ce.lhs else ""
+    bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
+    return f"{ce.reason}{values} — on {ce.instance}{bound}"
 
 
 def report_to_latex(report) -> str:
     """A verification report as a MathJax ``array`` of verdicts (the notebook's text/latex)."""
-    rows = []
+    lone = isinstance(report, StepReport)
+    rows, why = [], []
     for name, s in _report_lines(report):
         mark, words = _mark(s)
         sym = {"✓": r"\checkmark", "✗": r"\times"}.get(mark, "?")
         line = "result" if s.index == 0 else str(s.index)
-        rows.append(rf"{_mathjax_prose(name)} & \text{{{line}}} & {_mathjax_prose(s.rule)} "
-                    rf"& {sym}\ {_mathjax_prose(words)}")
-    return "$$\n\\begin{array}{llll}\n%s\n\\end{array}\n$$" % " \\\\\n".join(rows)
+        cells = [] if lone else [_mathjax_prose(name)]
+        cells += [rf"\text{{{line}}}", _mathjax_prose(s.rule), rf"{sym}\ {_mathjax_prose(words)}"]
+        rows.append(" & ".join(cells))
+        if not s.ok:
+            why.append(r"\text{%s: }%s" % ("stated result" if s.index == 0 else f"line {s.index}",
+                                           _mathjax_prose(_failure_words(s))))
+    cols = "lll" if lone else "llll"
+    table = "\\begin{array}{%s}\n%s\n\\end{array}" % (cols, " \\\\\n".join(rows))
+    if why:
+        table += "\\\\\n\\begin{array}{l}\n%s\n\\end{array}" % " \\\\\n".join(why)
+        table = "\\begin{array}{l}\n%s\n\\end{array}" % table
+    return "$$\n%s\n$$" % table

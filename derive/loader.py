@@ -13,7 +13,7 @@ from pathlib import Path
 from .derivation import Proof, validate_proof
 from .errors import ProcessEndRefused, UserError
 
-__all__ = ["bundled_proofs_dir", "proof_files", "load_proofs"]
+__all__ = ["bundled_proofs_dir", "proof_files", "defines_proof", "load_proofs"]
 
 
 def bundled_proofs_dir() -> Path:
@@ -26,23 +26,75 @@ def bundled_proofs_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "proofs"
 
 
-def proof_files(paths: list[str]) -> list[Path]:
-    """Expand files and folders (their top-level *.py, not sub-folders) in order."""
+def proof_files(paths: list[str], *, report_skipped: bool = False):
+    """Expand files and folders in order; a folder's top-level *.py count only when they assign PROOF or PROOFS.
+
+    Whether a file in a folder is a proof script is decided by reading it (``ast``), never by running
+    it, as pytest collects tests. A file named explicitly is taken as it is (and loading it says
+    when it defines no PROOF). With ``report_skipped``, returns (files, skipped).
+    """
     out: list[Path] = []
+    skipped: list[Path] = []
     for raw in paths or [str(bundled_proofs_dir())]:
         p = Path(raw)
         if p.is_dir():
             found = sorted(f for f in p.glob("*.py") if not f.name.startswith("_"))
             if not found:
                 raise UserError(f"{p}: folder holds no proof scripts (*.py)")
-            out.extend(found)
+            proofs = [f for f in found if defines_proof(f)]
+            skipped.extend(f for f in found if f not in proofs)
+            if not proofs:
+                raise UserError(f"{p}: no file in the folder assigns PROOF or PROOFS "
+                                f"(skipped {len(found)}: {', '.join(f.name for f in found)})")
+            out.extend(proofs)
         elif p.is_file():
             if p.suffix != ".py":
                 raise UserError(f"{p}: not a Python proof script (expected a .py file)")
             out.append(p)
         else:
             raise UserError(f"{p}: no such file or folder")
-    return out
+    return (out, skipped) if report_skipped else out
+
+
+def defines_proof(path: Path) -> bool:
+    """Whether the module assigns PROOF or PROOFS at its top level (read, not run)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, ValueError, UnicodeDecodeError, OSError, RecursionError, MemoryError):
+        return True  # unreadable as Python: loading it reports the error, naming the file
+    return any(_assigns_proof(node) for node in _top_level(tree.body))
+
+
+def _top_level(body):
+    """Module-level statements, including those inside top-level if/try/with blocks."""
+    import ast
+
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            for part in ("body", "orelse", "finalbody"):
+                yield from _top_level(getattr(node, part, []) or [])
+            for handler in getattr(node, "handlers", []):
+                yield from _top_level(handler.body)
+
+
+def _assigns_proof(node) -> bool:
+    import ast
+
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        return False
+    names = set()
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+    return bool(names & {"PROOF", "PROOFS"})
 
 
 def load_proofs(path: str | Path) -> list[Proof]:

@@ -19,6 +19,7 @@ little power to tell c from 0; never a pass).
 from __future__ import annotations
 
 import json
+import re
 import math
 import random
 from dataclasses import dataclass, field, replace
@@ -411,6 +412,17 @@ class LossResult:
         if self.verdict == "biased" and scaled > self.alpha:  # biased through c's sign or c = 0, not the direction
             return float(min(r.p_unit_adj for r in self.results))
         return scaled
+
+    def __str__(self) -> str:
+        return format_loss_result(self)
+
+    def _repr_markdown_(self) -> str:
+        head, *rest = format_loss_result(self).splitlines()
+        return f"**{head}**\n\n```text\n" + "\n".join(rest) + "\n```\n"
+
+    def _repr_latex_(self) -> str:
+        head = format_loss_result(self).splitlines()[0]
+        return r"$$\text{%s}$$" % re.sub(r"[_&%#$]", lambda m: "\\" + m[0], head).replace("α", r"} \alpha \text{")
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,

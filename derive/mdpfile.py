@@ -316,3 +316,31 @@ def _theta_value(value, where: str):
             _in_float_range(1 / z, _short(value), where)
             return LogRational(z)
     return _number(value, where)[0]
+
+
+def to_document(mdp: FiniteMDP, policy, point, *, name: str = "") -> dict:
+    """An MDP file's document (JSON-ready; exact values as strings) for an MDP, a policy and an exact point.
+
+    ``point`` is in the policy's exact coordinates (z = e^θ for softmax, θ for direct), so a
+    softmax θ_k is written "log(p/q)" and :func:`load` gives back the same point exactly.
+    """
+    s = str
+    doc: dict = {"name": name or mdp.name or "counterexample", "initial": [s(x) for x in mdp.initial],
+                 "transitions": [[[s(x) for x in d] for d in row] for row in mdp.transitions]}
+    if mdp.reward_distribution:
+        doc["reward_distribution"] = [[[[s(r), s(p)] for r, p in o] for o in row] for row in mdp.reward_distribution]
+    else:
+        doc["rewards"] = [[[s(x) for x in d] for d in row] for row in mdp.rewards]
+    doc["horizon"] = mdp.horizon
+    doc["discount"] = s(mdp.discount)
+    if isinstance(policy, DirectPolicy):
+        doc["policy"] = {"kind": "direct"}
+        doc["theta"] = [s(Fraction(v)) for v in point]
+    else:
+        if isinstance(policy, LinearSoftmax):
+            doc["policy"] = {"kind": "linear-softmax",
+                             "features": [[[s(v) for v in phi] for phi in row] for row in policy.features]}
+        else:
+            doc["policy"] = {"kind": "tabular-softmax"}
+        doc["theta"] = ["0" if Fraction(z) == 1 else f"log({Fraction(z)})" for z in point]
+    return doc

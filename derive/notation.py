@@ -573,3 +573,31 @@ def factorisation(traj=tau) -> Expr:
 assert theta not in mu().free_symbols and theta not in dynamics().free_symbols
 assert theta not in R().free_symbols and gamma in R().free_symbols
 assert all(theta in q.free_symbols for q in (d(), Q(), DiscountedOccupancy(x), DiscountedQ(x, b)))
+
+
+# -- notebooks ---------------------------------------------------------------------------------
+# Jupyter shows an expression through its _repr_latex_; one that contains derive's notation is
+# shown with derive's printer (∇_θ, factors as written), every other SymPy expression as before.
+
+_NOTATION = (_Printed, _StepOf, _Binder, Sample, RewardProbability, Normal)
+
+
+def _repr_latex_(self):
+    if isinstance(self, _NOTATION) or (isinstance(self, sp.Basic) and self.has(*_NOTATION)):
+        from .latex import to_latex  # lazily: the printer imports this module
+
+        return "$\\displaystyle %s$" % to_latex(self)
+    return _sympy_repr_latex(self)
+
+
+def _install_repr_latex():
+    from sympy.core._print_helpers import Printable
+
+    global _sympy_repr_latex
+    if getattr(Printable._repr_latex_, "__module__", "") != __name__:
+        _sympy_repr_latex = Printable._repr_latex_
+        Printable._repr_latex_ = _repr_latex_
+
+
+_sympy_repr_latex = None
+_install_repr_latex()

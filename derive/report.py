@@ -59,9 +59,18 @@ class Counterexample:
     rhs: tuple[str, ...]          # right side
     reason: str                   # why the two sides differ, in one sentence
     bindings: dict = field(default_factory=dict)  # free variables: trajectory τ, sample count m, …
+    probabilities: tuple = ()     # π(a|s) at θ, exactly, one row per state
+    environment: dict = field(default_factory=dict)  # ∂μ/∂θ, ∂P/∂θ when the environment depends on θ
+
+    @property
+    def replayable(self) -> bool:
+        """Whether ``mdp`` is an MDP file that reproduces the instance (not for points or a θ-dependent world)."""
+        return bool(self.mdp) and not self.environment
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["replayable"] = self.replayable
+        return d
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,16 @@ class ConditionReport:
 
 
 class _NotebookView:
-    """Jupyter renders a report as a table of verdicts."""
+    """Jupyter renders a report as a table of verdicts (failed lines explained below it); str() is the short text report."""
+
+    def __str__(self) -> str:
+        from .cli import format_derivation, format_report, format_step
+
+        if isinstance(self, ProofReport):
+            return format_report(self)
+        if isinstance(self, DerivationReport):
+            return format_derivation(self)
+        return format_step(self)
 
     def _repr_markdown_(self) -> str:
         from .latex import report_to_markdown
@@ -117,9 +135,19 @@ class StepReport(_NotebookView):
         """Some instances agreed only to 60 digits, and no symbolic proof backs the step."""
         return self.ok and self.verdict != PROVED and self.numeric_instances > 0
 
+    @property
+    def weakened(self) -> bool:
+        """Holds, but less was shown than a symbolic proof or a check on the whole battery."""
+        if not self.ok or self.verdict == PROVED:
+            return False
+        partial = " of " in self.verdict.split("(")[0] or "not evaluated on" in self.detail
+        limited = "random sample tuples" in self.scope or "not checked" in self.scope
+        return self.numeric_only or partial or limited
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ok"] = self.ok
+        d["weakened"] = self.weakened
         return d
 
 
@@ -159,6 +187,12 @@ class ProofReport(_NotebookView):
     @property
     def verified(self) -> bool:
         return all(d.verified for d in self.derivations)
+
+    @property
+    def scope_line(self) -> str:
+        """'checked on a battery of 20 MDPs (default: S ≤ 5, …; seed 0)'."""
+        unit = "points" if self.derivations and self.derivations[0].result.unit == "points" else "MDPs"
+        return f"checked on a battery of {len(self.instances)} {unit}" + (f" ({self.scope})" if self.scope else "")
 
     def to_dict(self) -> dict:
         return {

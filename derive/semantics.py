@@ -561,7 +561,7 @@ class Evaluator:
             raise Undefined("γ^n with γ = 0 and n < 0", {})
         x = self._eval(base, env)
         if n < 0:
-            x = self._inv(x, env, f"division by zero in {sp.sstr(e)}")
+            x = self._inv(x, env, f"division by zero in {_text(e)}")
             n = -n
         bk = self.backend
         result = Dual(bk.one(), bk.zero())
@@ -645,7 +645,7 @@ class Evaluator:
     def _slot(self, traj, env: _Env) -> np.ndarray:
         key = self._slot_key(traj, env)
         if key not in env.slots:
-            raise Unsupported(f"trajectory {sp.sstr(traj)} is not bound (no Σ_τ and not a free variable of the step)")
+            raise Unsupported(f"trajectory {_text(traj)} is not bound (no Σ_τ and not a free variable of the step)")
         return env.slots[key]
 
     def _slot_key(self, traj, env: _Env):
@@ -673,7 +673,7 @@ class Evaluator:
                 raise IllFormed(f"{role} {e} = {value} does not exist on this MDP ({role}s 0..{size - 1})")
             return value
         if isinstance(e, (State, Action)) and (role == "state") != isinstance(e, State):
-            raise IllFormed(f"{sp.sstr(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
+            raise IllFormed(f"{_text(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
         if isinstance(e, (State, Action)):
             traj, k = e.args
             idx = self._slot(traj, env)
@@ -745,3 +745,9 @@ def _mul_or_unknown(bk, x, y):
         return None
     return bk.mul(x, y)
 
+
+
+def _text(e) -> str:
+    from .text import to_text  # lazily: the printer imports the notation
+
+    return to_text(e)

@@ -29,6 +29,7 @@ from sympy import Expr, Mul, Sum, Symbol
 from sympy.core.function import AppliedUndef
 
 from .derivation import UNBIASED
+from .text import to_text
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
     factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
@@ -185,10 +186,10 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
                 return SymbolicResult("proved", (how + note).strip())
         residue = sp.simplify(diff)
     except Exception as exc:  # SymPy may refuse an operation on an abstract form
-        return SymbolicResult("not proved", f"SymPy could not reduce the difference ({type(exc).__name__})")
+        return SymbolicResult("not proved", f"SymPy could not reduce the difference of the two sides to 0 (it stopped with {type(exc).__name__})")
     if residue == 0:
         return SymbolicResult("proved", ("by simplify" + note).strip())
-    return SymbolicResult("not proved", f"lhs − rhs reduces to {_short(residue)}")
+    return SymbolicResult("not proved", "SymPy could not reduce the difference of the two sides to 0")
 
 
 # -- undefined functions ------------------------------------------------------------
@@ -256,7 +257,7 @@ def _ranges(e: Expr, context: tuple = (), avoid: frozenset = frozenset()) -> Exp
             low = _bound(count, enclosing, upper=False)
             if low is None or not low.is_nonnegative:
                 raise _ReversedRange(
-                    f"the range {var} = {sp.sstr(lo)}..{sp.sstr(hi)} may run backwards; SymPy (Karr's convention) "
+                    f"the range {to_text(var)} = {to_text(lo)}..{to_text(hi)} may run backwards; SymPy (Karr's convention) "
                     f"reads such a sum as a negative sum, the instance check as the empty sum 0")
             fresh = _range_symbol(var, lo, enclosing, body.free_symbols | avoid)
             renamed[limits[k][0]] = fresh
@@ -319,7 +320,7 @@ def _worker(fn, args, conn):
     try:
         conn.send(fn(*args))
     except Exception as exc:  # report, do not crash the checker
-        conn.send(SymbolicResult("not proved", f"SymPy could not reduce the difference ({type(exc).__name__})"))
+        conn.send(SymbolicResult("not proved", f"SymPy could not reduce the difference of the two sides to 0 (it stopped with {type(exc).__name__})"))
     finally:
         conn.close()
 
@@ -340,7 +341,7 @@ def _with_limit(fn, args, timeout: float) -> SymbolicResult:
                 return reader.recv()
             except EOFError:  # the child died without an answer (killed, out of memory)
                 return SymbolicResult("undecided", "the symbolic check ended without an answer")
-        return SymbolicResult("undecided", f"the symbolic check reached its {timeout:g} s time limit")
+        return SymbolicResult("undecided", f"the time limit of {timeout:g} s was reached before SymPy reduced the difference of the two sides")
     finally:
         if proc.is_alive():
             proc.kill()
@@ -483,10 +484,3 @@ def _merge_sums(e: Expr) -> Expr:
     merged = [Sum(sp.expand(sp.Add(*bodies)), *lim) for lim, bodies in groups.items()]
     merged = [x for x in merged if x.function != 0]
     return sp.Add(*other, *merged)
-
-
-def _short(e: Expr, limit: int = 160) -> str:
-    text = sp.sstr(e)
-    if "Dummy" in text:  # SymPy's internal renaming makes the residue unreadable
-        return "an expression SymPy does not reduce to 0"
-    return text if len(text) <= limit else text[:limit] + " …"

@@ -139,7 +139,7 @@ class _Compiler:
         info = self.local(e)
         if info is not None and info[1] is not None and not info[1]:  # reads several steps: split it
             if not isinstance(e, (sp.Add, sp.Mul, sp.Pow, sp.log)):
-                raise NotCovered(f"{sp.sstr(e)} reads more than one step of τ")
+                raise NotCovered(f"{_text(e)} reads more than one step of τ")
             info = None
         if info is not None:
             var, cand = info
@@ -171,7 +171,7 @@ class _Compiler:
                 return self.compile(sp.Mul(*[sp.Pow(a, n, evaluate=False) for a in base.args], evaluate=False),
                                     delta)
             if n < 1:
-                raise NotCovered(f"{sp.sstr(e)}: a negative power of a sum over time")
+                raise NotCovered(f"{_text(e)}: a negative power of a sum over time")
             return self.compile(sp.Mul(*([base] * n), evaluate=False), delta)
         if isinstance(e, TrajectoryProbability):
             return self.compile(self._factorised(e, 1), delta)
@@ -201,21 +201,21 @@ class _Compiler:
             inner = body.xreplace({v: w})
             info = self.local(inner)
             if info is None or info[0] not in (w, None) or (info[1] is not None and not info[1]):
-                raise NotCovered(f"the body of {sp.sstr(e)} is not one step of τ")
+                raise NotCovered(f"the body of {_text(e)} is not one step of τ")
             lo_i, hi_i = (sp.sympify(z).xreplace(self.ints) for z in (lo, hi))
             if not (lo_i.is_Integer and hi_i.is_Integer):
-                raise NotCovered(f"the range of {sp.sstr(e)} is not fixed")
+                raise NotCovered(f"the range of {_text(e)} is not fixed")
             if delta and inner.has(Derivative):
                 raise NotCovered("a derivative inside a derivative")
             return [_Term(products=[(_Factor(inner, w, delta, info[1]), int(lo_i), int(hi_i))])]
         if isinstance(e, sp.log):
             split = self._split_log(e.args[0])
             if split == e:
-                raise NotCovered(f"log of {sp.sstr(e.args[0])}: not a product of steps")
+                raise NotCovered(f"log of {_text(e.args[0])}: not a product of steps")
             return self.compile(split, delta)
         if isinstance(e, Derivative):
             if len(e.variable_count) != 1 or e.variable_count[0] != (theta, 1):
-                raise NotCovered(f"{sp.sstr(e)} is not a first derivative in θ")
+                raise NotCovered(f"{_text(e)} is not a first derivative in θ")
             if delta:
                 raise NotCovered("a derivative inside a derivative")
             self.n_deltas += 1
@@ -224,7 +224,7 @@ class _Compiler:
             for term in terms:
                 term.deltas = term.deltas | {j}
             return terms
-        raise NotCovered(f"no dynamic-programming plan for {type(e).__name__}: {sp.sstr(e)}")
+        raise NotCovered(f"no dynamic-programming plan for {type(e).__name__}: {_text(e)}")
 
     def ints_value(self, sym):
         if sym not in self.ints:
@@ -562,7 +562,7 @@ class _Plan:
             return 0
         ok = sorted(k for k in f.candidates if 0 <= k <= self.H)
         if not ok:
-            raise NotCovered(f"{sp.sstr(f.expr)} reads outside the trajectory's steps")
+            raise NotCovered(f"{_text(f.expr)} reads outside the trajectory's steps")
         return ok[-1]
 
     def _offset(self, factors) -> int:
@@ -579,7 +579,7 @@ class _Plan:
     def _product_offset(self, f: _Factor, lo: int, hi: int) -> int:
         ok = [c for c in f.candidates if lo > hi or (0 <= lo + c and hi + c <= self.H)]
         if not ok:
-            raise NotCovered(f"the product over {sp.sstr(f.expr)} reads outside the trajectory's steps")
+            raise NotCovered(f"the product over {_text(f.expr)} reads outside the trajectory's steps")
         return max(ok)
 
     def _bounds(self, variables, index, offsets):
@@ -761,3 +761,9 @@ def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: 
     if d.val is None:
         return None
     return bool(np.all(bk.is_zero(np.asarray(d.val))))
+
+
+def _text(e) -> str:
+    from .text import to_text  # lazily: the printer imports the notation
+
+    return to_text(e)

@@ -31,7 +31,7 @@ def wrong_proof(tmp_path_factory):
 
 
 def test_verify_bundled_proofs_exit_0():
-    r = run("verify", "--random", "4")
+    r = run("verify", "--random", "4", "-v")
     assert r.returncode == 0, r.stderr
     assert "VERIFIED: 18 of 18 lines hold" in r.stdout
     assert "log-derivative trick" in r.stdout and "proved symbolically" in r.stdout
@@ -43,7 +43,7 @@ def test_proof_script_runs_by_itself():
 
 
 def test_wrong_step_exit_1_with_counterexample(wrong_proof):
-    r = run("verify", str(wrong_proof), "--random", "4")
+    r = run("verify", str(wrong_proof), "--random", "4", "-v")
     assert r.returncode == 1
     assert "✗" in r.stdout and "claim" in r.stdout and "counterexample:" in r.stdout
     assert "left side" in r.stdout and "NOT VERIFIED" in r.stdout
@@ -108,7 +108,7 @@ def test_sys_exit_in_one_script_does_not_end_the_run(tmp_path):
     good = small(tmp_path, "b_good.py")
     r = run("verify", str(bad), str(good), "--random", "0")
     one_line_exit_2(r, "a_exits.py:6:", "sys.exit(0)")
-    assert "A small proof" in r.stdout and "VERIFIED: 2 of 2 lines hold" in r.stdout
+    assert "A small proof" in r.stdout and "VERIFIED  A small proof (b_good.py): 2 of 2 lines hold" in r.stdout
     assert "1 file(s) could not be loaded" in r.stdout
 
 
@@ -238,3 +238,95 @@ def test_code_a_script_leaves_behind_cannot_turn_a_failure_into_exit_0(tmp_path,
     r = run("verify", str(small(tmp_path, "a_leaves.py", body)), "--random", "0", start_new_session=True)
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
     assert "NOT VERIFIED" in r.stdout
+
+
+# -- reports people read: one line per proof and per failed or weakened step ---------
+
+def test_default_report_is_one_line_per_proof_plus_failed_steps(wrong_proof):
+    r = run("verify", str(wrong_proof), "--random", "2", "--seed", "5", "--no-minimize")
+    assert r.returncode == 1
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("✗ NOT VERIFIED") and "wrong_step.py" in lines[0]
+    assert lines[1].strip().startswith("checked on a battery of") and "seed 5" in lines[1]
+    failed = [x for x in lines[2:-1] if x.strip().startswith("✗")]
+    assert any("step 8 (claim): failed — the two sides differ" in x and " on " in x for x in failed), failed
+    assert any("the derivation ends at" in x and "R(τ^(i)) R(τ^(i))" in x for x in failed), failed
+    assert len(lines) == 2 + len(failed) + 1
+    # the passing steps of the proof are not listed; the replay line stays
+    assert not any("log-derivative trick" in x for x in lines) and "--seed 5 replays" in lines[-1]
+
+
+def test_verbose_prints_every_step_and_quiet_only_the_summary(tmp_path):
+    good = small(tmp_path, "good.py")
+    v = run("verify", str(good), "--random", "0", "-v")
+    assert "definition of J" in v.stdout and "VERIFIED: 2 of 2 lines hold" in v.stdout
+    q = run("verify", str(good), "--random", "0", "-q")
+    assert q.returncode == 0 and q.stdout.strip().splitlines() == [q.stdout.strip()]
+    assert q.stdout.startswith("1 of 1 proofs verified")
+    d = run("verify", str(good), "--random", "0")
+    assert len(d.stdout.strip().splitlines()) == 3  # proof, battery scope, seed
+
+
+def test_reports_print_expressions_in_derives_notation(wrong_proof):
+    r = run("verify", str(wrong_proof), "--random", "2", "--seed", "5", "--no-minimize", "--json")
+    steps = json.loads(r.stdout)["proofs"][0]["steps"]
+    text = " ".join(s["lhs"] + " " + s["rhs"] + " " + s["symbolic"] for s in steps)
+    assert "∇_θ" in text and "P(τ;θ)" in text
+    for raw in ("Derivative(", "pi_theta(", "Sum(", "tau", "theta", "reduces to"):
+        assert raw not in text, raw
+
+
+def test_folder_skips_files_without_proof_and_says_so(tmp_path):
+    small(tmp_path, "mine.py")
+    (tmp_path / "helper.py").write_text("raise SystemExit('must not run')\n")
+    (tmp_path / "notes.py").write_text("X = 1\n")
+    r = run("verify", str(tmp_path), "--random", "0")
+    assert r.returncode == 0, r.stderr
+    assert "skipped 2 file(s) without PROOF: helper.py, notes.py" in r.stdout
+    assert "must not run" not in r.stderr
+
+
+def test_named_file_without_proof_is_an_error(tmp_path):
+    f = tmp_path / "helper.py"
+    f.write_text("X = 1\n")
+    one_line_exit_2(run("verify", str(f)), "helper.py", "defines no PROOF")
+
+
+def test_users_proof_script_prints_its_report_through_the_documented_main_block(tmp_path):
+    body = ("PROOF = Proof('p', 'A small proof', (d,))\n\n"
+            "if __name__ == '__main__':\n"
+            "    from derive.cli import run_proofs\n\n"
+            "    raise SystemExit(run_proofs([PROOF], path=__file__))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+    good = small(tmp_path, "mine.py", body)
+    r = subprocess.run([sys.executable, str(good)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0 and r.stdout.startswith("✓ VERIFIED  A small proof") and "replays this run" in r.stdout
+    bad = small(tmp_path, "bad.py", body.replace("(d,)", "(d.claim(J() + 1, why='off by one'),)"))
+    r = subprocess.run([sys.executable, str(bad)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 1 and "NOT VERIFIED" in r.stdout and "step 2 (claim): failed" in r.stdout
+    # imported by another module, it prints nothing
+    r = subprocess.run([sys.executable, "-c", "import mine"], capture_output=True, text=True, timeout=300,
+                       env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"})
+    assert r.returncode == 0 and r.stdout == ""
+
+
+@pytest.mark.parametrize("args", [
+    ["verify"], ["gradient", "examples/chain.json"], ["estimate", "examples/chain.json"],
+    ["gradcheck", "x:y"], ["check", "tests/corpus/baseline.md"],
+])
+@pytest.mark.parametrize("seed", ["-1", "-12345"])
+def test_negative_seed_on_every_subcommand_is_one_line_exit_2(args, seed):
+    r = run(*args, "--seed", seed, cwd=ROOT)
+    if args[0] == "gradient":  # gradient has no --seed: argparse says so, still one line, exit 2
+        one_line_exit_2(r, "--seed")
+    else:
+        one_line_exit_2(r, "--seed", f"expected an integer >= 0, got {seed}")
+
+
+def test_help_derive_points_to_notation_rules_writing_and_every_command():
+    import derive
+
+    doc = derive.__doc__
+    for needle in ("derive.notation", "derive.rules", "docs/writing.md", "derive verify", "derive check",
+                   "derive gradient", "derive estimate", "derive gradcheck", "derive latex", "run_proofs"):
+        assert needle in doc, needle

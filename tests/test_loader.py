@@ -233,3 +233,28 @@ def test_writes_to_file_descriptor_1_while_loading_go_to_stderr(tmp_path, capfd)
     out, err = capfd.readouterr()
     assert "raw" not in out and "buffered" not in out and "after" in out
     assert "raw" in err and "buffered" in err
+
+
+def test_folder_collects_only_files_that_assign_proof_without_running_the_others(tmp_path):
+    (tmp_path / "helper.py").write_text("open(__file__ + '.ran', 'w').write('ran')\nX = 1\n")
+    (tmp_path / "notes.py").write_text("PROOF_NOTES = 'not a proof'\n")
+    (tmp_path / "mine.py").write_text("from derive.notation import J\nPROOF = None\n")
+    (tmp_path / "many.py").write_text("if True:\n    PROOFS = []\n")
+    files, skipped = proof_files([str(tmp_path)], report_skipped=True)
+    assert [f.name for f in files] == ["many.py", "mine.py"]
+    assert [f.name for f in skipped] == ["helper.py", "notes.py"]
+    assert not (tmp_path / "helper.py.ran").exists()  # decided by reading, never by running
+
+
+def test_folder_without_any_proof_is_an_error(tmp_path):
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    with pytest.raises(UserError, match="no file in the folder assigns PROOF"):
+        proof_files([str(tmp_path)])
+
+
+def test_named_file_without_proof_is_still_taken_and_refused_on_load(tmp_path):
+    f = tmp_path / "helper.py"
+    f.write_text("X = 1\n")
+    assert proof_files([str(f)]) == [f]
+    with pytest.raises(UserError, match="defines no PROOF"):
+        load_proofs(f)
