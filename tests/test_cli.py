@@ -212,7 +212,7 @@ def test_a_step_changed_after_it_was_built_exit_2_one_line(tmp_path):
     good = small(tmp_path, "b_good.py")
     r = run("verify", str(bad), str(good), "--random", "0")
     one_line_exit_2(r, "a_changed.py", "Proof.derivations[0] ('d').steps[0]", "NoneType")
-    assert "VERIFIED: 2 of 2 lines hold" in r.stdout
+    assert "✓ VERIFIED  A small proof (b_good.py): 2 of 2 lines hold" in r.stdout
 
 
 def test_a_false_line_proved_only_by_a_closed_form_is_not_proved_symbolically(tmp_path):
