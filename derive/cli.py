@@ -13,7 +13,8 @@ from pathlib import Path
 from .errors import ProcessEndRefused, UserError
 from .report import PROVED, agreement_phrase
 
-__all__ = ["main", "run_proofs", "format_report", "format_derivation", "format_step"]
+__all__ = ["main", "run_proofs", "format_report", "format_derivation", "format_step", "counterexample_lines",
+           "int_at_least", "seed_value"]
 
 # Subcommand modules that register themselves on the parser; absent ones are skipped.
 _PLUGINS = ("derive.cli_numeric", "derive.cli_latex", "derive.cli_gradcheck", "derive.cli_check")
@@ -28,15 +29,22 @@ _PLUGIN_COMMANDS = {
 }
 
 
-def seed_value(text: str) -> int:
-    """argparse type of every --seed: an integer >= 0 (a negative seed is refused in one line, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+def int_at_least(minimum: int):
+    """An argparse type: an integer >= minimum, refused in one line (exit 2) otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+seed_value = int_at_least(0)  # every --seed: a negative seed is refused (NumPy would raise later)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -373,14 +381,20 @@ def _step_lines(s) -> list[str]:
     for c in s.conditions:
         if not c.status.startswith("holds"):
             out.append(f"             side condition '{c.text}': {c.status}")
-    ce = s.counterexample
-    if ce is not None:
-        out.append(f"             counterexample: {ce.instance}")
-        out.extend("               " + line for line in _tables(ce.mdp, ce.probabilities, ce.environment))
-        for key, value in ce.bindings.items():
-            out.append(f"               {key} = {value}")
-        out.append(f"               {ce.reason}")
-        if ce.lhs:
-            out.append(f"               left side  = [{', '.join(ce.lhs)}]")
-            out.append(f"               right side = [{', '.join(ce.rhs)}]")
+    if s.counterexample is not None:
+        out.extend(counterexample_lines(s.counterexample, indent=13, tables=True))
+    return out
+
+
+def counterexample_lines(ce, *, indent: int, tables: bool = False) -> list[str]:
+    """A counterexample as report lines: the instance, (its tables,) the bindings, why, both sides."""
+    pad, more = " " * indent, " " * (indent + 2)
+    out = [f"{pad}counterexample: {ce.instance}"]
+    if tables:
+        out.extend(more + line for line in _tables(ce.mdp, ce.probabilities, ce.environment))
+    out.extend(f"{more}{key} = {value}" for key, value in ce.bindings.items())
+    out.append(f"{more}{ce.reason}")
+    if ce.lhs:
+        out.append(f"{more}left side  = [{', '.join(ce.lhs)}]")
+        out.append(f"{more}right side = [{', '.join(ce.rhs)}]")
     return out

@@ -126,15 +126,10 @@ def format_text(report) -> str:
                 out.append(f"      {st.detail}")
             for c in st.conditions:
                 out.append(f"      side condition {c.text}: {c.status}")
-            ce = st.counterexample
-            if ce is not None:
-                out.append(f"      counterexample: {ce.instance}")
-                for key, value in ce.bindings.items():
-                    out.append(f"        {key} = {value}")
-                out.append(f"        {ce.reason}")
-                if ce.lhs:
-                    out.append(f"        left side  = [{', '.join(ce.lhs)}]")
-                    out.append(f"        right side = [{', '.join(ce.rhs)}]")
+            if st.counterexample is not None:
+                from .cli import counterexample_lines
+
+                out.extend(counterexample_lines(st.counterexample, indent=6))
         for note in ln.notes:
             out.append(f"    note: {note}")
         if ln.detail:

@@ -14,7 +14,7 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Sequence
 
-from .cli import seed_value
+from .cli import int_at_least, seed_value
 from .errors import UserError
 from .exact import METHODS, exact_in_z, gradient
 from .mdpfile import Problem, load
@@ -64,14 +64,7 @@ def _source_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"expected at least 2, got {value}")
-    return value
+_positive_int = int_at_least(2)
 
 
 def _labels(problem: Problem) -> list[str]:

@@ -99,15 +99,11 @@ def terminal_states(mdp: FiniteMDP) -> tuple:
 def _problem(item, i: int) -> LossProblem:
     if isinstance(item, LossProblem):
         return item
-    if hasattr(item, "mdp") and hasattr(item, "policy") and hasattr(item, "theta"):
-        item = (item.mdp, item.policy, item.theta)
-    try:
-        mdp, policy, theta = item
-    except (TypeError, ValueError):
-        raise UserError(f"mdps: expected Problem objects or (mdp, policy, theta) triples, got {item!r}") from None
+    from .gradcheck import _as_problem
+
+    mdp, policy, th = _as_problem(item)
     if not isinstance(policy, (TabularSoftmax, LinearSoftmax)):
         raise UserError(f"mdps[{i}]: a loss is checked with a tabular or linear softmax policy, got {policy.describe()}")
-    th = np.asarray([float(x) for x in theta], dtype=float)
     return LossProblem(mdp, policy, th, terminal_states(mdp), mdp.name or f"mdp #{i + 1}")
 
 
