@@ -36,7 +36,7 @@ from .report import (
     ProofReport, StepReport,
 )
 from .semantics import (
-    Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
+    MAX_TERMS, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
 from .symbolic import SymbolicResult, prove, same_form
 
@@ -63,6 +63,7 @@ class InstanceOutcome:
     baseline: tuple = ()          # the b(s) drawn for this check
     notes: tuple = ()             # what was not checked (a sample count past the limit), in words
     direction: tuple = ()         # the direction v of the check
+    inherited: bool = False       # not evaluated because the line above is undefined here (that line is reported)
 
 
 def sample_counts(rng: random.Random) -> tuple[int, ...]:
@@ -110,6 +111,7 @@ def _unroll(e):
             others = e.limits[:k] + e.limits[k + 1:]
             # Written out only when no other limit depends on it (then the order of summation is free).
             if (lo.is_Integer and hi.is_Integer and var.is_integer and _mentions_sample_of(e.function, var)
+                    and int(hi) - int(lo) < MAX_TERMS
                     and not any(var in (o_lo.free_symbols | o_hi.free_symbols) for _, o_lo, o_hi in others)):
                 terms = []
                 for n in range(int(lo), int(hi) + 1):
@@ -302,6 +304,10 @@ def _sides(ev: Evaluator, plan: _Plan, relation: str, support, rng):
     return left.ravel(), right.ravel(), slots, note
 
 
+class _Closer(Exception):
+    """Balls agree to DIGITS digits but the precision cap is not reached: look closer."""
+
+
 class _Side(Exception):
     def __init__(self, side, undefined):
         super().__init__(str(undefined))
@@ -379,13 +385,17 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 if verdict == "unsure":
                     raise Undecidable("balls too wide")
                 if verdict == "close":
+                    if bk.prec < PREC_CAP:
+                        raise _Closer()  # not separated yet: try more bits before settling for agreement
                     state = "close"
             if len(notes) and all("not checked" in n for n in notes) and len(notes) == len(plans):
                 return InstanceOutcome("unsupported", "; ".join(dict.fromkeys(notes)), notes=tuple(notes))
             return InstanceOutcome("agree", numeric=state == "close", baseline=baseline,
                                    notes=tuple(dict.fromkeys(notes)), direction=tuple(direction))
         except _Side as side:
-            if not bk.exact or isinstance(bk, ModPrime):
+            # A ball raises Undefined only when certain (an exact 0, or a ball entirely ≤ 0 under a log);
+            # mod p a nonzero rational can vanish, so that one is rechecked in exact numbers.
+            if isinstance(bk, ModPrime):
                 last = f"{side.undefined} (seen in {bk.name}; rechecking exactly)"
                 continue  # mod p, a nonzero rational can vanish: recheck in exact numbers
             u = side.undefined
@@ -394,9 +404,13 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 return InstanceOutcome("undefined", f"{u} in the derivation's first line, on the trajectory shown",
                                        False, where, baseline)
             if side.side == "lhs":
-                return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where)
+                return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where,
+                                       inherited=True)
             return InstanceOutcome("undefined", f"{u} on the trajectory shown, where the line above is defined",
                                    False, where, baseline)
+        except _Closer:
+            last = f"the balls do not separate by {PREC_CAP} bits"
+            continue
         except (NotRepresentable, Undecidable) as exc:
             last = f"{exc} ({bk.name})"
             continue
@@ -455,8 +469,8 @@ def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> I
                                    {"point": point.describe()})
         from flint import arb
 
-        if ball.rad() <= arb(10) ** (-DIGITS):
-            return InstanceOutcome("agree", numeric=True)
+        if ball.rad() <= arb(10) ** (-DIGITS) and prec * 2 > PREC_CAP:
+            return InstanceOutcome("agree", numeric=True)  # never separated up to the cap: the weaker verdict
         prec *= 2
     return InstanceOutcome("unsupported", f"undecided: the balls neither separate nor tighten by {PREC_CAP} bits")
 
@@ -546,6 +560,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
+    # Instances where the line above is undefined are that line's failure, reported there.
+    missing = [(inst, out) for inst, out in undecided if not out.inherited]
     counterexample = None
     detail = ""
     contradiction = False
@@ -572,6 +588,17 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
+    elif _nonzero_number(sym):
+        # The symbolic route reduced lhs − rhs to a number other than 0: that proves a difference.
+        verdict = FAILED
+        detail = f"lhs − rhs reduces symbolically to the nonzero number {_expr_text(sym.residue)}"
+        if agreed:
+            contradiction = True
+            detail = CONTRADICTION_NUMBER + "; " + detail
+    elif agreed and missing:
+        # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
+        verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery)} {unit}; "
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts)))
     elif agreed:
         verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
                                    total=len(battery))
@@ -597,6 +624,26 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
+
+
+CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "
+                        "symbolic route reduces their difference to a nonzero number; the step is failed — "
+                        "please report this")
+
+
+def _nonzero_number(sym: SymbolicResult) -> bool:
+    """Whether the symbolic residue lhs − rhs is a number certainly other than 0 (exact, or a ball excluding 0)."""
+    from .backends import sympy_ball
+
+    r = getattr(sym, "residue", None)
+    if r is None or not isinstance(r, sp.Expr) or r.free_symbols or not r.is_number or r.has(sp.Sum, sp.Product):
+        return False
+    if r.is_Rational:
+        return r != 0
+    try:
+        return not sympy_ball(r, PREC_CAP).contains(0)
+    except (NotRepresentable, Undecidable, ValueError, TypeError):
+        return False
 
 
 CONTRADICTION = ("derive contradicts itself: its symbolic prover proved this step, but the instance check "

@@ -28,6 +28,9 @@ CHECKED_POINTS = "checked at {n} points"
 FAILED = "failed"
 UNDECIDED = "undecided"
 NUMERIC = "agree to 60 digits"
+# Words that mark a verdict weaker than a check on every instance: numeric agreement, an '=' checked on a
+# random subset of sample tuples, sample counts not checked.
+WEAK_WORDS = (NUMERIC, "random sample tuples", "not checked")
 
 
 def instances_phrase(n: int, unit: str = "MDPs") -> str:
@@ -110,12 +113,15 @@ class StepReport(_NotebookView):
 
     @property
     def ok(self) -> bool:
-        return self.verdict == PROVED or self.verdict.startswith(("checked on", "checked at", NUMERIC))
+        # Only a symbolic proof or exact agreement on every instance is a pass: numeric agreement
+        # ("agree to 60 digits") and instances not evaluated ("undecided on k of N") are weaker verdicts.
+        return self.verdict == PROVED or (self.verdict.startswith(("checked on", "checked at"))
+                                          and not any(w in self.verdict for w in WEAK_WORDS))
 
     @property
     def numeric_only(self) -> bool:
         """Some instances agreed only to 60 digits, and no symbolic proof backs the step."""
-        return self.ok and self.verdict != PROVED and self.numeric_instances > 0
+        return self.verdict.startswith(("checked", NUMERIC)) and self.numeric_instances > 0
 
     def to_dict(self) -> dict:
         d = asdict(self)

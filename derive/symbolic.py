@@ -42,6 +42,7 @@ N_STATES = Symbol("N_s", integer=True, positive=True)      # number of states
 class SymbolicResult:
     status: str   # "proved" | "not proved" | "undecided"
     detail: str = ""
+    residue: object = None  # lhs − rhs as SymPy reduced it, when not 0
 
     @property
     def proved(self) -> bool:
@@ -129,7 +130,7 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
         return SymbolicResult("not proved", f"SymPy could not reduce the difference ({type(exc).__name__})")
     if residue == 0:
         return SymbolicResult("proved", ("by simplify" + note).strip())
-    return SymbolicResult("not proved", f"lhs − rhs reduces to {_short(residue)}")
+    return SymbolicResult("not proved", f"lhs − rhs reduces to {_short(residue)}", residue=residue)
 
 
 # -- empty ranges -----------------------------------------------------------------
