@@ -93,7 +93,20 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
         parts.append(text)
         data[{"γ": "gamma"}.get(label, label)] = bounds
     data["unit"] = "MDPs"
-    return Scope("MDPs", f"{name}: {', '.join(parts)}; {seed_text}", data)
+    # The ranges alone describe a box; the largest shapes say which corners of it were reached.
+    corners = _largest_shapes(mdps)
+    data["largest_shapes"] = [list(c) for c in corners]
+    shapes = ""
+    if len(corners) > 1:
+        shapes = "; largest (S, A, H): " + ", ".join(f"({a}, {b_}, {c})" for a, b_, c in corners)
+    return Scope("MDPs", f"{name}: {', '.join(parts)}{shapes}; {seed_text}", data)
+
+
+def _largest_shapes(mdps) -> list[tuple[int, int, int]]:
+    """The (S, A, H) shapes no other instance exceeds in all three at once (the battery's joint extremes)."""
+    shapes = {(x.n_states, x.n_actions, x.horizon) for x in mdps}
+    top = [a for a in shapes if not any(b_ != a and all(p >= q for p, q in zip(b_, a)) for b_ in shapes)]
+    return sorted(top, reverse=True)
 
 
 def _seeded(seed: int | None) -> int:
