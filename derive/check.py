@@ -16,6 +16,7 @@ linearity term by term; an '=' between estimators is checked for every tuple of 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 import time
@@ -28,6 +29,7 @@ from sympy import Derivative, Expr
 
 from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
 from .battery import default_battery, scope_of
+from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
 from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
@@ -48,6 +50,9 @@ RANDOM_TUPLES = 4_096     # how many random tuples then
 DIGITS = 60               # the numeric verdict: both sides agree to this many digits
 M_WIDE = 32               # the largest sample count drawn for an 'unbiased' step
 PREC_START, PREC_CAP = 256, 4096  # ball precision in bits: doubled until the balls separate or tighten
+
+
+TOO_LARGE = "too large to enumerate for this line (no DP over time covers it)"
 
 
 def fresh_seed() -> int:
@@ -382,6 +387,8 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
         # Enumerated only when a line binds a trajectory: closed lines go by DP over time at any size.
         bound = any(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs)) for p in plans)
         support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    except TooManyTrajectories:
+        return InstanceOutcome("too large", TOO_LARGE)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
     notes: list = []
@@ -438,6 +445,8 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
         except (NotRepresentable, Undecidable) as exc:
             last = f"{exc} ({bk.name})"
             continue
+        except TooManyTrajectories:
+            return InstanceOutcome("too large", TOO_LARGE)
         except IllFormed as exc:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
@@ -573,12 +582,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
+    excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
     for inst in battery:
         out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
             numeric += out.numeric
+        elif out.status == "too large":
+            excluded.append(inst)
         elif out.status in ("differ", "undefined", "ill-formed"):
             failures.append((inst, out))
             undefined_count += out.status == "undefined"
@@ -586,6 +598,17 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undecided.append((inst, out))
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
+    if excluded:
+        # The scope is that of the instances actually checked, and says which were left out and why.
+        from .battery import Battery
+
+        kept = Battery([x for x in battery if all(x is not y for y in excluded)],
+                       name=getattr(battery, "name", "given"), seed=getattr(battery, "seed", None))
+        scope = scope_of(kept, check_seed=None if root_seed is not None or derived else seed)
+        shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x in excluded}))
+        scope = dataclasses.replace(scope, text=scope.text + f"; {len(excluded)} large MDPs with (S, A, H) = {shapes} "
+                                    "excluded: too large to enumerate for this line",
+                                    data={**scope.data, "excluded_too_large": len(excluded)})
     counterexample = None
     detail = ""
     contradiction = False
@@ -621,11 +644,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             detail = CONTRADICTION_NUMBER + "; " + detail
     elif agreed and missing:
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
-        verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery)} {unit}; "
+        verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
                    + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts)))
     elif agreed:
         verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
-                                   total=len(battery))
+                                   total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
     if undecided:
