@@ -5,9 +5,13 @@ The instance check evaluates both sides of a step on each instance of a battery 
 along a random direction v (fast, a randomized identity test: a difference found there is
 certain), then, where a log's value is needed or a division by zero was seen mod p, in exact
 log-linear numbers (r + Σ q log n), and only where those cannot hold a value in rigorous
-balls (a weaker, numeric verdict). No tolerance decides an equality.
+balls, raised from 256 to 4096 bits until they separate (a difference) — agreement to 60 digits
+at the cap is a weaker, numeric verdict that is never a pass. No tolerance decides an equality.
+An undefined value (log of a ball entirely ≤ 0, a division by an exact 0) is certain in balls
+and fails the line; a value not evaluated leaves the line undecided.
 
-Free sample variables are bound on every instance: m to 1, 2, 3 and one random m in 4..9,
+Free sample variables are bound on every instance: m to 1, 2, 3, one random m in 4..9 (and for
+'unbiased' steps one in 10..M_WIDE, see :func:`sample_counts`),
 a free sample index i to 1..m (or to 1, 2, 3 and a random one). An ``unbiased`` step
 compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ too), computed by
 linearity term by term; an '=' between estimators is checked for every tuple of samples

@@ -6,8 +6,12 @@ A step's verdict is one of
 * ``checked on N MDPs (scope)`` — not proved symbolically, but both sides agree exactly on N
   concrete MDPs (``checked at N points`` for statements about a continuous action); the scope
   names the battery, its ranges of S, A, H and γ, and the seed that replays the run;
-* ``agree to 60 digits on N MDPs (scope)`` — weaker: the values are not exact numbers derive
-  can compare, and rigorous ball arithmetic shows only that they agree to 60 digits;
+* ``agree to 60 digits on N MDPs (scope)`` — weaker, and not a pass: the values are not exact
+  numbers derive can compare, and rigorous balls raised to 4096 bits neither separate nor
+  show a difference: |lhs − rhs| ≤ 10^-60 · max(1, |lhs| + |rhs|);
+* ``undecided on k of N MDPs; checked on …`` — not a pass: some instances could not be
+  evaluated (a size limit, balls that neither separate nor tighten); an ``=`` between
+  estimators checked only on random sample tuples is likewise not a pass, and says so;
 * ``failed`` — some instance contradicts it (a counterexample is attached);
 * ``undecided`` — neither (a time limit was reached, or the step has no meaning the
   checker can evaluate).
