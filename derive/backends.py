@@ -239,11 +239,15 @@ class Exact(_ObjectBackend):
 
 # -- exact log-linear numbers ---------------------------------------------------------
 
+MAX_FACTOR_BITS = 4096  # integers written as products of primes exactly; larger ones go to balls
 _SMALL_PRIMES = tuple(int(q) for q in sympy.primerange(2, 1000))
 
 
 def _split(n: int) -> dict:
     """n > 0 as {factor: exponent}: small primes by trial division, the rest as one cofactor."""
+    if n.bit_length() > MAX_FACTOR_BITS:
+        raise NotRepresentable(f"an integer of {n.bit_length():,} bits is past the limit of {MAX_FACTOR_BITS:,} "
+                               "bits for exact factoring")
     out: dict = {}
     for q in _SMALL_PRIMES:
         if n == 1 or q * q > n:

@@ -95,7 +95,20 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
         parts.append(text)
         data[{"γ": "gamma"}.get(label, label)] = bounds
     data["unit"] = "MDPs"
-    return Scope("MDPs", f"{name}: {', '.join(parts)}; {seed_text}", data)
+    # The ranges alone describe a box; the largest shapes say which corners of it were reached.
+    corners = _largest_shapes(mdps)
+    data["largest_shapes"] = [list(c) for c in corners]
+    shapes = ""
+    if len(corners) > 1:
+        shapes = "; largest (S, A, H): " + ", ".join(f"({a}, {b_}, {c})" for a, b_, c in corners)
+    return Scope("MDPs", f"{name}: {', '.join(parts)}{shapes}; {seed_text}", data)
+
+
+def _largest_shapes(mdps) -> list[tuple[int, int, int]]:
+    """The (S, A, H) shapes no other instance exceeds in all three at once (the battery's joint extremes)."""
+    shapes = {(x.n_states, x.n_actions, x.horizon) for x in mdps}
+    top = [a for a in shapes if not any(b_ != a and all(p >= q for p, q in zip(b_, a)) for b_ in shapes)]
+    return sorted(top, reverse=True)
 
 
 def _seeded(seed: int | None) -> int:
@@ -160,9 +173,9 @@ def _shape(rng: random.Random, family: int, budget: int) -> tuple[int, int, int]
 
 
 def random_mdp(rng: random.Random, *, family: int | None = None, budget: int = TRAJECTORY_BUDGET,
-               name="random", allow_discount_one: bool = True) -> FiniteMDP:
+               name="random", allow_discount_one: bool = True, shape: tuple | None = None) -> FiniteMDP:
     """A random MDP with exact rational tables (some zeros), within a trajectory budget."""
-    S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget)
+    S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget) if shape is None else shape
     mu = _distribution(rng, S, zeros=True)
     tr = [[_distribution(rng, S, zeros=True) for _ in range(A)] for _ in range(S)]
     rw = [[[random_reward(rng) for _ in range(S)] for _ in range(A)] for _ in range(S)]
@@ -216,11 +229,29 @@ def edge_cases(rng: random.Random) -> list[Instance]:
     return out
 
 
+LARGE_SHAPES = ((5, 4, 20), (3, 3, 10))  # (S, A, H) past enumeration: lines there go by DP over time
+
+
+def large_instances(rng: random.Random) -> list[Instance]:
+    """Random MDPs with many states, actions and a long horizon at once, too large to enumerate.
+
+    A line with no free trajectory is evaluated on them by dynamic programming over time; a line
+    that needs every trajectory listed excludes them from its count, and says so.
+    """
+    out = []
+    for k, shape in enumerate(LARGE_SHAPES, start=1):
+        mdp = random_mdp(rng, shape=shape, name=f"large #{k}", allow_discount_one=k % 2 == 0)
+        policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
+        out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
+    return out
+
+
 def default_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
-    """The edge cases plus ``n_random`` random instances, reproducible from ``seed`` (fresh when None)."""
+    """The edge cases, ``n_random`` random instances and the large ones, reproducible from ``seed`` (fresh when None)."""
     seed = _seeded(seed)
     rng = random.Random(seed)
-    return Battery(edge_cases(rng) + [random_instance(rng, k + 1) for k in range(n_random)], name="default", seed=seed)
+    return Battery(edge_cases(rng) + [random_instance(rng, k + 1) for k in range(n_random)] + large_instances(rng),
+                   name="default", seed=seed)
 
 
 def _theta_dependent(mdp: FiniteMDP, n_params: int, *, initial: bool, dynamics: bool) -> EnvironmentDerivative:

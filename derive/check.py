@@ -5,9 +5,13 @@ The instance check evaluates both sides of a step on each instance of a battery 
 along a random direction v (fast, a randomized identity test: a difference found there is
 certain), then, where a log's value is needed or a division by zero was seen mod p, in exact
 log-linear numbers (r + Σ q log n), and only where those cannot hold a value in rigorous
-balls (a weaker, numeric verdict). No tolerance decides an equality.
+balls, raised from 256 to 4096 bits until they separate (a difference) — agreement to 60 digits
+at the cap is a weaker, numeric verdict that is never a pass. No tolerance decides an equality.
+An undefined value (log of a ball entirely ≤ 0, a division by an exact 0) is certain in balls
+and fails the line; a value not evaluated leaves the line undecided.
 
-Free sample variables are bound on every instance: m to 1, 2, 3 and one random m in 4..9,
+Free sample variables are bound on every instance: m to 1, 2, 3, one random m in 4..9 (and for
+'unbiased' steps one in 10..M_WIDE, see :func:`sample_counts`),
 a free sample index i to 1..m (or to 1, 2, 3 and a random one). An ``unbiased`` step
 compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ too), computed by
 linearity term by term; an '=' between estimators is checked for every tuple of samples
@@ -16,6 +20,7 @@ linearity term by term; an '=' between estimators is checked for every tuple of 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 import time
@@ -28,6 +33,7 @@ from sympy import Derivative, Expr
 
 from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
 from .battery import default_battery, scope_of
+from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
 from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
@@ -36,7 +42,7 @@ from .report import (
     ProofReport, StepReport,
 )
 from .semantics import (
-    Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
+    MAX_TERMS, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
 from .symbolic import SymbolicResult, follows_from_lemma, prove, same_form
 from .text import to_text
@@ -47,7 +53,11 @@ __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation
 MAX_TUPLES = 200_000      # sample tuples enumerated per binding; past it, random tuples (said so)
 RANDOM_TUPLES = 4_096     # how many random tuples then
 DIGITS = 60               # the numeric verdict: both sides agree to this many digits
+M_WIDE = 32               # the largest sample count drawn for an 'unbiased' step
 PREC_START, PREC_CAP = 256, 4096  # ball precision in bits: doubled until the balls separate or tighten
+
+
+TOO_LARGE = "too large to enumerate for this line (no DP over time covers it)"
 
 
 def fresh_seed() -> int:
@@ -64,11 +74,20 @@ class InstanceOutcome:
     baseline: tuple = ()          # the b(s) drawn for this check
     notes: tuple = ()             # what was not checked (a sample count past the limit), in words
     direction: tuple = ()         # the direction v of the check
+    inherited: bool = False       # not evaluated because the line above is undefined here (that line is reported)
 
 
-def sample_counts(rng: random.Random) -> tuple[int, ...]:
-    """The sample counts m a step is checked at: 1, 2, 3 and one drawn from 4..9."""
-    return (1, 2, 3, rng.randint(4, 9))
+def sample_counts(rng: random.Random, *, wide: bool = False) -> tuple[int, ...]:
+    """The sample counts m a step is checked at: 1, 2, 3, one drawn from 4..9, and (``wide``) one from 10..M_WIDE.
+
+    Why a random m: an expectation E[estimator] − line above that is a nonzero rational function
+    of m of degree d (numerator) vanishes at most at d values of m, so at an m drawn uniformly
+    from 10..M_WIDE it vanishes with probability at most d / (M_WIDE − 9) (Schwartz–Zippel in one
+    variable). The wide draw is made for 'unbiased' steps, whose expectations are computed by
+    linearity in O(m) terms; an '=' between estimators enumerates sample tuples, exponential in m.
+    """
+    counts = (1, 2, 3, rng.randint(4, 9))
+    return counts + (rng.randint(10, M_WIDE),) if wide else counts
 
 
 # -- binding free variables ------------------------------------------------------
@@ -111,6 +130,7 @@ def _unroll(e):
             others = e.limits[:k] + e.limits[k + 1:]
             # Written out only when no other limit depends on it (then the order of summation is free).
             if (lo.is_Integer and hi.is_Integer and var.is_integer and _mentions_sample_of(e.function, var)
+                    and int(hi) - int(lo) < MAX_TERMS
                     and not any(var in (o_lo.free_symbols | o_hi.free_symbols) for _, o_lo, o_hi in others)):
                 terms = []
                 for n in range(int(lo), int(hi) + 1):
@@ -249,6 +269,8 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
     prob = ev._trajectory_prob().val
     total = bk.zero()
     for term in _terms(expr):
+        if _zero_factor(term):
+            continue  # (m − 1)·X at m = 1: the term is 0, whatever X couples
         keys = _bindable(_free_keys(term))
         slots, batch, _ = _grid(support, keys, None)
         value = ev.evaluate(term, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
@@ -261,6 +283,19 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
             value = bk.sum(bk.mul(weight, np.broadcast_to(value, (batch,))))
         total = bk.add(total, value)
     return _array(bk, total), {}
+
+
+def _zero_factor(term) -> bool:
+    """Whether a term is a product with a factor that is the number 0 (after the substitution m = 1, say)."""
+    factors = term.args if isinstance(term, sp.Mul) else (term,)
+    for f in factors:
+        if isinstance(f, sp.Expr) and not f.free_symbols and not _free_keys(f) and f.is_number:
+            try:
+                if f.doit() == 0:
+                    return True
+            except (TypeError, ValueError, ArithmeticError):
+                continue
+    return False
 
 
 def _pointwise(ev: Evaluator, expr: Expr, plan: _Plan, slots: dict, batch: int):
@@ -301,6 +336,10 @@ def _sides(ev: Evaluator, plan: _Plan, relation: str, support, rng):
         raise _Side("rhs", u) from None
     left, right = np.broadcast_arrays(_array(ev.backend, left), _array(ev.backend, right))
     return left.ravel(), right.ravel(), slots, note
+
+
+class _Closer(Exception):
+    """Balls agree to DIGITS digits but the precision cap is not reached: look closer."""
 
 
 class _Side(Exception):
@@ -353,6 +392,8 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
         # Enumerated only when a line binds a trajectory: closed lines go by DP over time at any size.
         bound = any(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs)) for p in plans)
         support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    except TooManyTrajectories:
+        return InstanceOutcome("too large", TOO_LARGE)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
     notes: list = []
@@ -367,10 +408,10 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 try:
                     left, right, slots, note = _sides(ev, plan, relation, support, rng)
                 except _TooMany as too:
-                    notes.append(f"m = {plan.tags.get('m', '?')} not checked ({too} past the limit)")
+                    notes.append(f"{_plan_label(plan)} not checked ({too} past the limit)")
                     continue
                 if note:
-                    notes.append(f"m = {plan.tags.get('m', '?')} on {RANDOM_TUPLES:,} random sample tuples")
+                    notes.append(f"{_plan_label(plan)} on {RANDOM_TUPLES:,} random sample tuples")
                 verdict, j = _compare(bk, left, right)
                 if verdict == "differ":
                     where = {_key_text(k): trajectory_text(instance.mdp, int(v[j])) for k, v in slots.items()}
@@ -380,13 +421,17 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 if verdict == "unsure":
                     raise Undecidable("balls too wide")
                 if verdict == "close":
+                    if bk.prec < PREC_CAP:
+                        raise _Closer()  # not separated yet: try more bits before settling for agreement
                     state = "close"
             if len(notes) and all("not checked" in n for n in notes) and len(notes) == len(plans):
                 return InstanceOutcome("unsupported", "; ".join(dict.fromkeys(notes)), notes=tuple(notes))
             return InstanceOutcome("agree", numeric=state == "close", baseline=baseline,
                                    notes=tuple(dict.fromkeys(notes)), direction=tuple(direction))
         except _Side as side:
-            if not bk.exact or isinstance(bk, ModPrime):
+            # A ball raises Undefined only when certain (an exact 0, or a ball entirely ≤ 0 under a log);
+            # mod p a nonzero rational can vanish, so that one is rechecked in exact numbers.
+            if isinstance(bk, ModPrime):
                 last = f"{side.undefined} (seen in {bk.name}; rechecking exactly)"
                 continue  # mod p, a nonzero rational can vanish: recheck in exact numbers
             u = side.undefined
@@ -395,12 +440,18 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
                 return InstanceOutcome("undefined", f"{u} in the derivation's first line, on the trajectory shown",
                                        False, where, baseline)
             if side.side == "lhs":
-                return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where)
+                return InstanceOutcome("unsupported", f"the line above is undefined here ({u})", bindings=where,
+                                       inherited=True)
             return InstanceOutcome("undefined", f"{u} on the trajectory shown, where the line above is defined",
                                    False, where, baseline)
+        except _Closer:
+            last = f"the balls do not separate by {PREC_CAP} bits"
+            continue
         except (NotRepresentable, Undecidable) as exc:
             last = f"{exc} ({bk.name})"
             continue
+        except TooManyTrajectories:
+            return InstanceOutcome("too large", TOO_LARGE)
         except IllFormed as exc:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
@@ -453,8 +504,8 @@ def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> I
                                    {"point": point.describe()})
         from flint import arb
 
-        if ball.rad() <= arb(10) ** (-DIGITS):
-            return InstanceOutcome("agree", numeric=True)
+        if ball.rad() <= arb(10) ** (-DIGITS) and prec * 2 > PREC_CAP:
+            return InstanceOutcome("agree", numeric=True)  # never separated up to the cap: the weaker verdict
         prec *= 2
     return InstanceOutcome("unsupported", f"undecided: the balls neither separate nor tighten by {PREC_CAP} bits")
 
@@ -531,19 +582,35 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     unit = scope.unit
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
-    counts = sample_counts(rng)
+    counts = sample_counts(rng, wide=relation == UNBIASED)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
+    excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
     for inst in battery:
         out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
             numeric += out.numeric
+        elif out.status == "too large":
+            excluded.append(inst)
         elif out.status in ("differ", "undefined", "ill-formed"):
             failures.append((inst, out))
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
+    # Instances where the line above is undefined are that line's failure, reported there.
+    missing = [(inst, out) for inst, out in undecided if not out.inherited]
+    if excluded:
+        # The scope is that of the instances actually checked, and says which were left out and why.
+        from .battery import Battery
+
+        kept = Battery([x for x in battery if all(x is not y for y in excluded)],
+                       name=getattr(battery, "name", "given"), seed=getattr(battery, "seed", None))
+        scope = scope_of(kept, check_seed=None if root_seed is not None or derived else seed)
+        shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x in excluded}))
+        scope = dataclasses.replace(scope, text=scope.text + f"; {len(excluded)} large MDPs with (S, A, H) = {shapes} "
+                                    "excluded: too large to enumerate for this line",
+                                    data={**scope.data, "excluded_too_large": len(excluded)})
     counterexample = None
     detail = ""
     contradiction = False
@@ -570,9 +637,20 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
+    elif _nonzero_number(sym):
+        # The symbolic route reduced lhs − rhs to a number other than 0: that proves a difference.
+        verdict = FAILED
+        detail = f"lhs − rhs reduces symbolically to the nonzero number {_expr_text(sym.residue)}"
+        if agreed:
+            contradiction = True
+            detail = CONTRADICTION_NUMBER + "; " + detail
+    elif agreed and missing:
+        # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
+        verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts)))
     elif agreed:
         verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
-                                   total=len(battery))
+                                   total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
     if undecided:
@@ -587,6 +665,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     limited = _limited_text(notes)
     if limited and verdict != FAILED and verdict != UNDECIDED and verdict != PROVED:
         verdict = verdict[:-1] + limited + ")"
+        # Not every tuple, or not every m: a weaker verdict, said first.
+        if "not checked" in limited and not verdict.startswith(UNDECIDED):
+            verdict = f"{UNDECIDED} (some sample counts not checked); " + verdict
+        elif "random sample tuples" in limited and not verdict.startswith(UNDECIDED):
+            verdict = "not verified (random sample tuples only); " + verdict
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
         instances=agreed, numeric_instances=numeric, unit=unit,
@@ -597,20 +680,49 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     )
 
 
+CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "
+                        "symbolic route reduces their difference to a nonzero number; the step is failed — "
+                        "please report this")
+
+
+def _nonzero_number(sym: SymbolicResult) -> bool:
+    """Whether the symbolic residue lhs − rhs is a number certainly other than 0 (exact, or a ball excluding 0)."""
+    from .backends import sympy_ball
+
+    r = getattr(sym, "residue", None)
+    if r is None or not isinstance(r, sp.Expr) or r.free_symbols or not r.is_number or r.has(sp.Sum, sp.Product):
+        return False
+    if r.is_Rational:
+        return r != 0
+    try:
+        return not sympy_ball(r, PREC_CAP).contains(0)
+    except (NotRepresentable, Undecidable, ValueError, TypeError):
+        return False
+
+
 CONTRADICTION = ("derive contradicts itself: its symbolic prover proved this step, but the instance check "
                  "shows the two sides differ; one of derive's checks is wrong, so the step is failed — "
                  "please report this")
 
 
+def _plan_label(plan: _Plan) -> str:
+    return f"m = {plan.tags['m']}" if "m" in plan.tags else "the samples"
+
+
 def _limited_text(notes) -> str:
     """Which sample counts were checked only on random tuples, or not at all (past the limit), in the verdict."""
-    sampled = sorted({n.split()[2] for n in notes if "random sample tuples" in n}, key=lambda s: int(s) if s.isdigit() else 0)
-    skipped = sorted({n.split()[2] for n in notes if "not checked" in n}, key=lambda s: int(s) if s.isdigit() else 0)
+    def counts(marker):
+        labels = {n.split(" on ")[0].split(" not checked")[0] for n in notes if marker in n}
+        ms = sorted((x[4:] for x in labels if x.startswith("m = ")), key=lambda v: int(v) if v.isdigit() else 0)
+        return ("m = " + ", ".join(ms)) if ms else ("the samples" if labels else "")
+
+    sampled, skipped = counts("random sample tuples"), counts("not checked")
     out = ""
     if sampled:
-        out += f"; m = {', '.join(sampled)} on {RANDOM_TUPLES:,} random sample tuples where there are more than {MAX_TUPLES:,}"
+        out += (f"; {sampled} on {RANDOM_TUPLES:,} random sample tuples where there are more than {MAX_TUPLES:,} "
+                "(not every tuple: a weaker verdict)")
     if skipped:
-        out += f"; m = {', '.join(skipped)} not checked on some instances (past {MAX_TUPLES:,} tuples)"
+        out += f"; {skipped} not checked on some instances (past {MAX_TUPLES:,} tuples)"
     return out
 
 

@@ -330,7 +330,9 @@ def _full_report(report) -> str:
     lines_all = [s for d in report.derivations for s in (*d.steps, d.result)]
     n_ok = sum(s.ok for s in lines_all)
     numeric = sum(s.numeric_only for s in lines_all)
-    weaker = f"; {numeric} of them only agree to 60 digits, not exactly" if numeric else ""
+    partial = sum(not s.ok and s.verdict != "failed" and not s.numeric_only for s in lines_all)
+    weaker = (f"; {numeric} more only agree to 60 digits, not exactly (not a pass)" if numeric else "") + (
+        f"; {partial} undecided or checked only in part (not a pass)" if partial else "")
     lines.append(f"  {verdict}: {n_ok} of {len(lines_all)} lines hold{weaker} ({report.seconds:.1f} s)")
     if any(s.contradiction for s in lines_all):
         lines.append("  derive contradicts itself on a line above (symbolic proof vs instance): please report it")

@@ -13,8 +13,11 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["FiniteMDP", "InvalidMDP", "as_fraction"]
+__all__ = ["FiniteMDP", "InvalidMDP", "TooManyTrajectories", "as_fraction"]
 
+
+class TooManyTrajectories(ValueError):
+    """The trajectories of an MDP are too many to list one by one (the DP route may still evaluate a line)."""
 
 class InvalidMDP(ValueError):
     """An MDP table is malformed; the message names the key, index and value."""
@@ -170,7 +173,7 @@ class FiniteMDP:
             S, A, T = self.n_states, self.n_actions, self.horizon + 1
             n = self.n_trajectories
             if n > 5_000_000:
-                raise ValueError(
+                raise TooManyTrajectories(
                     f"{self.describe()}: {n} trajectories is past the enumeration budget (5,000,000)"
                 )
             idx = np.arange(n, dtype=np.int64)

@@ -6,8 +6,12 @@ A step's verdict is one of
 * ``checked on N MDPs (scope)`` — not proved symbolically, but both sides agree exactly on N
   concrete MDPs (``checked at N points`` for statements about a continuous action); the scope
   names the battery, its ranges of S, A, H and γ, and the seed that replays the run;
-* ``agree to 60 digits on N MDPs (scope)`` — weaker: the values are not exact numbers derive
-  can compare, and rigorous ball arithmetic shows only that they agree to 60 digits;
+* ``agree to 60 digits on N MDPs (scope)`` — weaker, and not a pass: the values are not exact
+  numbers derive can compare, and rigorous balls raised to 4096 bits neither separate nor
+  show a difference: |lhs − rhs| ≤ 10^-60 · max(1, |lhs| + |rhs|);
+* ``undecided on k of N MDPs; checked on …`` — not a pass: some instances could not be
+  evaluated (a size limit, balls that neither separate nor tighten); an ``=`` between
+  estimators checked only on random sample tuples is likewise not a pass, and says so;
 * ``failed`` — some instance contradicts it (a counterexample is attached);
 * ``undecided`` — neither (a time limit was reached, or the step has no meaning the
   checker can evaluate).
@@ -28,6 +32,9 @@ CHECKED_POINTS = "checked at {n} points"
 FAILED = "failed"
 UNDECIDED = "undecided"
 NUMERIC = "agree to 60 digits"
+# Words that mark a verdict weaker than a check on every instance: numeric agreement, an '=' checked on a
+# random subset of sample tuples, sample counts not checked.
+WEAK_WORDS = (NUMERIC, "random sample tuples", "not checked")
 
 
 def instances_phrase(n: int, unit: str = "MDPs") -> str:
@@ -128,12 +135,15 @@ class StepReport(_NotebookView):
 
     @property
     def ok(self) -> bool:
-        return self.verdict == PROVED or self.verdict.startswith(("checked on", "checked at", NUMERIC))
+        # Only a symbolic proof or exact agreement on every instance is a pass: numeric agreement
+        # ("agree to 60 digits") and instances not evaluated ("undecided on k of N") are weaker verdicts.
+        return self.verdict == PROVED or (self.verdict.startswith(("checked on", "checked at"))
+                                          and not any(w in self.verdict for w in WEAK_WORDS))
 
     @property
     def numeric_only(self) -> bool:
         """Some instances agreed only to 60 digits, and no symbolic proof backs the step."""
-        return self.ok and self.verdict != PROVED and self.numeric_instances > 0
+        return self.verdict.startswith(("checked", NUMERIC)) and self.numeric_instances > 0
 
     @property
     def weakened(self) -> bool:

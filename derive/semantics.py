@@ -75,6 +75,10 @@ def reward_tables(mdp: FiniteMDP):
     return values, probs
 
 
+MAX_EXPONENT = 100_000  # |n| in x^n: exact rationals grow with n, so past it the instance is undecided
+MAX_TERMS = 100_000     # terms of one Σ_t / Π_t evaluated one by one
+
+
 class Unsupported(ValueError):
     """The expression uses a construct the evaluator has no meaning for."""
 
@@ -557,6 +561,8 @@ class Evaluator:
     def _pow(self, e: sp.Pow, env: _Env) -> Dual:
         base, ex = e.args
         n = self._int_value(ex, env, what="exponent")
+        if abs(n) > MAX_EXPONENT:
+            raise Unsupported(f"undecided: the exponent {n:,} in {sp.sstr(e)} is past the limit of {MAX_EXPONENT:,}")
         if n < 0 and base == gamma and self.mdp.discount == 0:
             raise Undefined("γ^n with γ = 0 and n < 0", {})
         x = self._eval(base, env)
@@ -564,9 +570,14 @@ class Evaluator:
             x = self._inv(x, env, f"division by zero in {_text(e)}")
             n = -n
         bk = self.backend
+        # Repeated squaring: log2(n) products, not n.
         result = Dual(bk.one(), bk.zero())
-        for _ in range(n):
-            result = self._mul(result, x)
+        while n:
+            if n & 1:
+                result = self._mul(result, x)
+            n >>= 1
+            if n:
+                x = self._mul(x, x)
         return result
 
     def _log(self, x: Dual, env: _Env) -> Dual:
@@ -604,6 +615,8 @@ class Evaluator:
         self._check_binder(var, "integer")
         lo = self._int_value(lo, env, what=f"lower limit of {var}")
         hi = self._int_value(hi, env, what=f"upper limit of {var}")
+        if hi - lo + 1 > MAX_TERMS:
+            raise Unsupported(f"undecided: a sum over {hi - lo + 1:,} terms is past the limit of {MAX_TERMS:,} terms")
         bk = self.backend
         acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
         for k in range(lo, hi + 1):
@@ -690,6 +703,10 @@ class Evaluator:
 
     def _int_value(self, e, env: _Env, *, what: str) -> int:
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
+        if v.is_Integer:
+            return int(v)
+        if v.is_Rational or v.is_Float:  # e.g. H/(H+1) or H/2 at an odd H: the line means nothing here
+            raise IllFormed(f"{what} {sp.sstr(e)} = {sp.sstr(v)} is not an integer on this instance")
         if not v.is_Integer:
             raise Unsupported(f"{what} {e} is not an integer here")
         return int(v)

@@ -47,6 +47,7 @@ N_STATES = Symbol("N_s", integer=True, positive=True)      # number of states
 class SymbolicResult:
     status: str   # "proved" | "not proved" | "undecided"
     detail: str = ""
+    residue: object = None  # lhs − rhs as SymPy reduced it, when not 0
 
     @property
     def proved(self) -> bool:
@@ -189,7 +190,10 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
         return SymbolicResult("not proved", f"SymPy could not reduce the difference of the two sides to 0 (it stopped with {type(exc).__name__})")
     if residue == 0:
         return SymbolicResult("proved", ("by simplify" + note).strip())
-    return SymbolicResult("not proved", "SymPy could not reduce the difference of the two sides to 0")
+    words = "SymPy could not reduce the difference of the two sides to 0"
+    if getattr(residue, "is_number", False):
+        words = f"the difference of the two sides reduces to the number {_short(residue)}"
+    return SymbolicResult("not proved", words, residue=residue)
 
 
 # -- undefined functions ------------------------------------------------------------

@@ -88,3 +88,30 @@ def test_true_twins_pass():
     assert holds(sp.Integer(1), ActionSum(Policy(b, x, theta), b))
     N = sp.prod(sp.primerange(2**30, 2**30 + 4000))
     assert holds(J() + N, sum_tau(unevaluated_mul(P(), R() + N)))
+
+
+def test_large_instances_catch_a_term_vanishing_on_small_shapes():
+    # H(H−1)…(H−4)(S−1)(A−1) is 0 on every instance small enough to enumerate; the large ones go by DP.
+    from derive.notation import H, J, StateSum, ActionSum
+    from soundness_helpers import verdict as _verdict
+
+    S, A = StateSum(sp.Integer(1)), ActionSum(sp.Integer(1))
+    term = sp.Mul(*[H - k for k in range(5)], S - 1, A - 1, evaluate=False)
+    for seed in (1, 2, 3):
+        bat = default_battery(n_random=2, seed=seed)
+        assert any(x.mdp.n_states >= 5 and x.mdp.n_actions >= 4 and x.mdp.horizon >= 20 for x in bat)
+        assert _verdict(J(), sp.Add(J(), term, evaluate=False), bat=bat).verdict == "failed"
+        assert _verdict(J(), sp.Add(J(), sp.Mul(0, term, evaluate=False), evaluate=False), bat=bat).ok
+
+
+def test_lines_needing_enumeration_exclude_the_large_instances_and_say_so():
+    from derive.notation import R, P, sum_tau
+    from soundness_helpers import verdict as _verdict
+
+    bat = default_battery(n_random=2, seed=4)
+    line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory is listed
+    report = _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, evaluate=False), bat=bat)
+    assert report.ok, report.verdict
+    assert "excluded: too large to enumerate" in report.verdict and "H ≤ 20" not in report.verdict
+    assert report.instances == len(bat) - 2
+    assert not _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, R(), evaluate=False), bat=bat).ok
