@@ -192,7 +192,9 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
         return SymbolicResult("proved", ("by simplify" + note).strip())
     words = "SymPy could not reduce the difference of the two sides to 0"
     if getattr(residue, "is_number", False):
-        words = f"the difference of the two sides reduces to the number {_short(residue)}"
+        from .text import to_text
+
+        words = f"the difference of the two sides reduces to the number {to_text(residue)}"
     return SymbolicResult("not proved", words, residue=residue)
 
 
