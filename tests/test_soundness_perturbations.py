@@ -73,11 +73,15 @@ SEMANTIC_NO_OPS = {
 
 
 def _applicable(name, e) -> bool:
-    """The perturbation changes the line (H and γ only where they occur)."""
-    if name == "H → H−1":
-        return H in e.free_symbols
-    if name == "γ → γ²":
-        return gamma in e.free_symbols
+    """The perturbation changes the line as written (H and γ only where they occur in it).
+
+    R(τ), J, d_t and Q_t depend on γ without showing it: substituting γ² leaves them as they are,
+    so a line where γ is only implicit is not perturbed at all, and is skipped.
+    """
+    if name == "H → H−1" and H not in e.atoms(sp.Symbol):
+        return False
+    if name == "γ → γ²" and gamma not in e.atoms(sp.Symbol):  # atoms: as written, not free_symbols
+        return False
     return PERTURBATIONS[name](e) != e
 
 
