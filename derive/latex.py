@@ -55,6 +55,8 @@ def _term_key(term) -> int:
 def _is_canonical(expr) -> bool:
     # SymPy sorted these arguments itself (or they were written in that order): no
     # order of the author's to keep, so the seeds' order is shown instead.
+    if any(p.base.is_Number and p.exp.is_Integer and abs(p.exp) > 4096 for p in expr.atoms(Pow)):
+        return False  # rebuilding would evaluate a huge power (3^(10^9)): keep the order as written
     return type(expr)(*expr.args).args == expr.args
 
 
