@@ -21,7 +21,10 @@ def test_seed_000_holds_on_1000_random_mdps():
     lines = [s for d in report.derivations for s in (*d.steps, d.result)]
     bad = [(s.rule, s.verdict, s.detail) for s in lines if not s.ok]
     assert not bad, (seed, bad)
-    assert all(s.instances == len(battery) for s in lines), seed
+    # Lines that must list every trajectory leave out the large MDPs (checked by DP only), and say so.
+    large = sum(inst.name.startswith("large") for inst in battery)
+    assert all(s.instances == len(battery) or (s.instances == len(battery) - large and "excluded" in s.scope)
+               for s in lines), (seed, [(s.rule, s.instances, s.scope) for s in lines])
     assert not any(s.numeric_instances for s in lines), seed
     print(f"\nseed 000: {len(lines)} lines, each checked on {len(battery)} MDPs ({scope_of(battery).text}), "
           f"no false alarm")
