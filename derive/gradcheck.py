@@ -34,7 +34,7 @@ from .stats import DEFAULT_ALPHA, batch_test, holm, reached_before_reward, requi
 __all__ = [
     "Trajectories", "MDPResult", "GradcheckResult", "gradcheck", "assert_gradcheck", "default_battery",
     "candidate_mdps", "random_problem", "format_result", "fresh_seed", "DEFAULT_SAMPLES", "DEFAULT_BATCH_SIZE",
-    "DEFAULT_RANDOM", "loss", "assert_loss",
+    "DEFAULT_RANDOM", "loss", "assert_loss", "mdp_table_lines",
 ]
 
 DEFAULT_SAMPLES = 100_000  # as `derive estimate`
@@ -495,12 +495,7 @@ def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
         S, A, H = m.size
         lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} (p {_eq(m.p_value)})")
         if m.mdp is not None:
-            d = m.mdp.to_dict()
-            lines.append(f"    μ = [{', '.join(d['initial'])}]")
-            for s in range(S):
-                for a in range(A):
-                    lines.append(f"    s={s}, a={a}: P(·|s,a) = [{', '.join(d['transitions'][s][a])}], "
-                                 f"r(s,a,·) = [{', '.join(d['rewards'][s][a])}]")
+            lines.extend(mdp_table_lines(m.mdp.to_dict(), S, A))
             lines.append(f"    θ = {_vec(m.theta)}")
         lines.append(f"    exact ∇J   = {_vec(m.exact)}")
         lines.append(f"    estimated  = {_vec(m.estimate)}")
@@ -534,6 +529,17 @@ def assert_loss(loss_fn, **options):
     from .losscheck import assert_loss as _assert_loss
 
     return _assert_loss(loss_fn, **options)
+
+
+def mdp_table_lines(d: dict, S: int, A: int) -> list[str]:
+    """An MDP's tables (an MDP file's dict: exact strings) as report lines: μ, then P(·|s,a) and r(s,a,·)."""
+    terminal = f", terminal = {d['terminal']}" if d.get("terminal") else ""
+    lines = [f"    μ = [{', '.join(d['initial'])}]{terminal}"]
+    for s in range(S):
+        for a in range(A):
+            lines.append(f"    s={s}, a={a}: P(·|s,a) = [{', '.join(d['transitions'][s][a])}], "
+                         f"r(s,a,·) = [{', '.join(d['rewards'][s][a])}]")
+    return lines
 
 
 class _CallableModule(types.ModuleType):

@@ -884,12 +884,9 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
         lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} "
                      f"({why}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
         if m.problem is not None:
-            d = m.problem.to_mdpfile()
-            lines.append(f"    μ = [{', '.join(d['initial'])}]" + (f", terminal = {d['terminal']}" if d["terminal"] else ""))
-            for s in range(S):
-                for a in range(A):
-                    lines.append(f"    s={s}, a={a}: P(·|s,a) = [{', '.join(d['transitions'][s][a])}], "
-                                 f"r(s,a,·) = [{', '.join(d['rewards'][s][a])}]")
+            from .gradcheck import mdp_table_lines
+
+            lines.extend(mdp_table_lines(m.problem.to_mdpfile(), S, A))
             lines.append(f"    θ = {_vec(m.problem.theta)}")
         lines.append(f"    exact ∇J        = {_vec(m.exact)}")
         lines.append(f"    E[−∇loss] (est) = {_vec(m.estimate)}")
