@@ -21,6 +21,8 @@ MARKS = {  # verdict -> (mark, word)
     "fails": ("✗", "fails"),
     "not understood": ("?", "not understood"),
     "undecided": ("?", "undecided"),
+    "ambiguous: one reading holds and the other fails": ("?", "ambiguous"),
+    "not shown: a line of the chain does not hold": ("✗", "not shown"),
 }
 
 

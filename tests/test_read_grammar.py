@@ -174,9 +174,10 @@ def test_unfinished_line_says_what_was_expected():
 
 def test_gradient_before_a_theta_dependent_factor_has_two_readings():
     rd = read(r"\nabla_\theta \log P(\tau;\theta) P(\tau;\theta) = 0")
-    ((narrow, wide),) = rd.readings
-    assert isinstance(wide, sp.Derivative) and isinstance(narrow, sp.Mul)
-    assert not read(r"\nabla_\theta \log P(\tau;\theta) R(\tau) = 0").readings       # R is θ-free: one meaning
+    ((narrow, wide, why),) = rd.readings
+    assert isinstance(wide, sp.Derivative) and isinstance(narrow, sp.Mul) and why == ("nabla",)
+    # R is θ-free: ∇ has one meaning (only the log's scope is a question there)
+    assert [why[0] for *_, why in read(r"\nabla_\theta \log P(\tau;\theta) R(\tau) = 0").readings] == ["log"]
     assert not read(r"\nabla_\theta \left[\log P(\tau;\theta)\right] P(\tau;\theta) = 0").readings  # brackets decide
 
 

@@ -23,7 +23,7 @@ from ..check import check_step
 from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
 from ..latex import to_latex
 from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
-from ..report import FAILED, UNDECIDED, StepReport
+from ..report import FAILED, PROVED, UNDECIDED, StepReport
 from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at
 from .parse import NotUnderstood, parse_tree, read_row
@@ -31,7 +31,7 @@ from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiter
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "AMBIGUOUS", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -43,6 +43,7 @@ UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check
 DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
 AMBIGUOUS = "ambiguous: one reading holds and the other fails"
+NOT_SHOWN = "not shown: a line of the chain does not hold"
 _NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
 
 
@@ -109,6 +110,8 @@ class _Chain:
     good_line: int = 0
     approx: bool = False   # an estimator step was written with ≈
     rows: list = field(default_factory=list)
+    verdicts: list = field(default_factory=list)   # (line, column, verdict, step reports) of each row of the chain
+    written_last: Expr | None = None               # the last right side as written (held or not)
 
 
 # -- printing in the document's own time ---------------------------------------------------
@@ -172,29 +175,111 @@ def _has_sample(expr) -> bool:
     return isinstance(expr, sp.Basic) and expr.has(Sample)
 
 
-def _resolve_trajectory(rd: Reading) -> Reading:
-    """An s_t written without ^{(i)} in a line about τ^{(i)} is s_t^{(i)}; otherwise it is τ's."""
+def _binds_tau(e) -> bool:
+    from ..notation import Expectation
+
+    return isinstance(e, (TrajectorySum, Expectation))
+
+
+def _sample_sum(e):
+    """The index of a Σ_i (a sum over samples), else None."""
+    if isinstance(e, Sum) and len(e.limits) >= 1:
+        for var, _, _ in e.limits:
+            if var == i:
+                return var
+    return None
+
+
+def _top_trajectories(e, found: set, bound: frozenset = frozenset()) -> None:
+    """The trajectories a side speaks of outside any binder: τ, or τ^(k) not bound by a Σ over k."""
+    if not isinstance(e, sp.Basic):
+        return
+    if e == tau:
+        found.add(tau)
+        return
+    if isinstance(e, Sample):
+        if not (e.args[0].free_symbols & bound):
+            found.add(e)
+        return
+    if _binds_tau(e):
+        return
+    if _sample_sum(e) is not None:
+        bound = bound | {i}
+    for a_ in e.args:
+        _top_trajectories(a_, found, bound)
+
+
+def _resolve_trajectory(rd: Reading, row=None):
+    """Whose s_t is an s_t written without ^{(i)}: the nearest trajectory that encloses it.
+
+    Inside Σ_τ or E_τ it is τ's; inside a Σ_i whose body speaks of τ^{(i)} it is τ^{(i)}'s;
+    elsewhere it is that of the one trajectory the line speaks of outside any sum (τ, or a
+    sample τ^{(k)}). A line that speaks of both τ and a sample there is not understood: either
+    reading would be a guess.
+    """
     sides = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] + [
         x for s_ in rd.sides if isinstance(s_, SetLiteral) for x in s_.items if isinstance(x, sp.Basic)]
-    unmarked = any(s_.has(UNMARKED) for s_ in sides)
-    if not unmarked:
+    if not any(s_.has(UNMARKED) for s_ in sides) and not rd.readings:
         return rd
-    marked = any(_has_sample(s_) for s_ in sides)
-    target = Sample(i) if marked else tau
-    if marked:
-        rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
+    top: set = set()
+    for s_ in sides:
+        _top_trajectories(s_, top)
+    marks = sorted((e for e in top if isinstance(e, Sample)), key=sp.default_sort_key)
+    used = {"sample": False, "ambiguous": False}
+    narrow = {a_: (b_, why) for a_, b_, why in rd.readings}
+    found: list = []
 
-    def swap(e):
-        return target if e == UNMARKED else e
+    def default():
+        if tau in top and marks or len(marks) > 1:
+            used["ambiguous"] = True
+            return tau
+        if marks:
+            used["sample"] = True
+            return marks[0]
+        return tau
+
+    def walk(e, ctx):
+        if not isinstance(e, sp.Basic):
+            return e
+        if e in narrow and not any(f[3] is e for f in found):
+            wide, why = narrow[e]
+            found.append((walk_plain(e, ctx), walk_plain(wide, ctx), why, e))
+        return walk_plain(e, ctx)
+
+    def walk_plain(e, ctx):
+        if not isinstance(e, sp.Basic):
+            return e
+        if e == UNMARKED:
+            got = ctx() if callable(ctx) else ctx
+            used["sample"] = used["sample"] or isinstance(got, Sample)
+            return got
+        if e.is_Atom or not e.has(UNMARKED) and not any(n_ in narrow for n_ in sp.preorder_traversal(e)):
+            return e
+        inner = ctx
+        if _binds_tau(e):
+            inner = tau
+        elif _sample_sum(e) is not None and e.function.has(Sample(i)):
+            inner = Sample(i)
+        from ..notation import _rebuild
+
+        return _rebuild(type(e), *[walk(a_, inner) for a_ in e.args])
 
     def fix(s_):
-        return rebuild(s_, swap) if isinstance(s_, sp.Basic) else (
-            SetLiteral(tuple(rebuild(x, swap) if isinstance(x, sp.Basic) else x for x in s_.items))
-            if isinstance(s_, SetLiteral) else s_)
+        if isinstance(s_, SetLiteral):
+            return SetLiteral(tuple(walk(x, default) if isinstance(x, sp.Basic) else x for x in s_.items))
+        return walk(s_, default) if isinstance(s_, sp.Basic) else s_
 
-    rd.sides = [fix(s_) for s_ in rd.sides]
+    sides_out = [fix(s_) for s_ in rd.sides]
+    if used["ambiguous"]:
+        what = " and ".join(["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
+        message = (f"s, a or r written without a trajectory in a line that speaks of {what}: whose step is it? "
+                   f"write s_t^{{(i)}} or keep the line to one trajectory")
+        return NotUnderstood(row.line if row else 1, row.column if row else 1, message)
+    rd.sides = sides_out
     rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
-    rd.readings = [(fix(a_), fix(b_)) for a_, b_ in rd.readings]   # both readings speak of the same trajectory
+    rd.readings = [(a_, b_, why) for a_, b_, why, _ in found]   # each reading resolved where it is written
+    if used["sample"]:
+        rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
     return rd
 
 
@@ -320,17 +405,121 @@ def substitute_free(expr, var, value):
     return _rebuild(type(expr), *args)
 
 
-def _check_for_every_t(lhs, rhs, *, battery, **options) -> StepReport:
-    """check_step; with the time index t free ("for every step t"), at t = 0, 1, 2 on the MDPs that have it."""
+def t_range(expr_sides, horizon: int) -> tuple[int, int]:
+    """The steps t at which a line with t free speaks of states, actions and rewards that exist: (first, last).
+
+    Actions and rewards exist at steps 0..H, states at 0..H+1 (the last state is the one after
+    the last action); s_{t+1} needs t ≤ H, a_{t-1} needs t ≥ 1.
+    """
+    lo, hi = 0, horizon
+    for side in expr_sides:
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, (State, Action, Reward, RewardProbability)):
+                k = sp.sympify(e.args[1])
+                if t not in k.free_symbols or (k.free_symbols - {t}):
+                    continue
+                c = k - t
+                if not c.is_Integer:
+                    continue
+                top = horizon + 1 if isinstance(e, State) else horizon
+                lo, hi = max(lo, -int(c)), min(hi, top - int(c))
+    return lo, hi
+
+
+def _check_for_every_t(lhs, rhs, *, battery, timeout, **options) -> tuple[StepReport, str]:
+    """check_step, and a note; with the time index t free ("for every step t"): at every t of each MDP.
+
+    The symbolic route is tried once with t as a symbol (a proof then covers every t); the
+    instances are checked at t = first..last of each MDP's own horizon (see t_range).
+    """
     if t not in (lhs.free_symbols | rhs.free_symbols):
-        return check_step(lhs, rhs, battery=battery, **options)
-    worst = None
-    for t0 in (0, 1, 2):
-        use = tuple(inst for inst in battery if inst.mdp.horizon >= t0)
-        one = check_step(substitute_free(lhs, t, sp.Integer(t0)), substitute_free(rhs, t, sp.Integer(t0)), battery=use, **options)
+        return check_step(lhs, rhs, battery=battery, timeout=timeout, **options), ""
+    from ..symbolic import prove
+
+    sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
+    ranges = {id(inst): t_range((lhs, rhs), inst.mdp.horizon) for inst in battery}
+    t_values = sorted({t0 for lo, hi in ranges.values() for t0 in range(lo, hi + 1)})
+    if not t_values:
+        return check_step(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), (
+            "t is free, but no MDP of the battery has a step t at which every s, a, r of the line exists")
+    worst, worst_t, pairs, checked, left_out = None, None, 0, [], []
+    for t0 in t_values:
+        use = tuple(inst for inst in battery if ranges[id(inst)][0] <= t0 <= ranges[id(inst)][1])
+        one = check_step(substitute_free(lhs, t, sp.Integer(t0)), substitute_free(rhs, t, sp.Integer(t0)),
+                         battery=use, timeout=timeout, symbolic=sym, **options)
+        if one.verdict != FAILED and one.instances == 0 and one.scope_data.get("excluded_too_large") == len(use):
+            left_out.append(t0)   # every MDP that has this step is too large to enumerate for the line
+            continue
+        checked.append(t0)
+        pairs += one.instances
         if worst is None or (worst.ok and not one.ok):
-            worst = one
-    return worst
+            worst, worst_t = one, t0
+        if not one.ok:
+            break
+    if worst is None:
+        worst = check_step(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options)
+        return worst, "t is free, but every MDP that has the steps of the line is too large to enumerate for it"
+    lows = sorted({lo for lo, _ in ranges.values()})
+    first = "0" if lows == [0] else "its first step " + "/".join(map(str, lows))
+    note = (f"t is free (a statement for every step): checked at every t from {first} to the last step of "
+            f"each MDP (t = {_spans(checked)} over the battery, {pairs} (MDP, t) pairs)")
+    if left_out:
+        note += (f"; t = {_spans(left_out)} exists only on MDPs too large to enumerate for this line, "
+                 f"which are left out there")
+    if sym.proved:
+        note += "; proved symbolically for t as a symbol"
+    if not worst.ok:
+        note = f"t is free: the line is checked at each t, and t = {worst_t} is where it " + (
+            "fails" if worst.verdict == FAILED else "is not decided") + f" (the report below is at t = {worst_t})"
+    return worst, note
+
+
+def _result_row(chain: _Chain, base: int) -> LineReport:
+    """What a chain of steps shows: first left side = last right side when every step held, else where it breaks.
+
+    Equality is transitive, so the result follows from the steps and is not checked again; its
+    strength is that of the weakest step (a step checked on instances makes the result checked on
+    them, never proved).
+    """
+    last = chain.written_last if chain.written_last is not None else chain.last
+    reading = f"{_show(chain.start, base)} = {_show(last, base)}"
+    where = f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)"
+    steps = [st for *_, reps in chain.verdicts for st in reps]
+    broken = [(ln, col, v) for ln, col, v, _ in chain.verdicts if v not in (HOLDS, IN_EXPECTATION)]
+    if broken:
+        ln, col, v = broken[0]
+        detail = (f"the chain from line {chain.line} to line {chain.rows[-1]} holds only if every step holds; "
+                  f"line {ln}, column {col} {'fails' if v == FAILS else 'is ' + v}")
+        if len(broken) > 1:
+            detail += f" (and {len(broken) - 1} more line{'s' if len(broken) > 2 else ''} after it)"
+        if chain.written_last is not None and same_form(chain.last, chain.written_last) and not same_form(chain.start, chain.last):
+            detail += ("; the steps that held, with the side that failed left out, still lead from the first "
+                       "left side to the last right side")
+        return LineReport(chain.rows[-1], 0, where, reading, NOT_SHOWN, "result", "", (), detail)
+    proved = sum(st.verdict == PROVED for st in steps)
+    strength = ("every step proved symbolically" if proved == len(steps) else
+                f"{proved} of {len(steps)} steps proved symbolically, the others checked on instances (see each line)")
+    expectation = any(v == IN_EXPECTATION for _, _, v, _ in chain.verdicts) or (
+        _samples(last) and not _samples(chain.start))
+    verdict = IN_EXPECTATION if expectation and not chain.approx else HOLDS
+    detail = (f"follows from the {len(steps)} steps of lines {chain.line}–{chain.rows[-1]}, each of which held "
+              f"({strength})")
+    return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
+
+
+def _spans(values) -> str:
+    """0, 1, 2, 5 -> '0…2, 5'."""
+    out, run = [], []
+    for v in values:
+        if run and v == run[-1] + 1:
+            run.append(v)
+            continue
+        if run:
+            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}…{run[-1]}")
+        run = [v]
+    if run:
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}…{run[-1]}")
+    return ", ".join(out)
 
 
 def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 12, timeout: float = 2.0,
@@ -345,7 +534,7 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
              for r in rows]
     base, base_note = time_base_evidence(trees)
     readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
-    readings = [_resolve_trajectory(rd) if isinstance(rd, Reading) else rd for rd in readings]
+    readings = [_resolve_trajectory(rd, r) if isinstance(rd, Reading) else rd for r, rd in zip(rows, readings)]
 
     def uses_rewards(rd):
         return isinstance(rd, Reading) and any(
@@ -362,6 +551,20 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         out.append(replace(report, end=row.offset + len(row.text), block=row.block, start=row.offset,
                            unknown=row.kind == "unknown",
                            display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
+
+    cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
+
+    def check_pair(a_, b_, *, rule, why, index, battery, seed):
+        relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
+        conditions = (POSITIVE_PROBABILITY,) if any(
+            isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
+        key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery))
+        if key not in cache:
+            cache[key] = _check_for_every_t(a_, b_, relation=relation, rule=rule, why=why, index=index,
+                                            conditions=conditions, battery=battery, timeout=timeout, seed=seed,
+                                            minimize=minimize)
+        rep, note = cache[key]
+        return replace(rep, index=index, rule=rule, why=why), note
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues
@@ -516,19 +719,13 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         reports, in_expectation = [], False
         for b_ in sides_after:
             a_ = prev
-            relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
-            conditions = (POSITIVE_PROBABILITY,) if any(
-                isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
-            free_t = t in (a_.free_symbols | b_.free_symbols)
-            rep = _check_for_every_t(a_, b_, relation=relation, rule=f"line {row.line}", why=row.justification,
-                                     index=len(reports) + 1, conditions=conditions, battery=inst, timeout=timeout,
-                                     seed=seed + k, minimize=minimize)
-            if free_t:
-                notes.append("t is free (a statement for every step): checked at t = 0, 1, 2, each on the MDPs "
-                             "with H ≥ t")
+            rep, t_note = check_pair(a_, b_, rule=f"line {row.line}", why=row.justification,
+                                     index=len(reports) + 1, battery=inst, seed=seed + k)
+            if t_note and t_note not in notes:
+                notes.append(t_note)
             reports.append(rep)
             pairs.append((a_, b_))
-            if relation == UNBIASED and rep.ok and "~" not in relations:
+            if rep.relation == UNBIASED and rep.ok and "~" not in relations:
                 in_expectation = True
             if rep.ok:
                 prev = b_
@@ -536,6 +733,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             else:  # a wrong side is no premise: the next side is checked against the last one that held
                 notes.append(f"the next side is checked against the last one that held (line {chain.good_line})")
         chain.last = prev
+        if sides_after:
+            chain.written_last = sides_after[-1]
         chain.steps += len(pairs)
         chain.rows.append(row.line)
         chain.approx = chain.approx or "~" in relations
@@ -544,41 +743,52 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             previous = ("chain",)
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
             in_expectation = True
+        verdict = None
         if rd.readings:
-            # Two readings of one product: check the other one too, and say whether they agree. The
-            # steps of the line as written and the sides of the row itself (a side may start an older
-            # chain) are checked in the other reading wherever it changes them.
-            swap = dict(rd.readings)
+            # Two readings of one product: check the other one too, and say which held. The steps of the
+            # line as written and the sides of the row itself (a side may start an older chain) are
+            # checked in the other reading wherever it changes them.
+            swap = {a_: b_ for a_, b_, _ in rd.readings}
             alt_reports, seen = [], set()
             for a_, b_ in list(pairs) + list(zip(sides, sides[1:])):
                 a2, b2 = (rebuild(e, lambda z: swap.get(z, z)) for e in (a_, b_))
                 if (a2 == a_ and b2 == b_) or (a2, b2) in seen:
                     continue
                 seen.add((a2, b2))
-                relation = UNBIASED if _samples(b2) and not _samples(a2) else EQUAL
-                alt_reports.append(_check_for_every_t(a2, b2, relation=relation, rule=f"line {row.line}, other reading",
-                                                      why=row.justification, index=len(reports) + len(alt_reports) + 1,
-                                                      conditions=(), battery=inst, timeout=timeout, seed=seed + k,
-                                                      minimize=minimize))
-            for narrow, wide in rd.readings:
-                other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
-                    "could not be checked (it changes no step derive checks)"
-                notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
-                             f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
+                rep, t_note = check_pair(a2, b2, rule=f"line {row.line}, other reading", why=row.justification,
+                                         index=len(reports) + len(alt_reports) + 1, battery=inst, seed=seed + k)
+                alt_reports.append(rep)
+            read_ok = all(r_.ok for r_ in reports)
+            other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
+                "could not be checked (it changes no step derive checks)"
+            for narrow, wide, why in rd.readings:
+                if why[0] == "log":
+                    arg, rest = why[1], why[2]
+                    rest_text = " ".join(_show(r_, base) for r_ in rest)
+                    notes.append(f"two readings: \\log of {_show(arg, base)} alone, times {rest_text} (as read above: "
+                                 f"{'it holds' if read_ok else 'it does not hold'}), or \\log of the product "
+                                 f"{_show(arg, base)} {rest_text}, {_show(wide, base)} (the other reading {other})")
+                else:
+                    notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
+                                 f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
             if not alt_reports:
                 add(row, LineReport(row.line, row.column, row.source, reading, UNDECIDED_LINE, "step",
                                     row.justification, tuple(notes),
                                     "; ".join(detail + ["the line has two readings and only one was checked"]),
                                     tuple(reports)))
+                chain.verdicts.append((row.line, row.column, UNDECIDED_LINE, tuple(reports)))
                 continue
-            if all(r_.ok for r_ in reports) != all(r_.ok for r_ in alt_reports):
-                reports = reports + alt_reports
+            alt_ok = all(r_.ok for r_ in alt_reports)
+            by_convention = all(why[0] == "log" for _, _, why in rd.readings)
+            # \log f g is (\log f) g by convention: that reading decides, the other is said beside it.
+            # ∇ f g has no such convention: readings that disagree make the line ambiguous.
+            if read_ok != alt_ok and not (by_convention and read_ok):
                 verdict = AMBIGUOUS
-                add(row, LineReport(row.line, row.column, row.source, reading, verdict, "step", row.justification,
-                                    tuple(notes), "; ".join(detail), tuple(reports)))
-                continue
-            reports = reports + alt_reports
-        if any(r_.verdict == FAILED for r_ in reports):
+            if not (by_convention and read_ok):   # the other reading's steps are shown when they decide
+                reports = reports + alt_reports
+        if verdict is not None:
+            pass
+        elif any(r_.verdict == FAILED for r_ in reports):
             verdict = FAILS
         elif any(not r_.ok for r_ in reports):
             verdict = UNDECIDED_LINE
@@ -589,19 +799,12 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         add(row, LineReport(row.line, row.column, row.source, reading, verdict,
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
-    # The result of every chain of several steps: its first left side against its last right side.
+        chain.verdicts.append((row.line, row.column, verdict, tuple(reports)))
+    # The result of every chain of several steps: what the chain shows, first left side to last right side.
     for chain in chains:
         if chain.steps < 2 or same_form(chain.start, chain.last):
             continue
-        relation = UNBIASED if _samples(chain.last) and not _samples(chain.start) else EQUAL
-        rep = _check_for_every_t(chain.start, chain.last, relation=relation, rule="result", why="", index=0,
-                                 conditions=(), battery=battery, timeout=timeout, seed=seed, minimize=minimize)
-        verdict = FAILS if rep.verdict == FAILED else (UNDECIDED_LINE if not rep.ok else
-                                                        IN_EXPECTATION if relation == UNBIASED and not chain.approx
-                                                        else HOLDS)
-        reading = f"{_show(chain.start, base)} = {_show(chain.last, base)}"
-        out.append(LineReport(chain.rows[-1], 0, f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)",
-                              reading, verdict, "result", "", (), "", (rep,)))
+        out.append(_result_row(chain, base))
     inst_count = len(battery)
     return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
                           (base_note,) if base_note else ())

@@ -40,8 +40,17 @@ class NotUnderstood:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
+    """The LALR parser of latex.lark, built once per process.
+
+    Lark's cache keeps the analysed grammar in the temporary folder, keyed by a hash of the
+    grammar, the options and the Lark and Python versions: a changed grammar is analysed anew,
+    and an unreadable cache file is ignored. Building the tables costs seconds; loading them, ms.
+    """
     grammar = resources.files("derive.read").joinpath("latex.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=False)
+    try:
+        return Lark(grammar, parser="lalr", propagate_positions=False, cache=True)
+    except OSError:   # no writable temporary folder: build the tables in memory
+        return Lark(grammar, parser="lalr", propagate_positions=False)
 
 
 def _expected(names) -> str:

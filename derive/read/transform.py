@@ -63,7 +63,7 @@ class Reading:
     notes: list = field(default_factory=list)
     patterns: list = field(default_factory=list)   # (written factor, expected factor) where a … pattern breaks
     min_horizon: int = 0                            # the smallest H the line as written needs
-    readings: list = field(default_factory=list)    # (as read, other reading) of a product with two readings
+    readings: list = field(default_factory=list)    # (as read, other reading, why) of a product with two readings
 
 
 class _Dots:
@@ -78,6 +78,7 @@ class _Trailing:
     """A product whose last factor is \\dots (a sum's last term written 'X \\dots')."""
 
     expr: Expr
+    factors: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class RowTransformer(Transformer):
         self.ambiguous: list = []
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
+        self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -197,6 +199,9 @@ class RowTransformer(Transformer):
                 flat.append((sg, term))
         if len(flat) == 1 and flat[0][1] is DOTS:
             return DOTS
+        if trailing and len(flat) == 1 and flat[0][0] == "+" and len(terms[0].factors) > 1:
+            # 'X Y Z \dots' on its own is a product written out, not a sum of one term.
+            return self._pattern(list(terms[0].factors) + [DOTS], kind="product")
         if trailing or any(term is DOTS for _, term in flat):
             if any(sg == "-" for sg, _ in flat):
                 raise ReadError("a sum written with \\dots and minus signs: the pattern is not recognised")
@@ -209,8 +214,10 @@ class RowTransformer(Transformer):
 
     def term(self, *items):
         factors = []
+        explicit = set()   # indices of factors written after \cdot, \times or *
         for it in items:
             if it is None:
+                explicit.add(len(factors))
                 continue
             if isinstance(it, _Factors):
                 factors.extend(it.items)
@@ -220,7 +227,7 @@ class RowTransformer(Transformer):
             raise ReadError("\\dots or a set inside a product")
         if len(factors) > 1 and factors[-1] is DOTS and DOTS not in factors[:-1]:
             rest = factors[:-1]
-            return _Trailing(rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False))
+            return _Trailing(rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False), tuple(rest))
         if DOTS in factors:
             if len(factors) == 1:
                 return DOTS
@@ -232,8 +239,27 @@ class RowTransformer(Transformer):
             if id(f) in self._narrow and id(f) not in self._grouped and any(_depends_on_theta(g) for g in factors[j + 1:]):
                 wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
                 other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
-                self.ambiguous.append((out, other))
-                break
+                self.ambiguous.append((out, other, ("nabla",)))
+                return out
+        for j, f in enumerate(factors[:-1]):
+            # \log f g: the log of f times g (as read), or the log of the product f g? Both are
+            # checked. \log(f) g, \log[f] g and \log f \cdot g have one reading; so has \log f
+            # before an operator (∇, \log, Σ, E), which starts a factor of its own.
+            if id(f) not in self._open_log or (j + 1) in explicit:
+                continue
+            taken = []
+            for k_ in range(j + 1, len(factors)):
+                if k_ in explicit and taken or _is_operator(factors[k_]):
+                    break
+                taken.append(factors[k_])
+            if not taken:
+                continue
+            arg, build = self._open_log[id(f)]
+            wide = build(taken)
+            other_parts = factors[:j] + [wide] + factors[j + 1 + len(taken):]
+            other = other_parts[0] if len(other_parts) == 1 else sp.Mul(*other_parts, evaluate=False)
+            self.ambiguous.append((out, other, ("log", arg, tuple(taken))))
+            return out
         return out
 
     def bigop(self, op, limits, body):
@@ -248,6 +274,8 @@ class RowTransformer(Transformer):
             if _is_traj(var) and var != UNMARKED or var == tau:
                 if not is_sum:
                     raise ReadError("a product over trajectories")
+                if isinstance(var, Sample):
+                    body = self._rebind_sample(var, body)
                 return self._trajectory_sum(body)
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
                 if not is_sum:
@@ -268,6 +296,15 @@ class RowTransformer(Transformer):
             body = body.xreplace({var: var + 1})
             lo, hi = lo - 1, hi - 1
         return (Sum if is_sum else Product)(body, (var, lo, hi))
+
+    def _rebind_sample(self, var, body):
+        """Σ_{τ^{(k)}} body: τ^{(k)} is the sum's own variable, so the body is read with τ in its place."""
+        if isinstance(body, sp.Basic) and body.has(tau):
+            raise ReadError(f"Σ over {_sample_text(var)} whose body also speaks of τ: two trajectories, one sum")
+        self._note(f"Σ over {_sample_text(var)} read as Σ_τ: the sum binds {_sample_text(var)} (its own variable)")
+        out = rebuild(body, lambda e: tau if e == var else e)
+        # s_t written without a mark inside this sum belongs to the summed trajectory too.
+        return rebuild(out, lambda e: tau if e == UNMARKED else e)
 
     def _trajectory_sum(self, body):
         weighted = any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
@@ -533,12 +570,18 @@ class RowTransformer(Transformer):
         out = self._gradient(sub, body)
         if sub.a == theta and id(body) not in self._grouped:
             self._narrow.add(id(out))
+        if id(body) in self._open_log and id(body) not in self._grouped:   # ∇ \log f g: the log's scope question is this factor's too
+            arg, inner = self._open_log[id(body)]
+            self._open_log[id(out)] = (arg, lambda extra: self._gradient(sub, inner(extra)))
         return out
 
     def log(self, tok, body):
         if tok.value == "log":
             self._note("'log' without a backslash read as \\log")
-        return sp.log(body, evaluate=False)
+        out = sp.log(body, evaluate=False)
+        if id(body) not in self._grouped and not isinstance(body, (_Dots, _Trailing, _Factors, SetLiteral)):
+            self._open_log[id(out)] = (body, lambda extra: sp.log(sp.Mul(body, *extra, evaluate=False), evaluate=False))
+        return out
 
     def frac(self, tok, num, den):
         return fraction(num, den)
@@ -551,6 +594,7 @@ class RowTransformer(Transformer):
 
     def group(self, e):
         self._grouped.add(id(e))
+        self._open_log.pop(id(e), None)   # [\log f] g: the bracket closes the log's scope
         return e
 
     def power(self, base, exp):
@@ -597,7 +641,12 @@ class RowTransformer(Transformer):
 
     # -- \dots patterns -------------------------------------------------------------------
     def _pattern(self, items, *, kind: str):
-        """A product or sum written term by term with \\dots: the repeated block and its end."""
+        """A product or sum written term by term with \\dots: the repeated block and its end.
+
+        The block's length comes from the kinds of the factors (π, P(s'|s,a), P(r|s,a), …); each
+        place in the block takes the form most written factors agree with, so a factor that breaks
+        the pattern is named wherever it is written, in the first terms or the last.
+        """
         k = items.index(DOTS)
         head, tail = items[:k], items[k + 1:]
         if DOTS in tail:
@@ -608,64 +657,121 @@ class RowTransformer(Transformer):
         if not head:
             raise ReadError("\\dots after no repeated factor")
         k0 = _first_step(head)
-        p = len(head)
-        for q in range(1, len(head)):
-            if all(head[j + q] == shift_time(head[j], 1)
-                                          for j in range(len(head) - q)):
-                p = q
-                break
-        block = [shift_time(f, t - k0) for f in head[:p]]
+        p = _period(head)
         op = sp.Add if kind == "sum" else sp.Mul
         big = Sum if kind == "sum" else Product
-
-        def at(j):  # block factor j at step tt
-            return lambda tt: block[j].xreplace({t: tt})
+        K = _last_step(tail) if tail else None
+        if tail and K is None:
+            raise ReadError("the factors after \\dots name no step")
 
         def combine(parts):
             parts = [f for f in parts if f != (0 if kind == "sum" else 1)]
             return parts[0] if len(parts) == 1 else op(*parts, evaluate=False)
 
+        def tail_fit(block):
+            """The best alignment of the tail on the block: (hits, c, expected factors)."""
+            best_ = None
+            for c_ in range(p):
+                expected_ = []
+                for back in range(len(tail)):
+                    pos = back + c_
+                    expected_.append(block[p - 1 - pos % p].xreplace({t: K - pos // p}))
+                expected_.reverse()
+                hits_ = sum(_same(a_, e_) for a_, e_ in zip(tail, expected_))
+                if best_ is None or hits_ > best_[0]:
+                    best_ = (hits_, c_, expected_)
+            return best_
+
+        # Candidate forms of each place of the block, from the written head (first written first).
+        cands = [[] for _ in range(p)]
+        for idx, f in enumerate(head):
+            form = shift_time(f, t - (k0 + idx // p))
+            if not any(_same(form, g) for g in cands[idx % p]):
+                cands[idx % p].append(form)
+        for c_ in range(p if tail else 0):   # and the forms the last terms give, in each alignment
+            for back in range(len(tail)):
+                pos = back + c_
+                form = shift_time(tail[len(tail) - 1 - back], t - (K - pos // p))
+                if not any(_same(form, g) for g in cands[p - 1 - pos % p]):
+                    cands[p - 1 - pos % p].append(form)
+        scored = []
+        for combo in _combos(cands):
+            block_ = list(combo)
+            head_exp = [block_[idx % p].xreplace({t: k0 + idx // p}) for idx in range(len(head))]
+            head_hits = sum(_same(a_, e_) for a_, e_ in zip(head, head_exp))
+            fit = tail_fit(block_) if tail else (0, 0, [])
+            # Most written factors agreeing decides; on a tie, the block whose factors are the
+            # model's own (π(a_t|s_t), P(s_{t+1}|s_t,a_t), P(r_t|a_t,s_t)).
+            scored.append(((head_hits + fit[0], sum(map(_coherent, block_))), block_, head_exp, fit))
+        top = max(sc[0] for sc in scored)
+        winners = [sc for sc in scored if sc[0] == top]
+        _, block, head_expected, (hits, c, expected) = winners[0]
+        if len(winners) > 1:
+            self._note(f"the {'sum' if kind == 'sum' else 'product'} written with \\dots fits more than one "
+                       f"pattern equally well: read with the pattern of its first terms")
+
+        def at(j):  # block factor j at step tt
+            return lambda tt: block[j].xreplace({t: tt})
+
+        head_breaks = [(a_, e_) for a_, e_ in zip(head, head_expected) if not _same(a_, e_)]
         what = "sum" if kind == "sum" else "product"
         if not tail:  # a trailing \dots: the pattern runs to the last step
             self._note(f"the {what} ending in \\dots read as its pattern continued to the last step")
-            return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, H))])
-        K = _last_step(tail)
-        if K is None:
-            raise ReadError("the factors after \\dots name no step")
-        best = None
-        for c in range(p):
-            expected = []
-            for back in range(len(tail)):
-                pos = back + c
-                step = K - pos // p
-                expected.append(at(p - 1 - pos % p)(step))
-            expected.reverse()
-            hits = sum(a_ == e_ for a_, e_ in zip(tail, expected))
-            if best is None or hits > best[0]:
-                best = (hits, c, expected)
-        hits, c, expected = best
+            if not head_breaks:
+                return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, H))])
+            self.patterns.extend(head_breaks)
+            return combine(prefix + list(head) + self._middle(head, k0, p, at, H + 1, 0, big, combine))
         back_blocks = (len(tail) - 1 + c) // p
         full = big(combine([at(j)(t) for j in range(p)]), (t, k0, K - back_blocks - 1))
         n_before = p * (back_blocks + 1) - c - len(tail)
         lead_part = [at(j)(K - back_blocks) for j in range(n_before)]
         dropped = [at(j)(K) for j in range(p - c, p)]
-        if hits == len(tail):
+        closing = bool(dropped) and kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H
+        if hits == len(tail) and not head_breaks:
             # The pattern holds: the whole product, each step k0..K once.
             if dropped:
-                if kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H:
+                if closing:
                     self._note("the written trajectory ends before the transition out of its last state; derive's "
                                "trajectories carry that state, so its θ-free factor P(s_{n+1}|s_n,a_n) is included")
                 else:
                     return combine(prefix + [full] + lead_part + list(tail))
             return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, K))])
+        self.patterns.extend(head_breaks)
         for a_, e_ in zip(tail, expected):
-            if a_ != e_:
+            if not _same(a_, e_):
                 self.patterns.append((a_, e_))
-        self.min_horizon = max(self.min_horizon, int(back_blocks + k0) if K == H else 0)
-        parts = prefix + [full] + lead_part + list(tail)
-        if dropped and kind == "product" and all(isinstance(f, Transition) for f in dropped) and K == H:
+        if head_breaks:
+            # The written first terms stay as written; the pattern fills the steps up to the last terms.
+            st = K - back_blocks
+            jt = n_before
+            middle = self._middle(head, k0, p, at, st, jt, big, combine)
+            parts = prefix + list(head) + middle + list(tail)
+        else:
+            self.min_horizon = max(self.min_horizon, int(back_blocks + k0) if K == H else 0)
+            parts = prefix + [full] + lead_part + list(tail)
+        if closing:
             parts += dropped
         return combine(parts)
+
+    def _middle(self, head, k0, p, at, st, jt, big, combine):
+        """The factors between the written first terms and place jt of step st (the pattern's own)."""
+        sh, jh = k0 + len(head) // p, len(head) % p
+        first = sh + (1 if jh else 0)    # the first step the pattern writes whole
+        need = st - first                # ≥ 0 when the first and the last terms do not overlap
+        need = sp.sympify(need)
+        if need.free_symbols - {H}:
+            raise ReadError("the steps of the terms written before and after \\dots cannot be compared")
+        if need.has(H):
+            h0 = next((h_ for h_ in range(0, 200) if need.subs(H, h_) >= 0), None)
+            if h0 is None:
+                raise ReadError("the terms written before and after \\dots overlap for every horizon")
+            self.min_horizon = max(self.min_horizon, h0)
+        elif need < 0:
+            raise ReadError("the terms written before and after \\dots overlap")
+        parts = [at(j)(sh) for j in range(jh, p)] if jh else []
+        parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
+        parts += [at(j)(st) for j in range(jt)]
+        return parts
 
 
 def _depends_on_theta(e) -> bool:
@@ -691,3 +797,64 @@ def _last_step(factors):
         return max(acts, key=lambda k: (sp.sympify(k).subs(H, 10**6)))
     states = [k for f in factors for k in time_indices(f)]
     return max(states, key=lambda k: sp.sympify(k).subs(H, 10**6)) - 1 if states else None
+
+
+def _sample_text(e) -> str:
+    return "τ^(%s)" % sp.sstr(e.args[0]) if isinstance(e, Sample) else sp.sstr(e)
+
+
+def _skeleton(f):
+    """A factor with its time indices erased: the kind of factor it is, whatever its step."""
+    return rebuild(f, lambda e: type(e)(e.args[0], 0) if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
+
+
+def _period(head) -> int:
+    """The length of the repeated block: the shortest period of the kinds of the written factors."""
+    kinds = [_skeleton(f) for f in head]
+    for q in range(1, len(kinds)):
+        if all(kinds[j + q] == kinds[j] for j in range(len(kinds) - q)):
+            return q
+    return len(kinds)
+
+
+def _combos(cands, limit: int = 64):
+    """The forms of the block to try: every combination of the written forms of each place (at most limit)."""
+    import itertools
+
+    out = []
+    for combo in itertools.product(*cands):
+        out.append(combo)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _canon(e):
+    """e rebuilt with SymPy's own evaluation: two spellings of one product compare equal."""
+    if not isinstance(e, sp.Basic) or e.is_Atom:
+        return e
+    return e.func(*[_canon(a_) for a_ in e.args])
+
+
+def _same(a_, b_) -> bool:
+    return a_ == b_ or _canon(a_) == _canon(b_)
+
+
+def _coherent(form) -> bool:
+    """Whether every factor of a block form is the model's own: π(a_k|s_k), P(s_{k+1}|s_k,a_k), P(r_k|a_k,s_k)."""
+    for e in sp.preorder_traversal(form):
+        if isinstance(e, Policy) and isinstance(e.args[0], Action) and isinstance(e.args[1], State):
+            if sp.expand(e.args[0].args[1] - e.args[1].args[1]) != 0:
+                return False
+        if isinstance(e, Transition):
+            nxt, cur, act = e.args[:3]
+            if sp.expand(nxt.args[1] - cur.args[1] - 1) != 0 or sp.expand(act.args[1] - cur.args[1]) != 0:
+                return False
+    return True
+
+
+def _is_operator(e) -> bool:
+    """A factor that starts with an operator (∇, log, Σ, Π, E, ∫): no log before it reaches into it."""
+    from ..notation import Expectation as _E
+
+    return isinstance(e, (Derivative, sp.log, Sum, Product, TrajectorySum, _E, ActionSum))
