@@ -7,7 +7,7 @@ import pytest
 
 from derive.read import check_text
 from derive.read.document import (
-    AMBIGUOUS, DEFINITION, FAILS, HOLDS, NOT_UNDERSTOOD, UNDECIDED_LINE, UPDATE_RULE, substitute_free,
+    AMBIGUOUS, DEFINITION, FAILS, HOLDS, NOT_SHOWN, NOT_UNDERSTOOD, UNDECIDED_LINE, UPDATE_RULE, substitute_free,
 )
 from derive.read.parse import MAX_DEPTH
 
@@ -184,7 +184,7 @@ def test_a_free_t_beside_a_sum_over_t_is_substituted_only_where_free():
     true = (r"$$\nabla_\theta \log P(\tau;\theta) = \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) "
             r"+ \nabla_\theta \log P(s_{t+1} \mid s_t, a_t)$$")
     (line,) = _check(true).lines
-    assert line.verdict == HOLDS and any("t = 0, 1, 2" in n for n in line.notes)
+    assert line.verdict == HOLDS and any("checked at every t from 0" in n for n in line.notes)
     wrong = true.replace(r"\log P(s_{t+1} \mid s_t, a_t)", r"\log \pi_\theta(a_t \mid s_t)")
     (line,) = _check(wrong).lines
     assert line.verdict == FAILS
@@ -270,3 +270,90 @@ def test_an_ambiguous_time_base_is_said():
     assert report.notes and "time base is ambiguous" in report.notes[0]
     one = _check("$$\\nabla_\\theta \\log P(\\tau;\\theta) = \\sum_{t=0}^{H} \\nabla_\\theta \\log \\pi_\\theta(a_t \\mid s_t)$$")
     assert one.base == 0 and not one.notes and one.verified
+
+
+# -- whose s_t: the nearest trajectory ---------------------------------------------------------------
+
+MIXED = (r"$$\nabla_\theta J(\theta) = \sum_\tau P(\tau;\theta) \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) "
+         r"R(\tau) = \frac{1}{m} \sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) R(\tau^{(i)})$$")
+
+
+def test_unmarked_steps_belong_to_the_trajectory_that_encloses_them():
+    (line,) = [ln for ln in _check(MIXED).lines if ln.kind != "result"]
+    # inside Σ_τ the s_t is τ's; inside Σ_i it is τ^(i)'s: the first step holds, the estimator holds in expectation
+    assert r"\sum_{\tau} P(\tau;\theta) \sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}(a_{t} \mid s_{t})" in line.reading
+    assert r"\log \pi_{\theta}(a_{t}^{(i)} \mid s_{t}^{(i)}) R(\tau^{(i)})" in line.reading
+    assert line.verdict == "holds in expectation, written as an equality"
+    # the wrong twin: the estimator's R is τ's, not the sample's
+    (wrong,) = [ln for ln in _check(MIXED.replace(r"R(\tau^{(i)})$$", r"R(\tau)$$")).lines if ln.kind != "result"]
+    assert not wrong.ok
+
+
+def test_a_line_about_tau_and_a_sample_with_an_unmarked_step_is_not_understood():
+    text = r"$$\nabla_\theta \log P(\tau^{(1)};\theta) R(\tau) = \nabla_\theta \log \pi_\theta(a_0 \mid s_0) R(\tau)$$"
+    (line,) = _check(text).lines
+    assert line.verdict == NOT_UNDERSTOOD and "whose step is it" in line.detail
+    marked = text.replace(r"(a_0 \mid s_0)", r"(a_0^{(1)} \mid s_0^{(1)})")
+    assert _check(marked).lines[0].verdict != NOT_UNDERSTOOD
+
+
+# -- the scope of \log: two readings, the usual one decides -------------------------------------------
+
+LOG_LINE = r"$$\nabla_\theta J(\theta) = \sum_\tau P(\tau;\theta) \nabla_\theta \log P(\tau;\theta) R(\tau)$$"
+
+
+def test_log_times_a_factor_holds_in_its_usual_reading_and_says_the_other_fails():
+    (line,) = _check(LOG_LINE).lines
+    assert line.verdict == HOLDS
+    (note,) = [n for n in line.notes if n.startswith("two readings of \\log")]
+    assert "the usual reading: holds" in note and "the other reading: fails" in note
+
+
+def test_log_line_whose_usual_reading_fails_is_not_a_pass():
+    # Only log(P R) could make this hold: (log P)·R does not, so the line is no pass.
+    text = r"$$\log P(\tau;\theta) R(\tau) = \log P(\tau;\theta) + \log R(\tau)$$"
+    (line,) = _check(text).lines
+    assert not line.ok and line.verdict in (AMBIGUOUS, FAILS)
+    (twin,) = _check(r"$$\log P(\tau;\theta) R(\tau) = R(\tau) \log P(\tau;\theta)$$").lines
+    assert twin.verdict == HOLDS
+
+
+# -- t free: every step, not only t = 0, 1, 2 ----------------------------------------------------------
+
+def test_free_t_is_checked_past_the_first_three_steps():
+    (line,) = _check(r"$$r_t = \gamma^{t \cdot (t-1) \cdot (t-2)} r_t$$").lines   # true at t = 0, 1, 2 only
+    assert line.verdict == FAILS and any("t = 3 is where it fails" in n for n in line.notes)
+    (twin,) = _check(r"$$\gamma^{t+1} r_t = \gamma \gamma^{t} r_t$$").lines
+    assert twin.verdict == HOLDS and any("checked at every t from 0" in n for n in twin.notes)
+
+
+def test_t_range_keeps_to_the_steps_that_exist():
+    from derive.notation import a as act, s as st, t
+    from derive.read.document import t_range
+    from sympy import Integer
+
+    assert t_range((st(t + 1), act(t)), 4) == (0, 4)
+    assert t_range((act(t - 1),), 4) == (1, 4)
+    assert t_range((st(t + 2),), 4) == (0, 3)
+    assert t_range((Integer(0),), 4) == (0, 4)
+
+
+# -- the result row says what the chain shows -------------------------------------------------------------
+
+CHAIN = (f"$${GRAD} = \\nabla_\\theta {OBJ}$$\n\n$$= {SCORE}$$\n\n"
+         r"$$= \sum_\tau P(\tau;\theta) \nabla_\theta \log P(\tau;\theta) \cdot R(\tau)$$" "\n")
+
+
+def test_result_row_of_a_chain_that_holds_follows_from_its_steps():
+    report = _check(CHAIN)
+    (result,) = [ln for ln in report.lines if ln.kind == "result"]
+    assert result.verdict == HOLDS and "follows from the 3 steps of lines 1–5" in result.detail
+    assert report.verified
+
+
+def test_result_row_after_a_failing_line_names_it_and_is_no_pass():
+    report = _check(CHAIN.replace(f"$$= {SCORE}$$", f"$$= {OBJ}$$"))
+    (result,) = [ln for ln in report.lines if ln.kind == "result"]
+    assert result.verdict == NOT_SHOWN and not result.ok
+    assert "line 3, column 3 fails" in result.detail and "holds only if every step holds" in result.detail
+    assert not report.verified

@@ -195,3 +195,53 @@ def test_general_lemma_holds_and_its_wrong_twin_fails():
     rd = read(r"\nabla_x \log f(x) = \frac{f(x)}{\nabla_x f(x)}")
     verdict, why = _lemma_check(*rd.sides)
     assert verdict == FAILS and "x^2 + 1" in why
+
+
+# -- binders, \dots in the first terms, the scope of \log ------------------------------------------
+
+def test_a_sum_over_a_sample_binds_it():
+    got = side(r"\sum_{\tau^{(i)}} P(\tau^{(i)};\theta) R(\tau^{(i)})")
+    assert isinstance(got, TrajectorySum) and not got.has(Sample)     # Σ_τ P(τ) R(τ): the sum's own τ
+    assert same_form(got, side(r"\sum_\tau P(\tau;\theta) R(\tau)"))
+    # A sample the sum does not bind stays a sample: Σ_{τ^(1)} P(τ^(1)) R(τ^(2)) is no Σ_τ P R.
+    other = side(r"\sum_{\tau^{(1)}} P(\tau^{(1)};\theta) R(\tau^{(2)})")
+    assert other.has(Sample(2)) and not other.has(Sample(1))
+    assert "two trajectories" in not_understood(r"\sum_{\tau^{(1)}} P(\tau^{(1)};\theta) R(\tau) = 0").message
+
+
+def _unmarked(pairs):
+    return [tuple(e.xreplace({UNMARKED: tau}) for e in pair) for pair in pairs]
+
+
+HEAD_OK = r"P(\tau;\theta) = \mu(s_0)\pi_\theta(a_0|s_0)P(s_1|s_0,a_0)\pi_\theta(a_1|s_1)\dots \pi_\theta(a_H|s_H)P(s_{H+1}|s_H,a_H)"
+
+
+def test_dots_break_in_the_first_terms_is_named():
+    good = read(HEAD_OK)
+    assert not good.patterns
+    bad = read(HEAD_OK.replace(r"\pi_\theta(a_1|s_1)", r"\pi_\theta(a_1|s_0)"))
+    ((written, expected),) = _unmarked(bad.patterns)
+    assert written == Policy(a(1), s(0), theta) and expected == Policy(a(1), s(1), theta)
+    assert bad.min_horizon == 2          # the written first and last terms meet only from H = 2 on
+    # the break in the very first factor, against the last terms
+    first = read(HEAD_OK.replace(r"\pi_\theta(a_0|s_0)", r"\pi_\theta(a_0|s_1)"))
+    ((written, expected),) = _unmarked(first.patterns)
+    assert written == Policy(a(0), s(1), theta) and expected == Policy(a(0), s(0), theta)
+
+
+def test_dots_break_in_a_product_ending_in_dots_is_named():
+    good = read(r"P(\tau;\theta) = \mu(s_0)\pi_\theta(a_0|s_0)P(s_1|s_0,a_0)\pi_\theta(a_1|s_1)\dots")
+    assert not good.patterns and isinstance(good.sides[1], sp.Mul)
+    bad = read(r"P(\tau;\theta) = \mu(s_0)\pi_\theta(a_0|s_0)P(s_1|s_0,a_0)\pi_\theta(a_1|s_0)\dots")
+    ((written, expected),) = _unmarked(bad.patterns)
+    assert written == Policy(a(1), s(0), theta) and expected == Policy(a(1), s(1), theta)
+
+
+def test_log_before_a_factor_has_two_readings_and_brackets_or_cdot_decide():
+    ((narrow, wide, why),) = read(r"\log P(\tau;\theta) R(\tau) = 0").readings
+    assert why[0] == "log" and same_form(narrow, sp.log(TrajectoryProbability(tau, theta)) * Return(tau))
+    assert same_form(wide, sp.log(TrajectoryProbability(tau, theta) * Return(tau)))
+    for one in (r"\log(P(\tau;\theta)) R(\tau) = 0", r"\log\left[P(\tau;\theta)\right] R(\tau) = 0",
+                r"\log P(\tau;\theta) \cdot R(\tau) = 0", r"\log P(\tau;\theta) \log R(\tau) = 0",
+                r"\log P(\tau;\theta) = 0"):
+        assert not read(one).readings, one

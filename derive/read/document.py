@@ -405,6 +405,32 @@ def substitute_free(expr, var, value):
     return _rebuild(type(expr), *args)
 
 
+QUICK = 3   # instances tried first, the smallest: a wrong line usually fails on them
+
+
+def _instance_size(inst) -> tuple:
+    mdp = getattr(inst, "mdp", None)
+    return (0, 0) if mdp is None else (mdp.n_trajectories, getattr(inst, "n_params", 0))
+
+
+def _smallest_first(lhs, rhs, *, battery, **options) -> StepReport:
+    """check_step on the QUICK smallest instances first; on the whole battery only when none of them fails.
+
+    A difference found on an instance is a difference (exact arithmetic), so a failure there is
+    the line's failure; and it is the failure the whole battery would show, since its smallest
+    failing instance is then among those smallest instances. A pass always needs every instance.
+    """
+    from ..battery import Battery
+
+    if len(battery) > QUICK:
+        small = Battery(sorted(battery, key=_instance_size)[:QUICK], name=getattr(battery, "name", "given"),
+                        seed=getattr(battery, "seed", None))
+        quick = check_step(lhs, rhs, battery=small, **options)
+        if quick.verdict == FAILED:
+            return quick
+    return check_step(lhs, rhs, battery=battery, **options)
+
+
 def t_range(expr_sides, horizon: int) -> tuple[int, int]:
     """The steps t at which a line with t free speaks of states, actions and rewards that exist: (first, last).
 
@@ -432,11 +458,11 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, **options) -> tuple[StepRe
     The symbolic route is tried once with t as a symbol (a proof then covers every t); the
     instances are checked at t = first..last of each MDP's own horizon (see t_range).
     """
-    if t not in (lhs.free_symbols | rhs.free_symbols):
-        return check_step(lhs, rhs, battery=battery, timeout=timeout, **options), ""
     from ..symbolic import prove
 
     sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
+    if t not in (lhs.free_symbols | rhs.free_symbols):
+        return _smallest_first(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
     ranges = {id(inst): t_range((lhs, rhs), inst.mdp.horizon) for inst in battery}
     t_values = sorted({t0 for lo, hi in ranges.values() for t0 in range(lo, hi + 1)})
     if not t_values:
@@ -445,8 +471,8 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, **options) -> tuple[StepRe
     worst, worst_t, pairs, checked, left_out = None, None, 0, [], []
     for t0 in t_values:
         use = tuple(inst for inst in battery if ranges[id(inst)][0] <= t0 <= ranges[id(inst)][1])
-        one = check_step(substitute_free(lhs, t, sp.Integer(t0)), substitute_free(rhs, t, sp.Integer(t0)),
-                         battery=use, timeout=timeout, symbolic=sym, **options)
+        one = _smallest_first(substitute_free(lhs, t, sp.Integer(t0)), substitute_free(rhs, t, sp.Integer(t0)),
+                              battery=use, timeout=timeout, symbolic=sym, **options)
         if one.verdict != FAILED and one.instances == 0 and one.scope_data.get("excluded_too_large") == len(use):
             left_out.append(t0)   # every MDP that has this step is too large to enumerate for the line
             continue
@@ -765,9 +791,9 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                 if why[0] == "log":
                     arg, rest = why[1], why[2]
                     rest_text = " ".join(_show(r_, base) for r_ in rest)
-                    notes.append(f"two readings: \\log of {_show(arg, base)} alone, times {rest_text} (as read above: "
-                                 f"{'it holds' if read_ok else 'it does not hold'}), or \\log of the product "
-                                 f"{_show(arg, base)} {rest_text}, {_show(wide, base)} (the other reading {other})")
+                    notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
+                                 f"above, the usual reading: {'holds' if read_ok else 'does not hold'}), or of the "
+                                 f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
                 else:
                     notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
                                  f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
