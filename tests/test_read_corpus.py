@@ -54,8 +54,11 @@ def _flags_exactly(name, right, wrong):
     assert text.count(right) == 1, f"{name}: the text to make wrong must occur once"
     line = text[:text.index(right)].count("\n") + 1 + right.count("\n")
     report = _check(text.replace(right, wrong))
-    flagged = {ln.line for ln in report.lines if not ln.ok}
+    flagged = {ln.line for ln in report.lines if not ln.ok and ln.kind != "result"}
     assert flagged == {line}, [(ln.line, ln.verdict, ln.detail) for ln in report.lines if not ln.ok]
+    # A chain through the wrong line does not show its result, and its result row names that line.
+    for res in (ln for ln in report.lines if ln.kind == "result" and not ln.ok):
+        assert f"line {line}, column" in res.detail, res.detail
     failing = [ln for ln in report.lines if ln.line == line and ln.kind != "result"]
     assert failing and all(ln.verdict == "fails" for ln in failing)
     assert any(st.counterexample is not None for ln in failing for st in ln.steps)

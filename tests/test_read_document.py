@@ -357,3 +357,15 @@ def test_result_row_after_a_failing_line_names_it_and_is_no_pass():
     assert result.verdict == NOT_SHOWN and not result.ok
     assert "line 3, column 3 fails" in result.detail and "holds only if every step holds" in result.detail
     assert not report.verified
+
+
+SHORT = r"$$\nabla_\theta J(\theta) = \frac1m\sum_{i=1}^m \sum_t \nabla\log\pi_\theta(a_t|s_t) R(\tau^{(i)})$$"
+
+
+def test_the_short_hand_sample_mean_reads_its_steps_as_the_samples():
+    (line,) = _check(SHORT).lines
+    assert line.verdict == "holds in expectation, written as an equality"
+    assert r"\pi_{\theta}(a_{t}^{(i)} \mid s_{t}^{(i)}) R(\tau^{(i)})" in line.reading
+    assert any("s, a without ^{(i)} read as those of τ^{(i)}" in n for n in line.notes)
+    (wrong,) = _check(SHORT.replace("(a_t|s_t)", "(a_t|s_{t+1})")).lines
+    assert wrong.verdict == FAILS

@@ -245,3 +245,15 @@ def test_log_before_a_factor_has_two_readings_and_brackets_or_cdot_decide():
                 r"\log P(\tau;\theta) \cdot R(\tau) = 0", r"\log P(\tau;\theta) \log R(\tau) = 0",
                 r"\log P(\tau;\theta) = 0"):
         assert not read(one).readings, one
+
+
+def test_unbraced_frac_bare_sum_over_t_and_bare_nabla():
+    assert same_form(side(r"\frac1m R(\tau^{(i)})"), side(r"\frac{1}{m} R(\tau^{(i)})"))
+    assert side(r"\frac2m") == 2 / m
+    not_understood(r"\frac12 = 1")     # two digits in a row: not read (as 12, or as 1/2) at all
+    assert side(r"\sum_t \gamma^{t} r_t") == side(r"\sum_{t=0}^{H} \gamma^{t} r_t")
+    assert side(r"\sum_t \gamma^{t-1} r_t", base=1) == side(r"\sum_{t=1}^{T} \gamma^{t-1} r_t", base=1)
+    assert side(r"\sum_t \gamma^{t-1} r_t", base=1) != side(r"\sum_t \gamma^{t-1} r_t", base=0)
+    rd = read(r"\nabla \sum_\tau P(\tau;\theta) R(\tau)")
+    assert rd.sides[0] == side(r"\nabla_\theta \sum_\tau P(\tau;\theta) R(\tau)") and "∇_θ" in " ".join(rd.notes)
+    assert "x" in not_understood(r"\sum_x R(\tau) = 0").message

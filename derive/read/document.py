@@ -243,6 +243,8 @@ def _resolve_trajectory(rd: Reading, row=None):
             return e
         if e in narrow and not any(f[3] is e for f in found):
             wide, why = narrow[e]
+            if why[0] == "log":   # what the note prints is resolved where the line is written, too
+                why = ("log", walk_plain(why[1], ctx), tuple(walk_plain(r_, ctx) for r_ in why[2]))
             found.append((walk_plain(e, ctx), walk_plain(wide, ctx), why, e))
         return walk_plain(e, ctx)
 

@@ -277,6 +277,12 @@ class RowTransformer(Transformer):
                 if isinstance(var, Sample):
                     body = self._rebind_sample(var, body)
                 return self._trajectory_sum(body)
+            if var in (t, u) or var in _TIME_NAMES.values():   # Σ_t: over every step of the trajectory
+                self._note(f"Σ_{sp.sstr(var)} read as the sum over every step, "
+                           f"{sp.sstr(var)} = {'1…n' if self.base == 1 else '0…H'}")
+                if self.base == 1:   # the written t runs over 1…n: t -> t + 1 puts it on derive's steps 0…H
+                    body = body.xreplace({var: var + 1})
+                return (Sum if is_sum else Product)(body, (var, 0, H))
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
                 if not is_sum:
                     raise ReadError("a product over states or actions")
@@ -315,8 +321,18 @@ class RowTransformer(Transformer):
                        "as in an expectation (side condition P(τ;θ) > 0)")
         return TrajectorySum(body, tau, weighted)
 
-    def nabla_big(self, tok, sub, body):
+    def nabla_big(self, tok, *rest):
+        sub, body = self._nabla_sub(rest)
         return self._gradient(sub, body)
+
+    def _nabla_sub(self, rest):
+        if len(rest) == 2:
+            return rest
+        self._note("∇ without a subscript read as ∇_θ")
+        return _Sub("expr", theta), rest[0]
+
+    def frac_token(self, tok):
+        return self._token_value(tok)
 
     def log_big(self, tok, body):
         return sp.log(body, evaluate=False)
@@ -566,7 +582,8 @@ class RowTransformer(Transformer):
             return Derivative(body, LEMMA_VAR)
         raise ReadError(f"∇_{sp.sstr(var)}: only ∇_θ (or ∇_x in a lemma)")
 
-    def nabla(self, tok, sub, body):
+    def nabla(self, tok, *rest):
+        sub, body = self._nabla_sub(rest)
         out = self._gradient(sub, body)
         if sub.a == theta and id(body) not in self._grouped:
             self._narrow.add(id(out))
