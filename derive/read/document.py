@@ -812,7 +812,7 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
             # ∇ f g has no such convention: readings that disagree make the line ambiguous.
             if read_ok != alt_ok and not (by_convention and read_ok):
                 verdict = AMBIGUOUS
-            if not (by_convention and read_ok):   # the other reading's steps are shown when they decide
+            if not by_convention or verdict == AMBIGUOUS:   # the other reading's steps, where they decide
                 reports = reports + alt_reports
         if verdict is not None:
             pass
