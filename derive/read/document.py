@@ -226,7 +226,10 @@ def _resolve_trajectory(rd: Reading, row=None):
         _top_trajectories(s_, top)
     marks = sorted((e for e in top if isinstance(e, Sample)), key=sp.default_sort_key)
     used = {"sample": False, "ambiguous": False}
-    narrow = {a_: (b_, why) for a_, b_, why in rd.readings}
+    from .transform import _canon
+
+    # Keyed by SymPy's own form: a product rebuilt on the way (an index shift) is still found.
+    narrow = {_canon(a_): (b_, why) for a_, b_, why in rd.readings}
     found: list = []
 
     def default():
@@ -241,11 +244,12 @@ def _resolve_trajectory(rd: Reading, row=None):
     def walk(e, ctx):
         if not isinstance(e, sp.Basic):
             return e
-        if e in narrow and not any(f[3] is e for f in found):
-            wide, why = narrow[e]
+        key = _canon(e) if isinstance(e, (sp.Mul, Derivative, sp.log)) else None
+        if key is not None and key in narrow and not any(f[3] == key for f in found):
+            wide, why = narrow[key]
             if why[0] == "log":   # what the note prints is resolved where the line is written, too
                 why = ("log", walk_plain(why[1], ctx), tuple(walk_plain(r_, ctx) for r_ in why[2]))
-            found.append((walk_plain(e, ctx), walk_plain(wide, ctx), why, e))
+            found.append((walk_plain(e, ctx), walk_plain(wide, ctx), why, key))
         return walk_plain(e, ctx)
 
     def walk_plain(e, ctx):
@@ -255,7 +259,7 @@ def _resolve_trajectory(rd: Reading, row=None):
             got = ctx() if callable(ctx) else ctx
             used["sample"] = used["sample"] or isinstance(got, Sample)
             return got
-        if e.is_Atom or not e.has(UNMARKED) and not any(n_ in narrow for n_ in sp.preorder_traversal(e)):
+        if e.is_Atom or not e.has(UNMARKED) and not narrow:
             return e
         inner = ctx
         if _binds_tau(e):
@@ -280,6 +284,14 @@ def _resolve_trajectory(rd: Reading, row=None):
     rd.sides = sides_out
     rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
     rd.readings = [(a_, b_, why) for a_, b_, why, _ in found]   # each reading resolved where it is written
+    for key, (_, why) in narrow.items():
+        if not any(f[3] == key for f in found):
+            # Not found in the line as read: the other reading cannot be checked, and the line says so.
+            plain = rebuild(key, lambda e: tau if e == UNMARKED else e)
+            if why[0] == "log":
+                why = ("log", rebuild(why[1], lambda e: tau if e == UNMARKED else e),
+                       tuple(rebuild(r_, lambda e: tau if e == UNMARKED else e) for r_ in why[2]))
+            rd.readings.append((plain, plain, why))
     if used["sample"]:
         rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
     return rd

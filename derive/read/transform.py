@@ -281,6 +281,7 @@ class RowTransformer(Transformer):
                 self._note(f"Σ_{sp.sstr(var)} read as the sum over every step, "
                            f"{sp.sstr(var)} = {'1…n' if self.base == 1 else '0…H'}")
                 if self.base == 1:   # the written t runs over 1…n: t -> t + 1 puts it on derive's steps 0…H
+                    self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
                     body = body.xreplace({var: var + 1})
                 return (Sum if is_sum else Product)(body, (var, 0, H))
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
@@ -299,6 +300,7 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
         if self.base == 1:
             # Change of variable t -> t + 1 so the sum runs over derive's 0-based steps.
+            self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
             body = body.xreplace({var: var + 1})
             lo, hi = lo - 1, hi - 1
         return (Sum if is_sum else Product)(body, (var, lo, hi))
@@ -308,9 +310,25 @@ class RowTransformer(Transformer):
         if isinstance(body, sp.Basic) and body.has(tau):
             raise ReadError(f"Σ over {_sample_text(var)} whose body also speaks of τ: two trajectories, one sum")
         self._note(f"Σ over {_sample_text(var)} read as Σ_τ: the sum binds {_sample_text(var)} (its own variable)")
-        out = rebuild(body, lambda e: tau if e == var else e)
-        # s_t written without a mark inside this sum belongs to the summed trajectory too.
-        return rebuild(out, lambda e: tau if e == UNMARKED else e)
+        def bind(e_):   # s_t written without a mark inside this sum belongs to the summed trajectory too
+            return rebuild(e_, lambda e: tau if e == var or e == UNMARKED else e)
+
+        self._remap(body, bind)
+        return bind(body)
+
+    def _remap(self, body, fn, *, notes_too: bool = True):
+        """Apply to the two readings of every product inside body what is applied to body itself.
+
+        A change of summation variable (time from 1) leaves the factors a note prints as written.
+        """
+        out = []
+        for narrow, wide, why in self.ambiguous:
+            if isinstance(body, sp.Basic) and body.has(narrow):
+                if notes_too and why[0] == "log":
+                    why = ("log", fn(why[1]), tuple(fn(r_) for r_ in why[2]))
+                narrow, wide = fn(narrow), fn(wide)
+            out.append((narrow, wide, why))
+        self.ambiguous[:] = out
 
     def _trajectory_sum(self, body):
         weighted = any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
