@@ -427,7 +427,7 @@ def _instance_size(inst) -> tuple:
     return (0, 0) if mdp is None else (mdp.n_trajectories, getattr(inst, "n_params", 0))
 
 
-def _smallest_first(lhs, rhs, *, battery, **options) -> StepReport:
+def _smallest_first(lhs, rhs, *, battery, quick_only: bool = False, **options) -> StepReport | None:
     """check_step on the QUICK smallest instances first; on the whole battery only when none of them fails.
 
     A difference found on an instance is a difference (exact arithmetic), so a failure there is
@@ -442,6 +442,8 @@ def _smallest_first(lhs, rhs, *, battery, **options) -> StepReport:
         quick = check_step(lhs, rhs, battery=small, **options)
         if quick.verdict == FAILED:
             return quick
+        if quick_only:
+            return None
     return check_step(lhs, rhs, battery=battery, **options)
 
 
@@ -466,14 +468,21 @@ def t_range(expr_sides, horizon: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _check_for_every_t(lhs, rhs, *, battery, timeout, **options) -> tuple[StepReport, str]:
+def _check_for_every_t(lhs, rhs, *, battery, timeout, refute_first: bool = False,
+                       **options) -> tuple[StepReport, str]:
     """check_step, and a note; with the time index t free ("for every step t"): at every t of each MDP.
 
     The symbolic route is tried once with t as a symbol (a proof then covers every t); the
     instances are checked at t = first..last of each MDP's own horizon (see t_range).
     """
-    from ..symbolic import prove
+    from ..symbolic import SymbolicResult, prove
 
+    if refute_first and t not in (lhs.free_symbols | rhs.free_symbols) and len(battery) > QUICK:
+        # The other reading of a line: a failure on the smallest instances settles it without SymPy.
+        quick = _smallest_first(lhs, rhs, battery=battery, timeout=timeout, quick_only=True,
+                                symbolic=SymbolicResult("not attempted"), **options)
+        if quick is not None:
+            return quick, ""
     sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
     if t not in (lhs.free_symbols | rhs.free_symbols):
         return _smallest_first(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
@@ -594,15 +603,15 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
 
     cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
 
-    def check_pair(a_, b_, *, rule, why, index, battery, seed):
+    def check_pair(a_, b_, *, rule, why, index, battery, seed, other=False):
         relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
         conditions = (POSITIVE_PROBABILITY,) if any(
             isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
-        key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery))
+        key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery), other)
         if key not in cache:
             cache[key] = _check_for_every_t(a_, b_, relation=relation, rule=rule, why=why, index=index,
                                             conditions=conditions, battery=battery, timeout=timeout, seed=seed,
-                                            minimize=minimize)
+                                            minimize=minimize, refute_first=other)
         rep, note = cache[key]
         return replace(rep, index=index, rule=rule, why=why), note
 
@@ -796,7 +805,8 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
                     continue
                 seen.add((a2, b2))
                 rep, t_note = check_pair(a2, b2, rule=f"line {row.line}, other reading", why=row.justification,
-                                         index=len(reports) + len(alt_reports) + 1, battery=inst, seed=seed + k)
+                                         index=len(reports) + len(alt_reports) + 1, battery=inst, seed=seed + k,
+                                         other=True)
                 alt_reports.append(rep)
             read_ok = all(r_.ok for r_ in reports)
             other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
