@@ -25,6 +25,8 @@ WRONG = [
     ("course_notation.tex", r"\grad J(\pi_\theta) &= \sum_\tau \grad P(\tau|\theta) R(\tau)",
      r"\grad J(\pi_\theta) &= \sum_\tau \grad P(\tau|\theta)"),
     ("product_dots.md", r"P(s_n \mid s_{n-1}, a_{n-1})", r"P(s_n \mid s_n, a_{n-1})"),
+    # the break in the first terms, before \dots
+    ("product_dots.md", r"\pi(a_2 \mid s_2, \theta) \dots", r"\pi(a_2 \mid s_1, \theta) \dots"),
 ]
 WRONG_SLOW = [
     ("likelihood_ratio.md", r"\nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})$$",
@@ -64,7 +66,7 @@ def _flags_exactly(name, right, wrong):
     assert any(st.counterexample is not None for ln in failing for st in ln.steps)
 
 
-@pytest.mark.parametrize("name,right,wrong", WRONG, ids=[w[0] for w in WRONG])
+@pytest.mark.parametrize("name,right,wrong", WRONG, ids=[f"{w[0]}-{k}" for k, w in enumerate(WRONG)])
 def test_wrong_line_is_the_one_flagged(name, right, wrong):
     _flags_exactly(name, right, wrong)
 
@@ -73,3 +75,12 @@ def test_wrong_line_is_the_one_flagged(name, right, wrong):
 @pytest.mark.parametrize("name,right,wrong", WRONG_SLOW, ids=[w[0] for w in WRONG_SLOW])
 def test_more_wrong_lines_are_the_ones_flagged(name, right, wrong):
     _flags_exactly(name, right, wrong)
+
+
+def test_a_break_in_the_first_terms_is_named_with_its_line():
+    text = (CORPUS / "product_dots.md").read_text(encoding="utf-8")
+    wrong = text.replace(r"\pi(a_2 \mid s_2, \theta) \dots", r"\pi(a_2 \mid s_1, \theta) \dots")
+    (line,) = [ln for ln in _check(wrong).lines if ln.line == 3 and ln.kind != "result"]
+    assert line.verdict == "fails"
+    assert r"breaks its pattern at \pi_{\theta}(a_{2} \mid s_{1})" in line.detail
+    assert r"the pattern gives \pi_{\theta}(a_{2} \mid s_{2})" in line.detail

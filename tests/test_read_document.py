@@ -369,3 +369,10 @@ def test_the_short_hand_sample_mean_reads_its_steps_as_the_samples():
     assert any("s, a without ^{(i)} read as those of τ^{(i)}" in n for n in line.notes)
     (wrong,) = _check(SHORT.replace("(a_t|s_t)", "(a_t|s_{t+1})")).lines
     assert wrong.verdict == FAILS
+
+
+def test_a_sum_over_a_sample_is_checked_as_a_sum_over_trajectories():
+    (line,) = _check(r"$$J(\theta) = \sum_{\tau^{(i)}} P(\tau^{(i)};\theta) R(\tau^{(i)})$$").lines
+    assert line.verdict == HOLDS and any("binds τ^(i)" in n for n in line.notes)
+    (wrong,) = _check(r"$$J(\theta) = \sum_{\tau^{(i)}} P(\tau^{(i)};\theta)$$").lines
+    assert wrong.verdict == FAILS
