@@ -532,12 +532,13 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     """
     last = chain.written_last if chain.written_last is not None else chain.last
     reading = f"{_show(chain.start, base)} = {_show(last, base)}"
-    where = f"(lines {chain.line}–{chain.rows[-1]}: first left side = last right side)"
+    span = f"line {chain.line}" if chain.line == chain.rows[-1] else f"lines {chain.line}–{chain.rows[-1]}"
+    where = f"({span}: first left side = last right side)"
     steps = [st for *_, reps in chain.verdicts for st in reps]
     broken = [(ln, col, v) for ln, col, v, _ in chain.verdicts if v not in (HOLDS, IN_EXPECTATION)]
     if broken:
         ln, col, v = broken[0]
-        detail = (f"the chain from line {chain.line} to line {chain.rows[-1]} holds only if every step holds; "
+        detail = (f"the chain of {span} holds only if every step holds; "
                   f"line {ln}, column {col} {'fails' if v == FAILS else 'is ' + v}")
         if len(broken) > 1:
             detail += f" (and {len(broken) - 1} more line{'s' if len(broken) > 2 else ''} after it)"
@@ -547,11 +548,11 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
         return LineReport(chain.rows[-1], 0, where, reading, NOT_SHOWN, "result", "", (), detail)
     proved = sum(st.verdict == PROVED for st in steps)
     strength = ("every step proved symbolically" if proved == len(steps) else
-                f"{proved} of {len(steps)} steps proved symbolically, the others checked on instances (see each line)")
+                f"{proved} of {len(steps)} steps proved symbolically, the others checked on instances: see each line")
     expectation = any(v == IN_EXPECTATION for _, _, v, _ in chain.verdicts) or (
         _samples(last) and not _samples(chain.start))
     verdict = IN_EXPECTATION if expectation and not chain.approx else HOLDS
-    detail = (f"follows from the {len(steps)} steps of lines {chain.line}–{chain.rows[-1]}, each of which held "
+    detail = (f"follows from the {len(steps)} steps of {span}, each of which held "
               f"({strength})")
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
 
