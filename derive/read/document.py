@@ -483,6 +483,8 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, refute_first: bool = False
                                 symbolic=SymbolicResult("not attempted"), **options)
         if quick is not None:
             return quick, ""
+        sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
+        return check_step(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
     sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
     if t not in (lhs.free_symbols | rhs.free_symbols):
         return _smallest_first(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""

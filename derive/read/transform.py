@@ -729,19 +729,31 @@ class RowTransformer(Transformer):
                 form = shift_time(tail[len(tail) - 1 - back], t - (K - pos // p))
                 if not any(_same(form, g) for g in cands[p - 1 - pos % p]):
                     cands[p - 1 - pos % p].append(form)
-        scored = []
-        for combo in _combos(cands):
-            block_ = list(combo)
-            head_exp = [block_[idx % p].xreplace({t: k0 + idx // p}) for idx in range(len(head))]
-            head_hits = sum(_same(a_, e_) for a_, e_ in zip(head, head_exp))
-            fit = tail_fit(block_) if tail else (0, 0, [])
-            # Most written factors agreeing decides; on a tie, the block whose factors are the
-            # model's own (π(a_t|s_t), P(s_{t+1}|s_t,a_t), P(r_t|a_t,s_t)).
-            scored.append(((head_hits + fit[0], sum(map(_coherent, block_))), block_, head_exp, fit))
-        top = max(sc[0] for sc in scored)
-        winners = [sc for sc in scored if sc[0] == top]
-        _, block, head_expected, (hits, c, expected) = winners[0]
-        if len(winners) > 1:
+        # Each place of the block takes the form most written factors agree with (head and tail,
+        # the tail in each of its p alignments); on a tie, the model's own form (π(a_t|s_t),
+        # P(s_{t+1}|s_t,a_t), P(r_t|a_t,s_t)), then the first written.
+        best = None
+        for c_ in range(p if tail else 1):
+            occ = [[] for _ in range(p)]
+            for idx, f in enumerate(head):
+                occ[idx % p].append((f, k0 + idx // p))
+            for back in range(len(tail)):
+                pos = back + c_
+                occ[p - 1 - pos % p].append((tail[len(tail) - 1 - back], K - pos // p))
+            block_, total, tied = [], 0, False
+            for j in range(p):
+                ranked = sorted(((sum(_same(f, form.xreplace({t: k_})) for f, k_ in occ[j]), _coherent(form), -n_)
+                                 for n_, form in enumerate(cands[j])), reverse=True)
+                top_ = ranked[0]
+                tied = tied or (len(ranked) > 1 and ranked[1][:2] == top_[:2])
+                block_.append(cands[j][-top_[2]])
+                total += top_[0]
+            if best is None or total > best[0]:
+                best = (total, c_, block_, tied)
+        _, c, block, tied = best
+        head_expected = [block[idx % p].xreplace({t: k0 + idx // p}) for idx in range(len(head))]
+        hits, c, expected = tail_fit(block) if tail else (0, 0, [])
+        if tied:
             self._note(f"the {'sum' if kind == 'sum' else 'product'} written with \\dots fits more than one "
                        f"pattern equally well: read with the pattern of its first terms")
 
@@ -851,17 +863,6 @@ def _period(head) -> int:
             return q
     return len(kinds)
 
-
-def _combos(cands, limit: int = 64):
-    """The forms of the block to try: every combination of the written forms of each place (at most limit)."""
-    import itertools
-
-    out = []
-    for combo in itertools.product(*cands):
-        out.append(combo)
-        if len(out) >= limit:
-            break
-    return out
 
 
 def _canon(e):
