@@ -376,3 +376,13 @@ def test_a_sum_over_a_sample_is_checked_as_a_sum_over_trajectories():
     assert line.verdict == HOLDS and any("binds τ^(i)" in n for n in line.notes)
     (wrong,) = _check(r"$$J(\theta) = \sum_{\tau^{(i)}} P(\tau^{(i)};\theta)$$").lines
     assert wrong.verdict == FAILS
+
+
+def test_a_written_out_discounted_return_is_its_sum_and_a_wrong_power_is_named():
+    (line,) = _check(r"$$R(\tau) = r_0 + \gamma r_1 + \gamma^2 r_2 + \dots + \gamma^H r_H$$").lines
+    assert line.verdict == HOLDS and r"\sum_{t=0}^{H} \gamma^{t} r_{t}" in line.reading
+    (wrong,) = _check(r"$$R(\tau) = r_0 + \gamma r_1 + \gamma^3 r_2 + \dots + \gamma^H r_H$$").lines
+    assert wrong.verdict == FAILS and r"breaks its pattern at \gamma^{3} r_{2}" in wrong.detail
+    # a constant factor γ is no discount: γ r_0 + γ r_1 + … is γ R(τ), not R(τ)
+    (const,) = _check(r"$$R(\tau) = \gamma r_0 + \gamma r_1 + \dots + \gamma r_H$$").lines
+    assert const.verdict == FAILS and not const.detail

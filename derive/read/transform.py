@@ -719,16 +719,23 @@ class RowTransformer(Transformer):
 
         # Candidate forms of each place of the block, from the written head (first written first).
         cands = [[] for _ in range(p)]
+        # With γ in the terms, a power of γ may count the steps (r_0 + γ r_1 + γ^2 r_2 + …) or be
+        # a constant factor (γ r_0 + γ r_1 + …): both forms are candidates, the written terms decide.
+        discounted = any(isinstance(f, sp.Basic) and f.has(gamma) for f in head + tail)
+        shifts = (shift_time, _shift_discount) if discounted else (shift_time,)
+
+        def add(j, f, d):
+            for shift in shifts:
+                form = shift(f, d)
+                if not any(_same(form, g) for g in cands[j]):
+                    cands[j].append(form)
+
         for idx, f in enumerate(head):
-            form = shift_time(f, t - (k0 + idx // p))
-            if not any(_same(form, g) for g in cands[idx % p]):
-                cands[idx % p].append(form)
+            add(idx % p, f, t - (k0 + idx // p))
         for c_ in range(p if tail else 0):   # and the forms the last terms give, in each alignment
             for back in range(len(tail)):
                 pos = back + c_
-                form = shift_time(tail[len(tail) - 1 - back], t - (K - pos // p))
-                if not any(_same(form, g) for g in cands[p - 1 - pos % p]):
-                    cands[p - 1 - pos % p].append(form)
+                add(p - 1 - pos % p, tail[len(tail) - 1 - back], t - (K - pos // p))
         # Each place of the block takes the form most written factors agree with (head and tail,
         # the tail in each of its p alignments); on a tie, the model's own form (π(a_t|s_t),
         # P(s_{t+1}|s_t,a_t), P(r_t|a_t,s_t)), then the first written.
@@ -842,7 +849,10 @@ def _last_step(factors):
     acts = [e.args[1] for f in factors for e in sp.preorder_traversal(f) if isinstance(e, Action)]
     if acts:
         return max(acts, key=lambda k: (sp.sympify(k).subs(H, 10**6)))
-    states = [k for f in factors for k in time_indices(f)]
+    rewards = [e.args[1] for f in factors for e in sp.preorder_traversal(f) if isinstance(e, (Reward, RewardProbability))]
+    if rewards:   # r_k is at step k
+        return max(rewards, key=lambda k: (sp.sympify(k).subs(H, 10**6)))
+    states = [k for f in factors for k in time_indices(f)]   # s_{k+1} ends step k
     return max(states, key=lambda k: sp.sympify(k).subs(H, 10**6)) - 1 if states else None
 
 
@@ -851,8 +861,23 @@ def _sample_text(e) -> str:
 
 
 def _skeleton(f):
-    """A factor with its time indices erased: the kind of factor it is, whatever its step."""
-    return rebuild(f, lambda e: type(e)(e.args[0], 0) if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
+    """A factor with its time indices and powers of γ erased: the kind of factor it is, whatever its step."""
+    out = rebuild(f, lambda e: type(e)(e.args[0], 0) if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
+    return _canon(out.xreplace({gamma: sp.Integer(1)})) if isinstance(out, sp.Basic) else out
+
+
+def _shift_discount(f, d):
+    """f at a step d later, with its power of γ counting the steps too: γ^k r_k -> γ^{k+d} r_{k+d}."""
+    shifted = shift_time(f, d)
+    if not isinstance(shifted, sp.Basic):
+        return shifted
+    factors = list(shifted.args) if isinstance(shifted, sp.Mul) else [shifted]
+    powers = [g for g in factors if g == gamma or isinstance(g, sp.Pow) and g.base == gamma]
+    if len(powers) > 1:
+        return shifted
+    rest = [g for g in factors if g not in powers]
+    exp = (powers[0].exp if isinstance(powers[0], sp.Pow) else sp.Integer(1)) if powers else sp.Integer(0)
+    return sp.Mul(sp.Pow(gamma, _evaluated(exp + d), evaluate=False), *rest, evaluate=False)
 
 
 def _period(head) -> int:
