@@ -257,3 +257,25 @@ def test_unbraced_frac_bare_sum_over_t_and_bare_nabla():
     rd = read(r"\nabla \sum_\tau P(\tau;\theta) R(\tau)")
     assert rd.sides[0] == side(r"\nabla_\theta \sum_\tau P(\tau;\theta) R(\tau)") and "∇_θ" in " ".join(rd.notes)
     assert "x" in not_understood(r"\sum_x R(\tau) = 0").message
+
+
+def test_grammar_cache_lives_in_a_private_folder_not_the_shared_temporary_one(tmp_path, monkeypatch):
+    """Lark loads its cache with pickle: a file in a folder others can write would run their code."""
+    import os
+    import tempfile
+
+    from derive.read import parse
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = parse._cache_path("grammar text")
+    assert path is not None and path.startswith(str(tmp_path / "derive"))
+    assert not path.startswith(tempfile.gettempdir() + os.sep + ".lark")
+    assert os.stat(tmp_path / "derive").st_mode & 0o077 == 0
+    assert parse._cache_path("another grammar") != path      # the grammar is in the key
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "derive").mkdir(mode=0o777)
+    os.chmod(shared / "derive", 0o777)                        # writable by others: never used
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared))
+    assert parse._cache_path("grammar text") is None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -42,15 +46,36 @@ class NotUnderstood:
 def parser() -> Lark:
     """The LALR parser of latex.lark, built once per process.
 
-    Lark's cache keeps the analysed grammar in the temporary folder, keyed by a hash of the
-    grammar, the options and the Lark and Python versions: a changed grammar is analysed anew,
-    and an unreadable cache file is ignored. Building the tables costs seconds; loading them, ms.
+    The analysed grammar is cached in a folder of the user's own (never the shared temporary
+    folder: Lark loads its cache with pickle, so a file another user planted there would run
+    code). The file name holds a hash of the grammar and the Lark and Python versions, so a
+    changed grammar is analysed anew. Building the tables costs seconds; loading them, ms.
     """
     grammar = resources.files("derive.read").joinpath("latex.lark").read_text(encoding="utf-8")
+    path = _cache_path(grammar)
+    if path is not None:
+        try:
+            return Lark(grammar, parser="lalr", propagate_positions=False, cache=path)
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):   # unreadable cache: build anew
+            pass
+    return Lark(grammar, parser="lalr", propagate_positions=False)
+
+
+def _cache_path(grammar: str) -> str | None:
+    """A private cache file for the analysed grammar, or None when no private folder can be made."""
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "derive")
     try:
-        return Lark(grammar, parser="lalr", propagate_positions=False, cache=True)
-    except OSError:   # no writable temporary folder: build the tables in memory
-        return Lark(grammar, parser="lalr", propagate_positions=False)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.stat(folder)
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+            return None   # not ours alone: do not load pickles from it
+    except OSError:
+        return None
+    key = hashlib.sha256((grammar + lark.__version__ + sys.version).encode()).hexdigest()[:20]
+    return os.path.join(folder, f"latex-{key}.lark-cache")
 
 
 def _expected(names) -> str:
