@@ -832,13 +832,15 @@ def _homogeneity(results: Sequence[MDPLossResult]) -> float:
         return 1.0
     # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
     shrink = np.array([max(1, r.batches - r.df - 2) / (r.batches - 1) for r in live])
+    unit = max(abs(r.c) for r in live) or 1.0  # c and se in units of the largest c: no overflow at c = 1e160
+    c = np.array([r.c for r in live]) / unit
+    se = np.array([r.c_stderr for r in live]) / unit
     best = 0.0
     for rule in sorted(rules):
         v = np.array([dict(r.scales)[rule] for r in live])
-        z = np.array([r.c for r in live]) / v
-        wts = shrink * (v / np.array([r.c_stderr for r in live])) ** 2
-        zbar = float(wts @ z / wts.sum())
-        best = max(best, chi2_sf(float(wts @ (z - zbar) ** 2), len(live) - 1))
+        wts = shrink * (v / se) ** 2
+        zbar = float(wts @ (c / v) / wts.sum())
+        best = max(best, chi2_sf(float(np.sum(shrink * ((c - zbar * v) / se) ** 2)), len(live) - 1))
     return float(best)
 
 

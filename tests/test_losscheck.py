@@ -367,7 +367,7 @@ def test_jax_and_torch_give_the_same_gradients():
 from derive.losscheck_jax import Adapter as JaxAdapter
 from derive.losscheck_torch import Adapter as TorchAdapter
 
-problem = loss_battery(seed=0)[3]  # the linear softmax
+problem = loss_battery(seed=0)[4]  # the linear softmax
 roll = collect(problem, layout="episodes", n_batches=5, batch_envs=8, steps=None, rng=np.random.default_rng(0))
 obs = observations(problem)
 np.testing.assert_allclose(JaxAdapter(problem, obs).gradients(reinforce, roll),
