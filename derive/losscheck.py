@@ -450,15 +450,19 @@ class LossResult:
     minimal: MDPLossResult | None = None
     minimal_file: str | None = None
     reason: str = ""  # why, when the verdict rests on c (its sign, its value) rather than the direction
+    p_one_rule: float = 1.0  # Holm-adjusted p of "one plain-scale rule gives c on every MDP"
 
     @property
     def p_value(self) -> float:
-        """The p-value behind the verdict: of the scaled test (biased or pass), of c >= 0 (wrong way)."""
+        """The p-value behind the verdict: of the scaled test (a pass), of the family's rejection (biased), of c >= 0 (wrong way)."""
         if self.verdict == "points the wrong way":
             return float(max(r.p_negative_adj for r in self.results))
         scaled = float(min(r.p_scaled_adj for r in self.results))
-        if self.verdict == "biased" and scaled > self.alpha:  # biased through c's sign or c = 0, not the direction
-            return float(min(r.p_unit_adj for r in self.results))
+        if self.verdict == "biased" and scaled > self.alpha:
+            family = min([scaled, self.p_one_rule] + [r.p_known_adj for r in self.results])
+            if family <= self.alpha:  # biased through c: no plain scale, or no one rule for every MDP
+                return float(family)
+            return float(min(r.p_unit_adj for r in self.results))  # through c's sign
         return scaled
 
     def __str__(self) -> str:
@@ -475,7 +479,7 @@ class LossResult:
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
                 "framework": self.framework, "layout": self.layout, "p_value": _json_number(self.p_value),
-                "reason": self.reason,
+                "reason": self.reason, "p_one_rule": _json_number(self.p_one_rule),
                 "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
 
@@ -816,32 +820,47 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
     return r, reached
 
 
-def _homogeneity(results: Sequence[MDPLossResult]) -> float:
-    """p of "one plain-scale rule gives c on every MDP": the largest, over the rules, of a χ² of equal c / scale.
+def _one_rule(results: Sequence[MDPLossResult]) -> tuple:
+    """(p, rule, pooled c / scale) of "one plain-scale rule gives c on every MDP", the best rule's.
 
-    Each MDP may hold c near a different plain scale (1 on one, N on another) or near one scale
-    by a margin that differs between MDPs; a loss whose c moves with the MDP is not c·∇J for
-    one c. For every rule shared by the MDPs, c_i / scale_i should be one number (±1 for an
-    ascent loss); the χ² of homogeneity tests that, and the rule that fits best is kept.
+    Each MDP may hold c near a different plain scale (1 on one, N on another), or near one scale
+    by a margin too small to reject on any single MDP but shared by all (1.05/T everywhere), or
+    by margins that differ between MDPs (a mean over T − 1 slots). None is c·∇J with c one of
+    the plain scales. For each rule, with z_i = c_i / v_i and weights w_i = (v_i / se_i)², a χ² of
+    the spread of the z_i about their pooled mean z̄ (M − 1 degrees of freedom) and a χ² of z̄
+    against s = ±1 (one), combined by Bonferroni; the rule and sign that fit best are kept.
     """
     live = [r for r in results if not r.zero_gradient and 0 < r.c_stderr < math.inf]
-    if len(live) < 2:
-        return 1.0
+    if not live:
+        return 1.0, "", math.nan
     rules = set.intersection(*({rule for rule, v in r.scales if v > 0} for r in live))
-    if not rules:
-        return 1.0
     # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
     shrink = np.array([max(1, r.batches - r.df - 2) / (r.batches - 1) for r in live])
-    unit = max(abs(r.c) for r in live) or 1.0  # c and se in units of the largest c: no overflow at c = 1e160
-    c = np.array([r.c for r in live]) / unit
-    se = np.array([r.c_stderr for r in live]) / unit
-    best = 0.0
+    c = np.array([r.c for r in live])
+    se = np.array([r.c_stderr for r in live])
+    best = (-1.0, "", math.nan)  # (p, rule, pooled c / scale)
     for rule in sorted(rules):
         v = np.array([dict(r.scales)[rule] for r in live])
-        wts = shrink * (v / se) ** 2
-        zbar = float(wts @ (c / v) / wts.sum())
-        best = max(best, chi2_sf(float(np.sum(shrink * ((c - zbar * v) / se) ** 2)), len(live) - 1))
-    return float(best)
+        z, zse = c / v, se / v  # c / scale: ±1 under the rule, whatever the units of c
+        unit = float(zse.min())  # weights in units of the smallest se: no overflow at c = 1e160
+        wts = shrink / (zse / unit) ** 2
+        pooled = float(wts @ z / wts.sum())
+        # Σ w (z − s)² = Σ w (z − z̄)² + W (z̄ − s)²: the spread across MDPs and the pooled offset
+        # from ±1, tested apart (Bonferroni) so that neither dilutes the other's power.
+        p_spread = chi2_sf(float(wts @ ((z - pooled) / unit) ** 2), len(live) - 1) if len(live) > 1 else 1.0
+        for sign in (1.0, -1.0):
+            p_offset = chi2_sf(float(wts.sum() * ((pooled - sign) / unit) ** 2), 1)
+            p = min(1.0, 2 * min(p_spread, p_offset)) if len(live) > 1 else p_offset
+            if p > best[0]:
+                best = (p, rule, pooled)
+    if not best[1]:
+        return 1.0, "", math.nan
+    return best
+
+
+def _homogeneity(results: Sequence[MDPLossResult]) -> float:
+    """p of "one plain-scale rule gives c on every MDP" (see :func:`_one_rule`)."""
+    return float(_one_rule(results)[0])
 
 
 def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0) -> tuple:
@@ -860,7 +879,9 @@ def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0
         names = ", ".join(f"{rule} = {v:.4g}" for rule, v in r.scales)
         return "biased", f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives (±: {names})"
     if p_same <= alpha:
-        return "biased", "c / (plain scale) differs between the MDPs for every plain scale: c moves with the MDP"
+        _, rule, pooled = _one_rule(results)
+        return "biased", (f"no one plain scale gives c on every MDP: c moves with the MDP or is off a plain scale "
+                          f"by a constant (closest rule: c / ({rule}) = {pooled:.4g} pooled over the MDPs, not ±1)")
     if all(neg):  # the negation would pass: one plain scale on every MDP, the direction reversed
         return "points the wrong way", ""
     if all(pos):
@@ -960,7 +981,8 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                 Path(path).write_text(json.dumps(minimal.problem.to_mdpfile(), indent=1) + "\n")
             except OSError as e:
                 raise UserError(f"{path}: cannot write ({e.strerror})") from None
-    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason)
+    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason,
+                      float(family[2 * M]))
 
 
 # -- reporting -------------------------------------------------------------------------------

@@ -270,18 +270,23 @@ CORRECT = {  # name -> (loss, layout, the constant c it should be unbiased up to
 }
 
 
-def _table():
-    """Print the gallery's verdicts at the defaults as the Markdown table of docs/gradcheck.md (seed 0)."""
-    from derive import gradcheck
-
+def table_rows() -> list:
+    """(name, loss, layout, batch_envs, options) of each row of the table in docs/gradcheck.md."""
     rows = [(k, v[0], v[1], None, {}) for k, v in CORRECT.items()]
     rows += [(k, v[0], v[1], None, {}) for k, v in BUGGY.items()]
     rows += [(k, v[0], v[1], v[2], {"batches": 2000, "minimize": False}) for k, v in BY_DESIGN.items()]
     rows += [("GAE(λ = 0.95) with a learned V, at the defaults", gae_095, "episodes", None, {}),
              ("advantage normalisation over 64 episodes, at the defaults", advantage_normalisation, "episodes", None, {})]
+    return rows
+
+
+def _table():
+    """Print the gallery's verdicts at the defaults as the Markdown table of docs/gradcheck.md (seed 0)."""
+    from derive import gradcheck
+
     print("| loss | layout | verdict | p | c per MDP | bias off ∇J | 80% power at | smallest MDP where the bias shows |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, fn, layout, n, kw in rows:
+    for name, fn, layout, n, kw in table_rows():
         r = gradcheck.loss(fn, layout=layout, batch_envs=n, seed=0, **kw)
         m = r.minimal
         small = f"S={m.size[0]} A={m.size[1]} H={m.size[2]} (p = {min(m.p_scaled_adj, m.p_known_adj):.2g})" if m else "—"
