@@ -1004,6 +1004,8 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
             "points the wrong way": "FAILED: points the wrong way, E[−∇loss] = c·∇J with c < 0",
             "biased": "FAILED: biased, E[−∇loss] is not c·∇J for any c",
             "undecided": "UNDECIDED (not a pass)"}[result.verdict]
+    if result.verdict == "biased" and min(r.p_scaled_adj for r in result.results) > result.alpha:
+        head = "FAILED: biased"  # the direction test did not reject: only c is at fault, and the reason says how
     if result.reason:
         head += f": {result.reason}"
     lines = [f"{title}: {head} (p {_p(result.p_value)}, α = {result.alpha:g}, Holm across {n} MDP{'s' * (n != 1)}; "

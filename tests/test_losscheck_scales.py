@@ -118,6 +118,9 @@ def test_a_plain_scale_per_mdp_is_not_one_constant():
     bad = derive.gradcheck.loss(rule_per_mdp, **FAST)
     assert bad.verdict == "biased" and "no one plain scale" in bad.reason, derive.losscheck.format_loss_result(bad)
     assert all(r.p_known > 0.01 for r in bad.results)  # each MDP alone holds a plain scale
+    assert bad.p_value == bad.p_one_rule <= bad.alpha  # the p behind the verdict is the rejection's
+    # the direction passed, so the headline must not say E[−∇loss] is off every multiple of ∇J
+    assert "for any c" not in derive.losscheck.format_loss_result(bad).splitlines()[0]
     ok = derive.gradcheck.loss(lambda policy, batch: G.reinforce(policy, batch) * batch.n_envs, **FAST)
     assert ok.verdict == "unbiased up to a positive constant"
 
