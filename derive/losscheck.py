@@ -458,11 +458,12 @@ class LossResult:
         if self.verdict == "points the wrong way":
             return float(max(r.p_negative_adj for r in self.results))
         scaled = float(min(r.p_scaled_adj for r in self.results))
-        if self.verdict == "biased" and scaled > self.alpha:
+        if self.verdict == "biased":
             family = min([scaled, self.p_one_rule] + [r.p_known_adj for r in self.results])
-            if family <= self.alpha:  # biased through c: no plain scale, or no one rule for every MDP
+            if family <= self.alpha:  # the strongest rejection in the family: the direction, or c
                 return float(family)
-            return float(min(r.p_unit_adj for r in self.results))  # through c's sign
+            if scaled > self.alpha:
+                return float(min(r.p_unit_adj for r in self.results))  # through c's sign
         return scaled
 
     def __str__(self) -> str:
