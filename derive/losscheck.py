@@ -41,7 +41,7 @@ from .stats import DEFAULT_ALPHA, chi2_sf, holm
 __all__ = [
     "LossProblem", "Rollouts", "LossBatch", "MDPLossResult", "LossResult", "check_loss", "assert_loss",
     "loss_battery", "loss_candidates", "collect", "format_loss_result", "FRAMEWORKS", "LAYOUTS",
-    "DEFAULT_BATCHES", "VERDICTS",
+    "DEFAULT_BATCHES", "VERDICTS", "PlainScale", "plain_scales", "episodes_kept",
 ]
 
 FRAMEWORKS = ("torch", "jax")
@@ -143,20 +143,76 @@ def _random_problem(rng: random.Random, S: int, A: int, H: int, gamma, *, n_term
     return LossProblem(mdp, policy, theta, terminal_states(mdp), mdp.name)
 
 
+def _persistent_problem(rng: random.Random, A: int, m: int, H: int, gamma, *, name: str = "") -> LossProblem:
+    """A hub whose action picks one of A regions for the rest of the episode; the last state terminal.
+
+    Each episode starts at the hub (state 0). Action a moves into region a (m states), which
+    the episode never leaves: inside it the moves are random, each step ends the episode with
+    probability 1/16, and rewards are the region's own level ± 1/4 (levels −3/4, 1/2, 7/4, so
+    rewards stay in [−1, 2]). The first action's consequences therefore last the whole episode.
+    On random full-support tables they fade within a step or two, so that a return cut after
+    n steps differs from the true one by little more than a baseline would.
+    """
+    S = 1 + A * m + 1
+    end = S - 1
+    levels = rng.sample([Fraction(-3, 4), Fraction(1, 2), Fraction(7, 4)], A)
+
+    def region(k):
+        return range(1 + k * m, 1 + (k + 1) * m)
+
+    def moves(dest, stay):
+        w = {d: rng.randint(1, 4) for d in dest}
+        row = [Fraction(0)] * S
+        for d, x in w.items():
+            row[d] = stay * Fraction(x, sum(w.values()))
+        row[end] += 1 - stay
+        return row
+
+    mu = [Fraction(int(s == 0)) for s in range(S)]
+    tr, rw = [], []
+    for s in range(S):
+        if s == end:  # terminal: absorbing, pays nothing
+            tr.append([[Fraction(int(s2 == s)) for s2 in range(S)] for _ in range(A)])
+            rw.append([[Fraction(0)] * S for _ in range(A)])
+        elif s == 0:
+            tr.append([moves(region(a), Fraction(1)) for a in range(A)])
+            rw.append([[Fraction(rng.randint(-2, 4), 2) for _ in range(S)] for _ in range(A)])
+        else:
+            k = (s - 1) // m
+            tr.append([moves(region(k), Fraction(15, 16)) for _ in range(A)])
+            rw.append([[levels[k] + Fraction(rng.randint(-1, 1), 4) for _ in range(S)] for _ in range(A)])
+    mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name=name or f"persistent S={S} A={A} H={H}")
+    policy = TabularSoftmax(S, A)
+    theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
+    return LossProblem(mdp, policy, theta, terminal_states(mdp), mdp.name)
+
+
 # The battery's shapes; sizes, γ, tables and θ are drawn from the seed. A bandit; a long
-# episode with γ <= 1/2; a wide MDP that often hits the time limit; an undiscounted one; a
-# linear softmax over features. Every non-bandit MDP has a terminal state.
+# episode with γ <= 1/2; a wide MDP that often hits the time limit; an undiscounted one whose
+# first action decides the rest of a long episode (so a return cut short is caught); a linear
+# softmax over features. Every non-bandit MDP has a terminal state.
 _GAMMAS_LOW = (Fraction(1, 2), Fraction(2, 5), Fraction(1, 3))
 _GAMMAS_MID = (Fraction(9, 10), Fraction(3, 4), Fraction(19, 20))
 
 
-def _battery_shapes(rng: random.Random) -> list:
-    """(S, A, H, γ, terminal states, features) of the five battery MDPs."""
-    return [(1, rng.randint(2, 4), 0, Fraction(1), 0, 0),
-            (rng.randint(4, 6), rng.randint(3, 4), rng.randint(8, 10), rng.choice(_GAMMAS_LOW), 1, 0),
-            (rng.randint(5, 6), 4, rng.randint(3, 5), rng.choice(_GAMMAS_MID), 1, 0),
-            (rng.randint(3, 4), rng.randint(2, 3), rng.randint(4, 8), Fraction(1), 1, 0),
-            (rng.randint(3, 4), 3, rng.randint(2, 6), rng.choice((Fraction(1), Fraction(4, 5), Fraction(1, 2))), 1, 2)]
+def _battery_makers(rng: random.Random) -> list:
+    """The five battery MDPs, each as a function drawing one from ``rng`` (redrawn while ∇J is near 0)."""
+    shapes = [(1, rng.randint(2, 4), 0, Fraction(1), 0, 0),
+              (rng.randint(4, 6), rng.randint(3, 4), rng.randint(8, 10), rng.choice(_GAMMAS_LOW), 1, 0),
+              (rng.randint(5, 6), 4, rng.randint(3, 5), rng.choice(_GAMMAS_MID), 1, 0),
+              None,
+              (rng.randint(3, 4), 3, rng.randint(2, 6), rng.choice((Fraction(1), Fraction(4, 5), Fraction(1, 2))), 1, 2)]
+    A4, m4, H4 = rng.randint(2, 3), rng.randint(1, 2), rng.randint(10, 12)
+    makers = []
+    for i, shape in enumerate(shapes):
+        name = f"battery #{i + 1}"
+        if shape is None:
+            makers.append(lambda name=name: _persistent_problem(rng, A4, m4, H4, Fraction(1), name=name))
+        else:
+            S, A, H, g, nt, f = shape
+            makers.append(lambda S=S, A=A, H=H, g=g, nt=nt, f=f, name=name:
+                          _random_problem(rng, S, A, H, g, n_terminal=nt, features=f, name=name))
+    return makers
 
 
 def _non_degenerate(make, *, attempts: int = 200) -> LossProblem:
@@ -172,12 +228,7 @@ def _non_degenerate(make, *, attempts: int = 200) -> LossProblem:
 
 def loss_battery(*, seed: int = 0) -> list:
     """The default battery: five MDPs whose sizes, γ, tables and θ are drawn from ``seed``, each with ∇J ≠ 0."""
-    rng = random.Random(seed)
-    out = []
-    for i, (S, A, H, g, nt, f) in enumerate(_battery_shapes(rng)):
-        out.append(_non_degenerate(lambda: _random_problem(rng, S, A, H, g, n_terminal=nt, features=f,
-                                                           name=f"battery #{i + 1}")))
-    return out
+    return [_non_degenerate(make) for make in _battery_makers(random.Random(seed))]
 
 
 _CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
@@ -363,6 +414,7 @@ class MDPLossResult:
     detectable: float        # 80% power against a relative bias this size off ∇J's direction
     c_source: str = ""
     zero_gradient: bool = False  # ∇J = 0 on this MDP: only E[−∇loss] = 0 is tested
+    scales: tuple = ()           # (rule, value) of the plain scales on this MDP (see plain_scales)
     p_known_adj: float = 1.0
     p_scaled_adj: float = 1.0
     p_unit_adj: float = 1.0
@@ -377,7 +429,7 @@ class MDPLossResult:
                                               "p_unit_adj", "p_positive_adj", "p_negative_adj", "p_known_adj", "bias",
                                               "cosine", "detectable", "c_source", "zero_gradient")}
         out = {k: (_json_number(v) if isinstance(v, float) else v) for k, v in out.items()}
-        out.update(S=S, A=A, H=H, exact=self.exact.tolist(), estimate=self.estimate.tolist(),
+        out.update(S=S, A=A, H=H, scales=[[rule, v] for rule, v in self.scales], exact=self.exact.tolist(), estimate=self.estimate.tolist(),
                    stderr=self.stderr.tolist())
         if self.problem is not None:
             out["mdp"] = self.problem.to_mdpfile()
@@ -398,15 +450,20 @@ class LossResult:
     minimal: MDPLossResult | None = None
     minimal_file: str | None = None
     reason: str = ""  # why, when the verdict rests on c (its sign, its value) rather than the direction
+    p_one_rule: float = 1.0  # Holm-adjusted p of "one plain-scale rule gives c on every MDP"
 
     @property
     def p_value(self) -> float:
-        """The p-value behind the verdict: of the scaled test (biased or pass), of c >= 0 (wrong way)."""
+        """The p-value behind the verdict: of the scaled test (a pass), of the family's rejection (biased), of c >= 0 (wrong way)."""
         if self.verdict == "points the wrong way":
             return float(max(r.p_negative_adj for r in self.results))
         scaled = float(min(r.p_scaled_adj for r in self.results))
-        if self.verdict == "biased" and scaled > self.alpha:  # biased through c's sign or c = 0, not the direction
-            return float(min(r.p_unit_adj for r in self.results))
+        if self.verdict == "biased":
+            family = min([scaled, self.p_one_rule] + [r.p_known_adj for r in self.results])
+            if family <= self.alpha:  # the strongest rejection in the family: the direction, or c
+                return float(family)
+            if scaled > self.alpha:
+                return float(min(r.p_unit_adj for r in self.results))  # through c's sign
         return scaled
 
     def __str__(self) -> str:
@@ -423,7 +480,7 @@ class LossResult:
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
                 "framework": self.framework, "layout": self.layout, "p_value": _json_number(self.p_value),
-                "reason": self.reason,
+                "reason": self.reason, "p_one_rule": _json_number(self.p_one_rule),
                 "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
 
@@ -590,24 +647,79 @@ def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPH
                 bias=bias, cosine=cosine, detectable=detectable)
 
 
-def _c_source(c: float, c_se: float, *, N: int, T: int, layout: str) -> str:
-    """Name the scale a sum or mean over the batch gives, when c's 99.9% interval holds it.
+@dataclass(frozen=True)
+class PlainScale:
+    """A c that a plain sum or mean over the batch gives; ``rule`` names it the same on every MDP."""
 
-    Each episode's Σ_t ∇log π · (return) has mean ∇J, so a sum over N episodes gives c = N,
-    a mean over them c = 1 and a mean over the N·T slots c = 1/T.
+    rule: str     # e.g. "1/T": the same rule must give c on every MDP of a run
+    value: float
+    text: str     # how the report names it
+
+
+def episodes_kept(problem: LossProblem, T: int) -> float:
+    """Vector layout: E[number of one env's episodes that begin at a slot <= T − (H+1)], exactly (floats).
+
+    An episode of L steps takes L slots and the reset step one more, so episode starts form a
+    renewal process: q[0] = 1, q[t] = Σ_l q[t − l − 1]·P(L = l). Those that begin by slot
+    T − (H+1) always finish inside the window, and which they are does not depend on their own
+    actions; each has mean Σ_t ∇log π · (return) = ∇J, so a loss over them has c ∝ this count.
     """
+    H = problem.mdp.horizon
+    mu, P, _ = problem.mdp.arrays()
+    pi = problem.policy.float_probabilities(problem.theta)
+    step = np.einsum("sa,sat->st", pi, np.asarray(P, dtype=float))
+    term = np.asarray(problem.terminal, dtype=bool)
+    x = np.asarray(mu, dtype=float)
+    p_len = np.zeros(H + 2)  # p_len[l] = P(L = l), l = 1..H+1
+    for t in range(H + 1):
+        nxt = x @ step
+        p_len[t + 1] = float(nxt[term].sum())
+        x = np.where(term, 0.0, nxt)
+    p_len[H + 1] += float(x.sum())
+    last = T - (H + 1)
+    if last < 0:
+        return 0.0
+    q = np.zeros(last + 1)
+    q[0] = 1.0
+    for t in range(1, last + 1):
+        ls = np.arange(1, min(H + 1, t - 1) + 1)
+        q[t] = float(q[t - ls - 1] @ p_len[ls])
+    return float(q.sum())
+
+
+def plain_scales(layout: str, N: int, T: int, kept: float = 1.0) -> tuple:
+    """The c's a plain sum or mean gives (see docs/gradcheck.md): each episode's Σ_t ∇log π · (return) has mean ∇J.
+
+    Episodes layout: a mean over the N episodes (1), a sum (N), a mean over the N·T slots (1/T).
+    Vector layout: the same over each env's first episode, or over the ``kept`` = E[K]
+    episodes per env that begin by slot T − (H+1) (K, N·K, K/T).
+    """
+    if layout == "episodes":
+        return (PlainScale("1", 1.0, f"1: a mean over the {N} episodes"),
+                PlainScale("N", float(N), f"N = {N}: a sum over the {N} episodes"),
+                PlainScale("1/T", 1.0 / T, f"1/T = 1/{T}: a mean over the N·T = {N * T} slots"))
+    first = (PlainScale("1", 1.0, f"1: a mean over the {N} envs of their first episodes"),
+             PlainScale("N", float(N), f"N = {N}: a sum over the {N} envs' first episodes"),
+             PlainScale("1/T", 1.0 / T, f"1/T = 1/{T}: a mean over the N·T = {N * T} slots of first episodes"))
+    if kept <= 0:
+        return first
+    k = f"the K = {kept:.4g} episodes per env that begin by slot T − (H+1)"
+    return first + (PlainScale("K", kept, f"K = {kept:.4g}: a mean over the {N} envs of {k}"),
+                    PlainScale("N·K", N * kept, f"N·K = {N * kept:.4g}: a sum over the {N} envs of {k}"),
+                    PlainScale("K/T", kept / T, f"K/T = {kept / T:.4g}: a mean over the N·T = {N * T} slots of {k}"))
+
+
+def _c_source(c: float, c_se: float, scales: Sequence[PlainScale]) -> str:
+    """Name the plain scale (or its negative) that c's 99.9% interval holds, if any."""
     if not math.isfinite(c_se):
         return "c undefined"
     width = 3.29 * c_se
-    what = "episodes" if layout == "episodes" else "envs"
-    names = [(1.0, f"1: a mean over the {N} {what}" if layout == "episodes" else "1"),
-             (float(N), f"N = {N}: a sum over the {N} {what}"),
-             (1.0 / T, f"1/T = 1/{T}: a mean over the N·T = {N * T} slots")]
-    hits = [text for value, text in names if abs(c - value) <= width]
-    if hits:
-        return hits[0]
-    if layout == "vector":
-        return "E[episodes per batch]-dependent: varies with the MDP"
+    for sc in scales:
+        if abs(c - sc.value) <= width:
+            return sc.text
+    for sc in scales:
+        if abs(c + sc.value) <= width:
+            return f"−({sc.text})"
     return "not a plain sum or mean over the batch"
 
 
@@ -687,11 +799,6 @@ def _exact_gradient(problem: LossProblem) -> tuple:
     return exact, bool(float(np.max(np.abs(exact), initial=0.0)) <= 1e-12 * scale)
 
 
-def _known_scales(layout: str, N: int, T: int) -> tuple:
-    """The c a plain sum or mean over an episodes batch gives: a mean over episodes, a sum, a mean over slots."""
-    return (1.0, float(N), 1.0 / T) if layout == "episodes" else ()
-
-
 def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, batch_envs, steps, seed, alpha,
                level=None) -> MDPLossResult:
     T = problem.mdp.horizon + 1 if layout == "episodes" else steps
@@ -702,33 +809,59 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
         raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "
                         f"{T * batch_envs} terms (up to {16.0 * T * batch_envs * eps:.2g} relative) swamps the test; "
                         "compute the loss in float32 or float64")
-    t = scaled_test(G, exact, alpha=alpha, level=level, eps=eps, terms=T * batch_envs,
-                    known=_known_scales(layout, batch_envs, T), zero_gradient=zero)
-    source = "∇J = 0 here: nothing to test" if zero else _c_source(t["c"], t["c_stderr"], N=batch_envs, T=T,
-                                                                   layout=layout)
+    scales = plain_scales(layout, batch_envs, T, episodes_kept(problem, T) if layout == "vector" else 1.0)
+    # ± each plain scale: an ascent loss (c = −1) "points the wrong way" only if its negation would pass
+    known = tuple(sc.value for sc in scales) + tuple(-sc.value for sc in scales)
+    t = scaled_test(G, exact, alpha=alpha, level=level, eps=eps, terms=T * batch_envs, known=known,
+                    zero_gradient=zero)
+    source = "∇J = 0 here: nothing to test" if zero else _c_source(t["c"], t["c_stderr"], scales)
     r = MDPLossResult(problem.name, problem.size, float(problem.mdp.discount), batches, batch_envs, T,
-                      exact, c_source=source, problem=problem, zero_gradient=zero, **t)
+                      exact, c_source=source, problem=problem, zero_gradient=zero,
+                      scales=tuple((sc.rule, sc.value) for sc in scales), **t)
     return r, reached
 
 
-def _homogeneity(results: Sequence[MDPLossResult], layout: str) -> float:
-    """p of "one c on every MDP sharing (layout, N, T)" (χ² on the c's; 1 when no two share them)."""
-    if layout != "episodes":  # in the vector layout c depends on the MDP's episode lengths
-        return 1.0
-    groups = {}
-    for r in results:
-        if not r.zero_gradient and 0 < r.c_stderr < math.inf:
-            groups.setdefault((layout, r.batch_envs, r.steps), []).append(r)
-    ps = []
-    for rs in groups.values():
-        if len(rs) < 2:
-            continue
-        # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
-        wts = np.array([(r.batches - r.df - 2) / (r.batches - 1) / r.c_stderr ** 2 for r in rs])
-        cs = np.array([r.c for r in rs])
-        cbar = float(wts @ cs / wts.sum())
-        ps.append(chi2_sf(float(wts @ (cs - cbar) ** 2), len(rs) - 1))
-    return float(min(1.0, min(ps) * len(ps))) if ps else 1.0  # Bonferroni over the groups
+def _one_rule(results: Sequence[MDPLossResult]) -> tuple:
+    """(p, rule, pooled c / scale) of "one plain-scale rule gives c on every MDP", the best rule's.
+
+    Each MDP may hold c near a different plain scale (1 on one, N on another), or near one scale
+    by a margin too small to reject on any single MDP but shared by all (1.05/T everywhere), or
+    by margins that differ between MDPs (a mean over T − 1 slots). None is c·∇J with c one of
+    the plain scales. For each rule, with z_i = c_i / v_i and weights w_i = (v_i / se_i)², a χ² of
+    the spread of the z_i about their pooled mean z̄ (M − 1 degrees of freedom) and a χ² of z̄
+    against s = ±1 (one), combined by Bonferroni; the rule and sign that fit best are kept.
+    """
+    live = [r for r in results if not r.zero_gradient and 0 < r.c_stderr < math.inf]
+    if not live:
+        return 1.0, "", math.nan
+    rules = set.intersection(*({rule for rule, v in r.scales if v > 0} for r in live))
+    # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
+    shrink = np.array([max(1, r.batches - r.df - 2) / (r.batches - 1) for r in live])
+    c = np.array([r.c for r in live])
+    se = np.array([r.c_stderr for r in live])
+    best = (-1.0, "", math.nan)  # (p, rule, pooled c / scale)
+    for rule in sorted(rules):
+        v = np.array([dict(r.scales)[rule] for r in live])
+        z, zse = c / v, se / v  # c / scale: ±1 under the rule, whatever the units of c
+        unit = float(zse.min())  # weights in units of the smallest se: no overflow at c = 1e160
+        wts = shrink / (zse / unit) ** 2
+        pooled = float(wts @ z / wts.sum())
+        # Σ w (z − s)² = Σ w (z − z̄)² + W (z̄ − s)²: the spread across MDPs and the pooled offset
+        # from ±1, tested apart (Bonferroni) so that neither dilutes the other's power.
+        p_spread = chi2_sf(float(wts @ ((z - pooled) / unit) ** 2), len(live) - 1) if len(live) > 1 else 1.0
+        for sign in (1.0, -1.0):
+            p_offset = chi2_sf(float(wts.sum() * ((pooled - sign) / unit) ** 2), 1)
+            p = min(1.0, 2 * min(p_spread, p_offset)) if len(live) > 1 else p_offset
+            if p > best[0]:
+                best = (p, rule, pooled)
+    if not best[1]:
+        return 1.0, "", math.nan
+    return best
+
+
+def _homogeneity(results: Sequence[MDPLossResult]) -> float:
+    """p of "one plain-scale rule gives c on every MDP" (see :func:`_one_rule`)."""
+    return float(_one_rule(results)[0])
 
 
 def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0) -> tuple:
@@ -740,16 +873,18 @@ def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0
         return "undecided", "∇J = 0 on every MDP: nothing to test"
     pos = [r.p_positive_adj <= alpha for r in live]
     neg = [r.p_negative_adj <= alpha for r in live]
-    if all(neg):
-        return "points the wrong way", ""
     if any(pos) and any(neg):
         return "biased", "c > 0 on one MDP and c < 0 on another"
     if min(r.p_known_adj for r in results) <= alpha:
         r = min(results, key=lambda r: r.p_known_adj)
-        return "biased", (f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives "
-                          f"(1, N = {r.batch_envs}, 1/T = 1/{r.steps})")
+        names = ", ".join(f"{rule} = {v:.4g}" for rule, v in r.scales)
+        return "biased", f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives (±: {names})"
     if p_same <= alpha:
-        return "biased", "c differs between MDPs that share the layout, N and T"
+        _, rule, pooled = _one_rule(results)
+        return "biased", (f"no one plain scale gives c on every MDP: c moves with the MDP or is off a plain scale "
+                          f"by a constant (closest rule: c / ({rule}) = {pooled:.4g} pooled over the MDPs, not ±1)")
+    if all(neg):  # the negation would pass: one plain scale on every MDP, the direction reversed
+        return "points the wrong way", ""
     if all(pos):
         unit = min(r.p_unit_adj for r in live) > alpha
         return ("unbiased" if unit else "unbiased up to a positive constant"), ""
@@ -817,7 +952,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
     adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_unit", "p_positive", "p_negative")}
     # Every rejection that can make the verdict "biased" is in one Holm family: its level is α overall.
     M = len(results)
-    family = holm([r.p_scaled for r in results] + [r.p_known for r in results] + [_homogeneity(results, layout)])
+    family = holm([r.p_scaled for r in results] + [r.p_known for r in results] + [_homogeneity(results)])
     results = [replace(r, p_scaled_adj=float(family[i]), p_unit_adj=float(adj["p_unit"][i]),
                        p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]),
                        p_known_adj=float(family[M + i]))
@@ -847,7 +982,8 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                 Path(path).write_text(json.dumps(minimal.problem.to_mdpfile(), indent=1) + "\n")
             except OSError as e:
                 raise UserError(f"{path}: cannot write ({e.strerror})") from None
-    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason)
+    return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason,
+                      float(family[2 * M]))
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -869,6 +1005,8 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
             "points the wrong way": "FAILED: points the wrong way, E[−∇loss] = c·∇J with c < 0",
             "biased": "FAILED: biased, E[−∇loss] is not c·∇J for any c",
             "undecided": "UNDECIDED (not a pass)"}[result.verdict]
+    if result.verdict == "biased" and min(r.p_scaled_adj for r in result.results) > result.alpha:
+        head = "FAILED: biased"  # the direction test did not reject: only c is at fault, and the reason says how
     if result.reason:
         head += f": {result.reason}"
     lines = [f"{title}: {head} (p {_p(result.p_value)}, α = {result.alpha:g}, Holm across {n} MDP{'s' * (n != 1)}; "
@@ -880,7 +1018,7 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
     m = result.minimal
     if m is not None:
         S, A, H = m.size
-        why = f"p {_p(m.p_scaled_adj)}" if m.p_scaled_adj <= m.p_known_adj else f"c none of 1, N, 1/T: p {_p(m.p_known_adj)}"
+        why = f"p {_p(m.p_scaled_adj)}" if m.p_scaled_adj <= m.p_known_adj else f"c none of the plain scales: p {_p(m.p_known_adj)}"
         lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} "
                      f"({why}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
         if m.problem is not None:
