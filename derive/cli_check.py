@@ -118,7 +118,7 @@ def format_text(report, *, options: str = "") -> str:
     battery = {"rewards": "the random-rewards battery (P(r|s,a), trajectories record their rewards)",
                "default": "the default battery"}.get(report.battery, report.battery)
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
-           f"({'1-based time, read as 0-based: step k is k−1, n = T = H+1' if report.base == 1 else '0-based time'}); "
+           f"({'1-based time, read as 0-based: step k is k−1; n, T and H are the last step, 0-based H+1' if report.base == 1 else '0-based time'}); "
            f"checked on {battery}, {report.instances} MDPs"]
     out += [f"note: {n}" for n in report.notes]
     for ln in report.lines:

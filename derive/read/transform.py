@@ -8,7 +8,7 @@ Readings decided on purpose (each one that is not the only possible reading leav
   rest of their product.
 * ``x^{(i)}`` on τ, s, a, r is the i-th sample, not a power.
 * 1-based time (s_1, a_1, r_1, horizon n or T) is shifted to derive's 0-based time: step k is
-  k − 1 and n = T = H + 1.
+  k − 1, and the last step written n, T or H is derive's H + 1 (the number of steps).
 * Σ_τ whose body divides by P(τ;θ) or takes its log is read over the trajectories with
   P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation).
 """
@@ -384,7 +384,8 @@ class RowTransformer(Transformer):
         if name == "m":
             return m
         if name == "H":
-            return H
+            # The last step: with time from 1 it counts the steps, as n and T do (derive's H + 1).
+            return H + 1 if self.base == 1 else H
         if name == "T":
             return T_LETTER
         if name == "n":
