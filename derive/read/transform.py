@@ -15,6 +15,8 @@ Readings decided on purpose (each one that is not the only possible reading leav
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -34,6 +36,7 @@ UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written withou
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
 ALPHA = Symbol("alpha", positive=True)  # a step size (update rules only)
 PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(π_θ))
+MAX_POWER = 10_000   # |k| in a written power x^k; past it the number alone would not fit in memory
 T_LETTER = Symbol("T", integer=True, positive=True)
 N_LETTER = Symbol("n", integer=True, positive=True)
 
@@ -166,6 +169,9 @@ class RowTransformer(Transformer):
         return ("lead", rel)
 
     def rel(self, tok):
+        if tok.type == "DEFEQ":
+            self._note(f"{tok.value} read as =: a definition of a name derive knows is checked against its meaning")
+            return "="
         return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}.get(tok.type, tok.value)
 
     # -- sums and products -------------------------------------------------------------------
@@ -302,6 +308,14 @@ class RowTransformer(Transformer):
     # -- atoms ---------------------------------------------------------------------------
     def number(self, tok):
         return Integer(int(tok.value))
+
+    def number_power(self, tok, sup):
+        return self.power(Integer(int(tok.value)), sup[1])
+
+    def decimal(self, tok):
+        """0.1 is exactly 1/10 (never a float)."""
+        q = Fraction(tok.value)
+        return sp.Rational(q.numerator, q.denominator)
 
     def name(self, tok):
         if isinstance(tok, HatName):
@@ -557,9 +571,22 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
+        if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
+            # Refused before SymPy builds the number (10^{10^9} would not finish).
+            raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
             return sp.Pow(base, exp)
-        raise ReadError(f"a power of {sp.sstr(base)}: only γ^k and numbers")
+        if isinstance(base, Expr) and isinstance(exp, Expr) and exp.is_Integer and exp >= 0:
+            return sp.Pow(base, exp, evaluate=False)   # (…)^2 as written: a product of equal factors
+        raise ReadError(f"a power of {sp.sstr(base)}: only γ^k, numbers and whole powers k ≥ 0 of an expression")
+
+    def app_power(self, app, exp):
+        return self.power(app, exp)
+
+    def placeholder_app(self, name, *rest):
+        raise ReadError(f"{name}(\\cdot|…): a distribution over actions, as in E_{{a∼π(·|s)}}[…], is not in derive's "
+                        "notation (its E is over τ ∼ π_θ); write the expectation over one action as "
+                        "\\sum_a \\pi_\\theta(a|s) …")
 
     def expect(self, tok, *rest):
         sub, body = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
