@@ -91,7 +91,8 @@ def _check(args) -> int:
         body = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     elif args.format == "text":
         body = format_text(report, options=(f" --random {args.random}" if args.random != 12 else "")
-                           + (f" --timeout {args.timeout:g}" if args.timeout != 2.0 else ""))
+                           + (f" --timeout {args.timeout:g}" if args.timeout != 2.0 else "")
+                           + (" --minimize" if args.minimize else ""))
     else:
         body = write_back(text, report, fmt=args.format)
     if args.output:
