@@ -135,9 +135,10 @@ def test_cli_prints_a_fresh_seed_and_replays_it(tmp_path):
 
 def test_cli_replay_is_exact_on_a_failing_line(tmp_path):
     doc = tmp_path / "g.md"
-    doc.write_text(_gamma_fitted(11), encoding="utf-8")
+    doc.write_text(_plus(1) + "\n$$\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^{t+1} r_t\n$$\n", encoding="utf-8")
     one, two = (_run("g.md", "--random", str(N_RANDOM), "--seed", "12", "--json", cwd=tmp_path) for _ in range(2))
     a, b = json.loads(one.stdout), json.loads(two.stdout)
     assert one.returncode == 1 and a["seed"] == 12
+    assert [ln["verdict"] for ln in a["lines"] if ln.get("kind") != "result"][:2] == ["fails", "fails"]
     a.pop("seconds"), b.pop("seconds")
     assert a == b
