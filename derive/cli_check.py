@@ -40,7 +40,9 @@ def register(subparsers) -> None:
                    help="text (a report, the default), or md / tex: the document itself with a verdict "
                         "mark beside every line")
     p.add_argument("-o", "--output", metavar="OUT", help="write the report or document here instead of stdout")
-    p.add_argument("--seed", type=seed_value, default=2024, help="seed of the random battery (default 2024)")
+    p.add_argument("--seed", type=seed_value, default=None,
+                   help="replay a run: the seed of the random battery, primes, directions and sample counts "
+                        "(default: a fresh seed, printed in the report)")
     p.add_argument("--random", type=int, default=12, metavar="N",
                    help="random MDPs in the battery besides the edge cases (default 12)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
@@ -80,6 +82,9 @@ def _check(args) -> int:
         if out.exists() and Path(args.file).exists() and out.samefile(args.file):
             raise UserError(f"-o {args.output}: is the input file; derive check does not overwrite its input")
     text = _read(args.file)
+    from .battery import fresh_seed
+
+    args.seed = fresh_seed() if args.seed is None else args.seed
     report = check_text(text, path=args.file, seed=args.seed, n_random=args.random, timeout=args.timeout,
                         minimize=args.minimize)
     if not report.lines:
@@ -87,7 +92,9 @@ def _check(args) -> int:
     if args.json:
         body = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     elif args.format == "text":
-        body = format_text(report)
+        body = format_text(report, options=(f" --random {args.random}" if args.random != 12 else "")
+                           + (f" --timeout {args.timeout:g}" if args.timeout != 2.0 else "")
+                           + (" --minimize" if args.minimize else ""))
     else:
         body = write_back(text, report, fmt=args.format)
     if args.output:
@@ -106,12 +113,15 @@ def _mark(line) -> tuple[str, str]:
     return ("·", line.kind)
 
 
-def format_text(report) -> str:
-    """The per-line report: where, as written, as read, the verdict, and why."""
+def format_text(report, *, options: str = "") -> str:
+    """The per-line report: where, as written, as read, the verdict, and why; last, the seed that replays it.
+
+    ``options``: the command-line options besides --seed that the replay needs (``" --random 4"``).
+    """
     battery = {"rewards": "the random-rewards battery (P(r|s,a), trajectories record their rewards)",
                "default": "the default battery"}.get(report.battery, report.battery)
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
-           f"({'1-based time, read as 0-based: step k is k−1, n = T = H+1' if report.base == 1 else '0-based time'}); "
+           f"({'1-based time, read as 0-based: step k is k−1; n, T and H are the last step, 0-based H+1' if report.base == 1 else '0-based time'}); "
            f"checked on {battery}, {report.instances} MDPs"]
     out += [f"note: {n}" for n in report.notes]
     for ln in report.lines:
@@ -141,6 +151,9 @@ def format_text(report) -> str:
         counts[ln.verdict] = counts.get(ln.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     out.append(f"{'VERIFIED' if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
+    if report.seed is not None:
+        out.append(f"seed {report.seed}: derive check {report.path or 'FILE'} --seed {report.seed}{options} "
+                   "replays this run")
     return "\n".join(out)
 
 

@@ -89,6 +89,7 @@ class DocumentReport:
     base: int
     seconds: float = 0.0
     notes: tuple[str, ...] = ()     # about the whole document (an ambiguous time base)
+    seed: int | None = None         # the run's seed: battery, primes, directions and sample counts
 
     @property
     def verified(self) -> bool:
@@ -97,6 +98,7 @@ class DocumentReport:
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
                 "time_base": self.base, "seconds": round(self.seconds, 3), "notes": list(self.notes),
+                "seed": self.seed,
                 "lines": [r.to_dict() for r in self.lines]}
 
 
@@ -574,10 +576,15 @@ def _spans(values) -> str:
     return ", ".join(out)
 
 
-def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 12, timeout: float = 2.0,
+def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: int = 12, timeout: float = 2.0,
                minimize: bool = True) -> DocumentReport:
-    """Check every display row and inline claim of a document."""
+    """Check every display row and inline claim of a document (``seed``: replays a run; fresh when None)."""
     start_time = time.perf_counter()
+    if seed is None:
+        # A fixed seed would let a document be fitted to its battery, primes and directions.
+        from ..battery import fresh_seed
+
+        seed = fresh_seed()
     defined = tuple(macros(text))
     tex = True if path.endswith(".tex") else None
     rows = extract_rows(text, tex=tex)
@@ -860,4 +867,4 @@ def check_text(text: str, *, path: str = "", seed: int = 2024, n_random: int = 1
         out.append(_result_row(chain, base))
     inst_count = len(battery)
     return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
-                          (base_note,) if base_note else ())
+                          (base_note,) if base_note else (), seed)

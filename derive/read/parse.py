@@ -17,11 +17,15 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from .extract import Macro, Row
 from .transform import Reading, ReadError, RowTransformer
 
-__all__ = ["MAX_DEPTH", "NotUnderstood", "parser", "parse_tree", "read_row", "nesting_depth"]
+__all__ = ["MAX_DEPTH", "MAX_EXPANSION", "MAX_MACRO_DEPTH", "NotUnderstood", "parser", "parse_tree", "read_row", "nesting_depth"]
 
 # Brackets nested deeper than this are refused at once: the parser and the transformer recurse
 # once per level, and no derivation people write nests anywhere near this deep.
 MAX_DEPTH = 40
+# A row whose macros expand past this many characters is refused before it is built: macros that
+# each expand to two copies of the next double the row per definition (26 of them: 2^25 copies).
+MAX_EXPANSION = 50_000
+MAX_MACRO_DEPTH = 20   # macros inside macros, this many levels; past it (a macro using itself) refused
 
 # Human names of the grammar's terminals, for "expected …" messages.
 _NAMES = {
@@ -85,10 +89,26 @@ def _expected(names) -> str:
     return ", ".join(shown)
 
 
+class _TooLarge(Exception):
+    def __init__(self, macro: str, size: int, deep: bool = False):
+        super().__init__(macro)
+        self.macro, self.size, self.deep = macro, size, deep
+
+
 def _expand(text: str, defined: tuple[Macro, ...]) -> str:
-    for mac in sorted(defined, key=lambda m_: -len(m_.name)):
-        text = re.sub(re.escape(mac.name) + r"(?![A-Za-z])", lambda _: mac.body + " ", text)
-    return text
+    patterns = [(mac, re.compile(re.escape(mac.name) + r"(?![A-Za-z])"))
+                for mac in sorted(defined, key=lambda m_: -len(m_.name))]
+    # Again while a body brought in a macro (one may use another, defined before or after it).
+    for _ in range(MAX_MACRO_DEPTH):
+        for mac, pattern in patterns:
+            uses = len(pattern.findall(text))
+            size = len(text) + uses * (len(mac.body) + 1 - len(mac.name))
+            if size > MAX_EXPANSION:
+                raise _TooLarge(mac.name, size)  # said before the text is built
+            text = pattern.sub(lambda _: mac.body + " ", text)
+        if not any(pattern.search(text) for _, pattern in patterns):
+            return text
+    raise _TooLarge(next(mac.name for mac, pattern in patterns if pattern.search(text)), len(text), deep=True)
 
 
 def nesting_depth(text: str) -> tuple[int, int]:
@@ -118,7 +138,18 @@ def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, 
         if hit:
             return NotUnderstood(row.line, row.column + hit.start(),
                                  f"{name} is redefined with \\def (or \\let), which derive does not expand")
-    text = _expand(row.text, defined)
+    try:
+        text = _expand(row.text, defined)
+    except _TooLarge as big:
+        used = sorted((h.start(), mac.name) for mac in defined
+                      for h in re.finditer(re.escape(mac.name) + r"(?![A-Za-z])", row.text))
+        at, name = used[0] if used else (0, big.macro)
+        if big.deep:
+            return NotUnderstood(row.line, row.column + at, f"the macro {name} still holds a macro ({big.macro}) after "
+                                 f"{MAX_MACRO_DEPTH} expansions (a macro that uses itself?); derive refuses it")
+        return NotUnderstood(row.line, row.column + at, f"the macro {name} expands this line past {MAX_EXPANSION:,} "
+                             f"characters ({big.size:,} on expanding {big.macro} inside it); derive refuses it "
+                             "before expanding")
     depth, where = nesting_depth(text)
     if depth > MAX_DEPTH:
         return NotUnderstood(row.line, row.column + where if text == row.text else row.column,

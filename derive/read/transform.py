@@ -8,12 +8,14 @@ Readings decided on purpose (each one that is not the only possible reading leav
   rest of their product.
 * ``x^{(i)}`` on τ, s, a, r is the i-th sample, not a power.
 * 1-based time (s_1, a_1, r_1, horizon n or T) is shifted to derive's 0-based time: step k is
-  k − 1 and n = T = H + 1.
+  k − 1, and the last step written n, T or H is derive's H + 1 (the number of steps).
 * Σ_τ whose body divides by P(τ;θ) or takes its log is read over the trajectories with
   P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation).
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 from dataclasses import dataclass, field
 
@@ -34,6 +36,7 @@ UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written withou
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
 ALPHA = Symbol("alpha", positive=True)  # a step size (update rules only)
 PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(π_θ))
+MAX_POWER = 10_000   # |k| in a written power x^k; past it the number alone would not fit in memory
 T_LETTER = Symbol("T", integer=True, positive=True)
 N_LETTER = Symbol("n", integer=True, positive=True)
 
@@ -168,6 +171,9 @@ class RowTransformer(Transformer):
         return ("lead", rel)
 
     def rel(self, tok):
+        if tok.type == "DEFEQ":
+            self._note(f"{tok.value} read as =: a definition of a name derive knows is checked against its meaning")
+            return "="
         return {"EQ": "=", "LEFTARROW": "<-", "APPROX": "~"}.get(tok.type, tok.value)
 
     # -- sums and products -------------------------------------------------------------------
@@ -374,6 +380,14 @@ class RowTransformer(Transformer):
     def number(self, tok):
         return Integer(int(tok.value))
 
+    def number_power(self, tok, sup):
+        return self.power(Integer(int(tok.value)), sup[1])
+
+    def decimal(self, tok):
+        """0.1 is exactly 1/10 (never a float)."""
+        q = Fraction(tok.value)
+        return sp.Rational(q.numerator, q.denominator)
+
     def name(self, tok):
         if isinstance(tok, HatName):
             return tok
@@ -455,7 +469,8 @@ class RowTransformer(Transformer):
         if name == "m":
             return m
         if name == "H":
-            return H
+            # The last step: with time from 1 it counts the steps, as n and T do (derive's H + 1).
+            return H + 1 if self.base == 1 else H
         if name == "T":
             return T_LETTER
         if name == "n":
@@ -635,9 +650,22 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
+        if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
+            # Refused before SymPy builds the number (10^{10^9} would not finish).
+            raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
             return sp.Pow(base, exp)
-        raise ReadError(f"a power of {sp.sstr(base)}: only γ^k and numbers")
+        if isinstance(base, Expr) and isinstance(exp, Expr) and exp.is_Integer and exp >= 0:
+            return sp.Pow(base, exp, evaluate=False)   # (…)^2 as written: a product of equal factors
+        raise ReadError(f"a power of {sp.sstr(base)}: only γ^k, numbers and whole powers k ≥ 0 of an expression")
+
+    def app_power(self, app, exp):
+        return self.power(app, exp)
+
+    def placeholder_app(self, name, *rest):
+        raise ReadError(f"{name}(\\cdot|…): a distribution over actions, as in E_{{a∼π(·|s)}}[…], is not in derive's "
+                        "notation (its E is over τ ∼ π_θ); write the expectation over one action as "
+                        "\\sum_a \\pi_\\theta(a|s) …")
 
     def expect(self, tok, *rest):
         sub, body = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
