@@ -10,6 +10,7 @@ of the event that kept it constant, never by z = ∞. Non-finite values are erro
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Sequence
@@ -642,6 +643,21 @@ def _in_reward_unit(mdp: FiniteMDP):
     return replace(mdp, rewards=rewards, reward_distribution=dist), unit
 
 
+@functools.lru_cache(maxsize=8)
+def _auto_distribution(mdp: FiniteMDP, policy, theta: tuple, estimator: str) -> Moments | None:
+    """The exact moments "auto" uses, or None past ``AUTO_ENUMERATION``; kept for repeated runs on one problem
+    (a function of the model alone, never of the sample: many seeds pay for the enumeration once)."""
+    from .exact import EnumerationTooLarge
+
+    try:
+        m = exact_distribution(mdp, policy, theta, estimator=estimator, budget=AUTO_ENUMERATION)
+    except EnumerationTooLarge:
+        return None
+    for a in (m.cov, m.rho, m.mean, m.low, m.high):
+        a.setflags(write=False)
+    return m
+
+
 def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
                 estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
                 progress=None) -> CrossCheck:
@@ -670,9 +686,9 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
     cov = None
     if test == "auto":
         try:
-            cov = exact_distribution(mdp, policy, th, estimator=estimator, budget=AUTO_ENUMERATION)
-        except EnumerationTooLarge:
-            cov = None
+            cov = _auto_distribution(mdp, policy, tuple(th), estimator)
+        except TypeError:  # an unhashable policy: no memo, the same moments
+            cov = _auto_distribution.__wrapped__(mdp, policy, tuple(th), estimator)
     if test == "auto" and cov is None:
         batches = max(2, min(AUTO_BATCHES, int(samples) // 10))
         est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
