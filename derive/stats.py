@@ -2,7 +2,9 @@
 
 H0: E[ĝ] = ∇J. Per-component tests with Holm's step-down correction control the
 family-wise false-alarm rate at α. The default ("auto") uses the exact covariance of ĝ
-where the MDP's trajectories can be enumerated; otherwise :func:`batch_test` runs Student t
+where the MDP's trajectories can be enumerated, and where few events carry a component's
+signal (small Berry–Esseen size) Bennett's bound with its exact variance and range, valid
+at any sample size, stating the biases it could not show; otherwise :func:`batch_test` runs Student t
 on independent batch estimates, leaves components with a small effective sample size
 untested (and says so), and judges a component that never varied by the model probability
 of the event that kept it constant, never by z = ∞. Non-finite values are errors.
