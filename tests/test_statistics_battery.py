@@ -69,11 +69,11 @@ def test_the_lanes_slot_rejects_every_truncation_below_its_horizon_and_passes_th
 
 
 @pytest.mark.slow
-def test_the_longest_truncation_is_rejected_on_forty_lanes_mdps_and_the_full_return_is_not():
+def test_the_longest_truncation_is_rejected_on_25_lanes_mdps_and_the_full_return_is_not():
     # n = 29 drops only r_29 and r_30 of a_0 and r_30 of a_1: the hardest truncation below H = 30.
     rejected = passed = 0
-    for s in range(100, 140):
+    for s in range(100, 125):
         problem = default_battery(seed=s)[LANES]
         rejected += gradcheck(truncated(29), mdps=[problem], seed=s, minimize=False).rejected
         passed += gradcheck(reward_to_go, mdps=[problem], seed=s, minimize=False).passed
-    assert rejected == 40 and passed >= 38  # Binomial(40, 0.01) exceeds 2 with probability 0.008
+    assert rejected == 25 and passed >= 23  # Binomial(25, 0.01) exceeds 2 with probability 0.002
