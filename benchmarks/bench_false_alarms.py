@@ -124,6 +124,32 @@ def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples:
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+def truncation(seeds: int, first: int = 0) -> None:
+    """n-step returns without a bootstrap on the battery's lanes slot, as the default run tests it (same seed
+    stream): the default run rejects whenever 6 × the lanes MDP's p <= α (Holm across six MDPs)."""
+    from test_statistics_battery import LANES, truncated
+
+    from derive.gradcheck import _check_one, default_battery
+    from gradcheck_gallery import CORRECT
+
+    def p_of(est, s):
+        mdp, pol, th = default_battery(seed=s)[LANES]
+        return _check_one(est, mdp, pol, th, samples=100_000, seed=[s, LANES], alpha=0.01, variance=False,
+                          name="lanes", batch_size=100).p_value
+
+    t0 = time.perf_counter()
+    everything = range(first, first + seeds)
+    for n in (4, 8, 16, 24, 29):
+        ps = [p_of(truncated(n), s) for s in everything]
+        print(f"n={n}: battery rejects (6·p_lanes <= 0.01) on {sum(6 * p <= 0.01 for p in ps)}/{len(ps)}; lanes MDP "
+              f"alone p <= 0.01 on {sum(p <= 0.01 for p in ps)}; max p {max(ps):.3g} ({time.perf_counter() - t0:.0f}s)",
+              flush=True)
+    for name in ("reward-to-go", "reinforce"):
+        ps = [p_of(CORRECT[name], s) for s in range(first, first + 100)]
+        print(f"{name} on the lanes MDP: p <= 0.01 on {sum(p <= 0.01 for p in ps)}/{len(ps)} "
+              f"({time.perf_counter() - t0:.0f}s)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=1000)
@@ -133,7 +159,12 @@ def main() -> None:
     ap.add_argument("--tests", default="reinforce,reward-to-go,gradcheck")
     ap.add_argument("--samples", type=int, default=None, help="trajectories per seed (default: per MDP)")
     ap.add_argument("--jobs", type=int, default=1, help="processes (joblib) sharing the seeds of each row")
+    ap.add_argument("--truncation", action="store_true",
+                    help="instead: truncated returns (n = 4..29) and correct estimators on gradcheck's lanes slot")
     args = ap.parse_args()
+    if args.truncation:
+        truncation(args.seeds, args.first)
+        return
     print(f"false alarms of correct estimators, {args.seeds} seeds each "
           f"(seeds {args.first}..{args.first + args.seeds - 1}), α = {args.alpha:g}")
     for name in args.only or statistics_mdps.ALL:
