@@ -7,13 +7,17 @@ policy, heavy-tailed rewards, FrozenLake8x8) and each default test:
   where the trajectories enumerate, else Student t on independent batch means), REINFORCE
   and reward-to-go;
 * ``gradcheck``: ``derive.gradcheck.gradcheck`` on that one MDP with a correct user-style
-  reward-to-go estimator (batch size 100, t on the batch estimates),
+  reward-to-go estimator (batch size 100, t on the batch estimates; a second, 16× larger
+  round on fresh trajectories where components were untested),
 
 it counts the seeds on which a correct estimator is called biased and prints the rate with
 its exact binomial (Clopper–Pearson) 95% interval beside α. The level holds where α is
-inside, or above, the interval's range. A benchmark, not a timed test.
+inside, or above, the interval's range. The rows ``wrong-sign`` (estimate) and
+``gradcheck-flip`` measure power instead: the rate at which a sign-flipped estimator is
+rejected. "undecided" is counted apart: it is neither an alarm nor a pass. A benchmark,
+not a timed test; ``--jobs 2`` shares each row's seeds between two processes.
 
-Run:  python benchmarks/bench_false_alarms.py [--seeds 1000] [--alpha 0.01] [--only NAME]
+Run:  python benchmarks/bench_false_alarms.py [--seeds 1000] [--alpha 0.01] [--only NAME] [--tests T,...] [--jobs N]
 """
 
 from __future__ import annotations
@@ -42,9 +46,16 @@ DEFAULT_SAMPLES = 100_000
 
 
 def reward_to_go(tr):
-    """A correct estimator, vectorised: Σ_t ∇log π(a_t|s_t) Σ_{t'>=t} γ^{t'} r_{t'} per trajectory."""
-    b = Batch(tr.states, tr.actions, tr.rewards)
-    return per_trajectory_gradients(tr.policy, tr.theta, b, step_weights("reward-to-go", tr.rewards, tr.gamma))
+    """A correct estimator, vectorised, returning the batch's estimate [K]: mean of Σ_t ∇log π(a_t|s_t) Σ_{t'>=t} γ^{t'} r_{t'}."""
+    r = tr.rewards * tr.gamma ** np.arange(tr.horizon + 1)
+    to_go = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]
+    scores = tr.score_table[tr.states[:, :-1], tr.actions]  # [m, T, K], derive's table shared by every batch
+    return np.einsum("mt,mtk->k", to_go, scores) / tr.m
+
+
+def sign_flip(tr):
+    """A biased estimator of the gallery: the loss's minus sign carried into the gradient."""
+    return -reward_to_go(tr)
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -66,32 +77,77 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lower, upper
 
 
-def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples: int | None = None) -> None:
+def _count(name: str, test: str, seeds: range, alpha: float, samples: int) -> tuple[int, int, int]:
+    """(rejected, warned, undecided) over ``seeds``: one process's share of a row."""
     mdp, policy, theta = statistics_mdps.ALL[name]()
-    samples = samples or SAMPLES.get(name, DEFAULT_SAMPLES)
-    alarms = 0
-    warned = 0
-    undecided = 0
-    t0 = time.perf_counter()
-    for seed in range(first, first + seeds):
-        if test == "gradcheck":
-            r = gradcheck(reward_to_go, mdps=[(mdp, policy, theta)], samples=samples, seed=seed, alpha=alpha,
-                          minimize=False)
-            alarms += r.rejected  # "undecided" is no alarm (nor a pass): counted apart
+    rejected = warned = undecided = 0
+    for seed in seeds:
+        if test.startswith("gradcheck"):
+            est = sign_flip if test == "gradcheck-flip" else reward_to_go
+            r = gradcheck(est, mdps=[(mdp, policy, theta)], samples=samples, seed=seed, alpha=alpha, minimize=False)
+            rejected += r.rejected  # "undecided" is no alarm (nor a pass): counted apart
             warned += bool(r.warnings)
             undecided += r.undecided
         else:
             v = cross_check(mdp, policy, theta, samples=samples, seed=seed, alpha=alpha, estimator=test).verdict
-            alarms += v.rejected  # "undecided" is no alarm (nor a pass): counted apart
+            rejected += v.rejected
             warned += bool(v.notes)
             undecided += v.verdict == "undecided"
-    lo, hi = clopper_pearson(alarms, seeds)
-    held = "holds" if lo <= alpha else "VIOLATED"
+    return rejected, warned, undecided
+
+
+BIASED = ("wrong-sign", "gradcheck-flip")  # rows that measure power: the rate is of rejections of a biased estimator
+
+
+def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples: int | None = None,
+        jobs: int = 1) -> None:
+    samples = samples or SAMPLES.get(name, DEFAULT_SAMPLES)
+    t0 = time.perf_counter()
+    everything = range(first, first + seeds)
+    if jobs > 1:
+        from joblib import Parallel, delayed
+
+        parts = [everything[i::jobs] for i in range(jobs)]
+        counts = Parallel(n_jobs=jobs)(delayed(_count)(name, test, part, alpha, samples) for part in parts)
+    else:
+        counts = [_count(name, test, everything, alpha, samples)]
+    rejected, warned, undecided = (sum(c[i] for c in counts) for i in range(3))
+    lo, hi = clopper_pearson(rejected, seeds)
+    if test in BIASED:
+        held = f"power (a biased estimator, rejected on {rejected / seeds:.0%} of seeds)"
+    else:
+        held = "holds" if lo <= alpha else "VIOLATED"
     if undecided == seeds:
         held += " (undecided on every seed: no verdict, no power)"
-    print(f"{name:>18}  {test:<13} {samples:>8,} traj.  {alarms:>4}/{seeds} = {alarms / seeds:6.2%}  "
+    print(f"{name:>18}  {test:<14} {samples:>8,} traj.  {rejected:>4}/{seeds} = {rejected / seeds:6.2%}  "
           f"95% CI [{lo:6.2%}, {hi:6.2%}]  α = {alpha:g}: {held}; undecided on {undecided}, warned on {warned} seeds  "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def truncation(seeds: int, first: int = 0) -> None:
+    """n-step returns without a bootstrap on the battery's lanes slot, as the default run tests it (same seed
+    stream): the default run rejects whenever 6 × the lanes MDP's p <= α (Holm across six MDPs)."""
+    from test_statistics_battery import LANES, truncated
+
+    from derive.gradcheck import _check_one, default_battery
+    from gradcheck_gallery import CORRECT
+
+    def p_of(est, s):
+        mdp, pol, th = default_battery(seed=s)[LANES]
+        return _check_one(est, mdp, pol, th, samples=100_000, seed=[s, LANES], alpha=0.01, variance=False,
+                          name="lanes", batch_size=100).p_value
+
+    t0 = time.perf_counter()
+    everything = range(first, first + seeds)
+    for n in (4, 8, 16, 24, 29):
+        ps = [p_of(truncated(n), s) for s in everything]
+        print(f"n={n}: battery rejects (6·p_lanes <= 0.01) on {sum(6 * p <= 0.01 for p in ps)}/{len(ps)}; lanes MDP "
+              f"alone p <= 0.01 on {sum(p <= 0.01 for p in ps)}; max p {max(ps):.3g} ({time.perf_counter() - t0:.0f}s)",
+              flush=True)
+    for name in ("reward-to-go", "reinforce"):
+        ps = [p_of(CORRECT[name], s) for s in range(first, first + 100)]
+        print(f"{name} on the lanes MDP: p <= 0.01 on {sum(p <= 0.01 for p in ps)}/{len(ps)} "
+              f"({time.perf_counter() - t0:.0f}s)", flush=True)
 
 
 def main() -> None:
@@ -102,12 +158,18 @@ def main() -> None:
     ap.add_argument("--only", action="append", choices=list(statistics_mdps.ALL))
     ap.add_argument("--tests", default="reinforce,reward-to-go,gradcheck")
     ap.add_argument("--samples", type=int, default=None, help="trajectories per seed (default: per MDP)")
+    ap.add_argument("--jobs", type=int, default=1, help="processes (joblib) sharing the seeds of each row")
+    ap.add_argument("--truncation", action="store_true",
+                    help="instead: truncated returns (n = 4..29) and correct estimators on gradcheck's lanes slot")
     args = ap.parse_args()
+    if args.truncation:
+        truncation(args.seeds, args.first)
+        return
     print(f"false alarms of correct estimators, {args.seeds} seeds each "
           f"(seeds {args.first}..{args.first + args.seeds - 1}), α = {args.alpha:g}")
     for name in args.only or statistics_mdps.ALL:
         for test in args.tests.split(","):
-            run(name, test, args.seeds, args.alpha, args.first, args.samples)
+            run(name, test, args.seeds, args.alpha, args.first, args.samples, args.jobs)
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ def run_estimate(args) -> int:
     from .limits import check_horizon, check_steps
 
     problem = load(args.mdp, horizon=args.horizon)
-    check_horizon(problem.mdp.horizon, where=f"{args.mdp}: horizon")
+    check_horizon(problem.mdp.horizon, where=f"{args.mdp}: horizon", states=problem.mdp.n_states)
     check_steps(args.samples, problem.mdp.horizon, where="--samples")
     steps = args.samples * (problem.mdp.horizon + 1)
     show = args.progress if args.progress is not None else (sys.stderr.isatty() and steps >= _PROGRESS_STEPS)

@@ -47,12 +47,17 @@ _SLOTS = (
     ((1, 2), (2, 3), (1, 2), (Fraction(1, 2), Fraction(9, 10))),
     ((2, 3), (2, 3, 4), (3, 6), (Fraction(1, 2), Fraction(9, 10), Fraction(1))),
     ((3, 4), (2, 3), (7, 12), (Fraction(9, 10), Fraction(99, 100), Fraction(1))),
-    ((5, 6), (4, 5), (20, 30), (Fraction(99, 100), Fraction(1))),
+    # Lanes at the longest horizon: an early action commits the episode to one of two absorbing
+    # states paying different rewards on every later step, so a_t moves r_{t'} for every t' > t
+    # and dropping the rewards after t + n costs a bias of about (H − n) × the lanes' difference
+    # for every n < H, against a standard error near H / √samples (the n-step truncation).
+    ((5, 6), (4, 5), (30, 30), (Fraction(99, 100), Fraction(1))),
     # Dense transitions and γ = 1 at H >= 24: late actions keep moving late rewards, so a bug in the
-    # late score terms shows (the sparse slot's episodes mostly sit in the absorbing state by then).
+    # late score terms shows (the lanes' episodes mostly sit in an absorbing state by then).
     ((5, 6), (4, 5), (24, 30), (Fraction(1),)),
 )
 _DENSE_SLOTS = frozenset({5})
+_LANE_SLOTS = frozenset({4})
 DEFAULT_RANDOM = len(_SLOTS)
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
 _CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 2, 4), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 2, 4),
@@ -213,12 +218,15 @@ class GradcheckResult:
 
 
 def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1, 2), *, name: str = "",
-                   sparse: bool = False):
+                   sparse: bool = False, lanes: bool = False):
     """(mdp, tabular softmax, θ): tables with small denominators, rewards in [-1, 2], θ in [-1, 1].
 
     ``sparse`` gives each P(·|s,a) one or two next states and makes the last state absorbing
     with a fixed nonzero reward per step, so that an action's effect on the state lasts to
-    the end of the episode: then a bug that ignores late rewards shows.
+    the end of the episode: then a bug that ignores late rewards shows. ``lanes`` (S >= 3,
+    A >= 2) makes the last two states absorbing instead, paying per-step rewards 1 to 2
+    apart (the only rewards), starts in the others, and gives each of those two actions leading
+    into different lanes: the first action already moves every later reward, up to r_H.
     """
     def dist(n, support=None):
         w = [0] * n
@@ -232,7 +240,19 @@ def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1,
     mu = dist(S)
     tr = [[row() for _ in range(A)] for _ in range(S)]
     rw = [[[Fraction(rng.randint(-2, 4), 2) for _ in range(S)] for _ in range(A)] for _ in range(S)]
-    if sparse and S > 1:
+    if lanes and S >= 3:
+        low = rng.choice((-2, -1, 0, 1))
+        stays = [Fraction(low, 2), Fraction(low + rng.choice((2, 3, 4)), 2)]  # per step in each lane, 1 to 2 apart
+        rng.shuffle(stays)
+        for lane, stay in zip((S - 2, S - 1), stays):
+            tr[lane] = [[Fraction(int(j == lane)) for j in range(S)] for _ in range(A)]
+            rw[lane] = [[stay] * S for _ in range(A)]
+        for s in range(S - 2):  # two actions of every other state lead into different lanes: a_0 already decides
+            for act, lane in zip(rng.sample(range(A), 2), (S - 2, S - 1)):
+                tr[s][act] = dist(S, sorted({lane, rng.randrange(S - 2)}) if rng.random() < 0.5 else [lane])
+            rw[s] = [[Fraction(0)] * S for _ in range(A)]  # only the lanes pay: no noise but the lanes' own
+        mu = dist(S, range(S - 2))  # start outside the lanes: the entry into one is what the actions decide
+    elif sparse and S > 1:
         stay = Fraction(rng.choice((-2, -1, 1, 2, 3, 4)), 2)  # paid on every step spent in the absorbing state
         tr[S - 1] = [[Fraction(int(j == S - 1)) for j in range(S)] for _ in range(A)]
         rw[S - 1] = [[stay] * S for _ in range(A)]
@@ -245,15 +265,18 @@ def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1,
 def default_battery(*, n_random: int = DEFAULT_RANDOM, seed: int = 0) -> list:
     """``n_random`` MDPs drawn from ``seed``, cycling through the slots: a bandit, short γ < 1 episodes,
     then S up to 6, A up to 5, H up to 30 and γ among 1/2, 9/10, 99/100, 1; from H = 7 on the
-    transitions are sparse (slow mixing), so that late rewards matter to early actions, except in
-    the last slot (dense, γ = 1, H >= 24), where late actions matter to late rewards."""
+    transitions are sparse (slow mixing), so that late rewards matter to early actions (at H = 30
+    with two absorbing lanes, so that early actions move every later reward), except in the last
+    slot (dense, γ = 1, H >= 24), where late actions matter to late rewards."""
     rng = random.Random(seed)
     out = []
     for i in range(n_random):
         states, actions, (h_lo, h_hi), gammas = _SLOTS[i % len(_SLOTS)]
         S, A, H, g = rng.choice(states), rng.choice(actions), rng.randint(h_lo, h_hi), rng.choice(gammas)
-        sparse = H >= 7 and i % len(_SLOTS) not in _DENSE_SLOTS
-        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=sparse))
+        slot = i % len(_SLOTS)
+        sparse = H >= 7 and slot not in _DENSE_SLOTS
+        out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=sparse,
+                                  lanes=slot in _LANE_SLOTS))
     return out
 
 
@@ -304,11 +327,53 @@ def _to_numpy(value, m: int, K: int) -> np.ndarray:
     return g
 
 
-def _check_one(estimator, mdp, policy, theta, *, samples: int, seed: int, alpha: float, variance: bool,
-               name: str, batch_size: int) -> MDPResult:
+def _check_one(estimator, mdp, policy, theta, *, samples: int, seed, alpha: float, variance: bool,
+               name: str, batch_size: int, max_samples: int | None = None) -> MDPResult:
+    """:func:`_sample_and_test`, once more on fresh trajectories (up to ``max_samples``) when components were left untested.
+
+    The second round is a new sample, independent of the first, which served only to decide
+    it was needed. Whenever a second round is possible the level is split between the rounds
+    (Bonferroni): the first round's p-value is divided by ``FIRST_SHARE`` = 0.9, the second's
+    by 0.1, so the MDP's p-value holds at α whichever round decided, and the common case (one
+    round) loses little power.
+    """
+    cap = _second_round(samples, mdp.horizon, batch_size, max_samples)
+    if cap is not None:
+        check_steps(cap, mdp.horizon, where="max_samples")  # refused before the first round, not after it
+    first = _sample_and_test(estimator, mdp, policy, theta, samples=samples, seed=seed, alpha=alpha, variance=variance,
+                             name=name, batch_size=batch_size)
+    if cap is None:
+        return first
+    share = FIRST_SHARE
+    if first.untested and not first.p_value / share <= alpha:
+        again = _sample_and_test(estimator, mdp, policy, theta, samples=cap, seed=[*np.atleast_1d(seed), 1 << 20],
+                                 alpha=alpha, variance=variance, name=name, batch_size=batch_size)
+        share = 1.0 - FIRST_SHARE
+        note = (f"{len(first.untested)} components untested at {first.samples:,} trajectories; redrawn with "
+                f"{cap:,} fresh ones (the cap: max_samples), tested at {share:g} α (the level split between the "
+                f"two rounds)" + ("; still untested there: raise samples" if again.untested else ""))
+        first = replace(again, notes=(note,) + again.notes)
+    p = min(1.0, first.p_value / share)
+    return replace(first, p_value=p, p_adjusted=p)
+
+
+FIRST_SHARE = 0.9           # of α, for the first round when a second is possible; the rest for the second
+AUTO_GROWTH = 16            # a second round draws up to 16 × the trajectories of the first
+AUTO_STEPS = 20_000_000     # ... and at most this many trajectory-steps (~2 s of sampling)
+
+
+def _second_round(samples: int, horizon: int, batch_size: int, max_samples: int | None) -> int | None:
+    """Trajectories of the second round (a multiple of the batch size), or None when it would add none."""
+    top = min(AUTO_GROWTH * samples, max(samples, AUTO_STEPS // (horizon + 1))) if max_samples is None else max_samples
+    top = top // batch_size * batch_size
+    return top if top > samples else None
+
+
+def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha: float, variance: bool,
+                     name: str, batch_size: int) -> MDPResult:
     """Sample independent batches, run the estimator once per batch, and t-test the batch estimates (Holm)."""
     K, T = policy.n_params, mdp.horizon + 1
-    check_horizon(mdp.horizon, where=f"{name}: horizon")
+    check_horizon(mdp.horizon, where=f"{name}: horizon", states=mdp.n_states, trajectories=batch_size)
     check_steps(samples, mdp.horizon)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
         _, exact = DynamicProgram(mdp, policy).value_and_grad(theta)
@@ -374,7 +439,7 @@ def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
 def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | None = None,
               n_random: int = DEFAULT_RANDOM, samples: int = DEFAULT_SAMPLES, batch_size: int = DEFAULT_BATCH_SIZE,
               seed: int | None = None, alpha: float = DEFAULT_ALPHA, variance: bool = False,
-              minimize: bool = True) -> GradcheckResult:
+              minimize: bool = True, max_samples: int | None = None) -> GradcheckResult:
     """Test E[estimator on a batch] = ∇J on each MDP; overall level α by Holm across the MDPs.
 
     The estimator is called on independent batches of ``batch_size`` trajectories (use your
@@ -383,6 +448,12 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
     seed, reported in the result, so that every run tries new MDPs and any run can be replayed.
     With ``variance=True`` the estimator must also have a variance no worse than REINFORCE's
     on the same trajectories (one-sided paired test over batches, Holm across MDPs).
+
+    Where components are left untested (effective sample size too small: a few rare events
+    carry the signal), the MDP is tested once more on fresh trajectories, up to
+    ``max_samples`` (default: 16 × ``samples`` and at most 20 M trajectory-steps; pass
+    ``max_samples=samples`` for one round only); with a second round possible, α is split
+    0.9 / 0.1 between the rounds, so the level holds. Undecided is never a pass.
     """
     if not callable(estimator):
         raise UserError(f"estimator: expected a callable, got {estimator!r}")
@@ -398,6 +469,9 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"seed: expected an integer >= 0, got {seed!r}")  # NumPy's generators refuse negative seeds
     seed, batch_size = int(seed), int(batch_size)
+    if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer))
+                                    or max_samples < samples):
+        raise UserError(f"max_samples: expected an integer >= samples = {int(samples)}, got {max_samples!r}")
     if mdps is None:
         if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
             raise UserError(f"n_random: expected an integer >= 1, got {n_random!r}")
@@ -410,7 +484,8 @@ def gradcheck(estimator: Callable[[Trajectories], object], *, mdps: Sequence | N
     for i, (mdp, policy, theta) in enumerate(problems):
         name = mdp.name or f"mdp #{i + 1}"
         results.append(_check_one(estimator, mdp, policy, theta, samples=int(samples), seed=[seed, i],
-                                  alpha=alpha, variance=variance, name=name, batch_size=batch_size))
+                                  alpha=alpha, variance=variance, name=name, batch_size=batch_size,
+                                  max_samples=None if max_samples is None else int(max_samples)))
     # Holm across the MDPs: each MDP's p-value is valid for its own (intersection) null.
     adjusted = holm([r.p_value for r in results])
     results = [replace(r, p_adjusted=float(p)) for r, p in zip(results, adjusted)]

@@ -34,6 +34,8 @@ __all__ = [
 ESTIMATORS = ("reinforce", "reward-to-go", "baseline")
 # Deliberately wrong variants, kept to show that the statistical test has power.
 BIASED_ESTIMATORS = ("wrong-sign", "dropped-term", "shifted-rewards")
+MIN_CHUNK = 16  # trajectories per chunk at the longest horizons: a chunk's memory is MIN_CHUNK × (H+2) cells
+LONG_CHUNK_CELLS = 1 << 23  # trajectory-steps per chunk at long horizons (~27 bytes each measured: ~230 MB)
 _FULL_COVARIANCE_MAX = 64  # parameters up to which the sample covariance matrix is kept
 
 
@@ -175,9 +177,11 @@ def _chunks(samples: int, chunk: int) -> Iterator[int]:
 
 
 def default_chunk(mdp: FiniteMDP, n_params: int) -> int:
-    """Trajectories per chunk so that a chunk's arrays stay near 32 MB."""
+    """Trajectories per chunk so that a chunk's arrays stay near 32 MB; past H ≈ 32,000, LONG_CHUNK_CELLS
+    trajectory-steps (at least MIN_CHUNK trajectories), so that memory grows as O(H), never as H × 256."""
     width = max(mdp.horizon + 1, mdp.n_states * mdp.n_actions, n_params)
-    return int(np.clip((32 << 20) // (16 * width), 256, 65536))
+    floor = max(MIN_CHUNK, min(256, LONG_CHUNK_CELLS // width))
+    return int(np.clip((32 << 20) // (16 * width), floor, 65536))
 
 
 def sample(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int, seed: int = 0,

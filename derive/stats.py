@@ -2,7 +2,9 @@
 
 H0: E[ĝ] = ∇J. Per-component tests with Holm's step-down correction control the
 family-wise false-alarm rate at α. The default ("auto") uses the exact covariance of ĝ
-where the MDP's trajectories can be enumerated; otherwise :func:`batch_test` runs Student t
+where the MDP's trajectories can be enumerated, and where few events carry a component's
+signal (small Berry–Esseen size) Bennett's bound with its exact variance and range, valid
+at any sample size, stating the biases it could not show; otherwise :func:`batch_test` runs Student t
 on independent batch estimates, leaves components with a small effective sample size
 untested (and says so), and judges a component that never varied by the model probability
 of the event that kept it constant, never by z = ∞. Non-finite values are errors.
@@ -10,6 +12,7 @@ of the event that kept it constant, never by z = ∞. Non-finite values are erro
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Sequence
@@ -25,6 +28,7 @@ __all__ = [
     "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "EXACT_MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
     "exact_covariance", "exact_moments", "cross_check", "batch_test", "effective_sample_size", "require_finite",
     "informative_probability", "informed_states", "unexplored_p", "reached_before_reward", "estimate_bound",
+    "Moments", "exact_distribution", "bennett_tail", "bennett_p", "bennett_resolution",
 ]
 
 DEFAULT_ALPHA = 0.01
@@ -127,15 +131,65 @@ def _constant_p(k: int, diff: float, c: float, n: int, unexplored, bound, scale:
     return None
 
 
+
+def _bennett_h(u: float) -> float:
+    """h(u) = (1 + u) log(1 + u) − u, by its series where the closed form cancels."""
+    if u < 1e-4:
+        return u * u / 2 - u ** 3 / 6 + u ** 4 / 12
+    return (1 + u) * math.log1p(u) - u
+
+
+def bennett_tail(d: float, var: float, b: float, n: int) -> float:
+    """Bennett's bound on P(X̄ − μ >= d), X̄ the mean of n independent copies of X with X − μ <= b, Var X = var.
+
+    exp(−n (var/b²) h(b d/var)); valid at every n (no normal approximation). 0 when d > b
+    (X̄ cannot get there) and 1 for d <= 0.
+    """
+    if d <= 0:
+        return 1.0
+    if d > b or var <= 0:
+        return 0.0
+    return math.exp(-n * (var / (b * b)) * _bennett_h(b * d / var))
+
+
+def bennett_p(d: float, var: float, up: float, down: float, n: int) -> float:
+    """Two-sided p-value for an observed X̄ − μ = d: twice Bennett's bound on the tail d points into
+    (up = max X − μ, down = μ − min X). Each side holds at α/2, so the pair holds at α, and a light
+    tail keeps its power when the other is heavy."""
+    if d == 0:
+        return 1.0
+    return min(1.0, 2 * bennett_tail(abs(d), var, max(up if d > 0 else down, 0.0), n))
+
+
+def bennett_resolution(var: float, up: float, down: float, n: int, level: float) -> tuple[float, float]:
+    """(ε₊, ε₋): :func:`bennett_p` <= ``level`` once X̄ − μ >= ε₊ or <= −ε₋; a bias inside (−ε₋, ε₊) cannot show."""
+    def solve(sign: float, b: float) -> float:
+        lo, hi = 0.0, max(b, 0.0) * (1 + 1e-12) + 1e-300
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            if bennett_p(sign * mid, var, up, down, n) <= level:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    return solve(1.0, up), solve(-1.0, down)
+
+
 def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[float], *,
            alpha: float = DEFAULT_ALPHA, dof: int | None = None, unexplored=None, bound=None,
-           samples: int | None = None, ess=None, min_ess: float = MIN_ESS) -> Verdict:
+           samples: int | None = None, ess=None, min_ess: float = MIN_ESS, ranges=None) -> Verdict:
     """Two-sided z = (ĝ_k − ∇J_k)/se_k per component (t with ``dof``), Holm-corrected; biased if any adjusted p <= α.
 
     A component without variance that differs from ∇J is biased outright only when its
     standard error is exact; with a plug-in one pass ``unexplored``/``bound`` and
     ``samples`` (the number of independent rows): its p-value then comes from the model,
-    as in :func:`batch_test`.
+    as in :func:`batch_test`. Where ``ess`` is below ``min_ess`` the normal reference is not
+    trusted: with ``ranges`` = (low, high), the exact range of one row's estimate (the
+    standard error then exact too, of a mean of ``samples`` rows), the component is judged
+    by Bennett's inequality, valid at any sample size; it counts as tested when a bias as
+    large as max|∇J| would show (its resolution is named in ``notes``), else untested.
+    Without ``ranges``, Chebyshev's bound judges it and it stays untested.
     """
     est, se, ex = (require_finite(w, x) for w, x in (("estimate", estimate), ("standard error", stderr),
                                                       ("exact ∇J", exact)))
@@ -144,11 +198,25 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
     diff = est - ex
     z = np.zeros_like(diff)
     p = np.ones_like(diff)
-    untested, few = [], []
+    untested, few, bounded = [], [], {}
+    if ranges is not None:
+        n = int(samples)
+        low, high = (require_finite("range of the estimate", np.asarray(x, dtype=float)) / scale for x in ranges)
+        level = alpha / max(1, diff.size)  # Holm's first step: what a single component must reach
+        gauge = float(np.max(np.abs(ex), initial=0.0))  # the gradient's own size
     for k in range(diff.size):
         # A standard error at float-rounding level is no variance at all: compare exactly then.
         if se[k] > FLAT:
             z[k] = diff[k] / se[k]
+            if ess is not None and ess[k] < min_ess and ranges is not None:
+                # Few events carry the signal: Bennett's bound with the exact variance and range holds at any n.
+                var = se[k] * se[k] * n
+                up, down = high[k] - ex[k] + ROUNDING, ex[k] - low[k] + ROUNDING  # rounding of DP and sums
+                p[k] = bennett_p(diff[k], var, up, down, n)
+                bounded[k] = eps = bennett_resolution(var, up, down, n, level)
+                if p[k] > alpha and not max(eps) < gauge:
+                    few.append(k)  # not even a bias the size of ∇J itself could show: no verdict
+                continue
             if ess is not None and ess[k] < min_ess:
                 # The normal reference rests on too few events: Chebyshev's P(|z| >= c) <= 1/c² holds for any
                 # distribution with this (exact) variance, so it may still reject; otherwise untested.
@@ -169,9 +237,20 @@ def z_test(estimate: Sequence[float], stderr: Sequence[float], exact: Sequence[f
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
     notes = []
-    if few:
-        worst = min(few, key=lambda k: ess[k])
-        notes.append(f"{len(few)} of {diff.size} components untested: effective sample size below {min_ess:g} "
+    if bounded:
+        worst = max(bounded, key=lambda k: max(bounded[k]))
+        up, down = bounded[worst]
+        blind = [k for k in few if k in bounded]
+        notes.append(f"{len(bounded)} of {diff.size} components judged by Bennett's bound (exact variance and range, "
+                     f"valid at any sample size), their effective sample size being below {min_ess:g}: only a bias "
+                     f"outside its resolution can show (θ[{worst}]: above +{up * scale:.3g} or below −{down * scale:.3g}, "
+                     f"∇J = {ex[worst] * scale:.3g}, effective sample size {ess[worst]:.3g})"
+                     + (f"; {len(blind)} untested, a bias as large as max|∇J| = {gauge * scale:.3g} could not show "
+                        f"there in both directions: raise the number of samples" if blind else ""))
+    few_cheb = [k for k in few if k not in bounded]
+    if few_cheb:
+        worst = min(few_cheb, key=lambda k: ess[k])
+        notes.append(f"{len(few_cheb)} of {diff.size} components untested: effective sample size below {min_ess:g} "
                      f"(smallest: θ[{worst}], {ess[worst]:.3g}; judged by Chebyshev's bound only, which can reject "
                      f"but has little power); raise the number of samples")
     if untested:
@@ -383,7 +462,26 @@ def exact_covariance(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str 
 
 def exact_moments(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
                   budget: int | None = None) -> tuple[float, np.ndarray, np.ndarray]:
-    """(u, Cov[ĝ/u], ρ) by enumerating every trajectory (and every reward outcome): u a power of two putting
+    """(u, Cov[ĝ/u], ρ): see :func:`exact_distribution`, of which these are the first three fields."""
+    m = exact_distribution(mdp, policy, theta, estimator=estimator, budget=budget)
+    return m.scale, m.cov, m.rho
+
+
+@dataclass(frozen=True)
+class Moments:
+    """One trajectory's estimate ĝ/u under the model: covariance, Berry–Esseen ratio ρ, mean and range."""
+
+    scale: float       # u, a power of two putting ĝ in [-1, 1]
+    cov: np.ndarray    # Cov[ĝ/u], [K, K]
+    rho: np.ndarray    # β_k², β_k = E|ĝ_k − Eĝ_k|³/σ_k³ (0 where σ_k = 0)
+    mean: np.ndarray   # E[ĝ/u]
+    low: np.ndarray    # min of ĝ_k/u over the trajectories of positive probability
+    high: np.ndarray   # max of ĝ_k/u over them
+
+
+def exact_distribution(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
+                       budget: int | None = None) -> Moments:
+    """ĝ's moments and range by enumerating every trajectory (and every reward outcome): u a power of two putting
     ĝ in [-1, 1] (no overflow in the squares), ρ_k = β_k², β_k = E|ĝ_k − Eĝ_k|³/σ_k³ (1.6 for a normal).
 
     m/ρ_k is the effective sample size of a mean of m: the Berry–Esseen bound on the distance of
@@ -427,9 +525,12 @@ def exact_moments(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "
         z = np.where(sd > 0, dev / np.where(sd > 0, sd, 1.0), 0.0)
         beta = prob @ np.abs(z) ** 3  # E|ĝ_k − E ĝ_k|³ / σ³, the Berry–Esseen ratio
     rho = np.where(m2 > 0, beta * beta, 0.0)
-    if noisy:
+    support = prob > 0
+    low, high = g[support].min(axis=0, initial=np.inf), g[support].max(axis=0, initial=-np.inf)
+    if noisy:  # the rewards' outcomes were not enumerated: the range is unknown
         cov = cov + _reward_noise(mdp, policy, th, batch, estimator, prob, scale)
-    return scale, cov, rho
+        low, high = np.full_like(mean, -np.inf), np.full_like(mean, np.inf)
+    return Moments(scale, cov, rho, mean, low, high)
 
 
 def _expand_rewards(mdp: FiniteMDP, batch: Batch, prob: np.ndarray, budget: int) -> tuple[Batch, np.ndarray]:
@@ -544,6 +645,21 @@ def _in_reward_unit(mdp: FiniteMDP):
     return replace(mdp, rewards=rewards, reward_distribution=dist), unit
 
 
+@functools.lru_cache(maxsize=8)
+def _auto_distribution(mdp: FiniteMDP, policy, theta: tuple, estimator: str) -> Moments | None:
+    """The exact moments "auto" uses, or None past ``AUTO_ENUMERATION``; kept for repeated runs on one problem
+    (a function of the model alone, never of the sample: many seeds pay for the enumeration once)."""
+    from .exact import EnumerationTooLarge
+
+    try:
+        m = exact_distribution(mdp, policy, theta, estimator=estimator, budget=AUTO_ENUMERATION)
+    except EnumerationTooLarge:
+        return None
+    for a in (m.cov, m.rho, m.mean, m.low, m.high):
+        a.setflags(write=False)
+    return m
+
+
 def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_000, seed: int = 0,
                 estimator: str = "reinforce", alpha: float = DEFAULT_ALPHA, test: str = "auto",
                 progress=None) -> CrossCheck:
@@ -563,7 +679,7 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
         raise UserError(f"test: expected one of {', '.join(TESTS)}, got {test!r}")
     if not 0 < alpha < 1:
         raise UserError(f"alpha: expected 0 < α < 1, got {alpha!r}")
-    check_horizon(mdp.horizon)
+    check_horizon(mdp.horizon, states=mdp.n_states)
     check_steps(samples, mdp.horizon)
     th = [float(x) for x in theta]
     J, grad = DynamicProgram(mdp, policy).value_and_grad(np.asarray(th))
@@ -572,9 +688,9 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
     cov = None
     if test == "auto":
         try:
-            cov = exact_moments(mdp, policy, th, estimator=estimator, budget=AUTO_ENUMERATION)
-        except EnumerationTooLarge:
-            cov = None
+            cov = _auto_distribution(mdp, policy, tuple(th), estimator)
+        except TypeError:  # an unhashable policy: no memo, the same moments
+            cov = _auto_distribution.__wrapped__(mdp, policy, tuple(th), estimator)
     if test == "auto" and cov is None:
         batches = max(2, min(AUTO_BATCHES, int(samples) // 10))
         est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
@@ -587,11 +703,12 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
                             track_informed=test == "holm")
     require_finite("estimate", est.mean)
     if test == "auto":
-        unit, cov_u, rho = cov
+        unit, cov_u, rho = cov.scale, cov.cov, cov.rho
         require_finite("exact covariance", cov_u)
         se = unit * np.sqrt(np.maximum(np.diag(cov_u), 0.0) / est.samples)
         ess = est.samples / np.maximum(1.0, rho)  # Berry–Esseen: ≈ the expected number of the signal's events
-        verdict = replace(z_test(est.mean, se, grad, alpha=alpha, ess=ess, min_ess=EXACT_MIN_ESS), test="z-exact", stderr=se)
+        verdict = replace(z_test(est.mean, se, grad, alpha=alpha, ess=ess, min_ess=EXACT_MIN_ESS, samples=est.samples,
+                                 ranges=(cov.low * unit, cov.high * unit)), test="z-exact", stderr=se)
     elif test == "holm":  # plug-in errors: a constant component is judged by the model, never by z = ∞
         verdict = z_test(est.mean, est.stderr, grad, alpha=alpha, dof=est.dof,
                          unexplored=unexplored_p(mdp, policy, th, est.informed, est.samples),

@@ -7,13 +7,19 @@ from derive.gradcheck import DEFAULT_RANDOM, default_battery, fresh_seed, gradch
 from gradcheck_gallery import _discounted, reward_to_go
 
 
-def truncated_return(tr):
-    """An n-step return without a bootstrap: a_t credited with r_t .. r_{t+3} only."""
-    r = _discounted(tr)
-    T = tr.horizon + 1
-    c = np.concatenate([np.zeros((tr.m, 1)), np.cumsum(r, axis=1)], axis=1)
-    w = c[:, np.minimum(np.arange(T) + 4, T)] - c[:, :T]
-    return np.einsum("mt,mtk->mk", w, tr.scores())
+def truncated(n):
+    """An n-step return without a bootstrap: a_t credited with r_t .. r_{t+n-1} only."""
+    def estimator(tr):
+        r = _discounted(tr)
+        T = tr.horizon + 1
+        c = np.concatenate([np.zeros((tr.m, 1)), np.cumsum(r, axis=1)], axis=1)
+        w = c[:, np.minimum(np.arange(T) + n, T)] - c[:, :T]
+        return np.einsum("mt,mtk->mk", w, tr.scores())
+    return estimator
+
+
+truncated_return = truncated(4)
+LANES = 4  # the battery's slot at H = 30 with two absorbing lanes
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -50,3 +56,24 @@ def test_truncated_return_is_rejected_at_the_defaults_and_the_full_return_passes
 def test_truncated_return_is_rejected_on_twenty_five_more_batteries():
     rejected = sum(not gradcheck(truncated_return, seed=s, minimize=False).passed for s in range(100, 125))
     assert rejected == 25
+
+
+@pytest.mark.parametrize("n", [4, 8, 16, 24, 29])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_lanes_slot_rejects_every_truncation_below_its_horizon_and_passes_the_full_return(n, seed):
+    problem = default_battery(seed=seed)[LANES]
+    assert problem[0].horizon == 30
+    bad = gradcheck(truncated(n), mdps=[problem], seed=seed, minimize=False)
+    assert bad.rejected and bad.p_value < 1e-6, (n, seed, bad.p_value)
+    assert not gradcheck(truncated(31), mdps=[problem], seed=seed, minimize=False).rejected  # 31 rewards: all of them
+
+
+@pytest.mark.slow
+def test_the_longest_truncation_is_rejected_on_25_lanes_mdps_and_the_full_return_is_not():
+    # n = 29 drops only r_29 and r_30 of a_0 and r_30 of a_1: the hardest truncation below H = 30.
+    rejected = passed = 0
+    for s in range(100, 125):
+        problem = default_battery(seed=s)[LANES]
+        rejected += gradcheck(truncated(29), mdps=[problem], seed=s, minimize=False).rejected
+        passed += gradcheck(reward_to_go, mdps=[problem], seed=s, minimize=False).passed
+    assert rejected == 25 and passed >= 23  # Binomial(25, 0.01) exceeds 2 with probability 0.002
