@@ -148,15 +148,32 @@ def _key_of(traj):
     return traj
 
 
-def _free_keys(e) -> set:
+_FREE_KEYS: dict = {}
+
+
+def _free_keys(e) -> frozenset:
     """The trajectories e speaks of that no Σ_τ (or E) inside it binds: τ and samples τ^(k)."""
+    # Memoised: every plan of every instance asks again about the same few expressions.
+    if not isinstance(e, sp.Basic):
+        return frozenset()
+    try:
+        return _FREE_KEYS[e]
+    except KeyError:
+        pass
+    if len(_FREE_KEYS) > 65536:
+        _FREE_KEYS.clear()
+    out = _FREE_KEYS[e] = frozenset(_free_keys_walk(e))
+    return out
+
+
+def _free_keys_walk(e) -> set:
     if isinstance(e, (TrajectorySum, Expectation)):
         return _free_keys(e.body) - {_key_of(e.variable)}
     if isinstance(e, Sample):
         return {_key_of(e)}
     if e == tau:
         return {tau}
-    if not isinstance(e, sp.Basic) or not e.args:
+    if not e.args:
         return set()
     out = set()
     for a in e.args:
@@ -168,21 +185,40 @@ def _bindable(keys) -> list:
     return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=str)
 
 
+_TERMS: dict = {}
+
+
 def _terms(e) -> list:
     """e as terms whose sum is e: Add split, a constant factor distributed, ∇ of a sum split (linearity)."""
+    if not isinstance(e, sp.Basic):
+        return [e]
+    if e not in _TERMS:  # memoised: the same line is split again on every instance
+        if len(_TERMS) > 4096:
+            _TERMS.clear()
+        _TERMS[e] = tuple((t, _zero_factor(t)) for t in _split_terms(e))
+    return [t for t, _ in _TERMS[e]]
+
+
+def _nonzero_terms(e) -> list:
+    """The terms of e (see :func:`_terms`) without those with a factor that is the number 0."""
+    _terms(e)
+    return [t for t, zero in _TERMS[e] if not zero] if isinstance(e, sp.Basic) else [e]
+
+
+def _split_terms(e) -> list:
     if isinstance(e, sp.Add):
-        return [t for a in e.args for t in _terms(a)]
+        return [t for a in e.args for t in _split_terms(a)]
     if isinstance(e, sp.Mul):
         random_parts = [k for k, a in enumerate(e.args) if _free_keys(a)]
         if len(random_parts) == 1:
             k = random_parts[0]
-            inner = _terms(e.args[k])
+            inner = _split_terms(e.args[k])
             if len(inner) > 1:
                 others = e.args[:k] + e.args[k + 1:]
                 return [sp.Mul(*others, t, evaluate=False) for t in inner]
         return [e]
     if isinstance(e, Derivative) and isinstance(e.expr, sp.Add):
-        return [Derivative(t, *e.variable_count) for t in _terms(e.expr)]
+        return [Derivative(t, *e.variable_count) for t in _split_terms(e.expr)]
     return [e]
 
 
@@ -220,7 +256,9 @@ def _expanded(e, subs: dict):
     if key not in _EXPANDED:
         if len(_EXPANDED) > 4096:
             _EXPANDED.clear()
-        _EXPANDED[key] = _unroll(_subst(e, subs))
+        # One evaluate(False) block for the whole rebuild: each toggle of it clears SymPy's cache.
+        with sp.evaluate(False):
+            _EXPANDED[key] = _unroll(_subst(e, subs))
     return _EXPANDED[key]
 
 
@@ -268,9 +306,7 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
     bk = ev.backend
     prob = ev._trajectory_prob().val
     total = bk.zero()
-    for term in _terms(expr):
-        if _zero_factor(term):
-            continue  # (m − 1)·X at m = 1: the term is 0, whatever X couples
+    for term in _nonzero_terms(expr):  # (m − 1)·X at m = 1: the term is 0, whatever X couples
         keys = _bindable(_free_keys(term))
         slots, batch, _ = _grid(support, keys, None)
         value = ev.evaluate(term, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
