@@ -127,8 +127,17 @@ class ModPrime(Backend):
 
     def __init__(self, p: int):
         self.p = int(p)
+        self._zero, self._one = np.int64(0), np.int64(1)
+
+    def zero(self):
+        return self._zero  # np.int64 is immutable: one object serves every use
+
+    def one(self):
+        return self._one
 
     def const(self, q: Fraction):
+        if type(q) is int:
+            return np.int64(q % self.p)
         q = Fraction(q)
         den = q.denominator % self.p
         if den == 0:

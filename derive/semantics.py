@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Backend, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
+from .backends import Backend, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
 from .mdp import FiniteMDP
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
@@ -449,6 +449,9 @@ class Evaluator:
         if isinstance(e, sp.Pow):
             return self._pow(e, env)
         if isinstance(e, sp.log):
+            hit = self._entries(e.args[0], env)
+            if hit is not None:
+                return self._log_of_entries(*hit, env)
             return self._log(self._eval(e.args[0], env), env)
         if isinstance(e, Derivative):
             return self._derivative(e, env)
@@ -546,6 +549,84 @@ class Evaluator:
         # d(xy) = x'y + xy'; a term with an unknown factor is known only when the other is 0.
         der = _add_or_unknown(bk, _mul_or_unknown(bk, x.der, y.val), _mul_or_unknown(bk, x.val, y.der))
         return Dual(_mul_or_unknown(bk, x.val, y.val), der)
+
+    # -- 1/x and log x of table entries: computed once per table, then gathered ---------
+    def _entries(self, e, env: _Env):
+        """(table, index) when e reads entries of μ, P(s'|s,a), π_θ or P(τ;θ), in an exact backend; else None."""
+        if not self.backend.exact:
+            return None  # balls: each gathered value is inverted and tested on its own
+        if isinstance(e, Policy) and e.args[2] == theta:
+            ac, st, _ = e.args
+            ai = self._index(ac, env, "action")  # in the order _eval reads them (the same error first)
+            return "pi", (self._index(st, env, "state"), ai)
+        if isinstance(e, Transition):
+            nxt, st, ac = (self._index(x, env, role) for x, role in zip(e.args, ("state", "state", "action")))
+            return "tr", (st, ac, nxt)
+        if isinstance(e, InitialDistribution):
+            return "mu", (self._index(e.args[0], env, "state"),)
+        if isinstance(e, TrajectoryProbability) and e.args[1] == theta:
+            return "P", (self._slot(e.args[0], env),)
+        return None
+
+    def _inverted(self, name: str) -> dict:
+        """A table's 1/x, (dx)/x, log x, each entrywise, with masks of the entries where they are undefined."""
+        key = "inverted " + name
+        if key not in self._traj_cache:
+            bk = self.backend
+            if name == "P":
+                p = self._trajectory_prob()
+                val, der = p.val, p.der
+            else:
+                val, der = {"pi": (self.pi, self.dpi), "tr": (self.tr, self.dtr), "mu": (self.mu, self.dmu)}[name]
+            val = np.asarray(val)
+            zero = np.asarray(bk.is_zero(val), dtype=bool)
+            safe = val.copy()
+            safe[zero] = bk.one()
+            inv = np.asarray(bk.inv(safe))
+            out = {"zero": zero, "inv": inv, "dlog": np.asarray(bk.mul(der, inv)),
+                   "dinv": np.asarray(bk.neg(bk.mul(der, bk.mul(inv, inv))))}
+            self._traj_cache[key] = out
+        return self._traj_cache[key]
+
+    def _logs(self, name: str) -> dict:
+        """log x entrywise (None where the number system cannot hold it), with a mask of the negative entries."""
+        key = "logs " + name
+        if key not in self._traj_cache:
+            bk, tables = self.backend, self._inverted(name)
+            val = np.asarray(self._trajectory_prob().val if name == "P" else getattr(self, name))
+            flat, zero = val.ravel(), tables["zero"].ravel()
+            logs = np.empty(flat.shape, dtype=object)
+            missing = np.zeros(flat.shape, dtype=bool)
+            negative = np.zeros(flat.shape, dtype=bool)
+            for j, v in enumerate(flat):
+                if zero[j]:
+                    continue
+                try:
+                    logs[j] = bk.log(np.asarray(v))[()]
+                except NotRepresentable:
+                    missing[j] = True
+                except _NegativeEntries:
+                    negative[j] = True
+            self._traj_cache[key] = {"log": logs.reshape(val.shape), "missing": missing.reshape(val.shape),
+                                     "negative": negative.reshape(val.shape)}
+        return self._traj_cache[key]
+
+    def _log_of_entries(self, name: str, idx: tuple, env: _Env) -> Dual:
+        """log x for x = table[idx]: the same value and errors as :meth:`_log` on the gathered entries."""
+        tables = self._inverted(name)
+        zero = tables["zero"][idx]
+        if zero.any():
+            raise Undefined("log of zero", self._where(env, np.flatnonzero(zero)))
+        der = tables["dlog"][idx]
+        if isinstance(self.backend, ModPrime):
+            return Dual(None, der)  # a log has no value mod p; its derivative does
+        logs = self._logs(name)
+        negative = logs["negative"][idx]
+        if negative.any():
+            raise Undefined("log of a negative number", self._where(env, np.flatnonzero(negative)))
+        if logs["missing"][idx].any():
+            return Dual(None, der)
+        return Dual(logs["log"][idx], der)
 
     def _inv(self, x: Dual, env: _Env, why: str) -> Dual:
         bk = self.backend
@@ -702,6 +783,10 @@ class Evaluator:
         raise Unsupported(f"{e} is not a state or an action")
 
     def _int_value(self, e, env: _Env, *, what: str) -> int:
+        if isinstance(e, sp.Integer):  # the common cases first: a literal, or a bound index
+            return int(e)
+        if isinstance(e, sp.Symbol) and e in env.ints:
+            return int(env.ints[e])
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
         if v.is_Integer:
             return int(v)
