@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Backend, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
+from .backends import Backend, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational, fraction_parts
 from .mdp import FiniteMDP
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
@@ -246,12 +246,12 @@ class Evaluator:
         bk = backend
         if len(direction) != instance.n_params:
             raise ValueError(f"direction has {len(direction)} entries, θ has {instance.n_params}")
-        self.mu = bk.table(list(self.mdp.initial))
-        self.tr = bk.table([[list(d) for d in row] for row in self.mdp.transitions])
-        self.rw = bk.table([[list(d) for d in row] for row in self.mdp.rewards])
+        self.mu = self._table("mu", lambda: list(self.mdp.initial))
+        self.tr = self._table("tr", lambda: [[list(d) for d in row] for row in self.mdp.transitions])
+        self.rw = self._table("rw", lambda: [[list(d) for d in row] for row in self.mdp.rewards])
         self.gamma = bk.const(self.mdp.discount)
-        self.pi = bk.table(instance.probabilities())
-        jac = bk.table(instance.jacobian())  # [S, A, K]
+        self.pi = self._table("pi", instance.probabilities)
+        jac = self._table("jac", instance.jacobian)  # [S, A, K]
         v = bk.table(list(direction))
         self.direction = v
         self.dpi = bk.sum(bk.mul(jac, v[None, None, :]), axis=2)
@@ -269,6 +269,15 @@ class Evaluator:
         # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
         self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
+
+    def _table(self, name: str, nested):
+        """A table of the instance in this backend; mod p from numerators and denominators split once per instance."""
+        if not isinstance(self.backend, ModPrime):
+            return self.backend.table(nested())
+        key = "fraction parts " + name
+        if key not in self.instance._cache:
+            self.instance._cache[key] = fraction_parts(nested())
+        return self.backend.fraction_table(self.instance._cache[key])
 
     def __getattr__(self, name):  # the trajectory table is built on first use: the DP route never needs it
         if name in ("states", "actions", "outcomes"):
@@ -428,7 +437,7 @@ class Evaluator:
                 return Dual(bk.const(exact_rational(e)), bk.zero())
             if not e.is_Rational:
                 raise Unsupported(f"the number {e} is not rational")
-            return Dual(bk.const(Fraction(int(e.p), int(e.q))), bk.zero())
+            return Dual(bk.const(int(e.p) if e.is_Integer else Fraction(int(e.p), int(e.q))), bk.zero())
         if e.is_Symbol:
             if e in env.ints:
                 return Dual(bk.const(env.ints[e]), bk.zero())
@@ -787,6 +796,9 @@ class Evaluator:
             return int(e)
         if isinstance(e, sp.Symbol) and e in env.ints:
             return int(env.ints[e])
+        if isinstance(e, sp.Add) and all(isinstance(a, sp.Integer) or (isinstance(a, sp.Symbol) and a in env.ints)
+                                         for a in e.args):
+            return sum(int(a) if isinstance(a, sp.Integer) else int(env.ints[a]) for a in e.args)  # t + 1, H − 1
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
         if v.is_Integer:
             return int(v)
@@ -836,7 +848,7 @@ def _add_or_unknown(bk, x, y):
 
 
 def _is_known_zero(bk, x) -> bool:
-    return x is not None and bool(np.all(bk.is_zero(x)))
+    return x is not None and bk.all_zero(x)
 
 
 def _mul_or_unknown(bk, x, y):
