@@ -44,7 +44,7 @@ from .report import (
 from .semantics import (
     MAX_TERMS, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
-from .symbolic import SymbolicResult, follows_from_lemma, prove, same_form
+from .symbolic import Pending, SymbolicResult, follows_from_lemma, in_background, prove, same_form
 from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
@@ -181,8 +181,12 @@ def _free_keys_walk(e) -> set:
     return out
 
 
+def _key_order(k) -> str:
+    return k.name if type(k) is sp.Symbol else str(k)  # str(k), without SymPy's printer for a plain symbol
+
+
 def _bindable(keys) -> list:
-    return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=str)
+    return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=_key_order)
 
 
 _TERMS: dict = {}
@@ -252,7 +256,7 @@ _EXPANDED: dict = {}
 
 
 def _expanded(e, subs: dict):
-    key = (e, tuple(sorted(subs.items(), key=str)))
+    key = (e, frozenset(subs.items()))
     if key not in _EXPANDED:
         if len(_EXPANDED) > 4096:
             _EXPANDED.clear()
@@ -616,7 +620,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     # The battery's seed replays a check seeded from it; any other check seed is shown beside it.
     scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
-    sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
+    # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
+    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout), timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
@@ -634,6 +639,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
+    sym = pending.result() if isinstance(pending, Pending) else pending
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
     if excluded:
@@ -898,6 +904,17 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
     return entry[1], entry[2]
 
 
+def _prove_step(lhs, rhs, relation, timeout):
+    """:func:`prove` as run in place (the caller already is the child process with the time limit)."""
+    from .symbolic import _as_expr, _prove
+
+    try:
+        lhs, rhs = _as_expr(lhs), _as_expr(rhs)
+    except TypeError as exc:
+        return SymbolicResult("not proved", str(exc))
+    return _prove(lhs, rhs, relation)
+
+
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
     if step.lemma is not None:  # the line must be exactly what the lemma licenses, whatever built the step
         licensed = follows_from_lemma(prev, step, timeout=timeout)
@@ -929,7 +946,8 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     relation_so_far = EQUAL
     for k, step in enumerate(d.steps, start=1):
         # After an unbiased step the lines are estimators: '=' then means equal for every sample.
-        sym = _step_symbolic(prev, step, proved_chains, timeout)
+        # At most two limited checks (the lemma's licence, the proof) run inside; the outer bound is a backstop.
+        sym = in_background(_step_symbolic, (prev, step, proved_chains, timeout), timeout=2 * timeout + 30)
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
