@@ -75,6 +75,7 @@ def reward_tables(mdp: FiniteMDP):
     return values, probs
 
 
+REDUCE_MIN = 256  # batches from which a part reading fewer trajectories is evaluated on their distinct values
 MAX_EXPONENT = 100_000  # |n| in x^n: exact rationals grow with n, so past it the instance is undecided
 MAX_TERMS = 100_000     # terms of one Σ_t / Π_t evaluated one by one
 
@@ -269,6 +270,7 @@ class Evaluator:
         # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
         self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
+        self._distinct_memo: dict = {}
 
     def _table(self, name: str, nested):
         """A table of the instance in this backend; mod p from numerators and denominators split once per instance."""
@@ -431,6 +433,48 @@ class Evaluator:
 
     # -- the walk -------------------------------------------------------------
     def _eval(self, e: Expr, env: _Env) -> Dual:
+        if len(env.slots) > 1 and env.batch >= REDUCE_MIN:
+            # A part that reads fewer of the bound trajectories than a tuple of samples binds is a function of
+            # those alone: evaluated once per distinct value of theirs, then spread over the tuples.
+            reads = _reads(e)
+            if reads is not None:
+                keys = [k for k in env.slots if k in reads] or [next(iter(env.slots))]
+                if len(keys) < len(env.slots):
+                    spread = self._distinct(env, keys)
+                    if spread is not None:
+                        return self._spread(e, env, *spread)
+        return self._eval_node(e, env)
+
+    def _distinct(self, env: _Env, keys: list):
+        """(slots of the distinct values the keys take, the index of each tuple among them), or None if few repeat."""
+        memo = self._distinct_memo
+        ident = (tuple(keys), tuple((k, id(v)) for k, v in env.slots.items()))
+        if ident not in memo:
+            cols = [np.asarray(env.slots[k]) for k in keys]
+            if len(cols) == 1:
+                uniq, back = np.unique(cols[0], return_inverse=True)
+                reduced = {keys[0]: uniq}
+            else:
+                uniq, back = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+                reduced = {k: uniq[:, j].copy() for j, k in enumerate(keys)}
+            out = None if 2 * len(uniq) > env.batch else (reduced, back.ravel())
+            memo[ident] = (out, tuple(env.slots.values()))  # the arrays are kept alive: their ids stay theirs
+        return memo[ident][0]
+
+    def _spread(self, e: Expr, env: _Env, reduced: dict, back: np.ndarray) -> Dual:
+        try:
+            d = self._eval(e, _Env(len(next(iter(reduced.values()))), reduced, env.ints, env.kinds))
+        except Exception:  # noqa: BLE001 -- evaluated again on every tuple: the same error, said of the tuple
+            return self._eval_node(e, env)
+
+        def spread(x):
+            if not isinstance(x, np.ndarray) or x.ndim == 0:
+                return x
+            return x[back]
+
+        return Dual(spread(d.val), spread(d.der))
+
+    def _eval_node(self, e: Expr, env: _Env) -> Dual:
         bk = self.backend
         if e.is_Number:
             if e.is_Float:  # a float in a claim is the exact binary rational it stands for (0.5 is 1/2)
@@ -811,6 +855,20 @@ class Evaluator:
     def _where(self, env: _Env, flat_indices) -> dict:
         j = int(flat_indices[0]) % max(env.batch, 1)
         return {k: int(np.asarray(v)[j]) for k, v in env.slots.items() if np.asarray(v).size > j}
+
+
+_READS: dict = {}
+
+
+def _reads(e) -> frozenset | None:
+    """Every trajectory e can read (its free symbols and its samples τ^(k)), or None if a sample index is not a literal."""
+    if e not in _READS:
+        if len(_READS) > 65536:
+            _READS.clear()
+        samples = e.atoms(Sample) if isinstance(e, sp.Basic) else set()
+        _READS[e] = (None if any(not s.args[0].is_Integer for s in samples) else
+                     frozenset(e.free_symbols) | {("sample", int(s.args[0])) for s in samples})
+    return _READS[e]
 
 
 def _solve(bk, M, rhs):
