@@ -237,8 +237,21 @@ class _Plan:
     kinds: dict = field(default_factory=dict)
 
 
+_SYMBOLS: dict = {}
+
+
+def _symbols_of(lhs, rhs) -> frozenset:
+    """lhs.free_symbols | rhs.free_symbols, memoised (asked again on every instance)."""
+    key = (lhs, rhs)
+    if key not in _SYMBOLS:
+        if len(_SYMBOLS) > 4096:
+            _SYMBOLS.clear()
+        _SYMBOLS[key] = frozenset(lhs.free_symbols | rhs.free_symbols)
+    return _SYMBOLS[key]
+
+
 def _sample_substitutions(lhs, rhs, counts) -> list[tuple[dict, dict]]:
-    free = lhs.free_symbols | rhs.free_symbols
+    free = _symbols_of(lhs, rhs)
     if m in free:
         out = []
         for M in counts:
@@ -267,7 +280,7 @@ def _expanded(e, subs: dict):
 
 
 def _plans(instance: Instance, lhs: Expr, rhs: Expr, counts) -> list[_Plan]:
-    free = lhs.free_symbols | rhs.free_symbols
+    free = _symbols_of(lhs, rhs)
     # "For every state s" and "for every action b": one binding per value.
     states = range(instance.mdp.n_states) if x in free else [None]
     actions = range(instance.mdp.n_actions) if b in free else [None]

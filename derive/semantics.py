@@ -681,14 +681,14 @@ class Evaluator:
             return Dual(None, der)
         return Dual(logs["log"][idx], der)
 
-    def _inv(self, x: Dual, env: _Env, why: str) -> Dual:
+    def _inv(self, x: Dual, env: _Env, why) -> Dual:
         bk = self.backend
         if x.val is None:
             return Dual(None, None)
         try:
             r = bk.inv(x.val)
         except _ZeroEntries as z:
-            raise Undefined(why, self._where(env, z.where)) from None
+            raise Undefined(why() if callable(why) else why, self._where(env, z.where)) from None
         der = None if x.der is None else bk.neg(bk.mul(x.der, bk.mul(r, r)))
         return Dual(r, der)
 
@@ -701,7 +701,7 @@ class Evaluator:
             raise Undefined("γ^n with γ = 0 and n < 0", {})
         x = self._eval(base, env)
         if n < 0:
-            x = self._inv(x, env, f"division by zero in {_text(e)}")
+            x = self._inv(x, env, lambda: f"division by zero in {_text(e)}")  # the text only when it is said
             n = -n
         bk = self.backend
         # Repeated squaring: log2(n) products, not n.
@@ -809,6 +809,8 @@ class Evaluator:
 
     def _index(self, e, env: _Env, role: str):
         """The state or action e stands for (role), refusing swapped arguments and values out of range."""
+        if isinstance(e, (State, Action)):  # the common case first: s_t or a_t of a bound trajectory
+            return self._step_index(e, env, role)
         size = self.mdp.n_states if role == "state" else self.mdp.n_actions
         if e.is_Integer or (e.is_Symbol and e in env.ints):  # a literal, or a state/action bound by Σ_s, Σ_b
             kind = env.kinds.get(e)
@@ -819,21 +821,23 @@ class Evaluator:
             if not 0 <= value < size:
                 raise IllFormed(f"{role} {e} = {value} does not exist on this MDP ({role}s 0..{size - 1})")
             return value
-        if isinstance(e, (State, Action)) and (role == "state") != isinstance(e, State):
-            raise IllFormed(f"{_text(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
-        if isinstance(e, (State, Action)):
-            traj, k = e.args
-            idx = self._slot(traj, env)
-            k = self._int_value(k, env, what="time index")
-            H_ = self.mdp.horizon
-            if isinstance(e, State):
-                if not 0 <= k <= H_ + 1:
-                    raise IllFormed(f"s_{k} does not exist: a trajectory of horizon H={H_} has s_0..s_{H_ + 1}")
-                return self.states[idx, k]
-            if not 0 <= k <= H_:
-                raise IllFormed(f"a_{k} does not exist: a trajectory of horizon H={H_} has a_0..a_{H_}")
-            return self.actions[idx, k]
         raise Unsupported(f"{e} is not a state or an action")
+
+    def _step_index(self, e, env: _Env, role: str):
+        """s_k or a_k of the bound trajectories, refusing a swapped role and a k outside the horizon."""
+        if (role == "state") != isinstance(e, State):
+            raise IllFormed(f"{_text(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
+        traj, k = e.args
+        idx = self._slot(traj, env)
+        k = self._int_value(k, env, what="time index")
+        H_ = self.mdp.horizon
+        if isinstance(e, State):
+            if not 0 <= k <= H_ + 1:
+                raise IllFormed(f"s_{k} does not exist: a trajectory of horizon H={H_} has s_0..s_{H_ + 1}")
+            return self.states[idx, k]
+        if not 0 <= k <= H_:
+            raise IllFormed(f"a_{k} does not exist: a trajectory of horizon H={H_} has a_0..a_{H_}")
+        return self.actions[idx, k]
 
     def _int_value(self, e, env: _Env, *, what: str) -> int:
         if isinstance(e, sp.Integer):  # the common cases first: a literal, or a bound index
