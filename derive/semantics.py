@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Backend, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational, fraction_parts
+from .backends import Backend, LogLinear, LogLinearNumber, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational, fraction_parts
 from .mdp import FiniteMDP
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
@@ -295,26 +295,47 @@ class Evaluator:
         return self._eval(expr, env)
 
     # -- per-trajectory tables ----------------------------------------------
+    def _rational_tables(self, names: tuple):
+        """(arithmetic, tables): for log-linear numbers, tables of rationals as flint's exact rationals (the same
+        values, far fewer Python objects on the way); else the backend and its own tables."""
+        tables = tuple(getattr(self, n) for n in names)
+        if not isinstance(self.backend, LogLinear):
+            return self.backend, tables
+        key = "fmpq " + " ".join(names)
+        if key not in self._traj_cache:
+            self._traj_cache[key] = _as_fmpq_tables(tables)
+        found = self._traj_cache[key]
+        return (self.backend, tables) if found is None else (_Rationals, found)
+
     def _trajectory_prob(self) -> Dual:
         if "P" not in self._traj_cache:
-            bk, S, A = self.backend, self.states, self.actions
-            val = self.mu[S[:, 0]]
-            der = self.dmu[S[:, 0]]
+            S, A = self.states, self.actions
+            names = ("mu", "dmu", "pi", "dpi", "tr", "dtr") + (("reward_probs",) if self.outcomes is not None else ())
+            bk, (mu, dmu, pi, dpi, tr, dtr, *rps) = self._rational_tables(names)
+            val = mu[S[:, 0]]
+            der = dmu[S[:, 0]]
             for k in range(A.shape[1]):
-                p_, t_ = self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]]
+                p_, t_ = pi[S[:, k], A[:, k]], tr[S[:, k], A[:, k], S[:, k + 1]]
                 f = bk.mul(p_, t_)
-                df = bk.add(bk.mul(self.dpi[S[:, k], A[:, k]], t_), bk.mul(p_, self.dtr[S[:, k], A[:, k], S[:, k + 1]]))
+                df = bk.add(bk.mul(dpi[S[:, k], A[:, k]], t_), bk.mul(p_, dtr[S[:, k], A[:, k], S[:, k + 1]]))
                 if self.outcomes is not None:  # the reward drawn at step k is part of τ
-                    rp = self.reward_probs[S[:, k], A[:, k], self.outcomes[:, k]]
+                    rp = rps[0][S[:, k], A[:, k], self.outcomes[:, k]]
                     f, df = bk.mul(f, rp), bk.mul(df, rp)
                 der = bk.add(bk.mul(der, f), bk.mul(val, df))
                 val = bk.mul(val, f)
+            if bk is _Rationals:
+                val, der = _from_fmpq(val), _from_fmpq(der)
             self._traj_cache["P"] = Dual(val, der)
         return self._traj_cache["P"]
 
     def _returns(self):
         if "R" not in self._traj_cache:
             bk, S, A = self.backend, self.states, self.actions
+            if isinstance(bk, LogLinear):
+                total = self._rational_returns()
+                if total is not None:
+                    self._traj_cache["R"] = total
+                    return total
             total = bk.mul(bk.zero(), np.zeros(S.shape[0], dtype=np.int64))
             disc = bk.one()
             for k in range(A.shape[1]):
@@ -322,6 +343,25 @@ class Evaluator:
                 disc = bk.mul(disc, self.gamma)
             self._traj_cache["R"] = total
         return self._traj_cache["R"]
+
+    def _rational_returns(self):
+        """R(τ) of every trajectory in flint's exact rationals, as log-linear numbers (None if a reward is a log)."""
+        S, A = self.states, self.actions
+        names = ("gamma", "reward_values" if self.outcomes is not None else "rw")
+        ops, (g, rewards) = self._rational_tables(names)
+        if ops is not _Rationals:
+            return None
+        from flint import fmpq
+
+        idx = np.arange(S.shape[0])
+        total = np.full(S.shape[0], fmpq(0), dtype=object)
+        disc = fmpq(1)
+        for k in range(A.shape[1]):
+            r_k = (rewards[S[idx, k], A[idx, k], self.outcomes[idx, k]] if self.outcomes is not None
+                   else rewards[S[idx, k], A[idx, k], S[idx, k + 1]])
+            total = ops.add(total, ops.mul(disc, r_k))
+            disc = disc * g
+        return _from_fmpq(total)
 
     def _step_reward(self, idx, k: int):
         """r_k of the trajectories idx: the drawn outcome, or r(s_k, a_k, s_{k+1})."""
@@ -859,6 +899,44 @@ class Evaluator:
     def _where(self, env: _Env, flat_indices) -> dict:
         j = int(flat_indices[0]) % max(env.batch, 1)
         return {k: int(np.asarray(v)[j]) for k, v in env.slots.items() if np.asarray(v).size > j}
+
+
+class _Rationals:
+    """Exact rational arithmetic on object arrays of flint's fmpq (the log-linear route's rational tables)."""
+
+    @staticmethod
+    def mul(x, y):
+        return np.multiply(x, y, dtype=object)
+
+    @staticmethod
+    def add(x, y):
+        return np.add(x, y, dtype=object)
+
+
+def _as_fmpq_tables(tables):
+    """The tables with every entry as an fmpq, or None if an entry is not a rational (a log)."""
+    from flint import fmpq
+
+    out = []
+    for t in tables:
+        arr = np.asarray(t, dtype=object)
+        conv = np.empty(arr.shape, dtype=object)
+        for idx, v in np.ndenumerate(arr):
+            v = LogLinearNumber.of(v)
+            if not v.is_rational:
+                return None
+            conv[idx] = fmpq(v.r.numerator, v.r.denominator)
+        out.append(conv if arr.ndim else conv[()])
+    return tuple(out)
+
+
+def _from_fmpq(x):
+    """fmpq values back as log-linear numbers (exactly the same rationals)."""
+    arr = np.asarray(x, dtype=object)
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = LogLinearNumber(Fraction(int(v.p), int(v.q)))
+    return out
 
 
 _READS: dict = {}
