@@ -23,7 +23,7 @@ import sympy
 
 __all__ = [
     "Backend", "ModPrime", "Exact", "LogLinear", "LogLinearNumber", "Ball", "NotRepresentable", "Undecidable",
-    "random_prime", "exact_rational", "coprime_base",
+    "random_prime", "exact_rational", "coprime_base", "fraction_parts",
 ]
 
 
@@ -95,6 +95,10 @@ class Backend:
     def is_zero(self, x) -> np.ndarray:
         raise NotImplementedError
 
+    def all_zero(self, x) -> bool:
+        """Whether every entry of x is 0."""
+        return bool(np.all(self.is_zero(x)))
+
     def equal(self, x, y) -> np.ndarray:
         return self.is_zero(self.add(x, self.neg(y)))
 
@@ -127,18 +131,49 @@ class ModPrime(Backend):
 
     def __init__(self, p: int):
         self.p = int(p)
+        self._zero, self._one = np.int64(0), np.int64(1)
+        self._residues: dict = {}
+
+    def zero(self):
+        return self._zero  # np.int64 is immutable: one object serves every use
+
+    def one(self):
+        return self._one
 
     def const(self, q: Fraction):
-        q = Fraction(q)
-        den = q.denominator % self.p
+        if type(q) is int:
+            return np.int64(q % self.p)
+        try:
+            return self._residues[q]  # tables repeat a few values: each one's inverse mod p is taken once
+        except (KeyError, TypeError):
+            pass
+        r = Fraction(q)
+        den = r.denominator % self.p
         if den == 0:
-            raise NotRepresentable(f"{q} has a denominator divisible by p={self.p}")
-        return np.int64(q.numerator % self.p * pow(den, -1, self.p) % self.p)
+            raise NotRepresentable(f"{r} has a denominator divisible by p={self.p}")
+        out = np.int64(r.numerator % self.p * pow(den, -1, self.p) % self.p)
+        if len(self._residues) < 65536:
+            self._residues[q] = out
+        return out
 
     def table(self, nested):
         arr = np.array(nested, dtype=object)
         flat = [self.const(v) for v in arr.ravel()]
         return np.array(flat, dtype=np.int64).reshape(arr.shape)
+
+    def fraction_table(self, parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The table whose entries are num/den (object arrays of Python ints, see :func:`fraction_parts`), mod p."""
+        num, den = parts
+        if num.size == 0:
+            return num.astype(np.int64)
+        d = (den % self.p).astype(np.int64)
+        if not d.all():
+            j = int(np.flatnonzero(d == 0)[0])
+            raise NotRepresentable(f"{Fraction(int(num.ravel()[j]), int(den.ravel()[j]))} has a denominator "
+                                   f"divisible by p={self.p}")
+        uniq, back = np.unique(d, return_inverse=True)
+        inv = np.array([pow(int(u), -1, self.p) for u in uniq], dtype=np.int64)[back].reshape(d.shape)
+        return (num % self.p).astype(np.int64) * inv % self.p
 
     def add(self, x, y):
         return np.add(x, y) % self.p
@@ -154,6 +189,9 @@ class ModPrime(Backend):
         zero = x == 0
         if zero.any():
             raise _ZeroEntries(np.flatnonzero(zero))
+        if x.size <= 16:  # a few values: Python's modular inverse, not 60 array operations
+            out = np.array([pow(int(v), -1, self.p) for v in x.ravel()], dtype=np.int64)
+            return out.reshape(x.shape)
         if x.size > 64:  # values gathered from small tables repeat: invert each distinct one once
             uniq, back = np.unique(x, return_inverse=True)
             if uniq.size * 4 < x.size:
@@ -176,8 +214,22 @@ class ModPrime(Backend):
     def is_zero(self, x):
         return np.asarray(x) == 0
 
+    def all_zero(self, x) -> bool:
+        return x is self._zero or not np.any(x)
+
     def __repr__(self):
         return f"ModPrime({self.p})"
+
+
+def fraction_parts(nested) -> tuple[np.ndarray, np.ndarray]:
+    """A nested table of rationals as two object arrays of Python ints: numerators and denominators."""
+    arr = np.array(nested, dtype=object)
+    num = np.empty(arr.shape, dtype=object)
+    den = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        q = Fraction(v)  # as ModPrime.const reads an entry
+        num[idx], den[idx] = q.numerator, q.denominator
+    return num, den
 
 
 class _ObjectBackend(Backend):

@@ -44,7 +44,7 @@ from .report import (
 from .semantics import (
     MAX_TERMS, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
 )
-from .symbolic import SymbolicResult, follows_from_lemma, prove, same_form
+from .symbolic import Pending, SymbolicResult, follows_from_lemma, in_background, prove, same_form
 from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
@@ -149,15 +149,32 @@ def _key_of(traj):
     return traj
 
 
-def _free_keys(e) -> set:
+_FREE_KEYS: dict = {}
+
+
+def _free_keys(e) -> frozenset:
     """The trajectories e speaks of that no Σ_τ (or E) inside it binds: τ and samples τ^(k)."""
+    # Memoised: every plan of every instance asks again about the same few expressions.
+    if not isinstance(e, sp.Basic):
+        return frozenset()
+    try:
+        return _FREE_KEYS[e]
+    except KeyError:
+        pass
+    if len(_FREE_KEYS) > 65536:
+        _FREE_KEYS.clear()
+    out = _FREE_KEYS[e] = frozenset(_free_keys_walk(e))
+    return out
+
+
+def _free_keys_walk(e) -> set:
     if isinstance(e, (TrajectorySum, Expectation)):
         return _free_keys(e.body) - {_key_of(e.variable)}
     if isinstance(e, Sample):
         return {_key_of(e)}
     if e == tau:
         return {tau}
-    if not isinstance(e, sp.Basic) or not e.args:
+    if not e.args:
         return set()
     out = set()
     for a in e.args:
@@ -165,25 +182,48 @@ def _free_keys(e) -> set:
     return out
 
 
+def _key_order(k) -> str:
+    return k.name if type(k) is sp.Symbol else str(k)  # str(k), without SymPy's printer for a plain symbol
+
+
 def _bindable(keys) -> list:
-    return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=str)
+    return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=_key_order)
+
+
+_TERMS: dict = {}
 
 
 def _terms(e) -> list:
     """e as terms whose sum is e: Add split, a constant factor distributed, ∇ of a sum split (linearity)."""
+    if not isinstance(e, sp.Basic):
+        return [e]
+    if e not in _TERMS:  # memoised: the same line is split again on every instance
+        if len(_TERMS) > 4096:
+            _TERMS.clear()
+        _TERMS[e] = tuple((t, _zero_factor(t)) for t in _split_terms(e))
+    return [t for t, _ in _TERMS[e]]
+
+
+def _nonzero_terms(e) -> list:
+    """The terms of e (see :func:`_terms`) without those with a factor that is the number 0."""
+    _terms(e)
+    return [t for t, zero in _TERMS[e] if not zero] if isinstance(e, sp.Basic) else [e]
+
+
+def _split_terms(e) -> list:
     if isinstance(e, sp.Add):
-        return [t for a in e.args for t in _terms(a)]
+        return [t for a in e.args for t in _split_terms(a)]
     if isinstance(e, sp.Mul):
         random_parts = [k for k, a in enumerate(e.args) if _free_keys(a)]
         if len(random_parts) == 1:
             k = random_parts[0]
-            inner = _terms(e.args[k])
+            inner = _split_terms(e.args[k])
             if len(inner) > 1:
                 others = e.args[:k] + e.args[k + 1:]
                 return [sp.Mul(*others, t, evaluate=False) for t in inner]
         return [e]
     if isinstance(e, Derivative) and isinstance(e.expr, sp.Add):
-        return [Derivative(t, *e.variable_count) for t in _terms(e.expr)]
+        return [Derivative(t, *e.variable_count) for t in _split_terms(e.expr)]
     return [e]
 
 
@@ -198,8 +238,21 @@ class _Plan:
     kinds: dict = field(default_factory=dict)
 
 
+_SYMBOLS: dict = {}
+
+
+def _symbols_of(lhs, rhs) -> frozenset:
+    """lhs.free_symbols | rhs.free_symbols, memoised (asked again on every instance)."""
+    key = (lhs, rhs)
+    if key not in _SYMBOLS:
+        if len(_SYMBOLS) > 4096:
+            _SYMBOLS.clear()
+        _SYMBOLS[key] = frozenset(lhs.free_symbols | rhs.free_symbols)
+    return _SYMBOLS[key]
+
+
 def _sample_substitutions(lhs, rhs, counts) -> list[tuple[dict, dict]]:
-    free = lhs.free_symbols | rhs.free_symbols
+    free = _symbols_of(lhs, rhs)
     if m in free:
         out = []
         for M in counts:
@@ -217,16 +270,18 @@ _EXPANDED: dict = {}
 
 
 def _expanded(e, subs: dict):
-    key = (e, tuple(sorted(subs.items(), key=str)))
+    key = (e, frozenset(subs.items()))
     if key not in _EXPANDED:
         if len(_EXPANDED) > 4096:
             _EXPANDED.clear()
-        _EXPANDED[key] = _unroll(_subst(e, subs))
+        # One evaluate(False) block for the whole rebuild: each toggle of it clears SymPy's cache.
+        with sp.evaluate(False):
+            _EXPANDED[key] = _unroll(_subst(e, subs))
     return _EXPANDED[key]
 
 
 def _plans(instance: Instance, lhs: Expr, rhs: Expr, counts) -> list[_Plan]:
-    free = lhs.free_symbols | rhs.free_symbols
+    free = _symbols_of(lhs, rhs)
     # "For every state s" and "for every action b": one binding per value.
     states = range(instance.mdp.n_states) if x in free else [None]
     actions = range(instance.mdp.n_actions) if b in free else [None]
@@ -269,9 +324,7 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
     bk = ev.backend
     prob = ev._trajectory_prob().val
     total = bk.zero()
-    for term in _terms(expr):
-        if _zero_factor(term):
-            continue  # (m − 1)·X at m = 1: the term is 0, whatever X couples
+    for term in _nonzero_terms(expr):  # (m − 1)·X at m = 1: the term is 0, whatever X couples
         keys = _bindable(_free_keys(term))
         slots, batch, _ = _grid(support, keys, None)
         value = ev.evaluate(term, slots=slots, ints=plan.ints, batch=batch, kinds=plan.kinds).val
@@ -584,7 +637,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     # The battery's seed replays a check seeded from it; any other check seed is shown beside it.
     scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
-    sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
+    # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
+    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout), timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
@@ -602,6 +656,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
+    sym = pending.result() if isinstance(pending, Pending) else pending
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
     if excluded:
@@ -866,6 +921,17 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
     return entry[1], entry[2]
 
 
+def _prove_step(lhs, rhs, relation, timeout):
+    """:func:`prove` as run in place (the caller already is the child process with the time limit)."""
+    from .symbolic import _as_expr, _prove
+
+    try:
+        lhs, rhs = _as_expr(lhs), _as_expr(rhs)
+    except TypeError as exc:
+        return SymbolicResult("not proved", str(exc))
+    return _prove(lhs, rhs, relation)
+
+
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
     if step.lemma is not None:  # the line must be exactly what the lemma licenses, whatever built the step
         licensed = follows_from_lemma(prev, step, timeout=timeout)
@@ -897,7 +963,8 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
     relation_so_far = EQUAL
     for k, step in enumerate(d.steps, start=1):
         # After an unbiased step the lines are estimators: '=' then means equal for every sample.
-        sym = _step_symbolic(prev, step, proved_chains, timeout)
+        # At most two limited checks (the lemma's licence, the proof) run inside; the outer bound is a backstop.
+        sym = in_background(_step_symbolic, (prev, step, proved_chains, timeout), timeout=2 * timeout + 30)
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,

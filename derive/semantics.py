@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import Backend, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
+from .backends import Backend, LogLinear, LogLinearNumber, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational, fraction_parts
 from .mdp import FiniteMDP
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
@@ -75,6 +75,7 @@ def reward_tables(mdp: FiniteMDP):
     return values, probs
 
 
+REDUCE_MIN = 256  # batches from which a part reading fewer trajectories is evaluated on their distinct values
 MAX_EXPONENT = 100_000  # |n| in x^n: exact rationals grow with n, so past it the instance is undecided
 MAX_TERMS = 100_000     # terms of one Σ_t / Π_t evaluated one by one
 
@@ -246,12 +247,12 @@ class Evaluator:
         bk = backend
         if len(direction) != instance.n_params:
             raise ValueError(f"direction has {len(direction)} entries, θ has {instance.n_params}")
-        self.mu = bk.table(list(self.mdp.initial))
-        self.tr = bk.table([[list(d) for d in row] for row in self.mdp.transitions])
-        self.rw = bk.table([[list(d) for d in row] for row in self.mdp.rewards])
+        self.mu = self._table("mu", lambda: list(self.mdp.initial))
+        self.tr = self._table("tr", lambda: [[list(d) for d in row] for row in self.mdp.transitions])
+        self.rw = self._table("rw", lambda: [[list(d) for d in row] for row in self.mdp.rewards])
         self.gamma = bk.const(self.mdp.discount)
-        self.pi = bk.table(instance.probabilities())
-        jac = bk.table(instance.jacobian())  # [S, A, K]
+        self.pi = self._table("pi", instance.probabilities)
+        jac = self._table("jac", instance.jacobian)  # [S, A, K]
         v = bk.table(list(direction))
         self.direction = v
         self.dpi = bk.sum(bk.mul(jac, v[None, None, :]), axis=2)
@@ -269,6 +270,16 @@ class Evaluator:
         # b(s): an arbitrary θ-free function of the state; the checker draws it at random.
         self.baseline = bk.table(list(baseline) if baseline is not None else [0] * self.mdp.n_states)
         self._traj_cache: dict = {}
+        self._distinct_memo: dict = {}
+
+    def _table(self, name: str, nested):
+        """A table of the instance in this backend; mod p from numerators and denominators split once per instance."""
+        if not isinstance(self.backend, ModPrime):
+            return self.backend.table(nested())
+        key = "fraction parts " + name
+        if key not in self.instance._cache:
+            self.instance._cache[key] = fraction_parts(nested())
+        return self.backend.fraction_table(self.instance._cache[key])
 
     def __getattr__(self, name):  # the trajectory table is built on first use: the DP route never needs it
         if name in ("states", "actions", "outcomes"):
@@ -284,26 +295,47 @@ class Evaluator:
         return self._eval(expr, env)
 
     # -- per-trajectory tables ----------------------------------------------
+    def _rational_tables(self, names: tuple):
+        """(arithmetic, tables): for log-linear numbers, tables of rationals as flint's exact rationals (the same
+        values, far fewer Python objects on the way); else the backend and its own tables."""
+        tables = tuple(getattr(self, n) for n in names)
+        if not isinstance(self.backend, LogLinear):
+            return self.backend, tables
+        key = "fmpq " + " ".join(names)
+        if key not in self._traj_cache:
+            self._traj_cache[key] = _as_fmpq_tables(tables)
+        found = self._traj_cache[key]
+        return (self.backend, tables) if found is None else (_Rationals, found)
+
     def _trajectory_prob(self) -> Dual:
         if "P" not in self._traj_cache:
-            bk, S, A = self.backend, self.states, self.actions
-            val = self.mu[S[:, 0]]
-            der = self.dmu[S[:, 0]]
+            S, A = self.states, self.actions
+            names = ("mu", "dmu", "pi", "dpi", "tr", "dtr") + (("reward_probs",) if self.outcomes is not None else ())
+            bk, (mu, dmu, pi, dpi, tr, dtr, *rps) = self._rational_tables(names)
+            val = mu[S[:, 0]]
+            der = dmu[S[:, 0]]
             for k in range(A.shape[1]):
-                p_, t_ = self.pi[S[:, k], A[:, k]], self.tr[S[:, k], A[:, k], S[:, k + 1]]
+                p_, t_ = pi[S[:, k], A[:, k]], tr[S[:, k], A[:, k], S[:, k + 1]]
                 f = bk.mul(p_, t_)
-                df = bk.add(bk.mul(self.dpi[S[:, k], A[:, k]], t_), bk.mul(p_, self.dtr[S[:, k], A[:, k], S[:, k + 1]]))
+                df = bk.add(bk.mul(dpi[S[:, k], A[:, k]], t_), bk.mul(p_, dtr[S[:, k], A[:, k], S[:, k + 1]]))
                 if self.outcomes is not None:  # the reward drawn at step k is part of τ
-                    rp = self.reward_probs[S[:, k], A[:, k], self.outcomes[:, k]]
+                    rp = rps[0][S[:, k], A[:, k], self.outcomes[:, k]]
                     f, df = bk.mul(f, rp), bk.mul(df, rp)
                 der = bk.add(bk.mul(der, f), bk.mul(val, df))
                 val = bk.mul(val, f)
+            if bk is _Rationals:
+                val, der = _from_fmpq(val), _from_fmpq(der)
             self._traj_cache["P"] = Dual(val, der)
         return self._traj_cache["P"]
 
     def _returns(self):
         if "R" not in self._traj_cache:
             bk, S, A = self.backend, self.states, self.actions
+            if isinstance(bk, LogLinear):
+                total = self._rational_returns()
+                if total is not None:
+                    self._traj_cache["R"] = total
+                    return total
             total = bk.mul(bk.zero(), np.zeros(S.shape[0], dtype=np.int64))
             disc = bk.one()
             for k in range(A.shape[1]):
@@ -311,6 +343,25 @@ class Evaluator:
                 disc = bk.mul(disc, self.gamma)
             self._traj_cache["R"] = total
         return self._traj_cache["R"]
+
+    def _rational_returns(self):
+        """R(τ) of every trajectory in flint's exact rationals, as log-linear numbers (None if a reward is a log)."""
+        S, A = self.states, self.actions
+        names = ("gamma", "reward_values" if self.outcomes is not None else "rw")
+        ops, (g, rewards) = self._rational_tables(names)
+        if ops is not _Rationals:
+            return None
+        from flint import fmpq
+
+        idx = np.arange(S.shape[0])
+        total = np.full(S.shape[0], fmpq(0), dtype=object)
+        disc = fmpq(1)
+        for k in range(A.shape[1]):
+            r_k = (rewards[S[idx, k], A[idx, k], self.outcomes[idx, k]] if self.outcomes is not None
+                   else rewards[S[idx, k], A[idx, k], S[idx, k + 1]])
+            total = ops.add(total, ops.mul(disc, r_k))
+            disc = disc * g
+        return _from_fmpq(total)
 
     def _step_reward(self, idx, k: int):
         """r_k of the trajectories idx: the drawn outcome, or r(s_k, a_k, s_{k+1})."""
@@ -422,13 +473,55 @@ class Evaluator:
 
     # -- the walk -------------------------------------------------------------
     def _eval(self, e: Expr, env: _Env) -> Dual:
+        if len(env.slots) > 1 and env.batch >= REDUCE_MIN:
+            # A part that reads fewer of the bound trajectories than a tuple of samples binds is a function of
+            # those alone: evaluated once per distinct value of theirs, then spread over the tuples.
+            reads = _reads(e)
+            if reads is not None:
+                keys = [k for k in env.slots if k in reads] or [next(iter(env.slots))]
+                if len(keys) < len(env.slots):
+                    spread = self._distinct(env, keys)
+                    if spread is not None:
+                        return self._spread(e, env, *spread)
+        return self._eval_node(e, env)
+
+    def _distinct(self, env: _Env, keys: list):
+        """(slots of the distinct values the keys take, the index of each tuple among them), or None if few repeat."""
+        memo = self._distinct_memo
+        ident = (tuple(keys), tuple((k, id(v)) for k, v in env.slots.items()))
+        if ident not in memo:
+            cols = [np.asarray(env.slots[k]) for k in keys]
+            if len(cols) == 1:
+                uniq, back = np.unique(cols[0], return_inverse=True)
+                reduced = {keys[0]: uniq}
+            else:
+                uniq, back = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+                reduced = {k: uniq[:, j].copy() for j, k in enumerate(keys)}
+            out = None if 2 * len(uniq) > env.batch else (reduced, back.ravel())
+            memo[ident] = (out, tuple(env.slots.values()))  # the arrays are kept alive: their ids stay theirs
+        return memo[ident][0]
+
+    def _spread(self, e: Expr, env: _Env, reduced: dict, back: np.ndarray) -> Dual:
+        try:
+            d = self._eval(e, _Env(len(next(iter(reduced.values()))), reduced, env.ints, env.kinds))
+        except Exception:  # noqa: BLE001 -- evaluated again on every tuple: the same error, said of the tuple
+            return self._eval_node(e, env)
+
+        def spread(x):
+            if not isinstance(x, np.ndarray) or x.ndim == 0:
+                return x
+            return x[back]
+
+        return Dual(spread(d.val), spread(d.der))
+
+    def _eval_node(self, e: Expr, env: _Env) -> Dual:
         bk = self.backend
         if e.is_Number:
             if e.is_Float:  # a float in a claim is the exact binary rational it stands for (0.5 is 1/2)
                 return Dual(bk.const(exact_rational(e)), bk.zero())
             if not e.is_Rational:
                 raise Unsupported(f"the number {e} is not rational")
-            return Dual(bk.const(Fraction(int(e.p), int(e.q))), bk.zero())
+            return Dual(bk.const(int(e.p) if e.is_Integer else Fraction(int(e.p), int(e.q))), bk.zero())
         if e.is_Symbol:
             if e in env.ints:
                 return Dual(bk.const(env.ints[e]), bk.zero())
@@ -449,6 +542,9 @@ class Evaluator:
         if isinstance(e, sp.Pow):
             return self._pow(e, env)
         if isinstance(e, sp.log):
+            hit = self._entries(e.args[0], env)
+            if hit is not None:
+                return self._log_of_entries(*hit, env)
             return self._log(self._eval(e.args[0], env), env)
         if isinstance(e, Derivative):
             return self._derivative(e, env)
@@ -547,14 +643,92 @@ class Evaluator:
         der = _add_or_unknown(bk, _mul_or_unknown(bk, x.der, y.val), _mul_or_unknown(bk, x.val, y.der))
         return Dual(_mul_or_unknown(bk, x.val, y.val), der)
 
-    def _inv(self, x: Dual, env: _Env, why: str) -> Dual:
+    # -- 1/x and log x of table entries: computed once per table, then gathered ---------
+    def _entries(self, e, env: _Env):
+        """(table, index) when e reads entries of μ, P(s'|s,a), π_θ or P(τ;θ), in an exact backend; else None."""
+        if not self.backend.exact:
+            return None  # balls: each gathered value is inverted and tested on its own
+        if isinstance(e, Policy) and e.args[2] == theta:
+            ac, st, _ = e.args
+            ai = self._index(ac, env, "action")  # in the order _eval reads them (the same error first)
+            return "pi", (self._index(st, env, "state"), ai)
+        if isinstance(e, Transition):
+            nxt, st, ac = (self._index(x, env, role) for x, role in zip(e.args, ("state", "state", "action")))
+            return "tr", (st, ac, nxt)
+        if isinstance(e, InitialDistribution):
+            return "mu", (self._index(e.args[0], env, "state"),)
+        if isinstance(e, TrajectoryProbability) and e.args[1] == theta:
+            return "P", (self._slot(e.args[0], env),)
+        return None
+
+    def _inverted(self, name: str) -> dict:
+        """A table's 1/x, (dx)/x, log x, each entrywise, with masks of the entries where they are undefined."""
+        key = "inverted " + name
+        if key not in self._traj_cache:
+            bk = self.backend
+            if name == "P":
+                p = self._trajectory_prob()
+                val, der = p.val, p.der
+            else:
+                val, der = {"pi": (self.pi, self.dpi), "tr": (self.tr, self.dtr), "mu": (self.mu, self.dmu)}[name]
+            val = np.asarray(val)
+            zero = np.asarray(bk.is_zero(val), dtype=bool)
+            safe = val.copy()
+            safe[zero] = bk.one()
+            inv = np.asarray(bk.inv(safe))
+            out = {"zero": zero, "inv": inv, "dlog": np.asarray(bk.mul(der, inv)),
+                   "dinv": np.asarray(bk.neg(bk.mul(der, bk.mul(inv, inv))))}
+            self._traj_cache[key] = out
+        return self._traj_cache[key]
+
+    def _logs(self, name: str) -> dict:
+        """log x entrywise (None where the number system cannot hold it), with a mask of the negative entries."""
+        key = "logs " + name
+        if key not in self._traj_cache:
+            bk, tables = self.backend, self._inverted(name)
+            val = np.asarray(self._trajectory_prob().val if name == "P" else getattr(self, name))
+            flat, zero = val.ravel(), tables["zero"].ravel()
+            logs = np.empty(flat.shape, dtype=object)
+            missing = np.zeros(flat.shape, dtype=bool)
+            negative = np.zeros(flat.shape, dtype=bool)
+            for j, v in enumerate(flat):
+                if zero[j]:
+                    continue
+                try:
+                    logs[j] = bk.log(np.asarray(v))[()]
+                except NotRepresentable:
+                    missing[j] = True
+                except _NegativeEntries:
+                    negative[j] = True
+            self._traj_cache[key] = {"log": logs.reshape(val.shape), "missing": missing.reshape(val.shape),
+                                     "negative": negative.reshape(val.shape)}
+        return self._traj_cache[key]
+
+    def _log_of_entries(self, name: str, idx: tuple, env: _Env) -> Dual:
+        """log x for x = table[idx]: the same value and errors as :meth:`_log` on the gathered entries."""
+        tables = self._inverted(name)
+        zero = tables["zero"][idx]
+        if zero.any():
+            raise Undefined("log of zero", self._where(env, np.flatnonzero(zero)))
+        der = tables["dlog"][idx]
+        if isinstance(self.backend, ModPrime):
+            return Dual(None, der)  # a log has no value mod p; its derivative does
+        logs = self._logs(name)
+        negative = logs["negative"][idx]
+        if negative.any():
+            raise Undefined("log of a negative number", self._where(env, np.flatnonzero(negative)))
+        if logs["missing"][idx].any():
+            return Dual(None, der)
+        return Dual(logs["log"][idx], der)
+
+    def _inv(self, x: Dual, env: _Env, why) -> Dual:
         bk = self.backend
         if x.val is None:
             return Dual(None, None)
         try:
             r = bk.inv(x.val)
         except _ZeroEntries as z:
-            raise Undefined(why, self._where(env, z.where)) from None
+            raise Undefined(why() if callable(why) else why, self._where(env, z.where)) from None
         der = None if x.der is None else bk.neg(bk.mul(x.der, bk.mul(r, r)))
         return Dual(r, der)
 
@@ -567,7 +741,7 @@ class Evaluator:
             raise Undefined("γ^n with γ = 0 and n < 0", {})
         x = self._eval(base, env)
         if n < 0:
-            x = self._inv(x, env, f"division by zero in {_text(e)}")
+            x = self._inv(x, env, lambda: f"division by zero in {_text(e)}")  # the text only when it is said
             n = -n
         bk = self.backend
         # Repeated squaring: log2(n) products, not n.
@@ -675,6 +849,8 @@ class Evaluator:
 
     def _index(self, e, env: _Env, role: str):
         """The state or action e stands for (role), refusing swapped arguments and values out of range."""
+        if isinstance(e, (State, Action)):  # the common case first: s_t or a_t of a bound trajectory
+            return self._step_index(e, env, role)
         size = self.mdp.n_states if role == "state" else self.mdp.n_actions
         if e.is_Integer or (e.is_Symbol and e in env.ints):  # a literal, or a state/action bound by Σ_s, Σ_b
             kind = env.kinds.get(e)
@@ -685,23 +861,32 @@ class Evaluator:
             if not 0 <= value < size:
                 raise IllFormed(f"{role} {e} = {value} does not exist on this MDP ({role}s 0..{size - 1})")
             return value
-        if isinstance(e, (State, Action)) and (role == "state") != isinstance(e, State):
-            raise IllFormed(f"{_text(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
-        if isinstance(e, (State, Action)):
-            traj, k = e.args
-            idx = self._slot(traj, env)
-            k = self._int_value(k, env, what="time index")
-            H_ = self.mdp.horizon
-            if isinstance(e, State):
-                if not 0 <= k <= H_ + 1:
-                    raise IllFormed(f"s_{k} does not exist: a trajectory of horizon H={H_} has s_0..s_{H_ + 1}")
-                return self.states[idx, k]
-            if not 0 <= k <= H_:
-                raise IllFormed(f"a_{k} does not exist: a trajectory of horizon H={H_} has a_0..a_{H_}")
-            return self.actions[idx, k]
         raise Unsupported(f"{e} is not a state or an action")
 
+    def _step_index(self, e, env: _Env, role: str):
+        """s_k or a_k of the bound trajectories, refusing a swapped role and a k outside the horizon."""
+        if (role == "state") != isinstance(e, State):
+            raise IllFormed(f"{_text(e)} is used as {'an' if role == 'action' else 'a'} {role} (swapped arguments?)")
+        traj, k = e.args
+        idx = self._slot(traj, env)
+        k = self._int_value(k, env, what="time index")
+        H_ = self.mdp.horizon
+        if isinstance(e, State):
+            if not 0 <= k <= H_ + 1:
+                raise IllFormed(f"s_{k} does not exist: a trajectory of horizon H={H_} has s_0..s_{H_ + 1}")
+            return self.states[idx, k]
+        if not 0 <= k <= H_:
+            raise IllFormed(f"a_{k} does not exist: a trajectory of horizon H={H_} has a_0..a_{H_}")
+        return self.actions[idx, k]
+
     def _int_value(self, e, env: _Env, *, what: str) -> int:
+        if isinstance(e, sp.Integer):  # the common cases first: a literal, or a bound index
+            return int(e)
+        if isinstance(e, sp.Symbol) and e in env.ints:
+            return int(env.ints[e])
+        if isinstance(e, sp.Add) and all(isinstance(a, sp.Integer) or (isinstance(a, sp.Symbol) and a in env.ints)
+                                         for a in e.args):
+            return sum(int(a) if isinstance(a, sp.Integer) else int(env.ints[a]) for a in e.args)  # t + 1, H − 1
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
         if v.is_Integer:
             return int(v)
@@ -714,6 +899,58 @@ class Evaluator:
     def _where(self, env: _Env, flat_indices) -> dict:
         j = int(flat_indices[0]) % max(env.batch, 1)
         return {k: int(np.asarray(v)[j]) for k, v in env.slots.items() if np.asarray(v).size > j}
+
+
+class _Rationals:
+    """Exact rational arithmetic on object arrays of flint's fmpq (the log-linear route's rational tables)."""
+
+    @staticmethod
+    def mul(x, y):
+        return np.multiply(x, y, dtype=object)
+
+    @staticmethod
+    def add(x, y):
+        return np.add(x, y, dtype=object)
+
+
+def _as_fmpq_tables(tables):
+    """The tables with every entry as an fmpq, or None if an entry is not a rational (a log)."""
+    from flint import fmpq
+
+    out = []
+    for t in tables:
+        arr = np.asarray(t, dtype=object)
+        conv = np.empty(arr.shape, dtype=object)
+        for idx, v in np.ndenumerate(arr):
+            v = LogLinearNumber.of(v)
+            if not v.is_rational:
+                return None
+            conv[idx] = fmpq(v.r.numerator, v.r.denominator)
+        out.append(conv if arr.ndim else conv[()])
+    return tuple(out)
+
+
+def _from_fmpq(x):
+    """fmpq values back as log-linear numbers (exactly the same rationals)."""
+    arr = np.asarray(x, dtype=object)
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = LogLinearNumber(Fraction(int(v.p), int(v.q)))
+    return out
+
+
+_READS: dict = {}
+
+
+def _reads(e) -> frozenset | None:
+    """Every trajectory e can read (its free symbols and its samples τ^(k)), or None if a sample index is not a literal."""
+    if e not in _READS:
+        if len(_READS) > 65536:
+            _READS.clear()
+        samples = e.atoms(Sample) if isinstance(e, sp.Basic) else set()
+        _READS[e] = (None if any(not s.args[0].is_Integer for s in samples) else
+                     frozenset(e.free_symbols) | {("sample", int(s.args[0])) for s in samples})
+    return _READS[e]
 
 
 def _solve(bk, M, rhs):
@@ -751,7 +988,7 @@ def _add_or_unknown(bk, x, y):
 
 
 def _is_known_zero(bk, x) -> bool:
-    return x is not None and bool(np.all(bk.is_zero(x)))
+    return x is not None and bk.all_zero(x)
 
 
 def _mul_or_unknown(bk, x, y):

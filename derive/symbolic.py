@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import numbers
+import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -36,7 +37,8 @@ from .notation import (
     gamma, i, m, nonnegative, tau, theta,
 )
 
-__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma"]
+__all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma", "Pending",
+           "in_background"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
@@ -333,26 +335,54 @@ def _worker(fn, args, conn):
 
 def _with_limit(fn, args, timeout: float) -> SymbolicResult:
     """fn(*args) in a child process, killed after ``timeout`` seconds (then: undecided)."""
-    try:
-        ctx = mp.get_context("fork")  # no pickling of the expressions; spawn elsewhere
-    except ValueError:
-        ctx = mp.get_context("spawn")
-    reader, writer = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(fn, args, writer), daemon=True)
-    proc.start()
-    writer.close()
-    try:
-        if reader.poll(timeout):
-            try:
-                return reader.recv()
-            except EOFError:  # the child died without an answer (killed, out of memory)
-                return SymbolicResult("undecided", "the symbolic check ended without an answer")
-        return SymbolicResult("undecided", f"the time limit of {timeout:g} s was reached before SymPy reduced the difference of the two sides")
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        reader.close()
+    return Pending(fn, args, timeout).result()
+
+
+class Pending:
+    """fn(*args) running in a child process from now on; :meth:`result` waits for it, at most ``timeout``
+    seconds after the start (then: undecided). Meanwhile the caller can do other work (the instance check)."""
+
+    def __init__(self, fn, args, timeout: float, *, daemon: bool = True):
+        try:
+            ctx = mp.get_context("fork")  # no pickling of the expressions; spawn elsewhere
+        except ValueError:
+            ctx = mp.get_context("spawn")
+        self.timeout = timeout
+        self._done = None
+        self._reader, writer = ctx.Pipe(duplex=False)
+        # A daemon cannot start processes of its own: a check that runs limited checks inside is not one.
+        self._proc = ctx.Process(target=_worker, args=(fn, args, writer), daemon=daemon)
+        self._deadline = time.monotonic() + timeout
+        self._proc.start()
+        writer.close()
+
+    def result(self) -> SymbolicResult:
+        if self._done is not None:
+            return self._done
+        try:
+            if self._reader.poll(max(0.0, self._deadline - time.monotonic())):
+                try:
+                    self._done = self._reader.recv()
+                except EOFError:  # the child died without an answer (killed, out of memory)
+                    self._done = SymbolicResult("undecided", "the symbolic check ended without an answer")
+            else:
+                self._done = SymbolicResult("undecided", f"the time limit of {self.timeout:g} s was reached before "
+                                                         "SymPy reduced the difference of the two sides")
+        finally:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join()
+            self._reader.close()
+        return self._done
+
+
+def in_background(fn, args, *, timeout: float) -> Pending:
+    """fn(*args), a check that runs its own parts under their own limits, started now in a child process.
+
+    ``timeout`` only bounds the child as a whole (set it above the sum of the inner limits): the
+    verdict is the one fn returns when run in place, only computed while the caller does other work.
+    """
+    return Pending(fn, args, timeout, daemon=False)
 
 
 # -- canonical forms ------------------------------------------------------------
