@@ -44,6 +44,7 @@ def int_at_least(minimum: int):
     return parse
 
 
+MAX_RANDOM = 1_000  # random MDPs of one verify run (~0.1-1 s each per proof)
 seed_value = int_at_least(0)  # every --seed: a negative seed is refused (NumPy would raise later)
 
 
@@ -70,7 +71,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         help="replay a run: the seed of the random battery, primes, directions and sample counts "
                              "(default: a fresh seed, printed in the report)")
     verify.add_argument("--random", type=int, default=12, metavar="N",
-                        help="random MDPs in the battery besides the edge cases (default 12)")
+                        help=f"random MDPs in the battery besides the edge cases (default 12, at most {MAX_RANDOM:,})")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of the symbolic check of one step, seconds (default 2; a time-out is undecided)")
     verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian", "discounted"), default=None,
@@ -134,6 +135,8 @@ def _verify(args) -> int:
 
     if args.random < 0:
         raise UserError(f"--random: expected a count >= 0, got {args.random}")
+    if args.random > MAX_RANDOM:  # each random MDP costs a check of every line: refuse at once, never hang
+        raise UserError(f"--random: {args.random:,} is past the limit of {MAX_RANDOM:,} random MDPs")
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
     if args.seed is not None and args.seed < 0:
@@ -142,6 +145,11 @@ def _verify(args) -> int:
 
     seed = fresh_seed() if args.seed is None else args.seed
     files, skipped = proof_files(args.paths, report_skipped=True)
+    if args.save_counterexample:  # refused before the run, never after it
+        from .outputs import check_output
+
+        check_output("--save-counterexample", args.save_counterexample, suffixes=(".json",),
+                     inputs=[*files, *skipped, *(m for m in args.mdp or () if not m.startswith("gym:"))])
     if skipped and not args.json:
         print(f"skipped {len(skipped)} file(s) without PROOF: {', '.join(f.name for f in skipped)}", flush=True)
     # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
@@ -182,14 +190,30 @@ def _verify(args) -> int:
     elif len(reports) > 1 or (reports and unloadable) or (reports and args.quiet):
         good = sum(r.verified for r in reports)
         tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
-        print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
+        print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: {_replay(args, seed)} replays this run)")
     elif reports:
-        print(f"seed {seed}: derive verify --seed {seed} replays this run")
+        print(f"seed {seed}: {_replay(args, seed)} replays this run")
     if args.save_counterexample:
         _save_counterexample(reports, args.save_counterexample, quiet=args.json)
     if unloadable:
         return 2
     return 0 if verified else 1
+
+
+def _replay(args, seed: int) -> str:
+    """The command that replays this run: the same files, battery options and seed."""
+    import shlex
+
+    parts = ["derive", "verify", *args.paths]
+    if args.battery:
+        parts += ["--battery", args.battery]
+    for spec in args.mdp or ():
+        parts += ["--mdp", spec]
+    if args.random != 12:
+        parts += ["--random", str(args.random)]
+    if args.no_minimize:
+        parts.append("--no-minimize")
+    return " ".join(shlex.quote(p) for p in parts + ["--seed", str(seed)])
 
 
 def _given_battery(specs: list[str]):
@@ -198,12 +222,14 @@ def _given_battery(specs: list[str]):
 
     from .battery import Battery
     from .exact import exact_point
+    from .limits import check_horizon
     from .mdpfile import load
     from .semantics import Instance
 
     instances = []
     for spec in specs:
         problem = load(spec)
+        check_horizon(problem.mdp.horizon, where=f"--mdp {spec}: horizon")  # the caps of gradient/estimate
         label = spec if spec.startswith("gym:") else Path(spec).name
         mdp = replace(problem.mdp, name=label)  # the report names the file it replays
         instances.append(Instance(mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
