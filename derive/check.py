@@ -34,7 +34,7 @@ from sympy import Derivative, Expr
 from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
 from .battery import default_battery, scope_of
 from .mdp import TooManyTrajectories
-from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
+from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
 from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
 from .report import (
@@ -573,6 +573,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     run (the battery's), shown in the verdict. A failure is reported on the smallest instance
     Hypothesis finds (``minimize``), else on the smallest failing instance of the battery.
     """
+    check_arguments("check_step", expressions=(("lhs", lhs), ("rhs", rhs)), relation=relation, seed=seed,
+                    timeout=timeout, battery=battery)
     battery = default_battery() if battery is None else battery
     derived = seed is None and getattr(battery, "seed", None) is not None
     if seed is None:
@@ -949,6 +951,11 @@ def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float =
     """
     from .battery import BATTERIES, Battery
 
+    if not isinstance(proof, Proof):
+        got = f"the string {proof!r} (load a script with derive.loader.load_proofs)" if isinstance(proof, str) else \
+            type(proof).__name__ + (" (wrap it: Proof(name, title, (d,)))" if isinstance(proof, Derivation) else "")
+        raise MalformedProof(f"verify_proof: expected a derive Proof, got {got}")
+    check_arguments("verify_proof", seed=seed, timeout=timeout, battery=battery)
     start = time.perf_counter()
     if seed is None:
         seed = getattr(battery, "seed", None)
