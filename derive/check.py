@@ -632,10 +632,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             detail = undefined_hint
         if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
             detail = HINTS["estimator-as-equality"]
-        if sym.proved and any(o.status == "differ" for _, o in failures):
+        differ = [x for x, o in failures if o.status == "differ"]
+        if sym.proved and any(not x.environment_depends_on_theta for x in differ):
             # Two of derive's own checks disagree: one of them is wrong. Never pick one; fail and say so.
             contradiction = True
             detail = CONTRADICTION + ("; " + detail if detail else "")
+        elif sym.proved and differ:
+            # The symbolic proof is in the general form, where μ and P(s'|s,a) are θ-free: a failed side condition.
+            detail = ENVIRONMENT_ASSUMED + ("; " + detail if detail and detail != HINTS["theta-free-environment"] else "")
+            sym = dataclasses.replace(sym, detail=ENVIRONMENT_SCOPE)
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
@@ -680,6 +685,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
+
+
+ENVIRONMENT_ASSUMED = ("this step assumes μ and P(s'|s,a) do not depend on θ; this instance breaks that "
+                       "(a failed side condition, not a contradiction)")
+ENVIRONMENT_SCOPE = "only where μ and P(s'|s,a) do not depend on θ"
 
 
 CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "
