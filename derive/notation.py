@@ -623,14 +623,34 @@ def _repr_latex_(self):
     return _sympy_repr_latex(self)
 
 
+_PRINTING: list = []  # set while derive's text printer runs: a str() inside it is SymPy's own
+
+
+def _str(self):
+    """str() and repr() of an expression with derive's notation in it: derive's text form (∇_θ, P(τ;θ))."""
+    if not _PRINTING and (isinstance(self, _NOTATION) or (isinstance(self, sp.Basic) and self.has(*_NOTATION))):
+        from .text import to_text  # lazily: the printer imports this module
+
+        _PRINTING.append(True)
+        try:
+            return to_text(self)
+        finally:
+            _PRINTING.pop()
+    return _sympy_str(self)
+
+
 def _install_repr_latex():
     from sympy.core._print_helpers import Printable
 
-    global _sympy_repr_latex
+    global _sympy_repr_latex, _sympy_str
     if getattr(Printable._repr_latex_, "__module__", "") != __name__:
         _sympy_repr_latex = Printable._repr_latex_
         Printable._repr_latex_ = _repr_latex_
+    if getattr(Printable.__str__, "__module__", "") != __name__:
+        _sympy_str = Printable.__str__
+        Printable.__str__ = Printable.__repr__ = _str
 
 
 _sympy_repr_latex = None
+_sympy_str = None
 _install_repr_latex()

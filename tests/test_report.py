@@ -20,7 +20,7 @@ def test_text_printer_uses_derives_notation():
     assert to_text(expectation(R())) == "E_{τ∼π_θ}[R(τ)]"
     assert to_text(factorisation()) == "μ(s_0) Π_{t=0}^{H} P(s_{t + 1}|s_t, a_t) π_θ(a_t|s_t)"
     estimator = sample_mean(sum_t(grad(sp.log(pi(traj=Sample(i))))) * R(Sample(i)))
-    assert to_text(estimator) == "(Σ_{i=1}^{m} (Σ_{t=0}^{H} ∇_θ log π_θ(a_t^(i)|s_t^(i))) R(τ^(i))) / m"
+    assert to_text(estimator) == "(1/m) Σ_{i=1}^{m} (Σ_{t=0}^{H} ∇_θ log π_θ(a_t^(i)|s_t^(i))) R(τ^(i))"
 
 
 def test_text_printer_never_prints_sympy_spellings():
