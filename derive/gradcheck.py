@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
 from .mdp import FiniteMDP
@@ -94,7 +95,7 @@ class Trajectories:
 
 
 @dataclass(frozen=True)
-class MDPResult:
+class MDPResult(Displayed):
     """The test on one MDP: exact ∇J, the mean of the batch estimates, its standard errors and the Holm p-value."""
 
     name: str
@@ -144,7 +145,7 @@ class MDPResult:
 
 
 @dataclass(frozen=True)
-class GradcheckResult:
+class GradcheckResult(Displayed):
     """Overall verdict, its p-value (Holm across MDPs), per-MDP results and the smallest failing MDP."""
 
     passed: bool

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
+from .display import Displayed
 from .errors import UserError
 from .exact import LogRational
 from .mdp import FiniteMDP, InvalidMDP
@@ -30,7 +31,7 @@ _LOG = re.compile(r"\s*log\(\s*(\d+)\s*(?:/\s*(\d+)\s*)?\)\s*")  # θ = log(p/q)
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(Displayed):
     """An MDP, a policy and the parameter θ at which to take J and ∇J."""
 
     mdp: FiniteMDP
