@@ -154,7 +154,7 @@ def test_log_theta_needs_an_exact_root_for_fractional_features():
     ok = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(9/4)"]})
     assert gradient(ok.mdp, ok.policy, ok.theta, method="enumerate").grad  # z = 9/4 = (3/2)^2: exact
     bad = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(2)"]})
-    with pytest.raises(UserError, match=r"theta\[0\]: z\[0\] = 2 is not an exact 2-th power"):
+    with pytest.raises(UserError, match=r"theta\[0\]: e\^θ_0 = 2 has no exact rational root of order 2"):
         gradient(bad.mdp, bad.policy, bad.theta, method="enumerate")
 
 
