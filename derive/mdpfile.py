@@ -335,7 +335,7 @@ def to_document(mdp: FiniteMDP, policy, point, *, name: str = "") -> dict:
     softmax θ_k is written "log(p/q)" and :func:`load` gives back the same point exactly.
     """
     s = str
-    doc: dict = {"name": " ".join((name or mdp.name or "counterexample").split())[:MAX_NAME],  # readable back "initial": [s(x) for x in mdp.initial],
+    doc: dict = {"name": " ".join((name or mdp.name or "counterexample").split())[:MAX_NAME], "initial": [s(x) for x in mdp.initial],
                  "transitions": [[[s(x) for x in d] for d in row] for row in mdp.transitions]}
     if mdp.reward_distribution:
         doc["reward_distribution"] = [[[[s(r), s(p)] for r, p in o] for o in row] for row in mdp.reward_distribution]

@@ -201,6 +201,8 @@ def test_a_long_or_multiline_name_is_refused_and_a_short_one_kept(tmp_path):
     assert problem.mdp.name == "x" * MAX_NAME
     long_doc = to_document(problem.mdp, problem.policy, [1, 1], name="y" * 500)
     assert len(long_doc["name"]) == MAX_NAME  # what derive writes, it reads back
+    from derive.mdpfile import parse
+    assert parse(json.loads(json.dumps(long_doc))).mdp.name == "y" * MAX_NAME
 
 
 def test_a_file_past_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
