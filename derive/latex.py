@@ -20,7 +20,7 @@ from .latex_prose import math_to_latex, prose_to_latex, prose_to_markdown
 from .notation import (
     InitialDistribution, Policy, Return, TrajectoryProbability, TrajectorySum, Transition, theta,
 )
-from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase
+from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase, plural
 
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
@@ -924,7 +924,7 @@ def _summary(report: ProofReport | None, *, legend: bool = True) -> str:
     good = sum(s.ok for s in lines)
     state = "Verified" if report.verified else "Not verified"
     unit = "points" if lines and getattr(lines[0], "unit", "MDPs") == "points" else "MDPs"
-    battery = f" on a battery of {len(report.instances)} {unit}" if report.instances else ""
+    battery = f" on a battery of {len(report.instances)} {plural(len(report.instances), unit)}" if report.instances else ""
     head = f"{state}{battery}: {good} of {len(lines)} lines hold."
     return f"{head} {_legend([report])}" if legend else head
 
