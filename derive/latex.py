@@ -194,13 +194,8 @@ def _leading_denominator(expr):
 
 
 def _captures(f, following) -> bool:
-    """A Σ/Π factor would seem to reach over later factors that depend on its index."""
-    if isinstance(f, (Sum, Product)):
-        index = {lim[0] for lim in f.limits}
-        return any(index & g.free_symbols for g in following)
-    if isinstance(f, TrajectorySum):
-        return any(f.variable in g.free_symbols for g in following)
-    return False
+    """A Σ/Π factor followed by others would seem to reach over them: bracketed, as the text form does."""
+    return isinstance(f, (Sum, Product, TrajectorySum)) and bool(following)
 
 
 _PRINTER = SeedLatexPrinter()

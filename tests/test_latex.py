@@ -103,9 +103,9 @@ def test_sample_mean_is_one_over_m_then_sum():
     assert not out.startswith(r"\frac{\sum")  # the whole sum over m
 
 
-def test_sum_over_t_without_parentheses_when_unambiguous():
+def test_sum_over_t_followed_by_a_factor_is_bracketed_as_in_the_text_form():
     out = to_latex(sample_mean(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(tau_i))))
-    assert r"\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}" in out
+    assert r"\sum_{i=1}^{m} \left(\sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}" in out
     # A later factor that depends on t must not look as if it were inside Σ_t.
     amb = to_latex(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(s(t, tau_i))))
     assert amb.startswith(r"\left(\sum_{t=0}^{H}")
@@ -399,3 +399,14 @@ def test_a_huge_power_is_printed_as_written_without_being_evaluated():
 
     big = sp.Mul(sp.Pow(sp.Integer(3), sp.Integer(10**9), evaluate=False), pi(), evaluate=False)
     assert "3^{1000000000}" in to_latex(big) and "3^1000000000" in to_text(big).replace(" ", "")
+
+
+def test_a_sum_followed_by_a_factor_keeps_its_parentheses_as_in_the_text_form():
+    from derive.notation import P, R, grad, pi, sum_t, sum_tau, unevaluated_mul
+    from derive.text import to_text
+
+    e = unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), R())
+    assert r"P(\tau;\theta) \left(\sum_{t=0}^{H}" in to_latex(e) and to_latex(e).endswith(r"\right) R(\tau)")
+    assert "(Σ_{t=0}^{H}" in to_text(e)
+    last = unevaluated_mul(P(), R(), sum_t(grad(sp.log(pi()))))  # a sum that ends the product reaches over nothing
+    assert r"\left(" not in to_latex(last) and r"\left(" not in to_latex(sum_tau(unevaluated_mul(P(), R())))

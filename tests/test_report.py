@@ -110,3 +110,11 @@ def test_proof_report_str_is_the_short_report():
     text = str(report)
     assert text.splitlines()[0].startswith("✓ VERIFIED  A small proof") and len(text.splitlines()) == 2
     assert "ProofReport(" not in text
+
+
+def test_one_mdp_is_singular_and_many_are_plural():
+    from derive.report import agreement_phrase, instances_phrase, plural
+
+    assert plural(1, "MDPs") == "MDP" and plural(2, "MDPs") == "MDPs" and plural(1, "points") == "point"
+    assert agreement_phrase(1, 0, "MDPs", "") == "checked on 1 MDP" and agreement_phrase(3, 0, "MDPs", "") == "checked on 3 MDPs"
+    assert instances_phrase(1) == "checked on 1 MDP" and instances_phrase(20) == "checked on 20 MDPs"
