@@ -83,8 +83,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     verify.add_argument("--mdp", action="append", default=None, metavar="FILE",
                         help="check every line on this MDP file (or gym:ENV_ID) instead of the battery; repeatable")
     verify.add_argument("--save-counterexample", default=None, metavar="FILE",
-                        help="write the first failed step's counterexample as an MDP file (with its policy and θ), "
+                        help="write the first failed step's counterexample (or --counterexample-of's) as an MDP file (with its policy and θ), "
                              "which `derive gradient FILE` and `derive verify PROOF --mdp FILE` read")
+    verify.add_argument("--counterexample-of", default=None, metavar="DERIVATION[:STEP]",
+                        help="with --save-counterexample: save this derivation's failure (STEP a number or 'result') "
+                             "instead of the first one")
     verify.set_defaults(handler=_verify)
     wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     if wanted is not None and wanted not in _PLUGIN_COMMANDS:
@@ -145,6 +148,8 @@ def _verify(args) -> int:
 
     seed = fresh_seed() if args.seed is None else args.seed
     files, skipped = proof_files(args.paths, report_skipped=True)
+    if args.counterexample_of is not None and not args.save_counterexample:
+        raise UserError("--counterexample-of: only with --save-counterexample FILE")
     if args.save_counterexample:  # refused before the run, never after it
         from .outputs import check_output
 
@@ -194,7 +199,7 @@ def _verify(args) -> int:
     elif reports:
         print(f"seed {seed}: {_replay(args, seed)} replays this run")
     if args.save_counterexample:
-        _save_counterexample(reports, args.save_counterexample, quiet=args.json)
+        _save_counterexample(reports, args.save_counterexample, quiet=args.json, which=args.counterexample_of)
     if unloadable:
         return 2
     return 0 if verified else 1
@@ -236,14 +241,19 @@ def _given_battery(specs: list[str]):
     return Battery(instances, name="given: " + ", ".join(inst.name for inst in instances), seed=None)
 
 
-def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
-    """Write the first failed step's counterexample as an MDP file; say where, or why there is none."""
+def _save_counterexample(reports, target: str, *, quiet: bool, which: str | None = None) -> None:
+    """Write the first (or the named) failed step's counterexample as an MDP file; say where, or why there is none."""
     say = (lambda text: print(text, file=sys.stderr)) if quiet else print
+    name, _, step = (which or "").rpartition(":") if ":" in (which or "") else (which or "", "", "")
+    failed = []
     for r in reports:
         for d in r.derivations:
             for s in (*d.steps, d.result):
                 ce = s.counterexample
                 if ce is None:
+                    continue
+                failed.append(f"{d.name}:{'result' if s.index == 0 else s.index}")
+                if which is not None and (d.name != name or (step and step != ("result" if s.index == 0 else str(s.index)))):
                     continue
                 where = f"{r.name}, {d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
                 if not ce.replayable:
@@ -257,6 +267,11 @@ def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
                 proof = f" {r.path}" if r.path else ""
                 say(f"counterexample of {where} saved to {target}: derive verify{proof} --mdp {target} replays it")
                 return
+    if which is not None:
+        listed = ", ".join(failed[:10]) or "none"
+        say(f"derive: --counterexample-of {which}: no failed line with a counterexample there (failed: {listed}); "
+            "nothing saved")
+        return
     say("derive: no failed step with a counterexample: nothing saved")
 
 

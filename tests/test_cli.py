@@ -385,3 +385,19 @@ def test_replay_hint_names_the_files_and_options_of_the_run(tmp_path):
     r = run("verify", str(script), "--random", "0", "--seed", "7")
     assert r.returncode == 0
     assert r.stdout.splitlines()[-1] == f"seed 7: derive verify {script} --random 0 --seed 7 replays this run"
+
+
+def test_counterexample_of_a_named_line_is_saved_and_an_unknown_line_lists_the_failed_ones(tmp_path):
+    body = ("d = d.claim(sum_tau(unevaluated_mul(2, P(), R())), why='doubled')\n"
+            "PROOF = Proof('p', 'A wrong proof', (d,))\n")
+    script = small(tmp_path, "wrong.py", "from derive.notation import unevaluated_mul\n" + body)
+    r = run("verify", str(script), "--random", "0", "--seed", "1", "--no-minimize",
+            "--save-counterexample", "ce.json", "--counterexample-of", "d:2", cwd=tmp_path)
+    assert r.returncode == 1 and "counterexample of p, d, step 2 (claim) saved to ce.json" in r.stdout, r.stdout
+    assert json.loads((tmp_path / "ce.json").read_text())["initial"]
+    r = run("verify", str(script), "--random", "0", "--seed", "1", "--no-minimize",
+            "--save-counterexample", "other.json", "--counterexample-of", "d:7", cwd=tmp_path)
+    assert "--counterexample-of d:7: no failed line with a counterexample there (failed: d:2)" in r.stdout
+    assert not (tmp_path / "other.json").exists()
+    r = run("verify", str(script), "--counterexample-of", "d:2", cwd=tmp_path)
+    one_line_exit_2(r, "--counterexample-of: only with --save-counterexample FILE")
