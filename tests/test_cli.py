@@ -401,3 +401,18 @@ def test_counterexample_of_a_named_line_is_saved_and_an_unknown_line_lists_the_f
     assert not (tmp_path / "other.json").exists()
     r = run("verify", str(script), "--counterexample-of", "d:2", cwd=tmp_path)
     one_line_exit_2(r, "--counterexample-of: only with --save-counterexample FILE")
+
+
+def test_a_failed_line_shows_no_load_dependent_time_limit_but_a_weakened_one_says_it():
+    from derive.cli import _step_lines
+    from derive.report import Counterexample, StepReport
+
+    ce = Counterexample(instance="one state", mdp={}, theta=("0",), lhs=("1",), rhs=("2",), reason="the two sides differ")
+    slow = "undecided: the time limit of 2 s was reached"
+    failed = StepReport(index=2, rule="claim", why="", relation="=", verdict="failed", symbolic=slow, instances=0,
+                        counterexample=ce)
+    text = "\n".join(_step_lines(failed))
+    assert "time limit" not in text and "counterexample: one state" in text
+    weakened = StepReport(index=2, rule="claim", why="", relation="=", verdict="checked on 3 MDPs", symbolic=slow,
+                          instances=3)
+    assert "symbolic: undecided: the time limit" in "\n".join(_step_lines(weakened))
