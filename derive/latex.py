@@ -1092,7 +1092,8 @@ def _failure_words(s) -> str:
     ce = s.counterexample
     if ce is None:
         return s.detail or s.symbolic or s.verdict
-    values = f": left side {', '.join(ce.lhs)}, right side {', '.join(ce.rhs)}" if ce.lhs else ""
+    side = lambda xs: xs[0] if len(xs) == 1 else "[" + ", ".join(xs) + "]"  # noqa: E731 - a vector in brackets
+    values = f": left side {side(ce.lhs)}, right side {side(ce.rhs)}" if ce.lhs else ""
     bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
     return f"{ce.reason}{values} — on {ce.instance}{bound}"
 
@@ -1109,8 +1110,8 @@ def report_to_latex(report) -> str:
         cells += [rf"\text{{{line}}}", _mathjax_prose(s.rule), rf"{sym}\ {_mathjax_prose(words)}"]
         rows.append(" & ".join(cells))
         if not s.ok:
-            why.append(r"\text{%s: }%s" % ("stated result" if s.index == 0 else f"line {s.index}",
-                                           _mathjax_prose(_failure_words(s))))
+            where = ("" if lone else f"{name}, ") + ("stated result" if s.index == 0 else f"line {s.index}")
+            why.append(r"%s\text{: }%s" % (_mathjax_prose(where), _mathjax_prose(_failure_words(s))))
     cols = "lll" if lone else "llll"
     table = "\\begin{array}{%s}\n%s\n\\end{array}" % (cols, " \\\\\n".join(rows))
     if why:

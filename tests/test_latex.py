@@ -410,3 +410,21 @@ def test_a_sum_followed_by_a_factor_keeps_its_parentheses_as_in_the_text_form():
     assert "(Σ_{t=0}^{H}" in to_text(e)
     last = unevaluated_mul(P(), R(), sum_t(grad(sp.log(pi()))))  # a sum that ends the product reaches over nothing
     assert r"\left(" not in to_latex(last) and r"\left(" not in to_latex(sum_tau(unevaluated_mul(P(), R())))
+
+
+def test_notebook_latex_of_a_failure_names_its_derivation_and_brackets_vectors():
+    from derive.latex import report_to_latex, report_to_markdown
+    from derive.report import Counterexample, DerivationReport, StepReport
+
+    ce = Counterexample(instance="one state", mdp={}, theta=("0",), lhs=("-1/4", "1/4"), rhs=("-1/2", "1/2"),
+                        reason="the two sides differ")
+    bad = StepReport(index=2, rule="claim", why="", relation="=", verdict="failed", symbolic="not proved",
+                     instances=0, counterexample=ce)
+    good = StepReport(index=0, rule="stated result", why="", relation="=", verdict="checked on 3 MDPs",
+                      symbolic="not proved", instances=3)
+    report = DerivationReport(name="forgot the weight", steps=(bad,), result=good)
+    tex, md = report_to_latex(report), report_to_markdown(report)
+    assert r"\text{forgot the weight, line 2}\text{: }" in tex and "line 2:" not in tex.replace("line 2}", "")
+    assert "[-1/4, 1/4]" in md and "[-1/2, 1/2]" in md
+    lone = report_to_latex(bad)
+    assert r"\text{line 2}\text{: }" in lone  # a lone step has no derivation to name
