@@ -44,7 +44,7 @@ def int_at_least(minimum: int):
     return parse
 
 
-MAX_RANDOM = 1_000  # random MDPs of one verify run (~0.1-1 s each per proof)
+MAX_RANDOM = 1_000  # random MDPs of one verify run: each adds a check of every line of every proof
 seed_value = int_at_least(0)  # every --seed: a negative seed is refused (NumPy would raise later)
 
 
