@@ -158,7 +158,8 @@ def test_seed_replays_the_run_exactly_and_a_fresh_one_is_printed():
     assert da["proofs"][0]["instances"] == db["proofs"][0]["instances"]
     assert all("seed 8341" in s["scope"] for p in da["proofs"] for s in p["steps"])
     fresh = run("verify", str(PROOF), "--random", "2", "--no-minimize")
-    seed = int(fresh.stdout.split("derive verify --seed ")[1].split()[0])
+    hint = fresh.stdout.strip().splitlines()[-1]  # "seed N: derive verify FILE --random 2 --no-minimize --seed N replays …"
+    seed = int(hint.split(f"derive verify {PROOF} --random 2 --no-minimize --seed ")[1].split()[0])
     assert f"seed {seed})" in fresh.stdout or f"seed {seed};" in fresh.stdout
 
 
