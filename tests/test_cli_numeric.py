@@ -134,7 +134,7 @@ def test_scientific_form_is_exact_and_an_exact_zero_still_prints_0(capsys, tmp_p
 
 @pytest.mark.parametrize("doc, message", [
     ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1000000000, '
-     '"policy": {"kind": "tabular-softmax"}, "theta": [0, 0]}', "horizon: H = 1,000,000,000 is past the limit"),
+     '"policy": {"kind": "tabular-softmax"}, "theta": [0, 0]}', "horizon: 1,000,000,000 is past the cap of 10,000,000 steps"),
     ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1, "policy": {"kind": '
      '"linear-softmax", "features": [[[0.1, 1.0], [1.5, 0.25]]]}, "theta": [1, 0]}', "policy: exact linear softmax"),
     ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1, "policy": {"kind": '
@@ -144,7 +144,7 @@ def test_gradient_errors_name_the_file_and_key(capsys, tmp_path, doc, message):
     f = tmp_path / "bad.json"
     f.write_text(doc)
     with pytest.raises(UserError) as info:
-        _handler(["gradient", str(f), "--method", "enumerate"])
+        _handler(["gradient", str(f)] + ([] if "1000000000" in doc else ["--method", "enumerate"]))
     assert str(info.value).startswith(f"{f}: ") and message in str(info.value)
 
 
