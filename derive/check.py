@@ -34,7 +34,7 @@ from sympy import Derivative, Expr
 from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
 from .battery import default_battery, scope_of
 from .mdp import TooManyTrajectories
-from .derivation import EQUAL, UNBIASED, Derivation, Proof, Step
+from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
 from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
 from .report import (
@@ -630,6 +630,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     run (the battery's), shown in the verdict. A failure is reported on the smallest instance
     Hypothesis finds (``minimize``), else on the smallest failing instance of the battery.
     """
+    check_arguments("check_step", expressions=(("lhs", lhs), ("rhs", rhs)), relation=relation, seed=seed,
+                    timeout=timeout, battery=battery)
     battery = default_battery() if battery is None else battery
     derived = seed is None and getattr(battery, "seed", None) is not None
     if seed is None:
@@ -689,10 +691,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             detail = undefined_hint
         if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
             detail = HINTS["estimator-as-equality"]
-        if sym.proved and any(o.status == "differ" for _, o in failures):
+        differ = [x for x, o in failures if o.status == "differ"]
+        if sym.proved and any(not x.environment_depends_on_theta for x in differ):
             # Two of derive's own checks disagree: one of them is wrong. Never pick one; fail and say so.
             contradiction = True
             detail = CONTRADICTION + ("; " + detail if detail else "")
+        elif sym.proved and differ:
+            # The symbolic proof is in the general form, where μ and P(s'|s,a) are θ-free: a failed side condition.
+            detail = ENVIRONMENT_ASSUMED + ("; " + detail if detail and detail != HINTS["theta-free-environment"] else "")
+            sym = dataclasses.replace(sym, detail=ENVIRONMENT_SCOPE)
         verdict = FAILED
     elif sym.proved and agreed:
         verdict = PROVED
@@ -737,6 +744,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
+
+
+ENVIRONMENT_ASSUMED = ("this step assumes μ and P(s'|s,a) do not depend on θ; this instance breaks that "
+                       "(a failed side condition, not a contradiction)")
+ENVIRONMENT_SCOPE = "only where μ and P(s'|s,a) do not depend on θ"
 
 
 CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "
@@ -1020,6 +1032,11 @@ def verify_proof(proof: Proof, *, path: str = "", battery=None, timeout: float =
     """
     from .battery import BATTERIES, Battery
 
+    if not isinstance(proof, Proof):
+        got = f"the string {proof!r} (load a script with derive.loader.load_proofs)" if isinstance(proof, str) else \
+            type(proof).__name__ + (" (wrap it: Proof(name, title, (d,)))" if isinstance(proof, Derivation) else "")
+        raise MalformedProof(f"verify_proof: expected a derive Proof, got {got}")
+    check_arguments("verify_proof", seed=seed, timeout=timeout, battery=battery)
     start = time.perf_counter()
     if seed is None:
         seed = getattr(battery, "seed", None)

@@ -44,6 +44,7 @@ def int_at_least(minimum: int):
     return parse
 
 
+MAX_RANDOM = 1_000  # random MDPs of one verify run: each adds a check of every line of every proof
 seed_value = int_at_least(0)  # every --seed: a negative seed is refused (NumPy would raise later)
 
 
@@ -70,7 +71,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         help="replay a run: the seed of the random battery, primes, directions and sample counts "
                              "(default: a fresh seed, printed in the report)")
     verify.add_argument("--random", type=int, default=12, metavar="N",
-                        help="random MDPs in the battery besides the edge cases (default 12)")
+                        help=f"random MDPs in the battery besides the edge cases (default 12, at most {MAX_RANDOM:,})")
     verify.add_argument("--timeout", type=float, default=2.0, metavar="S",
                         help="time limit of the symbolic check of one step, seconds (default 2; a time-out is undecided)")
     verify.add_argument("--battery", choices=("default", "stress", "rewards", "softmax", "bandits", "gaussian", "discounted"), default=None,
@@ -82,8 +83,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     verify.add_argument("--mdp", action="append", default=None, metavar="FILE",
                         help="check every line on this MDP file (or gym:ENV_ID) instead of the battery; repeatable")
     verify.add_argument("--save-counterexample", default=None, metavar="FILE",
-                        help="write the first failed step's counterexample as an MDP file (with its policy and θ), "
+                        help="write the first failed step's counterexample (or --counterexample-of's) as an MDP file (with its policy and θ), "
                              "which `derive gradient FILE` and `derive verify PROOF --mdp FILE` read")
+    verify.add_argument("--counterexample-of", default=None, metavar="DERIVATION[:STEP]",
+                        help="with --save-counterexample: save this derivation's failure (STEP a number or 'result') "
+                             "instead of the first one")
     verify.set_defaults(handler=_verify)
     wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     if wanted is not None and wanted not in _PLUGIN_COMMANDS:
@@ -134,6 +138,8 @@ def _verify(args) -> int:
 
     if args.random < 0:
         raise UserError(f"--random: expected a count >= 0, got {args.random}")
+    if args.random > MAX_RANDOM:  # each random MDP costs a check of every line: refuse at once, never hang
+        raise UserError(f"--random: {args.random:,} is past the limit of {MAX_RANDOM:,} random MDPs")
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
     if args.seed is not None and args.seed < 0:
@@ -142,6 +148,13 @@ def _verify(args) -> int:
 
     seed = fresh_seed() if args.seed is None else args.seed
     files, skipped = proof_files(args.paths, report_skipped=True)
+    if args.counterexample_of is not None and not args.save_counterexample:
+        raise UserError("--counterexample-of: only with --save-counterexample FILE")
+    if args.save_counterexample:  # refused before the run, never after it
+        from .outputs import check_output
+
+        check_output("--save-counterexample", args.save_counterexample, suffixes=(".json",),
+                     inputs=[*files, *skipped, *(m for m in args.mdp or () if not m.startswith("gym:"))])
     if skipped and not args.json:
         print(f"skipped {len(skipped)} file(s) without PROOF: {', '.join(f.name for f in skipped)}", flush=True)
     # Load all first, so that bad input is reported at once; a file that fails to load (a malformed
@@ -182,14 +195,30 @@ def _verify(args) -> int:
     elif len(reports) > 1 or (reports and unloadable) or (reports and args.quiet):
         good = sum(r.verified for r in reports)
         tail = f"; {len(unloadable)} file(s) could not be loaded" if unloadable else ""
-        print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: derive verify --seed {seed} replays this run)")
+        print(f"{good} of {len(reports)} proofs verified{tail} (seed {seed}: {_replay(args, seed)} replays this run)")
     elif reports:
-        print(f"seed {seed}: derive verify --seed {seed} replays this run")
+        print(f"seed {seed}: {_replay(args, seed)} replays this run")
     if args.save_counterexample:
-        _save_counterexample(reports, args.save_counterexample, quiet=args.json)
+        _save_counterexample(reports, args.save_counterexample, quiet=args.json, which=args.counterexample_of)
     if unloadable:
         return 2
     return 0 if verified else 1
+
+
+def _replay(args, seed: int) -> str:
+    """The command that replays this run: the same files, battery options and seed."""
+    import shlex
+
+    parts = ["derive", "verify", *args.paths]
+    if args.battery:
+        parts += ["--battery", args.battery]
+    for spec in args.mdp or ():
+        parts += ["--mdp", spec]
+    if args.random != 12:
+        parts += ["--random", str(args.random)]
+    if args.no_minimize:
+        parts.append("--no-minimize")
+    return " ".join(shlex.quote(p) for p in parts + ["--seed", str(seed)])
 
 
 def _given_battery(specs: list[str]):
@@ -198,26 +227,33 @@ def _given_battery(specs: list[str]):
 
     from .battery import Battery
     from .exact import exact_point
+    from .limits import check_horizon
     from .mdpfile import load
     from .semantics import Instance
 
     instances = []
     for spec in specs:
         problem = load(spec)
+        check_horizon(problem.mdp.horizon, where=f"--mdp {spec}: horizon")  # the caps of gradient/estimate
         label = spec if spec.startswith("gym:") else Path(spec).name
         mdp = replace(problem.mdp, name=label)  # the report names the file it replays
         instances.append(Instance(mdp, problem.policy, exact_point(problem.policy, problem.theta), name=label))
     return Battery(instances, name="given: " + ", ".join(inst.name for inst in instances), seed=None)
 
 
-def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
-    """Write the first failed step's counterexample as an MDP file; say where, or why there is none."""
+def _save_counterexample(reports, target: str, *, quiet: bool, which: str | None = None) -> None:
+    """Write the first (or the named) failed step's counterexample as an MDP file; say where, or why there is none."""
     say = (lambda text: print(text, file=sys.stderr)) if quiet else print
+    name, _, step = (which or "").rpartition(":") if ":" in (which or "") else (which or "", "", "")
+    failed = []
     for r in reports:
         for d in r.derivations:
             for s in (*d.steps, d.result):
                 ce = s.counterexample
                 if ce is None:
+                    continue
+                failed.append(f"{d.name}:{'result' if s.index == 0 else s.index}")
+                if which is not None and (d.name != name or (step and step != ("result" if s.index == 0 else str(s.index)))):
                     continue
                 where = f"{r.name}, {d.name}, " + ("stated result" if s.index == 0 else f"step {s.index} ({s.rule})")
                 if not ce.replayable:
@@ -231,6 +267,11 @@ def _save_counterexample(reports, target: str, *, quiet: bool) -> None:
                 proof = f" {r.path}" if r.path else ""
                 say(f"counterexample of {where} saved to {target}: derive verify{proof} --mdp {target} replays it")
                 return
+    if which is not None:
+        listed = ", ".join(failed[:10]) or "none"
+        say(f"derive: --counterexample-of {which}: no failed line with a counterexample there (failed: {listed}); "
+            "nothing saved")
+        return
     say("derive: no failed step with a counterexample: nothing saved")
 
 
@@ -376,7 +417,9 @@ def _step_lines(s) -> list[str]:
         verdict += ", " + agreement_phrase(s.instances - s.numeric_instances, s.numeric_instances, s.unit,
                                            getattr(s, "scope", ""))
     out = [f"    {_mark(s)} {label:<7}{s.rule:<34} {verdict}{rel}"]
-    if s.verdict != "proved symbolically" and s.symbolic and not s.symbolic.startswith("proved"):
+    # A counterexample decides a failed line; whether SymPy also ran out of time there depends on the load.
+    timed_out = s.counterexample is not None and s.symbolic.startswith("undecided")
+    if s.verdict != "proved symbolically" and s.symbolic and not s.symbolic.startswith("proved") and not timed_out:
         out.append(f"             symbolic: {s.symbolic}")
     if s.detail:
         out.append(f"             {s.detail}")

@@ -157,6 +157,11 @@ def run_gradcheck(args) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise UserError(f"--seed: expected an integer >= 0, got {args.seed}")
+    if args.save_minimal:  # refused before the run: never over an input, a .py, a folder or into a missing folder
+        from .outputs import check_output
+
+        check_output("--save-minimal", args.save_minimal, suffixes=(".json",),
+                     inputs=[m for m in args.mdp or () if not m.startswith("gym:")])
     if args.loss:
         return _run_loss(args)
     for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .cli import seed_value
 from .errors import UserError
 
 __all__ = ["register", "render"]
@@ -26,6 +27,8 @@ def register(subparsers) -> None:
                         "by default taken from FILE's suffix")
     p.add_argument("--pdf", action="store_true",
                    help="compile with pdflatex into FILE.pdf (default: PATH's name, .pdf, in the current folder)")
+    p.add_argument("--seed", type=seed_value, default=None,
+                   help="seed of the battery every proof of the document is checked on (default: a fresh one, printed)")
     p.set_defaults(handler=_latex)
 
 
@@ -56,9 +59,20 @@ def _latex(args) -> int:
 
         if pdflatex_path() is None:  # fail before the slow verification
             raise PdflatexMissing(INSTALL_HINT)
+    from .battery import fresh_seed
+    from .outputs import check_output
+
+    if args.output:  # refused before the run: never over the script, a .py, a folder or into a missing folder
+        check_output("-o", args.output, inputs=[args.path])
+        if args.pdf:
+            check_output("-o", Path(args.output).with_suffix(".pdf"), inputs=[args.path])
+    elif args.pdf:
+        check_output("--pdf", Path(Path(args.path).stem).with_suffix(".pdf"), inputs=[args.path])
     proofs = load_proofs(args.path)
-    print(f"verifying {args.path} …", file=sys.stderr, flush=True)
-    reports = [verify_proof(p, path=str(args.path)) for p in proofs]
+    seed = fresh_seed() if args.seed is None else args.seed
+    print(f"verifying {args.path} (seed {seed}: derive latex {args.path} --seed {seed} replays it) …",
+          file=sys.stderr, flush=True)
+    reports = [verify_proof(p, path=str(args.path), seed=seed) for p in proofs]
     text = render(proofs, reports, fmt=fmt)
     if not args.pdf:
         if args.output:
@@ -81,8 +95,7 @@ def _latex(args) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # the folder was checked before the run (check_output): never created here
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot write: {exc.strerror}") from None

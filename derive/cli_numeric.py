@@ -79,17 +79,48 @@ def _header(problem: Problem) -> str:
     return f"{problem.source}: {problem.mdp.describe()}; policy {problem.policy.describe()}"
 
 
+def _value_text(x, exact, spec: str) -> str:
+    """A value as float64 prints it, unless the exact value is nonzero and float64 would print 0 (or -0)."""
+    if isinstance(exact, Fraction) and exact != 0 and x == 0:
+        return (" " if spec.startswith(" ") and exact > 0 else "") + _scientific(exact)
+    return format(x, spec)
+
+
+def _scientific(q: Fraction, digits: int = 6) -> str:
+    """q ≠ 0 in scientific form, computed exactly (it may lie far below float64's range)."""
+    sign = "-" if q < 0 else ""
+    q = abs(q)
+    e = int((q.numerator.bit_length() - q.denominator.bit_length()) * 0.30102999566398120)  # log10(2)
+    while q >= Fraction(10) ** (e + 1):
+        e += 1
+    while q < Fraction(10) ** e:
+        e -= 1
+    mantissa = q / Fraction(10) ** e  # in [1, 10)
+    scaled = round(mantissa * 10 ** (digits - 1))
+    if scaled >= 10 ** digits:  # rounding carried into the next power of ten
+        scaled //= 10
+        e += 1
+    text = str(scaled)
+    return f"{sign}{text[0]}.{text[1:].rstrip('0') or '0'}e{e}"
+
+
 def _exact_text(x) -> str:
     if isinstance(x, Fraction):
         s = str(x)
-        return f"  = {s}" if len(s) <= 40 else f"  (exact rational, {len(str(x.denominator))}-digit denominator)"
+        if len(s) <= 40:
+            return f"  = {s}"
+        zero = "; nonzero, below float64's range" if x != 0 and abs(x) < Fraction(2.2250738585072014e-308) else ""
+        return f"  (exact rational, {len(str(x.denominator))}-digit denominator{zero})"
     return ""
 
 
 def run_gradient(args) -> int:
     """J and ∇J by the chosen route; returns 0."""
     problem = load(args.mdp, horizon=args.horizon)
-    result = gradient(problem.mdp, problem.policy, problem.theta, method=args.method)
+    try:  # each route refuses a horizon past its own cap (the DP here keeps O(H·S) numbers, not (H + 1)²)
+        result = gradient(problem.mdp, problem.policy, problem.theta, method=args.method)
+    except UserError as exc:  # the route refused this file's policy or θ: name the file
+        raise UserError(str(exc) if str(exc).startswith(args.mdp) else f"{args.mdp}: {exc}") from None
     J, grad = result.as_floats()
     if args.json:
         print(json.dumps({"J": J, "grad": grad, "method": result.method}))
@@ -99,12 +130,12 @@ def run_gradient(args) -> int:
     print(f"method: {result.method} ({kind})")
     if result.exact and not isinstance(problem.policy, DirectPolicy) and not exact_in_z(problem.theta):
         print("note: exact at z = e^θ rounded to float64; write θ_k as 0 or \"log(p/q)\" for z_k exact")
-    print(f"J(θ) = {J:.15g}{_exact_text(result.J)}")
+    print(f"J(θ) = {_value_text(J, result.J, '.15g')}{_exact_text(result.J)}")
     print("∇J(θ):")
     labels = _labels(problem)
     width = max(len(x) for x in labels)
     for label, g, exact in zip(labels, grad, result.grad):
-        print(f"  {label:<{width}}  {g: .15g}{_exact_text(exact)}")
+        print(f"  {label:<{width}}  {_value_text(g, exact, ' .15g')}{_exact_text(exact)}")
     return 0
 
 

@@ -19,7 +19,7 @@ from .errors import UserError
 
 __all__ = [
     "Condition", "Rule", "Step", "Goal", "Derivation", "Proof", "RuleDoesNotApply", "MalformedProof",
-    "rule", "validate_proof", "EQUAL", "UNBIASED", "RELATIONS",
+    "rule", "validate_proof", "check_arguments", "EQUAL", "UNBIASED", "RELATIONS",
 ]
 
 EQUAL = "="
@@ -252,6 +252,10 @@ class Proof:
         _text(self.title, "Proof.title")
         _text(self.source, "Proof.source")
         _text(self.battery, "Proof.battery")
+        from .battery import BATTERIES  # an unknown name is refused when the proof is built, not when it is checked
+
+        if self.battery not in BATTERIES:
+            raise MalformedProof(f"Proof.battery: expected one of {', '.join(map(repr, BATTERIES))}, got {self.battery!r}")
         ds = self.derivations
         if isinstance(ds, Derivation):
             raise MalformedProof(f"Proof.derivations: expected a tuple of Derivations, got a single Derivation "
@@ -283,6 +287,45 @@ class Proof:
         from .latex import proof_to_mathjax
 
         return proof_to_mathjax(self)
+
+
+def check_arguments(where: str, *, expressions=(), relation=EQUAL, seed=None, timeout=2.0, battery=None) -> None:
+    """The arguments of check_step / verify_proof, refused with a MalformedProof naming ``where`` and the argument.
+
+    ``expressions`` are (name, value) pairs that must be SymPy expressions (a string or a number is refused).
+    """
+    import math
+
+    from .battery import BATTERIES
+
+    for name, value in expressions:
+        if isinstance(value, str):
+            raise MalformedProof(f"{where}: {name}: expected a SymPy expression, got the string {value!r} "
+                                 "(derive never parses text: build it from derive.notation)")
+        if not isinstance(value, Expr):
+            raise MalformedProof(f"{where}: {name}: expected a SymPy expression built from derive.notation, "
+                                 f"got {type(value).__name__}")
+    _relation(relation, f"{where}: relation")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise MalformedProof(f"{where}: seed: expected an integer >= 0 or None, got {seed!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (timeout > 0 and math.isfinite(timeout)):
+        raise MalformedProof(f"{where}: timeout: expected a finite number of seconds > 0, got {timeout!r}")
+    if isinstance(battery, str):
+        raise MalformedProof(f"{where}: battery: expected a Battery or a list of instances, got the string {battery!r}"
+                             f" (for a named one call it: derive.battery.BATTERIES[name](seed=…), "
+                             f"names {', '.join(BATTERIES)})")
+    if battery is not None:
+        from .semantics import Instance, PointInstance
+
+        try:
+            items = list(battery)
+        except TypeError:
+            raise MalformedProof(f"{where}: battery: expected a Battery or a list of instances, "
+                                 f"got {type(battery).__name__}") from None
+        for k, inst in enumerate(items):
+            if not isinstance(inst, (Instance, PointInstance)):
+                raise MalformedProof(f"{where}: battery[{k}]: expected an instance (derive.semantics.Instance), "
+                                     f"got {type(inst).__name__}")
 
 
 def validate_proof(proof: Proof) -> None:

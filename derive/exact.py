@@ -24,6 +24,7 @@ import sympy as sp
 from sympy.polys.domains import QQ
 from sympy.polys.rings import ring
 
+from .display import Displayed
 from .errors import UserError
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, LinearSoftmax, TabularSoftmax
@@ -74,7 +75,7 @@ class ScoreUndefined(UserError):
 
 
 @dataclass(frozen=True)
-class Gradient:
+class Gradient(Displayed):
     """J(θ) and ∇J(θ) from one route; exact routes hold Fractions, ``dp`` holds floats."""
 
     J: object

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
 from .mdp import FiniteMDP
@@ -99,7 +100,7 @@ class Trajectories:
 
 
 @dataclass(frozen=True)
-class MDPResult:
+class MDPResult(Displayed):
     """The test on one MDP: exact ∇J, the mean of the batch estimates, its standard errors and the Holm p-value."""
 
     name: str
@@ -149,7 +150,7 @@ class MDPResult:
 
 
 @dataclass(frozen=True)
-class GradcheckResult:
+class GradcheckResult(Displayed):
     """Overall verdict, its p-value (Holm across MDPs), per-MDP results and the smallest failing MDP."""
 
     passed: bool
@@ -520,7 +521,7 @@ def _smallest(estimator, failing: MDPResult, *, samples: int, seed: int, alpha: 
     level = alpha / max(1, len(smaller))
     for j, (mdp, policy, theta) in enumerate(smaller):
         r = _check_one(estimator, mdp, policy, theta, samples=samples, seed=[seed, 1_000_000 + j], alpha=level,
-                       variance=False, name=f"smallest failing: S={mdp.n_states} A={mdp.n_actions} H={mdp.horizon}",
+                       variance=False, name="smallest failing",  # its size is in the description
                        batch_size=batch_size)
         if r.p_value <= level:
             return r

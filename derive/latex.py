@@ -20,7 +20,7 @@ from .latex_prose import math_to_latex, prose_to_latex, prose_to_markdown
 from .notation import (
     InitialDistribution, Policy, Return, TrajectoryProbability, TrajectorySum, Transition, theta,
 )
-from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase
+from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase, plural
 
 __all__ = [
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
@@ -194,13 +194,8 @@ def _leading_denominator(expr):
 
 
 def _captures(f, following) -> bool:
-    """A Σ/Π factor would seem to reach over later factors that depend on its index."""
-    if isinstance(f, (Sum, Product)):
-        index = {lim[0] for lim in f.limits}
-        return any(index & g.free_symbols for g in following)
-    if isinstance(f, TrajectorySum):
-        return any(f.variable in g.free_symbols for g in following)
-    return False
+    """A Σ/Π factor followed by others would seem to reach over them: bracketed, as the text form does."""
+    return isinstance(f, (Sum, Product, TrajectorySum)) and bool(following)
 
 
 _PRINTER = SeedLatexPrinter()
@@ -924,7 +919,7 @@ def _summary(report: ProofReport | None, *, legend: bool = True) -> str:
     good = sum(s.ok for s in lines)
     state = "Verified" if report.verified else "Not verified"
     unit = "points" if lines and getattr(lines[0], "unit", "MDPs") == "points" else "MDPs"
-    battery = f" on a battery of {len(report.instances)} {unit}" if report.instances else ""
+    battery = f" on a battery of {len(report.instances)} {plural(len(report.instances), unit)}" if report.instances else ""
     head = f"{state}{battery}: {good} of {len(lines)} lines hold."
     return f"{head} {_legend([report])}" if legend else head
 
@@ -1097,7 +1092,8 @@ def _failure_words(s) -> str:
     ce = s.counterexample
     if ce is None:
         return s.detail or s.symbolic or s.verdict
-    values = f": left side {', '.join(ce.lhs)}, right side {', '.join(ce.rhs)}" if ce.lhs else ""
+    side = lambda xs: xs[0] if len(xs) == 1 else "[" + ", ".join(xs) + "]"  # noqa: E731 - a vector in brackets
+    values = f": left side {side(ce.lhs)}, right side {side(ce.rhs)}" if ce.lhs else ""
     bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
     return f"{ce.reason}{values} — on {ce.instance}{bound}"
 
@@ -1114,8 +1110,8 @@ def report_to_latex(report) -> str:
         cells += [rf"\text{{{line}}}", _mathjax_prose(s.rule), rf"{sym}\ {_mathjax_prose(words)}"]
         rows.append(" & ".join(cells))
         if not s.ok:
-            why.append(r"\text{%s: }%s" % ("stated result" if s.index == 0 else f"line {s.index}",
-                                           _mathjax_prose(_failure_words(s))))
+            where = ("" if lone else f"{name}, ") + ("stated result" if s.index == 0 else f"line {s.index}")
+            why.append(r"%s\text{: }%s" % (_mathjax_prose(where), _mathjax_prose(_failure_words(s))))
     cols = "lll" if lone else "llll"
     table = "\\begin{array}{%s}\n%s\n\\end{array}" % (cols, " \\\\\n".join(rows))
     if why:

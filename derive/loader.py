@@ -73,6 +73,9 @@ def _top_level(body):
 
     for node in body:
         yield node
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            yield from _top_level(node.orelse)  # the body runs only as `python script.py`, never when derive loads it
+            continue
         if isinstance(node, (ast.If, ast.Try, ast.With)):
             for part in ("body", "orelse", "finalbody"):
                 yield from _top_level(getattr(node, part, []) or [])
@@ -80,9 +83,22 @@ def _top_level(body):
                 yield from _top_level(handler.body)
 
 
+def _is_main_guard(test) -> bool:
+    """Whether an if-test is ``__name__ == "__main__"`` (either way round)."""
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides)
+            and any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides))
+
+
 def _assigns_proof(node) -> bool:
     import ast
 
+    if isinstance(node, ast.ImportFrom):  # `from a_proof import PROOF` re-exports a proof
+        return any((alias.asname or alias.name) in ("PROOF", "PROOFS") for alias in node.names)
     if isinstance(node, ast.Assign):
         targets = node.targets
     elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
@@ -103,7 +119,7 @@ def load_proofs(path: str | Path) -> list[Proof]:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        with _script_sandbox():
+        with _script_sandbox(), _script_folder_importable(path):
             namespace = runpy.run_path(str(path), run_name="derive_proof")
     except SyntaxError as exc:
         raise UserError(f"{path}:{exc.lineno}: syntax error: {_safe_text(exc.msg)}") from None
@@ -207,6 +223,35 @@ def _guard_process() -> None:
     for name in ("raise_signal", "pthread_kill"):
         if hasattr(signal, name):
             setattr(signal, name, guard("signal", name, getattr(signal, name), always))
+
+
+@contextlib.contextmanager
+def _script_folder_importable(path: Path):
+    """While a script runs, its folder is first on sys.path (as under `python script.py`); removed after.
+
+    The modules it imported from its folder are dropped from sys.modules afterwards, so that a script in
+    another folder with a helper of the same name imports its own helper, not this one's.
+    """
+    folder = str(path.resolve().parent)
+    before = set(sys.modules)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+        for name in set(sys.modules) - before:
+            module = sys.modules.get(name)
+            file = getattr(module, "__file__", None)
+            if name.split(".")[0] != "derive" and isinstance(file, str) and _inside(file, folder):
+                del sys.modules[name]
+
+
+def _inside(file: str, folder: str) -> bool:
+    try:
+        return Path(file).resolve().is_relative_to(folder)
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 import mpmath
 import numpy as np
 
+from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
 from .mdp import FiniteMDP
@@ -389,7 +390,7 @@ def observations(problem: LossProblem) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class MDPLossResult:
+class MDPLossResult(Displayed):
     """The tests on one MDP: E[−∇loss] against c·∇J and against ∇J, from B independent batches."""
 
     name: str
@@ -437,7 +438,7 @@ class MDPLossResult:
 
 
 @dataclass(frozen=True)
-class LossResult:
+class LossResult(Displayed):
     """Overall verdict (one of VERDICTS), the per-MDP results and the smallest MDP where the bias shows."""
 
     verdict: str

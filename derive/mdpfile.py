@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
+from .display import Displayed
 from .errors import UserError
 from .exact import LogRational
 from .mdp import FiniteMDP, InvalidMDP
@@ -30,7 +31,7 @@ _LOG = re.compile(r"\s*log\(\s*(\d+)\s*(?:/\s*(\d+)\s*)?\)\s*")  # θ = log(p/q)
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(Displayed):
     """An MDP, a policy and the parameter θ at which to take J and ∇J."""
 
     mdp: FiniteMDP
@@ -61,6 +62,9 @@ def load_file(path) -> Problem:
     """Read and validate a .json or .toml MDP file."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before reading: the tables of a finite MDP fit far below this
+            raise UserError(f"{p}: {size:,} bytes is past the limit of {MAX_FILE_BYTES:,} for an MDP file")
         text = p.read_bytes()
     except OSError as e:
         raise UserError(f"{p}: cannot read ({e.strerror})") from None
@@ -81,6 +85,8 @@ def load_file(path) -> Problem:
 
 
 _FORMATS = {".json": "JSON", ".toml": "TOML"}
+MAX_FILE_BYTES = 100_000_000  # an MDP file's size
+MAX_NAME = 200                # characters of its name
 
 
 def _reject_constant(name: str):
@@ -221,6 +227,10 @@ def _parse(data, source: str) -> Problem:
         else:
             outcomes[s] = [[(Fraction(0), Fraction(1))] for _ in range(A)]
     name = data.get("name", Path(source).stem)
+    if not isinstance(name, str):
+        raise UserError(f"{source}: name: expected a string, got {type(name).__name__}")
+    if len(name) > MAX_NAME or "\n" in name:  # it is echoed in every report: one short line
+        raise UserError(f"{source}: name: expected one line of at most {MAX_NAME} characters, got {len(name):,}")
     mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=horizon, discount=gamma, name=str(name),
                                 reward_distribution=outcomes)
     policy = _policy(data.get("policy", {"kind": "tabular-softmax"}), S, A)
@@ -325,7 +335,7 @@ def to_document(mdp: FiniteMDP, policy, point, *, name: str = "") -> dict:
     softmax θ_k is written "log(p/q)" and :func:`load` gives back the same point exactly.
     """
     s = str
-    doc: dict = {"name": name or mdp.name or "counterexample", "initial": [s(x) for x in mdp.initial],
+    doc: dict = {"name": " ".join((name or mdp.name or "counterexample").split())[:MAX_NAME], "initial": [s(x) for x in mdp.initial],
                  "transitions": [[[s(x) for x in d] for d in row] for row in mdp.transitions]}
     if mdp.reward_distribution:
         doc["reward_distribution"] = [[[[s(r), s(p)] for r, p in o] for o in row] for row in mdp.reward_distribution]

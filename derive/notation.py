@@ -10,6 +10,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Derivative, Expr, Function, Product, Rational, Sum, Symbol
 
+from .errors import UserError
+
 __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
@@ -21,7 +23,7 @@ __all__ = [
     "factorisation_with_rewards", "sum_states", "d", "Q",
     "s", "a", "mu", "dynamics", "pi", "P", "R", "J", "grad", "sum_tau", "sum_t",
     "prod_t", "sample_mean", "ratio", "fraction", "factorisation", "unevaluated_mul", "STRUCTURE",
-    "PROBABILITIES", "nonnegative",
+    "PROBABILITIES", "nonnegative", "NotationError",
 ]
 
 theta = Symbol("theta", real=True)
@@ -37,7 +39,38 @@ x = Symbol("s", integer=True, nonnegative=True)    # a state: a statement "for e
 c = Symbol("c", integer=True, nonnegative=True)    # a second action, bound by Σ_c
 
 
-class Sample(Function):
+class NotationError(UserError, TypeError):
+    """Text (or another non-expression) given where derive's notation needs a SymPy expression."""
+
+
+def _no_text(value, where: str):
+    """value itself; a string is refused, never parsed (sympify would eval it)."""
+    if isinstance(value, str):
+        raise NotationError(f"{where}: expected a SymPy expression, got the string {value!r} "
+                            "(derive never parses text: build it from derive.notation, e.g. grad(J()))")
+    return value
+
+
+def _body(value, where: str) -> Expr:
+    """value as a SymPy expression: text refused, anything SymPy cannot take without parsing refused."""
+    try:
+        return sp.sympify(_no_text(value, where), strict=True)
+    except sp.SympifyError:
+        raise NotationError(f"{where}: expected a SymPy expression, got {type(value).__name__}") from None
+
+
+class _NoText:
+    """Function subclasses of the notation refuse string arguments (SymPy's Function would parse them)."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **options):
+        for k, value in enumerate(args):
+            _no_text(value, f"{cls.__name__} argument {k + 1}")
+        return super().__new__(cls, *args, **options)
+
+
+class Sample(_NoText, Function):
     """τ^(i): the i-th sampled trajectory."""
 
     nargs = 1
@@ -61,7 +94,7 @@ def _plain_superscript(traj, printer) -> str:
     return "" if traj == tau else "[%s]" % printer._print(traj)
 
 
-class _Printed(Function):
+class _Printed(_NoText, Function):
     """A function printed from two format strings, one for LaTeX and one for plain text."""
 
     latex_form = ""
@@ -79,7 +112,7 @@ class _Printed(Function):
         return self.plain_form % self._shown(printer)
 
 
-class _Depends(Function):
+class _Depends(_NoText, Function):
     """A quantity whose value depends on parameters that are not among its arguments (θ, γ).
 
     SymPy sees the dependence through ``free_symbols`` and keeps ∂/∂θ of it as an unevaluated
@@ -98,7 +131,7 @@ class _Depends(Function):
         return super()._eval_derivative(s)
 
 
-class _StepOf(Function):
+class _StepOf(_NoText, Function):
     """A quantity of a trajectory at step k: letter_k, with ^(i) for a sample τ^(i)."""
 
     nargs = 2
@@ -176,7 +209,7 @@ class Reward(_StepOf):
     letter = "r"
 
 
-class RewardProbability(Function):
+class RewardProbability(_NoText, Function):
     """P(r_t | a_t, s_t): the probability of the reward drawn at step t (θ-free; seed 004)."""
 
     nargs = 2
@@ -217,7 +250,7 @@ class Expectation(_Binder):
     """E_{τ∼π_θ}[body]: the expectation over trajectories, Σ_{τ: P(τ;θ)>0} P(τ;θ) body."""
 
     def __new__(cls, body, traj=tau):
-        return Expr.__new__(cls, sp.sympify(body), traj)
+        return Expr.__new__(cls, _body(body, cls.__name__), traj)
 
     @property
     def free_symbols(self):
@@ -248,7 +281,7 @@ class ActionSum(_Binder):
     """Σ_b body: a sum over every action b (body written with the action symbol)."""
 
     def __new__(cls, body, var=b):
-        return Expr.__new__(cls, sp.sympify(body), var)
+        return Expr.__new__(cls, _body(body, cls.__name__), var)
 
     def _latex(self, printer):
         return r"\sum_{%s} %s" % (printer._print(self.variable), printer._print(self.body))
@@ -261,7 +294,7 @@ class StateSum(ActionSum):
     """Σ_s body: a sum over every state s (body written with the state symbol)."""
 
     def __new__(cls, body, var=None):
-        return Expr.__new__(cls, sp.sympify(body), x if var is None else var)
+        return Expr.__new__(cls, _body(body, cls.__name__), x if var is None else var)
 
 
 class Occupancy(_Depends, _Printed):
@@ -300,7 +333,7 @@ class MeanReward(_Printed):
     plain_form = "rbar(%s, %s)"
 
 
-class Normal(Function):
+class Normal(_NoText, Function):
     """N(a; μ, σ²): the Gaussian density of a continuous action a with mean μ and standard deviation σ."""
 
     nargs = 3
@@ -370,7 +403,7 @@ class TrajectorySum(_Binder):
     """Σ_τ body: a sum over every trajectory, or (support=True) over those with P(τ;θ) > 0."""
 
     def __new__(cls, body, traj=tau, support=False):
-        return Expr.__new__(cls, sp.sympify(body), traj, sp.true if support else sp.false)
+        return Expr.__new__(cls, _body(body, cls.__name__), traj, sp.true if support else sp.false)
 
     @property
     def support(self) -> bool:
@@ -454,7 +487,7 @@ def J() -> Expr:
 
 def grad(expr) -> Expr:
     """∇_θ expr, unevaluated."""
-    return Derivative(expr, theta)
+    return Derivative(_body(expr, "grad"), theta)
 
 
 def sum_tau(body, *, support: bool = False) -> Expr:
@@ -464,12 +497,12 @@ def sum_tau(body, *, support: bool = False) -> Expr:
 
 def sum_t(body, *, upper=H) -> Expr:
     """Σ_{t=0}^{H} body."""
-    return Sum(body, (t, 0, upper))
+    return Sum(_body(body, "sum_t"), (t, 0, _body(upper, "sum_t upper")))
 
 
 def prod_t(body, *, upper=H) -> Expr:
     """Π_{t=0}^{H} body."""
-    return Product(body, (t, 0, upper))
+    return Product(_body(body, "prod_t"), (t, 0, _body(upper, "prod_t upper")))
 
 
 def _rebuild(op, *args):
@@ -541,12 +574,12 @@ def discounted_return(traj=tau) -> Expr:
 
 def reward_to_go(k=t, traj=tau) -> Expr:
     """Σ_{u=k}^{H} γ^u r_u: the rewards from step k on."""
-    return Sum(unevaluated_mul(gamma ** u, r(u, traj)), (u, k, H))
+    return Sum(unevaluated_mul(gamma ** u, r(u, traj)), (u, _body(k, "reward_to_go"), H))
 
 
 def unevaluated_mul(*factors) -> Expr:
     """A product SymPy must not simplify (keeps P/P and ∇P/P visible)."""
-    return sp.Mul(*factors, evaluate=False)
+    return sp.Mul(*(_body(f, "unevaluated_mul") for f in factors), evaluate=False)
 
 
 def ratio(expr) -> Expr:
@@ -556,12 +589,12 @@ def ratio(expr) -> Expr:
 
 def fraction(num, den) -> Expr:
     """num / den without cancellation."""
-    return sp.Mul(num, sp.Pow(den, -1, evaluate=False), evaluate=False)
+    return sp.Mul(_body(num, "fraction"), sp.Pow(_body(den, "fraction"), -1, evaluate=False), evaluate=False)
 
 
 def sample_mean(body) -> Expr:
     """(1/m) Σ_{i=1}^{m} body, body written in τ^(i)."""
-    return unevaluated_mul(Rational(1, 1) / m, Sum(body, (i, 1, m)))
+    return unevaluated_mul(Rational(1, 1) / m, Sum(_body(body, "sample_mean"), (i, 1, m)))
 
 
 def factorisation(traj=tau) -> Expr:
@@ -590,14 +623,34 @@ def _repr_latex_(self):
     return _sympy_repr_latex(self)
 
 
+_PRINTING: list = []  # set while derive's text printer runs: a str() inside it is SymPy's own
+
+
+def _str(self):
+    """str() and repr() of an expression with derive's notation in it: derive's text form (∇_θ, P(τ;θ))."""
+    if not _PRINTING and (isinstance(self, _NOTATION) or (isinstance(self, sp.Basic) and self.has(*_NOTATION))):
+        from .text import to_text  # lazily: the printer imports this module
+
+        _PRINTING.append(True)
+        try:
+            return to_text(self)
+        finally:
+            _PRINTING.pop()
+    return _sympy_str(self)
+
+
 def _install_repr_latex():
     from sympy.core._print_helpers import Printable
 
-    global _sympy_repr_latex
+    global _sympy_repr_latex, _sympy_str
     if getattr(Printable._repr_latex_, "__module__", "") != __name__:
         _sympy_repr_latex = Printable._repr_latex_
         Printable._repr_latex_ = _repr_latex_
+    if getattr(Printable.__str__, "__module__", "") != __name__:
+        _sympy_str = Printable.__str__
+        Printable.__str__ = Printable.__repr__ = _str
 
 
 _sympy_repr_latex = None
+_sympy_str = None
 _install_repr_latex()

@@ -313,8 +313,9 @@ def _root(z: Fraction, L: int, k: int) -> Fraction:
         return z
     num, den = _int_root(z.numerator, L), _int_root(z.denominator, L)
     if num is None or den is None:
-        raise InvalidPolicy(f"z[{k}] = {z} is not an exact {L}-th power, which the features' denominators need "
-                            f"(π ∝ z^φ with φ a multiple of 1/{L})")
+        raise InvalidPolicy(f"e^θ_{k} = {z} has no exact rational root of order {L}, which features with "
+                            f"denominator {L} need (π ∝ e^(θ·φ)); write θ_{k} as log(p/q) with p/q a perfect power "
+                            f"of order {L}, give integer features, or use the float route (method dp)")
     return Fraction(num, den)
 
 

@@ -39,13 +39,20 @@ WEAK_WORDS = (NUMERIC, "random sample tuples", "not checked")
 
 def instances_phrase(n: int, unit: str = "MDPs") -> str:
     """'checked on 20 MDPs' or 'checked at 6 points'."""
-    return (CHECKED_POINTS if unit == "points" else CHECKED).format(n=n)
+    return (CHECKED_POINTS if unit == "points" else CHECKED).format(n=n)[:-1 if n == 1 else None]
+
+
+def plural(n: int, unit: str) -> str:
+    """'MDPs' or, for one, 'MDP' ('points' / 'point')."""
+    return unit[:-1] if n == 1 and unit.endswith("s") else unit
 
 
 def agreement_phrase(exact: int, numeric: int, unit: str, scope: str, *, total: int | None = None) -> str:
     """'checked on 24 MDPs (scope)', 'agree to 60 digits on 3 MDPs (scope)', or both; 'K of N' when some were not evaluated."""
     at = "at" if unit == "points" else "on"
     of = f" of {total}" if total is not None and exact + numeric < total else ""
+    counted = total if of else (numeric if numeric and not exact else exact)
+    unit = plural(counted, unit)
     if numeric and not exact:
         words = f"{NUMERIC} {at} {numeric}{of} {unit}"
     elif numeric:
@@ -202,7 +209,8 @@ class ProofReport(_NotebookView):
     def scope_line(self) -> str:
         """'checked on a battery of 20 MDPs (default: S ≤ 5, …; seed 0)'."""
         unit = "points" if self.derivations and self.derivations[0].result.unit == "points" else "MDPs"
-        return f"checked on a battery of {len(self.instances)} {unit}" + (f" ({self.scope})" if self.scope else "")
+        return (f"checked on a battery of {len(self.instances)} {plural(len(self.instances), unit)}"
+                + (f" ({self.scope})" if self.scope else ""))
 
     def to_dict(self) -> dict:
         return {

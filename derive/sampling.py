@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .display import Displayed
 from .errors import UserError
 from .mdp import FiniteMDP
 from .policies import DirectPolicy, TabularSoftmax
@@ -247,7 +248,7 @@ def group_gradients(policy, theta: np.ndarray, pair: np.ndarray, weights: np.nda
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Displayed):
     """Mean of ĝ over m trajectories, its standard errors and (K <= 64) the covariance of the mean.
 
     ``dof`` is None when the errors come from per-trajectory moments (normal reference) and

@@ -20,6 +20,7 @@ from typing import Sequence
 import mpmath
 import numpy as np
 
+from .display import Displayed
 from .exact import enumerate_support, DynamicProgram
 from .mdp import FiniteMDP
 from .sampling import Batch, Estimate, per_trajectory_gradients, step_weights
@@ -39,7 +40,7 @@ AUTO_BATCHES = 1_000  # independent batches of the "auto" test when the covarian
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Displayed):
     """The test's outcome: per-component (Holm-adjusted) p-values, the family p-value and the verdict."""
 
     test: str
@@ -584,7 +585,7 @@ TESTS = ("auto", "holm", "chi2", "chi2-exact")
 
 
 @dataclass(frozen=True)
-class CrossCheck:
+class CrossCheck(Displayed):
     """Exact ∇J (float64 DP), the Monte-Carlo estimate, and the test's verdict."""
 
     exact: np.ndarray

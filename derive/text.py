@@ -58,8 +58,48 @@ class NotationTextPrinter(StrPrinter):
             body = "[%s]" % body
         if expr.variable_count == ((n.theta, 1),):
             return "∇_θ " + body
-        head = "".join("∂%s/∂%s" % ("" if k == 1 else "^%s" % k, self._print(v)) for v, k in expr.variable_count)
+        if expr.variable_count == ((n.theta, expr.variable_count[0][1]),):
+            return "∇_θ^%s %s" % (self._print(expr.variable_count[0][1]), body)
+        head = "".join("∂%s/∂%s%s" % ("" if k == 1 else "^%s" % k, self._print(v), "" if k == 1 else "^%s" % k)
+                       for v, k in expr.variable_count)
         return "%s %s" % (head, body)
+
+    def _print_Add(self, expr, order=None):
+        # Numbers last, as the seeds write them: t + 1, H - 1 (SymPy would print 1 + t, -1 + H).
+        terms = sorted(expr.args, key=lambda a: bool(a.is_Number))
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            piece = self._print(term)
+            text += " - " + piece[1:] if piece.startswith("-") else " + " + piece
+        return text
+
+    def _print_Pow(self, expr, rational=False):
+        # x^2, not x**2; products in the fallback below are juxtaposed, not starred.
+        return super()._print_Pow(expr, rational=rational).replace("**", "^")
+
+    def _print_Abs(self, expr):
+        return "|%s|" % self._print(expr.args[0])
+
+    def _print_Max(self, expr):
+        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Min(self, expr):
+        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
+
+    def _print_Integral(self, expr):
+        body = self._print(expr.function)
+        if isinstance(expr.function, Add):
+            body = "(%s)" % body
+        heads = ""
+        for lim in expr.limits:
+            var = self._print(lim[0])
+            if len(lim) == 3:
+                lo, hi = (("-∞" if x == -sp.oo else "∞" if x == sp.oo else self._print(x)) for x in lim[1:])
+                heads += "∫_{%s}^{%s} " % (lo, hi)
+            else:
+                heads += "∫ "
+            body += " d%s" % var
+        return heads + body
 
     def _limits_body(self, expr, sign: str) -> str:
         body = expr.function
@@ -104,7 +144,7 @@ class NotationTextPrinter(StrPrinter):
         from .latex import _display_args
 
         if not any(isinstance(a, sp.Function) or isinstance(a, (Derivative, Sum, Product)) for a in expr.args):
-            return super()._print_Mul(expr)
+            return super()._print_Mul(expr).replace("**", "^").replace("*", " ")
         num, den = [], []
         for f in _display_args(expr):
             if isinstance(f, Pow) and f.exp == -1 and not f.base.is_Number:
@@ -126,6 +166,8 @@ class NotationTextPrinter(StrPrinter):
         if not den:
             return sign + top
         bottom = " ".join(factor(f, True) for f in den)
+        if all(d.is_Symbol for d in den) and any(isinstance(f, (Sum, Product, n.TrajectorySum)) for f in num):
+            return "%s(1/%s) %s" % (sign, bottom, top)  # a sample mean: (1/m) Σ_{i=1}^{m} …
         if len(den) > 1:
             bottom = "(%s)" % bottom
         if len(num) > 1 or isinstance(num[0] if num else None, (Sum, Product, n.TrajectorySum)):

@@ -158,7 +158,8 @@ def test_seed_replays_the_run_exactly_and_a_fresh_one_is_printed():
     assert da["proofs"][0]["instances"] == db["proofs"][0]["instances"]
     assert all("seed 8341" in s["scope"] for p in da["proofs"] for s in p["steps"])
     fresh = run("verify", str(PROOF), "--random", "2", "--no-minimize")
-    seed = int(fresh.stdout.split("derive verify --seed ")[1].split()[0])
+    hint = fresh.stdout.strip().splitlines()[-1]  # "seed N: derive verify FILE --random 2 --no-minimize --seed N replays …"
+    seed = int(hint.split(f"derive verify {PROOF} --random 2 --no-minimize --seed ")[1].split()[0])
     assert f"seed {seed})" in fresh.stdout or f"seed {seed};" in fresh.stdout
 
 
@@ -330,3 +331,89 @@ def test_help_derive_points_to_notation_rules_writing_and_every_command():
     for needle in ("derive.notation", "derive.rules", "docs/writing.md", "derive verify", "derive check",
                    "derive gradient", "derive estimate", "derive gradcheck", "derive latex", "run_proofs"):
         assert needle in doc, needle
+
+
+# -- output paths and limits are refused before the run starts --------------------------------
+
+@pytest.mark.parametrize("target, message", [
+    ("SCRIPT", "refusing to write over a Python file"),
+    ("other.py", "refusing to write over a Python file"),
+    ("ce.txt", "expected a file name ending in .json"),
+    ("ce.toml", "expected a file name ending in .json"),
+    (".", "is a folder"),
+    ("no_folder/ce.json", "no such folder"),
+    ("MDP", "is an input of this run"),
+])
+def test_save_counterexample_target_is_refused_before_the_run(tmp_path, target, message):
+    script = small(tmp_path, "victim.py", "PROOF = Proof('p', 'A small proof', (d,))\nprint('RAN')\n")
+    mdp = tmp_path / "m.json"
+    mdp.write_text('{"initial": [1], "transitions": [[[1]]], "rewards": [[0]], "horizon": 1, '
+                   '"policy": {"kind": "tabular-softmax"}, "theta": [0]}')
+    target = {"SCRIPT": str(script), "MDP": str(mdp)}.get(target, target)
+    r = run("verify", str(script), "--mdp", str(mdp), "--save-counterexample", target, cwd=tmp_path)
+    one_line_exit_2(r, "--save-counterexample", message)
+    assert "RAN" not in r.stdout + r.stderr  # refused before the script was loaded
+    assert script.read_text().startswith("import sys") and not (tmp_path / "no_folder").exists()
+
+
+def test_save_counterexample_to_a_new_json_file_is_accepted(tmp_path):
+    script = small(tmp_path, "good.py")
+    r = run("verify", str(script), "--random", "0", "--save-counterexample", "ce.json", cwd=tmp_path)
+    assert r.returncode == 0 and "no failed step with a counterexample: nothing saved" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--random", "1001"], "--random: 1,001 is past the limit of 1,000 random MDPs"),
+    (["--mdp", "HUGE"], "horizon: H = 1,000,000,000 is past the limit of 5,000"),
+])
+def test_verify_refuses_a_run_past_its_limits_at_once(tmp_path, args, message):
+    huge = tmp_path / "hhuge.json"
+    huge.write_text('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1000000000, '
+                    '"policy": {"kind": "tabular-softmax"}, "theta": [0, 0]}')
+    r = run("verify", str(small(tmp_path, "good.py")), *[str(huge) if a == "HUGE" else a for a in args])
+    one_line_exit_2(r, message)
+
+
+def test_verify_at_the_random_limit_is_accepted(tmp_path):
+    from derive.cli import MAX_RANDOM, build_parser
+
+    args = build_parser(["verify"]).parse_args(["verify", "--random", str(MAX_RANDOM)])
+    assert args.random == MAX_RANDOM == 1000
+
+
+def test_replay_hint_names_the_files_and_options_of_the_run(tmp_path):
+    script = small(tmp_path, "good.py")
+    r = run("verify", str(script), "--random", "0", "--seed", "7")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1] == f"seed 7: derive verify {script} --random 0 --seed 7 replays this run"
+
+
+def test_counterexample_of_a_named_line_is_saved_and_an_unknown_line_lists_the_failed_ones(tmp_path):
+    body = ("d = d.claim(sum_tau(unevaluated_mul(2, P(), R())), why='doubled')\n"
+            "PROOF = Proof('p', 'A wrong proof', (d,))\n")
+    script = small(tmp_path, "wrong.py", "from derive.notation import unevaluated_mul\n" + body)
+    r = run("verify", str(script), "--random", "0", "--seed", "1", "--no-minimize",
+            "--save-counterexample", "ce.json", "--counterexample-of", "d:2", cwd=tmp_path)
+    assert r.returncode == 1 and "counterexample of p, d, step 2 (claim) saved to ce.json" in r.stdout, r.stdout
+    assert json.loads((tmp_path / "ce.json").read_text())["initial"]
+    r = run("verify", str(script), "--random", "0", "--seed", "1", "--no-minimize",
+            "--save-counterexample", "other.json", "--counterexample-of", "d:7", cwd=tmp_path)
+    assert "--counterexample-of d:7: no failed line with a counterexample there (failed: d:2)" in r.stdout
+    assert not (tmp_path / "other.json").exists()
+    r = run("verify", str(script), "--counterexample-of", "d:2", cwd=tmp_path)
+    one_line_exit_2(r, "--counterexample-of: only with --save-counterexample FILE")
+
+
+def test_a_failed_line_shows_no_load_dependent_time_limit_but_a_weakened_one_says_it():
+    from derive.cli import _step_lines
+    from derive.report import Counterexample, StepReport
+
+    ce = Counterexample(instance="one state", mdp={}, theta=("0",), lhs=("1",), rhs=("2",), reason="the two sides differ")
+    slow = "undecided: the time limit of 2 s was reached"
+    failed = StepReport(index=2, rule="claim", why="", relation="=", verdict="failed", symbolic=slow, instances=0,
+                        counterexample=ce)
+    text = "\n".join(_step_lines(failed))
+    assert "time limit" not in text and "counterexample: one state" in text
+    weakened = StepReport(index=2, rule="claim", why="", relation="=", verdict="checked on 3 MDPs", symbolic=slow,
+                          instances=3)
+    assert "symbolic: undecided: the time limit" in "\n".join(_step_lines(weakened))

@@ -112,3 +112,15 @@ def test_bad_input_exits_2_with_one_line(user, args, message):
     p = derive(user, *args)
     assert p.returncode == 2 and p.stdout == ""
     assert message in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+@pytest.mark.parametrize("target, message", [
+    ("user_pg.py", "refusing to write over a Python file"),
+    ("min.txt", "expected a file name ending in .json"),
+    ("no_folder/min.json", "no such folder"),
+])
+def test_save_minimal_target_is_refused_before_the_run(user, target, message):
+    source = (user / "user_pg.py").read_text()
+    p = derive(user, "user_pg:bad", "--samples", "4000", "--seed", "7", "--save-minimal", target)
+    assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert p.stdout == "" and (user / "user_pg.py").read_text() == source and not (user / "no_folder").exists()

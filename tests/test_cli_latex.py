@@ -23,8 +23,9 @@ def run(monkeypatch):
             raise UserError(f"{path}: not a Python proof script (expected a .py file)")
         return [seed_000()]
 
-    def verify_proof(proof, *, path=""):
+    def verify_proof(proof, *, path="", seed=None):
         calls.append(path)
+        go.seeds.append(seed)
         return report_for(proof)
 
     monkeypatch.setitem(sys.modules, "derive.loader", types.SimpleNamespace(load_proofs=load_proofs))
@@ -37,6 +38,7 @@ def run(monkeypatch):
         return args.handler(args)
 
     go.calls = calls
+    go.seeds = []
     return go
 
 
@@ -124,3 +126,36 @@ def test_one_proof_keeps_the_single_layout():
     tex = render([proof], [report_for(proof)], fmt="tex")
     assert r"\section{Likelihood-ratio gradient}" in tex and r"\subsection{" not in tex
     assert r"\title{The policy-gradient theorem, seed 000}" in tex
+
+
+# -- output paths are checked before the run; one seed per document ---------------------------
+
+@pytest.mark.parametrize("target, message", [
+    ("proof.py", "refusing to write over a Python file"),
+    ("other.py", "refusing to write over a Python file"),
+    ("missing_folder/x.tex", "no such folder"),
+    (".", "is a folder"),
+])
+def test_output_that_would_overwrite_a_script_or_needs_a_folder_is_refused_before_the_run(run, tmp_path, monkeypatch,
+                                                                                         target, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "proof.py").write_text("SOURCE\n")
+    with pytest.raises(UserError, match=message):
+        run("proof.py", "-o", target)
+    assert run.calls == []  # nothing verified: refused up front
+    assert (tmp_path / "proof.py").read_text() == "SOURCE\n" and not (tmp_path / "missing_folder").exists()
+
+
+def test_output_beside_the_script_with_a_new_name_is_written(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "proof.py").write_text("SOURCE\n")
+    assert run("proof.py", "-o", "proof.tex") == 0
+    assert (tmp_path / "proof.tex").read_text().startswith(r"\documentclass")
+
+
+def test_every_proof_of_a_document_is_checked_on_one_seed_which_is_printed(run, capsys):
+    assert run("proof.py", "--format", "md", "--seed", "41") == 0
+    assert run.seeds == [41] and "derive latex proof.py --seed 41 replays it" in capsys.readouterr().err
+    assert run("proof.py", "--format", "md") == 0
+    fresh = run.seeds[-1]
+    assert isinstance(fresh, int) and f"--seed {fresh} replays it" in capsys.readouterr().err

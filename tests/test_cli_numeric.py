@@ -110,3 +110,46 @@ def test_user_error_is_raised_not_printed_by_handlers():
     args = parser.parse_args(["gradient", "missing.json"])
     with pytest.raises(UserError):
         args.handler(args)
+
+
+def test_an_exact_nonzero_below_float_range_is_never_printed_as_0(capsys, tmp_path):
+    f = tmp_path / "far.json"
+    f.write_text('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1, '
+                 '"policy": {"kind": "tabular-softmax"}, "theta": [1000, 0]}')
+    code, out, _ = run(capsys, "gradient", str(f), "--method", "enumerate")
+    assert code == 0
+    lines = [x for x in out.splitlines() if x.startswith("J(θ)") or "θ[" in x]
+    assert len(lines) == 3 and all("e-434" in x and "nonzero, below float64's range" in x for x in lines), out
+    assert not any(" 0 " in x or "-0 " in x for x in lines)
+
+
+def test_scientific_form_is_exact_and_an_exact_zero_still_prints_0(capsys, tmp_path):
+    from fractions import Fraction
+
+    from derive.cli_numeric import _scientific, _value_text
+
+    assert _scientific(Fraction(1, 3 * 10 ** 500)) == "3.33333e-501" and _scientific(Fraction(-999999999, 10 ** 9)) == "-1.0e0"
+    assert _value_text(0.0, Fraction(0), ".15g") == "0" and _value_text(0.5, Fraction(1, 2), ".15g") == "0.5"
+
+
+@pytest.mark.parametrize("doc, message", [
+    ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1000000000, '
+     '"policy": {"kind": "tabular-softmax"}, "theta": [0, 0]}', "horizon: 1,000,000,000 is past the cap of 10,000,000 steps"),
+    ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1, "policy": {"kind": '
+     '"linear-softmax", "features": [[[0.1, 1.0], [1.5, 0.25]]]}, "theta": [1, 0]}', "policy: exact linear softmax"),
+    ('{"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1, "policy": {"kind": '
+     '"linear-softmax", "features": [[[1.5, 1.0], [1, 0]]]}, "theta": ["log(2)", 0]}', "theta[0]: e^θ_0 = 2 has no"),
+])
+def test_gradient_errors_name_the_file_and_key(capsys, tmp_path, doc, message):
+    f = tmp_path / "bad.json"
+    f.write_text(doc)
+    with pytest.raises(UserError) as info:
+        _handler(["gradient", str(f)] + ([] if "1000000000" in doc else ["--method", "enumerate"]))
+    assert str(info.value).startswith(f"{f}: ") and message in str(info.value)
+
+
+def _handler(argv):
+    parser = argparse.ArgumentParser(prog="derive")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.handler(args)

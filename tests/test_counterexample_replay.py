@@ -88,7 +88,7 @@ def test_saved_counterexample_replays_the_failure_at_the_same_step(tmp_path):
     # the true derivation of the same file holds on it: the replay is not a blanket failure
     assert next(s for s in steps if s["derivation"] == "fine" and s["index"] == 1)["ok"]
     text = run("verify", str(proof), "--mdp", "ce.json", cwd=tmp_path)
-    assert "checked on a battery of 1 MDPs (given: ce.json" in text.stdout
+    assert "checked on a battery of 1 MDP (given: ce.json" in text.stdout
     gradient = run("gradient", "ce.json", cwd=tmp_path)
     assert gradient.returncode == 0 and "∇J(θ)" in gradient.stdout
 

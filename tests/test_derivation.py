@@ -59,3 +59,42 @@ def test_fields_are_checked_when_built():
         Proof("p", "P", (d,), notes="one note")
     assert Proof("p", "P", [d]).derivations == (d,)  # a list is accepted as a tuple
     assert Goal(J(), 0).rhs == sp.Integer(0)        # numbers become SymPy numbers
+
+
+# -- the Python API checks its arguments with derive's message --------------------------------
+
+from derive.check import check_step, verify_proof
+from derive.derivation import MalformedProof, Proof
+
+_D = Derivation.begin("x", grad(J()), goal=Goal(grad(J()), grad(sum_tau(P() * R())))).by(definition_of_objective)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: check_step("x", "x"), "check_step: lhs: expected a SymPy expression, got the string 'x'"),
+    (lambda: check_step(1, 1), "check_step: lhs: expected a SymPy expression built from derive.notation, got int"),
+    (lambda: check_step(None, grad(J())), "got NoneType"),
+    (lambda: check_step(grad(J()), "J"), "check_step: rhs: expected a SymPy expression, got the string"),
+    (lambda: check_step(grad(J()), grad(J()), relation="~"), "check_step: relation: expected one of '=', 'unbiased'"),
+    (lambda: check_step(grad(J()), grad(J()), seed=-1), "check_step: seed: expected an integer >= 0"),
+    (lambda: check_step(grad(J()), grad(J()), timeout=-1), "check_step: timeout: expected a finite number"),
+    (lambda: check_step(grad(J()), grad(J()), battery="nope"), "check_step: battery: expected a Battery"),
+    (lambda: check_step(grad(J()), grad(J()), battery=[1]), r"check_step: battery\[0\]: expected an instance"),
+    (lambda: verify_proof(_D), "verify_proof: expected a derive Proof, got Derivation"),
+    (lambda: verify_proof("proof.py"), "verify_proof: expected a derive Proof, got the string 'proof.py'"),
+    (lambda: verify_proof(Proof("n", "t", (_D,)), battery="nope"), "verify_proof: battery: expected a Battery"),
+    (lambda: verify_proof(Proof("n", "t", (_D,)), timeout=float("inf")), "verify_proof: timeout"),
+    (lambda: Proof("n", "t", (_D,), battery="nope"), "Proof.battery: expected one of 'default'"),
+], ids=str)
+def test_api_arguments_are_refused_with_a_message(call, message):
+    with pytest.raises(MalformedProof, match=message) as info:
+        call()
+    assert isinstance(info.value, (TypeError, ValueError))
+
+
+def test_api_accepts_the_good_twins():
+    from derive.battery import default_battery
+
+    battery = default_battery(seed=1, n_random=0)[:2]
+    report = check_step(grad(J()), grad(J()), relation="=", seed=0, timeout=1, battery=battery)
+    assert report.ok
+    assert Proof("n", "t", (_D,), battery="rewards").battery == "rewards"

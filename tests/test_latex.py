@@ -103,9 +103,9 @@ def test_sample_mean_is_one_over_m_then_sum():
     assert not out.startswith(r"\frac{\sum")  # the whole sum over m
 
 
-def test_sum_over_t_without_parentheses_when_unambiguous():
+def test_sum_over_t_followed_by_a_factor_is_bracketed_as_in_the_text_form():
     out = to_latex(sample_mean(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(tau_i))))
-    assert r"\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}" in out
+    assert r"\sum_{i=1}^{m} \left(\sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}" in out
     # A later factor that depends on t must not look as if it were inside Σ_t.
     amb = to_latex(unevaluated_mul(sum_t(grad(sp.log(pi(t, tau_i)))), R(s(t, tau_i))))
     assert amb.startswith(r"\left(\sum_{t=0}^{H}")
@@ -398,4 +398,33 @@ def test_a_huge_power_is_printed_as_written_without_being_evaluated():
     from derive.text import to_text
 
     big = sp.Mul(sp.Pow(sp.Integer(3), sp.Integer(10**9), evaluate=False), pi(), evaluate=False)
-    assert "3^{1000000000}" in to_latex(big) and "3**1000000000" in to_text(big).replace(" ", "")
+    assert "3^{1000000000}" in to_latex(big) and "3^1000000000" in to_text(big).replace(" ", "")
+
+
+def test_a_sum_followed_by_a_factor_keeps_its_parentheses_as_in_the_text_form():
+    from derive.notation import P, R, grad, pi, sum_t, sum_tau, unevaluated_mul
+    from derive.text import to_text
+
+    e = unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), R())
+    assert r"P(\tau;\theta) \left(\sum_{t=0}^{H}" in to_latex(e) and to_latex(e).endswith(r"\right) R(\tau)")
+    assert "(Σ_{t=0}^{H}" in to_text(e)
+    last = unevaluated_mul(P(), R(), sum_t(grad(sp.log(pi()))))  # a sum that ends the product reaches over nothing
+    assert r"\left(" not in to_latex(last) and r"\left(" not in to_latex(sum_tau(unevaluated_mul(P(), R())))
+
+
+def test_notebook_latex_of_a_failure_names_its_derivation_and_brackets_vectors():
+    from derive.latex import report_to_latex, report_to_markdown
+    from derive.report import Counterexample, DerivationReport, StepReport
+
+    ce = Counterexample(instance="one state", mdp={}, theta=("0",), lhs=("-1/4", "1/4"), rhs=("-1/2", "1/2"),
+                        reason="the two sides differ")
+    bad = StepReport(index=2, rule="claim", why="", relation="=", verdict="failed", symbolic="not proved",
+                     instances=0, counterexample=ce)
+    good = StepReport(index=0, rule="stated result", why="", relation="=", verdict="checked on 3 MDPs",
+                      symbolic="not proved", instances=3)
+    report = DerivationReport(name="forgot the weight", steps=(bad,), result=good)
+    tex, md = report_to_latex(report), report_to_markdown(report)
+    assert r"\text{forgot the weight, line 2}\text{: }" in tex and "line 2:" not in tex.replace("line 2}", "")
+    assert "[-1/4, 1/4]" in md and "[-1/2, 1/2]" in md
+    lone = report_to_latex(bad)
+    assert r"\text{line 2}\text{: }" in lone  # a lone step has no derivation to name

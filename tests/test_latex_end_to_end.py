@@ -33,6 +33,7 @@ def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
     script = folder / "wrong.py"
     script.write_text(SCRIPT, encoding="utf-8")
+    (folder / "out").mkdir()  # derive writes into an existing folder, never creates one
     parser = argparse.ArgumentParser(prog="derive")
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["latex", str(script), "--pdf", "-o", str(folder / "out" / "wrong.tex")])

@@ -258,3 +258,50 @@ def test_named_file_without_proof_is_still_taken_and_refused_on_load(tmp_path):
     assert proof_files([str(f)]) == [f]
     with pytest.raises(UserError, match="defines no PROOF"):
         load_proofs(f)
+
+
+# -- a script imports helpers from its own folder, and only its own ---------------------------
+
+_HELPER_USER = (
+    "from derive.derivation import Derivation, Goal, Proof\n"
+    "from derive.notation import J, P, R, sum_tau\n"
+    "from derive.rules import definition_of_objective\n"
+    "from mylemmas import TITLE\n"
+    "d = Derivation.begin('d', J(), goal=Goal(J(), sum_tau(P() * R()))).by(definition_of_objective)\n"
+    "PROOF = Proof('p', TITLE, (d,))\n"
+)
+
+
+def test_a_script_imports_a_helper_beside_it_and_the_folder_leaves_sys_path(tmp_path):
+    import sys
+
+    (tmp_path / "mylemmas.py").write_text("TITLE = 'from the helper'\n")
+    (tmp_path / "uses.py").write_text(_HELPER_USER)
+    before = list(sys.path)
+    assert load_proofs(tmp_path / "uses.py")[0].title == "from the helper"
+    assert sys.path == before and "mylemmas" not in sys.modules
+
+
+def test_two_folders_with_a_helper_of_the_same_name_each_get_their_own(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mylemmas.py").write_text(f"TITLE = 'helper {name}'\n")
+        (tmp_path / name / "uses.py").write_text(_HELPER_USER)
+    assert load_proofs(tmp_path / "a" / "uses.py")[0].title == "helper a"
+    assert load_proofs(tmp_path / "b" / "uses.py")[0].title == "helper b"
+
+
+def test_a_helper_missing_from_the_folder_is_still_an_error(tmp_path):
+    (tmp_path / "uses.py").write_text(_HELPER_USER)
+    with pytest.raises(UserError, match="uses.py:4: the proof script raised ModuleNotFoundError"):
+        load_proofs(tmp_path / "uses.py")
+
+
+def test_a_reexported_proof_is_collected_and_a_main_only_one_is_not(tmp_path):
+    (tmp_path / "reexport.py").write_text("from a_proof import PROOF\n")
+    (tmp_path / "main_only.py").write_text("if __name__ == '__main__':\n    PROOF = None\n")
+    (tmp_path / "main_else.py").write_text("if __name__ == '__main__':\n    pass\nelse:\n    PROOF = None\n")
+    (tmp_path / "guarded_other.py").write_text("if __name__ == 'x':\n    PROOF = None\n")
+    files, skipped = proof_files([str(tmp_path)], report_skipped=True)
+    assert [f.name for f in files] == ["guarded_other.py", "main_else.py", "reexport.py"]
+    assert [f.name for f in skipped] == ["main_only.py"]

@@ -154,7 +154,7 @@ def test_log_theta_needs_an_exact_root_for_fractional_features():
     ok = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(9/4)"]})
     assert gradient(ok.mdp, ok.policy, ok.theta, method="enumerate").grad  # z = 9/4 = (3/2)^2: exact
     bad = parse(base() | {"policy": {"kind": "linear-softmax", "features": feats}, "theta": ["log(2)"]})
-    with pytest.raises(UserError, match=r"theta\[0\]: z\[0\] = 2 is not an exact 2-th power"):
+    with pytest.raises(UserError, match=r"theta\[0\]: e\^θ_0 = 2 has no exact rational root of order 2"):
         gradient(bad.mdp, bad.policy, bad.theta, method="enumerate")
 
 
@@ -185,3 +185,32 @@ def test_log_rational_theta_is_exact_and_never_evaluated():
             parse(base() | {"theta": [bad, 0, 0, 0]})
     with pytest.raises(UserError, match=r"theta\[0:2\]\[0\]: 'log\(2\)' is not a number"):
         parse(base() | {"policy": {"kind": "direct"}, "theta": ["log(2)", 0, 0, 1]})
+
+
+def test_a_long_or_multiline_name_is_refused_and_a_short_one_kept(tmp_path):
+    from derive.mdpfile import MAX_NAME, load_file, to_document
+
+    base = {"initial": [1], "transitions": [[[1], [1]]], "rewards": [[0, 1]], "horizon": 1}
+    for bad in ("x" * (MAX_NAME + 1), "two\nlines"):
+        f = tmp_path / "n.json"
+        f.write_text(json.dumps({**base, "name": bad}))
+        with pytest.raises(UserError, match=r"n.json: name: expected one line of at most 200 characters"):
+            load_file(f)
+    f.write_text(json.dumps({**base, "name": "x" * MAX_NAME}))
+    problem = load_file(f)
+    assert problem.mdp.name == "x" * MAX_NAME
+    long_doc = to_document(problem.mdp, problem.policy, [1, 1], name="y" * 500)
+    assert len(long_doc["name"]) == MAX_NAME  # what derive writes, it reads back
+    from derive.mdpfile import parse
+    assert parse(json.loads(json.dumps(long_doc))).mdp.name == "y" * MAX_NAME
+
+
+def test_a_file_past_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import derive.mdpfile as mf
+
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps({"initial": [1], "transitions": [[[1]]], "rewards": [[0]], "horizon": 1}))
+    assert mf.load_file(f).mdp.horizon == 1
+    monkeypatch.setattr(mf, "MAX_FILE_BYTES", 10)
+    with pytest.raises(UserError, match=r"big.json: \d+ bytes is past the limit of 10 for an MDP file"):
+        mf.load_file(f)

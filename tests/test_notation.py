@@ -69,3 +69,34 @@ def test_quantities_without_the_discount_have_zero_derivative_in_it():
 def test_nonnegative_is_probabilities_and_their_products_only():
     assert N.nonnegative(N.P() * N.pi(0) ** 2) and N.nonnegative(sp.exp(theta) * N.mu())
     assert not N.nonnegative(N.R()) and not N.nonnegative(N.P() * N.R()) and not N.nonnegative(-N.P())
+
+
+# -- text is never parsed: every constructor refuses a string with derive's message -----------
+
+from derive.notation import (J, P, R, Action, Expectation, NotationError, Sample, State, TrajectorySum, expectation,
+                             fraction, grad as _grad, pi as _pi, sample_mean, sum_actions, sum_states, sum_t,
+                             sum_tau, tau, unevaluated_mul)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: _grad("__import__('os').system('echo PWNED')"),
+    lambda: sum_tau("P*R"),
+    lambda: sum_t("pi"), lambda: sum_t(J(), upper="H"),
+    lambda: sample_mean("R"), lambda: expectation("R"), lambda: sum_actions("x"), lambda: sum_states("x"),
+    lambda: unevaluated_mul(P(), "R"), lambda: fraction("a", P()),
+    lambda: State(tau, "1"), lambda: Action("tau", 0), lambda: Sample("i"), lambda: _pi("t"),
+    lambda: TrajectorySum("x", tau, False), lambda: Expectation("x"),
+], ids=lambda build: str(id(build)))
+def test_a_string_is_refused_never_parsed(build, capfd):
+    with pytest.raises(NotationError, match="expected a SymPy expression, got the string"):
+        build()
+    assert "PWNED" not in capfd.readouterr().out
+    assert issubclass(NotationError, TypeError)
+
+
+def test_the_same_constructors_accept_expressions():
+    from derive.notation import H, i, t
+    assert str(_grad(J())) and sum_tau(P() * R()).body == P() * R()
+    assert sum_t(_pi(t), upper=H - 1).args[1] == (t, 0, H - 1)
+    assert sample_mean(R(Sample(i))).has(Sample(i)) and State(tau, 0) == State(tau, 0)
+    assert fraction(P(), P()) != 1 and unevaluated_mul(P(), R()).args == (P(), R())

@@ -41,7 +41,7 @@ def test_linear_softmax_takes_real_features_exactly_and_refuses_non_numbers():
     assert pol.features[0][1] == (F(1, 2), F(1)) and pol.feature_scale == 2
     # z = (4, 1): π ∝ (4^1, 4^(1/2)) = (4, 2), exactly
     assert pol.probabilities((F(4), F(1))) == [[F(2, 3), F(1, 3)]]
-    with pytest.raises(InvalidPolicy, match=r"z\[0\] = 2 is not an exact 2-th power"):
+    with pytest.raises(InvalidPolicy, match=r"e\^θ_0 = 2 has no exact rational root of order 2"):
         pol.probabilities((F(2), F(1)))
     for bad in (True, "1", float("nan"), None):
         with pytest.raises(InvalidPolicy, match=r"features\[0\]\[1\]\[0\]"):

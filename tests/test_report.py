@@ -20,7 +20,7 @@ def test_text_printer_uses_derives_notation():
     assert to_text(expectation(R())) == "E_{τ∼π_θ}[R(τ)]"
     assert to_text(factorisation()) == "μ(s_0) Π_{t=0}^{H} P(s_{t + 1}|s_t, a_t) π_θ(a_t|s_t)"
     estimator = sample_mean(sum_t(grad(sp.log(pi(traj=Sample(i))))) * R(Sample(i)))
-    assert to_text(estimator) == "(Σ_{i=1}^{m} (Σ_{t=0}^{H} ∇_θ log π_θ(a_t^(i)|s_t^(i))) R(τ^(i))) / m"
+    assert to_text(estimator) == "(1/m) Σ_{i=1}^{m} (Σ_{t=0}^{H} ∇_θ log π_θ(a_t^(i)|s_t^(i))) R(τ^(i))"
 
 
 def test_text_printer_never_prints_sympy_spellings():
@@ -110,3 +110,11 @@ def test_proof_report_str_is_the_short_report():
     text = str(report)
     assert text.splitlines()[0].startswith("✓ VERIFIED  A small proof") and len(text.splitlines()) == 2
     assert "ProofReport(" not in text
+
+
+def test_one_mdp_is_singular_and_many_are_plural():
+    from derive.report import agreement_phrase, instances_phrase, plural
+
+    assert plural(1, "MDPs") == "MDP" and plural(2, "MDPs") == "MDPs" and plural(1, "points") == "point"
+    assert agreement_phrase(1, 0, "MDPs", "") == "checked on 1 MDP" and agreement_phrase(3, 0, "MDPs", "") == "checked on 3 MDPs"
+    assert instances_phrase(1) == "checked on 1 MDP" and instances_phrase(20) == "checked on 20 MDPs"

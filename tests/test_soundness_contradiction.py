@@ -48,3 +48,46 @@ def test_no_errata_proof_shows_a_contradiction(script):
     for proof in load_proofs(script):
         report = verify_proof(proof, minimize=False)
         assert not any(s.contradiction for d in report.derivations for s in (*d.steps, d.result)), report.seed
+
+
+def _reinforce():
+    import sympy as sp
+
+    from derive.notation import grad, pi, sum_t
+
+    return grad(J()), sum_tau(unevaluated_mul(P(), sum_t(grad(sp.log(pi()))), R()))
+
+
+def test_a_proof_refuted_only_where_the_environment_depends_on_theta_is_a_failed_side_condition():
+    from derive.battery import stress_battery
+    from derive.check import ENVIRONMENT_ASSUMED
+
+    moving = [x for x in stress_battery(seed=3, n_random=0) if x.environment_depends_on_theta]
+    assert moving
+    lhs, rhs = _reinforce()
+    report = check_step(lhs, rhs, battery=moving, symbolic=SymbolicResult("proved", "every step is proved symbolically"),
+                        minimize=False)
+    assert report.verdict == "failed" and not report.contradiction
+    assert report.detail.startswith(ENVIRONMENT_ASSUMED) and CONTRADICTION not in report.detail
+    assert "every step is proved symbolically" not in report.symbolic
+    assert report.symbolic == "proved: only where μ and P(s'|s,a) do not depend on θ"
+
+
+def test_a_disagreement_on_a_theta_free_environment_is_still_a_contradiction():
+    from derive.battery import stress_battery
+
+    mixed = stress_battery(seed=3, n_random=0)
+    assert any(x.environment_depends_on_theta for x in mixed) and not all(x.environment_depends_on_theta for x in mixed)
+    report = check_step(J(), unevaluated_mul(2, J()), battery=mixed, symbolic=SymbolicResult("proved", "pretend"),
+                        minimize=False)
+    assert report.verdict == "failed" and report.contradiction and report.detail.startswith(CONTRADICTION)
+
+
+def test_the_true_twin_on_theta_free_instances_is_proved():
+    from derive.battery import stress_battery
+
+    still = [x for x in stress_battery(seed=3, n_random=0) if not x.environment_depends_on_theta
+             and all(p > 0 for row in x.probabilities() for p in row)]
+    lhs, rhs = _reinforce()
+    report = check_step(lhs, rhs, battery=still, symbolic=SymbolicResult("proved", "pretend"), minimize=False)
+    assert report.ok and not report.contradiction
