@@ -75,6 +75,8 @@ class InstanceOutcome:
     notes: tuple = ()             # what was not checked (a sample count past the limit), in words
     direction: tuple = ()         # the direction v of the check
     inherited: bool = False       # not evaluated because the line above is undefined here (that line is reported)
+    weighted: str = ""            # agreement by the random product-weight test: its error bound, in words
+    witness: dict | None = None   # on an instance too large to list: the failing trajectories' steps, by key
 
 
 def sample_counts(rng: random.Random, *, wide: bool = False) -> tuple[int, ...]:
@@ -393,9 +395,17 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
         bound = any(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs)) for p in plans)
         support = np.flatnonzero(instance.support()) if bound else np.arange(0)
     except TooManyTrajectories:
+        if relation == EQUAL:  # a line about every trajectory: tested at once by random product weights
+            return _by_product_weights(instance, plans, rng, direction, baseline)
         return InstanceOutcome("too large", TOO_LARGE)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
+    if relation == EQUAL and bound and any(
+            support.size ** len(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs))) > MAX_TUPLES for p in plans):
+        # Too many tuples of samples to list: every tuple at once by product weights, where that covers the line.
+        out = _by_product_weights(instance, plans, rng, direction, baseline)
+        if out.status != "too large":
+            return out
     notes: list = []
     last = "no number system could hold the values"
     numeric = False
@@ -460,6 +470,71 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
             # A checker error is never a pass: the instance counts as not evaluated.
             return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
     return InstanceOutcome("unsupported", f"undecided: {last}")
+
+
+def _by_product_weights(instance: Instance, plans, rng: random.Random, direction, baseline) -> InstanceOutcome:
+    """Every plan's line, for every tuple of its free trajectories, by :mod:`derive.free_identity`; else 'too large'."""
+    from .free_identity import NotCovered, identity_on_every_tuple
+
+    H_ = instance.mdp.horizon
+    degree = 0
+    last = ""
+    for plan in plans:
+        keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+        for bk in (ModPrime(random_prime(rng)), LogLinear()):
+            try:
+                ev = Evaluator(instance, bk, direction, baseline=list(baseline))
+                same = identity_on_every_tuple(ev, plan.lhs, plan.rhs, keys, rng, ints=plan.ints)
+            except NotCovered as exc:
+                last = str(exc)
+                same = None
+                if "division by zero" not in last:
+                    return InstanceOutcome("too large", f"{TOO_LARGE}: {last}")
+            except (NotRepresentable, Undecidable, Undefined, ZeroDivisionError) as exc:
+                last, same = f"{type(exc).__name__}: {exc}", None
+            except TooManyTrajectories as exc:
+                return InstanceOutcome("too large", f"{TOO_LARGE}: {exc}")
+            except IllFormed as exc:
+                return InstanceOutcome("ill-formed", str(exc))
+            except (Unsupported, ArithmeticError, ValueError, TypeError, IndexError) as exc:
+                return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
+            if same is False:  # certain; which trajectory is found later, for the reported failure only
+                return InstanceOutcome("differ", WEIGHTED_DIFFER, False, dict(plan.tags), baseline,
+                                       direction=tuple(direction))
+            if same is True:
+                degree = max(degree, len(keys) * (H_ + 1))
+                break
+        else:
+            return InstanceOutcome("too large", f"{TOO_LARGE}: {last}")
+    return InstanceOutcome("agree", baseline=baseline, direction=tuple(direction),
+                           weighted=f"{degree}/p with p ≥ 2^30" if degree else "")
+
+
+WEIGHTED_DIFFER = ("the two sides differ on some trajectory: the sum over every trajectory of lhs − rhs under "
+                   "random product weights is not 0 (no single trajectory singled out)")
+
+
+def _located(lhs, rhs, inst: Instance, out: InstanceOutcome, counts, seed: int) -> InstanceOutcome:
+    """A difference shown by product weights, with a trajectory (tuple) on which it holds, found by self-reduction."""
+    from .free_identity import NotCovered, steps_text, witness
+
+    plans = [p for p in _plans(inst, lhs, rhs, counts) if all((out.bindings or {}).get(k) == v
+                                                               for k, v in p.tags.items())]
+    if not plans:
+        return out
+    plan, rng = plans[0], random.Random(seed)
+    keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+    for bk in (ModPrime(random_prime(rng)), ModPrime(random_prime(rng)), LogLinear()):
+        try:
+            ev = Evaluator(inst, bk, list(out.direction), baseline=list(out.baseline))
+            found = witness(ev, plan.lhs, plan.rhs, keys, rng, ints=plan.ints)
+        except (NotCovered, NotRepresentable, Undecidable, ArithmeticError, ValueError):
+            continue
+        if found is not None:
+            where = {**{_key_text(k): steps_text(inst.mdp, v) for k, v in found.items()}, **plan.tags}
+            return replace(out, reason="the two sides differ (on the trajectory shown, found without listing the "
+                                       "trajectories, by random product weights)", bindings=where, witness=found)
+    return out
 
 
 def _value_text(v) -> str:
@@ -532,7 +607,12 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
         return (), ()
     plan = plans[0]
     bound = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
-    support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    if outcome.witness is not None:
+        return _witness_sides(plan, instance, outcome, K, bound)
+    try:
+        support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    except TooManyTrajectories:
+        return ("not shown: too many trajectories to list, and no single trajectory was singled out",), ()
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:
@@ -557,6 +637,27 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
             right_vals.append(_value_text(picked[1]))
         except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError) as exc:
             return (f"not exactly representable ({type(exc).__name__})",), ()
+    return tuple(left_vals), tuple(right_vals)
+
+
+def _witness_sides(plan, instance: Instance, outcome: InstanceOutcome, K: int, keys) -> tuple[tuple, tuple]:
+    """Both sides' exact values on the trajectories found by self-reduction (a table of just those rows)."""
+    from .free_identity import trajectory_rows
+
+    left_vals, right_vals = [], []
+    rows = trajectory_rows(instance.mdp, outcome.witness, keys)
+    slots = {kk: np.array([j], dtype=np.int64) for j, kk in enumerate(keys)}
+    for k in range(K):
+        direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
+        try:
+            ev = Evaluator(instance, LogLinear(), direction, baseline=list(outcome.baseline) or None)
+            ev.states, ev.actions, ev.outcomes = rows
+            left = _pointwise(ev, plan.lhs, plan, slots, 1)
+            right = _pointwise(ev, plan.rhs, plan, slots, 1)
+        except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError, ValueError) as exc:
+            return (f"not exactly representable ({type(exc).__name__})",), ()
+        left_vals.append(_value_text(np.asarray(left).ravel()[0]))
+        right_vals.append(_value_text(np.asarray(right).ravel()[0]))
     return tuple(left_vals), tuple(right_vals)
 
 
@@ -585,14 +686,19 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     counts = sample_counts(rng, wide=relation == UNBIASED)
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
+    excluded_reasons: list = []
+    weighted: list = []  # instances where the line held by the random product-weight test
     for inst in battery:
         out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
             numeric += out.numeric
+            if out.weighted:
+                weighted.append((inst, out.weighted))
         elif out.status == "too large":
             excluded.append(inst)
+            excluded_reasons.append(out.reason)
         elif out.status in ("differ", "undefined", "ill-formed"):
             failures.append((inst, out))
             undefined_count += out.status == "undefined"
@@ -611,6 +717,12 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope = dataclasses.replace(scope, text=scope.text + f"; {len(excluded)} large MDPs with (S, A, H) = {shapes} "
                                     "excluded: too large to enumerate for this line",
                                     data={**scope.data, "excluded_too_large": len(excluded)})
+    if weighted:
+        scope = _weighted_scope(scope, weighted)
+    if excluded:
+        reasons = sorted({r.split(": ", 1)[1] for r in excluded_reasons if ": " in r})
+        if reasons:
+            scope = dataclasses.replace(scope, text=scope.text + " (" + "; ".join(reasons) + ")")
     counterexample = None
     detail = ""
     contradiction = False
@@ -618,6 +730,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         inst, out = min(failures, key=_size)
         if minimize:
             inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts, lhs_is_start)
+        if out.reason == WEIGHTED_DIFFER:
+            out = _located(lhs, rhs, inst, out, counts, seed)
         violated = _violated(conditions, inst, out)
         counterexample = _counterexample(lhs, rhs, relation, inst, out, violated, counts)
         # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
@@ -678,6 +792,20 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
+
+
+def _weighted_scope(scope, weighted):
+    """The scope, saying which instances held the line for every trajectory by random product weights, and the bound."""
+    shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x, _ in weighted}))
+    bounds = sorted(set(b_ for _, b_ in weighted), key=lambda t: int(t.split("/")[0]))
+    text = (f"; on {len(weighted)} large MDPs with (S, A, H) = {shapes} every trajectory at once by a random "
+            f"product-weight identity test (a false line passes with probability ≤ {bounds[-1]} each, "
+            "Schwartz–Zippel, besides p dividing every difference)")
+    data = {**scope.data, "product_weight_test": {
+        "instances": len(weighted), "shapes": sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon)
+                                                       for x, _ in weighted}),
+        "error_bound_each": bounds[-1]}}
+    return dataclasses.replace(scope, text=scope.text + text, data=data)
 
 
 CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "

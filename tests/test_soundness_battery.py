@@ -104,14 +104,19 @@ def test_large_instances_catch_a_term_vanishing_on_small_shapes():
         assert _verdict(J(), sp.Add(J(), sp.Mul(0, term, evaluate=False), evaluate=False), bat=bat).ok
 
 
-def test_lines_needing_enumeration_exclude_the_large_instances_and_say_so():
-    from derive.notation import R, P, sum_tau
+def test_lines_in_a_free_trajectory_are_checked_on_the_large_instances_too_and_say_how():
+    from derive.notation import R, P, Sample, sum_tau
     from soundness_helpers import verdict as _verdict
 
     bat = default_battery(n_random=2, seed=4)
-    line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory is listed
+    line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory at once, by random product weights
     report = _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, evaluate=False), bat=bat)
     assert report.ok, report.verdict
-    assert "excluded: too large to enumerate" in report.verdict and "H ≤ 20" not in report.verdict
-    assert report.instances == len(bat) - 2
+    assert "excluded" not in report.verdict and "H ≤ 20" in report.verdict
+    assert "random product-weight identity test" in report.verdict and report.instances == len(bat)
+    # A shape the product weights do not cover still leaves the large instances out, and says so.
+    T1, T2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))
+    coupled = sp.Pow(sp.Add(R(T1) ** 2, R(T2) ** 2, 1, evaluate=False), -1, evaluate=False)
+    report = _verdict(sp.Mul(2, coupled, evaluate=False), sp.Add(coupled, coupled, evaluate=False), bat=bat)
+    assert "excluded: too large to enumerate" in report.verdict and report.instances == len(bat) - 2
     assert not _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, R(), evaluate=False), bat=bat).ok
