@@ -8,8 +8,11 @@ are drawn from a large set of rationals, so agreement on them is a randomized id
 Every battery is drawn afresh from a seed (a fresh one from the operating system unless
 given), and knows its name, its seed and its scope — the ranges of S, A, H and γ it covers —
 which every verdict quotes. Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
-wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget; γ is a random rational
-in (0, 1]; rewards have both signs and magnitudes from 1/1000 to 10^4.
+wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget, and add large ones
+(S = 5, A = 4, H = 20 and S = 3, A = 3, H = 10; in the softmax battery also a linear-softmax
+S = 4, A = 3, H = 12) checked by DP over time — with random rewards in the rewards battery and
+γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards have both signs and
+magnitudes from 1/1000 to 10^4.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .semantics import EnvironmentDerivative, Instance, PointInstance
 __all__ = [
     "Battery", "Scope", "scope_of", "fresh_seed", "TRAJECTORY_BUDGET",
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES",
+    "random_point", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES",
 ]
 
 
@@ -236,7 +239,9 @@ def large_instances(rng: random.Random) -> list[Instance]:
     """Random MDPs with many states, actions and a long horizon at once, too large to enumerate.
 
     A line with no free trajectory is evaluated on them by dynamic programming over time; a line
-    that needs every trajectory listed excludes them from its count, and says so.
+    about every trajectory (or tuple of samples) by a random product-weight identity test over the
+    same DP (:mod:`derive.free_identity`); a line neither covers excludes them from its count, and
+    says so.
     """
     out = []
     for k, shape in enumerate(LARGE_SHAPES, start=1):
@@ -325,7 +330,8 @@ def reward_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     for inst in default_battery(seed=seed, n_random=n_random):
         mdp = inst.mdp
         horizon = mdp.horizon
-        while horizon > 0 and mdp.n_states * (mdp.n_states * mdp.n_actions * 3) ** (horizon + 1) > 200_000:
+        # The large MDPs keep their size: with reward outcomes too they go by DP over time.
+        while not mdp.name.startswith("large #") and horizon > 0 and mdp.n_states * (mdp.n_states * mdp.n_actions * 3) ** (horizon + 1) > 200_000:
             horizon -= 1  # reward outcomes multiply the trajectories: shorten to stay in budget
         if horizon != mdp.horizon:
             mdp = FiniteMDP.from_tables(mdp.initial, mdp.transitions, mdp.rewards, horizon=horizon,
@@ -335,11 +341,24 @@ def reward_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     return Battery(out, name="rewards", seed=seed)
 
 
+LARGE_LINEAR_SHAPE = (4, 3, 12)  # (S, A, H) of the softmax battery's large linear-softmax MDP
+
+
+def large_linear_softmax(rng: random.Random) -> Instance:
+    """A large MDP under a linear softmax policy with random integer features (three per (s, a)), by DP over time."""
+    mdp = random_mdp(rng, shape=LARGE_LINEAR_SHAPE, name="large linear softmax", allow_discount_one=False)
+    features = tuple(tuple(tuple(rng.randint(-2, 2) for _ in range(3)) for _ in range(mdp.n_actions))
+                     for _ in range(mdp.n_states))
+    policy = LinearSoftmax(features)
+    return Instance(mdp, policy, random_point(policy, rng), name=mdp.name)
+
+
 def softmax_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
-    """The default battery without its direct policy: statements about softmax policies."""
+    """The default battery without its direct policy, plus a large linear-softmax MDP: statements about softmax policies."""
     seed = _seeded(seed)
-    return Battery((i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy)),
-                   name="softmax", seed=seed)
+    rng = random.Random(seed + 6)
+    return Battery([i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy)]
+                   + [large_linear_softmax(rng)], name="softmax", seed=seed)
 
 
 def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:

@@ -22,7 +22,7 @@ import sympy as sp
 from sympy import Derivative, Expr
 
 from .backends import Backend, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational
-from .mdp import FiniteMDP
+from .mdp import FiniteMDP, TooManyTrajectories
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
     InitialDistribution, MeanReward, Objective, Occupancy,
@@ -51,7 +51,7 @@ def trajectory_space(mdp: FiniteMDP):
             T = actions.shape[1]
             combos = K ** T
             if states.shape[0] * combos > TRAJECTORY_BUDGET:
-                raise ValueError(f"{mdp.describe()}: {states.shape[0] * combos} trajectories with reward outcomes "
+                raise TooManyTrajectories(f"{mdp.describe()}: {states.shape[0] * combos} trajectories with reward outcomes "
                                  f"is past the enumeration budget ({TRAJECTORY_BUDGET:,})")
             n = states.shape[0]
             states = np.repeat(states, combos, axis=0)
