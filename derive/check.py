@@ -268,6 +268,8 @@ def _grid(support: np.ndarray, keys: list, rng: random.Random | None):
 def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
     """E[expr] over i.i.d. τ^(k) ∼ P(·;θ) (and a free τ), exactly, term by term."""
     bk = ev.backend
+    if support is None:  # too many trajectories to list
+        return _expectation_by_dp(ev, expr, plan)
     prob = ev._trajectory_prob().val
     total = bk.zero()
     for term in _terms(expr):
@@ -284,6 +286,50 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
                 weight = bk.mul(weight, prob[slots[k]])
             value = bk.sum(bk.mul(weight, np.broadcast_to(value, (batch,))))
         total = bk.add(total, value)
+    return _array(bk, total), {}
+
+
+_SAMPLED = sp.Dummy("τ")
+
+
+def _expectation_by_dp(ev: Evaluator, expr: Expr, plan: _Plan):
+    """E[expr] over i.i.d. samples without listing trajectories: each term split into factors of one sample
+    each (independent, so E of the product is the product of E's), each E f = Σ_τ P(τ;θ) f(τ) by DP over time.
+
+    A term the split does not cover, or a sum the DP does not cover, needs the trajectories listed and
+    raises TooManyTrajectories (the instance is then left out, and the verdict says so).
+    """
+    from .free_identity import NotCovered, split_by_trajectory, traj_of
+    from .notation import TrajectoryProbability
+
+    bk = ev.backend
+    memo = ev._traj_cache.setdefault("expectations by DP", {})  # τ-free values: safe to keep per evaluator
+    total = bk.zero()
+    for term in _terms(expr):
+        if _zero_factor(term):
+            continue
+        keys = _bindable(_free_keys(term))
+        try:
+            pieces = split_by_trajectory(term, keys)
+        except NotCovered as exc:
+            raise TooManyTrajectories(f"too many trajectories to list, and {exc}") from None
+        for consts, parts in pieces:
+            value = bk.one()
+            factors = list(consts)
+            for k, fs in parts.items():
+                # One symbol for every sample: E f(τ^(1)) and E f(τ^(2)) are one sum, computed once.
+                body = sp.Mul(TrajectoryProbability(_SAMPLED, theta),
+                              *[_subst(f, {traj_of(k): _SAMPLED}) for f in fs], evaluate=False)
+                factors.append(TrajectorySum(body, _SAMPLED, True))
+            for f in factors:
+                key = (f, tuple(sorted(plan.ints.items(), key=str)))
+                if key not in memo:
+                    memo[key] = ev.evaluate(f, ints=plan.ints, kinds=plan.kinds).val
+                v = memo[key]
+                if v is None:
+                    raise NotRepresentable("a log value is needed")
+                value = bk.mul(value, v)
+            total = bk.add(total, value)
     return _array(bk, total), {}
 
 
@@ -397,7 +443,7 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
     except TooManyTrajectories:
         if relation == EQUAL:  # a line about every trajectory: tested at once by random product weights
             return _by_product_weights(instance, plans, rng, direction, baseline)
-        return InstanceOutcome("too large", TOO_LARGE)
+        support = None  # expectations over the samples by DP over time, term by term (see _expectation)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
     if relation == EQUAL and bound and any(
@@ -612,7 +658,9 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
     try:
         support = np.flatnonzero(instance.support()) if bound else np.arange(0)
     except TooManyTrajectories:
-        return ("not shown: too many trajectories to list, and no single trajectory was singled out",), ()
+        if relation != UNBIASED:
+            return ("not shown: too many trajectories to list, and no single trajectory was singled out",), ()
+        support = None  # exact expectations by DP over time
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:
@@ -684,6 +732,9 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     sym = symbolic if symbolic is not None else prove(lhs, rhs, relation=relation, timeout=timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
+    every_m = _every_m_degree(lhs, rhs, relation)
+    if every_m is not None:  # d + 1 values of m decide a rational function of numerator degree d
+        counts = tuple(sorted(set(counts) | set(range(1, every_m + 2))))
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
     excluded_reasons: list = []
@@ -704,6 +755,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
+    if _limited_text(notes):
+        every_m = None  # some m not checked on every tuple: no claim for every m
+    if every_m is not None:
+        scope = dataclasses.replace(scope, data={**scope.data, "every_m": {"numerator_degree": every_m,
+                                                                            "m_checked": list(counts)}})
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
     if excluded:
@@ -761,9 +817,9 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif agreed and missing:
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts)))
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m)))
     elif agreed:
-        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
+        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
                                    total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
@@ -789,7 +845,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
-        scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
+        scope=scope.text + _samples_text(lhs, rhs, counts, every_m) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
 
@@ -854,8 +910,29 @@ def _limited_text(notes) -> str:
     return out
 
 
-def _samples_text(lhs, rhs, counts) -> str:
+def _every_m_degree(lhs, rhs, relation) -> int | None:
+    """The numerator degree in m of E[lhs − rhs] when it is shown (see :mod:`derive.sample_degree`), else None.
+
+    Only for expectations ('unbiased') and lines without samples: an '=' between estimators holds for
+    every tuple of samples, a set that grows with m, which no degree in m bounds.
+    """
+    from .sample_degree import MAX_DEGREE, difference_degree
+
+    if m not in lhs.free_symbols | rhs.free_symbols:
+        return None
+    if relation != UNBIASED and (lhs.has(Sample) or rhs.has(Sample)):
+        return None
+    d = difference_degree(lhs, rhs)
+    return d if d is not None and d + 1 <= MAX_DEGREE else None
+
+
+def _samples_text(lhs, rhs, counts, every_m: int | None = None) -> str:
     free = lhs.free_symbols | rhs.free_symbols
+    if m in free and every_m is not None:
+        what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
+        return (f"; for every m ({what} is a rational function of m with numerator degree ≤ {every_m}, and "
+                f"{len(counts)} ≥ {every_m + 1} values were checked: m = " + ", ".join(map(str, counts))
+                + (" with i = 1..m" if i in free else "") + ")")
     if m in free:
         return "; m = " + ", ".join(map(str, counts)) + (" with i = 1..m" if i in free else "")
     if i in free:

@@ -30,12 +30,13 @@ from sympy import Derivative, Expr
 from .notation import Sample, TrajectorySum, tau, theta
 from .trajectory_dp import NotCovered, random_weights, weighted_plan
 
-__all__ = ["NotCovered", "split_by_trajectory", "identity_on_every_tuple", "witness", "steps_text", "trajectory_rows", "MAX_POWER"]
+__all__ = ["NotCovered", "split_by_trajectory", "identity_on_every_tuple", "witness", "steps_text", "trajectory_rows", "traj_of", "MAX_POWER"]
 
 MAX_POWER = 8  # (f(τ^(1)) + f(τ^(2)))^n is written out as a product up to this n
 
 
-def _traj_of(key):
+def traj_of(key):
+    """The trajectory a key of :func:`derive.check._free_keys` stands for: τ, or the sample τ^(k)."""
     return tau if key == tau else Sample(sp.Integer(key[1]))
 
 
@@ -170,7 +171,7 @@ class _Weighted:
 
         if not factors:
             return sp.Integer(1)
-        return sp.Mul(*[_subst(f, {_traj_of(k): self.fresh[k]}) for f in factors], evaluate=False)
+        return sp.Mul(*[_subst(f, {traj_of(k): self.fresh[k]}) for f in factors], evaluate=False)
 
     def _sum(self, k, body, weights):
         """Σ_τ W_k(τ) body(τ); cached for the same weights object, the plan reused for new weights."""
