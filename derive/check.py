@@ -987,6 +987,8 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
 
     kind = kind_of(inst)
     small = minimal_instance(fails, kind)
+    if small is None and inst.mdp.n_trajectories > 5_000_000:
+        small = _shorter(inst, fails)  # none small: the same large MDP with the shortest failing horizon
     if small is None:
         return inst, out
     result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng, counts=counts,
@@ -995,6 +997,26 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
         return inst, out
     size = lambda x: (x.mdp.n_trajectories, x.n_params)  # noqa: E731
     return (small, result) if size(small) <= size(inst) else (inst, out)
+
+
+SHORTER_BUDGET = 10.0  # seconds spent looking for a shorter horizon on a large MDP
+
+
+def _shorter(inst: Instance, fails) -> Instance | None:
+    """The large MDP cut to the shortest horizon (tried from 1 up, within a time budget) on which the step fails."""
+    from .mdp import FiniteMDP
+
+    mdp, start = inst.mdp, time.perf_counter()
+    for h in range(1, mdp.horizon):
+        if time.perf_counter() - start > SHORTER_BUDGET:
+            return None
+        cut = FiniteMDP.from_tables(mdp.initial, mdp.transitions, None if mdp.reward_distribution else mdp.rewards,
+                                    reward_distribution=mdp.reward_distribution or None, horizon=h,
+                                    discount=mdp.discount, name=f"{mdp.name}, cut to H = {h}")
+        cand = Instance(cut, inst.policy, inst.point, name=cut.name, environment=inst.environment)
+        if fails(cand):
+            return cand
+    return None
 
 
 def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=(), counts=(1,)) -> Counterexample:

@@ -1,5 +1,6 @@
 """Lines about every trajectory are checked on the large MDPs too (random product weights), never left out silently."""
 
+import pytest
 import sympy as sp
 
 from derive.battery import Battery, default_battery
@@ -107,3 +108,19 @@ def test_a_factor_coupling_two_trajectories_is_not_covered_and_says_so():
     assert report.instances == len(bat) - 2  # never counted as checked on the large MDPs
     assert "2 large MDPs with (S, A, H) = (3, 3, 10), (5, 4, 20) excluded: too large to enumerate" in report.verdict
     assert "reads several trajectories in one factor" in report.verdict
+
+
+@pytest.mark.slow  # the Hypothesis search over every size up to 3 comes first (about 15 s of CPU)
+def test_a_failure_seen_only_on_a_large_mdp_still_gets_a_counterexample_with_its_trajectory():
+    from derive.check import check_step
+    from derive.symbolic import SymbolicResult
+
+    bat = Battery([x for x in _battery(1) if x.name in ("one state", "large #2")], name="default", seed=1)
+    lhs, rhs = FALSE["score, plus a last-step score at H ≥ 10"]
+    report = check_step(lhs, rhs, battery=bat, symbolic=SymbolicResult("not attempted"), minimize=True)
+    ce = report.counterexample
+    assert report.verdict == "failed" and ce is not None
+    # Nothing with S, A, H ≤ 3 fails: the large MDP itself, cut to the shortest horizon that fails (H = 10).
+    assert "large #2" in ce.instance and "H=10" in ce.instance, ce.instance
+    assert ce.bindings["τ"].startswith("(s0=") and "s11=" in ce.bindings["τ"]
+    assert ce.lhs and ce.rhs and ce.lhs != ce.rhs
