@@ -851,11 +851,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
 
 
 def _weighted_scope(scope, weighted):
-    """The scope, saying which instances held the line for every trajectory by random product weights, and the bound."""
+    """The scope, saying which instances held the line for every trajectory (tuple) by random product weights, and the bound."""
     shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x, _ in weighted}))
     bounds = sorted(set(b_ for _, b_ in weighted), key=lambda t: int(t.split("/")[0]))
-    text = (f"; on {len(weighted)} large MDPs with (S, A, H) = {shapes} every trajectory at once by a random "
-            f"product-weight identity test (a false line passes with probability ≤ {bounds[-1]} each, "
+    text = (f"; on {len(weighted)} MDPs with (S, A, H) = {shapes}, too many trajectories or sample tuples to list, "
+            f"every one at once by a random product-weight identity test (a false line passes with probability ≤ {bounds[-1]} each, "
             "Schwartz–Zippel, besides p dividing every difference)")
     data = {**scope.data, "product_weight_test": {
         "instances": len(weighted), "shapes": sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon)
