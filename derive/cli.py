@@ -259,7 +259,7 @@ def format_report(report, *, verbose: bool = False) -> str:
     lines_all = [(d, s) for d in report.derivations for s in (*d.steps, d.result)]
     n_ok = sum(s.ok for _, s in lines_all)
     mark = "✓" if report.verified else "✗"
-    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    verdict = report.verdict_words
     where = Path(report.path).name if report.path else report.name
     lines = [f"{mark} {verdict}  {report.title} ({where}): {n_ok} of {len(lines_all)} lines hold ({report.seconds:.1f} s)",
              "    " + _scope_line(report)]
@@ -326,7 +326,7 @@ def _full_report(report) -> str:
         lines.extend(_step_lines(d.result))
         for problem in d.structure:
             lines.append(f"    ✗ {problem}")
-    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    verdict = report.verdict_words
     lines_all = [s for d in report.derivations for s in (*d.steps, d.result)]
     n_ok = sum(s.ok for s in lines_all)
     numeric = sum(s.numeric_only for s in lines_all)

@@ -197,9 +197,22 @@ def _general_value(expr: Expr) -> Expr:
     # Integrate and differentiate once in the general form, then substitute each point. Floats are
     # replaced by the exact rationals they stand for (0.5 is 1/2): nothing is snapped to a nearby value.
     if expr not in _GENERAL:
+        _check_sizes(expr)
         exact = expr.xreplace({f: sp.Rational(*exact_rational(f).as_integer_ratio()) for f in expr.atoms(sp.Float)})
         _GENERAL[expr] = exact.doit()
     return _GENERAL[expr]
+
+
+MAX_FACTORIAL = 10_000  # n in n!, binomial(n, k), …: SymPy would compute the integer itself, so past it the line is undecided
+
+
+def _check_sizes(expr: Expr) -> None:
+    """Refuse at once a factorial-like term whose integer argument is past ``MAX_FACTORIAL`` (its value would not fit)."""
+    kinds = (sp.factorial, sp.factorial2, sp.binomial, sp.RisingFactorial, sp.FallingFactorial, sp.subfactorial)
+    for f in expr.atoms(*kinds):
+        for a in f.args:
+            if a.is_Integer and abs(int(a)) > MAX_FACTORIAL:
+                raise Unsupported(f"undecided: {type(f).__name__} of {int(a):,} is past the size limit of {MAX_FACTORIAL:,}")
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:

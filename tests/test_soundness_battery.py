@@ -39,8 +39,12 @@ def test_every_battery_states_its_name_ranges_and_seed(name):
     scope = scope_of(bat)
     assert scope.text.startswith(f"{name}: ") and "seed 8341" in scope.text
     if scope.unit == "MDPs":
-        assert all(k in scope.text for k in ("S ", "A ", "H ", "γ ")), scope.text
-        assert {"S", "A", "H", "gamma", "seed", "battery"} <= set(scope.data)
+        # Never a box: the shapes (S, A, H) actually checked are listed, in text and JSON.
+        shapes = sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon) for x in bat})
+        assert "only the shapes (S, A, H) = " + ", ".join(map(str, shapes)) + ";" in scope.text, scope.text
+        assert "γ " in scope.text and "S ≤" not in scope.text and "H ≤" not in scope.text
+        assert {"S", "A", "H", "gamma", "seed", "battery", "shapes"} <= set(scope.data)
+        assert scope.data["shapes"] == [list(x) for x in shapes]
 
 
 def test_narrow_batteries_read_as_narrow():
@@ -52,7 +56,8 @@ def test_verdict_quotes_the_scope():
     bat = battery(seed=8341)
     report = verdict(J(), sum_tau(unevaluated_mul(P(), R())), bat=bat)
     assert report.ok
-    assert re.fullmatch(r"checked on \d+ MDPs \(default: S ≤ 5, A ≤ \d, H ≤ \d+, γ ∈ \[\d+/\d+, 1\]; seed 8341\)",
+    assert re.fullmatch(r"checked on \d+ MDPs \(default: only the shapes \(S, A, H\) = (\(\d+, \d+, \d+\)(, )?)+; "
+                        r"γ ∈ \[\d+/\d+, 1\]; seed 8341\)",
                         report.verdict), report.verdict
     assert report.to_dict()["scope_data"]["seed"] == 8341
 
