@@ -308,11 +308,21 @@ def _short_step_line(d, s) -> str:
     ce = s.counterexample
     if ce is None:
         why = s.detail or s.symbolic
-        return f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+        line = f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+        return line + _excluded_text(s, line)
     values = f" ({', '.join(ce.lhs)} vs {', '.join(ce.rhs)})" if ce.lhs else ""
     bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
     chain = s.detail.split("; ")[0] if s.index == 0 and s.detail.startswith("the chain") else ""
     return f"✗ {where}: {s.verdict} — {ce.reason}{values} on {ce.instance}{bound}" + (f" ({chain})" if chain else "")
+
+
+def _excluded_text(s, line: str) -> str:
+    """'; 2 large MDPs with (S, A, H) = … excluded: … (why)' when the line left instances out and does not say so yet."""
+    at = s.scope.find("large MDPs with (S, A, H)")
+    if at < 0 or "excluded" not in s.scope[at:] or s.scope[at:] in line:
+        return ""
+    start = s.scope.rfind("; ", 0, at)
+    return "; " + s.scope[start + 2 if start >= 0 else 0:]
 
 
 def _full_report(report) -> str:

@@ -91,6 +91,8 @@ def _deg(e, idx):
             if lo.free_symbols & out_idx or hi.free_symbols & out_idx - {m} or (
                     m in hi.free_symbols and not sp.expand(hi - m).is_Integer):
                 return None
+            if not (lo.free_symbols | hi.free_symbols) & out_idx:
+                continue  # a range fixed by the instance (Σ_{t=0}^{H}): a sum of terms of the body's degree
             if lo.free_symbols or hi.free_symbols:  # a bound that is not m + c: not shown
                 if lo.free_symbols or hi.free_symbols != {m}:
                     return None

@@ -146,3 +146,28 @@ def test_the_same_false_claim_on_the_general_battery_is_not_verified(tmp_path):
 def test_bandit_scope_lists_only_one_step_shapes():
     text = scope_of(bandit_battery(seed=2)).text
     assert text.startswith("bandits: only the shapes (S, A, H) = (1, ") and ", 1)" not in text
+
+
+# -- 'for every m' through a sum over time inside the sample mean; exclusions in the short report --
+
+def test_a_sum_over_a_fixed_time_range_keeps_the_degree_in_m():
+    from derive.notation import i, m, pi, r, t
+    from derive.sample_degree import degree_in_m
+
+    body = sp.Mul(grad(sp.log(pi(t))), r(t), evaluate=False)
+    corr = sp.Mul(*[m - k for k in range(1, 33)], evaluate=False)
+    est = sp.Mul(1 / m, sp.Sum(sp.Mul(body, 1 + corr, evaluate=False), (t, 0, H), (i, 1, m)), evaluate=False)
+    assert degree_in_m(est) == (33, 1)
+    # A time range that depends on the sample index is still not shown.
+    assert degree_in_m(sp.Sum(body, (t, 0, i), (i, 1, m))) is None
+
+
+def test_the_short_report_names_instances_a_line_left_out_and_why():
+    from derive.cli import format_step
+    from derive.notation import R
+
+    bat = default_battery(n_random=1, seed=3)
+    line = format_step(verdict(sp.Max(R(), 0), sp.Max(R(), 0), bat=bat), "d")
+    large = [x for x in bat if x.name.startswith("large #")]
+    assert "large MDPs with (S, A, H) = " in line and "excluded" in line and "Max" in line, line
+    assert all(f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" in line for x in large), line
