@@ -95,7 +95,7 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
     for label, values in (("S", [x.n_states for x in mdps]), ("A", [x.n_actions for x in mdps]),
                           ("H", [x.horizon for x in mdps]), ("γ", [x.discount for x in mdps])):
         text, bounds = _range(label, values)
-        if label == "γ":
+        if label == "γ" or bounds[0] == bounds[1]:  # a box never: only a value every instance shares
             parts.append(text)
         data[{"γ": "gamma"}.get(label, label)] = bounds
     data["unit"] = "MDPs"

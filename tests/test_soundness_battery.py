@@ -104,7 +104,7 @@ def test_large_instances_catch_a_term_vanishing_on_small_shapes():
     term = sp.Mul(*[H - k for k in range(5)], S - 1, A - 1, evaluate=False)
     for seed in (1, 2, 3):
         bat = default_battery(n_random=2, seed=seed)
-        assert any(x.mdp.n_states >= 5 and x.mdp.n_actions >= 4 and x.mdp.horizon >= 20 for x in bat)
+        assert sum(x.mdp.n_states >= 2 and x.mdp.n_actions >= 2 and x.mdp.horizon >= 5 for x in bat) >= 3
         assert _verdict(J(), sp.Add(J(), term, evaluate=False), bat=bat).verdict == "failed"
         assert _verdict(J(), sp.Add(J(), sp.Mul(0, term, evaluate=False), evaluate=False), bat=bat).ok
 
@@ -117,7 +117,7 @@ def test_lines_in_a_free_trajectory_are_checked_on_the_large_instances_too_and_s
     line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory at once, by random product weights
     report = _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, evaluate=False), bat=bat)
     assert report.ok, report.verdict
-    assert "excluded" not in report.verdict and "H ≤ 20" in report.verdict
+    assert "excluded" not in report.verdict and "only the shapes (S, A, H) = " in report.verdict
     assert "random product-weight identity test" in report.verdict and report.instances == len(bat)
     # A shape the product weights do not cover still leaves the large instances out, and says so.
     T1, T2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sympy as sp
 
 from derive.battery import (
@@ -113,6 +114,7 @@ def test_the_true_gaussian_gradient_passes_on_the_new_points():
 BANDIT_PROOF = '''
 from derive.derivation import Derivation, Goal, Proof
 from derive.notation import J, P, R, grad, pi, sum_tau, unevaluated_mul
+import pytest
 import sympy as sp
 
 rhs = sum_tau(unevaluated_mul(P(), grad(sp.log(pi(0))), R()), support=True)
@@ -171,3 +173,25 @@ def test_the_short_report_names_instances_a_line_left_out_and_why():
     large = [x for x in bat if x.name.startswith("large #")]
     assert "large MDPs with (S, A, H) = " in line and "excluded" in line and "Max" in line, line
     assert all(f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" in line for x in large), line
+
+
+# -- the reviewers' documents: estimators with corrections that vanish on small m or small shapes --
+
+CORPUS = ROOT / "tests" / "corpus" / "redteam"
+
+
+def _true_twin(text: str) -> str:
+    """The same estimator without its correction factor (everything after R(τ^(i)) on the line)."""
+    head, _, tail = text.partition(r"R(\tau^{(i)})")
+    return head + r"R(\tau^{(i)})" + "\n$$" + tail.split("$$", 1)[1]
+
+
+@pytest.mark.slow  # every m up to the degree bound (34 values) on every MDP: about two minutes
+@pytest.mark.parametrize("name", ["a5_check_mcap.md", "a7_check_shape.md", "a6_rewards_shape.md"])
+def test_reviewers_documents_are_not_verified_and_their_twins_are(name):
+    from derive.read.document import check_text
+
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    assert not check_text(text, seed=5, n_random=2, minimize=False).verified
+    if r"R(\tau^{(i)})" in text:
+        assert check_text(_true_twin(text), seed=5, n_random=2, minimize=False).verified
