@@ -104,7 +104,7 @@ def test_large_instances_catch_a_term_vanishing_on_small_shapes():
     term = sp.Mul(*[H - k for k in range(5)], S - 1, A - 1, evaluate=False)
     for seed in (1, 2, 3):
         bat = default_battery(n_random=2, seed=seed)
-        assert sum(x.mdp.n_states >= 2 and x.mdp.n_actions >= 2 and x.mdp.horizon >= 5 for x in bat) >= 3
+        assert sum(x.mdp.n_states >= 2 and x.mdp.n_actions >= 2 and x.mdp.horizon >= 5 for x in bat) >= 2
         assert _verdict(J(), sp.Add(J(), term, evaluate=False), bat=bat).verdict == "failed"
         assert _verdict(J(), sp.Add(J(), sp.Mul(0, term, evaluate=False), evaluate=False), bat=bat).ok
 

@@ -115,13 +115,13 @@ def test_a_failure_seen_only_on_a_large_mdp_still_gets_a_counterexample_with_its
     from derive.check import check_step
     from derive.symbolic import SymbolicResult
 
-    bat = Battery([x for x in _battery(1) if x.name in ("one state", "large #3")], name="default", seed=1)
+    bat = Battery([x for x in _battery(1) if x.name in ("one state", "large #2")], name="default", seed=1)
     lhs, rhs = FALSE["score, plus a last-step score at H ≥ 10"]
     report = check_step(lhs, rhs, battery=bat, symbolic=SymbolicResult("not attempted"), minimize=True)
     ce = report.counterexample
     assert report.verdict == "failed" and ce is not None
     # Nothing with S, A, H ≤ 3 fails: the large MDP itself, cut to the shortest horizon that fails (H = 10).
-    assert "large #3" in ce.instance and "H=10" in ce.instance, ce.instance
+    assert "large #2" in ce.instance and "H=10" in ce.instance, ce.instance
     assert ce.bindings["τ"].startswith("(s0=") and "s11=" in ce.bindings["τ"]
     assert ce.lhs and ce.rhs and ce.lhs != ce.rhs
 
