@@ -214,7 +214,7 @@ class ProofReport(_NotebookView):
 
     @property
     def scope_line(self) -> str:
-        """'checked on a battery of 20 MDPs (default: S ≤ 5, …; seed 0)'."""
+        """'checked on a battery of 22 MDPs (default: only the shapes (S, A, H) = (1, 1, 2), …; γ ∈ […]; seed 0)'."""
         unit = "points" if self.derivations and self.derivations[0].result.unit == "points" else "MDPs"
         return f"checked on a battery of {len(self.instances)} {unit}" + (f" ({self.scope})" if self.scope else "")
 
