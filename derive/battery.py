@@ -8,8 +8,11 @@ are drawn from a large set of rationals, so agreement on them is a randomized id
 Every battery is drawn afresh from a seed (a fresh one from the operating system unless
 given), and knows its name, its seed and its scope — the ranges of S, A, H and γ it covers —
 which every verdict quotes. Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
-wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget; γ is a random rational
-in (0, 1]; rewards have both signs and magnitudes from 1/1000 to 10^4.
+wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget, and add large ones
+(S = 5, A = 4, H = 20 and S = 3, A = 3, H = 10; in the softmax battery also a linear-softmax
+S = 4, A = 3, H = 12) checked by DP over time — with random rewards in the rewards battery and
+γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards have both signs and
+magnitudes from 1/1000 to 10^4.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .semantics import EnvironmentDerivative, Instance, PointInstance
 __all__ = [
     "Battery", "Scope", "scope_of", "fresh_seed", "TRAJECTORY_BUDGET",
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES",
+    "random_point", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES", "NARROW_BATTERIES", "large_shapes",
 ]
 
 
@@ -56,7 +59,7 @@ class Scope:
     """What a battery covers, in words and as data: quoted by every 'checked on N MDPs'."""
 
     unit: str     # "MDPs" or "points"
-    text: str     # e.g. "default: S ≤ 5, A ≤ 4, H ≤ 9, γ ∈ [1/7, 1]; seed 8341"
+    text: str     # e.g. "default: only the shapes (S, A, H) = (1, 1, 2), (5, 4, 20); γ ∈ [1/7, 1]; seed 8341"
     data: dict    # the same, for JSON
 
 
@@ -93,16 +96,16 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
     for label, values in (("S", [x.n_states for x in mdps]), ("A", [x.n_actions for x in mdps]),
                           ("H", [x.horizon for x in mdps]), ("γ", [x.discount for x in mdps])):
         text, bounds = _range(label, values)
-        parts.append(text)
+        if label == "γ" or bounds[0] == bounds[1]:  # a box never: only a value every instance shares
+            parts.append(text)
         data[{"γ": "gamma"}.get(label, label)] = bounds
     data["unit"] = "MDPs"
-    # The ranges alone describe a box; the largest shapes say which corners of it were reached.
-    corners = _largest_shapes(mdps)
-    data["largest_shapes"] = [list(c) for c in corners]
-    shapes = ""
-    if len(corners) > 1:
-        shapes = "; largest (S, A, H): " + ", ".join(f"({a}, {b_}, {c})" for a, b_, c in corners)
-    return Scope("MDPs", f"{name}: {', '.join(parts)}{shapes}; {seed_text}", data)
+    # The ranges of S, A, H describe a box, yet only these shapes were checked: the text names them.
+    shapes = sorted({(x.n_states, x.n_actions, x.horizon) for x in mdps})
+    data["shapes"] = [list(c) for c in shapes]
+    data["largest_shapes"] = [list(c) for c in _largest_shapes(mdps)]
+    listed = ", ".join(f"({a}, {b_}, {c})" for a, b_, c in shapes)
+    return Scope("MDPs", f"{name}: only the shapes (S, A, H) = {listed}; {', '.join(parts)}; {seed_text}", data)
 
 
 def _largest_shapes(mdps) -> list[tuple[int, int, int]]:
@@ -230,17 +233,38 @@ def edge_cases(rng: random.Random) -> list[Instance]:
     return out
 
 
-LARGE_SHAPES = ((5, 4, 20), (3, 3, 10))  # (S, A, H) past enumeration: lines there go by DP over time
+# The large MDPs' shapes are drawn afresh from the battery's seed over wide ranges, so no polynomial
+# in S, A, H can be fitted in advance to vanish on them. DP over time costs about S²·A·(H+1) per
+# table; the caps keep each large MDP near the cost of a fixed (5, 4, 20).
+LARGE_RANGES = ((2, 8), (2, 5), (5, 40))  # S, A, H of the wide large MDPs
+LONG_HORIZONS = (40, 200)                 # H of the long thin large MDP (S = A = 2)
+LARGE_COSTS = (2000,)                    # S²·A·H cap of each wide large MDP (one: a third costs ~25% of a run)
+
+
+def large_shapes(rng: random.Random) -> list[tuple[int, int, int]]:
+    """A wide shape from ``LARGE_RANGES`` under each of ``LARGE_COSTS`` and one long one (2, 2, H), H from ``LONG_HORIZONS``."""
+    (s0, s1), (a0, a1), (h0, h1) = LARGE_RANGES
+    out = []
+    for cap in LARGE_COSTS:
+        while True:
+            S, A, H = rng.randint(s0, s1), rng.randint(a0, a1), rng.randint(h0, h1)
+            if S * S * A * H <= cap:
+                out.append((S, A, H))
+                break
+    out.append((2, 2, rng.randint(*LONG_HORIZONS)))
+    return out
 
 
 def large_instances(rng: random.Random) -> list[Instance]:
     """Random MDPs with many states, actions and a long horizon at once, too large to enumerate.
 
     A line with no free trajectory is evaluated on them by dynamic programming over time; a line
-    that needs every trajectory listed excludes them from its count, and says so.
+    about every trajectory (or tuple of samples) by a random product-weight identity test over the
+    same DP (:mod:`derive.free_identity`); a line neither covers excludes them from its count, and
+    says so.
     """
     out = []
-    for k, shape in enumerate(LARGE_SHAPES, start=1):
+    for k, shape in enumerate(large_shapes(rng), start=1):
         mdp = random_mdp(rng, shape=shape, name=f"large #{k}", allow_discount_one=k % 2 == 0)
         policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
         out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
@@ -326,7 +350,8 @@ def reward_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     for inst in default_battery(seed=seed, n_random=n_random):
         mdp = inst.mdp
         horizon = mdp.horizon
-        while horizon > 0 and mdp.n_states * (mdp.n_states * mdp.n_actions * 3) ** (horizon + 1) > 200_000:
+        # The large MDPs keep their size: with reward outcomes too they go by DP over time.
+        while not mdp.name.startswith("large #") and horizon > 0 and mdp.n_states * (mdp.n_states * mdp.n_actions * 3) ** (horizon + 1) > 200_000:
             horizon -= 1  # reward outcomes multiply the trajectories: shorten to stay in budget
         if horizon != mdp.horizon:
             mdp = FiniteMDP.from_tables(mdp.initial, mdp.transitions, mdp.rewards, horizon=horizon,
@@ -336,11 +361,24 @@ def reward_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     return Battery(out, name="rewards", seed=seed)
 
 
+LARGE_LINEAR_SHAPE = (4, 3, 12)  # (S, A, H) of the softmax battery's large linear-softmax MDP
+
+
+def large_linear_softmax(rng: random.Random) -> Instance:
+    """A large MDP under a linear softmax policy with random integer features (three per (s, a)), by DP over time."""
+    mdp = random_mdp(rng, shape=LARGE_LINEAR_SHAPE, name="large linear softmax", allow_discount_one=False)
+    features = tuple(tuple(tuple(rng.randint(-2, 2) for _ in range(3)) for _ in range(mdp.n_actions))
+                     for _ in range(mdp.n_states))
+    policy = LinearSoftmax(features)
+    return Instance(mdp, policy, random_point(policy, rng), name=mdp.name)
+
+
 def softmax_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
-    """The default battery without its direct policy: statements about softmax policies."""
+    """The default battery without its direct policy, plus a large linear-softmax MDP: statements about softmax policies."""
     seed = _seeded(seed)
-    return Battery((i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy)),
-                   name="softmax", seed=seed)
+    rng = random.Random(seed + 6)
+    return Battery([i for i in default_battery(seed=seed, n_random=n_random) if not isinstance(i.policy, DirectPolicy)]
+                   + [large_linear_softmax(rng)], name="softmax", seed=seed)
 
 
 def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
@@ -359,6 +397,14 @@ def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     return Battery(out, name="bandits", seed=seed)
 
 
+def _prime_between(rng: random.Random, lo: int, hi: int) -> int:
+    """A random prime in [lo, hi): the first prime at or after a random start (trial division suffices here)."""
+    n = rng.randrange(lo, hi)
+    while n < 4 or any(n % d == 0 for d in range(2, int(n ** 0.5) + 1)):
+        n += 1
+    return n
+
+
 def gaussian_battery(*, seed: int | None = None, n_random: int = 6) -> Battery:
     """Exact points (θ, σ > 0, w, reward coefficients, an action a) for one-step Gaussian-policy statements."""
     from .notation import action, k0, k1, k2, sigma, theta, w
@@ -367,7 +413,9 @@ def gaussian_battery(*, seed: int | None = None, n_random: int = 6) -> Battery:
     rng = random.Random(seed + 4)
 
     def q(lo, hi):
-        den = rng.randint(1, 60)  # a rational in [lo, hi]
+        # A rational in [lo, hi] over a random prime denominator past 10^6, fresh per seed: a term
+        # such as sin(N!·π·θ) vanishes there only when N ≥ that prime, a size the limits refuse.
+        den = _prime_between(rng, 10**6, 2 * 10**6)
         return F(rng.randint(lo * den, hi * den), den)
 
     points = []
@@ -396,6 +444,14 @@ def discounted_battery(*, seed: int | None = None, n_random: int = 12) -> Batter
         out.append(Instance(mdp, inst.policy, inst.point, name=mdp.name, environment=inst.environment))
     return Battery(out, name="discounted", seed=seed)
 
+
+# Batteries that cover only part of what a general policy-gradient statement claims: the verdict names it.
+NARROW_BATTERIES = {
+    "bandits": "bandits only (S = 1, H = 0)",
+    "gaussian": "one-step Gaussian-policy points only",
+    "discounted": "discounted MDPs only (γ < 1)",
+    "softmax": "softmax policies only",
+}
 
 BATTERIES = {"default": default_battery, "gaussian": gaussian_battery, "discounted": discounted_battery, "stress": stress_battery, "rewards": reward_battery,
              "softmax": softmax_battery, "bandits": bandit_battery}

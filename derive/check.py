@@ -76,6 +76,8 @@ class InstanceOutcome:
     notes: tuple = ()             # what was not checked (a sample count past the limit), in words
     direction: tuple = ()         # the direction v of the check
     inherited: bool = False       # not evaluated because the line above is undefined here (that line is reported)
+    weighted: str = ""            # agreement by the random product-weight test: its error bound, in words
+    witness: dict | None = None   # on an instance too large to list: the failing trajectories' steps, by key
 
 
 def sample_counts(rng: random.Random, *, wide: bool = False) -> tuple[int, ...]:
@@ -322,6 +324,8 @@ def _grid(support: np.ndarray, keys: list, rng: random.Random | None):
 def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
     """E[expr] over i.i.d. τ^(k) ∼ P(·;θ) (and a free τ), exactly, term by term."""
     bk = ev.backend
+    if support is None:  # too many trajectories to list
+        return _expectation_by_dp(ev, expr, plan)
     prob = ev._trajectory_prob().val
     total = bk.zero()
     for term in _nonzero_terms(expr):  # (m − 1)·X at m = 1: the term is 0, whatever X couples
@@ -336,6 +340,50 @@ def _expectation(ev: Evaluator, expr: Expr, plan: _Plan, support: np.ndarray):
                 weight = bk.mul(weight, prob[slots[k]])
             value = bk.sum(bk.mul(weight, np.broadcast_to(value, (batch,))))
         total = bk.add(total, value)
+    return _array(bk, total), {}
+
+
+_SAMPLED = sp.Dummy("τ")
+
+
+def _expectation_by_dp(ev: Evaluator, expr: Expr, plan: _Plan):
+    """E[expr] over i.i.d. samples without listing trajectories: each term split into factors of one sample
+    each (independent, so E of the product is the product of E's), each E f = Σ_τ P(τ;θ) f(τ) by DP over time.
+
+    A term the split does not cover, or a sum the DP does not cover, needs the trajectories listed and
+    raises TooManyTrajectories (the instance is then left out, and the verdict says so).
+    """
+    from .free_identity import NotCovered, split_by_trajectory, traj_of
+    from .notation import TrajectoryProbability
+
+    bk = ev.backend
+    memo = ev._traj_cache.setdefault("expectations by DP", {})  # τ-free values: safe to keep per evaluator
+    total = bk.zero()
+    for term in _terms(expr):
+        if _zero_factor(term):
+            continue
+        keys = _bindable(_free_keys(term))
+        try:
+            pieces = split_by_trajectory(term, keys)
+        except NotCovered as exc:
+            raise TooManyTrajectories(f"too many trajectories to list, and {exc}") from None
+        for consts, parts in pieces:
+            value = bk.one()
+            factors = list(consts)
+            for k, fs in parts.items():
+                # One symbol for every sample: E f(τ^(1)) and E f(τ^(2)) are one sum, computed once.
+                body = sp.Mul(TrajectoryProbability(_SAMPLED, theta),
+                              *[_subst(f, {traj_of(k): _SAMPLED}) for f in fs], evaluate=False)
+                factors.append(TrajectorySum(body, _SAMPLED, True))
+            for f in factors:
+                key = (f, tuple(sorted(plan.ints.items(), key=str)))
+                if key not in memo:
+                    memo[key] = ev.evaluate(f, ints=plan.ints, kinds=plan.kinds).val
+                v = memo[key]
+                if v is None:
+                    raise NotRepresentable("a log value is needed")
+                value = bk.mul(value, v)
+            total = bk.add(total, value)
     return _array(bk, total), {}
 
 
@@ -450,9 +498,17 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
         bound = any(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs)) for p in plans)
         support = np.flatnonzero(instance.support()) if bound else np.arange(0)
     except TooManyTrajectories:
-        return InstanceOutcome("too large", TOO_LARGE)
+        if relation == EQUAL:  # a line about every trajectory: tested at once by random product weights
+            return _by_product_weights(instance, plans, rng, direction, baseline)
+        support = None  # expectations over the samples by DP over time, term by term (see _expectation)
     except (IllFormed, ValueError) as exc:
         return InstanceOutcome("unsupported", f"the instance could not be prepared ({exc})")
+    if relation == EQUAL and bound and any(
+            support.size ** len(_bindable(_free_keys(p.lhs) | _free_keys(p.rhs))) > MAX_TUPLES for p in plans):
+        # Too many tuples of samples to list: every tuple at once by product weights, where that covers the line.
+        out = _by_product_weights(instance, plans, rng, direction, baseline)
+        if out.status != "too large":
+            return out
     notes: list = []
     last = "no number system could hold the values"
     numeric = False
@@ -463,7 +519,13 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
             notes = []
             for plan in plans:
                 try:
-                    left, right, slots, note = _sides(ev, plan, relation, support, rng)
+                    try:
+                        left, right, slots, note = _sides(ev, plan, relation, support, rng)
+                    except _TooMany:
+                        if relation != UNBIASED or support is None:
+                            raise
+                        # Too many sample tuples over a listed support: the exact expectations by DP instead.
+                        left, right, slots, note = _sides(ev, plan, relation, None, rng)
                 except _TooMany as too:
                     notes.append(f"{_plan_label(plan)} not checked ({too} past the limit)")
                     continue
@@ -519,6 +581,71 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
     return InstanceOutcome("unsupported", f"undecided: {last}")
 
 
+def _by_product_weights(instance: Instance, plans, rng: random.Random, direction, baseline) -> InstanceOutcome:
+    """Every plan's line, for every tuple of its free trajectories, by :mod:`derive.free_identity`; else 'too large'."""
+    from .free_identity import NotCovered, identity_on_every_tuple
+
+    H_ = instance.mdp.horizon
+    degree = 0
+    last = ""
+    for plan in plans:
+        keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+        for bk in (ModPrime(random_prime(rng)), LogLinear()):
+            try:
+                ev = Evaluator(instance, bk, direction, baseline=list(baseline))
+                same = identity_on_every_tuple(ev, plan.lhs, plan.rhs, keys, rng, ints=plan.ints)
+            except NotCovered as exc:
+                last = str(exc)
+                same = None
+                if "division by zero" not in last:
+                    return InstanceOutcome("too large", f"{TOO_LARGE}: {last}")
+            except (NotRepresentable, Undecidable, Undefined, ZeroDivisionError) as exc:
+                last, same = f"{type(exc).__name__}: {exc}", None
+            except TooManyTrajectories as exc:
+                return InstanceOutcome("too large", f"{TOO_LARGE}: {exc}")
+            except IllFormed as exc:
+                return InstanceOutcome("ill-formed", str(exc))
+            except (Unsupported, ArithmeticError, ValueError, TypeError, IndexError) as exc:
+                return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
+            if same is False:  # certain; which trajectory is found later, for the reported failure only
+                return InstanceOutcome("differ", WEIGHTED_DIFFER, False, dict(plan.tags), baseline,
+                                       direction=tuple(direction))
+            if same is True:
+                degree = max(degree, len(keys) * (H_ + 1))
+                break
+        else:
+            return InstanceOutcome("too large", f"{TOO_LARGE}: {last}")
+    return InstanceOutcome("agree", baseline=baseline, direction=tuple(direction),
+                           weighted=f"{degree}/p with p ≥ 2^30" if degree else "")
+
+
+WEIGHTED_DIFFER = ("the two sides differ on some trajectory: the sum over every trajectory of lhs − rhs under "
+                   "random product weights is not 0 (no single trajectory singled out)")
+
+
+def _located(lhs, rhs, inst: Instance, out: InstanceOutcome, counts, seed: int) -> InstanceOutcome:
+    """A difference shown by product weights, with a trajectory (tuple) on which it holds, found by self-reduction."""
+    from .free_identity import NotCovered, steps_text, witness
+
+    plans = [p for p in _plans(inst, lhs, rhs, counts) if all((out.bindings or {}).get(k) == v
+                                                               for k, v in p.tags.items())]
+    if not plans:
+        return out
+    plan, rng = plans[0], random.Random(seed)
+    keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+    for bk in (ModPrime(random_prime(rng)), ModPrime(random_prime(rng)), LogLinear()):
+        try:
+            ev = Evaluator(inst, bk, list(out.direction), baseline=list(out.baseline))
+            found = witness(ev, plan.lhs, plan.rhs, keys, rng, ints=plan.ints)
+        except (NotCovered, NotRepresentable, Undecidable, ArithmeticError, ValueError):
+            continue
+        if found is not None:
+            where = {**{_key_text(k): steps_text(inst.mdp, v) for k, v in found.items()}, **plan.tags}
+            return replace(out, reason="the two sides differ (on the trajectory shown, found without listing the "
+                                       "trajectories, by random product weights)", bindings=where, witness=found)
+    return out
+
+
 def _value_text(v) -> str:
     from .backends import number_text
 
@@ -543,6 +670,8 @@ def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> I
         diff = at_point(lhs, point) - at_point(rhs, point)
         if diff == 0 or sp.expand(diff) == 0:
             return InstanceOutcome("agree")
+    except Unsupported as exc:  # a size limit refused the line at once: not a pass
+        return InstanceOutcome("unsupported", str(exc))
     except Exception as exc:  # SymPy could not evaluate: not a pass
         return InstanceOutcome("unsupported", f"SymPy could not evaluate at the point ({type(exc).__name__})")
     if diff.is_Rational:
@@ -589,7 +718,14 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
         return (), ()
     plan = plans[0]
     bound = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
-    support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    if outcome.witness is not None:
+        return _witness_sides(plan, instance, outcome, K, bound)
+    try:
+        support = np.flatnonzero(instance.support()) if bound else np.arange(0)
+    except TooManyTrajectories:
+        if relation != UNBIASED:
+            return ("not shown: too many trajectories to list, and no single trajectory was singled out",), ()
+        support = None  # exact expectations by DP over time
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
         try:
@@ -614,6 +750,27 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
             right_vals.append(_value_text(picked[1]))
         except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError) as exc:
             return (f"not exactly representable ({type(exc).__name__})",), ()
+    return tuple(left_vals), tuple(right_vals)
+
+
+def _witness_sides(plan, instance: Instance, outcome: InstanceOutcome, K: int, keys) -> tuple[tuple, tuple]:
+    """Both sides' exact values on the trajectories found by self-reduction (a table of just those rows)."""
+    from .free_identity import trajectory_rows
+
+    left_vals, right_vals = [], []
+    rows = trajectory_rows(instance.mdp, outcome.witness, keys)
+    slots = {kk: np.array([j], dtype=np.int64) for j, kk in enumerate(keys)}
+    for k in range(K):
+        direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
+        try:
+            ev = Evaluator(instance, LogLinear(), direction, baseline=list(outcome.baseline) or None)
+            ev.states, ev.actions, ev.outcomes = rows
+            left = _pointwise(ev, plan.lhs, plan, slots, 1)
+            right = _pointwise(ev, plan.rhs, plan, slots, 1)
+        except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError, ValueError) as exc:
+            return (f"not exactly representable ({type(exc).__name__})",), ()
+        left_vals.append(_value_text(np.asarray(left).ravel()[0]))
+        right_vals.append(_value_text(np.asarray(right).ravel()[0]))
     return tuple(left_vals), tuple(right_vals)
 
 
@@ -643,22 +800,35 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout), timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
+    every_m = _every_m_degree(lhs, rhs, relation)
+    if every_m is not None:  # d + 1 values of m decide a rational function of numerator degree d
+        counts = tuple(sorted(set(counts) | set(range(1, every_m + 2))))
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
+    excluded_reasons: list = []
+    weighted: list = []  # instances where the line held by the random product-weight test
     for inst in battery:
         out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
             numeric += out.numeric
+            if out.weighted:
+                weighted.append((inst, out.weighted))
         elif out.status == "too large":
             excluded.append(inst)
+            excluded_reasons.append(out.reason)
         elif out.status in ("differ", "undefined", "ill-formed"):
             failures.append((inst, out))
             undefined_count += out.status == "undefined"
         else:
             undecided.append((inst, out))
     sym = pending.result() if isinstance(pending, Pending) else pending
+    if _limited_text(notes):
+        every_m = None  # some m not checked on every tuple: no claim for every m
+    if every_m is not None:
+        scope = dataclasses.replace(scope, data={**scope.data, "every_m": {"numerator_degree": every_m,
+                                                                            "m_checked": list(counts)}})
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
     if excluded:
@@ -672,6 +842,12 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         scope = dataclasses.replace(scope, text=scope.text + f"; {len(excluded)} large MDPs with (S, A, H) = {shapes} "
                                     "excluded: too large to enumerate for this line",
                                     data={**scope.data, "excluded_too_large": len(excluded)})
+    if weighted:
+        scope = _weighted_scope(scope, weighted)
+    if excluded:
+        reasons = sorted({r.split(": ", 1)[1] for r in excluded_reasons if ": " in r})
+        if reasons:
+            scope = dataclasses.replace(scope, text=scope.text + " (" + "; ".join(reasons) + ")")
     counterexample = None
     detail = ""
     contradiction = False
@@ -679,6 +855,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         inst, out = min(failures, key=_size)
         if minimize:
             inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts, lhs_is_start)
+        if out.reason == WEIGHTED_DIFFER:
+            out = _located(lhs, rhs, inst, out, counts, seed)
         violated = _violated(conditions, inst, out)
         counterexample = _counterexample(lhs, rhs, relation, inst, out, violated, counts)
         # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
@@ -713,9 +891,9 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif agreed and missing:
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts)))
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m)))
     elif agreed:
-        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts),
+        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
                                    total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
@@ -741,7 +919,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
-        scope=scope.text + _samples_text(lhs, rhs, counts) + limited, scope_data=scope.data,
+        scope=scope.text + _samples_text(lhs, rhs, counts, every_m) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
 
@@ -749,6 +927,18 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
 ENVIRONMENT_ASSUMED = ("this step assumes μ and P(s'|s,a) do not depend on θ; this instance breaks that "
                        "(a failed side condition, not a contradiction)")
 ENVIRONMENT_SCOPE = "only where μ and P(s'|s,a) do not depend on θ"
+def _weighted_scope(scope, weighted):
+    """The scope, saying which instances held the line for every trajectory (tuple) by random product weights, and the bound."""
+    shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x, _ in weighted}))
+    bounds = sorted(set(b_ for _, b_ in weighted), key=lambda t: int(t.split("/")[0]))
+    text = (f"; on {len(weighted)} MDPs with (S, A, H) = {shapes}, too many trajectories or sample tuples to list, "
+            f"every one at once by a random product-weight identity test (a false line passes with probability ≤ {bounds[-1]} each, "
+            "Schwartz–Zippel, besides p dividing every difference)")
+    data = {**scope.data, "product_weight_test": {
+        "instances": len(weighted), "shapes": sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon)
+                                                       for x, _ in weighted}),
+        "error_bound_each": bounds[-1]}}
+    return dataclasses.replace(scope, text=scope.text + text, data=data)
 
 
 CONTRADICTION_NUMBER = ("derive contradicts itself: the instance check found the two sides equal, but the "
@@ -797,8 +987,29 @@ def _limited_text(notes) -> str:
     return out
 
 
-def _samples_text(lhs, rhs, counts) -> str:
+def _every_m_degree(lhs, rhs, relation) -> int | None:
+    """The numerator degree in m of E[lhs − rhs] when it is shown (see :mod:`derive.sample_degree`), else None.
+
+    Only for expectations ('unbiased') and lines without samples: an '=' between estimators holds for
+    every tuple of samples, a set that grows with m, which no degree in m bounds.
+    """
+    from .sample_degree import MAX_DEGREE, difference_degree
+
+    if m not in lhs.free_symbols | rhs.free_symbols:
+        return None
+    if relation != UNBIASED and (lhs.has(Sample) or rhs.has(Sample)):
+        return None
+    d = difference_degree(lhs, rhs)
+    return d if d is not None and d + 1 <= MAX_DEGREE else None
+
+
+def _samples_text(lhs, rhs, counts, every_m: int | None = None) -> str:
     free = lhs.free_symbols | rhs.free_symbols
+    if m in free and every_m is not None:
+        what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
+        return (f"; for every m ({what} is a rational function of m with numerator degree ≤ {every_m}, and "
+                f"{len(counts)} ≥ {every_m + 1} values were checked: m = " + ", ".join(map(str, counts))
+                + (" with i = 1..m" if i in free else "") + ")")
     if m in free:
         return "; m = " + ", ".join(map(str, counts)) + (" with i = 1..m" if i in free else "")
     if i in free:
@@ -853,6 +1064,8 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
 
     kind = kind_of(inst)
     small = minimal_instance(fails, kind)
+    if small is None and inst.mdp.n_trajectories > 5_000_000:
+        small = _shorter(inst, fails)  # none small: the same large MDP with the shortest failing horizon
     if small is None:
         return inst, out
     result = found.get(id(small)) or check_instance(lhs, rhs, relation, small, rng, counts=counts,
@@ -861,6 +1074,26 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
         return inst, out
     size = lambda x: (x.mdp.n_trajectories, x.n_params)  # noqa: E731
     return (small, result) if size(small) <= size(inst) else (inst, out)
+
+
+SHORTER_BUDGET = 10.0  # seconds spent looking for a shorter horizon on a large MDP
+
+
+def _shorter(inst: Instance, fails) -> Instance | None:
+    """The large MDP cut to the shortest horizon (tried from 1 up, within a time budget) on which the step fails."""
+    from .mdp import FiniteMDP
+
+    mdp, start = inst.mdp, time.perf_counter()
+    for h in range(1, mdp.horizon):
+        if time.perf_counter() - start > SHORTER_BUDGET:
+            return None
+        cut = FiniteMDP.from_tables(mdp.initial, mdp.transitions, None if mdp.reward_distribution else mdp.rewards,
+                                    reward_distribution=mdp.reward_distribution or None, horizon=h,
+                                    discount=mdp.discount, name=f"{mdp.name}, cut to H = {h}")
+        cand = Instance(cut, inst.policy, inst.point, name=cut.name, environment=inst.environment)
+        if fails(cand):
+            return cand
+    return None
 
 
 def _counterexample(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, violated=(), counts=(1,)) -> Counterexample:

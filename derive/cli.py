@@ -300,7 +300,7 @@ def format_report(report, *, verbose: bool = False) -> str:
     lines_all = [(d, s) for d in report.derivations for s in (*d.steps, d.result)]
     n_ok = sum(s.ok for _, s in lines_all)
     mark = "✓" if report.verified else "✗"
-    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    verdict = report.verdict_words
     where = Path(report.path).name if report.path else report.name
     lines = [f"{mark} {verdict}  {report.title} ({where}): {n_ok} of {len(lines_all)} lines hold ({report.seconds:.1f} s)",
              "    " + _scope_line(report)]
@@ -349,11 +349,21 @@ def _short_step_line(d, s) -> str:
     ce = s.counterexample
     if ce is None:
         why = s.detail or s.symbolic
-        return f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+        line = f"{_mark(s)} {where}: {s.verdict}" + (f" — {why}" if why else "")
+        return line + _excluded_text(s, line)
     values = f" ({', '.join(ce.lhs)} vs {', '.join(ce.rhs)})" if ce.lhs else ""
     bound = "".join(f"; {k} = {v}" for k, v in ce.bindings.items())
     chain = s.detail.split("; ")[0] if s.index == 0 and s.detail.startswith("the chain") else ""
     return f"✗ {where}: {s.verdict} — {ce.reason}{values} on {ce.instance}{bound}" + (f" ({chain})" if chain else "")
+
+
+def _excluded_text(s, line: str) -> str:
+    """'; 2 large MDPs with (S, A, H) = … excluded: … (why)' when the line left instances out and does not say so yet."""
+    at = s.scope.find("large MDPs with (S, A, H)")
+    if at < 0 or "excluded" not in s.scope[at:] or s.scope[at:] in line:
+        return ""
+    start = s.scope.rfind("; ", 0, at)
+    return "; " + s.scope[start + 2 if start >= 0 else 0:]
 
 
 def _full_report(report) -> str:
@@ -367,7 +377,7 @@ def _full_report(report) -> str:
         lines.extend(_step_lines(d.result))
         for problem in d.structure:
             lines.append(f"    ✗ {problem}")
-    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    verdict = report.verdict_words
     lines_all = [s for d in report.derivations for s in (*d.steps, d.result)]
     n_ok = sum(s.ok for s in lines_all)
     numeric = sum(s.numeric_only for s in lines_all)

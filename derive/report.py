@@ -158,7 +158,7 @@ class StepReport(_NotebookView):
         if not self.ok or self.verdict == PROVED:
             return False
         partial = " of " in self.verdict.split("(")[0] or "not evaluated on" in self.detail
-        limited = "random sample tuples" in self.scope or "not checked" in self.scope
+        limited = "random sample tuples" in self.scope or "not checked" in self.scope or "excluded" in self.scope
         return self.numeric_only or partial or limited
 
     def to_dict(self) -> dict:
@@ -206,8 +206,22 @@ class ProofReport(_NotebookView):
         return all(d.verified for d in self.derivations)
 
     @property
+    def narrow(self) -> str:
+        """What a narrow battery confines the check to ('bandits only (S = 1, H = 0)'), or '' for a general one."""
+        from .battery import NARROW_BATTERIES
+
+        return NARROW_BATTERIES.get(self.scope.split(":", 1)[0], "")
+
+    @property
+    def verdict_words(self) -> str:
+        """'VERIFIED', 'VERIFIED on bandits only (S = 1, H = 0)' or 'NOT VERIFIED': a narrow battery is in the verdict."""
+        if not self.verified:
+            return "NOT VERIFIED"
+        return "VERIFIED" + (f" on {self.narrow}" if self.narrow else "")
+
+    @property
     def scope_line(self) -> str:
-        """'checked on a battery of 20 MDPs (default: S ≤ 5, …; seed 0)'."""
+        """'checked on a battery of 22 MDPs (default: only the shapes (S, A, H) = (1, 1, 2), …; γ ∈ […]; seed 0)'."""
         unit = "points" if self.derivations and self.derivations[0].result.unit == "points" else "MDPs"
         return (f"checked on a battery of {len(self.instances)} {plural(len(self.instances), unit)}"
                 + (f" ({self.scope})" if self.scope else ""))
@@ -218,6 +232,8 @@ class ProofReport(_NotebookView):
             "title": self.title,
             "path": self.path,
             "verified": self.verified,
+            "verdict": self.verdict_words,
+            "narrow": self.narrow,
             "seconds": round(self.seconds, 3),
             "seed": self.seed,
             "scope": self.scope,

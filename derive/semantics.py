@@ -22,7 +22,7 @@ import sympy as sp
 from sympy import Derivative, Expr
 
 from .backends import Backend, LogLinear, LogLinearNumber, ModPrime, NotRepresentable, _NegativeEntries, _ZeroEntries, exact_rational, fraction_parts
-from .mdp import FiniteMDP
+from .mdp import FiniteMDP, TooManyTrajectories
 from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
     InitialDistribution, MeanReward, Objective, Occupancy,
@@ -51,7 +51,7 @@ def trajectory_space(mdp: FiniteMDP):
             T = actions.shape[1]
             combos = K ** T
             if states.shape[0] * combos > TRAJECTORY_BUDGET:
-                raise ValueError(f"{mdp.describe()}: {states.shape[0] * combos} trajectories with reward outcomes "
+                raise TooManyTrajectories(f"{mdp.describe()}: {states.shape[0] * combos} trajectories with reward outcomes "
                                  f"is past the enumeration budget ({TRAJECTORY_BUDGET:,})")
             n = states.shape[0]
             states = np.repeat(states, combos, axis=0)
@@ -198,9 +198,22 @@ def _general_value(expr: Expr) -> Expr:
     # Integrate and differentiate once in the general form, then substitute each point. Floats are
     # replaced by the exact rationals they stand for (0.5 is 1/2): nothing is snapped to a nearby value.
     if expr not in _GENERAL:
+        _check_sizes(expr)
         exact = expr.xreplace({f: sp.Rational(*exact_rational(f).as_integer_ratio()) for f in expr.atoms(sp.Float)})
         _GENERAL[expr] = exact.doit()
     return _GENERAL[expr]
+
+
+MAX_FACTORIAL = 10_000  # n in n!, binomial(n, k), …: SymPy would compute the integer itself, so past it the line is undecided
+
+
+def _check_sizes(expr: Expr) -> None:
+    """Refuse at once a factorial-like term whose integer argument is past ``MAX_FACTORIAL`` (its value would not fit)."""
+    kinds = (sp.factorial, sp.factorial2, sp.binomial, sp.RisingFactorial, sp.FallingFactorial, sp.subfactorial)
+    for f in expr.atoms(*kinds):
+        for a in f.args:
+            if a.is_Integer and abs(int(a)) > MAX_FACTORIAL:
+                raise Unsupported(f"undecided: {type(f).__name__} of {int(a):,} is past the size limit of {MAX_FACTORIAL:,}")
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:

@@ -43,7 +43,7 @@ from .notation import (
 )
 
 __all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
-           "free_trajectory_identity"]
+           "free_trajectory_identity", "random_weights", "weighted_sum", "weighted_plan"]
 
 _READS = (State, Action, Reward, RewardProbability)
 _MAX_MARKERS = 8
@@ -741,12 +741,23 @@ def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: 
     certain (in ModPrime: the two sides differ mod p, hence as rationals). Returns None when a
     needed value is unknown (a log's value); raises NotCovered for shapes the DP does not cover.
     """
+    traj = traj if traj is not None else tau
+    weights = random_weights(ev, rng)
+    body = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
+    d = weighted_sum(ev, TrajectorySum(body, traj, support), weights, ints=ints)
+    bk = ev.backend
+    if d.val is None:
+        return None
+    return bool(np.all(bk.is_zero(np.asarray(d.val))))
+
+
+def random_weights(ev, rng) -> list:
+    """H + 1 independent uniform tables w_t(s, a, outcome, s′): residues mod p, or integers in [1, 2^62) when exact."""
     from .backends import ModPrime
 
     bk, mdp = ev.backend, ev.mdp
     if not bk.exact:
         raise NotCovered(f"{bk.name}: the DP route runs only in exact number systems")
-    traj = traj if traj is not None else tau
     S, A = mdp.n_states, mdp.n_actions
     O = max(len(o) for row in mdp.reward_distribution for o in row) if mdp.reward_distribution else 1
     shape = (S, A, O, S)
@@ -754,13 +765,26 @@ def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: 
         draw = lambda: np.array([rng.randrange(bk.p) for _ in range(S * A * O * S)], dtype=np.int64)  # noqa: E731
     else:
         draw = lambda: bk.table([rng.randrange(1, 2**62) for _ in range(S * A * O * S)])  # noqa: E731
-    weights = [draw().reshape(shape) for _ in range(mdp.horizon + 1)]
-    body = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
+    return [draw().reshape(shape) for _ in range(mdp.horizon + 1)]
+
+
+def weighted_sum(ev, e: TrajectorySum, weights, *, ints: dict | None = None):
+    """Σ_τ W(τ) body(τ) with W(τ) = Π_t weights[t](step t of τ), by DP over time; raises NotCovered."""
+    return weighted_plan(ev, e, ints=ints)(weights)
+
+
+def weighted_plan(ev, e: TrajectorySum, *, ints: dict | None = None):
+    """weights -> Σ_τ W(τ) body(τ), compiled once: the step tables are evaluated once for every weights given."""
+    if not ev.backend.exact:
+        raise NotCovered(f"{ev.backend.name}: the DP route runs only in exact number systems")
     ints = {k: v for k, v in (ints or {}).items() if k != H}
-    d = _Plan(ev, TrajectorySum(body, traj, support), ints, weights=weights).run()
-    if d.val is None:
-        return None
-    return bool(np.all(bk.is_zero(np.asarray(d.val))))
+    plan = _Plan(ev, e, ints, weights=[])
+
+    def run(weights):
+        plan.weights = weights
+        return plan.run()
+
+    return run
 
 
 def _text(e) -> str:

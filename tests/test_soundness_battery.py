@@ -39,8 +39,12 @@ def test_every_battery_states_its_name_ranges_and_seed(name):
     scope = scope_of(bat)
     assert scope.text.startswith(f"{name}: ") and "seed 8341" in scope.text
     if scope.unit == "MDPs":
-        assert all(k in scope.text for k in ("S ", "A ", "H ", "γ ")), scope.text
-        assert {"S", "A", "H", "gamma", "seed", "battery"} <= set(scope.data)
+        # Never a box: the shapes (S, A, H) actually checked are listed, in text and JSON.
+        shapes = sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon) for x in bat})
+        assert "only the shapes (S, A, H) = " + ", ".join(map(str, shapes)) + ";" in scope.text, scope.text
+        assert "γ " in scope.text and "S ≤" not in scope.text and "H ≤" not in scope.text
+        assert {"S", "A", "H", "gamma", "seed", "battery", "shapes"} <= set(scope.data)
+        assert scope.data["shapes"] == [list(x) for x in shapes]
 
 
 def test_narrow_batteries_read_as_narrow():
@@ -52,7 +56,8 @@ def test_verdict_quotes_the_scope():
     bat = battery(seed=8341)
     report = verdict(J(), sum_tau(unevaluated_mul(P(), R())), bat=bat)
     assert report.ok
-    assert re.fullmatch(r"checked on \d+ MDPs \(default: S ≤ 5, A ≤ \d, H ≤ \d+, γ ∈ \[\d+/\d+, 1\]; seed 8341\)",
+    assert re.fullmatch(r"checked on \d+ MDPs \(default: only the shapes \(S, A, H\) = (\(\d+, \d+, \d+\)(, )?)+; "
+                        r"γ ∈ \[\d+/\d+, 1\]; seed 8341\)",
                         report.verdict), report.verdict
     assert report.to_dict()["scope_data"]["seed"] == 8341
 
@@ -99,19 +104,24 @@ def test_large_instances_catch_a_term_vanishing_on_small_shapes():
     term = sp.Mul(*[H - k for k in range(5)], S - 1, A - 1, evaluate=False)
     for seed in (1, 2, 3):
         bat = default_battery(n_random=2, seed=seed)
-        assert any(x.mdp.n_states >= 5 and x.mdp.n_actions >= 4 and x.mdp.horizon >= 20 for x in bat)
+        assert sum(x.mdp.n_states >= 2 and x.mdp.n_actions >= 2 and x.mdp.horizon >= 5 for x in bat) >= 2
         assert _verdict(J(), sp.Add(J(), term, evaluate=False), bat=bat).verdict == "failed"
         assert _verdict(J(), sp.Add(J(), sp.Mul(0, term, evaluate=False), evaluate=False), bat=bat).ok
 
 
-def test_lines_needing_enumeration_exclude_the_large_instances_and_say_so():
-    from derive.notation import R, P, sum_tau
+def test_lines_in_a_free_trajectory_are_checked_on_the_large_instances_too_and_say_how():
+    from derive.notation import R, P, Sample, sum_tau
     from soundness_helpers import verdict as _verdict
 
     bat = default_battery(n_random=2, seed=4)
-    line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory is listed
+    line = sp.Mul(P(), R(), evaluate=False)  # a free τ: every trajectory at once, by random product weights
     report = _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, evaluate=False), bat=bat)
     assert report.ok, report.verdict
-    assert "excluded: too large to enumerate" in report.verdict and "H ≤ 20" not in report.verdict
-    assert report.instances == len(bat) - 2
+    assert "excluded" not in report.verdict and "only the shapes (S, A, H) = " in report.verdict
+    assert "random product-weight identity test" in report.verdict and report.instances == len(bat)
+    # A shape the product weights do not cover still leaves the large instances out, and says so.
+    T1, T2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))
+    coupled = sp.Pow(sp.Add(R(T1) ** 2, R(T2) ** 2, 1, evaluate=False), -1, evaluate=False)
+    report = _verdict(sp.Mul(2, coupled, evaluate=False), sp.Add(coupled, coupled, evaluate=False), bat=bat)
+    assert "excluded: too large to enumerate" in report.verdict and report.instances < len(bat)
     assert not _verdict(sp.Mul(2, line, evaluate=False), sp.Add(line, line, R(), evaluate=False), bat=bat).ok

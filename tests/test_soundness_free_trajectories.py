@@ -1,0 +1,168 @@
+"""Lines about every trajectory are checked on the large MDPs too (random product weights), never left out silently."""
+
+import pytest
+import sympy as sp
+
+from derive.battery import Battery, default_battery
+from derive.notation import (
+    H, P, R, ActionSum, StateSum, Sample, b, baseline, gamma, grad, pi, r, sum_t, t, unevaluated_mul, u,
+)
+from soundness_helpers import verdict
+
+S_ = StateSum(sp.Integer(1))        # Σ_s 1 = S
+A_ = ActionSum(sp.Integer(1), b)    # Σ_b 1 = A
+# Zero on every MDP the battery can enumerate (S = 1, A = 1 or H ≤ 9), nonzero on both large ones.
+LATE = sp.Mul(S_ - 1, A_ - 1, *[H - k for k in range(10)], evaluate=False)
+SCORE = grad(sp.log(P()))
+SCORE_SUM = sum_t(grad(sp.log(pi())))
+T1, T2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))
+
+
+def _plus(rhs, extra):
+    return sp.Add(rhs, extra, evaluate=False)
+
+
+def _late(body):
+    return sp.Mul(LATE, body, evaluate=False)
+
+
+def _b_of(j):
+    from derive.notation import Baseline
+
+    return Baseline(sp.Integer(j))
+
+
+def _battery(seed):
+    return default_battery(n_random=2, seed=seed)
+
+
+def _small_only(bat):
+    return Battery([x for x in bat if x.mdp.n_trajectories <= 5_000_000], name=bat.name, seed=bat.seed)
+
+
+# False claims about every τ that differ only on late steps of long trajectories of wide MDPs.
+FALSE = {
+    "score, plus a last-step score at H ≥ 10": (SCORE, _plus(SCORE_SUM, _late(grad(sp.log(pi(H)))))),
+    # (b(0) − b(s_H)) is 0 unless s_H ≠ 0: the random baseline b tells the states apart.
+    "score, plus a term alive only when s_H ≠ 0": (
+        SCORE, _plus(SCORE_SUM, _late(_b_of(0) - baseline(H)))),
+    "return, plus the last reward where s_H ≠ 0": (
+        R(), _plus(sp.Sum(unevaluated_mul(gamma ** u, r(u)), (u, 0, H)),
+                   _late(sp.Mul(r(H), _b_of(0) - baseline(H), evaluate=False)))),
+}
+TRUE = {
+    "score": (SCORE, SCORE_SUM),
+    "score, plus a vanishing late term": (SCORE, _plus(SCORE_SUM, sp.Mul(0, _late(grad(sp.log(pi(H)))),
+                                                                        evaluate=False))),
+    "return written out": (R(), sp.Sum(unevaluated_mul(gamma ** u, r(u)), (u, 0, H))),
+}
+
+
+def test_the_false_claims_pass_when_only_small_mdps_are_checked():
+    # The claims are adversarial: every enumerable instance misses the difference.
+    bat = _small_only(_battery(5))
+    for name, (lhs, rhs) in FALSE.items():
+        assert verdict(lhs, rhs, bat=bat).ok, name
+
+
+def test_false_claims_about_every_trajectory_fail_on_the_large_mdps():
+    for seed in (1, 2):
+        bat = _battery(seed)
+        for name, (lhs, rhs) in FALSE.items():
+            report = verdict(lhs, rhs, bat=bat)
+            assert report.verdict == "failed", (name, seed, report.verdict)
+            assert "large #" in report.counterexample.instance, name
+
+
+def test_true_twins_hold_on_every_instance_and_say_how():
+    bat = _battery(3)
+    for name, (lhs, rhs) in TRUE.items():
+        report = verdict(lhs, rhs, bat=bat)
+        assert report.ok, (name, report.verdict)
+        assert report.instances == len(bat), name  # the large MDPs are counted, not excluded
+        assert "excluded" not in report.verdict
+        assert "random product-weight identity test" in report.verdict
+        top = max(h for _, _, h in report.scope_data["product_weight_test"]["shapes"])
+        assert f"≤ {top + 1}/p" in report.verdict  # (H + 1)/p for the longest large MDP, one free trajectory
+        assert report.scope_data["product_weight_test"]["instances"] >= 2
+
+
+def test_lines_in_two_sampled_trajectories_are_tested_with_a_degree_twice_as_high():
+    bat = _battery(4)
+    rt = lambda traj: sp.Sum(unevaluated_mul(gamma ** u, r(u, traj)), (u, 0, H))  # noqa: E731
+    good = verdict(unevaluated_mul(R(T1), R(T2)), unevaluated_mul(rt(T1), R(T2)), bat=bat)
+    top = max(h for _, _, h in good.scope_data["product_weight_test"]["shapes"])
+    assert good.ok and f"≤ {2 * (top + 1)}/p" in good.verdict and "excluded" not in good.verdict, good.verdict
+    wrong = [
+        (unevaluated_mul(R(T1), R(T2)), _plus(unevaluated_mul(rt(T1), R(T2)), _late(unevaluated_mul(r(H, T1), r(H, T2))))),
+        (R(T1) + R(T2), _plus(rt(T1) + rt(T2), _late(sp.Mul(r(H, T1), _b_of(0) - baseline(H, T2), evaluate=False)))),
+        (unevaluated_mul(SCORE.subs(P(), P(T1)), R(T2)),
+         _plus(unevaluated_mul(sum_t(grad(sp.log(pi(t, T1)))), R(T2)), _late(grad(sp.log(pi(H, T1)))))),
+    ]
+    for lhs, rhs in wrong:
+        assert verdict(lhs, rhs, bat=bat).verdict == "failed", (lhs, rhs)
+
+
+def test_a_factor_coupling_two_trajectories_is_not_covered_and_says_so():
+    bat = _battery(4)
+    line = sp.Pow(sp.Add(R(T1) ** 2, R(T2) ** 2, 1, evaluate=False), -1, evaluate=False)
+    report = verdict(line, line, bat=bat)
+    assert report.instances < len(bat)  # never counted as checked on the large MDPs
+    assert "large MDPs with (S, A, H) = " in report.verdict and "excluded: too large to enumerate" in report.verdict
+    assert "reads several trajectories in one factor" in report.verdict
+
+
+@pytest.mark.slow  # the Hypothesis search over every size up to 3 comes first (about 15 s of CPU)
+def test_a_failure_seen_only_on_a_large_mdp_still_gets_a_counterexample_with_its_trajectory():
+    from derive.check import check_step
+    from derive.symbolic import SymbolicResult
+
+    bat = Battery([x for x in _battery(1) if x.name in ("one state", "large #2")], name="default", seed=1)
+    lhs, rhs = FALSE["score, plus a last-step score at H ≥ 10"]
+    report = check_step(lhs, rhs, battery=bat, symbolic=SymbolicResult("not attempted"), minimize=True)
+    ce = report.counterexample
+    assert report.verdict == "failed" and ce is not None
+    # Nothing with S, A, H ≤ 3 fails: the large MDP itself, cut to the shortest horizon that fails (H = 10).
+    assert "large #2" in ce.instance and "H=10" in ce.instance, ce.instance
+    assert ce.bindings["τ"].startswith("(s0=") and "s11=" in ce.bindings["τ"]
+    assert ce.lhs and ce.rhs and ce.lhs != ce.rhs
+
+
+def test_product_weights_agree_with_listing_every_pair_on_small_mdps():
+    # Two free samples: "equal for random product weights" exactly when equal on every pair (P > 0).
+    import random
+    from fractions import Fraction as F
+
+    import numpy as np
+
+    from derive.backends import ModPrime, random_prime
+    from derive.free_identity import identity_on_every_tuple, split_by_trajectory
+    from derive.semantics import Evaluator
+
+    rng = random.Random(9)
+    k1, k2 = ("sample", 1), ("sample", 2)
+    # ∇ of a product of two trajectories' quantities is split by the product rule.
+    assert len(split_by_trajectory(grad(unevaluated_mul(R(T1), sp.log(P(T2)))), [k1, k2])) == 2
+    claims = {
+        "product rule": (grad(unevaluated_mul(sp.log(P(T1)), sp.log(P(T2)))),
+                         unevaluated_mul(grad(sp.log(P(T1))), sp.log(P(T2))) + unevaluated_mul(sp.log(P(T1)),
+                                                                                            grad(sp.log(P(T2))))),
+        "swapped samples": (unevaluated_mul(R(T1), r(0, T2)), unevaluated_mul(R(T2), r(0, T1))),
+        "square of a sum": (sp.Pow(R(T1) + R(T2), 2), R(T1) ** 2 + 2 * unevaluated_mul(R(T1), R(T2)) + R(T2) ** 2),
+    }
+    for inst in _battery(6)[:6]:
+        members = np.flatnonzero(inst.support())
+        for name, (lhs, rhs) in claims.items():
+            bk = ModPrime(random_prime(rng))
+            ev = Evaluator(inst, bk, inst.policy.tangent([F(rng.randrange(1, 99)) for _ in range(inst.n_params)]))
+            g1, g2 = (g.ravel() for g in np.meshgrid(members, members, indexing="ij"))
+            slots = {k1: g1, k2: g2}
+            try:
+                left = ev.evaluate(lhs, slots=slots, batch=g1.size).val
+                right = ev.evaluate(rhs, slots=slots, batch=g1.size).val
+            except Exception:  # a log value mod p: this pair of claims is checked in exact numbers elsewhere
+                continue
+            if left is None or right is None:
+                continue
+            every = bool(np.all(np.broadcast_to(left, g1.shape) == np.broadcast_to(right, g1.shape)))
+            assert identity_on_every_tuple(ev, lhs, rhs, [k1, k2], rng) is every, (name, inst.name)
