@@ -78,6 +78,9 @@ from derive.notation import (J, P, R, Action, Expectation, NotationError, Sample
                              sum_tau, tau, unevaluated_mul)
 
 
+_CASE_IDS: dict = {}
+
+
 @pytest.mark.parametrize("build", [
     lambda: _grad("__import__('os').system('echo PWNED')"),
     lambda: sum_tau("P*R"),
@@ -86,7 +89,7 @@ from derive.notation import (J, P, R, Action, Expectation, NotationError, Sample
     lambda: unevaluated_mul(P(), "R"), lambda: fraction("a", P()),
     lambda: State(tau, "1"), lambda: Action("tau", 0), lambda: Sample("i"), lambda: _pi("t"),
     lambda: TrajectorySum("x", tau, False), lambda: Expectation("x"),
-], ids=lambda build: str(id(build)))
+], ids=lambda build: f"case-{_CASE_IDS.setdefault(id(build), len(_CASE_IDS))}")  # stable ids across xdist workers
 def test_a_string_is_refused_never_parsed(build, capfd):
     with pytest.raises(NotationError, match="expected a SymPy expression, got the string"):
         build()
