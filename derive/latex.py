@@ -435,7 +435,8 @@ def _sentence(text: str) -> str:
 
 
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """A phrase with a capital first letter; a one-word name (an identifier such as 'lr') kept as written."""
+    return text[:1].upper() + text[1:] if " " in text.strip() else text
 
 
 # -- verdicts ------------------------------------------------------------------------------
@@ -762,7 +763,8 @@ def _counterexample_tex(n: int, ce, refs) -> str:
         text = "\\noindent\\begin{minipage}{\\linewidth}\\small\n%s\n\\end{minipage}" % text
     else:
         text = "{\\small\n%s\n\\par}" % text
-    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\smallskip\n%s\n"
+    # No page break between the heading's sentence and its tables (a break at the skip would split them).
+    return ("\\subsection*{Counterexample %d}\n\\noindent %s\n\n\\nopagebreak\\smallskip\\nopagebreak\n%s\n"
             % (n, text_to_latex(_refutes(refs)), text))
 
 

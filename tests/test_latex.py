@@ -428,3 +428,20 @@ def test_notebook_latex_of_a_failure_names_its_derivation_and_brackets_vectors()
     assert "[-1/4, 1/4]" in md and "[-1/2, 1/2]" in md
     lone = report_to_latex(bad)
     assert r"\text{line 2}\text{: }" in lone  # a lone step has no derivation to name
+
+
+def test_a_one_word_name_is_kept_as_written_and_a_phrase_gets_a_capital():
+    from derive.latex import _capital
+
+    assert _capital("lr") == "lr"                     # an identifier, not a word to capitalise
+    assert _capital("score of a trajectory") == "Score of a trajectory"
+    assert _capital("") == ""
+
+
+def test_a_counterexample_heading_cannot_be_split_from_its_tables():
+    proof = seed_000()
+    tex = proof_to_tex(proof, report_for(proof))
+    appendix = tex[tex.index(r"\subsection*{Counterexample"):]
+    sentence_end = appendix.index("Refutes")
+    # The only break point between the sentence and the tables is the skip; a penalty forbids it.
+    assert "\\nopagebreak\\smallskip\\nopagebreak" in appendix[sentence_end:appendix.index(r"\begin{tabular}")]
