@@ -372,9 +372,9 @@ def _full_report(report) -> str:
     lines.extend(f"  note: {note}" for note in getattr(report, "notes", ()))
     for d in report.derivations:
         lines.append(f"  {d.name}")
-        for s in d.steps:
-            lines.extend(_step_lines(s))
-        lines.extend(_step_lines(d.result))
+        # The battery's scope is printed once, above; a step says only what it adds to it.
+        for s in (*d.steps, d.result):
+            lines.extend(_abbreviated(line, report.scope) for line in _step_lines(s))
         for problem in d.structure:
             lines.append(f"    ✗ {problem}")
     verdict = report.verdict_words
@@ -417,6 +417,11 @@ def _tables(mdp: dict, probabilities=(), environment=None) -> list[str]:
 
 def _mark(s) -> str:
     return "✓" if s.ok else ("✗" if s.verdict == "failed" else "?")
+
+
+def _abbreviated(line: str, scope: str) -> str:
+    """A step's line with the battery's scope (printed once above it) written as 'the battery above'."""
+    return line.replace("(" + scope, "(the battery above") if scope else line
 
 
 def _step_lines(s) -> list[str]:

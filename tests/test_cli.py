@@ -259,8 +259,12 @@ def test_default_report_is_one_line_per_proof_plus_failed_steps(wrong_proof):
 
 def test_verbose_prints_every_step_and_quiet_only_the_summary(tmp_path):
     good = small(tmp_path, "good.py")
-    v = run("verify", str(good), "--random", "0", "-v")
+    v = run("verify", str(good), "--random", "0", "-v", "--seed", "4")
     assert "definition of J" in v.stdout and "VERIFIED: 2 of 2 lines hold" in v.stdout
+    # The battery's scope is printed once, in the header; each step refers to it.
+    scope = v.stdout.splitlines()[1].split("(", 1)[1].rsplit(")", 1)[0]
+    assert "seed 4" in scope and v.stdout.count(scope) == 1
+    assert "checked on" in v.stdout and "(the battery above" in v.stdout
     q = run("verify", str(good), "--random", "0", "-q")
     assert q.returncode == 0 and q.stdout.strip().splitlines() == [q.stdout.strip()]
     assert q.stdout.startswith("1 of 1 proofs verified")
