@@ -30,9 +30,12 @@ from sympy import Derivative, Expr
 from .notation import Sample, TrajectorySum, tau, theta
 from .trajectory_dp import NotCovered, random_weights, weighted_plan
 
-__all__ = ["NotCovered", "split_by_trajectory", "identity_on_every_tuple", "witness", "steps_text", "trajectory_rows", "traj_of", "MAX_POWER"]
+__all__ = ["NotCovered", "MAX_TERMS", "split_by_trajectory", "identity_on_every_tuple", "witness", "steps_text", "trajectory_rows", "traj_of", "MAX_POWER"]
 
 MAX_POWER = 8  # (f(τ^(1)) + f(τ^(2)))^n is written out as a product up to this n
+# Distributing products over sums can grow without bound (m factors of m-term sums): past this
+# many terms the line is not covered (refused at once, never a pass), instead of filling memory.
+MAX_TERMS = 4096
 
 
 def traj_of(key):
@@ -42,6 +45,18 @@ def traj_of(key):
 
 def split_by_trajectory(e: Expr, keys) -> list[tuple[list, dict]]:
     """e as terms (constant factors, {key: factors reading only that trajectory}) whose sum is e."""
+    terms = _split(e, keys)
+    _within_limit(terms)
+    return terms
+
+
+def _within_limit(terms: list) -> list:
+    if len(terms) > MAX_TERMS:
+        raise NotCovered(f"splitting the line by trajectory gives more than {MAX_TERMS:,} terms")
+    return terms
+
+
+def _split(e: Expr, keys) -> list[tuple[list, dict]]:
     from .check import _free_keys  # lazily: check imports this module
 
     keys = set(keys)
@@ -51,23 +66,25 @@ def split_by_trajectory(e: Expr, keys) -> list[tuple[list, dict]]:
     if len(mine) == 1:
         return [([], {next(iter(mine)): [e]})]
     if isinstance(e, sp.Add):
-        return [t for a in e.args for t in split_by_trajectory(a, keys)]
+        return _within_limit([t for a in e.args for t in _split(a, keys)])
     if isinstance(e, sp.Mul):
         terms = [([], {})]
         for a in e.args:
-            terms = [(c1 + c2, _merge(p1, p2)) for c1, p1 in terms for c2, p2 in split_by_trajectory(a, keys)]
+            parts = _split(a, keys)
+            _within_limit(range(len(terms) * len(parts)))   # refused before the product is built
+            terms = [(c1 + c2, _merge(p1, p2)) for c1, p1 in terms for c2, p2 in parts]
         return terms
     if isinstance(e, sp.Pow) and e.args[1].is_Integer and 1 <= int(e.args[1]) <= MAX_POWER:
-        return split_by_trajectory(sp.Mul(*([e.args[0]] * int(e.args[1])), evaluate=False), keys)
+        return _split(sp.Mul(*([e.args[0]] * int(e.args[1])), evaluate=False), keys)
     if isinstance(e, Derivative) and e.variable_count == ((theta, 1),):
         inner = e.expr
         if isinstance(inner, sp.Add):  # linearity
-            return [t for a in inner.args for t in split_by_trajectory(Derivative(a, theta), keys)]
+            return _within_limit([t for a in inner.args for t in _split(Derivative(a, theta), keys)])
         if isinstance(inner, sp.Mul):  # the product rule
             args = inner.args
             parts = [sp.Mul(*args[:k], Derivative(args[k], theta), *args[k + 1:], evaluate=False)
                      for k in range(len(args))]
-            return [t for p in parts for t in split_by_trajectory(p, keys)]
+            return _within_limit([t for p in parts for t in _split(p, keys)])
     from .text import to_text
 
     raise NotCovered(f"{to_text(e)} reads several trajectories in one factor")

@@ -166,3 +166,27 @@ def test_product_weights_agree_with_listing_every_pair_on_small_mdps():
                 continue
             every = bool(np.all(np.broadcast_to(left, g1.shape) == np.broadcast_to(right, g1.shape)))
             assert identity_on_every_tuple(ev, lhs, rhs, [k1, k2], rng) is every, (name, inst.name)
+
+
+def test_a_split_past_the_term_limit_is_refused_at_once_not_built():
+    """(R(τ¹) − R(τ²))² ⋯ over 17 pairs distributes into 4^17 terms: refused, never filling memory."""
+    import time
+
+    import sympy as sp
+
+    from derive.free_identity import MAX_TERMS, NotCovered, split_by_trajectory
+    from derive.notation import R, Sample
+
+    chain = sp.Mul(*[(R(Sample(k)) - R(Sample(k + 1))) ** 2 for k in range(1, 18)], evaluate=False)
+    keys = [("sample", k) for k in range(1, 19)]
+    start = time.perf_counter()
+    try:
+        split_by_trajectory(chain, keys)
+    except NotCovered as exc:
+        assert f"{MAX_TERMS:,} terms" in str(exc)
+    else:
+        raise AssertionError("a 4^17-term split was built")
+    assert time.perf_counter() - start < 30
+    # The true twin: a product of two sums splits into its four terms.
+    two = sp.Mul(R(Sample(1)) - R(Sample(2)), R(Sample(1)) + R(Sample(2)), evaluate=False)
+    assert len(split_by_trajectory(two, keys[:2])) == 4
