@@ -368,7 +368,7 @@ def test_save_counterexample_to_a_new_json_file_is_accepted(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--random", "1001"], "--random: 1,001 is past the limit of 1,000 random MDPs"),
-    (["--mdp", "HUGE"], "horizon: H = 1,000,000,000 is past the limit of 5,000"),
+    (["--mdp", "HUGE"], "horizon: H = 1,000,000,000 is past the limit of 1,000,000"),
 ])
 def test_verify_refuses_a_run_past_its_limits_at_once(tmp_path, args, message):
     huge = tmp_path / "hhuge.json"
