@@ -701,8 +701,16 @@ def _check_point(lhs: Expr, rhs: Expr, relation: str, point: PointInstance) -> I
 
 
 def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
-    """A random b(s): a claim about 'any baseline' is tested on an arbitrary one."""
-    return [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
+    """A random b(s), zero at one state: a claim about 'any baseline' is tested on an arbitrary one.
+
+    'Any baseline' includes one that vanishes somewhere: a claim that divides by b, or takes the
+    log of a product with b, is undefined there, and is found so on every instance with S ≥ 2
+    rather than on the one in 41 where a draw happens to be 0.
+    """
+    values = [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
+    if len(values) >= 2:
+        values[rng.randrange(len(values))] = Fraction(0)
+    return values
 
 
 def _key_text(key) -> str:

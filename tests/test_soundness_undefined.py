@@ -86,3 +86,29 @@ def test_well_formed_twins_pass():
     assert holds(sp.Integer(1), ActionSum(Policy(b, x, theta), b))
     t = sp.Symbol("tau")
     assert holds(pi(0), Policy(Action(t, 0), State(t, 0), theta))
+
+
+def test_an_arbitrary_baseline_vanishes_at_one_state_of_every_mdp_with_two_states():
+    # 'Any baseline' includes one that is 0 somewhere; a draw of 0 alone happens once in 41.
+    from derive.check import _baseline
+
+    for inst in battery(n_random=4, seed=5):
+        values = _baseline(inst, random.Random(3))
+        assert len(values) == inst.mdp.n_states
+        if inst.mdp.n_states >= 2:
+            assert values.count(0) >= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_of_a_product_with_the_baseline_is_undefined_where_it_vanishes(seed):
+    # Σ_τ P ∇ log(π_θ(a_0|s_0) b(s_0)) = Σ_τ P ∇ log π_θ(a_0|s_0) holds wherever b(s_0) ≠ 0, not for any b.
+    from derive.notation import baseline
+
+    score = lambda e: grad(_log(e))
+    lhs = sum_tau(unevaluated_mul(P(), score(unevaluated_mul(pi(0), baseline(0)))), support=True)
+    rhs = sum_tau(unevaluated_mul(P(), score(pi(0))), support=True)
+    report = verdict(lhs, rhs, bat=battery(n_random=4, seed=seed))
+    assert report.verdict == "failed" and "log of zero" in report.counterexample.reason
+    # The true twin, the usual reading: (∇ log π_θ(a_0|s_0)) b(s_0) has expectation 0 for any b.
+    true = sum_tau(unevaluated_mul(P(), score(pi(0)), baseline(0)), support=True)
+    assert holds(true, sp.Integer(0), bat=battery(n_random=4, seed=seed))
