@@ -760,7 +760,9 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
                 picked = (np.asarray(left).ravel()[0], np.asarray(right).ravel()[0])
             left_vals.append(_value_text(picked[0]))
             right_vals.append(_value_text(picked[1]))
-        except (NotRepresentable, Undefined, IllFormed, Unsupported, ArithmeticError) as exc:
+        except Unsupported as exc:
+            return (f"not printed: {str(exc).removeprefix('undecided: ')}",), ()
+        except (NotRepresentable, Undefined, IllFormed, ArithmeticError) as exc:
             return (f"not exactly representable ({type(exc).__name__})",), ()
     return tuple(left_vals), tuple(right_vals)
 

@@ -78,6 +78,7 @@ def reward_tables(mdp: FiniteMDP):
 REDUCE_MIN = 256  # batches from which a part reading fewer trajectories is evaluated on their distinct values
 MAX_EXPONENT = 100_000  # |n| in x^n: exact rationals grow with n, so past it the instance is undecided
 MAX_TERMS = 100_000     # terms of one Σ_t / Π_t evaluated one by one
+MAX_EXACT_BITS = 1 << 16  # bits of one exact number a Π builds up: past it the product alone would take minutes
 
 
 class Unsupported(ValueError):
@@ -214,6 +215,26 @@ def _check_sizes(expr: Expr) -> None:
         for a in f.args:
             if a.is_Integer and abs(int(a)) > MAX_FACTORIAL:
                 raise Unsupported(f"undecided: {type(f).__name__} of {int(a):,} is past the size limit of {MAX_FACTORIAL:,}")
+
+
+def _exact_bits(d) -> int:
+    """The largest size in bits of an exact number in a Dual (numerator and denominator together)."""
+    def bits(x) -> int:
+        if isinstance(x, LogLinearNumber):
+            return max([bits(x.r)] + [bits(q) for q in x.logs.values()])
+        if isinstance(x, Fraction):
+            return x.numerator.bit_length() + x.denominator.bit_length()
+        if isinstance(x, int):
+            return x.bit_length()
+        num, den = getattr(x, "p", None), getattr(x, "q", None)  # flint's fmpq
+        return int(num).bit_length() + int(den).bit_length() if num is not None else 0
+
+    out = 0
+    for part in (d.val, d.der):
+        if part is not None:
+            for x in np.asarray(part, dtype=object).ravel()[:64]:
+                out = max(out, bits(x))
+    return out
 
 
 def trajectory_text(mdp: FiniteMDP, index: int) -> str:
@@ -806,12 +827,16 @@ class Evaluator:
             raise Unsupported(f"undecided: a sum over {hi - lo + 1:,} terms is past the limit of {MAX_TERMS:,} terms")
         bk = self.backend
         acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
-        for k in range(lo, hi + 1):
+        guard = not is_sum and not isinstance(bk, ModPrime)  # residues mod p stay small; exact numbers grow
+        for j, k in enumerate(range(lo, hi + 1)):
             d = self._limits(body, inner, is_sum, env.bind(var, k, "integer"))
             if is_sum:
                 acc = Dual(_add_or_unknown(bk, acc.val, d.val), _add_or_unknown(bk, acc.der, d.der))
             else:
                 acc = self._mul(acc, d)
+                if guard and j % 32 == 31 and _exact_bits(acc) > MAX_EXACT_BITS:
+                    raise Unsupported(f"undecided: the exact value of the product over {var} = {lo}..{hi} grows "
+                                      f"past the limit of {MAX_EXACT_BITS:,} bits (at {var} = {k})")
         return acc
 
     def _trajectory_sum(self, e: TrajectorySum, env: _Env) -> Dual:

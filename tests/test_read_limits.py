@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from derive.read import check_text
@@ -56,3 +57,30 @@ def test_a_macro_that_uses_itself_is_refused_not_looped():
                      n_random=0, minimize=False)
     assert [ln.verdict for ln in rep.lines] == [NOT_UNDERSTOOD]
     assert "\\loop" in rep.lines[0].detail and ("expansions" in rep.lines[0].detail or "past" in rep.lines[0].detail)
+
+
+def _product_line(lo: int, hi: int) -> str:
+    return f"$$\nJ(\\theta) = J(\\theta) + \\prod_{{k={lo}}}^{{{hi}}} k\n$$\n"
+
+
+def test_a_product_of_huge_factors_fails_without_building_its_exact_value():
+    # 5,000 factors near 2^30: the exact value would hold 150,000 bits; the check stops at the size limit.
+    from derive.semantics import MAX_EXACT_BITS
+
+    report = check_text(_product_line(2**30 + 1, 2**30 + 5000), n_random=0, minimize=False, seed=1)
+    (line,) = [ln for ln in report.lines if ln.kind != "result"]
+    assert line.verdict == FAILS
+    sides = [x for st in line.steps if st.counterexample for x in st.counterexample.lhs + st.counterexample.rhs]
+    assert any(f"grows past the limit of {MAX_EXACT_BITS:,} bits" in x for x in sides), sides
+
+
+def test_a_small_product_prints_its_exact_value():
+    # The twin under the limit: the counterexample shows both sides exactly (J + 5! on the right).
+    report = check_text(_product_line(1, 5), n_random=0, minimize=False, seed=1)
+    (line,) = [ln for ln in report.lines if ln.kind != "result"]
+    assert line.verdict == FAILS
+    (step,) = [st for st in line.steps if st.counterexample]
+    left, right = step.counterexample.lhs, step.counterexample.rhs
+    assert left and right and not any("not printed" in x for x in left + right)
+    assert len(left) == len(right) >= 1
+    assert all(Fraction(r) - Fraction(l) == 120 for l, r in zip(left, right))
