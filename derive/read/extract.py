@@ -11,19 +11,21 @@ source. Inline ``$…$`` math is a row only when it states a relation (a claim i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+
+from .literal import Masked, mask_markdown, mask_tex
 
 __all__ = ["Row", "Macro", "extract_rows", "macros"]
 
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 _DISPLAY = re.compile(
-    r"(?P<fm>^[ \t]*(?P<fence>```|~~~)[ \t]*math[ \t]*\n(?P<fm_body>.*?)^[ \t]*(?P=fence)[ \t]*$)"
-    r"|(?P<dd>(?<!\\)\$\$(?P<dd_body>.+?)\$\$)"
-    r"|(?P<br>\\\[(?P<br_body>.+?)\\\])"
-    r"|(?P<pa>\\\((?P<pa_body>.+?)\\\))"
+    r"(?P<dd>(?<!\\)\$\$(?P<dd_body>[^\f]+?)\$\$)"
+    r"|(?P<br>\\\[(?P<br_body>[^\f]+?)\\\])"
+    r"|(?P<pa>\\\((?P<pa_body>[^\f]+?)\\\))"
     r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"
-    r"(?P<env_body>.+?)\\end\{(?P=env_name)\})"
-    r"|(?P<inl>(?<![\\$])\$(?!\$)(?P<inl_body>[^$]+?)(?<!\\)\$)"
+    r"(?P<env_body>[^\f]+?)\\end\{(?P=env_name)\})"
+    r"|(?P<inl>(?<![\\$])\$(?!\$)(?P<inl_body>[^$\f]+?)(?<!\\)\$)"
     r"|(?P<unk>\\begin\{(?P<unk_name>[A-Za-z]+\*?)\})",
     re.S | re.M,
 )
@@ -33,13 +35,13 @@ _PROSE_ENVS = frozenset(
     "document itemize enumerate description center flushleft flushright quote quotation abstract proof theorem "
     "lemma proposition corollary definition remark example exercise solution frame block minipage figure table "
     "verse small footnotesize".split())
-_FENCE = re.compile(r"^[ \t]*(```|~~~)(?P<info>[^\n]*)\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.S | re.M)
-_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
-_LINE_COMMENT = re.compile(r"^[ \t]*%[^\n]*", re.M)
-_INDENTED = re.compile(r"(?:\A|(?<=\n\n))(?:(?: {4}|\t)[^\n]*(?:\n|\Z)|[ \t]*\n)+")
 _DEF = re.compile(r"\\(?:def|let|edef|gdef)\s*(\\[A-Za-z]+)")
-_ENV_CMD = re.compile(r"\\(begin|end)\{(align\*?|aligned|equation\*?|split|gather\*?|gathered|multline\*?|flalign\*?|alignat\*?|displaymath|math)\}(\{\d+\})?|\\(nonumber|notag)\b|\\label\{[^}]*\}")
+# Environment commands with their arguments: alignat's column count, and the placement option
+# [t]/[b]/[c] of aligned, gathered and alignedat (where the block sits, not math).
+_ENV_CMD = re.compile(r"\\(begin)\{(aligned|gathered|alignedat)\}(?:\s*\[[tbc]\])?(?:\s*\{\d+\})?(?:\s*\[[tbc]\])?"
+                      r"|\\(begin|end)\{(align\*?|aligned|alignedat|equation\*?|split|gather\*?|gathered|multline\*?|"
+                      r"flalign\*?|alignat\*?|displaymath|math)\}(\{\d+\})?|\\(nonumber|notag)\b|\\label\{[^}]*\}")
 _ROW_SEP = re.compile(r"\\\\(\[[^\]]*\])?")
 _JUST = re.compile(r"^\s*(\\q?quad\s*)*\\(text|mathrm|textrm|mbox)\s*\{(?P<t>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}\s*[.,;]?\s*$", re.S)
 _RELATION = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt|leqslant|geqslant|ll|gg)(?![A-Za-z])")
@@ -94,21 +96,21 @@ def _spaces(m_) -> str:
     return re.sub(r"[^\n]", " ", m_.group(0))
 
 
-def mask(text: str, *, tex: bool | None = None) -> str:
-    """The text with what is not a claim blanked (same length, same lines): Markdown code, HTML and TeX comments.
+def masked(text: str, *, tex: bool | None = None) -> Masked:
+    """The document with its literal text blanked, the equations of its math fences, and the skipped blocks holding display math.
 
-    Fenced code (``` or ~~~, except ```math, a display) and 4-space indented blocks are code;
-    <!-- … --> is an HTML comment; % to the end of the line is a TeX comment (anywhere in a
-    .tex document, on a line of its own elsewhere, where % is also prose: "50% of").
+    Markdown (and plain text): CommonMark's code blocks, code spans and HTML comments, MyST
+    directives (see ``literal``). LaTeX (a .tex file, or a text with \\documentclass): % comments,
+    \\verb and the verbatim environments.
     """
     if tex is None:
         tex = bool(re.search(r"\\documentclass|\\begin\{document\}", text))
-    text = _FENCE.sub(lambda m_: m_.group(0) if m_.group("info").strip() == "math" else _spaces(m_), text)
-    text = _HTML_COMMENT.sub(_spaces, text)
-    text = (_TEX_COMMENT if tex else _LINE_COMMENT).sub(_spaces, text)
-    if not tex:
-        text = _INDENTED.sub(_spaces, text)
-    return text
+    return mask_tex(text) if tex else mask_markdown(text)
+
+
+def mask(text: str, *, tex: bool | None = None) -> str:
+    """The text with what is not a claim blanked (same length, same lines): code, comments, verbatim."""
+    return masked(text, tex=tex).text
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -173,28 +175,71 @@ def _is_mention(text: str, start: int, end: int) -> bool:
     return bool(re.search(r"[A-Za-z]{2,}", before) or re.search(r"[A-Za-z]{2,}", after))
 
 
+_SPACE_LIKE = ("Zs", "Zl", "Zp")
+
+
+def _odd_space(text: str, piece: str, offset: int) -> str:
+    """Why a row cannot be read when it holds a space other than an ASCII one ("" when it does not)."""
+    for k, ch in enumerate(piece):
+        if ch != " " and unicodedata.category(ch) in _SPACE_LIKE:
+            line, col = _position(text, offset + k)
+            name = unicodedata.name(ch, "space").lower()
+            return (f"a {name} (U+{ord(ch):04X}) at line {line}, column {col}: derive reads only ASCII spaces "
+                    "between symbols; write a plain space")
+    return ""
+
+
+def _hits(m: Masked):
+    """(start, end, group, body start, body end, match) of every display, claim, math fence equation and skipped block."""
+    out = []
+    for match in _DISPLAY.finditer(m.scan):
+        group = next(g for g in ("dd", "br", "pa", "env", "inl", "unk") if match.group(g) is not None)
+        if group == "unk":
+            out.append((match.start(), match.end(), group, match.start(), match.end(), match))
+        else:
+            out.append((match.start(), match.end(), group, match.start(group + "_body"), match.end(group + "_body"), match))
+    out += [(lo, hi, "fm", lo, hi, None) for lo, hi in m.math]
+    out += [(lo, hi, "skipped", lo, hi, what) for lo, hi, what in m.not_read]
+    return sorted(out, key=lambda h: h[0])
+
+
 def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
-    """Every display row and inline claim of a document, in source order (code and comments are not read)."""
+    """Every display row and inline claim of a document, in source order (code and comments are not read).
+
+    A skipped block (code, verbatim, a comment never closed) that holds display math is a row of
+    kind "unknown": not read, so a document showing it cannot be verified without saying so.
+    """
     rows: list[Row] = []
     source = text
-    text = mask(text, tex=tex)
+    if tex is None:
+        tex = bool(re.search(r"\\documentclass|\\begin\{document\}", text))
+    m = masked(text, tex=tex)
+    text, scan = m.text, m.scan
     last_end = 0
     block = 0
-    for match in _DISPLAY.finditer(text):
-        group = next(g for g in ("fm", "dd", "br", "pa", "env", "inl", "unk") if match.group(g) is not None)
+    for start, end, group, body_start, body_end, match in _hits(m):
+        if group == "skipped":
+            first = source[start:end].split("\n")[0]
+            line, col = _position(text, start)
+            rows.append(Row(first, line, col, start, block, "unknown", "", " ".join(first.split()),
+                            problem=f"not read ({match}): display math inside a {match} is shown as written, "
+                                    "not as math, and derive does not check it; the document is not verified "
+                                    "while it holds one"))
+            block += 1
+            continue
         if group == "unk":
             env = match.group("unk_name")
             if env.rstrip("*") in _PROSE_ENVS:
                 continue
-            line, col = _position(text, match.start())
-            rows.append(Row(match.group(0), line, col, match.start(), block, "unknown", "", match.group(0),
+            line, col = _position(text, start)
+            rows.append(Row(match.group(0), line, col, start, block, "unknown", "", match.group(0),
                             problem=f"the environment {env} is not one derive reads (equation, align, gather, "
                                     f"multline, flalign, alignat, displaymath, $$…$$, \\[…\\], \\(…\\))"))
             block += 1
             continue
-        name = group + "_body"
-        body_start, body_end = match.start(name), match.end(name)
         body = text[body_start:body_end]
+        if not tex:   # % inside math is a TeX comment (MathJax), though prose in Markdown
+            body = _TEX_COMMENT.sub(lambda c_: " " * len(c_.group(0)), body)
         inline = group in ("inl", "pa")
         if inline and not _RELATION.search(body):
             continue  # inline math that states nothing (a name, a symbol)
@@ -202,9 +247,9 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
             aligned = True
         else:
             aligned = bool(re.search(r"\\begin\{(align|aligned|split|gathered)", body))
-        justification = _prose(text[last_end:match.start()])
-        last_end = match.end()
-        mention = not inline and _is_mention(text, match.start(), match.end())
+        justification = _prose(scan[last_end:start])
+        last_end = end
+        mention = not inline and _is_mention(scan, start, end)
         inner_claims = _claims_in_text(source, body, body_start, block)
         for m_ in _ENV_CMD.finditer(body):
             body = _blank(body, m_.start(), m_.end())
@@ -213,11 +258,11 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
             k = len(body.rstrip()) - 1
             body = _blank(body, k, k + 1)
         own_tags = group == "env" and not match.group("env_name").startswith(("equation", "multline", "displaymath", "math"))
-        pieces, start = [], 0
+        pieces, at = [], 0
         for m_ in _ROW_SEP.finditer(body):
-            pieces.append((start, body[start:m_.start()]))
-            start = m_.end()
-        pieces.append((start, body[start:]))
+            pieces.append((at, body[at:m_.start()]))
+            at = m_.end()
+        pieces.append((at, body[at:]))
         if not aligned:
             pieces = _join_broken(pieces, body)
         kind_name = "inline" if inline else "display"
@@ -238,7 +283,8 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
             line, col = _position(text, src_off)
             rows.append(Row(piece.strip(), line, col, src_off, block, kind_name, just,
                             " ".join(source[src_off:src_off + len(piece.strip())].split()), mention=mention,
-                            display_end=display_end, own_tags=own_tags))
+                            display_end=display_end, own_tags=own_tags,
+                            problem=_odd_space(source, piece.strip(), src_off)))
         rows.extend(inner_claims)
         block += 1
     return rows
