@@ -80,7 +80,8 @@ def test_comments_are_not_claims():
     # Markdown: % is prose (a renderer shows the equation after it); inside math it is a TeX comment
     assert [r.text for r in extract_rows(text)] == [f"{GRAD} = 1", f"{GRAD} = 0", "R(\\tau) = 2"]
     assert [r.text.split() for r in extract_rows(f"$${GRAD} = 1 % = 0\n$$")] == [[*GRAD.split(), "=", "1"]]
-    assert [r.text for r in extract_rows(text, tex=True)] == [f"{GRAD} = 1"]                 # TeX: % is a comment
+    # TeX: % is a comment, and <!-- is no comment at all (TeX typesets the display after it)
+    assert [r.text for r in extract_rows(text, tex=True)] == [f"{GRAD} = 1", f"{GRAD} = 0"]
 
 
 @pytest.mark.parametrize("env", ["multline", "multline*", "flalign", "flalign*", "gather", "displaymath"])
@@ -120,3 +121,136 @@ def test_renewcommand_is_in_document_order():
     defined = macros(text)
     assert [m.body for m in macros_at(defined, text.index("X"))] == ["a"]
     assert [m.body for m in macros_at(defined, text.index("Y"))] == ["b"]
+
+
+# -- literal text is literal, as a renderer shows it; what renders as math is read ------------
+
+def texts(text, **kw):
+    return [" ".join(r.text.split()) for r in extract_rows(text, **kw) if r.kind != "unknown"]
+
+
+def not_read(text, **kw):
+    return [r for r in extract_rows(text, **kw) if r.kind == "unknown" and r.problem.startswith("not read")]
+
+
+def test_a_dollar_in_inline_code_does_not_pair_with_the_claims_after_it():
+    text = (f"$${GRAD} = 1$$\n\nThe data is read from `$DATA`. Since $\\nabla_\\theta \\mu(s_0) = 1$, the\n"
+            f"gradient is\n\n$${GRAD} = 0$$\n\n(run `python train.py --out $OUT`).\n")
+    assert texts(text) == [f"{GRAD} = 1", "\\nabla_\\theta \\mu(s_0) = 1", f"{GRAD} = 0"]
+    # true twin: with no code span the same dollars pair the same way
+    assert texts(text.replace("`$DATA`", "DATA").replace("`python train.py --out $OUT`", "it")) == texts(text)
+
+
+@pytest.mark.parametrize("span", ["`` a ` $b ``", "``` `` $ ```", "`$`", "`` `$` ``"])
+def test_code_spans_of_any_backtick_run_are_literal(span):
+    text = f"Write {span} in the shell. Since $J(\\theta) = 0$, done."
+    assert texts(text) == ["J(\\theta) = 0"]
+
+
+def test_backticks_without_a_closing_run_are_literal_and_do_not_hide_math():
+    # `` opens nothing (no closing run of two): the dollars after it are math
+    assert texts("A stray `` here. Since $J(\\theta) = 0$, done.") == ["J(\\theta) = 0"]
+    # a code span does not run across a paragraph break
+    assert texts("A ` here.\n\n$$J(\\theta) = 0$$\n\nand ` there.") == ["J(\\theta) = 0"]
+    # an escaped backtick opens nothing
+    assert texts("A \\` here. Since $J(\\theta) = 0$, see \\` there.") == ["J(\\theta) = 0"]
+
+
+def test_an_unclosed_html_comment_in_a_paragraph_is_text():
+    text = f"$${GRAD} = 1$$\n\n(comments start with `<!--`.) And <!-- too. The gradient is zero:\n\n$${GRAD} = 0$$\n"
+    assert texts(text) == [f"{GRAD} = 1", f"{GRAD} = 0"]
+    # a closed comment hides its display, inline or as a block of its own
+    assert texts(f"A <!-- $${GRAD} = 0$$ --> b.\n\n<!--\n$${GRAD} = 0$$\n-->\n$$J(\\theta) = 1$$") == ["J(\\theta) = 1"]
+
+
+def test_a_comment_block_never_closed_hides_the_rest_and_says_so():
+    rows = extract_rows(f"$${GRAD} = 1$$\n\n<!-- draft\n\n$${GRAD} = 0$$\n")
+    assert [r.text for r in rows if r.kind != "unknown"] == [f"{GRAD} = 1"]
+    (skipped,) = [r for r in rows if r.kind == "unknown"]
+    assert "HTML comment that is never closed" in skipped.problem and skipped.line == 5
+
+
+def test_a_display_indented_inside_a_list_item_is_read():
+    text = ("# Likelihood ratio\n\n1. The objective is a sum over trajectories:\n\n"
+            f"    $${GRAD} = 1$$\n\n2. The sum is finite:\n\n$${GRAD} = 2$$\n")
+    assert texts(text) == [f"{GRAD} = 1", f"{GRAD} = 2"]
+    assert texts(text.replace("1. The", "- The")) == [f"{GRAD} = 1", f"{GRAD} = 2"]
+    # four columns past the item's content column is code; at the top level four columns is code
+    code = text.replace(f"    $${GRAD} = 1$$", f"       $${GRAD} = 1$$")
+    assert texts(code) == [f"{GRAD} = 2"] and len(not_read(code)) == 1
+    assert texts(f"Text.\n\n    $${GRAD} = 1$$\n\nMore.\n") == [] and len(not_read(f"Text.\n\n    $${GRAD} = 1$$\n")) == 1
+
+
+def test_nested_lists_quotes_and_lazy_lines_are_measured_from_their_own_item():
+    nested = f"- a\n\n  1. b\n\n         $${GRAD} = 1$$\n"      # item b's content is at column 5: 9 is 4 past it
+    assert texts(nested) == [] and len(not_read(nested)) == 1
+    assert texts(nested.replace("         $$", "       $$")) == [f"{GRAD} = 1"]
+    assert texts(f"> Quote:\n>\n>    $${GRAD} = 1$$\n") == [f"{GRAD} = 1"]     # 3 past the quote's space: text
+    assert texts(f"> Quote:\n>\n>     $${GRAD} = 1$$\n") == []
+    # an indented line right after a paragraph line continues the paragraph: never code
+    assert texts(f"Text\n    $${GRAD} = 1$$\n") == [f"{GRAD} = 1"]
+    # a tab is 4 columns
+    assert texts(f"Text.\n\n\t$${GRAD} = 1$$\n") == [] and texts(f"- Text.\n\n\t$${GRAD} = 1$$\n") == [f"{GRAD} = 1"]
+
+
+def test_fences_close_only_on_their_own_character_and_length():
+    text = (f"````md\n```\n$${GRAD} = 0$$\n```\n````\n\n$${GRAD} = 1$$\n\n~~~~\n~~~\n$$x = 0$$\n~~~~\n\n"
+            f"$${GRAD} = 2$$\n")
+    assert texts(text) == [f"{GRAD} = 1", f"{GRAD} = 2"]
+    assert len(not_read(text)) == 2
+    # a fence in a list item ends with the item; the display after it is read
+    assert texts(f"- item\n\n  ```\n  code\n\n$${GRAD} = 1$$\n") == [f"{GRAD} = 1"]
+    # a fence never closed runs to the end: what it holds is reported, not silently skipped
+    assert texts(f"$${GRAD} = 1$$\n\n```\n$${GRAD} = 0$$\n") == [f"{GRAD} = 1"]
+    assert len(not_read(f"```\n$${GRAD} = 0$$\n")) == 1
+
+
+def test_escaped_dollars_and_html_blocks():
+    assert texts("It costs \\$5 and \\$6. Since $J(\\theta) = 0$, done.") == ["J(\\theta) = 0"]
+    assert texts(f"<div class=\"box\">\n$${GRAD} = 0$$\n</div>\n") == [f"{GRAD} = 0"]
+
+
+def test_myst_math_and_admonitions_are_read_code_cells_are_not():
+    text = (f"$${GRAD} = 1$$\n\n```{{math}}\n:label: eq-grad\n{GRAD} = 2\n\nJ(\\theta) = 3\n```\n\n"
+            f"```{{note}}\n:class: dropdown\nThe environment drops out, since\n\n$$\\nabla_\\theta \\mu(s_0) = 1$$\n```\n\n"
+            f"````{{admonition}} Why\n```{{math}}\nJ(\\theta) = 4\n```\n````\n\n"
+            f"```{{code-cell}} python\nprint('$$J = 5$$')\n```\n\n```python\nx = 1\n```\n")
+    assert texts(text) == [f"{GRAD} = 1", f"{GRAD} = 2", "J(\\theta) = 3", "\\nabla_\\theta \\mu(s_0) = 1",
+                           "J(\\theta) = 4"]
+    rows = extract_rows(text)
+    assert [r.line for r in rows if r.kind != "unknown"] == [1, 5, 7, 14, 19]
+    assert [r.problem.split(":")[0] for r in rows if r.kind == "unknown"] == ["not read ({code-cell} block)"]
+
+
+def test_verb_and_verbatim_are_literal_in_latex():
+    text = ("\\documentclass{article}\n\\begin{document}\n"
+            "Inline math is written between \\verb|$| signs. Since $\\nabla_\\theta \\mu(s_0) = 1$, the\n"
+            "code uses \\verb+$HOME+, \\verb*!$! and \\lstinline{$x$}.\n"
+            "\\begin{verbatim}\n$x = 1$ \\end{equation}\n\\end{verbatim}\n"
+            "Then $J(\\theta) = 2$.\n\\end{document}\n")
+    assert texts(text) == ["\\nabla_\\theta \\mu(s_0) = 1", "J(\\theta) = 2"]
+    shown = text.replace("\\begin{verbatim}\n", "\\begin{lstlisting}\n$$J = 3$$\n").replace("\\end{verbatim}",
+                                                                                          "\\end{lstlisting}")
+    assert texts(shown) == texts(text) and len(not_read(shown)) == 1
+    # % inside \verb is no comment; \% is no comment
+    assert texts("\\documentclass{x}\n\\verb|%| then $J(\\theta) = 1$ and 50\\% $J(\\theta) = 2$ % $J = 3$\n") == [
+        "J(\\theta) = 1", "J(\\theta) = 2"]
+
+
+@pytest.mark.parametrize("opt", ["[t]", "[b]", "[c]", " [t]"])
+def test_aligned_placement_options_are_not_math(opt):
+    text = f"$$\\begin{{aligned}}{opt}\n{GRAD} &= 1 \\\\\n&= 2\n\\end{{aligned}}$$"
+    assert texts(text) == [f"{GRAD} = 1", "= 2"]
+    assert texts(text.replace("aligned", "gathered").replace("&", "")) == [f"{GRAD} = 1", "= 2"]
+
+
+def test_aligned_keeps_a_bracket_that_is_math():
+    # only [t], [b], [c] right after \begin{aligned} place the block; [a] is a factor of the row
+    assert texts(f"$$\\begin{{aligned}}[a] {GRAD} &= 1\\end{{aligned}}$$") == [f"[a] {GRAD} = 1"]
+
+
+def test_a_no_break_space_is_named():
+    (row,) = extract_rows(f"$${GRAD}\u00a0= 0$$")
+    assert "no-break space (U+00A0)" in row.problem and "line 1, column 26" in row.problem
+    (twin,) = extract_rows(f"$${GRAD} = 0$$")
+    assert twin.problem == ""
