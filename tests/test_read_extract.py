@@ -254,3 +254,13 @@ def test_a_no_break_space_is_named():
     assert "no-break space (U+00A0)" in row.problem and "line 1, column 26" in row.problem
     (twin,) = extract_rows(f"$${GRAD} = 0$$")
     assert twin.problem == ""
+
+
+def test_math_written_as_code_is_read():
+    # GitHub's $`…`$ and MyST's {math} role are inline math, not code
+    assert texts("Since $`\\nabla_\\theta \\mu(s_0) = 1`$, and {math}`J(\\theta) = 0` too.") == [
+        "\\nabla_\\theta \\mu(s_0) = 1", "J(\\theta) = 0"]
+    rows = extract_rows("A $`J(\\theta) = 0`$.")
+    assert rows[0].kind == "inline" and rows[0].column == 5
+    # twin: a plain code span, or a role that is not math, stays literal
+    assert texts("Since `J(\\theta) = 1`, and {eq}`J(\\theta) = 0` too.") == []

@@ -199,6 +199,7 @@ def _hits(m: Masked):
         else:
             out.append((match.start(), match.end(), group, match.start(group + "_body"), match.end(group + "_body"), match))
     out += [(lo, hi, "fm", lo, hi, None) for lo, hi in m.math]
+    out += [(lo, hi, "inl", lo, hi, None) for lo, hi in m.inline]
     out += [(lo, hi, "skipped", lo, hi, what) for lo, hi, what in m.not_read]
     return sorted(out, key=lambda h: h[0])
 

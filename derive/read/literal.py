@@ -39,6 +39,7 @@ class Masked:
     scan: str                                    # as text, with math fence bodies blanked too (where $ is paired)
     math: tuple[tuple[int, int], ...] = ()       # (start, end) of each equation of a math fence
     not_read: tuple[tuple[int, int, str], ...] = ()   # (start, end, what) of skipped blocks holding display math
+    inline: tuple[tuple[int, int], ...] = ()     # (start, end) of inline math written as code: $`…`$, {math}`…`
 
 
 def _blank(chars: list, start: int, end: int) -> None:
@@ -274,12 +275,16 @@ def mask_markdown(text: str) -> Masked:
     close_code(len(text))
     if fence is not None:
         close_fence(len(text), closed_by=None)
-    masked = "".join(chars)
-    masked = _inline_all(masked)
+    roles: list = []
+    masked = _inline_all("".join(chars), roles)
+    keep = list(masked)
+    for lo, hi, body_lo, body_hi in roles:   # the math of a $`…`$ or {math}`…` is kept where the row is read
+        keep[body_lo:body_hi] = text[body_lo:body_hi]
     scan = list(masked)
     for lo, hi in math_spans:
         _blank(scan, lo, hi)
-    return Masked(masked, "".join(scan), tuple(math_spans), tuple(not_read))
+    return Masked("".join(keep), "".join(scan), tuple(math_spans), tuple(not_read),
+                  tuple((lo, hi) for _, _, lo, hi in roles))
 
 
 def _char_at(raw: str, col: int) -> int:
@@ -335,12 +340,12 @@ def _math_equations(text: str, body: list, out: list) -> None:
             run.append((lo, hi))
 
 
-def _inline_all(masked: str) -> str:
+def _inline_all(masked: str, math: list) -> str:
     """Blank code spans and inline HTML comments, paragraph by paragraph (neither crosses a blank line)."""
     chars = list(masked)
     k = 0
     for para in re.split(r"(\n[ \t\f>]*\n)", masked):
-        _inline(masked, chars, k, k + len(para))
+        _inline(masked, chars, k, k + len(para), math)
         k += len(para)
     return "".join(chars)
 
@@ -348,8 +353,11 @@ def _inline_all(masked: str) -> str:
 _PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
-def _inline(text: str, chars: list, lo: int, hi: int) -> None:
-    """Blank the code spans and complete HTML comments of text[lo:hi], leftmost first (CommonMark)."""
+def _inline(text: str, chars: list, lo: int, hi: int, math: list | None = None) -> None:
+    """Blank the code spans and complete HTML comments of text[lo:hi], leftmost first (CommonMark).
+
+    ``math`` collects (start, end, body start, body end) of inline math written as a code span.
+    """
     i = lo
     while i < hi:
         ch = text[i]
@@ -363,7 +371,16 @@ def _inline(text: str, chars: list, lo: int, hi: int) -> None:
             n = j - i
             m_ = re.compile(r"(?<!`)`{%d}(?!`)" % n).search(text, j, hi)
             if m_:
+                # math written as code: $`…`$ (GitHub, GitLab) and the MyST role {math}`…`
+                dollars = text[i - 1:i] == "$" and text[m_.end():m_.end() + 1] == "$"
+                role = text.endswith("{math}", 0, i)
                 _blank(chars, i, m_.end())
+                if dollars or role:
+                    lo_ = i - 1 if dollars else i - 6
+                    hi_ = m_.end() + 1 if dollars else m_.end()
+                    _blank(chars, lo_, hi_)
+                    if math is not None:
+                        math.append((lo_, hi_, j, m_.start()))
                 i = m_.end()
             else:
                 i = j    # no closing run of the same length: the backticks are literal
