@@ -82,6 +82,15 @@ def _check(args) -> int:
         if out.exists() and Path(args.file).exists() and out.samefile(args.file):
             raise UserError(f"-o {args.output}: is the input file; derive check does not overwrite its input")
     text = _read(args.file)
+    notebook = None
+    if Path(args.file).suffix.lower() == ".ipynb":
+        from .read.notebook import read_notebook
+
+        if args.format != "text":
+            raise UserError(f"--format {args.format}: {args.file} is a notebook; derive check writes marks back into "
+                            ".md and .tex only (use the text report or --json)")
+        notebook = read_notebook(text, args.file)
+        text = notebook.text
     from .battery import fresh_seed
 
     args.seed = fresh_seed() if args.seed is None else args.seed
@@ -90,11 +99,18 @@ def _check(args) -> int:
     if not report.lines:
         raise UserError(f"{args.file}: no display math ($$…$$, \\[…\\], equation, align) and no inline claim found")
     if args.json:
-        body = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+        data = report.to_dict()
+        if notebook is not None:   # lines of a notebook are named by cell and line in the cell
+            for row in data["lines"]:
+                row["cell"], row["cell_line"] = notebook.places[row["line"] - 1] if row["line"] >= 1 else ("", 0)
+                row["detail"] = notebook.rename(row["detail"])
+                row["notes"] = [notebook.rename(n_) for n_ in row["notes"]]
+        body = json.dumps(data, indent=2, ensure_ascii=False)
     elif args.format == "text":
         body = format_text(report, options=(f" --random {args.random}" if args.random != 12 else "")
                            + (f" --timeout {args.timeout:g}" if args.timeout != 2.0 else "")
-                           + (" --minimize" if args.minimize else ""))
+                           + (" --minimize" if args.minimize else ""),
+                           rename=notebook.rename if notebook is not None else None)
     else:
         body = write_back(text, report, fmt=args.format)
     if args.output:
@@ -113,11 +129,15 @@ def _mark(line) -> tuple[str, str]:
     return ("·", line.kind)
 
 
-def format_text(report, *, options: str = "") -> str:
+def format_text(report, *, options: str = "", rename=None) -> str:
     """The per-line report: where, as written, as read, the verdict, and why; last, the seed that replays it.
 
-    ``options``: the command-line options besides --seed that the replay needs (``" --random 4"``).
+    ``options``: the command-line options besides --seed that the replay needs (``" --random 4"``);
+    ``rename``: how line numbers are named in the report (a notebook's: by cell and line).
     """
+    if rename is not None:
+        return "\n".join(rename(ln_) if not ln_.startswith(("    as written:", "    read as:")) else ln_
+                         for ln_ in format_text(report, options=options).split("\n"))
     battery = {"rewards": "the random-rewards battery (P(r|s,a), trajectories record their rewards)",
                "default": "the default battery"}.get(report.battery, report.battery)
     out = [f"{Path(report.path).name or 'document'}: {len(report.lines)} line{'s' if len(report.lines) != 1 else ''} read "
