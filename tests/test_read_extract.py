@@ -264,3 +264,30 @@ def test_math_written_as_code_is_read():
     assert rows[0].kind == "inline" and rows[0].column == 5
     # twin: a plain code span, or a role that is not math, stays literal
     assert texts("Since `J(\\theta) = 1`, and {eq}`J(\\theta) = 0` too.") == []
+
+
+# -- end to end: each false display that used to hide is now read, and the document fails ----
+
+LR = "\\nabla_\\theta \\sum_\\tau P(\\tau;\\theta) R(\\tau)"
+HIDDEN = {
+    "list item": ("1. The objective:\n\n    $${GRAD} = {X}$$\n\n2. Next:\n\n$${GRAD} = {LR}$$\n", "md"),
+    "code span": ("$${GRAD} = {LR}$$\n\nRead `$DATA`. The gradient is\n\n$${GRAD} = {X}$$\n\n(`--out $OUT`).\n", "md"),
+    "comment in code": ("$${GRAD} = {LR}$$\n\nComments start with `<!--`. So\n\n$${GRAD} = {X}$$\n", "md"),
+    "verb": ("\\documentclass{{article}}\n\\begin{{document}}\n\\[{GRAD} = {LR}\\]\nWrite \\verb|$| signs. "
+             "Since ${GRAD} = {X}$, the code uses \\verb|$HOME|.\n\\end{{document}}\n", "tex"),
+    "myst math": ("$${GRAD} = {LR}$$\n\n```{{math}}\n:label: g\n{GRAD} = {X}\n```\n", "md"),
+    "myst note": ("$${GRAD} = {LR}$$\n\n```{{note}}\nSince\n\n$${GRAD} = {X}$$\n```\n", "md"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN))
+def test_a_false_display_that_renders_is_read_and_fails(name):
+    from derive.read import check_text
+
+    shape, kind = HIDDEN[name]
+    path = f"d.{kind}"
+    false = check_text(shape.format(GRAD=GRAD, LR=LR, X="0"), path=path, seed=3, n_random=2)
+    assert not false.verified
+    assert any(ln.verdict == "fails" and "= 0" in ln.latex for ln in false.lines)
+    true = check_text(shape.format(GRAD=GRAD, LR=LR, X=LR), path=path, seed=3, n_random=2)
+    assert true.verified and len([ln for ln in true.lines if ln.verdict == "holds"]) >= 2
