@@ -291,3 +291,18 @@ def test_a_false_display_that_renders_is_read_and_fails(name):
     assert any(ln.verdict == "fails" and "= 0" in ln.latex for ln in false.lines)
     true = check_text(shape.format(GRAD=GRAD, LR=LR, X=LR), path=path, seed=3, n_random=2)
     assert true.verified and len([ln for ln in true.lines if ln.verdict == "holds"]) >= 2
+
+
+def test_two_backslashes_do_not_escape_a_dollar():
+    assert texts("A \\\\$J(\\theta) = 0$ b, and \\\\$$J(\\theta) = 1$$") == ["J(\\theta) = 0", "J(\\theta) = 1"]
+    assert texts("It costs \\$5; since $J(\\theta) = 0$, b\\$.") == ["J(\\theta) = 0"]      # twin: one escapes
+
+
+def test_a_verb_never_closed_ends_with_its_line():
+    text = "\\documentclass{x}\n\\verb|$ oops\nSince $J(\\theta) = 0$.\n"
+    assert texts(text) == ["J(\\theta) = 0"]
+
+
+def test_a_quote_marker_inside_a_display_is_structure_not_math():
+    assert texts(f"> $${GRAD}\n> = 0$$\n") == [f"{GRAD} = 0"]
+    assert texts(f"$${GRAD}\n> 0$$\n") == [f"{GRAD} > 0"]   # outside a quote, > is a relation

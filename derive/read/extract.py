@@ -19,13 +19,15 @@ from .literal import Masked, mask_markdown, mask_tex
 __all__ = ["Row", "Macro", "extract_rows", "macros"]
 
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
+# A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
+_OPEN = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
 _DISPLAY = re.compile(
-    r"(?P<dd>(?<!\\)\$\$(?P<dd_body>[^\f]+?)\$\$)"
+    r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>[^\f]+?)\$\$)"
     r"|(?P<br>\\\[(?P<br_body>[^\f]+?)\\\])"
     r"|(?P<pa>\\\((?P<pa_body>[^\f]+?)\\\))"
     r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"
     r"(?P<env_body>[^\f]+?)\\end\{(?P=env_name)\})"
-    r"|(?P<inl>(?<![\\$])\$(?!\$)(?P<inl_body>[^$\f]+?)(?<!\\)\$)"
+    r"|(?P<inl>(?<!\$)" + _OPEN + r"\$(?!\$)(?P<inl_body>[^$\f]+?)" + _OPEN + r"\$)"
     r"|(?P<unk>\\begin\{(?P<unk_name>[A-Za-z]+\*?)\})",
     re.S | re.M,
 )

@@ -153,6 +153,7 @@ def mask_markdown(text: str) -> Masked:
             if c[0] == "q":
                 sp = _spaces(ln, pos)
                 if sp <= 3 and ln[pos + sp:pos + sp + 1] == ">":
+                    chars[off + _char_at(raw, pos + sp)] = " "   # a quote's marker is structure, never math
                     pos += sp + 1
                     pos += 1 if ln[pos:pos + 1] == " " else 0
                 else:
@@ -209,6 +210,8 @@ def mask_markdown(text: str) -> Masked:
                 break
             if ln[pos + sp:pos + sp + 1] == ">":
                 close_code(off)
+                if not para:   # after a paragraph line the > may be a relation the author meant: keep it
+                    chars[off + _char_at(raw, pos + sp)] = " "
                 containers.append(("q",))
                 pos += sp + 1
                 pos += 1 if ln[pos:pos + 1] == " " else 0
@@ -400,7 +403,7 @@ _TEX_LITERAL = re.compile(
     r"\\[\\%$&#_{}]"
     r"|(?P<comment>%[^\n]*)"
     r"|(?P<verb>\\(?:verb\*?|lstinline(?:\[[^\]\n]*\])?|mintinline(?:\[[^\]\n]*\])?\{[^}\n]*\})"
-    r"(?:(?P<d>[^A-Za-z\s{*\[])[^\n]*?(?P=d)|\{[^}\n]*\}))"
+    r"(?:(?P<d>[^A-Za-z\s{*\[])[^\n]*?(?:(?P=d)|(?=\n)|\Z)|\{[^}\n]*\}))"   # unclosed: TeX stops at the line's end
     r"|(?P<env>\\begin\{(?P<name>verbatim\*?|Verbatim\*?|BVerbatim|LVerbatim|lstlisting|minted|comment)\}"
     r".*?(?:\\end\{(?P=name)\}|\Z))",
     re.S)
