@@ -202,7 +202,7 @@ def _hits(m: Masked):
             out.append((match.start(), match.end(), group, match.start(group + "_body"), match.end(group + "_body"), match))
     out += [(lo, hi, "fm", lo, hi, None) for lo, hi in m.math]
     out += [(lo, hi, "inl", lo, hi, None) for lo, hi in m.inline]
-    out += [(lo, hi, "skipped", lo, hi, what) for lo, hi, what in m.not_read]
+    out += [(lo, hi, "skipped", lo, hi, (what, how)) for lo, hi, what, how in m.not_read]
     return sorted(out, key=lambda h: h[0])
 
 
@@ -224,10 +224,10 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
         if group == "skipped":
             first = source[start:end].split("\n")[0]
             line, col = _position(text, start)
+            what, how = match
             rows.append(Row(first, line, col, start, block, "unknown", "", " ".join(first.split()),
-                            problem=f"not read ({match}): display math inside a {match} is shown as written, "
-                                    "not as math, and derive does not check it; the document is not verified "
-                                    "while it holds one"))
+                            problem=f"not read ({what}): the display math in it is {how}; derive does not check "
+                                    "it, so the document is not verified while it holds one"))
             block += 1
             continue
         if group == "unk":

@@ -38,7 +38,7 @@ class Masked:
     text: str                                    # literal text blanked; math fence bodies kept
     scan: str                                    # as text, with math fence bodies blanked too (where $ is paired)
     math: tuple[tuple[int, int], ...] = ()       # (start, end) of each equation of a math fence
-    not_read: tuple[tuple[int, int, str], ...] = ()   # (start, end, what) of skipped blocks holding display math
+    not_read: tuple[tuple[int, int, str, str], ...] = ()   # (start, end, what, how it renders) of skipped blocks holding display math
     inline: tuple[tuple[int, int], ...] = ()     # (start, end) of inline math written as code: $`…`$, {math}`…`
 
 
@@ -109,10 +109,10 @@ def mask_markdown(text: str) -> Masked:
     math_body: list = []       # (start, end) of the lines of the open math fence
     skip_to = -1               # inside an HTML block comment: skip lines up to this offset
 
-    def note_skipped(start, end, what):
-        if DISPLAY_MATH.search(text, start, end):
-            m_ = DISPLAY_MATH.search(text, start, end)
-            not_read.append((m_.start(), min(m_.end(), end), what))
+    def note_skipped(start, end, what, how="shown as code, not as math"):
+        m_ = DISPLAY_MATH.search(text, start, end)
+        if m_:
+            not_read.append((m_.start(), min(m_.end(), end), what, how))
 
     def close_code(end):
         nonlocal code_start
@@ -262,7 +262,7 @@ def mask_markdown(text: str) -> Masked:
             if close < 0:
                 stop = text.find("\n" + _PART + "\n", at)
                 stop = len(text) if stop < 0 else stop
-                note_skipped(at, stop, "HTML comment that is never closed (it hides the rest)")
+                note_skipped(at, stop, "HTML comment never closed", "hidden, with all the document after it")
                 _blank(chars, at, stop)
                 skip_to = stop
             else:
@@ -426,7 +426,7 @@ def mask_tex(text: str, *, comments: str = "all") -> Masked:
             if m_.group("env") is not None:
                 hit = DISPLAY_MATH.search(text, m_.start() + len(m_.group("name")) + 8, m_.end())
                 if hit:
-                    not_read.append((hit.start(), hit.end(), f"{m_.group('name')} environment"))
+                    not_read.append((hit.start(), hit.end(), f"{m_.group('name')} environment", "typeset as written, not as math"))
             _blank(chars, m_.start(), m_.end())
     masked = "".join(chars)
     return Masked(masked, masked, (), tuple(not_read))
