@@ -306,3 +306,9 @@ def test_a_verb_never_closed_ends_with_its_line():
 def test_a_quote_marker_inside_a_display_is_structure_not_math():
     assert texts(f"> $${GRAD}\n> = 0$$\n") == [f"{GRAD} = 0"]
     assert texts(f"$${GRAD}\n> 0$$\n") == [f"{GRAD} > 0"]   # outside a quote, > is a relation
+
+
+def test_a_percent_in_a_url_is_no_comment():
+    text = "\\documentclass{x}\nSee \\url{http://a.org/%7Eb} and \\href{http://a.org/%20}{here}. Since $J(\\theta) = 0$.\n"
+    assert texts(text) == ["J(\\theta) = 0"]
+    assert texts(text.replace("\\url{http://a.org/%7Eb}", "50% of it")) == []    # twin: a real % comment hides it

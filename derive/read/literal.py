@@ -404,6 +404,7 @@ _TEX_LITERAL = re.compile(
     r"|(?P<comment>%[^\n]*)"
     r"|(?P<verb>\\(?:verb\*?|lstinline(?:\[[^\]\n]*\])?|mintinline(?:\[[^\]\n]*\])?\{[^}\n]*\})"
     r"(?:(?P<d>[^A-Za-z\s{*\[])[^\n]*?(?:(?P=d)|(?=\n)|\Z)|\{[^}\n]*\}))"   # unclosed: TeX stops at the line's end
+    r"|(?P<url>\\(?:url|path|href|nolinkurl)\{[^}\n]*\})"   # an address: % and $ in it are literal
     r"|(?P<env>\\begin\{(?P<name>verbatim\*?|Verbatim\*?|BVerbatim|LVerbatim|lstlisting|minted|comment)\}"
     r".*?(?:\\end\{(?P=name)\}|\Z))",
     re.S)
@@ -422,6 +423,8 @@ def mask_tex(text: str, *, comments: str = "all") -> Masked:
             line_start = text.rfind("\n", 0, m_.start()) + 1
             if comments == "all" or not text[line_start:m_.start()].strip():
                 _blank(chars, m_.start(), m_.end())
+        elif m_.group("url") is not None:
+            _blank(chars, m_.start(), m_.end())
         elif m_.group("verb") is not None or m_.group("env") is not None:
             if m_.group("env") is not None:
                 hit = DISPLAY_MATH.search(text, m_.start() + len(m_.group("name")) + 8, m_.end())
