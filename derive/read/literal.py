@@ -362,6 +362,7 @@ def _inline(text: str, chars: list, lo: int, hi: int, math: list | None = None) 
     ``math`` collects (start, end, body start, body end) of inline math written as a code span.
     """
     i = lo
+    unmatched: set = set()   # backtick-run lengths with no closing run left: never searched for again
     while i < hi:
         ch = text[i]
         if ch == "\\" and i + 1 < hi and text[i + 1] in _PUNCT:
@@ -372,7 +373,9 @@ def _inline(text: str, chars: list, lo: int, hi: int, math: list | None = None) 
             while j < hi and text[j] == "`":
                 j += 1
             n = j - i
-            m_ = re.compile(r"(?<!`)`{%d}(?!`)" % n).search(text, j, hi)
+            m_ = None if n in unmatched else re.compile(r"(?<!`)`{%d}(?!`)" % n).search(text, j, hi)
+            if m_ is None:
+                unmatched.add(n)
             if m_:
                 # math written as code: $`…`$ (GitHub, GitLab) and the MyST role {math}`…`
                 dollars = text[i - 1:i] == "$" and text[m_.end():m_.end() + 1] == "$"
