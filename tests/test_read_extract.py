@@ -312,3 +312,11 @@ def test_a_percent_in_a_url_is_no_comment():
     text = "\\documentclass{x}\nSee \\url{http://a.org/%7Eb} and \\href{http://a.org/%20}{here}. Since $J(\\theta) = 0$.\n"
     assert texts(text) == ["J(\\theta) = 0"]
     assert texts(text.replace("\\url{http://a.org/%7Eb}", "50% of it")) == []    # twin: a real % comment hides it
+
+
+def test_a_directive_title_is_markdown():
+    text = "```{admonition} Since $J(\\theta) = 0$\nbody\n```\n"
+    rows = extract_rows(text)
+    assert texts(text) == ["J(\\theta) = 0"] and rows[0].column == 24
+    assert texts("```{admonition} Why\nbody\n```\n") == []
+    assert texts("```python Since $J(\\theta) = 0$\nbody\n```\n") == []      # a code fence's info string is not text

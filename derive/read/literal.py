@@ -250,7 +250,9 @@ def mask_markdown(text: str) -> Masked:
             kind, what = _directive(f_.group("info"))
             opened = _Fence(f_.group("f")[0], len(f_.group("f")), len(containers), kind, what, off, end + 1)
             if kind == "md":
-                _blank(chars, off, end)
+                # the fence and {name} are structure; the title after them is Markdown (it may hold math)
+                title = body.find("}") + 1
+                _blank(chars, off, off + _char_at(raw, len(ln) - len(body) + title))
                 containers.append(("d", opened))
             else:
                 fence = opened
