@@ -125,7 +125,7 @@ def scale_fit(results: Sequence, *, alpha: float) -> ScaleFit | None:
 
     Preference, among the rules that fit (p_rule > α): one where k = ±1 is not rejected (the
     plain scale itself), else the simplest (``RULE_ORDER``); when none fits, the one that fits
-    best. Rules proportional on these MDPs give one fit (``same_fit``); others that fit too are
+    best (smallest Q). Rules proportional on these MDPs give one fit (``same_fit``); others that fit too are
     listed in ``also_fit``. None when no MDP has a noisy c to fit.
     """
     live = _live(results)
@@ -142,7 +142,7 @@ def scale_fit(results: Sequence, *, alpha: float) -> ScaleFit | None:
         plain = [f for f in fitting if max(f["p_one"], f["p_minus"]) > alpha]
         best = (plain or fitting)[0]
     else:
-        best = max(fits, key=lambda f: f["p"])
+        best = min(fits, key=lambda f: f["chi2"])  # the closest (one df for all rules; p may underflow to 0)
     same = tuple((f["rule"], f["k"]) for f in fits if f is not best and _proportional(f["v"], best["v"]))
     also = tuple((f["rule"], f["k"]) for f in fitting if f is not best and not _proportional(f["v"], best["v"]))
     # Power: z_a shifted by d, the others at k, gives Q the noncentrality w_a·d²·(1 − w_a/W) (in units).
