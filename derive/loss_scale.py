@@ -22,7 +22,7 @@ import numpy as np
 
 from .stats import chi2_sf
 
-__all__ = ["ScaleFit", "scale_fit", "factor_p", "rule_text", "RULE_ORDER"]
+__all__ = ["ScaleFit", "scale_fit", "factor_p", "leave_one_out", "rule_text", "RULE_ORDER"]
 
 RULE_ORDER = ("1", "N", "1/T", "K", "N·K", "K/T")  # simplest first: the order in which a rule is preferred
 
@@ -176,16 +176,21 @@ def factor_p(result, fit: ScaleFit) -> float:
     return float(chi2_sf(((z - fit.k) / unit) ** 2 / ((s / unit) ** 2 + (fit.k_stderr / unit) ** 2), 1))
 
 
-def leave_one_out(results: Sequence, fit: ScaleFit) -> dict:
-    """name -> p of "c/ρ on this MDP is the k of the others" (the fit's rule): where c moves (descriptive, not a test in the family)."""
+def leave_one_out(results: Sequence, fit: ScaleFit) -> list:
+    """Per result, p of "c/ρ on this MDP is the k of the others" (the fit's rule), 1 where untested: where c moves.
+
+    Descriptive (not a test in the family): it picks the MDP a rejection across MDPs is shown on.
+    """
     live = _live(results)
-    out = {}
+    out = [1.0] * len(results)
     if fit is None or len(live) < 2:
         return out
-    for i, r in enumerate(live):
-        others = live[:i] + live[i + 1:]
+    for i, r in enumerate(results):
+        if not any(r is x for x in live):
+            continue
+        others = [x for x in live if x is not r]
         f = _fit_rule(others, fit.rule)
         sub = ScaleFit(fit.rule, f["k"], f["k_se"], f["chi2"], f["df"], 1.0, 1.0, 1.0, 1.0, math.inf, len(others),
                        (), (), ())
-        out[r.name] = factor_p(r, sub)
+        out[i] = factor_p(r, sub)
     return out

@@ -965,7 +965,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
     moved = leave_one_out(results, fit)
     results = [replace(r, p_scaled_adj=float(family[i]), p_unit_adj=float(adj["p_unit"][i]),
                        p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]),
-                       p_known_adj=float(adj["p_known"][i]), p_factor=moved.get(r.name, 1.0),
+                       p_known_adj=float(adj["p_known"][i]), p_factor=float(moved[i]),
                        c_source=_named_source(r, fit, layout))
                for i, r in enumerate(results)]
     p_same = float(family[M])
@@ -978,7 +978,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
         failing = [r for r in results if r.p_scaled_adj <= alpha]
         minimal = min(failing, key=lambda r: _size_key(r.size)) if failing else None
         if minimal is None:  # rejected across MDPs only: the MDP whose c/ρ is farthest from the others' k
-            minimal = min(results, key=lambda r: r.p_factor) if moved else min(results, key=lambda r: _size_key(r.size))
+            minimal = min(results, key=lambda r: (r.p_factor, _size_key(r.size)))
         if minimize and failing:
             smaller = [c for c in loss_candidates(seed=seed) if _size_key(c.size) < _size_key(minimal.size)]
             level = alpha / max(1, len(smaller))

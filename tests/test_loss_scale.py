@@ -128,4 +128,7 @@ def test_a_candidate_is_held_to_the_batterys_k():
     # leave-one-out: where c moves
     moved = _run(lambda T: 0.5 / T)[:-1] + [_result(0.6 / 12, 0.01 / 12, _scales(12), name="T=12")]
     loo = leave_one_out(moved, scale_fit(moved, alpha=ALPHA))
-    assert min(loo, key=loo.get) == "T=12" and loo["T=12"] < 1e-6
+    assert int(np.argmin(loo)) == len(moved) - 1 and loo[-1] < 1e-6 and min(loo[:-1]) > 1e-6
+    # two MDPs of one name are still two MDPs
+    twins = [_result(0.5, 0.005, _scales(3), name="same"), _result(0.6, 0.005, _scales(3), name="same")]
+    assert max(leave_one_out(twins, scale_fit(twins, alpha=ALPHA))) < 1e-6
