@@ -36,10 +36,10 @@ import numpy as np
 from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
+from .loss_scale import ScaleFit, leave_one_out, rule_text, scale_fit
 from .mdp import FiniteMDP
 from .policies import LinearSoftmax, TabularSoftmax
 from .sampling import Sampler
-from .loss_scale import ScaleFit, leave_one_out, rule_text, scale_fit
 from .stats import DEFAULT_ALPHA, chi2_sf, holm
 
 __all__ = [
@@ -420,7 +420,7 @@ class MDPLossResult(Displayed):
     zero_gradient: bool = False  # ∇J = 0 on this MDP: only E[−∇loss] = 0 is tested
     scales: tuple = ()           # (rule, value) of the plain scales on this MDP (see plain_scales)
     p_known_adj: float = 1.0     # Holm across the MDPs; decides only when one MDP has a resolved c
-    p_factor: float = 1.0        # H0: c/ρ here is the k of the other MDPs (candidates: of the battery); descriptive
+    p_factor: float = 1.0        # H0: c/ρ here is the k of the other MDPs (leave-one-out); descriptive, not in the family
     p_scaled_adj: float = 1.0
     p_unit_adj: float = 1.0
     p_positive_adj: float = 1.0

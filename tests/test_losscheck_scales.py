@@ -1,5 +1,6 @@
 """derive.gradcheck.loss: the plain scales c may take, one rule on every MDP, the wrong way, and truncated returns."""
 
+import json
 import math
 import random
 from fractions import Fraction
@@ -106,6 +107,8 @@ def test_a_constant_factor_passes_up_to_it_and_says_where_it_comes_from():
     assert r.scale.rule == "1" and abs(r.scale.k - 0.5) < 3 * r.scale.k_stderr and not r.scale.plain
     assert "a constant factor" in text and "the same on every MDP" in text and "N with k =" in text  # 1 ∝ N: said
     assert all(x.c_source.startswith(f"{r.scale.k:.4g} × 1") for x in r.results)
+    fit = json.loads(json.dumps(r.to_dict(), allow_nan=False))["scale"]
+    assert fit["rule"] == "1" and fit["df"] == len(r.results) - 1 and fit["same_fit"][0][0] == "N"
 
 
 def test_a_factor_that_moves_with_the_mdp_is_biased_through_homogeneity():
