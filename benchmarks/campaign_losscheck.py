@@ -2,7 +2,8 @@
 
 * the truncated-return family: the return summed over only the next n steps (no bootstrap),
   n = 1..8, which must be rejected on every seed;
-* the correct REINFORCE and reward-to-go losses of ``tests/loss_gallery.py``, which must pass
+* the correct REINFORCE and reward-to-go losses of ``tests/loss_gallery.py`` and 0.5 × REINFORCE
+  (a constant factor), which must pass
   (a non-pass is a false alarm; its count is given with a Clopper–Pearson 95% interval).
 
 Run:  python benchmarks/campaign_losscheck.py [--seeds 0:20] [--n 1:9]
@@ -41,6 +42,11 @@ def lookahead(n: int):
     return loss
 
 
+def half_reinforce(policy, batch):
+    """0.5 × REINFORCE: unbiased up to the constant factor 0.5 beside the mean over the episodes."""
+    return 0.5 * G.reinforce(policy, batch)
+
+
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple:
     a = (1 - level) / 2
     lo = 0.0 if k == 0 else float(mpmath.findroot(lambda p: mpmath.betainc(k, n - k + 1, 0, p, regularized=True) - a,
@@ -68,12 +74,13 @@ def main() -> None:
             for s in seeds:
                 t = time.perf_counter()
                 r = gradcheck.loss(lookahead(n), seed=s, minimize=False)
-                print(f"lookahead {n} seed {s}: {r.verdict} (p = {r.p_value:.3g}; {time.perf_counter() - t:.1f} s)",
-                      flush=True)
+                direction = min(x.p_scaled_adj for x in r.results)
+                print(f"lookahead {n} seed {s}: {r.verdict} (p = {r.p_value:.3g}; direction p = {direction:.3g}, "
+                      f"one constant p = {r.p_one_rule:.3g}; {time.perf_counter() - t:.1f} s)", flush=True)
                 if r.verdict != "biased":
                     missed.append((n, s))
     alarms = {}
-    for name, fn in (("reinforce", G.reinforce), ("reward_to_go", G.reward_to_go)):
+    for name, fn in (("reinforce", G.reinforce), ("reward_to_go", G.reward_to_go), ("half_reinforce", half_reinforce)):
         alarms[name] = []
         for s in seeds:
             r = gradcheck.loss(fn, seed=s, minimize=False)

@@ -11,6 +11,8 @@ one batch are never treated as independent). On each MDP derive tests:
   (an estimator merely correlated with ∇J leaves a residual off ∇J's direction);
 * the sign of c (one-sided z-tests), and c = 1 (the χ² test of ``derive.stats``).
 
+Across the MDPs, c_i = k·ρ_i for one constant k and one plain-scale rule ρ (1, N, 1/T, ...):
+the homogeneity test of ``derive.loss_scale``; a c that moves with the MDP is a bias along ∇J.
 Each family is Holm-corrected across the MDPs. Verdicts: "unbiased", "unbiased up to a
 positive constant c", "points the wrong way" (c < 0), "biased", or "undecided" (too
 little power to tell c from 0; never a pass).
@@ -34,6 +36,7 @@ import numpy as np
 from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
+from .loss_scale import ScaleFit, leave_one_out, rule_text, scale_fit
 from .mdp import FiniteMDP
 from .policies import LinearSoftmax, TabularSoftmax
 from .sampling import Sampler
@@ -416,7 +419,8 @@ class MDPLossResult(Displayed):
     c_source: str = ""
     zero_gradient: bool = False  # ∇J = 0 on this MDP: only E[−∇loss] = 0 is tested
     scales: tuple = ()           # (rule, value) of the plain scales on this MDP (see plain_scales)
-    p_known_adj: float = 1.0
+    p_known_adj: float = 1.0     # Holm across the MDPs; decides only when one MDP has a resolved c
+    p_factor: float = 1.0        # H0: c/ρ here is the k of the other MDPs (leave-one-out); descriptive, not in the family
     p_scaled_adj: float = 1.0
     p_unit_adj: float = 1.0
     p_positive_adj: float = 1.0
@@ -427,7 +431,7 @@ class MDPLossResult(Displayed):
         S, A, H = self.size
         out = {k: getattr(self, k) for k in ("name", "gamma", "batches", "batch_envs", "steps", "c", "c_stderr", "df",
                                               "p_scaled", "p_unit", "p_positive", "p_negative", "p_known", "p_scaled_adj",
-                                              "p_unit_adj", "p_positive_adj", "p_negative_adj", "p_known_adj", "bias",
+                                              "p_unit_adj", "p_positive_adj", "p_negative_adj", "p_known_adj", "p_factor", "bias",
                                               "cosine", "detectable", "c_source", "zero_gradient")}
         out = {k: (_json_number(v) if isinstance(v, float) else v) for k, v in out.items()}
         out.update(S=S, A=A, H=H, scales=[[rule, v] for rule, v in self.scales], exact=self.exact.tolist(), estimate=self.estimate.tolist(),
@@ -451,7 +455,8 @@ class LossResult(Displayed):
     minimal: MDPLossResult | None = None
     minimal_file: str | None = None
     reason: str = ""  # why, when the verdict rests on c (its sign, its value) rather than the direction
-    p_one_rule: float = 1.0  # Holm-adjusted p of "one plain-scale rule gives c on every MDP"
+    p_one_rule: float = 1.0  # Holm-adjusted p of "c = k·ρ with one k on every MDP, for some plain-scale rule ρ"
+    scale: ScaleFit | None = None  # that fit: the rule named, k, and the spread test
 
     @property
     def p_value(self) -> float:
@@ -460,7 +465,7 @@ class LossResult(Displayed):
             return float(max(r.p_negative_adj for r in self.results))
         scaled = float(min(r.p_scaled_adj for r in self.results))
         if self.verdict == "biased":
-            family = min([scaled, self.p_one_rule] + [r.p_known_adj for r in self.results])
+            family = min(scaled, self.p_one_rule)
             if family <= self.alpha:  # the strongest rejection in the family: the direction, or c
                 return float(family)
             if scaled > self.alpha:
@@ -482,6 +487,7 @@ class LossResult(Displayed):
         return {"verdict": self.verdict, "passed": self.passed, "alpha": self.alpha, "seed": self.seed,
                 "framework": self.framework, "layout": self.layout, "p_value": _json_number(self.p_value),
                 "reason": self.reason, "p_one_rule": _json_number(self.p_one_rule),
+                "scale": self.scale.to_dict() if self.scale is not None else None,
                 "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
 
@@ -822,51 +828,8 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
     return r, reached
 
 
-def _one_rule(results: Sequence[MDPLossResult]) -> tuple:
-    """(p, rule, pooled c / scale) of "one plain-scale rule gives c on every MDP", the best rule's.
-
-    Each MDP may hold c near a different plain scale (1 on one, N on another), or near one scale
-    by a margin too small to reject on any single MDP but shared by all (1.05/T everywhere), or
-    by margins that differ between MDPs (a mean over T − 1 slots). None is c·∇J with c one of
-    the plain scales. For each rule, with z_i = c_i / v_i and weights w_i = (v_i / se_i)², a χ² of
-    the spread of the z_i about their pooled mean z̄ (M − 1 degrees of freedom) and a χ² of z̄
-    against s = ±1 (one), combined by Bonferroni; the rule and sign that fit best are kept.
-    """
-    live = [r for r in results if not r.zero_gradient and 0 < r.c_stderr < math.inf]
-    if not live:
-        return 1.0, "", math.nan
-    rules = set.intersection(*({rule for rule, v in r.scales if v > 0} for r in live))
-    # GLS's c_se is from an estimated covariance: widened by (B − 1)/(B − df − 2), its small-sample bias
-    shrink = np.array([max(1, r.batches - r.df - 2) / (r.batches - 1) for r in live])
-    c = np.array([r.c for r in live])
-    se = np.array([r.c_stderr for r in live])
-    best = (-1.0, "", math.nan)  # (p, rule, pooled c / scale)
-    for rule in sorted(rules):
-        v = np.array([dict(r.scales)[rule] for r in live])
-        z, zse = c / v, se / v  # c / scale: ±1 under the rule, whatever the units of c
-        unit = float(zse.min())  # weights in units of the smallest se: no overflow at c = 1e160
-        wts = shrink / (zse / unit) ** 2
-        pooled = float(wts @ z / wts.sum())
-        # Σ w (z − s)² = Σ w (z − z̄)² + W (z̄ − s)²: the spread across MDPs and the pooled offset
-        # from ±1, tested apart (Bonferroni) so that neither dilutes the other's power.
-        p_spread = chi2_sf(float(wts @ ((z - pooled) / unit) ** 2), len(live) - 1) if len(live) > 1 else 1.0
-        for sign in (1.0, -1.0):
-            p_offset = chi2_sf(float(wts.sum() * ((pooled - sign) / unit) ** 2), 1)
-            p = min(1.0, 2 * min(p_spread, p_offset)) if len(live) > 1 else p_offset
-            if p > best[0]:
-                best = (p, rule, pooled)
-    if not best[1]:
-        return 1.0, "", math.nan
-    return best
-
-
-def _homogeneity(results: Sequence[MDPLossResult]) -> float:
-    """p of "one plain-scale rule gives c on every MDP" (see :func:`_one_rule`)."""
-    return float(_one_rule(results)[0])
-
-
-def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0) -> tuple:
-    """(verdict, reason). Every clause is a rejection on one MDP, or a statement true of every MDP tested."""
+def _verdict(results: Sequence[MDPLossResult], alpha: float, fit: ScaleFit | None, p_same: float = 1.0) -> tuple:
+    """(verdict, reason). Every clause is a rejection on one MDP or across them, or a statement true of every MDP tested."""
     if min(r.p_scaled_adj for r in results) <= alpha:
         return "biased", ""
     live = [r for r in results if not r.zero_gradient]
@@ -876,20 +839,64 @@ def _verdict(results: Sequence[MDPLossResult], alpha: float, p_same: float = 1.0
     neg = [r.p_negative_adj <= alpha for r in live]
     if any(pos) and any(neg):
         return "biased", "c > 0 on one MDP and c < 0 on another"
-    if min(r.p_known_adj for r in results) <= alpha:
+    if fit is not None and fit.n_mdps >= 2 and p_same <= alpha:
+        ratios = ", ".join(f"{z:.4g}" for z in fit.ratios)
+        return "biased", (f"c / ρ moves with the MDP: no one constant k gives c = k·ρ on every MDP for any plain-scale "
+                          f"rule ρ (closest: c / ({fit.rule}) = {ratios}; spread χ² = {fit.chi2:.3g}, df {fit.df})")
+    if (fit is None or fit.n_mdps < 2) and min(r.p_known_adj for r in results) <= alpha:
+        # One c and nothing to compare it with: a constant factor and a c that moves with the MDP look alike.
         r = min(results, key=lambda r: r.p_known_adj)
         names = ", ".join(f"{rule} = {v:.4g}" for rule, v in r.scales)
-        return "biased", f"on {r.name} c = {r.c:.4g} is none of the scales a plain sum or mean gives (±: {names})"
-    if p_same <= alpha:
-        _, rule, pooled = _one_rule(results)
-        return "biased", (f"no one plain scale gives c on every MDP: c moves with the MDP or is off a plain scale "
-                          f"by a constant (closest rule: c / ({rule}) = {pooled:.4g} pooled over the MDPs, not ±1)")
-    if all(neg):  # the negation would pass: one plain scale on every MDP, the direction reversed
+        return "undecided", (f"on {r.name} c = {r.c:.4g} is none of the plain scales (±: {names}), and with one MDP "
+                             "whose c is resolved derive cannot tell a constant factor from a c that moves with the "
+                             "MDP; check on two or more MDPs (the default battery has five)")
+    if all(neg):  # the negation would pass: one constant on every MDP, the direction reversed
         return "points the wrong way", ""
     if all(pos):
         unit = min(r.p_unit_adj for r in live) > alpha
         return ("unbiased" if unit else "unbiased up to a positive constant"), ""
     return "undecided", "too little power to tell c from 0 on some MDP"
+
+
+def _scale_sentence(fit: ScaleFit | None, layout: str) -> str:
+    """c's source for the whole run: the plain scale, or a constant factor beside it, and the homogeneity test."""
+    if fit is None:
+        return ""
+    what = rule_text(fit.rule, layout)
+    if fit.n_mdps < 2:
+        spread = "one MDP: the spread across MDPs is not tested"
+    else:
+        spread = f"spread of c/ρ over {fit.n_mdps} MDPs: χ² = {fit.chi2:.3g}, df {fit.df}, p {_p(fit.p_rule)}"
+    if fit.n_mdps >= 2 and fit.p_rule <= fit.alpha:
+        ratios = ", ".join(f"{z:.4g}" for z in fit.ratios)
+        return (f"no one constant: the closest rule, {fit.rule} ({what}), has c/ρ = {ratios} on the {fit.n_mdps} "
+                f"MDPs with ∇J ≠ 0 (pooled {fit.k:.4g} ± {fit.k_stderr:.2g}); {spread}")
+    if fit.p_one > fit.alpha:
+        head = f"c = {fit.rule} ({what}) on every MDP: k = c/ρ = {fit.k:.4g} ± {fit.k_stderr:.2g}"
+    elif fit.p_minus_one > fit.alpha:
+        head = f"c = −{fit.rule} (−1 × {what}) on every MDP: k = c/ρ = {fit.k:.4g} ± {fit.k_stderr:.2g}"
+    else:
+        head = (f"c = {fit.k:.4g} × {fit.rule} (a constant factor {fit.k:.4g} ± {fit.k_stderr:.2g} beside {what}, "
+                f"the same on every MDP; k = {'1' if fit.k > 0 else '−1'}: "
+                f"p {_p(fit.p_one if fit.k > 0 else fit.p_minus_one)})")
+    extra = []
+    if fit.same_fit:
+        extra.append("the same fit as " + ", ".join(f"{rule} with k = {k:.4g}" for rule, k in fit.same_fit)
+                     + " (proportional on these MDPs)")
+    if fit.also_fit:
+        extra.append("also fits: " + ", ".join(f"{rule} with k = {k:.4g}" for rule, k in fit.also_fit))
+    return f"{head}; {spread}" + "".join(f"; {x}" for x in extra)
+
+
+def _named_source(r: MDPLossResult, fit: ScaleFit | None, layout: str) -> str:
+    """An MDP's c named by the run's fit when it is a constant factor beside a rule, else as the MDP alone names it."""
+    if fit is None or fit.plain or fit.p_rule <= fit.alpha or r.zero_gradient or not 0 < r.c_stderr < math.inf:
+        return r.c_source
+    v = dict(r.scales).get(fit.rule)
+    if not v:
+        return r.c_source
+    value = "" if fit.rule == "1" else f" = {fit.k * v:.4g}"
+    return f"{fit.k:.4g} × {fit.rule}{value}: a constant factor beside {rule_text(fit.rule, layout)}"
 
 
 def _size_key(size) -> tuple:
@@ -950,23 +957,29 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
     runs = [_check_one(loss_fn, p, framework=framework, layout=layout, batches=batches, batch_envs=N,
                        steps=t_of(p), seed=seed * 1000 + i, alpha=alpha) for i, p in enumerate(problems)]
     results = [r for r, _ in runs]
-    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_unit", "p_positive", "p_negative")}
+    adj = {k: holm([getattr(r, k) for r in results]) for k in ("p_unit", "p_positive", "p_negative", "p_known")}
+    fit = scale_fit(results, alpha=alpha)
     # Every rejection that can make the verdict "biased" is in one Holm family: its level is α overall.
     M = len(results)
-    family = holm([r.p_scaled for r in results] + [r.p_known for r in results] + [_homogeneity(results)])
+    family = holm([r.p_scaled for r in results] + [fit.p_same if fit is not None else 1.0])
+    moved = leave_one_out(results, fit)
     results = [replace(r, p_scaled_adj=float(family[i]), p_unit_adj=float(adj["p_unit"][i]),
                        p_positive_adj=float(adj["p_positive"][i]), p_negative_adj=float(adj["p_negative"][i]),
-                       p_known_adj=float(family[M + i]))
+                       p_known_adj=float(adj["p_known"][i]), p_factor=float(moved[i]),
+                       c_source=_named_source(r, fit, layout))
                for i, r in enumerate(results)]
-    verdict, reason = _verdict(results, alpha, float(family[2 * M]))
+    p_same = float(family[M])
+    verdict, reason = _verdict(results, alpha, fit, p_same)
     if not any(reached for _, reached in runs):
         verdict, reason = "biased", "no gradient reaches θ: the loss does not depend on policy.theta"
     passed = verdict in ("unbiased", "unbiased up to a positive constant")
     minimal = path = None
     if verdict == "biased":
-        failing = [r for r in results if min(r.p_scaled_adj, r.p_known_adj) <= alpha] or list(results)
-        minimal = min(failing, key=lambda r: _size_key(r.size))
-        if minimize:
+        failing = [r for r in results if r.p_scaled_adj <= alpha]
+        minimal = min(failing, key=lambda r: _size_key(r.size)) if failing else None
+        if minimal is None:  # rejected across MDPs only: the MDP whose c/ρ is farthest from the others' k
+            minimal = min(results, key=lambda r: (r.p_factor, _size_key(r.size)))
+        if minimize and failing:
             smaller = [c for c in loss_candidates(seed=seed) if _size_key(c.size) < _size_key(minimal.size)]
             level = alpha / max(1, len(smaller))
             for j, cand in enumerate(smaller):
@@ -974,8 +987,11 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                     continue
                 r, _ = _check_one(loss_fn, cand, framework=framework, layout=layout, batches=batches, batch_envs=N,
                                   steps=t_of(cand), seed=seed * 1000 + 500 + j, alpha=level, level=level)
-                if min(r.p_scaled, r.p_known) <= level / 2:  # Bonferroni over candidates and both tests
-                    minimal = replace(r, p_scaled_adj=r.p_scaled, p_known_adj=r.p_known)
+                # The direction test only: one MDP has one c and nothing to compare it with, so a c/ρ off
+                # the battery's k says where c differs, not that the bias shows here (on a bandit, where
+                # many a biased loss is right, c/ρ is off a biased battery's k).
+                if r.p_scaled <= level:  # Bonferroni over the candidates
+                    minimal = replace(r, p_scaled_adj=r.p_scaled, c_source=_named_source(r, fit, layout))
                     break
         if save_minimal:
             path = str(save_minimal)
@@ -984,7 +1000,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
             except OSError as e:
                 raise UserError(f"{path}: cannot write ({e.strerror})") from None
     return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason,
-                      float(family[2 * M]))
+                      p_same, fit)
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -1014,13 +1030,22 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
              f"{result.framework}, {result.layout} layout, seed {result.seed})"]
     if result.passed:
         lines.append("  " + _power_line(result))
+    if result.scale is not None and result.verdict != "undecided":
+        lines.append("  scale: " + _scale_sentence(result.scale, result.layout))
     for r in result.results:
         lines.extend(_mdp_lines(r, result.layout, indent="  "))
     m = result.minimal
     if m is not None:
         S, A, H = m.size
-        why = f"p {_p(m.p_scaled_adj)}" if m.p_scaled_adj <= m.p_known_adj else f"c none of the plain scales: p {_p(m.p_known_adj)}"
-        lines.append(f"  smallest MDP where the bias shows: S={S}, A={A}, H={H}, γ={m.gamma:g} "
+        fit = result.scale
+        if m.p_scaled_adj <= result.alpha or fit is None:
+            what, why = "smallest MDP where the bias shows", f"p {_p(m.p_scaled_adj)}"
+        else:  # only the one-constant test rejected: a pair of MDPs shows it, not one
+            v = dict(m.scales).get(fit.rule, math.nan)
+            what = "MDP whose c/ρ is farthest from the other MDPs' k (the bias shows only across MDPs)"
+            why = (f"c / ({fit.rule}) = {m.c / v:.4g} here, p {_p(m.p_factor)} against the others; alone one MDP has one c "
+                   f"and nothing to compare it with: replay it beside another")
+        lines.append(f"  {what}: S={S}, A={A}, H={H}, γ={m.gamma:g} "
                      f"({why}, c = {m.c:.4g}, bias {m.bias:.3g} off ∇J's direction)")
         if m.problem is not None:
             from .gradcheck import mdp_table_lines
@@ -1045,6 +1070,9 @@ def _power_line(result: LossResult) -> str:
                      f"{max(det):.2g} on the least) can go unseen")
     if cs:
         parts.append(f"c is resolved to ±{min(2.8 * r.c_stderr / abs(r.c) for r in cs):.2g} of itself at best")
+    fit = result.scale
+    if fit is not None and math.isfinite(fit.detectable):
+        parts.append(f"c/ρ on one MDP off the others' by less than {fit.detectable:.2g} of k can go unseen")
     return "power (80%): " + "; ".join(parts) if parts else "power: nothing was testable"
 
 

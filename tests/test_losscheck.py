@@ -225,10 +225,15 @@ def test_buggy_losses_are_rejected_at_the_defaults_with_the_smallest_mdp(name, t
     assert result.verdict == "biased"
     smallest = result.minimal
     S, A, H = smallest.size
-    assert S * A <= 9 and min(smallest.p_scaled_adj, smallest.p_known_adj) <= result.alpha
+    assert S * A <= 9 and min(smallest.p_scaled_adj, smallest.p_factor) <= result.alpha
     # The saved file replays as a counterexample. The first candidate that rejects can sit near the
-    # test's power (a winner's curse), so the replay, on fresh batches, takes 2,000 of them.
-    replay = derive.gradcheck.loss(loss, layout=layout, mdps=[load(str(path))], minimize=False, batches=2000)
+    # test's power (a winner's curse), so the replay, on fresh batches, takes 2,000 of them. Shown
+    # through c/ρ alone (against the battery's k), it replays beside the battery's MDP that fixes k.
+    mdps = [load(str(path))]
+    if smallest.p_scaled_adj > result.alpha:
+        others = [r for r in result.results if not r.zero_gradient and r.name != smallest.name]
+        mdps.append(max(others, key=lambda r: abs(r.c) / r.c_stderr).problem)
+    replay = derive.gradcheck.loss(loss, layout=layout, mdps=mdps, minimize=False, batches=2000)
     assert replay.verdict == "biased"
 
 
@@ -265,8 +270,8 @@ def test_biased_by_design_practices_are_reported_with_the_size_of_the_bias(name)
     loss, layout, n = G.BY_DESIGN[name]
     result = derive.gradcheck.loss(loss, layout=layout, batch_envs=n, batches=2000, minimize=False)
     assert result.verdict == "biased"
-    # rejected through the direction or through c (advantage normalisation's c = 1/std is no plain scale)
-    shown = [r for r in result.results if min(r.p_scaled_adj, r.p_known_adj) <= result.alpha]
+    # rejected through the direction or through c/ρ moving with the MDP (advantage normalisation's c = 1/std)
+    shown = [r for r in result.results if min(r.p_scaled_adj, r.p_factor) <= result.alpha]
     assert shown and all(np.isfinite(r.bias) and r.bias > 0 and np.isfinite(r.c) for r in shown)
 
 

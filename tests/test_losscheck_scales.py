@@ -1,8 +1,8 @@
 """derive.gradcheck.loss: the plain scales c may take, one rule on every MDP, the wrong way, and truncated returns."""
 
+import json
 import math
 import random
-from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -10,8 +10,7 @@ import pytest
 
 import derive
 from derive.exact import DynamicProgram
-from derive.losscheck import (LossProblem, MDPLossResult, _homogeneity, _persistent_problem, collect, episodes_kept,
-                              loss_battery, plain_scales, terminal_states)
+from derive.losscheck import LossProblem, _persistent_problem, collect, episodes_kept, loss_battery, terminal_states
 from derive.mdp import FiniteMDP
 from derive.policies import TabularSoftmax
 
@@ -50,45 +49,7 @@ def test_episodes_kept_matches_the_sampled_windows(index):
     assert abs(counts.mean() - episodes_kept(problem, T) - 0.5) > 5 * se  # and the check can fail
 
 
-# -- one plain-scale rule on every MDP -----------------------------------------------------------
-
-
-def _result(c, se, scales, name="m"):
-    return MDPLossResult(name, (2, 2, 3), 1.0, 400, 16, 4, np.ones(2), np.ones(2), np.ones(2), c, se, 1, 1.0, 1.0,
-                         0.0, 1.0, 1.0, 0.0, 1.0, 0.1, scales=scales)
-
-
-def _scales(T, layout="episodes", kept=1.0):
-    return tuple((s.rule, s.value) for s in plain_scales(layout, 16, T, kept))
-
-
-def test_one_rule_must_give_c_on_every_mdp():
-    # one c / scale for all MDPs, but 5% off the plain scale on each: within 2 se on any MDP, not on all together
-    shared = [_result(1.05 / T, 0.025 / T, _scales(T)) for T in (3, 5, 9, 12, 44)]
-    assert _homogeneity(shared) < 1e-4
-    assert _homogeneity([_result(1.0 / T, 0.025 / T, _scales(T)) for T in (3, 5, 9, 12, 44)]) > 0.5
-    assert _homogeneity([_result(-1.0 / T, 0.025 / T, _scales(T)) for T in (3, 5, 9, 12, 44)]) > 0.5  # the ascent twin
-    # each c is exactly a plain scale, but a different one per MDP: a mean on one, a sum on the other
-    assert _homogeneity([_result(1.0, 0.01, _scales(4)), _result(16.0, 0.16, _scales(6))]) < 1e-10
-    # the true twin: a mean over the slots on both, at their own T
-    assert _homogeneity([_result(1 / 4, 0.003, _scales(4)), _result(1 / 6, 0.002, _scales(6))]) > 0.5
-
-
-def test_an_off_by_one_normaliser_is_caught_across_mdps():
-    # a mean over T − 1 slots: c = 1/(T − 1), within ~3 se of 1/T on each MDP, but not one rule for all
-    cs = [(2, 1 / 1), (4, 1 / 3), (12, 1 / 11), (44, 1 / 43)]
-    off = [_result(c, 0.04 * c, _scales(T)) for T, c in cs]
-    assert _homogeneity(off) < 1e-4
-    twin = [_result(1 / T, 0.04 / T, _scales(T)) for T, _ in cs]
-    assert _homogeneity(twin) > 0.5
-
-
-def test_vector_rules_include_the_kept_episodes():
-    a = _result(3.2 / 24, 0.002, _scales(24, "vector", 3.2))
-    b = _result(5.1 / 52, 0.001, _scales(52, "vector", 5.1))
-    assert _homogeneity([a, b]) > 0.5  # K/T on both
-    c = replace(b, c=5.1 / 52 * 1.1)  # 10% off on one MDP: c moves with the MDP
-    assert _homogeneity([a, c]) < 1e-6
+# -- one constant on every MDP (the statistics: tests/test_loss_scale.py) ----------------------
 
 
 def masked_slot_mean(policy, batch):
@@ -116,7 +77,7 @@ def test_a_scale_that_moves_with_the_mdp_is_biased_in_the_vector_layout():
 
 def test_a_plain_scale_per_mdp_is_not_one_constant():
     bad = derive.gradcheck.loss(rule_per_mdp, **FAST)
-    assert bad.verdict == "biased" and "no one plain scale" in bad.reason, derive.losscheck.format_loss_result(bad)
+    assert bad.verdict == "biased" and "moves with the MDP" in bad.reason, derive.losscheck.format_loss_result(bad)
     assert all(r.p_known > 0.01 for r in bad.results)  # each MDP alone holds a plain scale
     assert bad.p_value == bad.p_one_rule <= bad.alpha  # the p behind the verdict is the rejection's
     # the direction passed, so the headline must not say E[−∇loss] is off every multiple of ∇J
@@ -125,23 +86,78 @@ def test_a_plain_scale_per_mdp_is_not_one_constant():
     assert ok.verdict == "unbiased up to a positive constant"
 
 
-def test_a_stray_constant_is_refused_in_the_vector_layout_too():
+def half(policy, batch):
+    return 0.5 * G.reinforce(policy, batch)
+
+
+def per_horizon(policy, batch):
+    """REINFORCE divided by H + 2 of each MDP: c = 1/(T + 1), a c that moves with the MDP beside every rule."""
+    return G.reinforce(policy, batch) / (batch.horizon + 2)
+
+
+def per_length(policy, batch):
+    """REINFORCE divided by H + 1 = T: c = 1/T, the scale of a mean over the N·T slots."""
+    return G.reinforce(policy, batch) / (batch.horizon + 1)
+
+
+def test_a_constant_factor_passes_up_to_it_and_says_where_it_comes_from():
+    r = derive.gradcheck.loss(half, **FAST)
+    text = derive.losscheck.format_loss_result(r)
+    assert r.verdict == "unbiased up to a positive constant" and r.passed, text
+    assert r.scale.rule == "1" and abs(r.scale.k - 0.5) < 3 * r.scale.k_stderr and not r.scale.plain
+    assert "a constant factor" in text and "the same on every MDP" in text and "N with k =" in text  # 1 ∝ N: said
+    assert all(x.c_source.startswith(f"{r.scale.k:.4g} × 1") for x in r.results)
+    fit = json.loads(json.dumps(r.to_dict(), allow_nan=False))["scale"]
+    assert fit["rule"] == "1" and fit["df"] == len(r.results) - 1 and fit["same_fit"][0][0] == "N"
+
+
+def test_a_factor_that_moves_with_the_mdp_is_biased_through_homogeneity():
+    bad = derive.gradcheck.loss(per_horizon, **FAST)
+    assert bad.verdict == "biased" and "moves with the MDP" in bad.reason, derive.losscheck.format_loss_result(bad)
+    assert min(r.p_scaled_adj for r in bad.results) > bad.alpha  # the direction alone passes: c/ρ caught it
+    assert bad.minimal is not None and bad.minimal.p_factor <= bad.alpha
+    twin = derive.gradcheck.loss(per_length, **FAST)  # c = 1/T on every MDP: the plain scale itself
+    assert twin.verdict == "unbiased up to a positive constant" and twin.scale.rule == "1/T" and twin.scale.plain
+
+
+def test_a_negative_constant_factor_points_the_wrong_way():
+    r = derive.gradcheck.loss(lambda policy, batch: -half(policy, batch), **FAST)
+    assert r.verdict == "points the wrong way" and not r.passed
+    assert r.scale.k < 0 and abs(r.scale.k + 0.5) < 3 * r.scale.k_stderr
+    moving = derive.gradcheck.loss(lambda policy, batch: -per_horizon(policy, batch), **FAST)
+    assert moving.verdict == "biased"  # negative but moving with the MDP: not the negation of a pass
+
+
+def test_one_mdp_cannot_tell_a_constant_factor_from_a_moving_c():
+    one = loss_battery(seed=0)[3:4]
+    r = derive.gradcheck.loss(half, mdps=one, **FAST)
+    assert r.verdict == "undecided" and not r.passed and "one MDP" in r.reason, derive.losscheck.format_loss_result(r)
+    twin = derive.gradcheck.loss(G.reinforce, mdps=one, **FAST)  # c = 1, a plain scale: nothing to compare is needed
+    assert twin.verdict == "unbiased"
+    two = derive.gradcheck.loss(half, mdps=loss_battery(seed=0)[3:5], **FAST)  # two MDPs: the constant is tested
+    assert two.verdict == "unbiased up to a positive constant"
+
+
+def test_a_constant_factor_passes_in_the_vector_layout_too():
     def stray(policy, batch):
         return 1.2 * G.reward_to_go_vector(policy, batch)
 
     r = derive.gradcheck.loss(stray, layout="vector", **FAST)
-    assert r.verdict == "biased" and all(x.p_known_adj <= r.alpha for x in r.results)  # c = 1.2 K/T is no plain scale
+    assert r.verdict == "unbiased up to a positive constant", derive.losscheck.format_loss_result(r)
+    assert r.scale.rule == "K/T" and abs(r.scale.k - 1.2) < 3 * r.scale.k_stderr
 
 
-# -- the wrong way: only when the negated loss would pass ----------------------------------------
+# -- the wrong way: only when the negation would pass ----------------------------------------------
 
 
-def test_points_the_wrong_way_only_when_the_negation_is_a_plain_scale():
+def test_points_the_wrong_way_only_when_the_negation_would_pass():
     flipped = derive.gradcheck.loss(lambda policy, batch: -G.reward_to_go(policy, batch), **FAST)
     assert flipped.verdict == "points the wrong way"
     assert all(r.c_source.startswith("−(1/T") for r in flipped.results if r.size[2] > 0)
     scaled = derive.gradcheck.loss(lambda policy, batch: -1.3 * G.reinforce(policy, batch), **FAST)
-    assert scaled.verdict == "biased" and "none of the scales" in scaled.reason
+    assert scaled.verdict == "points the wrong way"  # −1.3 on every MDP: 1.3 × REINFORCE would pass
+    mixed = derive.gradcheck.loss(lambda policy, batch: -rule_per_mdp(policy, batch), **FAST)
+    assert mixed.verdict == "biased"
 
 
 # -- truncated returns: the battery's persistent MDP ---------------------------------------------

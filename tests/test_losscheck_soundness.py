@@ -150,11 +150,20 @@ def slot_mean(policy, batch):
     return -(policy.log_prob(batch.obs, batch.actions) * d * rtg * batch.mask).mean()
 
 
-def test_c_must_be_a_scale_a_sum_or_mean_gives():
-    bad = derive.gradcheck.loss(scaled_1114, **FAST)
-    assert bad.verdict == "biased" and "none of the scales" in bad.reason
+def slot_mean_off_by_one(policy, batch):
+    """A mean over N·(T + 1) slots: c = 1/(T + 1), which moves with the MDP beside every plain scale."""
+    return slot_mean(policy, batch) * batch.steps / (batch.steps + 1)
+
+
+def test_c_is_one_constant_beside_a_plain_scale():
+    stray = derive.gradcheck.loss(scaled_1114, **FAST)
+    assert stray.verdict == "unbiased up to a positive constant", derive.losscheck.format_loss_result(stray)
+    assert stray.scale.rule == "1" and abs(stray.scale.k - 1.114) < 3 * stray.scale.k_stderr
     ok = derive.gradcheck.loss(slot_mean, **FAST)
     assert ok.verdict == "unbiased up to a positive constant", derive.losscheck.format_loss_result(ok)
+    assert ok.scale.rule == "1/T" and ok.scale.plain
+    bad = derive.gradcheck.loss(slot_mean_off_by_one, **FAST)
+    assert bad.verdict == "biased" and "moves with the MDP" in bad.reason, derive.losscheck.format_loss_result(bad)
 
 
 def test_a_pass_states_its_power():
@@ -192,8 +201,9 @@ def huge(policy, batch):
 
 def test_a_tiny_biased_loss_fails_and_huge_scales_do_not_crash():
     assert derive.gradcheck.loss(biased_tiny, **FAST).verdict == "biased"
-    r = derive.gradcheck.loss(huge, **FAST)  # a direction test that passes; c = 1e160 is no plain scale
-    assert r.verdict == "biased" and "none of the scales" in r.reason and min(x.p_scaled for x in r.results) > 1e-3
+    r = derive.gradcheck.loss(huge, **FAST)  # c = 1e160 × 1 on every MDP: a constant factor, fitted without overflow
+    assert r.verdict == "unbiased up to a positive constant", derive.losscheck.format_loss_result(r)
+    assert abs(r.scale.k / 1e160 - 1) < 0.02 and "× 1 (a constant factor" in derive.losscheck.format_loss_result(r)
 
 
 def test_tiny_rewards_do_not_fail_a_correct_loss():
