@@ -25,13 +25,14 @@ from ..latex import to_latex
 from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
 from ..report import FAILED, PROVED, UNDECIDED, StepReport
 from ..symbolic import same_form
-from .extract import Row, def_macros, extract_rows, macros, macros_at
+from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
+from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
 from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "ESTIMATE", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -43,6 +44,7 @@ UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check
 DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
 AMBIGUOUS = "ambiguous: one reading holds and the other fails"
+ESTIMATE = "holds in expectation (written with ≈: the last side estimates the first)"
 NOT_SHOWN = "not shown: a line of the chain does not hold"
 _NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
 
@@ -70,7 +72,7 @@ class LineReport:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == HOLDS or self.verdict in _NEUTRAL
+        return self.verdict in (HOLDS, ESTIMATE) or self.verdict in _NEUTRAL
 
     def to_dict(self) -> dict:
         return {
@@ -93,7 +95,8 @@ class DocumentReport:
 
     @property
     def verified(self) -> bool:
-        return all(r.ok for r in self.lines)
+        """Every row held or was neutral, and at least one claim was shown to hold (nothing shown is no pass)."""
+        return all(r.ok for r in self.lines) and any(r.verdict == HOLDS and r.kind != "result" for r in self.lines)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
@@ -535,7 +538,8 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     them, never proved).
     """
     last = chain.written_last if chain.written_last is not None else chain.last
-    reading = f"{_show(chain.start, base)} = {_show(last, base)}"
+    rel = r"\approx" if chain.approx else "="
+    reading = f"{_show(chain.start, base)} {rel} {_show(last, base)}"
     span = f"line {chain.line}" if chain.line == chain.rows[-1] else f"lines {chain.line}–{chain.rows[-1]}"
     where = f"({span}: first left side = last right side)"
     steps = [st for *_, reps in chain.verdicts for st in reps]
@@ -555,10 +559,15 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
                 f"{proved} of {len(steps)} steps proved symbolically, the others checked on instances: see each line")
     expectation = any(v == IN_EXPECTATION for _, _, v, _ in chain.verdicts) or (
         _samples(last) and not _samples(chain.start))
-    verdict = IN_EXPECTATION if expectation and not chain.approx else HOLDS
+    # A chain with a step written ≈ shows an estimate of its first side, never an equality.
+    verdict = ESTIMATE if chain.approx else IN_EXPECTATION if expectation else HOLDS
     detail = (f"follows from the {len(steps)} steps of {span}, each of which held "
               f"({strength})")
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
+
+
+def _squeeze(latex: str) -> str:
+    return "".join(latex.split())
 
 
 def _spans(values) -> str:
@@ -588,6 +597,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     defined = tuple(macros(text))
     tex = True if path.endswith(".tex") else None
     rows = extract_rows(text, tex=tex)
+    placed = equations(rows, text, mask(text, tex=tex))
+    rows = [eq.row for eq in placed]
     redefined = def_macros(text)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
              for r in rows]
@@ -627,7 +638,20 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues
+    aside = None         # an expression displayed in a sentence since that row (row, its reading)
+    claim_above = None   # the display whose last row read so far states a relation
+    groups: list[int] = []             # the source rows of displays, in order
+    chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
     for k, (row, rd) in enumerate(zip(rows, readings)):
+        eq = placed[k]
+        after_claim = row.kind == "display" and claim_above == row.block
+        aside_before = aside
+        if row.kind == "display":
+            if not groups or groups[-1] != eq.group:
+                groups.append(eq.group)
+            claim_above = row.block if isinstance(rd, Reading) and (rd.relations or rd.lead) else None
+            aside = None
+        above_group = groups[-2] if row.kind == "display" and len(groups) >= 2 else None
         if isinstance(rd, NotUnderstood):
             add(row, LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
                                   row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
@@ -680,10 +704,18 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                                   row.justification, tuple(notes)))
             continue
         if not relations and lead is None:
+            if after_claim:
+                # An expression on a row of its own right after an equation of the same display: a
+                # continuation that was not joined, or a lost line; never silently nothing.
+                refuse("an expression on a row of its own after an equation of the same display: a continuation "
+                       "of the row above derive could not join, or an equation without its relation")
+                continue
             add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
                                   row.justification, tuple(notes)))
             if row.kind == "display" and not row.mention and isinstance(sides[0], sp.Basic):
                 previous = ("expression", sides[0], row.line)
+            elif row.kind == "display" and row.mention:
+                aside = (row, sides[0])
             continue
         # ĝ = …: a name defined in the line stands for its right side from there on.
         problem, defines = "", []
@@ -743,10 +775,31 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             elif previous is not None and previous[0] == "none":
                 refuse(f"a row starting with '=' continues line {previous[1]}, {previous[2]}", "step")
                 continue
+            side_by_side = chains_of.get(above_group, {}) if above_group is not None else {}
+            if len(side_by_side) >= 2:
+                # The row above holds several equations: '=' continues the one in its own column pair.
+                if eq.pair not in side_by_side:
+                    refuse(f"a row starting with '=' after a row holding {len(side_by_side)} equations side by "
+                           f"side: which one does it continue? Write its left side, or put it in that "
+                           f"equation's column", "step")
+                    continue
+                current = side_by_side[eq.pair]
             if current is None:
                 refuse("a row starting with '=' needs a line above", "step")
                 continue
+            if aside_before is not None and previous is not None and previous[0] == "chain":
+                shown, _ = aside_before
+                if _squeeze(shown.source) not in _squeeze(row.source):
+                    # "…the gradient $$X$$ and it simplifies: $$= Y$$": Y may continue X or the chain before X.
+                    refuse(f"a row starting with '=' after the expression displayed in a sentence on line "
+                           f"{shown.line}: does it continue that expression or the chain of line "
+                           f"{current.good_line}? Write its left side", "step")
+                    continue
+                notes.append(f"continues the chain of line {current.good_line}; the expression displayed on line "
+                             f"{shown.line} is used inside this step, not continued")
             chain, prev, rest = current, current.last, sides
+            reading = f"({_show(prev, base)}) {reading}"
+            notes.insert(0, f"continues line {current.good_line}: its last side is the left side of this row")
         else:
             chain = next((c for c in chains if same_form(c.start, sides[0])), None)
             if chain is not None:
@@ -800,6 +853,7 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
             current = chain
             previous = ("chain",)
+            chains_of.setdefault(eq.group, {})[eq.pair] = chain
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
             in_expectation = True
         verdict = None
