@@ -167,6 +167,7 @@ def write_back(text: str, report, *, fmt: str) -> str:
     """
     inserts = []
     shared: dict = {}   # display end -> labels of its rows, in order
+    own: dict = {}      # row end -> labels of the equations of that row
     for ln in report.lines:
         if ln.end < 0:
             continue
@@ -186,10 +187,12 @@ def write_back(text: str, report, *, fmt: str) -> str:
                 pos = close + 1 if close >= 0 else ln.end
             piece = f" [{label}]" if fmt == "md" else r"\textsuperscript{[%s]}" % label
             inserts.append((pos, piece))
-        elif ln.own_tags:
-            inserts.append((ln.end, r" \tag*{%s}" % _tag_label(label, fmt)))
+        elif ln.own_tags:   # one tag per row: the equations side by side on a row share it
+            own.setdefault(ln.end, []).append(label)
         else:
             shared.setdefault(ln.display_end, []).append(label)
+    for pos, labels in own.items():
+        inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     for pos, labels in shared.items():
         inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     out = text

@@ -617,8 +617,13 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     current: _Chain | None = None
     out: list[LineReport] = []
     breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
+    group_end: dict[int, int] = {}   # a source row split into equations takes one mark, after its last one
+    for eq in placed:
+        group_end[eq.group] = max(group_end.get(eq.group, -1), eq.row.offset + len(eq.row.text))
+    end_of = {id(eq.row): group_end[eq.group] for eq in placed}
+
     def add(row, report):
-        out.append(replace(report, end=row.offset + len(row.text), block=row.block, start=row.offset,
+        out.append(replace(report, end=end_of.get(id(row), row.offset + len(row.text)), block=row.block, start=row.offset,
                            unknown=row.kind == "unknown",
                            display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
 
@@ -645,6 +650,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     for k, (row, rd) in enumerate(zip(rows, readings)):
         eq = placed[k]
         after_claim = row.kind == "display" and claim_above == row.block
+        # "$$a = b$$ $$+ c$$": a display that starts with an operator right after an equation continues it.
+        after_claim = after_claim or (row.kind == "display" and claim_above is not None and not row.mention
+                                      and row.text.lstrip().startswith(("+", "-", r"\pm", r"\mp", r"\cdot", r"\times")))
         aside_before = aside
         if row.kind == "display":
             if not groups or groups[-1] != eq.group:

@@ -31,7 +31,8 @@ _OWN_ROWS = ("gather", "gathered")                                 # each row an
 _RELATION = re.compile(r"(?<![<>\\])=|[<>]|\\(?:leftarrow|gets|approx|neq?|leq?|geq?|lt|gt|leqslant|geqslant|ll|gg|"
                        r"rightarrow|to|sim|simeq|equiv|propto|coloneqq|triangleq)(?![A-Za-z])")
 _WIDE = re.compile(r"\\(?:q?quad(?![A-Za-z])|hspace\*?\s*\{[^{}]*\}|text|mbox|textrm|mathrm\s*\{\s*(?:and|or|so)\s*\})")
-_NARROW = re.compile(r"\\[;: ]|~")
+# \, before a differential (\, d\tau) is the spacing of an integral, not a gap between equations.
+_NARROW = re.compile(r"\\[;: ]|~|\\,(?!\s*d(?:\\|[A-Za-z]))")
 _SPACE = re.compile(r"^(?:\s+|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\hspace\*?\s*\{[^{}]*\}|~)*")
 _OPERATOR = re.compile(r"^(?:[+\-]|\\(?:pm|mp|cdot|times)(?![A-Za-z]))")
 
@@ -148,6 +149,15 @@ def _gap_text(part: Row) -> Row:
                    source=part.source)
 
 
+def _leading_amps(row: Row, masked: str) -> int:
+    """How many alignment marks & stand before the row's first character (the row starts in a later column)."""
+    k, n_ = row.offset - 1, 0
+    while k >= 0 and masked[k] in " \t\n&" and masked[k - 1:k + 1] != "\\&":
+        n_ += masked[k] == "&"
+        k -= 1
+    return n_
+
+
 def _amps(row: Row, masked: str) -> list[int]:
     """Where the row's alignment marks & were (blanked in row.text)."""
     return [k for k, ch in enumerate(row.text)
@@ -191,10 +201,11 @@ def equations(rows: list[Row], source: str, masked: str) -> list[Equation]:
         # Column pairs: the second, fourth, … & of an align row starts the next equation.
         parts: list[tuple[Row, int]] = []
         if env in _PAIRS:
+            lead = _leading_amps(row, masked)
             marks = _amps(row, masked)
-            seps = [at for n_, at in enumerate(marks, start=1) if n_ % 2 == 0]
+            seps = [at for n_, at in enumerate(marks, start=lead + 1) if n_ % 2 == 0]
             lo = 0
-            for pair, at in enumerate(seps + [len(row.text)]):
+            for pair, at in enumerate(seps + [len(row.text)], start=lead // 2):
                 part = _piece(row, lo, at, source, masked)
                 if part is not None:
                     parts.append((part, pair))
