@@ -3,7 +3,7 @@
 import pytest
 
 from derive.read import check_text
-from derive.read.document import ESTIMATE, FAILS, HOLDS, NO_CLAIM, NOT_UNDERSTOOD
+from derive.read.document import ESTIMATE, FAILS, HOLDS, LONE, NO_CLAIM, NOT_UNDERSTOOD
 from derive.read.extract import extract_rows, mask
 from derive.read.rows import environment_at, equations
 
@@ -144,9 +144,14 @@ def test_environment_at_finds_the_innermost_environment():
 def test_a_document_where_nothing_held_is_not_verified():
     rep = _check(f"The objective is\n\n$${SUM_PR}$$\n\nand the update is\n\n"
                  r"$$\theta \leftarrow \theta - \alpha \nabla_\theta J(\theta)$$")
-    assert all(ln.ok for ln in rep.lines) and not rep.verified
-    twin = _check(f"The objective is\n\n$${SUM_PR}$$\n\nso\n\n$${GRAD_MU} = 0$$")
+    assert not rep.verified
+    only_update = _check(r"$$\theta \leftarrow \theta - \alpha \nabla_\theta J(\theta)$$")
+    assert all(ln.ok for ln in only_update.lines) and not only_update.verified   # every row neutral, none held
+    assert rep.lines[0].verdict == LONE   # displayed on its own and continued by no row: said, no pass
+    twin = _check(f"The objective is\n\n$${SUM_PR}$$\n\nwhich is\n\n$$= J(\\theta)$$")
     assert [v for _, v in _claims(twin)] == [NO_CLAIM, HOLDS] and twin.verified
+    mention = _check(f"The objective $${SUM_PR}$$ is maximised; note\n\n$${GRAD_MU} = 0$$")
+    assert [v for _, v in _claims(mention)] == [NO_CLAIM, HOLDS] and mention.verified
 
 
 # -- '=' after a displayed aside ---------------------------------------------------------------

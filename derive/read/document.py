@@ -32,7 +32,7 @@ from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiter
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "ESTIMATE", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "ESTIMATE", "LONE", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -43,6 +43,7 @@ UNDECIDED_LINE = "undecided"
 UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check)"
 DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
+LONE = "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)"
 AMBIGUOUS = "ambiguous: one reading holds and the other fails"
 ESTIMATE = "holds in expectation (written with ≈: the last side estimates the first)"
 NOT_SHOWN = "not shown: a line of the chain does not hold"
@@ -644,6 +645,7 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues
     aside = None         # an expression displayed in a sentence since that row (row, its reading)
+    lone, continued = [], set()   # displayed expressions on their own; those a row starting with '=' continues
     claim_above = None   # the display whose last row read so far states a relation
     groups: list[int] = []             # the source rows of displays, in order
     chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
@@ -721,7 +723,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
                                   row.justification, tuple(notes)))
             if row.kind == "display" and not row.mention and isinstance(sides[0], sp.Basic):
-                previous = ("expression", sides[0], row.line)
+                previous = ("expression", sides[0], row.line, len(out) - 1)
+                lone.append(len(out) - 1)
             elif row.kind == "display" and row.mention:
                 aside = (row, sides[0])
             continue
@@ -778,6 +781,7 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             if previous is not None and previous[0] == "expression":
                 # The display above is an expression on its own: this row continues from it.
                 chain = _Chain(previous[1], previous[1], previous[2], good_line=previous[2])
+                continued.update(previous[3:])
                 chains.append(chain)
                 current = chain
             elif previous is not None and previous[0] == "none":
@@ -922,6 +926,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
         chain.verdicts.append((row.line, row.column, verdict, tuple(reports)))
+    # A displayed expression no row continues states nothing: said, and no pass (a mention in prose is neutral).
+    for j in lone:
+        if j not in continued:
+            out[j] = replace(out[j], verdict=LONE)
     # The result of every chain of several steps: what the chain shows, first left side to last right side.
     for chain in chains:
         if chain.steps < 2 or same_form(chain.start, chain.last):
