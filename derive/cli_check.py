@@ -23,6 +23,9 @@ MARKS = {  # verdict -> (mark, word)
     "undecided": ("?", "undecided"),
     "ambiguous: one reading holds and the other fails": ("?", "ambiguous"),
     "not shown: a line of the chain does not hold": ("✗", "not shown"),
+    "holds in expectation (written with ≈: the last side estimates the first)": ("≈", "estimate (≈), in expectation"),
+    "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)":
+        ("·", "no claim, no pass"),
 }
 
 
@@ -150,6 +153,8 @@ def format_text(report, *, options: str = "") -> str:
     for ln in report.lines:
         counts[ln.verdict] = counts.get(ln.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
+    if not report.verified and all(ln.ok for ln in report.lines):
+        summary += "; no claim was shown to hold"
     out.append(f"{'VERIFIED' if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
     if report.seed is not None:
         out.append(f"seed {report.seed}: derive check {report.path or 'FILE'} --seed {report.seed}{options} "

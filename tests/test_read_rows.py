@@ -186,3 +186,18 @@ def test_a_chain_with_an_approx_step_ends_in_an_estimate_never_an_equality():
     # its twin with a wrong estimate shows nothing
     wrong = _check(text.replace(r"R(\tau^{(i)})", r"R(\tau^{(i)})^2"))
     assert not [ln for ln in wrong.lines if ln.kind == "result" and ln.ok]
+
+
+def test_an_equals_row_after_an_aside_following_a_bare_expression_is_not_understood():
+    text = (f"The objective\n\n$${SUM_PR}$$\n\nWhat we need is the gradient $$\\nabla_\\theta {SUM_PR}$$ and it "
+            f"simplifies:\n\n$$= {SUM_PR}$$\n")
+    rep = _check(text)
+    assert _claims(rep)[-1][1] == NOT_UNDERSTOOD and not rep.verified
+
+
+def test_a_macro_that_brings_a_space_between_two_relations_is_refused():
+    text = f"\\newcommand{{\\sep}}{{\\qquad}}\n\n$${GRAD_MU} = 0 \\sep J(\\theta) = 0$$"
+    rep = _check(text)
+    assert [ln.verdict for ln in rep.lines] == [NOT_UNDERSTOOD] and "macro" in rep.lines[0].detail
+    twin = _check(f"\\newcommand{{\\g}}{{\\nabla_\\theta}}\n\n$$\\g \\mu(s_0) = 0$$")
+    assert twin.verified

@@ -778,6 +778,17 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         # Which chain this row continues, and the steps it claims.
         pairs = []
         if lead is not None:
+            if aside_before is not None and previous is not None and previous[0] in ("chain", "expression"):
+                shown, _ = aside_before
+                before = current.good_line if previous[0] == "chain" else previous[2]
+                if _squeeze(shown.source) not in _squeeze(row.source):
+                    # "…the gradient $$X$$ and it simplifies: $$= Y$$": Y may continue X or the line before X.
+                    refuse(f"a row starting with '=' after the expression displayed in a sentence on line "
+                           f"{shown.line}: does it continue that expression or line {before}? Write its left side",
+                           "step")
+                    continue
+                notes.append(f"continues line {before}; the expression displayed on line {shown.line} is used "
+                             f"inside this step, not continued")
             if previous is not None and previous[0] == "expression":
                 # The display above is an expression on its own: this row continues from it.
                 chain = _Chain(previous[1], previous[1], previous[2], good_line=previous[2])
@@ -799,16 +810,6 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             if current is None:
                 refuse("a row starting with '=' needs a line above", "step")
                 continue
-            if aside_before is not None and previous is not None and previous[0] == "chain":
-                shown, _ = aside_before
-                if _squeeze(shown.source) not in _squeeze(row.source):
-                    # "…the gradient $$X$$ and it simplifies: $$= Y$$": Y may continue X or the chain before X.
-                    refuse(f"a row starting with '=' after the expression displayed in a sentence on line "
-                           f"{shown.line}: does it continue that expression or the chain of line "
-                           f"{current.good_line}? Write its left side", "step")
-                    continue
-                notes.append(f"continues the chain of line {current.good_line}; the expression displayed on line "
-                             f"{shown.line} is used inside this step, not continued")
             chain, prev, rest = current, current.last, sides
             reading = f"({_show(prev, base)}) {reading}"
             notes.insert(0, f"continues line {current.good_line}: its last side is the left side of this row")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from .extract import Row
 
-__all__ = ["Equation", "equations", "environment_at"]
+__all__ = ["Equation", "equations", "environment_at", "separates"]
 
 _ENV = re.compile(r"\\(begin|end)\{(align\*?|aligned|alignat\*?|alignedat|flalign\*?|split|multline\*?|gather\*?|"
                   r"gathered|eqnarray\*?|equation\*?|displaymath|math)\}")
@@ -131,6 +131,13 @@ def _split_spaces(row: Row, source: str, masked: str) -> list[Row]:
             out.append(part)
         lo = at
     return out
+
+
+def separates(text: str) -> bool:
+    """Whether a space or \\text{…} stands between two relations of the text (two equations, or refused)."""
+    probe = Row(text, 1, 1, 0, 0, "display", "")
+    split = _split_spaces(probe, text, text)
+    return len(split) > 1 or bool(split[0].problem)
 
 
 def _gap_text(part: Row) -> Row:
