@@ -201,3 +201,13 @@ def test_a_macro_that_brings_a_space_between_two_relations_is_refused():
     assert [ln.verdict for ln in rep.lines] == [NOT_UNDERSTOOD] and "macro" in rep.lines[0].detail
     twin = _check(f"\\newcommand{{\\g}}{{\\nabla_\\theta}}\n\n$$\\g \\mu(s_0) = 0$$")
     assert twin.verified
+
+
+@pytest.mark.parametrize("env", ["split", "multline"])
+def test_a_row_with_its_own_left_side_inside_one_equation_is_refused(env):
+    inner = f"\\begin{{{env}}}\n{GRAD_MU} &= 0 \\\\\nJ(\\theta) &= 0\n\\end{{{env}}}\n"
+    text = f"\\begin{{equation}}\n{inner}\\end{{equation}}\n" if env == "split" else inner.replace("&", "")
+    rep = _check(text, "doc.tex")
+    assert [v for _, v in _claims(rep)] == [HOLDS, NOT_UNDERSTOOD] and not rep.verified
+    twin = _check(text.replace("J(\\theta) &= 0", "&= 0").replace("J(\\theta) = 0", "= 0"), "doc.tex")
+    assert [v for _, v in _claims(twin)] == [HOLDS, HOLDS] and twin.verified

@@ -9,9 +9,10 @@ relations may be either a separator or a product: that row is refused, never mul
 
 A row after ``\\\\`` that starts with ``+``, ``-``, ``\\pm``, ``\\cdot``, ``\\times`` or holds no
 relation at all (a factor such as ``\\left(1 + \\gamma\\right)``) continues the row above: the two
-are one equation, checked whole. In multline and split (one equation over several lines) every
-row that does not start with a relation continues the one above. In gather each row is an
-equation of its own, and is never joined.
+are one equation, checked whole. In multline and split (one equation over several lines) a row
+with a left side and a relation of its own is refused: as typeset it multiplies into the row
+above, as it looks it is a second equation. In gather each row is an equation of its own, and
+is never joined.
 """
 
 from __future__ import annotations
@@ -183,8 +184,6 @@ def _continues(row: Row, masked: str, env: str) -> bool:
     rest = _SPACE.sub("", text, count=1)
     if not rest or _RELATION.match(rest):
         return False
-    if env in _ONE_EQUATION:
-        return True
     operator = _OPERATOR.match(rest)
     if not _top(_RELATION, text, _depths(text)):
         return True   # a term or a factor on a row of its own
@@ -242,6 +241,13 @@ def equations(rows: list[Row], source: str, masked: str) -> list[Equation]:
                                  source=prev.source + r" \\ " + first.source)
                 out[k] = Equation(joined, out[k].group, out[k].pair)
                 parts = parts[1:]
+        elif above is not None and parts and env in _ONE_EQUATION and not _starts_relation(parts[0][0].text):
+            # A row with a left side of its own inside one equation: a product across the break (as typeset),
+            # or a second equation (as it looks)? The readings differ; neither is taken.
+            first, pair = parts[0]
+            parts[0] = (replace(first, problem=f"a row with a left side and a relation of its own inside {env}, "
+                                               f"which is one equation over several rows: one equation (a product "
+                                               f"across the line break) or two? Write it in align"), pair)
         for part, pair in parts:
             out.append(Equation(part, group, pair))
         if parts:
