@@ -211,3 +211,17 @@ def test_a_row_with_its_own_left_side_inside_one_equation_is_refused(env):
     assert [v for _, v in _claims(rep)] == [HOLDS, NOT_UNDERSTOOD] and not rep.verified
     twin = _check(text.replace("J(\\theta) &= 0", "&= 0").replace("J(\\theta) = 0", "= 0"), "doc.tex")
     assert [v for _, v in _claims(twin)] == [HOLDS, HOLDS] and twin.verified
+
+
+def test_an_equals_row_under_an_expression_column_is_refused():
+    # Pair 0 of the row above is an expression, not an equation: '=' there continues nothing derive can name.
+    text = f"\\begin{{align*}}\n{SUM_PR} & J(\\theta) - J(\\theta) &= 0 \\\\\n&= 0\n\\end{{align*}}\n"
+    rep = _check(text, "doc.tex")
+    assert _claims(rep)[-1][1] == NOT_UNDERSTOOD and not rep.verified
+
+
+def test_an_equals_piece_after_a_wide_space_continues_its_own_row():
+    rep = _check(f"$$J(\\theta) = {SUM_PR} \\quad = 0$$")
+    assert _claims(rep)[-1] == (r"(\sum_{\tau} P(\tau;\theta) R(\tau)) = 0", FAILS)
+    twin = _check(f"$$J(\\theta) = {SUM_PR} \\quad = \\sum_\\tau R(\\tau) P(\\tau;\\theta)$$")
+    assert [v for _, v in _claims(twin)] == [HOLDS, HOLDS] and twin.verified

@@ -649,6 +649,7 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     claim_above = None   # the display whose last row read so far states a relation
     groups: list[int] = []             # the source rows of displays, in order
     chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
+    pieces_in: dict[int, int] = {}     # source row -> how many equations or expressions it holds
     for k, (row, rd) in enumerate(zip(rows, readings)):
         eq = placed[k]
         after_claim = row.kind == "display" and claim_above == row.block
@@ -656,9 +657,12 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         after_claim = after_claim or (row.kind == "display" and claim_above is not None and not row.mention
                                       and row.text.lstrip().startswith(("+", "-", r"\pm", r"\mp", r"\cdot", r"\times")))
         aside_before = aside
+        first_of_row = True
         if row.kind == "display":
             if not groups or groups[-1] != eq.group:
                 groups.append(eq.group)
+            first_of_row = pieces_in.get(eq.group, 0) == 0
+            pieces_in[eq.group] = pieces_in.get(eq.group, 0) + 1
             claim_above = row.block if isinstance(rd, Reading) and (rd.relations or rd.lead) else None
             aside = None
         above_group = groups[-2] if row.kind == "display" and len(groups) >= 2 else None
@@ -799,7 +803,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 refuse(f"a row starting with '=' continues line {previous[1]}, {previous[2]}", "step")
                 continue
             side_by_side = chains_of.get(above_group, {}) if above_group is not None else {}
-            if len(side_by_side) >= 2:
+            # A piece after a space on its own row continues the piece before it ("a = b \quad = c").
+            beside = eq.pair < 0 and not first_of_row
+            if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2:
                 # The row above holds several equations: '=' continues the one in its own column pair.
                 if eq.pair not in side_by_side:
                     refuse(f"a row starting with '=' after a row holding {len(side_by_side)} equations side by "
