@@ -225,3 +225,14 @@ def test_an_equals_piece_after_a_wide_space_continues_its_own_row():
     assert _claims(rep)[-1] == (r"(\sum_{\tau} P(\tau;\theta) R(\tau)) = 0", FAILS)
     twin = _check(f"$$J(\\theta) = {SUM_PR} \\quad = \\sum_\\tau R(\\tau) P(\\tau;\\theta)$$")
     assert [v for _, v in _claims(twin)] == [HOLDS, HOLDS] and twin.verified
+
+
+def test_an_equals_row_after_inline_math_naming_an_expression_is_not_understood():
+    text = (f"$$J(\\theta) = {SUM_PR}$$\n\nWhat we need is the gradient $\\nabla_\\theta {SUM_PR}$, and it "
+            f"simplifies:\n\n$$= {SUM_PR}$$\n")
+    rep = _check(text)
+    assert _claims(rep)[-1][1] == NOT_UNDERSTOOD and "line 3" in rep.lines[-1].detail and not rep.verified
+    # prose without math between the chain and the row: the row continues the chain
+    twin = _check(text.replace(f"the gradient $\\nabla_\\theta {SUM_PR}$, and it", "that, and it")
+                  .replace(f"$$= {SUM_PR}$$", r"$$= \sum_\tau R(\tau) P(\tau;\theta)$$"))
+    assert [v for _, v in _claims(twin)][-2:] == [HOLDS, HOLDS] and twin.verified

@@ -11,6 +11,7 @@ proved symbolically for a positive f; update rules (``\\leftarrow``) are recogni
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -567,6 +568,10 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
 
 
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?P<body>[^$]+?)(?<!\\)\$|\\\((?P<paren>.+?)\\\)", re.S)
+_RELATION_TEXT = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt)(?![A-Za-z])")
+
+
 def _squeeze(latex: str) -> str:
     return "".join(latex.split())
 
@@ -598,7 +603,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     defined = tuple(macros(text))
     tex = True if path.endswith(".tex") else None
     rows = extract_rows(text, tex=tex)
-    placed = equations(rows, text, mask(text, tex=tex))
+    masked = mask(text, tex=tex)
+    placed = equations(rows, text, masked)
     rows = [eq.row for eq in placed]
     redefined = def_macros(text)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
@@ -650,7 +656,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     groups: list[int] = []             # the source rows of displays, in order
     chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
     pieces_in: dict[int, int] = {}     # source row -> how many equations or expressions it holds
+    last_display_end = -1   # where the last display row read so far ends
     for k, (row, rd) in enumerate(zip(rows, readings)):
+        if k and rows[k - 1].kind == "display":
+            last_display_end = rows[k - 1].offset + len(rows[k - 1].text)
         eq = placed[k]
         after_claim = row.kind == "display" and claim_above == row.block
         # "$$a = b$$ $$+ c$$": a display that starts with an operator right after an equation continues it.
@@ -782,6 +791,14 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         # Which chain this row continues, and the steps it claims.
         pairs = []
         if lead is not None:
+            if aside_before is None and row.kind == "display" and last_display_end >= 0:
+                # Inline math that names an expression ("the gradient $X$ simplifies:") is an aside too.
+                named = [m_ for m_ in _INLINE_MATH.finditer(masked, last_display_end, row.offset)
+                         if not _RELATION_TEXT.search(m_.group("body") or m_.group("paren"))]
+                if named:
+                    body = named[-1].group("body") or named[-1].group("paren")
+                    at = masked.count("\n", 0, named[-1].start()) + 1
+                    aside_before = (replace(row, source=" ".join(body.split()), line=at), None)
             if aside_before is not None and previous is not None and previous[0] in ("chain", "expression"):
                 shown, _ = aside_before
                 before = current.good_line if previous[0] == "chain" else previous[2]
