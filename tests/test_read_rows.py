@@ -236,3 +236,12 @@ def test_an_equals_row_after_inline_math_naming_an_expression_is_not_understood(
     twin = _check(text.replace(f"the gradient $\\nabla_\\theta {SUM_PR}$, and it", "that, and it")
                   .replace(f"$$= {SUM_PR}$$", r"$$= \sum_\tau R(\tau) P(\tau;\theta)$$"))
     assert [v for _, v in _claims(twin)][-2:] == [HOLDS, HOLDS] and twin.verified
+
+
+def test_a_minus_row_with_its_own_relation_and_no_column_is_refused():
+    # "0 = J \\ -J + 0 = 0": joined, both steps hold; as it looks, "0 = J" is false. Neither reading is taken.
+    rep = _check(r"$$0 = J(\theta) \\ - J(\theta) + 0 = 0$$")
+    assert [v for _, v in _claims(rep)] == [FAILS, NOT_UNDERSTOOD] and not rep.verified
+    assert "negative left side" in rep.lines[-1].detail
+    twin = _check(r"$$0 = J(\theta) - J(\theta) \\ + 0 = 0$$")   # '+' never starts a left side: joined
+    assert [v for _, v in _claims(twin)] == [HOLDS] and twin.verified

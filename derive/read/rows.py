@@ -178,7 +178,10 @@ def _starts_relation(text: str) -> bool:
     return bool(m_)
 
 
-def _continues(row: Row, masked: str, env: str) -> bool:
+_AMBIGUOUS = "ambiguous"
+
+
+def _continues(row: Row, masked: str, env: str):
     """Whether a row after \\\\ continues the row above (its right side broken over two rows)."""
     text = row.text
     rest = _SPACE.sub("", text, count=1)
@@ -192,7 +195,10 @@ def _continues(row: Row, masked: str, env: str) -> bool:
     # "-a &= b" is an equation with a negative left side; "&\quad - a" continues the row above.
     marks = _amps(row, masked)
     left_empty = masked[:row.offset].rstrip().endswith("&")   # the row starts in a right column
-    return operator.group(0) != "-" or left_empty or not marks
+    if operator.group(0) != "-" or left_empty:
+        return True
+    # "-c = d" with no column to tell: the rest of the row above, or an equation with a negative left side?
+    return False if marks else _AMBIGUOUS
 
 
 def equations(rows: list[Row], source: str, masked: str) -> list[Equation]:
@@ -229,7 +235,13 @@ def equations(rows: list[Row], source: str, masked: str) -> list[Equation]:
         parts = spaced
         # A row continuing the one above: joined to the equation above in its column pair (else the last).
         above = last_of_block.get(row.block)
-        if above is not None and parts and env not in _OWN_ROWS and _continues(parts[0][0], masked, env):
+        joins = above is not None and parts and env not in _OWN_ROWS and _continues(parts[0][0], masked, env)
+        if joins == _AMBIGUOUS:
+            first, pair = parts[0]
+            parts[0] = (replace(first, problem="a row starting with '-' that has a relation of its own: the rest of "
+                                               "the row above, or an equation with a negative left side? Put the "
+                                               "'-' in the right column (&) or write it on the row above"), pair)
+        elif joins:
             first, pair = parts[0]
             candidates = [k for k, eq in enumerate(out) if eq.group == above]
             same = [k for k in candidates if out[k].pair == pair]
