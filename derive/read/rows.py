@@ -50,17 +50,19 @@ class Equation:
 def environment_at(masked: str, offsets) -> list[str]:
     """The innermost math environment around each offset ("" in $$…$$ or \\[…\\] without one)."""
     events = [(m_.start(), m_.group(1), m_.group(2).rstrip("*")) for m_ in _ENV.finditer(masked)]
-    out = []
-    for off in offsets:
-        stack: list[str] = []
-        for at, kind, name in events:
-            if at >= off:
-                break
+    order = sorted(range(len(offsets)), key=lambda j: offsets[j])
+    out = [""] * len(offsets)
+    stack: list[str] = []
+    e = 0
+    for j in order:   # one sweep over the events, the offsets in source order
+        while e < len(events) and events[e][0] < offsets[j]:
+            _, kind, name = events[e]
             if kind == "begin":
                 stack.append(name)
             elif stack:
                 stack.pop()
-        out.append(stack[-1] if stack else "")
+            e += 1
+        out[j] = stack[-1] if stack else ""
     return out
 
 
