@@ -23,6 +23,9 @@ MARKS = {  # verdict -> (mark, word)
     "undecided": ("?", "undecided"),
     "ambiguous: one reading holds and the other fails": ("?", "ambiguous"),
     "not shown: a line of the chain does not hold": ("✗", "not shown"),
+    "holds in expectation (written with ≈: the last side estimates the first)": ("≈", "estimate (≈), in expectation"),
+    "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)":
+        ("·", "no claim, no pass"),
 }
 
 
@@ -170,6 +173,8 @@ def format_text(report, *, options: str = "", rename=None) -> str:
     for ln in report.lines:
         counts[ln.verdict] = counts.get(ln.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
+    if not report.verified and all(ln.ok for ln in report.lines):
+        summary += "; no claim was shown to hold"
     out.append(f"{'VERIFIED' if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
     if report.seed is not None:
         out.append(f"seed {report.seed}: derive check {report.path or 'FILE'} --seed {report.seed}{options} "
@@ -187,6 +192,7 @@ def write_back(text: str, report, *, fmt: str) -> str:
     """
     inserts = []
     shared: dict = {}   # display end -> labels of its rows, in order
+    own: dict = {}      # row end -> labels of the equations of that row
     for ln in report.lines:
         if ln.end < 0:
             continue
@@ -206,10 +212,12 @@ def write_back(text: str, report, *, fmt: str) -> str:
                 pos = close + 1 if close >= 0 else ln.end
             piece = f" [{label}]" if fmt == "md" else r"\textsuperscript{[%s]}" % label
             inserts.append((pos, piece))
-        elif ln.own_tags:
-            inserts.append((ln.end, r" \tag*{%s}" % _tag_label(label, fmt)))
+        elif ln.own_tags:   # one tag per row: the equations side by side on a row share it
+            own.setdefault(ln.end, []).append(label)
         else:
             shared.setdefault(ln.display_end, []).append(label)
+    for pos, labels in own.items():
+        inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     for pos, labels in shared.items():
         inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     out = text

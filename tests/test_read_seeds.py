@@ -126,7 +126,10 @@ def test_seed004_reads_the_integral_as_a_sum_over_a_finite_mdp_with_random_rewar
 def test_seed004_verifies_the_final_score(seed004):
     (last,) = [ln for ln in _at(seed004, 29) if ln.column == 920]
     assert last.verdict == HOLDS
-    assert last.reading == r"= \sum_{t=1}^{n} \nabla_\theta \log \pi_{\theta}(a_{t} \mid s_{t})"
+    # A row starting with '=' is printed with the side it continues, the last side of the row above.
+    assert last.reading == (r"(\nabla_\theta \log \mu(s_{1}) + \sum_{t=1}^{n} \left(\nabla_\theta \log \pi_{\theta}(a_{t} \mid s_{t}) "
+                            r"+ \nabla_\theta \log P(r_{t} \mid a_{t}, s_{t}) + \nabla_\theta \log P(s_{t + 1} \mid s_{t}, a_{t})\right)) "
+                            r"= \sum_{t=1}^{n} \nabla_\theta \log \pi_{\theta}(a_{t} \mid s_{t})")
     (result,) = [ln for ln in seed004.lines if ln.kind == "result" and ln.line == 29]
     # The chain of that display breaks at the wrong factorisation: its result is not shown by it,
     # though the steps that held lead from ∇ log π(τ|θ) to the final score without the failed side.

@@ -11,6 +11,7 @@ proved symbolically for a positive f; update rules (``\\leftarrow``) are recogni
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -25,13 +26,14 @@ from ..latex import to_latex
 from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
 from ..report import FAILED, PROVED, UNDECIDED, StepReport
 from ..symbolic import same_form
-from .extract import Row, def_macros, extract_rows, macros, macros_at
+from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
+from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
 from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "ESTIMATE", "LONE", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -42,7 +44,9 @@ UNDECIDED_LINE = "undecided"
 UPDATE_RULE = "update rule (an algorithm step, not an equation: nothing to check)"
 DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
+LONE = "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)"
 AMBIGUOUS = "ambiguous: one reading holds and the other fails"
+ESTIMATE = "holds in expectation (written with ≈: the last side estimates the first)"
 NOT_SHOWN = "not shown: a line of the chain does not hold"
 _NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
 
@@ -70,7 +74,7 @@ class LineReport:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == HOLDS or self.verdict in _NEUTRAL
+        return self.verdict in (HOLDS, ESTIMATE) or self.verdict in _NEUTRAL
 
     def to_dict(self) -> dict:
         return {
@@ -93,7 +97,8 @@ class DocumentReport:
 
     @property
     def verified(self) -> bool:
-        return all(r.ok for r in self.lines)
+        """Every row held or was neutral, and at least one claim was shown to hold (nothing shown is no pass)."""
+        return all(r.ok for r in self.lines) and any(r.verdict == HOLDS and r.kind != "result" for r in self.lines)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
@@ -535,7 +540,8 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     them, never proved).
     """
     last = chain.written_last if chain.written_last is not None else chain.last
-    reading = f"{_show(chain.start, base)} = {_show(last, base)}"
+    rel = r"\approx" if chain.approx else "="
+    reading = f"{_show(chain.start, base)} {rel} {_show(last, base)}"
     span = f"line {chain.line}" if chain.line == chain.rows[-1] else f"lines {chain.line}–{chain.rows[-1]}"
     where = f"({span}: first left side = last right side)"
     steps = [st for *_, reps in chain.verdicts for st in reps]
@@ -555,10 +561,19 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
                 f"{proved} of {len(steps)} steps proved symbolically, the others checked on instances: see each line")
     expectation = any(v == IN_EXPECTATION for _, _, v, _ in chain.verdicts) or (
         _samples(last) and not _samples(chain.start))
-    verdict = IN_EXPECTATION if expectation and not chain.approx else HOLDS
+    # A chain with a step written ≈ shows an estimate of its first side, never an equality.
+    verdict = ESTIMATE if chain.approx else IN_EXPECTATION if expectation else HOLDS
     detail = (f"follows from the {len(steps)} steps of {span}, each of which held "
               f"({strength})")
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
+
+
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?P<body>[^$]+?)(?<!\\)\$|\\\((?P<paren>.+?)\\\)", re.S)
+_RELATION_TEXT = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt)(?![A-Za-z])")
+
+
+def _squeeze(latex: str) -> str:
+    return "".join(latex.split())
 
 
 def _spans(values) -> str:
@@ -588,6 +603,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     defined = tuple(macros(text))
     tex = True if path.endswith(".tex") else None
     rows = extract_rows(text, tex=tex)
+    masked = mask(text, tex=tex)
+    placed = equations(rows, text, masked)
+    rows = [eq.row for eq in placed]
     redefined = def_macros(text)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
              for r in rows]
@@ -606,8 +624,13 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     current: _Chain | None = None
     out: list[LineReport] = []
     breaks: dict = {}   # expected factor -> (line, column, written factor) of the first line that broke the pattern
+    group_end: dict[int, int] = {}   # a source row split into equations takes one mark, after its last one
+    for eq in placed:
+        group_end[eq.group] = max(group_end.get(eq.group, -1), eq.row.offset + len(eq.row.text))
+    end_of = {id(eq.row): group_end[eq.group] for eq in placed}
+
     def add(row, report):
-        out.append(replace(report, end=row.offset + len(row.text), block=row.block, start=row.offset,
+        out.append(replace(report, end=end_of.get(id(row), row.offset + len(row.text)), block=row.block, start=row.offset,
                            unknown=row.kind == "unknown",
                            display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
 
@@ -627,7 +650,31 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues
+    aside = None         # an expression displayed in a sentence since that row (row, its reading)
+    lone, continued = [], set()   # displayed expressions on their own; those a row starting with '=' continues
+    claim_above = None   # the display whose last row read so far states a relation
+    groups: list[int] = []             # the source rows of displays, in order
+    chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
+    pieces_in: dict[int, int] = {}     # source row -> how many equations or expressions it holds
+    last_display_end = -1   # where the last display row read so far ends
     for k, (row, rd) in enumerate(zip(rows, readings)):
+        if k and rows[k - 1].kind == "display":
+            last_display_end = rows[k - 1].offset + len(rows[k - 1].text)
+        eq = placed[k]
+        after_claim = row.kind == "display" and claim_above == row.block
+        # "$$a = b$$ $$+ c$$": a display that starts with an operator right after an equation continues it.
+        after_claim = after_claim or (row.kind == "display" and claim_above is not None and not row.mention
+                                      and row.text.lstrip().startswith(("+", "-", r"\pm", r"\mp", r"\cdot", r"\times")))
+        aside_before = aside
+        first_of_row = True
+        if row.kind == "display":
+            if not groups or groups[-1] != eq.group:
+                groups.append(eq.group)
+            first_of_row = pieces_in.get(eq.group, 0) == 0
+            pieces_in[eq.group] = pieces_in.get(eq.group, 0) + 1
+            claim_above = row.block if isinstance(rd, Reading) and (rd.relations or rd.lead) else None
+            aside = None
+        above_group = groups[-2] if row.kind == "display" and len(groups) >= 2 else None
         if isinstance(rd, NotUnderstood):
             add(row, LineReport(rd.line, rd.column, row.source, "", NOT_UNDERSTOOD, "expression",
                                   row.justification, (), f"line {rd.line}, column {rd.column}: {rd.message}"))
@@ -680,10 +727,19 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                                   row.justification, tuple(notes)))
             continue
         if not relations and lead is None:
+            if after_claim:
+                # An expression on a row of its own right after an equation of the same display: a
+                # continuation that was not joined, or a lost line; never silently nothing.
+                refuse("an expression on a row of its own after an equation of the same display: a continuation "
+                       "of the row above derive could not join, or an equation without its relation")
+                continue
             add(row, LineReport(row.line, row.column, row.source, reading, NO_CLAIM, "expression",
                                   row.justification, tuple(notes)))
             if row.kind == "display" and not row.mention and isinstance(sides[0], sp.Basic):
-                previous = ("expression", sides[0], row.line)
+                previous = ("expression", sides[0], row.line, len(out) - 1)
+                lone.append(len(out) - 1)
+            elif row.kind == "display" and row.mention:
+                aside = (row, sides[0])
             continue
         # ĝ = …: a name defined in the line stands for its right side from there on.
         problem, defines = "", []
@@ -735,18 +791,51 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         # Which chain this row continues, and the steps it claims.
         pairs = []
         if lead is not None:
+            if aside_before is None and row.kind == "display" and last_display_end >= 0:
+                # Inline math that names an expression ("the gradient $X$ simplifies:") is an aside too.
+                named = [m_ for m_ in _INLINE_MATH.finditer(masked, last_display_end, row.offset)
+                         if not _RELATION_TEXT.search(m_.group("body") or m_.group("paren"))]
+                if named:
+                    body = named[-1].group("body") or named[-1].group("paren")
+                    at = masked.count("\n", 0, named[-1].start()) + 1
+                    aside_before = (replace(row, source=" ".join(body.split()), line=at), None)
+            if aside_before is not None and previous is not None and previous[0] in ("chain", "expression"):
+                shown, _ = aside_before
+                before = current.good_line if previous[0] == "chain" else previous[2]
+                if _squeeze(shown.source) not in _squeeze(row.source):
+                    # "…the gradient $$X$$ and it simplifies: $$= Y$$": Y may continue X or the line before X.
+                    refuse(f"a row starting with '=' after the expression displayed in a sentence on line "
+                           f"{shown.line}: does it continue that expression or line {before}? Write its left side",
+                           "step")
+                    continue
+                notes.append(f"continues line {before}; the expression displayed on line {shown.line} is used "
+                             f"inside this step, not continued")
             if previous is not None and previous[0] == "expression":
                 # The display above is an expression on its own: this row continues from it.
                 chain = _Chain(previous[1], previous[1], previous[2], good_line=previous[2])
+                continued.update(previous[3:])
                 chains.append(chain)
                 current = chain
             elif previous is not None and previous[0] == "none":
                 refuse(f"a row starting with '=' continues line {previous[1]}, {previous[2]}", "step")
                 continue
+            side_by_side = chains_of.get(above_group, {}) if above_group is not None else {}
+            # A piece after a space on its own row continues the piece before it ("a = b \quad = c").
+            beside = eq.pair < 0 and not first_of_row
+            if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2:
+                # The row above holds several equations: '=' continues the one in its own column pair.
+                if eq.pair not in side_by_side:
+                    refuse(f"a row starting with '=' after a row holding {len(side_by_side)} equations side by "
+                           f"side: which one does it continue? Write its left side, or put it in that "
+                           f"equation's column", "step")
+                    continue
+                current = side_by_side[eq.pair]
             if current is None:
                 refuse("a row starting with '=' needs a line above", "step")
                 continue
             chain, prev, rest = current, current.last, sides
+            reading = f"({_show(prev, base)}) {reading}"
+            notes.insert(0, f"continues line {current.good_line}: its last side is the left side of this row")
         else:
             chain = next((c for c in chains if same_form(c.start, sides[0])), None)
             if chain is not None:
@@ -800,6 +889,7 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
             current = chain
             previous = ("chain",)
+            chains_of.setdefault(eq.group, {})[eq.pair] = chain
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
             in_expectation = True
         verdict = None
@@ -860,6 +950,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
         chain.verdicts.append((row.line, row.column, verdict, tuple(reports)))
+    # A displayed expression no row continues states nothing: said, and no pass (a mention in prose is neutral).
+    for j in lone:
+        if j not in continued:
+            out[j] = replace(out[j], verdict=LONE)
     # The result of every chain of several steps: what the chain shows, first left side to last right side.
     for chain in chains:
         if chain.steps < 2 or same_form(chain.start, chain.last):

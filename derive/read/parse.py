@@ -15,6 +15,7 @@ from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .extract import Macro, Row
+from .rows import separates
 from .transform import Reading, ReadError, RowTransformer
 
 __all__ = ["MAX_DEPTH", "MAX_EXPANSION", "MAX_MACRO_DEPTH", "NotUnderstood", "parser", "parse_tree", "read_row", "nesting_depth"]
@@ -150,6 +151,10 @@ def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, 
         return NotUnderstood(row.line, row.column + at, f"the macro {name} expands this line past {MAX_EXPANSION:,} "
                              f"characters ({big.size:,} on expanding {big.macro} inside it); derive refuses it "
                              "before expanding")
+    if text != row.text and separates(text) and not separates(row.text):
+        # Split before macros are expanded: a macro that brings a space between two relations is refused.
+        return NotUnderstood(row.line, row.column, "a macro expands to a space between two relations (two equations "
+                             "side by side?); write the space in the line itself")
     depth, where = nesting_depth(text)
     if depth > MAX_DEPTH:
         return NotUnderstood(row.line, row.column + where if text == row.text else row.column,
