@@ -36,7 +36,9 @@ UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written withou
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
 ALPHA = Symbol("alpha", positive=True)  # a step size (update rules only)
 PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(π_θ))
-MAX_POWER = 10_000   # |k| in a written power x^k; past it the number alone would not fit in memory
+MAX_POWER = 10_000   # |k| in a written power x^k of an expression (γ^k, (…)^k): past it the evaluation swells
+MAX_DIGITS = 100_000  # digits of a number the row builds (10^{10000} has 10,001): past it SymPy would not finish
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626)
 T_LETTER = Symbol("T", integer=True, positive=True)
 N_LETTER = Symbol("n", integer=True, positive=True)
 
@@ -165,6 +167,8 @@ class RowTransformer(Transformer):
         for s_ in sides:
             if isinstance(s_, (_Dots, _Trailing, _Factors)):
                 raise ReadError("\\dots outside a product or a sum")
+            if isinstance(s_, sp.Basic):   # products and sums of huge numbers grow too
+                _refuse_big(number_bits(s_), "a side")
         return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
 
     def lead(self, rel):
@@ -378,15 +382,15 @@ class RowTransformer(Transformer):
 
     # -- atoms ---------------------------------------------------------------------------
     def number(self, tok):
-        return Integer(int(tok.value))
+        return Integer(_int_of(tok.value))
 
     def number_power(self, tok, sup):
-        return self.power(Integer(int(tok.value)), sup[1])
+        return self.power(Integer(_int_of(tok.value)), sup[1])
 
     def decimal(self, tok):
         """0.1 is exactly 1/10 (never a float)."""
-        q = Fraction(tok.value)
-        return sp.Rational(q.numerator, q.denominator)
+        whole, _, frac_ = tok.value.partition(".")
+        return sp.Rational(_int_of(whole + frac_), 10 ** len(frac_))
 
     def name(self, tok):
         if isinstance(tok, HatName):
@@ -413,7 +417,7 @@ class RowTransformer(Transformer):
 
     def _token_value(self, tok):
         if tok.type in ("NUMBER", "DIGIT"):
-            return Integer(int(tok.value))
+            return Integer(_int_of(tok.value))
         return self._symbol(tok.value, None, None)
 
     def var(self, name, *rest):
@@ -650,6 +654,11 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
+        if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr) and exp.is_Rational:
+            # The size of the result, not of the written exponent: (10^{9999})^{9999} is a number of
+            # 10^8 digits although each exponent is small. Bounded before SymPy builds it.
+            _refuse_big(number_bits(base) * _ceil_abs(exp), "a power")
+            return sp.Pow(base, exp)
         if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
             # Refused before SymPy builds the number (10^{10^9} would not finish).
             raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
@@ -854,6 +863,55 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def number_bits(e) -> int:
+    """An upper bound on the bits of the numbers e builds when evaluated (numerator and denominator).
+
+    Integers count their bits; a power b^k counts |k| times the bits of b; a product, a sum, a
+    quotient count the bits of their parts added (a sum of fractions multiplies denominators);
+    a Σ or Π with numeric limits counts its body once per term. Symbols count 0.
+    """
+    if not isinstance(e, sp.Basic):
+        return 0
+    if e.is_Rational:
+        return max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
+    if e.is_Atom:
+        return 0
+    if isinstance(e, sp.Pow) and e.exp.is_Rational:
+        return number_bits(e.base) * _ceil_abs(e.exp) + number_bits(e.exp)
+    if isinstance(e, (Sum, Product)):
+        count = 1
+        for _, lo, hi in e.limits:
+            lo_, hi_ = sp.sympify(lo), sp.sympify(hi)
+            if lo_.is_Integer and hi_.is_Integer:
+                count *= max(int(hi_) - int(lo_) + 1, 1)
+        return number_bits(e.function) * count + sum(number_bits(lim) for lim in e.limits)
+    return sum(number_bits(a_) for a_ in e.args) + len(e.args)
+
+
+def _int_of(digits: str) -> int:
+    """A written integer (any length up to the limit: CPython's int() refuses past 4,300 digits)."""
+    if len(digits) > MAX_DIGITS:
+        raise ReadError(f"a number written with {len(digits):,} digits, past the limit of {MAX_DIGITS:,} digits")
+    out = 0
+    for k in range(0, len(digits), 4000):
+        chunk = digits[k:k + 4000]
+        out = out * 10 ** len(chunk) + int(chunk)
+    return out
+
+
+def _ceil_abs(q) -> int:
+    q = Fraction(int(q.p), int(q.q))
+    return -((-abs(q.numerator)) // q.denominator)
+
+
+def _refuse_big(bits: int, what: str) -> None:
+    if bits > _MAX_BITS:
+        digits = bits * 30103 // 100000
+        size = f"about {digits:,}" if digits < 10**15 else "more than 10^15"
+        raise ReadError(f"{what} that would build a number of {size} digits, past the limit of {MAX_DIGITS:,} "
+                        f"digits: refused before it is built (the check stays exact below the limit)")
 
 
 def _depends_on_theta(e) -> bool:
