@@ -205,6 +205,7 @@ def _general_value(expr: Expr) -> Expr:
     return _GENERAL[expr]
 
 
+MAX_BATCH = 1_000_000   # (tuple of samples, trajectory) pairs one Σ_τ evaluates at once
 MAX_FACTORIAL = 10_000  # n in n!, binomial(n, k), …: SymPy would compute the integer itself, so past it the line is undecided
 
 
@@ -852,6 +853,10 @@ class Evaluator:
         n = members.size
         if not isinstance(e.variable, Sample) and (not e.variable.is_Symbol or e.variable.is_real or e.variable.is_integer):
             raise IllFormed(f"a sum over {e.variable} is ill-formed: Σ_τ binds a trajectory, and {e.variable} is not one")
+        if env.batch * n > MAX_BATCH:
+            # Every tuple of samples times every trajectory: refused before the arrays are built.
+            raise Unsupported(f"undecided: this Σ_τ inside a tuple of samples would evaluate {env.batch * n:,} "
+                              f"(tuple, trajectory) pairs, past the limit of {MAX_BATCH:,}")
         slots = {k: np.repeat(v, n) for k, v in env.slots.items()}
         # The binder rebinds its variable, whether it is τ or a sample τ^(k).
         slots[self._slot_key(e.variable, env)] = np.tile(members, env.batch)

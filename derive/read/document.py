@@ -170,7 +170,9 @@ def pairs_flat(pairs):
 
 
 def _samples(e) -> bool:
-    return isinstance(e, sp.Basic) and m in e.free_symbols
+    from .transform import sample_mean
+
+    return sample_mean(e)
 
 
 def _has_sample(expr) -> bool:
@@ -614,6 +616,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
 
     def check_pair(a_, b_, *, rule, why, index, battery, seed, other=False):
+        if _samples(a_) and not _samples(b_):
+            # ≈ and = are symmetric: "estimator ≈ number" is checked as "number ≈ estimator" (E[estimator] = number).
+            rep, note = check_pair(b_, a_, rule=rule, why=why, index=index, battery=battery, seed=seed, other=other)
+            return replace(rep, lhs=rep.rhs, rhs=rep.lhs), note
         relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
         conditions = (POSITIVE_PROBABILITY,) if any(
             isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
@@ -623,7 +629,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                                             conditions=conditions, battery=battery, timeout=timeout, seed=seed,
                                             minimize=minimize, refute_first=other)
         rep, note = cache[key]
-        return replace(rep, index=index, rule=rule, why=why), note
+        # The proof-script advice ("relation 'unbiased'") has its LaTeX spelling here.
+        detail = rep.detail.replace("write the step with relation 'unbiased'", "write ≈ for an estimate")
+        return replace(rep, index=index, rule=rule, why=why, detail=detail), note
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues

@@ -30,7 +30,7 @@ from ..notation import (
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices"]
+           "shift_time", "time_indices", "sample_mean", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -39,6 +39,7 @@ PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(
 MAX_POWER = 10_000   # |k| in a written power x^k of an expression (γ^k, (…)^k): past it the evaluation swells
 MAX_DIGITS = 100_000  # digits of a number the row builds (10^{10000} has 10,001): past it SymPy would not finish
 _MAX_BITS = int(MAX_DIGITS * 3.3219280948873626)
+MAX_SAMPLE_COUNT = 100   # n in a sum written over samples i = 1..n (each sample is a term of the expectation)
 T_LETTER = Symbol("T", integer=True, positive=True)
 N_LETTER = Symbol("n", integer=True, positive=True)
 
@@ -305,6 +306,15 @@ class RowTransformer(Transformer):
         var, lo = lo_part.a, self._bound(lo_part.b)
         hi = self._bound(hi)
         if var == i:
+            if is_sum and _speaks_of_sample_i(body) and lo.is_Integer and hi.is_Integer:
+                # A written number of samples: the sample mean with m = n, checked as an estimator
+                # (its expectation by linearity, one term per sample), so n is bounded.
+                n_ = int(hi) - int(lo) + 1
+                if n_ > MAX_SAMPLE_COUNT:
+                    raise ReadError(f"a sum over {n_:,} samples τ^(i), past the limit of {MAX_SAMPLE_COUNT:,} "
+                                    f"samples derive checks term by term: write m for the number of samples "
+                                    f"(checked for every m)")
+                self._note(f"Σ_{{i={lo}}}^{{{hi}}} over the samples τ^(i): a sample mean over {n_} samples")
             return (Sum if is_sum else Product)(body, (i, lo, hi))
         if var not in (t, u) and var not in _TIME_NAMES.values():
             raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
@@ -863,6 +873,22 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def _speaks_of_sample_i(body) -> bool:
+    return isinstance(body, sp.Basic) and any(i in smp.args[0].free_symbols for smp in body.atoms(Sample))
+
+
+def sample_mean(e) -> bool:
+    """Whether e is a random quantity of the samples: a mean over τ^(1..m) (m free), or a Σ over
+    samples i with written limits (the same mean with m = n). Such a side equals a number only in
+    expectation, so a step between it and a number is checked as an estimator."""
+    if not isinstance(e, sp.Basic):
+        return False
+    if m in e.free_symbols:
+        return True
+    return any(isinstance(s_, Sum) and any(v == i and lo.is_Integer and hi.is_Integer for v, lo, hi in s_.limits)
+               and _speaks_of_sample_i(s_.function) for s_ in sp.preorder_traversal(e))
 
 
 def number_bits(e) -> int:
