@@ -35,7 +35,7 @@ from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, 
 from .battery import default_battery, scope_of
 from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
-from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
+from .notation import Expectation, Sample, SampleExpectation, TrajectoryProbability, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
 from .report import (
     FAILED, PROVED, UNDECIDED, ConditionReport, agreement_phrase, Counterexample, DerivationReport,
@@ -280,8 +280,48 @@ def _expanded(e, subs: dict):
             _EXPANDED.clear()
         # One evaluate(False) block for the whole rebuild: each toggle of it clears SymPy's cache.
         with sp.evaluate(False):
-            _EXPANDED[key] = _unroll(_subst(e, subs))
+            _EXPANDED[key] = _averaged(_unroll(_subst(e, subs)))
     return _EXPANDED[key]
+
+
+def _averaged(e):
+    """Each E[…] over every sample written as sums: E[f] = Σ_k E over the samples term k speaks of.
+
+    By linearity term by term; a term's samples are i.i.d. ∼ P(·;θ) and independent of τ, so its
+    expectation is Σ_{τ^(k1)} P(τ^(k1);θ) … E_τ[term] over the samples it names (the others average
+    to 1). The sizes are bounded where the sums are evaluated (trajectories^samples, see semantics).
+    """
+    if not isinstance(e, sp.Basic) or not e.has(SampleExpectation):
+        return e
+    if isinstance(e, SampleExpectation):
+        from .free_identity import NotCovered, split_by_trajectory, traj_of
+
+        inner = _averaged(e.inner.body)
+        try:   # independent samples: E of a product of factors, one sample each, is the product of their E's
+            pieces = split_by_trajectory(inner, _bindable(_free_keys(inner)))
+        except NotCovered:
+            pieces = None
+        if pieces is not None:
+            out = []
+            for consts, parts in pieces:
+                factors = list(consts)
+                for key, fs in sorted(parts.items(), key=lambda kv: _key_order(kv[0])):
+                    traj = traj_of(key)
+                    factors.append(TrajectorySum(sp.Mul(TrajectoryProbability(traj, theta), *fs, evaluate=False),
+                                                 traj, True))
+                out.append(factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False))
+            return sp.Add(*out, evaluate=False) if len(out) > 1 else (out[0] if out else sp.Integer(0))
+        out = []
+        for term in _nonzero_terms(inner):
+            keys = _free_keys(term)
+            value = Expectation(term, tau) if tau in keys else term
+            for key in sorted((k for k in keys if k != tau), key=_key_order, reverse=True):
+                smp = Sample(sp.Integer(key[1]) if isinstance(key[1], int) else key[1])
+                value = TrajectorySum(sp.Mul(TrajectoryProbability(smp, theta), value, evaluate=False), smp, True)
+            out.append(value)
+        return sp.Add(*out, evaluate=False) if len(out) > 1 else (out[0] if out else sp.Integer(0))
+    args = tuple(_averaged(a) for a in e.args)
+    return e if args == e.args else _rebuild(e, args)
 
 
 def _plans(instance: Instance, lhs: Expr, rhs: Expr, counts) -> list[_Plan]:

@@ -719,6 +719,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
                 notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
                              f"{hats[names[0].name][1]}")
+        if not problem:
+            from .transform import expectation_problem
+
+            problem = expectation_problem(sides)
         if problem:
             refuse(problem)
             continue

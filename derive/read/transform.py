@@ -25,12 +25,12 @@ from sympy import Derivative, Expr, Function, Integer, Product, Sum, Symbol
 
 from ..notation import (
     H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
-    RewardProbability, Sample, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
+    RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices", "sample_mean", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
+           "shift_time", "time_indices", "sample_mean", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -693,7 +693,9 @@ class RowTransformer(Transformer):
                                                           sub.b == TrajectoryProbability(tau, theta))
             if not ok and not (sub.kind == "expr" and sub.a == tau):
                 raise ReadError("E_{…}: an expectation over τ ∼ π_θ")
-        return Expectation(body, tau)
+            return Expectation(body, tau)
+        # No subscript: the expectation over all the randomness of its argument, τ and the samples τ^(k).
+        return SampleExpectation(Expectation(body, tau))
 
     def integral(self, tok, limits, body, d, var):
         lo, hi = limits
@@ -881,14 +883,37 @@ def _speaks_of_sample_i(body) -> bool:
 
 def sample_mean(e) -> bool:
     """Whether e is a random quantity of the samples: a mean over τ^(1..m) (m free), or a Σ over
-    samples i with written limits (the same mean with m = n). Such a side equals a number only in
-    expectation, so a step between it and a number is checked as an estimator."""
+    samples i with written limits (the same mean with m = n), outside any E[…] that averages the
+    samples. Such a side equals a number only in expectation, so a step between it and a number is
+    checked as an estimator."""
     if not isinstance(e, sp.Basic):
         return False
+    averaged = {a_: sp.Dummy() for a_ in sp.preorder_traversal(e) if isinstance(a_, SampleExpectation)}
+    if averaged:
+        e = e.xreplace(averaged)
     if m in e.free_symbols:
         return True
     return any(isinstance(s_, Sum) and any(v == i and lo.is_Integer and hi.is_Integer for v, lo, hi in s_.limits)
                and _speaks_of_sample_i(s_.function) for s_ in sp.preorder_traversal(e))
+
+
+def expectation_problem(sides) -> str:
+    """Why a line cannot be read as written: an E_{τ∼π_θ}[…] around samples τ^(k) ('' when none).
+
+    The subscript names τ alone, so whether the samples are averaged too is ambiguous: E[…]
+    without a subscript averages every sample, and a sample kept outside the brackets stays random.
+    """
+    for side in sides:
+        if not isinstance(side, sp.Basic):
+            continue
+        inner = {id(a_.inner) for a_ in sp.preorder_traversal(side) if isinstance(a_, SampleExpectation)}
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, Expectation) and id(e) not in inner and e.body.has(Sample):
+                smp = sorted(e.body.atoms(Sample), key=sp.default_sort_key)[0]
+                return (f"E_{{τ∼π_θ}}[…] around the sample {_sample_text(smp)}: the subscript names τ alone, so "
+                        f"whether the samples are averaged too is ambiguous; write \\mathbb{{E}}[…] without a "
+                        f"subscript for the expectation over every sample")
+    return ""
 
 
 def number_bits(e) -> int:
