@@ -616,11 +616,14 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
 
     def check_pair(a_, b_, *, rule, why, index, battery, seed, other=False):
-        if _samples(a_) and not _samples(b_):
+        from .transform import random_side
+
+        if _samples(a_) and not random_side(b_):
             # ≈ and = are symmetric: "estimator ≈ number" is checked as "number ≈ estimator" (E[estimator] = number).
             rep, note = check_pair(b_, a_, rule=rule, why=why, index=index, battery=battery, seed=seed, other=other)
             return replace(rep, lhs=rep.rhs, rhs=rep.lhs), note
-        relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
+        # An estimator against a number: E[estimator] = number; against another random side: equal on every sample.
+        relation = UNBIASED if _samples(b_) and not random_side(a_) else EQUAL
         conditions = (POSITIVE_PROBABILITY,) if any(
             isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
         key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery), other)

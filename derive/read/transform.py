@@ -15,6 +15,7 @@ Readings decided on purpose (each one that is not the only possible reading leav
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from ..notation import (
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices", "sample_mean", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
+           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -667,7 +668,10 @@ class RowTransformer(Transformer):
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr) and exp.is_Rational:
             # The size of the result, not of the written exponent: (10^{9999})^{9999} is a number of
             # 10^8 digits although each exponent is small. Bounded before SymPy builds it.
-            _refuse_big(number_bits(base) * _ceil_abs(exp), "a power")
+            digits = None
+            if base.is_Rational and base != 0:   # the size itself: |k| · log10 of the base's numerator or denominator
+                digits = int(_ceil_abs(exp) * math.log10(max(abs(int(base.p)), int(base.q)))) + 1
+            _refuse_big(number_bits(base) * _ceil_abs(exp), "a power", digits)
             return sp.Pow(base, exp)
         if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
             # Refused before SymPy builds the number (10^{10^9} would not finish).
@@ -897,6 +901,14 @@ def sample_mean(e) -> bool:
                and _speaks_of_sample_i(s_.function) for s_ in sp.preorder_traversal(e))
 
 
+def random_side(e) -> bool:
+    """Whether e depends on the samples: a sample mean, or a sample τ^(k) outside any E[…] that averages it."""
+    if not isinstance(e, sp.Basic):
+        return False
+    averaged = {a_: sp.Dummy() for a_ in sp.preorder_traversal(e) if isinstance(a_, SampleExpectation)}
+    return sample_mean(e) or e.xreplace(averaged).has(Sample)
+
+
 def expectation_problem(sides) -> str:
     """Why a line cannot be read as written: an E_{τ∼π_θ}[…] around samples τ^(k) ('' when none).
 
@@ -957,9 +969,9 @@ def _ceil_abs(q) -> int:
     return -((-abs(q.numerator)) // q.denominator)
 
 
-def _refuse_big(bits: int, what: str) -> None:
+def _refuse_big(bits: int, what: str, digits: int | None = None) -> None:
     if bits > _MAX_BITS:
-        digits = bits * 30103 // 100000
+        digits = bits * 30103 // 100000 if digits is None else digits
         size = f"about {digits:,}" if digits < 10**15 else "more than 10^15"
         raise ReadError(f"{what} that would build a number of {size} digits, past the limit of {MAX_DIGITS:,} "
                         f"digits: refused before it is built (the check stays exact below the limit)")
