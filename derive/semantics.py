@@ -670,7 +670,7 @@ class Evaluator:
             if e.args[0] != theta:
                 raise Unsupported(f"J at {e.args[0]} is not J(θ)")
             return self.objective()
-        raise Unsupported(f"no meaning on a finite MDP for {type(e).__name__}: {e}")
+        raise Unsupported(f"{_text(e)} has no meaning on a finite MDP")
 
     def _mul(self, x: Dual, y: Dual) -> Dual:
         bk = self.backend

@@ -197,3 +197,34 @@ def test_subscripted_expectation_of_an_estimator_refused_not_hung():
 def test_subscripted_expectation_without_samples_unchanged():
     assert _one(r"\mathbb{E}_{\tau \sim \pi_\theta}\left[R(\tau)\right] = J(\theta)").verdict == HOLDS
     assert _one(r"\mathbb{E}\left[R(\tau)\right] = 2 J(\theta)").verdict in (FAILS,)
+
+
+# -- written step indices, and messages in the reader's words ------------------------------------
+
+def test_a_step_past_every_horizon_is_not_checked_not_failed():
+    line = _one(r"r_{1000000} = r_{1000000}")
+    assert line.verdict == UNDECIDED_LINE
+    assert any("no MDP of the battery has H ≥ 1,000,000" in n for n in line.notes)
+
+
+def test_a_written_step_is_checked_where_it_exists():
+    assert _one(r"r_{3} = r_{3}").verdict == HOLDS
+    assert _one(r"r_{3} = r_{2}").verdict == FAILS    # false twin: two steps' rewards differ
+
+
+def test_a_negative_step_is_refused_in_words():
+    line = _one(r"s_{-1} = s_{-1}")
+    assert line.verdict == NOT_UNDERSTOOD and "no step before s_{0}" in line.detail
+    assert "State" not in line.detail
+
+
+def test_no_internal_names_in_reports():
+    text = (r"$$\mathbb{E}\left[R(\tau^{(1)}) R(\tau^{(2)}) R(\tau^{(3)}) R(\tau^{(4)}) R(\tau^{(5)})"
+            r" \frac{1}{R(\tau^{(1)}) + R(\tau^{(2)})}\right] = J(\theta)$$" "\n\n"
+            r"$$J(\theta) \approx \frac{1}{70} \sum_{i=1}^{70} R(\tau^{(i)})$$" "\n")
+    report = _check(text)
+    blob = repr([ln.to_dict() for ln in report.lines])
+    for name in ("_OutsideStep", "ValueError", "ndarray", "State:", "IllFormed", "NotCovered"):
+        assert name not in blob
+    assert _verdicts(report)[1] == HOLDS
+    assert _verdicts(report)[0] != HOLDS      # E[(R1⋯R5)/(R1 + R2)] = J is false, never a pass

@@ -788,8 +788,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         need = chain.min_horizon
         inst = battery if need <= 0 else tuple(b_ for b_ in battery if b_.mdp.horizon >= need)
         if need > 0:
-            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the product as written needs "
-                         f"{need + 1} steps or more")
+            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the line as written needs "
+                         f"{need + 1:,} steps or more" if inst else
+                         f"no MDP of the battery has H ≥ {need:,}: the line as written needs {need + 1:,} steps "
+                         f"or more, so it is not checked")
         reports, in_expectation = [], False
         for b_ in sides_after:
             a_ = prev

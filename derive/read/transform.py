@@ -146,6 +146,8 @@ class RowTransformer(Transformer):
         self.notes: list[str] = []
         self.patterns: list = []
         self.min_horizon = 0
+        self._literal_need = 0       # the smallest H on which every step written as a number exists
+        self._dotted = False         # a \dots pattern was read (its written steps bound H themselves)
         self.ambiguous: list = []
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
@@ -171,6 +173,8 @@ class RowTransformer(Transformer):
                 raise ReadError("\\dots outside a product or a sum")
             if isinstance(s_, sp.Basic):   # products and sums of huge numbers grow too
                 _refuse_big(number_bits(s_), "a side")
+        if not self._dotted:
+            self.min_horizon = max(self.min_horizon, self._literal_need)
         return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
 
     def lead(self, rel):
@@ -472,6 +476,12 @@ class RowTransformer(Transformer):
                     raise ReadError("r without a time index")
                 return x if name == "s" else b
             k = self._time(sub.a)
+            if k.is_Integer:
+                # A written step exists only on trajectories that long: the line is checked where it does.
+                if k < 0:
+                    raise ReadError(f"{name}_{{{int(k) + self.base}}}: there is no step before "
+                                    f"{name}_{{{self.base}}} (time starts at {self.base} in this document)")
+                self._literal_need = max(self._literal_need, int(k) - (1 if name == "s" else 0))
             return {"s": State, "a": Action, "r": Reward}[name](traj, k)
         if sub is not None:
             raise ReadError(f"{name}_{{{sp.sstr(sub.a)}}}: unknown subscripted symbol")
@@ -735,6 +745,7 @@ class RowTransformer(Transformer):
         place in the block takes the form most written factors agree with, so a factor that breaks
         the pattern is named wherever it is written, in the first terms or the last.
         """
+        self._dotted = True
         k = items.index(DOTS)
         head, tail = items[:k], items[k + 1:]
         if DOTS in tail:
