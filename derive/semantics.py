@@ -205,7 +205,7 @@ def _general_value(expr: Expr) -> Expr:
     return _GENERAL[expr]
 
 
-MAX_BATCH = 1_000_000   # (tuple of samples, trajectory) pairs one Σ_τ evaluates at once
+MAX_BATCH = 2**24 + 2**20   # (tuple of samples, trajectory) pairs one Σ_τ evaluates at once (4,096² fits)
 MAX_FACTORIAL = 10_000  # n in n!, binomial(n, k), …: SymPy would compute the integer itself, so past it the line is undecided
 
 

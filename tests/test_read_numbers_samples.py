@@ -228,3 +228,11 @@ def test_no_internal_names_in_reports():
         assert name not in blob
     assert _verdicts(report)[1] == HOLDS
     assert _verdicts(report)[0] != HOLDS      # E[(R1⋯R5)/(R1 + R2)] = J is false, never a pass
+
+
+def test_bare_expectation_of_an_estimator_equal_to_it_is_not_a_pass():
+    # E[ĝ] is the number ∇J; '= ĝ' is the estimate written as an equality, never "holds".
+    text = (r"$$\hat{g} = \frac{1}{m} \sum_{i=1}^{m} \nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})$$" "\n\n"
+            r"$$\mathbb{E}\left[\hat{g}\right] = \hat{g}$$" "\n")
+    report = _check(text, timeout=3)
+    assert _verdicts(report)[1] == IN_EXPECTATION and not report.verified
