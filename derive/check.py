@@ -35,7 +35,7 @@ from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, 
 from .battery import default_battery, scope_of
 from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
-from .notation import Expectation, Sample, TrajectorySum, b, i, m, tau, theta, x
+from .notation import Expectation, Sample, SampleExpectation, TrajectoryProbability, TrajectorySum, b, i, m, tau, theta, x
 from .notation import _Binder
 from .report import (
     FAILED, PROVED, UNDECIDED, ConditionReport, agreement_phrase, Counterexample, DerivationReport,
@@ -58,6 +58,8 @@ PREC_START, PREC_CAP = 256, 4096  # ball precision in bits: doubled until the ba
 
 
 TOO_LARGE = "too large to enumerate for this line (no DP over time covers it)"
+# An error inside the evaluator says nothing about the line: the instance is not counted, in words a reader can use.
+EVALUATOR_FAILED = "undecided: derive's evaluator could not compute this line on this MDP (a limit of the evaluator, not a property of the line)"
 
 
 def fresh_seed() -> int:
@@ -278,8 +280,48 @@ def _expanded(e, subs: dict):
             _EXPANDED.clear()
         # One evaluate(False) block for the whole rebuild: each toggle of it clears SymPy's cache.
         with sp.evaluate(False):
-            _EXPANDED[key] = _unroll(_subst(e, subs))
+            _EXPANDED[key] = _averaged(_unroll(_subst(e, subs)))
     return _EXPANDED[key]
+
+
+def _averaged(e):
+    """Each E[…] over every sample written as sums: E[f] = Σ_k E over the samples term k speaks of.
+
+    By linearity term by term; a term's samples are i.i.d. ∼ P(·;θ) and independent of τ, so its
+    expectation is Σ_{τ^(k1)} P(τ^(k1);θ) … E_τ[term] over the samples it names (the others average
+    to 1). The sizes are bounded where the sums are evaluated (trajectories^samples, see semantics).
+    """
+    if not isinstance(e, sp.Basic) or not e.has(SampleExpectation):
+        return e
+    if isinstance(e, SampleExpectation):
+        from .free_identity import NotCovered, split_by_trajectory, traj_of
+
+        inner = _averaged(e.inner.body)
+        try:   # independent samples: E of a product of factors, one sample each, is the product of their E's
+            pieces = split_by_trajectory(inner, _bindable(_free_keys(inner)))
+        except NotCovered:
+            pieces = None
+        if pieces is not None:
+            out = []
+            for consts, parts in pieces:
+                factors = list(consts)
+                for key, fs in sorted(parts.items(), key=lambda kv: _key_order(kv[0])):
+                    traj = traj_of(key)
+                    factors.append(TrajectorySum(sp.Mul(TrajectoryProbability(traj, theta), *fs, evaluate=False),
+                                                 traj, True))
+                out.append(factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False))
+            return sp.Add(*out, evaluate=False) if len(out) > 1 else (out[0] if out else sp.Integer(0))
+        out = []
+        for term in _nonzero_terms(inner):
+            keys = _free_keys(term)
+            value = Expectation(term, tau) if tau in keys else term
+            for key in sorted((k for k in keys if k != tau), key=_key_order, reverse=True):
+                smp = Sample(sp.Integer(key[1]) if isinstance(key[1], int) else key[1])
+                value = TrajectorySum(sp.Mul(TrajectoryProbability(smp, theta), value, evaluate=False), smp, True)
+            out.append(value)
+        return sp.Add(*out, evaluate=False) if len(out) > 1 else (out[0] if out else sp.Integer(0))
+    args = tuple(_averaged(a) for a in e.args)
+    return e if args == e.args else _rebuild(e, args)
 
 
 def _plans(instance: Instance, lhs: Expr, rhs: Expr, counts) -> list[_Plan]:
@@ -312,8 +354,10 @@ def _grid(support: np.ndarray, keys: list, rng: random.Random | None):
         return {}, 1, ""
     total = n ** len(keys)
     if total <= MAX_TUPLES:
-        grids = np.meshgrid(*([support] * len(keys)), indexing="ij")
-        return {k: g.ravel() for k, g in zip(keys, grids)}, int(total), ""
+        # Every tuple, key j as digit j of the tuple's number in base n (a meshgrid stops at 64 keys).
+        flat = np.arange(int(total))
+        return ({k: support[(flat // n ** (len(keys) - 1 - j)) % n] for j, k in enumerate(keys)},
+                int(total), "")
     if rng is None:
         raise _TooMany(f"{total:,} sample tuples")
     picks = np.random.default_rng(rng.getrandbits(64)).integers(0, n, size=(RANDOM_TUPLES, len(keys)))
@@ -579,9 +623,9 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
             return InstanceOutcome("ill-formed", str(exc))
         except Unsupported as exc:
             return InstanceOutcome("unsupported", str(exc))
-        except (ArithmeticError, ValueError, TypeError, RecursionError, IndexError) as exc:
+        except (ArithmeticError, ValueError, TypeError, RecursionError, IndexError):
             # A checker error is never a pass: the instance counts as not evaluated.
-            return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
+            return InstanceOutcome("unsupported", EVALUATOR_FAILED)
     return InstanceOutcome("unsupported", f"undecided: {last}")
 
 
@@ -609,8 +653,10 @@ def _by_product_weights(instance: Instance, plans, rng: random.Random, direction
                 return InstanceOutcome("too large", f"{TOO_LARGE}: {exc}")
             except IllFormed as exc:
                 return InstanceOutcome("ill-formed", str(exc))
-            except (Unsupported, ArithmeticError, ValueError, TypeError, IndexError) as exc:
-                return InstanceOutcome("unsupported", f"the evaluator failed ({type(exc).__name__}: {exc})")
+            except Unsupported as exc:
+                return InstanceOutcome("unsupported", str(exc))
+            except (ArithmeticError, ValueError, TypeError, IndexError):
+                return InstanceOutcome("unsupported", EVALUATOR_FAILED)
             if same is False:  # certain; which trajectory is found later, for the reported failure only
                 return InstanceOutcome("differ", WEIGHTED_DIFFER, False, dict(plan.tags), baseline,
                                        direction=tuple(direction))

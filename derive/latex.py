@@ -22,7 +22,7 @@ from .notation import (
 )
 from .report import FAILED, PROVED, UNDECIDED, DerivationReport, ProofReport, StepReport, instances_phrase, plural
 
-__all__ = [
+__all__ = ["integer_latex", 
     "SeedLatexPrinter", "to_latex", "relation_latex", "text_to_latex", "derivation_rows",
     "derivation_to_latex", "proof_to_tex", "proof_to_markdown", "proofs_to_tex", "proofs_to_markdown", "report_to_markdown",
     "report_to_latex", "derivation_to_markdown", "derivation_to_mathjax", "proof_to_mathjax",
@@ -180,9 +180,34 @@ class SeedLatexPrinter(LatexPrinter):
 
     def _print_Rational(self, expr):
         if expr.q == 1:
-            return str(expr.p)
+            return integer_latex(expr.p)
         sign = "-" if expr.p < 0 else ""
-        return r"%s\frac{%d}{%d}" % (sign, abs(expr.p), expr.q)
+        return r"%s\frac{%s}{%s}" % (sign, integer_latex(abs(expr.p)), integer_latex(expr.q))
+
+
+SHORT_DIGITS = 100   # an integer of more digits is printed by its size (or as b^{k}), never digit by digit
+
+
+def integer_latex(n: int) -> str:
+    """An integer as LaTeX; past SHORT_DIGITS digits 10^{k}, 2^{k} when it is one, else its number of digits.
+
+    (Printing every digit would fill a report, and past 4,300 digits CPython refuses to.)
+    """
+    n = int(n)
+    if n.bit_length() < 330:   # fewer than 100 digits
+        return str(n)
+    sign, a = ("-" if n < 0 else ""), abs(n)
+    k2 = a.bit_length() - 1
+    if a == 1 << k2:
+        return r"%s2^{%d}" % (sign, k2)
+    k = int(k2 * 0.30102999566398120)        # 10^k ≤ a < 10^(k+2): the exact count by comparison
+    while 10 ** (k + 1) <= a:
+        k += 1
+    while 10 ** k > a:
+        k -= 1
+    if a == 10 ** k:
+        return r"%s10^{%d}" % (sign, k)
+    return r"%s(\text{an integer of %s digits})" % (sign, f"{k + 1:,}")
 
 
 def _leading_denominator(expr):

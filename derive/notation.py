@@ -16,7 +16,7 @@ __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
     "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
-    "RewardProbability", "Expectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
+    "RewardProbability", "Expectation", "SampleExpectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
     "DiscountedObjective", "DiscountedOccupancy", "DiscountedQ",
     "action", "sigma", "w", "k0", "k1", "k2",
     "r", "baseline", "sum_actions", "discounted_return", "reward_to_go", "reward_probability", "expectation",
@@ -267,6 +267,36 @@ class Expectation(_Binder):
 
     def _sympystr(self, printer):
         return "E_{%s~pi_theta}[%s]" % (printer._print(self.variable), printer._print(self.body))
+
+
+class SampleExpectation(Expr):
+    """E[body] written without a subscript: the expectation over all the randomness of its argument.
+
+    The argument is E_{τ∼π_θ}[body]; the samples τ^(1), τ^(2), … in body are averaged too, i.i.d.
+    ∼ P(·;θ) and independent of τ. Without samples in body (and no name still to be replaced) it is
+    that E_{τ∼π_θ}[body] itself.
+    """
+
+    def __new__(cls, inner):
+        inner = _body(inner, cls.__name__)
+        if not isinstance(inner, Expectation):
+            raise NotationError("SampleExpectation takes an Expectation over τ")
+        if not inner.has(Sample) and not any(type(a).__name__ == "HatName" for a in inner.atoms(Symbol)):
+            return inner
+        return Expr.__new__(cls, inner)
+
+    @property
+    def inner(self) -> Expr:
+        return self.args[0]
+
+    def _eval_is_commutative(self):
+        return True
+
+    def _latex(self, printer):
+        return r"\mathbb{E}\left[%s\right]" % printer._print(self.inner.body)
+
+    def _sympystr(self, printer):
+        return "E[%s]" % printer._print(self.inner.body)
 
 
 class Baseline(_Printed):

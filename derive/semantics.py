@@ -205,6 +205,7 @@ def _general_value(expr: Expr) -> Expr:
     return _GENERAL[expr]
 
 
+MAX_BATCH = 2**24 + 2**20   # (tuple of samples, trajectory) pairs one Σ_τ evaluates at once (4,096² fits)
 MAX_FACTORIAL = 10_000  # n in n!, binomial(n, k), …: SymPy would compute the integer itself, so past it the line is undecided
 
 
@@ -669,7 +670,7 @@ class Evaluator:
             if e.args[0] != theta:
                 raise Unsupported(f"J at {e.args[0]} is not J(θ)")
             return self.objective()
-        raise Unsupported(f"no meaning on a finite MDP for {type(e).__name__}: {e}")
+        raise Unsupported(f"{_text(e)} has no meaning on a finite MDP")
 
     def _mul(self, x: Dual, y: Dual) -> Dual:
         bk = self.backend
@@ -852,6 +853,10 @@ class Evaluator:
         n = members.size
         if not isinstance(e.variable, Sample) and (not e.variable.is_Symbol or e.variable.is_real or e.variable.is_integer):
             raise IllFormed(f"a sum over {e.variable} is ill-formed: Σ_τ binds a trajectory, and {e.variable} is not one")
+        if env.batch * n > MAX_BATCH:
+            # Every tuple of samples times every trajectory: refused before the arrays are built.
+            raise Unsupported(f"undecided: this Σ_τ inside a tuple of samples would evaluate {env.batch * n:,} "
+                              f"(tuple, trajectory) pairs, past the limit of {MAX_BATCH:,}")
         slots = {k: np.repeat(v, n) for k, v in env.slots.items()}
         # The binder rebinds its variable, whether it is τ or a sample τ^(k).
         slots[self._slot_key(e.variable, env)] = np.tile(members, env.batch)

@@ -428,8 +428,10 @@ class _Plan:
             d = step._eval(f.expr, _Env(n, {self.tau: np.arange(n)}, ints))
         except (Undefined, ZeroDivisionError) as exc:
             raise NotCovered(f"division by zero on a step ({exc}): enumeration reports where") from None
-        except (IllFormed, Unsupported, _OutsideStep, IndexError) as exc:
-            raise NotCovered(f"{type(exc).__name__}: {exc}") from None
+        except _OutsideStep as exc:
+            raise NotCovered(f"the line reads step {exc} of a trajectory outside the step the DP is at") from None
+        except (IllFormed, Unsupported, IndexError) as exc:
+            raise NotCovered(str(exc)) from None
 
         def spread(v):
             if v is None:

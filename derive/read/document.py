@@ -175,7 +175,9 @@ def pairs_flat(pairs):
 
 
 def _samples(e) -> bool:
-    return isinstance(e, sp.Basic) and m in e.free_symbols
+    from .transform import sample_mean
+
+    return sample_mean(e)
 
 
 def _has_sample(expr) -> bool:
@@ -637,7 +639,14 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
 
     def check_pair(a_, b_, *, rule, why, index, battery, seed, other=False):
-        relation = UNBIASED if _samples(b_) and not _samples(a_) else EQUAL
+        from .transform import random_side
+
+        if _samples(a_) and not random_side(b_):
+            # ≈ and = are symmetric: "estimator ≈ number" is checked as "number ≈ estimator" (E[estimator] = number).
+            rep, note = check_pair(b_, a_, rule=rule, why=why, index=index, battery=battery, seed=seed, other=other)
+            return replace(rep, lhs=rep.rhs, rhs=rep.lhs), note
+        # An estimator against a number: E[estimator] = number; against another random side: equal on every sample.
+        relation = UNBIASED if _samples(b_) and not random_side(a_) else EQUAL
         conditions = (POSITIVE_PROBABILITY,) if any(
             isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
         key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery), other)
@@ -646,7 +655,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                                             conditions=conditions, battery=battery, timeout=timeout, seed=seed,
                                             minimize=minimize, refute_first=other)
         rep, note = cache[key]
-        return replace(rep, index=index, rule=rule, why=why), note
+        # The proof-script advice ("relation 'unbiased'") has its LaTeX spelling here.
+        detail = rep.detail.replace("write the step with relation 'unbiased'", "write ≈ for an estimate")
+        return replace(rep, index=index, rule=rule, why=why, detail=detail), note
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
     previous = None      # the display row just above: what a row starting with '=' continues
@@ -767,6 +778,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
                 notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
                              f"{hats[names[0].name][1]}")
+        if not problem:
+            from .transform import expectation_problem
+
+            problem = expectation_problem(sides)
         if problem:
             refuse(problem)
             continue
@@ -862,8 +877,10 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         need = chain.min_horizon
         inst = battery if need <= 0 else tuple(b_ for b_ in battery if b_.mdp.horizon >= need)
         if need > 0:
-            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the product as written needs "
-                         f"{need + 1} steps or more")
+            notes.append(f"checked on the {len(inst)} MDPs with H ≥ {need}: the line as written needs "
+                         f"{need + 1:,} steps or more" if inst else
+                         f"no MDP of the battery has H ≥ {need:,}: the line as written needs {need + 1:,} steps "
+                         f"or more, so it is not checked")
         reports, in_expectation = [], False
         for b_ in sides_after:
             a_ = prev

@@ -15,6 +15,7 @@ Readings decided on purpose (each one that is not the only possible reading leav
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from dataclasses import dataclass, field
@@ -25,18 +26,21 @@ from sympy import Derivative, Expr, Function, Integer, Product, Sum, Symbol
 
 from ..notation import (
     H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
-    RewardProbability, Sample, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
+    RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices"]
+           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
 ALPHA = Symbol("alpha", positive=True)  # a step size (update rules only)
 PI_THETA = Symbol("pi_theta")      # π_θ as a distribution (E_{τ∼π_θ}, J(π_θ))
-MAX_POWER = 10_000   # |k| in a written power x^k; past it the number alone would not fit in memory
+MAX_POWER = 10_000   # |k| in a written power x^k of an expression (γ^k, (…)^k): past it the evaluation swells
+MAX_DIGITS = 100_000  # digits of a number the row builds (10^{10000} has 10,001): past it SymPy would not finish
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626)
+MAX_SAMPLE_COUNT = 100   # n in a sum written over samples i = 1..n (each sample is a term of the expectation)
 T_LETTER = Symbol("T", integer=True, positive=True)
 N_LETTER = Symbol("n", integer=True, positive=True)
 
@@ -142,6 +146,8 @@ class RowTransformer(Transformer):
         self.notes: list[str] = []
         self.patterns: list = []
         self.min_horizon = 0
+        self._literal_need = 0       # the smallest H on which every step written as a number exists
+        self._dotted = False         # a \dots pattern was read (its written steps bound H themselves)
         self.ambiguous: list = []
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
@@ -165,6 +171,10 @@ class RowTransformer(Transformer):
         for s_ in sides:
             if isinstance(s_, (_Dots, _Trailing, _Factors)):
                 raise ReadError("\\dots outside a product or a sum")
+            if isinstance(s_, sp.Basic):   # products and sums of huge numbers grow too
+                _refuse_big(number_bits(s_), "a side")
+        if not self._dotted:
+            self.min_horizon = max(self.min_horizon, self._literal_need)
         return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
 
     def lead(self, rel):
@@ -301,6 +311,15 @@ class RowTransformer(Transformer):
         var, lo = lo_part.a, self._bound(lo_part.b)
         hi = self._bound(hi)
         if var == i:
+            if is_sum and _speaks_of_sample_i(body) and lo.is_Integer and hi.is_Integer:
+                # A written number of samples: the sample mean with m = n, checked as an estimator
+                # (its expectation by linearity, one term per sample), so n is bounded.
+                n_ = int(hi) - int(lo) + 1
+                if n_ > MAX_SAMPLE_COUNT:
+                    raise ReadError(f"a sum over {n_:,} samples τ^(i), past the limit of {MAX_SAMPLE_COUNT:,} "
+                                    f"samples derive checks term by term: write m for the number of samples "
+                                    f"(checked for every m)")
+                self._note(f"Σ_{{i={lo}}}^{{{hi}}} over the samples τ^(i): a sample mean over {n_} samples")
             return (Sum if is_sum else Product)(body, (i, lo, hi))
         if var not in (t, u) and var not in _TIME_NAMES.values():
             raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
@@ -378,15 +397,15 @@ class RowTransformer(Transformer):
 
     # -- atoms ---------------------------------------------------------------------------
     def number(self, tok):
-        return Integer(int(tok.value))
+        return Integer(_int_of(tok.value))
 
     def number_power(self, tok, sup):
-        return self.power(Integer(int(tok.value)), sup[1])
+        return self.power(Integer(_int_of(tok.value)), sup[1])
 
     def decimal(self, tok):
         """0.1 is exactly 1/10 (never a float)."""
-        q = Fraction(tok.value)
-        return sp.Rational(q.numerator, q.denominator)
+        whole, _, frac_ = tok.value.partition(".")
+        return sp.Rational(_int_of(whole + frac_), 10 ** len(frac_))
 
     def name(self, tok):
         if isinstance(tok, HatName):
@@ -413,7 +432,7 @@ class RowTransformer(Transformer):
 
     def _token_value(self, tok):
         if tok.type in ("NUMBER", "DIGIT"):
-            return Integer(int(tok.value))
+            return Integer(_int_of(tok.value))
         return self._symbol(tok.value, None, None)
 
     def var(self, name, *rest):
@@ -457,6 +476,12 @@ class RowTransformer(Transformer):
                     raise ReadError("r without a time index")
                 return x if name == "s" else b
             k = self._time(sub.a)
+            if k.is_Integer:
+                # A written step exists only on trajectories that long: the line is checked where it does.
+                if k < 0:
+                    raise ReadError(f"{name}_{{{int(k) + self.base}}}: there is no step before "
+                                    f"{name}_{{{self.base}}} (time starts at {self.base} in this document)")
+                self._literal_need = max(self._literal_need, int(k) - (1 if name == "s" else 0))
             return {"s": State, "a": Action, "r": Reward}[name](traj, k)
         if sub is not None:
             raise ReadError(f"{name}_{{{sp.sstr(sub.a)}}}: unknown subscripted symbol")
@@ -650,6 +675,14 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
+        if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr) and exp.is_Rational:
+            # The size of the result, not of the written exponent: (10^{9999})^{9999} is a number of
+            # 10^8 digits although each exponent is small. Bounded before SymPy builds it.
+            digits = None
+            if base.is_Rational and base != 0:   # the size itself: |k| · log10 of the base's numerator or denominator
+                digits = int(_ceil_abs(exp) * math.log10(max(abs(int(base.p)), int(base.q)))) + 1
+            _refuse_big(number_bits(base) * _ceil_abs(exp), "a power", digits)
+            return sp.Pow(base, exp)
         if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
             # Refused before SymPy builds the number (10^{10^9} would not finish).
             raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
@@ -674,7 +707,9 @@ class RowTransformer(Transformer):
                                                           sub.b == TrajectoryProbability(tau, theta))
             if not ok and not (sub.kind == "expr" and sub.a == tau):
                 raise ReadError("E_{…}: an expectation over τ ∼ π_θ")
-        return Expectation(body, tau)
+            return Expectation(body, tau)
+        # No subscript: the expectation over all the randomness of its argument, τ and the samples τ^(k).
+        return SampleExpectation(Expectation(body, tau))
 
     def integral(self, tok, limits, body, d, var):
         lo, hi = limits
@@ -710,6 +745,7 @@ class RowTransformer(Transformer):
         place in the block takes the form most written factors agree with, so a factor that breaks
         the pattern is named wherever it is written, in the first terms or the last.
         """
+        self._dotted = True
         k = items.index(DOTS)
         head, tail = items[:k], items[k + 1:]
         if DOTS in tail:
@@ -854,6 +890,102 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def _speaks_of_sample_i(body) -> bool:
+    return isinstance(body, sp.Basic) and any(i in smp.args[0].free_symbols for smp in body.atoms(Sample))
+
+
+def sample_mean(e) -> bool:
+    """Whether e is a random quantity of the samples: a mean over τ^(1..m) (m free), or a Σ over
+    samples i with written limits (the same mean with m = n), outside any E[…] that averages the
+    samples. Such a side equals a number only in expectation, so a step between it and a number is
+    checked as an estimator."""
+    if not isinstance(e, sp.Basic):
+        return False
+    averaged = {a_: sp.Dummy() for a_ in sp.preorder_traversal(e) if isinstance(a_, SampleExpectation)}
+    if averaged:
+        e = e.xreplace(averaged)
+    if m in e.free_symbols:
+        return True
+    return any(isinstance(s_, Sum) and any(v == i and lo.is_Integer and hi.is_Integer for v, lo, hi in s_.limits)
+               and _speaks_of_sample_i(s_.function) for s_ in sp.preorder_traversal(e))
+
+
+def random_side(e) -> bool:
+    """Whether e depends on the samples: a sample mean, or a sample τ^(k) outside any E[…] that averages it."""
+    if not isinstance(e, sp.Basic):
+        return False
+    averaged = {a_: sp.Dummy() for a_ in sp.preorder_traversal(e) if isinstance(a_, SampleExpectation)}
+    return sample_mean(e) or e.xreplace(averaged).has(Sample)
+
+
+def expectation_problem(sides) -> str:
+    """Why a line cannot be read as written: an E_{τ∼π_θ}[…] around samples τ^(k) ('' when none).
+
+    The subscript names τ alone, so whether the samples are averaged too is ambiguous: E[…]
+    without a subscript averages every sample, and a sample kept outside the brackets stays random.
+    """
+    for side in sides:
+        if not isinstance(side, sp.Basic):
+            continue
+        inner = {id(a_.inner) for a_ in sp.preorder_traversal(side) if isinstance(a_, SampleExpectation)}
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, Expectation) and id(e) not in inner and e.body.has(Sample):
+                smp = sorted(e.body.atoms(Sample), key=sp.default_sort_key)[0]
+                return (f"E_{{τ∼π_θ}}[…] around the sample {_sample_text(smp)}: the subscript names τ alone, so "
+                        f"whether the samples are averaged too is ambiguous; write \\mathbb{{E}}[…] without a "
+                        f"subscript for the expectation over every sample")
+    return ""
+
+
+def number_bits(e) -> int:
+    """An upper bound on the bits of the numbers e builds when evaluated (numerator and denominator).
+
+    Integers count their bits; a power b^k counts |k| times the bits of b; a product, a sum, a
+    quotient count the bits of their parts added (a sum of fractions multiplies denominators);
+    a Σ or Π with numeric limits counts its body once per term. Symbols count 0.
+    """
+    if not isinstance(e, sp.Basic):
+        return 0
+    if e.is_Rational:
+        return max(abs(int(e.p)).bit_length(), int(e.q).bit_length())
+    if e.is_Atom:
+        return 0
+    if isinstance(e, sp.Pow) and e.exp.is_Rational:
+        return number_bits(e.base) * _ceil_abs(e.exp) + number_bits(e.exp)
+    if isinstance(e, (Sum, Product)):
+        count = 1
+        for _, lo, hi in e.limits:
+            lo_, hi_ = sp.sympify(lo), sp.sympify(hi)
+            if lo_.is_Integer and hi_.is_Integer:
+                count *= max(int(hi_) - int(lo_) + 1, 1)
+        return number_bits(e.function) * count + sum(number_bits(lim) for lim in e.limits)
+    return sum(number_bits(a_) for a_ in e.args) + len(e.args)
+
+
+def _int_of(digits: str) -> int:
+    """A written integer (any length up to the limit: CPython's int() refuses past 4,300 digits)."""
+    if len(digits) > MAX_DIGITS:
+        raise ReadError(f"a number written with {len(digits):,} digits, past the limit of {MAX_DIGITS:,} digits")
+    out = 0
+    for k in range(0, len(digits), 4000):
+        chunk = digits[k:k + 4000]
+        out = out * 10 ** len(chunk) + int(chunk)
+    return out
+
+
+def _ceil_abs(q) -> int:
+    q = Fraction(int(q.p), int(q.q))
+    return -((-abs(q.numerator)) // q.denominator)
+
+
+def _refuse_big(bits: int, what: str, digits: int | None = None) -> None:
+    if bits > _MAX_BITS:
+        digits = bits * 30103 // 100000 if digits is None else digits
+        size = f"about {digits:,}" if digits < 10**15 else "more than 10^15"
+        raise ReadError(f"{what} that would build a number of {size} digits, past the limit of {MAX_DIGITS:,} "
+                        f"digits: refused before it is built (the check stays exact below the limit)")
 
 
 def _depends_on_theta(e) -> bool:

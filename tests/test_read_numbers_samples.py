@@ -1,0 +1,238 @@
+"""Numbers and samples in a read document: big numbers print and stay exact, sizes are bounded
+before anything is built, a written sample count is a sample mean, and E[…] averages the samples.
+
+Each wrong line below once passed, hung or crashed; each has a true twin that must hold.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import sympy as sp
+
+from derive.latex import integer_latex
+from derive.read import check_text
+from derive.read.document import FAILS, HOLDS, IN_EXPECTATION, NOT_UNDERSTOOD, UNDECIDED_LINE
+from derive.read.transform import MAX_DIGITS, MAX_SAMPLE_COUNT, number_bits
+
+J = r"J(\theta)"
+GRAD = r"\nabla_\theta J(\theta)"
+MEAN2 = r"\frac{1}{2} \sum_{i=1}^{2} R(\tau^{(i)})"
+
+
+def _check(text, **kw):
+    return check_text(text, n_random=2, minimize=False, seed=11, **kw)
+
+
+def _verdicts(report):
+    return [ln.verdict for ln in report.lines if ln.kind != "result"]
+
+
+def _one(text):
+    report = _check(f"$${text}$$\n")
+    (line,) = [ln for ln in report.lines if ln.kind != "result"]
+    return line
+
+
+# -- printing big numbers -------------------------------------------------------------------
+
+def test_integer_latex_short_forms():
+    assert integer_latex(10**10000) == "10^{10000}"
+    assert integer_latex(2**65536) == "2^{65536}"
+    assert integer_latex(-(10**200)) == "-10^{200}"
+    assert integer_latex(10**10000 + 1) == r"(\text{an integer of 10,001 digits})"
+    assert integer_latex(12345) == "12345"
+
+
+def test_big_fraction_prints_and_fails_exactly():
+    # (10^10000 + 1)/10^10000 is not 1: the line fails; the reading prints without the digits.
+    line = _one(GRAD + r" = \frac{10^{10000} + 1}{10^{10000}} " + GRAD)
+    assert line.verdict == FAILS
+    assert "10^{10000}" in line.reading and len(line.reading) < 300
+
+
+def test_big_fraction_true_twin_holds():
+    assert _one(GRAD + r" = \frac{10^{10000}}{10^{10000}} " + GRAD).verdict == HOLDS
+
+
+def test_cli_big_number_no_traceback(tmp_path):
+    doc = tmp_path / "big.md"
+    doc.write_text("$$" + GRAD + r" = \frac{10^{10000} + 1}{10^{10000}} " + GRAD + "$$\n"
+                   "$$J(\\theta) = " + "7" * 5000 + " J(\\theta)$$\n")
+    out = subprocess.run([sys.executable, "-m", "derive", "check", str(doc), "--seed", "11"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert "Traceback" not in out.stderr + out.stdout
+    assert out.returncode == 1 and "an integer of 5,000 digits" in out.stdout
+
+
+# -- the size of a number is bounded before SymPy builds it ------------------------------------
+
+@pytest.mark.parametrize("power", [
+    r"((10^{9999})^{9999})^{9999}",
+    r"\left(\frac{1}{10^{9999}}\right)^{9999}",
+    r"(10^{9999} \cdot 10^{9999} \cdot 10^{9999})^{30}",
+    r"(10^{9999} + 10^{9999})^{9999}",
+    r"10^{10^{6}}",
+])
+def test_nested_powers_refused_at_once(power):
+    start = time.perf_counter()
+    line = _one(f"{J} = {power} {J}")
+    assert time.perf_counter() - start < 30
+    assert line.verdict == NOT_UNDERSTOOD
+    assert f"past the limit of {MAX_DIGITS:,} digits" in line.detail and line.detail.startswith("line 1, column")
+
+
+@pytest.mark.parametrize("power", [r"10^{10^{4}}", r"2^{2^{2^{2^{2}}}}"])
+def test_powers_inside_the_limit_are_checked_exactly(power):
+    # J = N·J with N > 1 is false on every MDP with J ≠ 0: checked (fails), not refused.
+    assert _one(f"{J} = {power} {J}").verdict == FAILS
+
+
+def test_powers_inside_the_limit_true_twin():
+    assert _one(r"10^{10^{4}} = 10^{10000}").verdict == HOLDS
+    assert _one(r"2^{2^{2^{2^{2}}}} = 2^{65536}").verdict == HOLDS
+
+
+def test_number_bits_composes():
+    ten = sp.Integer(10)
+    assert number_bits(sp.Pow(sp.Pow(ten, 100), 100, evaluate=False)) >= 100 * 100 * 3
+    assert number_bits(sp.Mul(ten ** 50, ten ** 50, evaluate=False)) >= 2 * 50 * 3
+
+
+# -- a written number of samples is a sample mean ------------------------------------------------
+
+def test_literal_sample_mean_is_an_estimator():
+    assert _one(f"{J} \\approx {MEAN2}").verdict == HOLDS
+    assert _one(f"{J} = {MEAN2}").verdict == IN_EXPECTATION
+
+
+@pytest.mark.parametrize("wrong", [
+    r"\frac{1}{3} \sum_{i=1}^{2} R(\tau^{(i)})",              # biased: wrong normalisation
+    r"\frac{1}{2} \sum_{i=1}^{2} R(\tau^{(i)}) R(\tau^{(i)})",  # E[R²] ≠ J
+    r"\frac{1}{2} \sum_{i=1}^{1} R(\tau^{(i)})",              # n = 1 with 1/2
+])
+def test_literal_sample_mean_biased_fails(wrong):
+    assert _one(f"{J} \\approx {wrong}").verdict == FAILS
+
+
+def test_literal_sample_mean_one_sample_holds():
+    assert _one(f"{J} \\approx \\sum_{{i=1}}^{{1}} R(\\tau^{{(i)}})").verdict == HOLDS
+
+
+def test_literal_sample_mean_pointwise_equality_between_estimators_fails():
+    # Two estimators compared with '=' are compared for every tuple of samples: false here.
+    assert _one(f"{MEAN2} = R(\\tau^{{(1)}})").verdict == FAILS
+
+
+def test_hundred_samples_no_internal_error():
+    line = _one(f"{J} \\approx \\frac{{1}}{{100}} \\sum_{{i=1}}^{{100}} R(\\tau^{{(i)}})")
+    assert line.verdict == HOLDS
+    text = " ".join([line.detail, *line.notes, *(s.detail + s.scope for s in line.steps)])
+    assert "ndarray" not in text and "ValueError" not in text
+
+
+def test_hundred_samples_biased_fails():
+    assert _one(f"{J} \\approx \\frac{{1}}{{99}} \\sum_{{i=1}}^{{100}} R(\\tau^{{(i)}})").verdict == FAILS
+
+
+def test_too_many_samples_refused_at_once():
+    start = time.perf_counter()
+    line = _one(f"{J} \\approx \\frac{{1}}{{10^{{4}}}} \\sum_{{i=1}}^{{10^{{4}}}} R(\\tau^{{(i)}})")
+    assert time.perf_counter() - start < 30
+    assert line.verdict == NOT_UNDERSTOOD and f"limit of {MAX_SAMPLE_COUNT:,} samples" in line.detail
+
+
+def test_estimator_on_the_left_is_checked_like_on_the_right():
+    est = r"\frac{1}{m}\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) R(\tau^{(i)})"
+    left, right = _one(f"{est} \\approx {GRAD}"), _one(f"{GRAD} \\approx {est}")
+    assert left.verdict == right.verdict == HOLDS
+
+
+def test_estimator_on_the_left_wrong_fails_without_proof_script_advice():
+    est = r"\frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)}) R(\tau^{(i)})"
+    line = _one(f"{est} \\approx {J}")
+    assert line.verdict == FAILS
+    assert "'unbiased'" not in " ".join([line.detail, *(s.detail for s in line.steps)])
+
+
+# -- E[…] without a subscript averages the samples ----------------------------------------------
+
+def test_bare_expectation_of_a_sample_is_not_the_sample():
+    assert _one(r"\mathbb{E}\left[R(\tau^{(1)})\right] = R(\tau^{(1)})").verdict == FAILS
+
+
+def test_bare_expectation_of_a_sample_is_J():
+    assert _one(r"\mathbb{E}\left[R(\tau^{(1)})\right] = J(\theta)").verdict == HOLDS
+    assert _one(r"\mathbb{E}\left[\frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)})\right] = J(\theta)").verdict == HOLDS
+    assert _one(r"\mathbb{E}\left[" + MEAN2 + r"\right] = J(\theta)").verdict == HOLDS
+
+
+def test_bare_expectation_independent_samples():
+    assert _one(r"\mathbb{E}\left[R(\tau^{(1)}) R(\tau^{(2)})\right] = J(\theta) J(\theta)").verdict == HOLDS
+    # One sample twice is not independent: E[R²] ≠ J² on an MDP with random returns.
+    assert _one(r"\mathbb{E}\left[R(\tau^{(1)}) R(\tau^{(1)})\right] = J(\theta) J(\theta)").verdict == FAILS
+
+
+def test_bare_expectation_wrong_normalisation_fails():
+    assert _one(r"\mathbb{E}\left[\frac{1}{m+1}\sum_{i=1}^{m} R(\tau^{(i)})\right] = J(\theta)").verdict == FAILS
+
+
+def test_subscripted_expectation_around_a_sample_is_refused():
+    line = _one(r"\mathbb{E}_{\tau \sim \pi_\theta}\left[R(\tau^{(1)})\right] = R(\tau^{(1)})")
+    assert line.verdict == NOT_UNDERSTOOD and "ambiguous" in line.detail
+
+
+def test_subscripted_expectation_of_an_estimator_refused_not_hung():
+    text = (r"$$\hat{g} = \frac{1}{m} \sum_{i=1}^{m} \nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})$$" "\n\n"
+            r"$$\mathbb{E}_{\tau \sim \pi_\theta}\left[\hat{g}\right] = \hat{g}$$" "\n\n"
+            r"$$\mathbb{E}\left[\hat{g}\right] = \nabla_\theta J(\theta)$$" "\n")
+    start = time.perf_counter()
+    report = _check(text, timeout=3)
+    assert time.perf_counter() - start < 120
+    assert _verdicts(report)[1:] == [NOT_UNDERSTOOD, HOLDS]
+
+
+def test_subscripted_expectation_without_samples_unchanged():
+    assert _one(r"\mathbb{E}_{\tau \sim \pi_\theta}\left[R(\tau)\right] = J(\theta)").verdict == HOLDS
+    assert _one(r"\mathbb{E}\left[R(\tau)\right] = 2 J(\theta)").verdict in (FAILS,)
+
+
+# -- written step indices, and messages in the reader's words ------------------------------------
+
+def test_a_step_past_every_horizon_is_not_checked_not_failed():
+    line = _one(r"r_{1000000} = r_{1000000}")
+    assert line.verdict == UNDECIDED_LINE
+    assert any("no MDP of the battery has H ≥ 1,000,000" in n for n in line.notes)
+
+
+def test_a_written_step_is_checked_where_it_exists():
+    assert _one(r"r_{3} = r_{3}").verdict == HOLDS
+    assert _one(r"r_{3} = r_{2}").verdict == FAILS    # false twin: two steps' rewards differ
+
+
+def test_a_negative_step_is_refused_in_words():
+    line = _one(r"s_{-1} = s_{-1}")
+    assert line.verdict == NOT_UNDERSTOOD and "no step before s_{0}" in line.detail
+    assert "State" not in line.detail
+
+
+def test_no_internal_names_in_reports():
+    text = (r"$$\mathbb{E}\left[R(\tau^{(1)}) R(\tau^{(2)}) R(\tau^{(3)}) R(\tau^{(4)}) R(\tau^{(5)})"
+            r" \frac{1}{R(\tau^{(1)}) + R(\tau^{(2)})}\right] = J(\theta)$$" "\n\n"
+            r"$$J(\theta) \approx \frac{1}{70} \sum_{i=1}^{70} R(\tau^{(i)})$$" "\n")
+    report = _check(text)
+    blob = repr([ln.to_dict() for ln in report.lines])
+    for name in ("_OutsideStep", "ValueError", "ndarray", "State:", "IllFormed", "NotCovered"):
+        assert name not in blob
+    assert _verdicts(report)[1] == HOLDS
+    assert _verdicts(report)[0] != HOLDS      # E[(R1⋯R5)/(R1 + R2)] = J is false, never a pass
+
+
+def test_bare_expectation_of_an_estimator_equal_to_it_is_not_a_pass():
+    # E[ĝ] is the number ∇J; '= ĝ' is the estimate written as an equality, never "holds".
+    text = (r"$$\hat{g} = \frac{1}{m} \sum_{i=1}^{m} \nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})$$" "\n\n"
+            r"$$\mathbb{E}\left[\hat{g}\right] = \hat{g}$$" "\n")
+    report = _check(text, timeout=3)
+    assert _verdicts(report)[1] == IN_EXPECTATION and not report.verified
