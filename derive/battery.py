@@ -7,12 +7,14 @@ are drawn from a large set of rationals, so agreement on them is a randomized id
 
 Every battery is drawn afresh from a seed (a fresh one from the operating system unless
 given), and knows its name, its seed and its scope — the ranges of S, A, H and γ it covers —
-which every verdict quotes. Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
+which every verdict quotes. Random values come from large sets (see ``WEIGHTS``), so a false
+identity of degree d in one value survives a draw with probability ≤ d / (about 10^6).
+Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
 wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget, and add large ones
 (S = 5, A = 4, H = 20 and S = 3, A = 3, H = 10; in the softmax battery also a linear-softmax
 S = 4, A = 3, H = 12) checked by DP over time — with random rewards in the rewards battery and
-γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards have both signs and
-magnitudes from 1/1000 to 10^4.
+γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards p/q have both signs and
+magnitudes from 1/1000 to 10^6.
 """
 
 from __future__ import annotations
@@ -149,8 +151,8 @@ def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
     """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 10^6.
 
     Drawn from a large set, so a correction term with d fixed roots in γ < 1 vanishes on a
-    random γ with probability at most d · 2/10^6 (a value a/b is hit by ≤ 10^6/b of the
-    ~10^6 q's, each with one p of q − 1).
+    random γ < 1 with probability at most d · 7.6·10^-6 (the likeliest value is 1/2:
+    Σ_{q even} 1/((q − 1)(10^6 − 1)) = 7.54·10^-6).
     """
     if allow_one and rng.random() < 1 / 3:
         return F(1)
