@@ -16,6 +16,11 @@ a free sample index i to 1..m (or to 1, 2, 3 and a random one). An ``unbiased`` 
 compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ too), computed by
 linearity term by term; an '=' between estimators is checked for every tuple of samples
 (a random subset, said so, past a size limit).
+
+A line that agreed everywhere it was evaluated is still not a pass when that is less than it
+claims: when large MDPs were excluded (too large to enumerate for this line), or when it speaks of
+every m (or of a free i used as a number) but only some values were shown — unless the symbolic
+route proved it. Then it is undecided, and says which instances or values it held on.
 """
 
 from __future__ import annotations

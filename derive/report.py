@@ -9,6 +9,10 @@ A step's verdict is one of
 * ``agree to 60 digits on N MDPs (scope)`` — weaker, and not a pass: the values are not exact
   numbers derive can compare, and rigorous balls raised to 4096 bits neither separate nor
   show a difference: |lhs − rhs| ≤ 10^-60 · max(1, |lhs| + |rhs|);
+* ``undecided: held on the N smaller MDPs (H ≤ h); the large MDPs … are too large to enumerate
+  for this line: not a pass; checked on …`` (or ``held for m ∈ {…} only``) — not a pass: the
+  line agreed wherever it was evaluated, but that is less than the whole battery, or than every m
+  (i) the line speaks of;
 * ``undecided on k of N MDPs; checked on …`` — not a pass: some instances could not be
   evaluated (a size limit, balls that neither separate nor tighten); an ``=`` between
   estimators checked only on random sample tuples is likewise not a pass, and says so;
