@@ -16,6 +16,11 @@ a free sample index i to 1..m (or to 1, 2, 3 and a random one). An ``unbiased`` 
 compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ too), computed by
 linearity term by term; an '=' between estimators is checked for every tuple of samples
 (a random subset, said so, past a size limit).
+
+A line that agreed everywhere it was evaluated is still not a pass when that is less than it
+claims: when large MDPs were excluded (too large to enumerate for this line), or when it speaks of
+every m (or of a free i used as a number) but only some values were shown — unless the symbolic
+route proved it. Then it is undecided, and says which instances or values it held on.
 """
 
 from __future__ import annotations
@@ -753,7 +758,8 @@ def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
     log of a product with b, is undefined there, and is found so on every instance with S ≥ 2
     rather than on the one in 41 where a draw happens to be 0.
     """
-    values = [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
+    # From a large set (|p| ≤ 10^6, q ≤ 1000), like the battery's rewards: no short list of values to fit.
+    values = [Fraction(rng.randint(-10**6, 10**6), rng.randint(1, 1000)) for _ in range(instance.mdp.n_states)]
     if len(values) >= 2:
         values[rng.randrange(len(values))] = Fraction(0)
     return values
@@ -952,6 +958,11 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
                    + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m)))
+    elif agreed and (excluded or _sample_gap(lhs, rhs, counts, every_m)):
+        # Fewer instances than the battery holds, or some m (i) only: less than the line claims, never a pass.
+        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded) + "; "
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
+                                      total=len(battery) - len(excluded)))
     elif agreed:
         verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
                                    total=len(battery) - len(excluded))
@@ -1061,6 +1072,50 @@ def _every_m_degree(lhs, rhs, relation) -> int | None:
         return None
     d = difference_degree(lhs, rhs)
     return d if d is not None and d + 1 <= MAX_DEGREE else None
+
+
+def _fixed_indices(e) -> set:
+    """The sample indices written as numbers (τ^(1), τ^(2), …) in e."""
+    return {int(x.args[0]) for x in sp.preorder_traversal(e) if isinstance(x, Sample) and x.args[0].is_Integer}
+
+
+def _i_is_a_name(lhs, rhs, counts) -> bool:
+    """Whether a free i (without m) only names a sample τ^(i), and the i checked cover every case.
+
+    Samples are i.i.d. and an '=' is checked for every tuple, so τ^(i) for an i not written as a
+    number elsewhere is the same claim for every such i: one value outside the numbered samples,
+    plus each numbered one (i may coincide with it), decide every i.
+    """
+    stripped = [side.replace(Sample(i), Sample(sp.Symbol("_sample_name"))) for side in (lhs, rhs)]
+    if any(i in side.free_symbols for side in stripped):
+        return False  # i is used as a number too (a factor, an index arithmetic, a bound)
+    fixed = _fixed_indices(lhs) | _fixed_indices(rhs)
+    return fixed <= set(counts) and bool(set(counts) - fixed)
+
+
+def _sample_gap(lhs, rhs, counts, every_m) -> str:
+    """'m ∈ {1, 2, 3, 7}' (or the same for i) when the line speaks of every m (i) but only these were shown; else ''."""
+    free = lhs.free_symbols | rhs.free_symbols
+    if m in free and every_m is None:
+        return "m ∈ {" + ", ".join(map(str, counts)) + "}"
+    if i in free and m not in free and not _i_is_a_name(lhs, rhs, counts):
+        return "i ∈ {" + ", ".join(map(str, counts)) + "}"
+    return ""
+
+
+def _gap_text(lhs, rhs, counts, every_m, battery, excluded) -> str:
+    """Why a line that agreed everywhere it was evaluated is still not a pass, in words."""
+    parts = []
+    if excluded:
+        kept = [x for x in battery if all(x is not y for y in excluded) and not isinstance(x, PointInstance)]
+        h = max((x.mdp.horizon for x in kept), default=0)
+        shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x in excluded}))
+        parts.append(f"held on the {len(kept)} smaller MDPs (H ≤ {h}); the large MDPs with (S, A, H) = {shapes} "
+                     "are too large to enumerate for this line")
+    gap = _sample_gap(lhs, rhs, counts, every_m)
+    if gap:
+        parts.append(f"held for {gap} only (no argument here covers every value)")
+    return "; ".join(parts) + ": not a pass"
 
 
 def _samples_text(lhs, rhs, counts, every_m: int | None = None) -> str:

@@ -9,6 +9,10 @@ A step's verdict is one of
 * ``agree to 60 digits on N MDPs (scope)`` — weaker, and not a pass: the values are not exact
   numbers derive can compare, and rigorous balls raised to 4096 bits neither separate nor
   show a difference: |lhs − rhs| ≤ 10^-60 · max(1, |lhs| + |rhs|);
+* ``undecided: held on the N smaller MDPs (H ≤ h); the large MDPs … are too large to enumerate
+  for this line: not a pass; checked on …`` (or ``held for m ∈ {…} only``) — not a pass: the
+  line agreed wherever it was evaluated, but that is less than the whole battery, or than every m
+  (i) the line speaks of;
 * ``undecided on k of N MDPs; checked on …`` — not a pass: some instances could not be
   evaluated (a size limit, balls that neither separate nor tighten); an ``=`` between
   estimators checked only on random sample tuples is likewise not a pass, and says so;
@@ -213,11 +217,45 @@ class ProofReport(_NotebookView):
         return NARROW_BATTERIES.get(self.scope.split(":", 1)[0], "")
 
     @property
+    def strength(self) -> dict:
+        """How the lines hold: how many proved symbolically, how many checked on instances only, and their largest shapes."""
+        lines = [s for d in self.derivations for s in (*d.steps, d.result)]
+        checked = [s for s in lines if s.ok and s.verdict != PROVED]
+        out: dict = {"lines": len(lines), "proved": sum(s.verdict == PROVED for s in lines),
+                     "instances_only": len(checked)}
+        tops = {}
+        for key in ("S", "A", "H"):
+            values = [int(s.scope_data[key][1]) for s in checked if key in s.scope_data]
+            if values:
+                tops[key] = max(values)
+        if tops:
+            out["largest"] = tops
+        points = sum(s.unit == "points" for s in checked)
+        if points:
+            out["at_points"] = points
+        return out
+
+    def strength_text(self) -> str:
+        """'13 proved symbolically, 5 checked on instances only (shapes up to S = 8, A = 5, H = 200)', or ''."""
+        st = self.strength
+        if not st["instances_only"]:
+            return ""
+        where = ", ".join(f"{k} = {v}" for k, v in st.get("largest", {}).items())
+        scope = f" (shapes up to {where})" if where else (" (at exact points)" if st.get("at_points") else "")
+        return f"{st['proved']} proved symbolically, {st['instances_only']} checked on instances only{scope}"
+
+    @property
     def verdict_words(self) -> str:
-        """'VERIFIED', 'VERIFIED on bandits only (S = 1, H = 0)' or 'NOT VERIFIED': a narrow battery is in the verdict."""
+        """'VERIFIED', 'VERIFIED on bandits only (S = 1, H = 0)' or 'NOT VERIFIED': a narrow battery is in the verdict.
+
+        When not every line is proved symbolically, the verdict says how many were checked on instances
+        only and the largest shapes they were checked on: a check on instances is weaker than a proof.
+        """
         if not self.verified:
             return "NOT VERIFIED"
-        return "VERIFIED" + (f" on {self.narrow}" if self.narrow else "")
+        strength = self.strength_text()
+        return ("VERIFIED" + (f" on {self.narrow}" if self.narrow else "")
+                + (f" — {strength}" if strength else ""))
 
     @property
     def scope_line(self) -> str:
@@ -234,6 +272,7 @@ class ProofReport(_NotebookView):
             "verified": self.verified,
             "verdict": self.verdict_words,
             "narrow": self.narrow,
+            "strength": self.strength,
             "seconds": round(self.seconds, 3),
             "seed": self.seed,
             "scope": self.scope,

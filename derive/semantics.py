@@ -78,6 +78,7 @@ def reward_tables(mdp: FiniteMDP):
 REDUCE_MIN = 256  # batches from which a part reading fewer trajectories is evaluated on their distinct values
 MAX_EXPONENT = 100_000  # |n| in x^n: exact rationals grow with n, so past it the instance is undecided
 MAX_TERMS = 100_000     # terms of one Σ_t / Π_t evaluated one by one
+MAX_NESTED_TERMS = 100_000  # terms of nested Σ/Π at once: the product of the sizes of the ranges open together
 MAX_EXACT_BITS = 1 << 16  # bits of one exact number a Π builds up: past it the product alone would take minutes
 
 
@@ -826,6 +827,20 @@ class Evaluator:
         hi = self._int_value(hi, env, what=f"upper limit of {var}")
         if hi - lo + 1 > MAX_TERMS:
             raise Unsupported(f"undecided: a sum over {hi - lo + 1:,} terms is past the limit of {MAX_TERMS:,} terms")
+        # Nested ranges multiply: each of the outer terms runs this one again, so the bound is on the product.
+        outer = getattr(self, "_open_terms", 1)
+        total = outer * max(hi - lo + 1, 1)
+        if total > MAX_NESTED_TERMS:
+            raise Unsupported(f"undecided: nested sums or products over {total:,} terms (the sizes of the ranges "
+                              f"open together, multiplied) are past the limit of {MAX_NESTED_TERMS:,} terms")
+        self._open_terms = total
+        try:
+            return self._range(body, inner, is_sum, env, var, lo, hi)
+        finally:
+            self._open_terms = outer
+
+    def _range(self, body, inner: list, is_sum: bool, env: _Env, var, lo: int, hi: int) -> Dual:
+        """The Σ or Π of body over var = lo..hi (inner limits innermost first), term by term."""
         bk = self.backend
         acc = Dual(bk.zero(), bk.zero()) if is_sum else Dual(bk.one(), bk.zero())
         guard = not is_sum and not isinstance(bk, ModPrime)  # residues mod p stay small; exact numbers grow

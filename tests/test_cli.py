@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,9 @@ def wrong_proof(tmp_path_factory):
 def test_verify_bundled_proofs_exit_0():
     r = run("verify", "--random", "4", "-v")
     assert r.returncode == 0, r.stderr
-    assert "VERIFIED: 18 of 18 lines hold" in r.stdout
+    # Not every line is proved symbolically: the headline says how many were checked on instances only.
+    assert re.search(r"VERIFIED — \d+ proved symbolically, \d+ checked on instances only \(shapes up to S = ", r.stdout)
+    assert ": 18 of 18 lines hold" in r.stdout
     assert "log-derivative trick" in r.stdout and "proved symbolically" in r.stdout
 
 

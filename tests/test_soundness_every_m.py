@@ -89,4 +89,6 @@ def test_a_line_whose_degree_is_not_shown_keeps_the_cap_and_says_which_m():
     harmonic = sp.Sum(sp.Pow(j, -1, evaluate=False), (j, 1, m))  # not a rational function of m
     odd = sp.Mul(harmonic, sp.Pow(harmonic, -1, evaluate=False), evaluate=False)
     report = verdict(LIKELIHOOD, unevaluated_mul(odd, sample_mean(BODY)), relation=UNBIASED, bat=bat)
-    assert report.ok and "for every m" not in report.verdict and "; m = 1, 2, 3, " in report.verdict
+    # Not shown for every m: undecided, never a pass, and it names the m that were checked.
+    assert not report.ok and "for every m" not in report.verdict and "; m = 1, 2, 3, " in report.verdict
+    assert "held for m ∈ {1, 2, 3, " in report.verdict and "not a pass" in report.verdict

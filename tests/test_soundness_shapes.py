@@ -134,10 +134,12 @@ def _run(tmp_path, battery, *args):
 def test_a_proof_on_the_bandit_battery_says_so_in_its_verdict(tmp_path):
     out = _run(tmp_path, "bandits")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("✓ VERIFIED on bandits only (S = 1, H = 0)  "), out.stdout
+    assert out.stdout.startswith("✓ VERIFIED on bandits only (S = 1, H = 0) — "), out.stdout
+    assert "checked on instances only (shapes up to S = 1, A = " in out.stdout.splitlines()[0]
     data = json.loads(_run(tmp_path, "bandits", "--json").stdout)
     proof = data["proofs"][0]
-    assert proof["verdict"] == "VERIFIED on bandits only (S = 1, H = 0)" and proof["narrow"]
+    assert proof["verdict"].startswith("VERIFIED on bandits only (S = 1, H = 0) — ") and proof["narrow"]
+    assert proof["strength"]["instances_only"] >= 1 and proof["strength"]["largest"]["S"] == 1
 
 
 def test_the_same_false_claim_on_the_general_battery_is_not_verified(tmp_path):
