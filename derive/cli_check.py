@@ -175,11 +175,34 @@ def format_text(report, *, options: str = "", rename=None) -> str:
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     if not report.verified and all(ln.ok for ln in report.lines):
         summary += "; no claim was shown to hold"
-    out.append(f"{'VERIFIED' if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
+    head = "VERIFIED" + (f" — {strength_text(report)}" if report.verified and strength_text(report) else "")
+    out.append(f"{head if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
     if report.seed is not None:
         out.append(f"seed {report.seed}: derive check {report.path or 'FILE'} --seed {report.seed}{options} "
                    "replays this run")
     return "\n".join(out)
+
+
+def strength_text(report) -> str:
+    """'2 steps proved symbolically, 3 checked on instances only (shapes up to S = 5, A = 4, H = 148)', or ''.
+
+    A check on instances is weaker than a proof: a verified document says how many of its steps
+    rest on the battery alone, and the largest shapes they were checked on.
+    """
+    from .check import PROVED
+
+    steps = [st for ln in report.lines if ln.kind != "result" for st in ln.steps if st.ok]
+    checked = [st for st in steps if st.verdict != PROVED]
+    if not checked:
+        return ""
+    tops = {}
+    for key in ("S", "A", "H"):
+        values = [int(st.scope_data[key][1]) for st in checked if key in (st.scope_data or {})]
+        if values:
+            tops[key] = max(values)
+    where = ", ".join(f"{k} = {v}" for k, v in tops.items())
+    return (f"{len(steps) - len(checked)} step{'s' * (len(steps) - len(checked) != 1)} proved symbolically, "
+            f"{len(checked)} checked on instances only" + (f" (shapes up to {where})" if where else ""))
 
 
 def write_back(text: str, report, *, fmt: str) -> str:

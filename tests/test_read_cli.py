@@ -132,3 +132,23 @@ def test_align_rows_keep_a_tag_each(tmp_path, capsys):
 def test_inequality_exits_1(tmp_path, capsys):
     code, out = run(tmp_path, capsys, GOOD + "\nSince $R(\\tau) < 0$, done.\n")
     assert code == 1 and "not understood" in out.out
+
+
+def test_a_verified_document_says_how_many_steps_rest_on_instances_only():
+    # A check on instances is weaker than a proof: the headline counts those steps and their largest shapes.
+    from derive.cli_check import format_text, strength_text
+    from derive.read import check_text
+
+    text = (Path(__file__).parent / "corpus" / "baseline.md").read_text(encoding="utf-8")
+    report = check_text(text, n_random=2, minimize=False, seed=3)
+    assert report.verified
+    steps = [st for ln in report.lines if ln.kind != "result" for st in ln.steps]
+    proved = sum(st.verdict == "proved symbolically" for st in steps)
+    words = strength_text(report)
+    assert words.startswith(f"{proved} step") and f"{len(steps) - proved} checked on instances only" in words
+    assert "shapes up to S = " in words
+    assert format_text(report).splitlines()[-2].startswith(f"VERIFIED — {words}: ")
+    # The twin: a document that fails has no strength line, only NOT VERIFIED.
+    bad = check_text(text.replace(r"\left(R(\tau) - b(s_t)\right)", r"\left(R(\tau) - b(s_{t+1})\right)"),
+                     n_random=2, minimize=False, seed=3)
+    assert not bad.verified and format_text(bad).splitlines()[-2].startswith("NOT VERIFIED: ")
