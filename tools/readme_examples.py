@@ -7,7 +7,7 @@ Commands run in a scratch folder holding copies of examples/ and proofs/ and the
 python blocks that name their file on their first line (# my_derivation.py, …).
 """
 import os, re, shutil, subprocess, sys, tempfile
-repo = sys.argv[1]
+repo = os.path.abspath(sys.argv[1])  # the commands run in a scratch folder
 text = open(os.path.join(repo, "README.md"), encoding="utf-8").read()
 work = tempfile.mkdtemp(prefix="readme-")
 for d in ("examples", "proofs"):
