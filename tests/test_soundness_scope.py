@@ -149,28 +149,6 @@ def test_nested_sums_under_the_total_limit_are_evaluated():
     assert bad.verdict == "failed"
 
 
-# -- values from large sets ----------------------------------------------------------------
-
-def test_random_rewards_are_not_from_a_short_list():
-    import random
-
-    rng = random.Random(5)
-    draws = [random_reward(rng) for _ in range(20_000)]
-    assert len(set(draws)) > 19_000  # a polynomial of degree d vanishes on at most d of them
-    gammas = [random_gamma(rng, allow_one=False) for _ in range(20_000)]
-    assert len(set(gammas)) > 19_000
-
-
-def test_a_claim_true_only_on_small_denominators_of_mu_fails():
-    from derive.notation import mu
-
-    F = sorted({Fraction(a, b_) for b_ in range(1, 13) for a in range(0, b_ + 1)})
-    f = 1 + sp.Mul(*[(mu() - sp.Rational(v.numerator, v.denominator)) for v in F])
-    J = sum_tau(unevaluated_mul(P(), R()))
-    rep = verdict(J, sum_tau(unevaluated_mul(P(), R(), f)), bat=_battery())
-    assert rep.verdict == "failed"
-
-
 # -- the headline states its strength ---------------------------------------------------------
 
 def _step(verdict_, *, index=1, scope_data=None):
