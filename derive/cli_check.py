@@ -189,20 +189,16 @@ def strength_text(report) -> str:
     A check on instances is weaker than a proof: a verified document says how many of its steps
     rest on the battery alone, and the largest shapes they were checked on.
     """
-    from .check import PROVED
+    from .report import instance_strength
 
     steps = [st for ln in report.lines if ln.kind != "result" for st in ln.steps if st.ok]
-    checked = [st for st in steps if st.verdict != PROVED]
-    if not checked:
+    st = instance_strength(steps)
+    if not st["instances_only"]:
         return ""
-    tops = {}
-    for key in ("S", "A", "H"):
-        values = [int(st.scope_data[key][1]) for st in checked if key in (st.scope_data or {})]
-        if values:
-            tops[key] = max(values)
-    where = ", ".join(f"{k} = {v}" for k, v in tops.items())
-    return (f"{len(steps) - len(checked)} step{'s' * (len(steps) - len(checked) != 1)} proved symbolically, "
-            f"{len(checked)} checked on instances only" + (f" (shapes up to {where})" if where else ""))
+    proved = len(steps) - st["instances_only"]
+    where = ", ".join(f"{k} = {v}" for k, v in st.get("largest", {}).items())
+    return (f"{proved} step{'s' * (proved != 1)} proved symbolically, "
+            f"{st['instances_only']} checked on instances only" + (f" (shapes up to {where})" if where else ""))
 
 
 def write_back(text: str, report, *, fmt: str) -> str:

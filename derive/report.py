@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
+    "instance_strength",
     "PROVED", "CHECKED", "CHECKED_POINTS", "FAILED", "UNDECIDED", "NUMERIC", "instances_phrase", "agreement_phrase",
     "Counterexample", "ConditionReport", "StepReport", "DerivationReport", "ProofReport",
 ]
@@ -193,6 +194,23 @@ class DerivationReport(_NotebookView):
         }
 
 
+
+def instance_strength(steps) -> dict:
+    """Of the steps that hold: how many only on instances, the largest S, A, H they were checked on, and how many at points."""
+    checked = [s for s in steps if s.ok and s.verdict != PROVED]
+    out: dict = {"instances_only": len(checked)}
+    tops = {}
+    for key in ("S", "A", "H"):
+        values = [int(s.scope_data[key][1]) for s in checked if key in (s.scope_data or {})]
+        if values:
+            tops[key] = max(values)
+    if tops:
+        out["largest"] = tops
+    points = sum(s.unit == "points" for s in checked)
+    if points:
+        out["at_points"] = points
+    return out
+
 @dataclass(frozen=True)
 class ProofReport(_NotebookView):
     name: str
@@ -220,20 +238,7 @@ class ProofReport(_NotebookView):
     def strength(self) -> dict:
         """How the lines hold: how many proved symbolically, how many checked on instances only, and their largest shapes."""
         lines = [s for d in self.derivations for s in (*d.steps, d.result)]
-        checked = [s for s in lines if s.ok and s.verdict != PROVED]
-        out: dict = {"lines": len(lines), "proved": sum(s.verdict == PROVED for s in lines),
-                     "instances_only": len(checked)}
-        tops = {}
-        for key in ("S", "A", "H"):
-            values = [int(s.scope_data[key][1]) for s in checked if key in s.scope_data]
-            if values:
-                tops[key] = max(values)
-        if tops:
-            out["largest"] = tops
-        points = sum(s.unit == "points" for s in checked)
-        if points:
-            out["at_points"] = points
-        return out
+        return {"lines": len(lines), "proved": sum(s.verdict == PROVED for s in lines), **instance_strength(lines)}
 
     def strength_text(self) -> str:
         """'13 proved symbolically, 5 checked on instances only (shapes up to S = 8, A = 5, H = 200)', or ''."""
