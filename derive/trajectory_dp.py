@@ -37,6 +37,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
+from .backends import ModPrime
 from .notation import (
     Action, Expectation, InitialDistribution, Policy, Return, Reward, RewardProbability, Sample, State,
     TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
@@ -381,11 +382,19 @@ class _Plan:
             nxt[self.g_s2[pos & cur[self.g_s]]] = True
             reach.append(nxt)
         self.reach = reach
+        # Steps whose reachable states are the same share their tables: one small id per distinct set
+        # (reachability settles after a few steps), not the set's bytes rebuilt on every look-up.
+        seen: dict = {}
+        self.reach_class = [seen.setdefault(r.tobytes(), len(seen)) for r in reach]
+        self._member_rows: dict = {}
 
     def _members(self, p: int) -> np.ndarray:
         if not self.support:
             return np.arange(self.N)
-        return np.flatnonzero(self.step_positive & self.reach[p][self.g_s])
+        cls = self.reach_class[p]
+        if cls not in self._member_rows:
+            self._member_rows[cls] = np.flatnonzero(self.step_positive & self.reach[p][self.g_s])
+        return self._member_rows[cls]
 
     def _zeros(self):
         return self.bk.mul(self.bk.zero(), np.zeros(self.N, dtype=np.int64))
@@ -406,12 +415,12 @@ class _Plan:
         if (f.expr, f.var) not in self._timed:
             self._timed[(f.expr, f.var)] = f.var is not None and _depends_on_time(f.expr, f.var)
         timed = self._timed[(f.expr, f.var)]
-        members = self._members(p)
         key = (f.expr, x if timed else None, p if (timed or f.var is None) else None,
-               members.tobytes() if self.support else None)
-        if key not in self._cache:
-            self._cache[key] = self._evaluate(f, x, p, members)
-        return self._cache[key]
+               self.reach_class[p] if self.support else None)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._evaluate(f, x, p, self._members(p))
+        return found
 
     def _evaluate(self, f: _Factor, x, p: int, members):
         from .semantics import IllFormed, Undefined, Unsupported, _Env
@@ -493,26 +502,11 @@ class _Plan:
         start = {}
         for mask, c in self._choices([self._const(f) for f in term.consts], 0):
             start[(0, mask)] = bk.mul(ones, c) if c is not None else None
-        alpha = start
-        for p in range(H + 1):
-            common = [self._entry(f, x=p - off, p=p) for f, lo, hi, off in prods if lo <= p - off <= hi]
-            common += [self._entry(f, x=None, p=p) for f in fixed.get(p, [])]
-            new: dict = {}
-            for (vm, dm), vec in alpha.items():
-                for E in _subsets(full & ~vm):
-                    if not self._valid(E, vm, p, variables, offsets, lower, upper, constraints):
-                        continue
-                    factors = list(common)
-                    for w, j in index.items():
-                        if E >> j & 1:
-                            factors += [self._entry(f, x=p - offsets[w], p=p) for f in by_var[w]]
-                    for mask, table in self._choices(factors, dm):
-                        contrib = self._contract(vec, table)
-                        key = (vm | E, mask)
-                        new[key] = contrib if key not in new else _add(bk, new[key], contrib)
-            alpha = new
-        v = alpha.get((full, need), "zero")
-        d = alpha.get((full, need | 1), "zero") if self.track_outer else None
+        steps = _Steps(self, index, by_var, fixed, offsets, lower, upper, constraints, prods)
+        walk = _walk_mod_p if type(bk) is ModPrime and S < 2**14 else _walk
+        final = walk(self, steps, start)
+        v = final((full, need))
+        d = final((full, need | 1)) if self.track_outer else None
         return self._total(v), self._total(d)
 
     def _total(self, vec):
@@ -632,23 +626,6 @@ class _Plan:
             if lo + offsets[w] < 0 or hi + offsets[w] > self.H:
                 raise NotCovered(f"time variable {w} runs over {lo}..{hi}, outside the steps 0..{self.H}")
 
-    def _valid(self, E, vm, p, variables, offsets, lower, upper, constraints) -> bool:
-        placed_now = {w for j, (w, _, _) in enumerate(variables) if E >> j & 1}
-        before = {w for j, (w, _, _) in enumerate(variables) if vm >> j & 1}
-        for w in placed_now:
-            x = p - offsets[w]
-            lo, hi = lower[w], upper[w]
-            if isinstance(lo, int) and x < lo:
-                return False
-            if isinstance(hi, int) and x > hi:
-                return False
-        for first, second, strict in constraints:
-            if second in placed_now and not (first in before or (first in placed_now and not strict)):
-                return False
-            if first in placed_now and second in before:
-                return False
-        return True
-
 
 class _StepView:
     """An evaluator whose trajectory table is one step's batch (every other attribute shared)."""
@@ -661,6 +638,216 @@ class _StepView:
         view.outcomes = None if outcomes is None else _Columns(outcomes)
         view._traj_cache = ev._traj_cache  # Q_t, d_t, J: τ-free tables, safe to share
         return view
+
+
+# -- walking the steps ----------------------------------------------------------------------
+#
+# Both walks compute, for p = 0..H, new[(vm | E, mask)] += Σ_{s,a,o} vec[s] · Π factors[s, a, o, s'] over
+# every DP key (vm, dm), every placement E of time variables valid at p and every choice of
+# derivative parts (``_Plan._choices``), exactly as written out in the module docstring. What they
+# avoid is recomputing what does not change with p: which placements are valid (a p-free part and
+# a bit mask of the variables placeable at p), and the choice products, which depend only on the
+# factors' tables (cached by identity: a time-invariant factor gives the same table object at every
+# step once reachability has settled) and on dm, not on vm.
+
+class _Steps:
+    """The step-independent parts of one term's DP: valid placements, factor lists, cached choice products."""
+
+    def __init__(self, plan, index, by_var, fixed, offsets, lower, upper, constraints, prods):
+        self.plan, self.index, self.by_var, self.fixed, self.offsets = plan, index, by_var, fixed, offsets
+        self.constraints, self.prods = constraints, prods
+        self.names = {j: w for w, j in index.items()}
+        self.full = (1 << len(index)) - 1
+        # Variable j is placeable at step p when x = p − offset lies within its constant bounds.
+        self.window = {}
+        for w, j in index.items():
+            lo, hi = lower[w], upper[w]
+            self.window[j] = (lo + offsets[w] if isinstance(lo, int) else None,
+                              hi + offsets[w] if isinstance(hi, int) else None)
+        self._allowed: dict = {}
+        self._choice: dict = {}
+
+    def placeable(self, p: int) -> int:
+        bits = 0
+        for j, (lo, hi) in self.window.items():
+            if (lo is None or p >= lo) and (hi is None or p <= hi):
+                bits |= 1 << j
+        return bits
+
+    def allowed(self, vm: int) -> list:
+        """The placements E (in the order ``_subsets`` gives them) that the order constraints allow after vm."""
+        found = self._allowed.get(vm)
+        if found is None:
+            found = self._allowed[vm] = [E for E in _subsets(self.full & ~vm) if self._ordered(E, vm)]
+        return found
+
+    def _ordered(self, E: int, vm: int) -> bool:
+        placed_now = {self.names[j] for j in self.names if E >> j & 1}
+        before = {self.names[j] for j in self.names if vm >> j & 1}
+        for first, second, strict in self.constraints:
+            if second in placed_now and not (first in before or (first in placed_now and not strict)):
+                return False
+            if first in placed_now and second in before:
+                return False
+        return True
+
+    def common(self, p: int, *, skip_weight: bool = False) -> list:
+        """The entries present at every placement of step p: products over ranges holding p, fixed-step factors."""
+        plan = self.plan
+        out = [plan._entry(f, x=p - off, p=p) for f, lo, hi, off in self.prods if lo <= p - off <= hi
+               and not (skip_weight and f.kind == "weight")]
+        out += [plan._entry(f, x=None, p=p) for f in self.fixed.get(p, [])]
+        return out
+
+    def at(self, w, p: int) -> list:
+        return [self.plan._entry(f, x=p - self.offsets[w], p=p) for f in self.by_var[w]]
+
+    def choices(self, factors: list, dm: int) -> list:
+        """``_Plan._choices(factors, dm)``, computed once per list of tables (by identity) and dm."""
+        key = (tuple((id(v), id(d), delta) for v, d, delta in factors), dm)
+        found = self._choice.get(key)
+        if found is None:
+            found = self._choice[key] = (factors, self.plan._choices(factors, dm))  # factors kept: ids stay unique
+        return found[1]
+
+
+def _walk(plan, steps: _Steps, alpha: dict):
+    """The DP in any exact number system, key by key, in the order the keys arise (so that the first
+    error, a value a number system cannot represent, is the one a plain walk meets first)."""
+    for p in range(plan.H + 1):
+        common = steps.common(p)
+        place = steps.placeable(p)
+        at: dict = {}
+        new: dict = {}
+        for (vm, dm), vec in alpha.items():
+            for E in steps.allowed(vm):
+                if E & ~place:
+                    continue
+                factors = list(common)
+                for w, j in steps.index.items():
+                    if E >> j & 1:
+                        if w not in at:
+                            at[w] = steps.at(w, p)
+                        factors += at[w]
+                for mask, table in steps.choices(factors, dm):
+                    contrib = plan._contract(vec, table)
+                    key = (vm | E, mask)
+                    new[key] = contrib if key not in new else _add(plan.bk, new[key], contrib)
+        alpha = new
+    return lambda key: alpha.get(key, "zero")
+
+
+def _walk_mod_p(plan, steps: _Steps, start: dict):
+    """The same DP mod p with the keys stacked: each step is one batched product of the key vectors with
+    the S × S matrices Σ_{a,o} table[s, a, o, s'] of its transitions, the transitions built once for
+    every step whose tables are the same objects. Unknown values (None) are carried as a flag per key."""
+    bk, S, A, O = plan.bk, plan.S, plan.A, plan.O
+    p_mod = bk.p
+    nb = plan.n_deltas + 1
+    n_keys = 1 << (len(steps.index) + nb)
+    V = np.zeros((n_keys, S), dtype=np.int64)
+    unknown = np.zeros(n_keys, dtype=bool)
+    order = []
+    for (vm, dm), vec in start.items():
+        k = vm << nb | dm
+        order.append(k)
+        if vec is None:
+            unknown[k] = True
+        else:
+            V[k] = np.broadcast_to(np.asarray(vec, dtype=np.int64), (S,))
+    order = tuple(order)
+    weighted = plan.weights is not None
+    layouts: dict = {}
+    ops: dict = {}
+    for p in range(plan.H + 1):
+        common = steps.common(p, skip_weight=True)
+        place = steps.placeable(p)
+        layout = layouts.get((order, place))
+        if layout is None:
+            layout = layouts[(order, place)] = _layout(steps, order, place, nb)
+        first_seen, pairs = layout
+        at = {w: steps.at(w, p) for w in first_seen}  # the tables a plain walk would read, in its order
+        sig = (order, place, tuple((id(v), id(d), delta) for v, d, delta in common),
+               tuple(tuple((id(v), id(d), delta) for v, d, delta in at[w]) for w in first_seen))
+        op = ops.get(sig)
+        if op is None:
+            if len(ops) > 64:
+                ops.clear()
+            op = ops[sig] = _transitions(steps, pairs, common, at, nb, (S, A, O, S), p_mod, weighted)
+        k1, k2, t_of, tables, mats, table_unknown, next_order = op
+        if weighted:  # every product carries the step's weight w_p(s, a, o, s′) (its derivative is 0)
+            w = np.asarray(plan.weights[p], dtype=np.int64)
+            mats = (np.multiply(tables, w) % p_mod).sum(axis=(2, 3)) % p_mod
+        X = V[k1]
+        M = mats[t_of]
+        # X < 2^31 split into 16-bit halves: each product < 2^47, so a sum of S of them fits in int64.
+        hi = np.matmul((X >> 16)[:, None, :], M)[:, 0, :] % p_mod
+        lo = np.matmul((X & 0xFFFF)[:, None, :], M)[:, 0, :]
+        C = (hi * 65536 + lo) % p_mod
+        V = np.zeros((n_keys, S), dtype=np.int64)
+        np.add.at(V, k2, C)
+        V %= p_mod
+        spread = unknown[k1] | table_unknown
+        unknown = np.zeros(n_keys, dtype=bool)
+        unknown[k2[spread]] = True
+        order = next_order
+    present = set(order)
+
+    def final(key):
+        vm, dm = key
+        k = vm << nb | dm
+        if k not in present:
+            return "zero"
+        return None if unknown[k] else V[k]
+
+    return final
+
+
+def _layout(steps: _Steps, order: tuple, place: int, nb: int):
+    """For keys ``order`` at a step where the variables ``place`` are placeable: the variables whose
+    tables are read, in the order a plain walk first reads them, and the (key, vm, dm, E) it visits."""
+    low = (1 << nb) - 1
+    first_seen, pairs = [], []
+    for k in order:
+        vm, dm = k >> nb, k & low
+        for E in steps.allowed(vm):
+            if E & ~place:
+                continue
+            pairs.append((k, vm, dm, E))
+            for w, j in steps.index.items():
+                if E >> j & 1 and w not in first_seen:
+                    first_seen.append(w)
+    return first_seen, pairs
+
+
+def _transitions(steps: _Steps, pairs, common, at, nb: int, shape, p_mod: int, weighted: bool):
+    """One step's transitions key → key as index arrays, with their product tables (stacked, full shape)
+    and, unweighted, their S × S matrices Σ_{a,o} table; plus which are unknown and the next keys' order."""
+    k1, k2, t_of = [], [], []
+    tables, slot = [], {}
+    next_order: dict = {}
+    for k, vm, dm, E in pairs:
+        factors = list(common)
+        for w, j in steps.index.items():
+            if E >> j & 1:
+                factors += at[w]
+        for mask, table in steps.choices(factors, dm):
+            key = (vm | E) << nb | mask
+            if id(table) not in slot:
+                slot[id(table)] = len(tables)
+                tables.append(table)
+            k1.append(k)
+            k2.append(key)
+            t_of.append(slot[id(table)])
+            next_order.setdefault(key, None)
+    table_unknown = np.array([tables[t] is None for t in t_of], dtype=bool)
+    full = np.zeros((max(len(tables), 1),) + shape, dtype=np.int64)
+    for t, table in enumerate(tables):
+        if table is not None:
+            full[t] = np.broadcast_to(np.asarray(table, dtype=np.int64), shape)
+    mats = None if weighted else full.sum(axis=(2, 3)) % p_mod  # A·O entries < 2^31 each: no overflow
+    return (np.array(k1, dtype=np.intp), np.array(k2, dtype=np.intp), np.array(t_of, dtype=np.intp), full, mats,
+            table_unknown, tuple(next_order))
 
 
 def _depends_on_time(e: Expr, w) -> bool:

@@ -313,3 +313,131 @@ def test_random_product_weights_agree_with_per_trajectory_enumeration():
             right = ev.evaluate(rhs, slots={tau: members}, batch=members.size).val
             every = bool(np.all(np.broadcast_to(left, members.shape) == np.broadcast_to(right, members.shape)))
             assert trajectory_dp.free_trajectory_identity(ev, lhs, rhs, rng) is every, (name, inst.name)
+
+
+# -- the stacked mod-p walk against the plain key-by-key walk ---------------------------------
+# Mod p the DP runs as a batched product of all its key vectors with per-step S × S matrices
+# (trajectory_dp._walk_mod_p); every other number system walks key by key (trajectory_dp._walk),
+# which is the DP as the module docstring writes it. The two must give the same residues, the same
+# unknowns (None) and the same refusals, on shapes far past what enumeration can check.
+
+class _plain_walk:
+    def __enter__(self):
+        self.orig = trajectory_dp._walk_mod_p
+        trajectory_dp._walk_mod_p = trajectory_dp._walk
+
+    def __exit__(self, *exc):
+        trajectory_dp._walk_mod_p = self.orig
+
+
+def _outcome(run):
+    try:
+        d = run()
+    except NotCovered as exc:
+        return ("not covered", str(exc))
+    return tuple(None if v is None else int(np.asarray(v)) for v in (d.val, d.der))
+
+
+def _chain(S=4, A=2, horizon=30, seed=0):
+    """A chain that reaches one more state per step (reachability settles only after S − 1 steps),
+    with zero-probability transitions and a zero-probability action (a direct policy on the boundary)."""
+    from derive.policies import DirectPolicy
+
+    rng = random.Random(seed)
+    tr = []
+    for s_ in range(S):
+        row = []
+        for a_ in range(A):
+            nxt = [F(0)] * S
+            nxt[min(s_ + 1, S - 1)] += F(rng.randint(1, 3), 4)
+            nxt[s_] += 1 - sum(nxt)
+            row.append(nxt)
+        tr.append(row)
+    mdp = FiniteMDP.from_tables([F(1)] + [F(0)] * (S - 1), tr,
+                                [[[F(rng.randint(-3, 3), 2) for _ in range(S)] for _ in range(A)] for _ in range(S)],
+                                horizon=horizon, discount=F(rng.randint(1, 9), 10), name="chain")
+    point = []
+    for s_ in range(S):
+        w = [rng.randint(1, 5) for _ in range(A)]
+        if s_ == 1:
+            w[0] = 0  # π(0|1) = 0: trajectories through it have P(τ;θ) = 0
+        point += [F(v, sum(w)) for v in w]
+    return Instance(mdp, DirectPolicy(S, A), tuple(point), name="chain")
+
+
+def _fast_walk_instances():
+    rng = random.Random(21)
+    big = _big(S=3, A=2, horizon=45, seed=3)
+    out = [big, _chain(), _chain(S=3, A=3, horizon=12, seed=1), _big(S=6, A=3, horizon=8, seed=5)]
+    rewards = Instance(_with_random_rewards(big.mdp, rng), big.policy, big.point, name="random rewards")
+    out.append(rewards)
+    out += stress_cases(random.Random(3))[:3]   # μ and P(s'|s,a) depend on θ: dμ, dP carried
+    return out
+
+
+FAST_WALK_SHAPES = {**COVERED, "Σ_{P>0} R P ∇log P": sum_tau(unevaluated_mul(R(), P(), grad(sp.log(P()))),
+                                                             support=True),
+                    "Σ_{P>0} ∇P/P R": sum_tau(unevaluated_mul(grad(P()), P() ** -1, R()), support=True),
+                    "Σ_τ ∇P/P R (undefined: refused)": sum_tau(unevaluated_mul(grad(P()), P() ** -1, R()))}
+
+
+@pytest.mark.parametrize("shape", sorted(FAST_WALK_SHAPES))
+def test_stacked_walk_equals_the_plain_walk(shape):
+    expr = FAST_WALK_SHAPES[shape]
+    rng = random.Random(hash(shape) % 1000)
+    for inst in _fast_walk_instances():
+        direction = inst.policy.tangent([F(rng.randrange(1, 2**30)) for _ in range(inst.n_params)])
+        base = [F(rng.randint(-9, 9), rng.randint(1, 4)) for _ in range(inst.mdp.n_states)]
+        p = random_prime(rng)
+        ints = {x: 0, b: 0}
+
+        def run():
+            return trajectory_dp.evaluate(Evaluator(inst, ModPrime(p), direction, baseline=base), expr, ints=ints)
+
+        fast = _outcome(run)
+        with _plain_walk():
+            plain = _outcome(run)
+        assert fast == plain, (shape, inst.name, fast, plain)
+
+
+def test_stacked_walk_can_fail_a_wrong_value():
+    # The comparison above is not vacuous: the walks' values differ for sums that differ by one step.
+    inst = _big(S=3, A=2, horizon=45, seed=3)
+    ev = Evaluator(inst, ModPrime(2**31 - 1), [F(k + 1) for k in range(inst.n_params)])
+    full = _outcome(lambda: trajectory_dp.evaluate(ev, expectation(unevaluated_mul(R(), sum_t(LOGPI)))))
+    slip = expectation(unevaluated_mul(R(), sum_t(LOGPI, upper=H - 1)))
+    short = _outcome(lambda: trajectory_dp.evaluate(ev, slip))
+    with _plain_walk():
+        plain_short = _outcome(lambda: trajectory_dp.evaluate(ev, slip))
+    assert full != short and short == plain_short
+
+
+@pytest.mark.parametrize("claim", sorted({**FREE_TRUE, **FREE_FALSE}))
+def test_stacked_walk_equals_the_plain_walk_under_product_weights(claim):
+    # The weighted DP (lines about a free τ): a fresh weight table at every step, so nothing is reused.
+    lhs, rhs = {**FREE_TRUE, **FREE_FALSE}[claim]
+    body = sp.Add(lhs, sp.Mul(-1, rhs, evaluate=False), evaluate=False)
+    for k, inst in enumerate(_fast_walk_instances()):
+        for support in (True, False):
+            rng = random.Random(100 + k)
+            p = random_prime(rng)
+            direction = [F(rng.randrange(1, 99)) for _ in range(inst.n_params)]
+            weights = trajectory_dp.random_weights(Evaluator(inst, ModPrime(p), direction), rng)
+
+            def run():
+                ev = Evaluator(inst, ModPrime(p), direction)
+                return trajectory_dp.weighted_sum(ev, TrajectorySum(body, tau, support), weights)
+
+            fast = _outcome(run)
+            with _plain_walk():
+                plain = _outcome(run)
+            assert fast == plain, (claim, inst.name, support, fast, plain)
+
+
+def test_stacked_walk_equals_enumeration_where_reachability_grows():
+    # The chain reaches one more state per step: tables built per reachable set, checked against every trajectory.
+    inst = _chain(S=3, A=2, horizon=3, seed=2)  # 3,888 trajectories: enumeration in exact rationals stays cheap
+    rng = random.Random(4)
+    for shape in ("Σ_{P>0} P ∇log P", "Σ_{P>0} R (no weight)", "E[Σ_t ∇log π Σ_{u>t} r_u]", "Σ_τ P / Π_t π_t",
+                  "E[Σ_t ∇log π_t Σ_{u=t}^{H} ∇log π_u]"):
+        _compare(inst, COVERED[shape], rng, must_cover=True)
