@@ -47,7 +47,8 @@ from .report import (
     ProofReport, StepReport,
 )
 from .semantics import (
-    MAX_TERMS, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point, trajectory_text,
+    MAX_TERMS, TRAJECTORY_BUDGET, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point,
+    trajectory_text,
 )
 from .symbolic import Pending, SymbolicResult, follows_from_lemma, in_background, prove, same_form
 from .text import to_text
@@ -1190,20 +1191,39 @@ def _minimized(lhs, rhs, relation, inst: Instance, out: InstanceOutcome, seed: i
     return (small, result) if size(small) <= size(inst) else (inst, out)
 
 
-SHORTER_BUDGET = 10.0  # seconds spent looking for a shorter horizon on a large MDP
+# The search for a shorter horizon is bounded by work counted, not by seconds: a wall-clock budget
+# made the counterexample reported depend on the machine's load (the same step and seed gave the
+# large MDP cut to H = 10 on a quiet machine and the uncut one on a busy machine).
+SHORTER_WORK = 64_000_000  # trajectory-steps (trajectories × (H + 2)) enumerated, summed over the horizons tried
+SHORTER_HORIZONS = 256     # horizons tried at most (each DP-route candidate costs ~50 ms; the battery's H ≤ 200)
+
+
+def _shorter_cost(mdp) -> int:
+    """The work a cut MDP is charged: its trajectory-steps where it can be enumerated, else one DP pass."""
+    n = mdp.n_trajectories
+    if mdp.reward_distribution:  # each trajectory once per sequence of reward outcomes (as it is enumerated)
+        n *= max(len(o) for row in mdp.reward_distribution for o in row) ** (mdp.horizon + 1)
+    if n <= TRAJECTORY_BUDGET:
+        return n * (mdp.horizon + 2)
+    return mdp.n_states ** 2 * mdp.n_actions * (mdp.horizon + 1)  # by DP over time: S × S·A per step
 
 
 def _shorter(inst: Instance, fails) -> Instance | None:
-    """The large MDP cut to the shortest horizon (tried from 1 up, within a time budget) on which the step fails."""
+    """The large MDP cut to the shortest horizon (tried from 1 up, within a work budget) on which the step fails.
+
+    The budget is a count (``SHORTER_WORK``, ``SHORTER_HORIZONS``), so the same step and seed report
+    the same counterexample on any machine; a horizon whose cost would pass it ends the search.
+    """
     from .mdp import FiniteMDP
 
-    mdp, start = inst.mdp, time.perf_counter()
-    for h in range(1, mdp.horizon):
-        if time.perf_counter() - start > SHORTER_BUDGET:
-            return None
+    mdp, spent = inst.mdp, 0
+    for h in range(1, min(mdp.horizon, SHORTER_HORIZONS + 1)):
         cut = FiniteMDP.from_tables(mdp.initial, mdp.transitions, None if mdp.reward_distribution else mdp.rewards,
                                     reward_distribution=mdp.reward_distribution or None, horizon=h,
                                     discount=mdp.discount, name=f"{mdp.name}, cut to H = {h}")
+        spent += _shorter_cost(cut)
+        if spent > SHORTER_WORK:
+            return None
         cand = Instance(cut, inst.policy, inst.point, name=cut.name, environment=inst.environment)
         if fails(cand):
             return cand
