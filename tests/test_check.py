@@ -79,3 +79,44 @@ def test_report_json_has_the_documented_keys(seed_report):
     data = seed_report.to_dict()
     assert {"name", "verified", "steps", "derivations"} <= set(data)
     assert {"rule", "verdict", "counterexample"} <= set(data["steps"][0])
+
+
+# -- the search for a shorter failing horizon on a large MDP ------------------------------------
+
+def _long_thin():
+    from derive.battery import random_mdp
+    from derive.policies import TabularSoftmax
+    from derive.semantics import Instance
+    import random as _random
+
+    mdp = random_mdp(_random.Random(3), shape=(2, 2, 60), name="long")
+    return Instance(mdp, TabularSoftmax(2, 2), (1, 2, 3, 1), name="long")
+
+
+def test_the_shorter_horizon_found_does_not_depend_on_the_clock(monkeypatch):
+    # A slow machine (every clock read 100 s later) finds the same shortest failing horizon.
+    import derive.check as check
+
+    clock = iter(range(0, 10**9, 100))
+    monkeypatch.setattr(check.time, "perf_counter", lambda: float(next(clock)))
+    tried = []
+    found = check._shorter(_long_thin(), lambda c: tried.append(c.mdp.horizon) or c.mdp.horizon >= 10)
+    assert found is not None and found.mdp.horizon == 10 and tried == list(range(1, 11))
+
+
+def test_the_shorter_horizon_search_stops_at_its_work_budget(monkeypatch):
+    # Past the budget the search ends (no cut reported) instead of enumerating on; under it, the same cut is found.
+    import derive.check as check
+
+    inst = _long_thin()
+    cost = sum(check._shorter_cost(cut) for cut in
+               [type(inst.mdp).from_tables(inst.mdp.initial, inst.mdp.transitions, inst.mdp.rewards, horizon=h,
+                                           discount=inst.mdp.discount) for h in range(1, 11)])
+    monkeypatch.setattr(check, "SHORTER_WORK", cost - 1)
+    assert check._shorter(inst, lambda c: c.mdp.horizon >= 10) is None
+    monkeypatch.setattr(check, "SHORTER_WORK", cost)
+    assert check._shorter(inst, lambda c: c.mdp.horizon >= 10).mdp.horizon == 10
+    tried = []
+    monkeypatch.setattr(check, "SHORTER_HORIZONS", 12)
+    monkeypatch.setattr(check, "SHORTER_WORK", 10**12)
+    assert check._shorter(inst, lambda c: tried.append(c.mdp.horizon) or False) is None and tried == list(range(1, 13))
