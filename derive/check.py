@@ -112,19 +112,27 @@ def _subst(e, mapping: dict):
     """e with the free occurrences of the mapping's symbols replaced, nothing evaluated (P/P stays P/P)."""
     if not mapping or not isinstance(e, sp.Basic):
         return e
+    # One evaluate(False) block for the whole walk, not one per rebuilt node: each toggle clears SymPy's cache.
+    with sp.evaluate(False):
+        return _subst_walk(e, mapping)
+
+
+def _subst_walk(e, mapping: dict):
+    if not mapping or not isinstance(e, sp.Basic):
+        return e
     if e in mapping:
         return mapping[e]
     if not e.args:
         return e
     if isinstance(e, (sp.Sum, sp.Product)):
         bound = {lim[0] for lim in e.limits}
-        body = _subst(e.function, {k: v for k, v in mapping.items() if k not in bound})
-        limits = [sp.Tuple(v, _subst(lo, mapping), _subst(hi, mapping)) for v, lo, hi in e.limits]
+        body = _subst_walk(e.function, {k: v for k, v in mapping.items() if k not in bound})
+        limits = [sp.Tuple(v, _subst_walk(lo, mapping), _subst_walk(hi, mapping)) for v, lo, hi in e.limits]
         return _rebuild(e, (body, *limits))
     if isinstance(e, _Binder) and e.variable in mapping:
         inner = {k: v for k, v in mapping.items() if k != e.variable}
-        return _rebuild(e, (_subst(e.args[0], inner), *e.args[1:]))
-    args = tuple(_subst(a, mapping) for a in e.args)
+        return _rebuild(e, (_subst_walk(e.args[0], inner), *e.args[1:]))
+    args = tuple(_subst_walk(a, mapping) for a in e.args)
     return e if args == e.args else _rebuild(e, args)
 
 
