@@ -179,7 +179,8 @@ class _Weighted:
         diff = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
         self.terms = split_by_trajectory(diff, self.keys)
         self.fresh = {k: sp.Dummy(f"τ{j}") for j, k in enumerate(self.keys)}
-        self.bodies = [{k: self._body(k, parts.get(k, [])) for k in self.keys} for _, parts in self.terms]
+        with sp.evaluate(False):  # one block for every body, not one per substitution: each toggle clears SymPy's cache
+            self.bodies = [{k: self._body(k, parts.get(k, [])) for k in self.keys} for _, parts in self.terms]
         self.plans: dict = {}
         self.seen: dict = {}
 
