@@ -29,7 +29,7 @@ from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
-from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
+from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, rebuild, shift_time
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -127,7 +127,9 @@ def document_time(expr, base: int):
     """An expression of derive's 0-based time printed back in the document's time (n = H + 1)."""
     if base == 0 or not isinstance(expr, sp.Basic):
         return expr
-    steps = (State, Action, Reward, RewardProbability)
+    from .transform import TimeHat
+
+    steps = (State, Action, Reward, RewardProbability, TimeHat)
 
     def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
         if isinstance(e, steps):
@@ -158,6 +160,53 @@ def _show(expr, base: int) -> str:
         return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
                                    for x in expr.items) + r"\}"
     return to_latex(document_time(expr, base), as_written=True)
+
+
+def _hat_parameter(e):
+    """The index a defining side Â_t or R̂^{(i)} binds: (kind, variable, offset), or None for ĝ; and a problem."""
+    if not isinstance(e, IndexedHat):
+        return None, ""
+    k = sp.sympify(e.index)
+    syms = k.free_symbols
+    if len(syms) == 1:
+        v = next(iter(syms))
+        c = sp.expand(k - v)
+        if c.is_Integer and (e.kind == "time" or c == 0):
+            return (e.kind, v, c), ""
+    shown = "_{%s}" % sp.sstr(k) if e.kind == "time" else "^{(%s)}" % sp.sstr(k)
+    return None, (f"{e.hat.name}{shown} defined at an index that is not one variable: the subscript has no "
+                  f"reading (define it at t, or at the sample i)")
+
+
+def _indexed_hats(e, hats):
+    """e with every Â_k replaced by the definition of Â at index k (and a problem, '' when none)."""
+    found = [h for h in sp.preorder_traversal(e) if isinstance(h, IndexedHat)]
+    if not found:
+        return e, ""
+    repl = {}
+    for h in found:
+        name = h.hat.name
+        written = "%s_{%s}" % (name, sp.sstr(h.index)) if h.kind == "time" else "%s^{(%s)}" % (name, sp.sstr(h.index))
+        if name not in hats:
+            return e, f"{written} is used before a line defines {name}"
+        body, line, param = hats[name]
+        if param is None or param[0] != h.kind:
+            how = "without an index" if param is None else ("with a time index" if param[0] == "time" else
+                                                             "with a sample index")
+            return e, f"the index of {written} has no reading: line {line} defines {name} {how}"
+        _, v, c = param
+        bound = {lim[0] for x_ in sp.preorder_traversal(body) if isinstance(x_, (Sum, Product)) for lim in x_.limits}
+        bound |= {x_.variable for x_ in sp.preorder_traversal(body) if hasattr(x_, "variable")
+                  and isinstance(getattr(x_, "variable"), sp.Symbol)}
+        if sp.sympify(h.index).free_symbols & (bound - {v}):
+            return e, f"{written}: its index is a variable the definition on line {line} sums over"
+        repl[h] = body.xreplace({v: _evaluated_index(h.index - c)})
+    return e.xreplace(repl), ""
+
+
+def _evaluated_index(k):
+    k = sp.expand(sp.sympify(k))
+    return k
 
 
 def _reading_text(rd: Reading, base: int) -> str:
@@ -758,12 +807,20 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             e = sides[j]
             if not isinstance(e, sp.Basic):
                 continue
-            if isinstance(e, HatName) and e.name not in hats and j + 1 < len(sides) and relations[j] == "=" \
+            head = e.hat if isinstance(e, IndexedHat) else e
+            if isinstance(head, HatName) and head.name not in hats and j + 1 < len(sides) and relations[j] == "=" \
                     and not (isinstance(sides[j + 1], sp.Basic) and sides[j + 1].has(HatName)):
-                hats[e.name] = (sides[j + 1], row.line)
+                param, problem = _hat_parameter(e)
+                if problem:
+                    break
+                hats[head.name] = (sides[j + 1], row.line, param)
                 defines.append(j)
-                notes.append(f"{e.name} defined as {_show(sides[j + 1], base)}")
+                notes.append(f"{_show(e, base)} defined as {_show(sides[j + 1], base)}")
                 continue
+            e, problem = _indexed_hats(e, hats)
+            if problem:
+                break
+            sides[j] = e
             if isinstance(e, HatName) and e.name in hats and j + 1 < len(sides) and relations[j] == "=" \
                     and not same_form(hats[e.name][0], sides[j + 1]) and j == 0:
                 problem = (f"{e.name} is defined again with a different meaning (line {hats[e.name][1]} defines it "
@@ -773,6 +830,11 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             unknown = [h.name for h in names if h.name not in hats]
             if unknown:
                 problem = f"{unknown[0]} is used before a line defines it"
+                break
+            indexed = [h.name for h in names if hats[h.name][2] is not None]
+            if indexed:
+                problem = (f"{indexed[0]} is written without the index its definition on line "
+                           f"{hats[indexed[0]][1]} gives it: which one is meant?")
                 break
             if names:
                 sides[j] = e.xreplace({h: hats[h.name][0] for h in names})

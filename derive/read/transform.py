@@ -31,7 +31,8 @@ from ..notation import (
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
+           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT",
+           "IndexedHat", "TimeHat", "SampleHat"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -51,6 +52,44 @@ class ReadError(ValueError):
 
 class HatName(Symbol):
     """A name being defined in the line, such as ĝ."""
+
+
+class IndexedHat(Expr):
+    """A defined name with an index, such as Â_t or R̂^{(i)}: its definition at that index."""
+
+    kind = ""
+
+    def __new__(cls, hat, index):
+        return Expr.__new__(cls, hat, sp.sympify(index))
+
+    @property
+    def hat(self):
+        return self.args[0]
+
+    @property
+    def index(self):
+        return self.args[1]
+
+    def _sympystr(self, printer):
+        return "%s_%s" % (self.hat.name, printer._print(self.index))
+
+
+class TimeHat(IndexedHat):
+    """Â_k: a name defined with a time index, at step k (k in derive's 0-based steps)."""
+
+    kind = "time"
+
+    def _latex(self, printer):
+        return r"%s_{%s}" % (self.hat.name, printer._print(self.index))
+
+
+class SampleHat(IndexedHat):
+    """R̂^{(k)}: a name defined with a sample index, for the sample k."""
+
+    kind = "sample"
+
+    def _latex(self, printer):
+        return r"%s^{(%s)}" % (self.hat.name, printer._print(self.index))
 
 
 @dataclass(frozen=True)
@@ -287,6 +326,9 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value} without a subscript: what does it run over?")
         if lo_part.kind == "expr":
             var = lo_part.a
+            if hi is not None:   # Σ_t^{3}, Σ_τ^{5}: an upper limit without a lower one is never dropped
+                raise ReadError(f"{op.value}_{{{sp.sstr(var)}}}^{{{sp.sstr(hi)}}}: an upper limit without a lower "
+                                f"one has no reading; write _{{{sp.sstr(var)}=…}}^{{…}}")
             if _is_traj(var) and var != UNMARKED or var == tau:
                 if not is_sum:
                     raise ReadError("a product over trajectories")
@@ -460,6 +502,16 @@ class RowTransformer(Transformer):
 
     def _symbol(self, name, sub, sample):
         if isinstance(name, HatName):
+            # An index on a defined name is read with its meaning (the definition at that index),
+            # never dropped: the document substitutes it where the name is defined with one.
+            if sub is not None and sample is not None:
+                raise ReadError(f"{name} with both a subscript and a sample index: no reading")
+            if sub is not None:
+                if sub.kind != "expr":
+                    raise ReadError(f"the subscript of {name} has no reading")
+                return TimeHat(name, self._time(sub.a))
+            if sample is not None:
+                return SampleHat(name, _evaluated(sample))
             return name
         traj = UNMARKED if sample is None else Sample(_evaluated(sample))
         if name == r"\pi" and sub is not None and sub.a == theta and sample is None:
@@ -541,6 +593,8 @@ class RowTransformer(Transformer):
         sub_v = None if sub is None else sub.a
         if isinstance(name, HatName):
             raise ReadError(f"{name} applied to arguments")
+        if sub is not None and sub.kind != "expr":
+            raise _no_reading(sub_v, name)
         if name in ("f", "g") and sub is None:
             if len(values) != 1:
                 raise ReadError(f"{name}(…) takes one argument")
@@ -558,9 +612,13 @@ class RowTransformer(Transformer):
         if name in (r"\mu", r"\rho"):
             if name == r"\rho" and sub_v != 0:
                 raise ReadError("ρ without the subscript 0 (ρ_0(s_0) is the start distribution)")
+            if name == r"\mu" and sub is not None:
+                raise _no_reading(sub_v, name)
             if len(values) == 1 and isinstance(values[0], State) and values[0].args[1] == 0:
                 return InitialDistribution(values[0])
             raise ReadError(f"{name}(…) is the start distribution: it takes s_0 (s_1 in 1-based time)")
+        if name in ("R", "J", "b") and sub is not None:
+            raise _no_reading(sub_v, name)
         if name == "R":
             if len(values) == 1 and _is_traj(values[0]):
                 return Return(values[0])
@@ -613,7 +671,11 @@ class RowTransformer(Transformer):
 
     def _policy(self, values, seps, sub_v):
         head = values[0]
+        if sub_v not in (None, theta):   # π_H, π_0, π_{old}: another policy, never π_θ
+            raise _no_reading(sub_v, r"\pi")
         if _is_traj(head):
+            if any(v_ != theta for v_ in values[1:]):
+                raise ReadError("π(τ …): only θ may follow the bar")
             if sub_v == theta or (len(values) == 2 and values[1] == theta):
                 self._note("π(τ|θ) read as the trajectory's probability P(τ;θ)")
                 return TrajectoryProbability(head, theta)
@@ -633,6 +695,8 @@ class RowTransformer(Transformer):
         return Policy(a_, s_, theta)
 
     def _gradient(self, sub, body):
+        if sub.kind != "expr":   # ∇_{θ=θ_0}: an evaluation point is no part of derive's ∇_θ
+            raise ReadError("∇ with a subscript that is not one variable has no reading")
         var = sub.a
         if var == theta:
             return Derivative(body, theta)
@@ -714,7 +778,7 @@ class RowTransformer(Transformer):
     def integral(self, tok, limits, body, d, var):
         lo, hi = limits
         v = self._token_value(var)
-        if v != tau or hi is not None or (lo is not None and lo.a != tau):
+        if v != tau or hi is not None or (lo is not None and (lo.kind != "expr" or lo.a != tau)):
             raise ReadError("∫ … d…: only an integral over trajectories, ∫_τ … dτ")
         self._note("∫_τ … dτ read as Σ_τ: the trajectories of a finite MDP are a finite set")
         return self._trajectory_sum(body)
@@ -890,6 +954,14 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def _no_reading(sub_v, name) -> ReadError:
+    """The refusal of a subscript derive has no reading for (never dropped)."""
+    from ..latex import to_latex
+
+    shown = "{…}" if sub_v is None else "{%s}" % (to_latex(sub_v) if isinstance(sub_v, sp.Basic) else sub_v)
+    return ReadError(f"the subscript _{shown} on {name} has no reading in derive's notation")
 
 
 def _speaks_of_sample_i(body) -> bool:
