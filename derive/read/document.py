@@ -619,7 +619,8 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
 
 
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?P<body>[^$]+?)(?<!\\)\$|\\\((?P<paren>.+?)\\\)", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?![$\s])(?P<body>(?:[^$\f\n]|\n(?![ \t]*\n))+?)(?<![\s\\])\$(?![\d$])"
+                          r"|\\\((?P<paren>.+?)\\\)", re.S)
 _RELATION_TEXT = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt)(?![A-Za-z])")
 
 
@@ -651,13 +652,15 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         from ..battery import fresh_seed
 
         seed = fresh_seed()
-    defined = tuple(macros(text))
-    tex = True if path.endswith(".tex") else None
+    from .extract import is_tex
+
+    tex = is_tex(text, path)   # the extension decides; only an unknown one is sniffed, outside code
+    defined = tuple(macros(text, tex=tex))
     rows = extract_rows(text, tex=tex)
     masked = mask(text, tex=tex)
     placed = equations(rows, text, masked)
     rows = [eq.row for eq in placed]
-    redefined = def_macros(text)
+    redefined = def_macros(text, tex=tex)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
              for r in rows]
     base, base_note = time_base_evidence(trees)
