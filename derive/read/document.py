@@ -719,6 +719,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     groups: list[int] = []             # the source rows of displays, in order
     chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
     pieces_in: dict[int, int] = {}     # source row -> how many equations or expressions it holds
+    block_of: dict[int, int] = {}      # source row -> its display
+    row_leads: dict[int, bool] = {}    # source row -> whether its first piece starts with a relation
     last_display_end = -1   # where the last display row read so far ends
     for k, (row, rd) in enumerate(zip(rows, readings)):
         if k and rows[k - 1].kind == "display":
@@ -735,6 +737,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 groups.append(eq.group)
             first_of_row = pieces_in.get(eq.group, 0) == 0
             pieces_in[eq.group] = pieces_in.get(eq.group, 0) + 1
+            block_of[eq.group] = row.block
+            if first_of_row:
+                row_leads[eq.group] = isinstance(rd, Reading) and rd.lead is not None
             claim_above = row.block if isinstance(rd, Reading) and (rd.relations or rd.lead) else None
             aside = None
         above_group = groups[-2] if row.kind == "display" and len(groups) >= 2 else None
@@ -901,7 +906,14 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 continue
             side_by_side = chains_of.get(above_group, {}) if above_group is not None else {}
             # A piece after a space on its own row continues the piece before it ("a = b \quad = c").
-            beside = eq.pair < 0 and not first_of_row
+            # So does '= c' in a later column pair of a row that starts with its own left side
+            # ("a &= b && = c" is the chain a = b = c as typeset), whatever the row above holds.
+            beside = not first_of_row and (eq.pair < 0 or not row_leads.get(eq.group, False))
+            if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2 \
+                    and block_of.get(above_group) != row.block:
+                refuse(f"a row starting with '=' after a display whose last row holds {pieces_in[above_group]} "
+                       f"equations side by side: which one does it continue? Write its left side", "step")
+                continue
             if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2:
                 # The row above holds several equations: '=' continues the one in its own column pair.
                 if eq.pair not in side_by_side:
