@@ -33,7 +33,7 @@ from .derivation import UNBIASED
 from .text import to_text
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
-    factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
+    factorisation_with_rewards, PathProbability, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
     gamma, i, m, nonnegative, tau, theta,
 )
 
@@ -426,6 +426,8 @@ def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False, avoid: 
     if unfold_probability:
         # Trajectories that record their rewards (seed 004) have the factors P(r_t|a_t,s_t) too.
         factor = factorisation_with_rewards if rewards else factorisation
+        # P(τ;θ) of the states and actions alone has no reward factors, whatever τ records.
+        e = e.replace(lambda x: isinstance(x, PathProbability), lambda x: factorisation(x.args[0]))
         e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factor(x.args[0]))
         e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
         # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.

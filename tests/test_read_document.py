@@ -413,3 +413,24 @@ def test_a_row_starting_with_equals_after_a_display_of_two_equations_is_refused(
             "and\n\\begin{align}\n&= 0 \\cdot 2\n\\end{align}\n")
     rep = _check(text, seed=7, path="a.tex")
     assert _verdicts(rep)[-1][1] == NOT_UNDERSTOOD, _verdicts(rep)
+
+
+# -- P(τ;θ) factorised without reward factors, in a document with random rewards --------------------
+
+_RETURN = "$$\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^t r_t\n$$\n"
+
+
+@pytest.mark.parametrize("factorisation, verdict", [
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", HOLDS),   # the marginal: true
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t) P(r_t \mid a_t, s_t)", HOLDS),
+    (r"\mu(s_0) \prod_{t=0}^{H-1} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", FAILS),   # a step short
+    (r"\prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", FAILS),              # no μ
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t) P(r_t \mid a_t, s_t)"
+     r" P(r_t \mid a_t, s_t)", FAILS),                                                            # rewards twice
+])
+def test_the_factorisation_in_a_document_with_random_rewards(factorisation, verdict):
+    rep = _check(f"$$\nP(\\tau;\\theta) = {factorisation}\n$$\n\n" + _RETURN, seed=7)
+    assert rep.battery == "rewards", rep.battery
+    first = [ln for ln in rep.lines if ln.kind != "result"][0]
+    assert first.verdict == verdict, first
+    assert "contradicts itself" not in (first.detail or "") + " ".join(str(s_) for s_ in first.steps)

@@ -209,6 +209,29 @@ def _evaluated_index(k):
     return k
 
 
+def _path_probability(rd: Reading) -> Reading:
+    """With random rewards, P(τ;θ) in a line that writes the dynamics but no P(r|s,a): its states and actions.
+
+    τ records its rewards, so P(τ;θ) has the factors P(r_t|s_t,a_t); a line factorising it without
+    them (μ Π π_θ P(s'|s,a), as every course writes it) means the probability of the path of states
+    and actions, the rewards marginalised. Both checks read it so: the prover unfolds it without
+    reward factors, the instances evaluate the marginal.
+    """
+    from ..notation import PathProbability, TrajectoryProbability, Transition
+
+    basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)]
+    if not any(s_.has(Transition) for s_ in basics) or any(s_.has(RewardProbability) for s_ in basics):
+        return rd
+    found = {p_ for s_ in basics for p_ in s_.atoms(TrajectoryProbability) if type(p_) is TrajectoryProbability}
+    if not found:
+        return rd
+    swap = {p_: PathProbability(*p_.args) for p_ in found}
+    note = ("P(τ;θ) read as the probability of τ's states and actions (its random rewards marginalised): "
+            "the line writes the dynamics without the reward factors P(r_t|s_t,a_t)")
+    return replace(rd, sides=[s_.xreplace(swap) if isinstance(s_, sp.Basic) else s_ for s_ in rd.sides],
+                   notes=list(rd.notes) + [note])
+
+
 def _reading_text(rd: Reading, base: int) -> str:
     rel = {"=": "=", "~": r"\approx", "<-": r"\leftarrow"}
     out = (f"{rel.get(rd.lead, rd.lead)} " if rd.lead else "") + _show(rd.sides[0], base)
@@ -674,6 +697,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
 
     battery_name = "rewards" if any(uses_rewards(rd) for rd in readings) else "default"
     battery = BATTERIES[battery_name](seed=seed, n_random=n_random)
+    if battery_name == "rewards":
+        readings = [_path_probability(rd) if isinstance(rd, Reading) else rd for rd in readings]
     chains: list[_Chain] = []
     current: _Chain | None = None
     out: list[LineReport] = []
