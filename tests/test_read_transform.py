@@ -88,3 +88,23 @@ def test_a_subscript_with_no_reading_is_refused(latex):
 def test_the_twins_without_the_subscript_hold(latex):
     (ln,) = _lines(f"$$\n{latex}\n$$\n")
     assert ln.verdict == HOLDS, ln
+
+
+# -- p(τ) beside p_θ(τ): two distributions are never merged -------------------------------------
+
+@pytest.mark.parametrize("latex", [
+    r"\nabla_\theta \frac{p_\theta(\tau)}{p(\tau)} = 0",
+    r"\nabla_\theta \frac{p(\tau)}{p_\theta(\tau)} = 0",
+    r"\sum_\tau P(\tau;\theta) \frac{\nabla_\theta p(\tau)}{P(\tau)} = 0",
+])
+def test_a_trajectory_probability_with_and_without_theta_in_one_line_is_refused(latex):
+    (ln,) = _lines(f"$$\n{latex}\n$$\n")
+    assert ln.verdict == NOT_UNDERSTOOD and "two distributions" in ln.detail, ln
+
+
+def test_p_of_tau_alone_is_still_read_as_the_policy_distribution():
+    # The twin: a line writing one form only keeps the documented reading (with its note).
+    (ln,) = _lines("$$\n\\nabla_\\theta J(\\theta) = \\sum_\\tau \\nabla_\\theta p(\\tau) R(\\tau)\n$$\n")
+    assert ln.verdict == HOLDS and any("P(τ) read as P(τ;θ)" in n for n in ln.notes), ln
+    (ln,) = _lines("$$\n\\nabla_\\theta \\frac{p_\\theta(\\tau)}{p_\\theta(\\tau)} = 0\n$$\n")
+    assert ln.verdict == HOLDS, ln

@@ -191,6 +191,7 @@ class RowTransformer(Transformer):
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
         self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
+        self._traj_forms: set = set()   # (letter, without θ) of every trajectory probability written in the row
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -606,7 +607,7 @@ class RowTransformer(Transformer):
             self._note("τ(i) read as τ^{(i)}, the i-th sampled trajectory")
             return Sample(i)
         if name == "P" or name == "p":
-            return self._probability(values, seps, sub_v)
+            return self._probability(values, seps, sub_v, name=name)
         if name == r"\pi":
             return self._policy(values, seps, sub_v)
         if name in (r"\mu", r"\rho"):
@@ -633,7 +634,7 @@ class RowTransformer(Transformer):
             raise ReadError("b(…) is a baseline: it takes a state s_t")
         raise ReadError(f"unknown function {name}(…)")
 
-    def _probability(self, values, seps, sub_v):
+    def _probability(self, values, seps, sub_v, *, name="P"):
         head = values[0]
         if _is_traj(head):
             rest = values[1:]
@@ -641,7 +642,14 @@ class RowTransformer(Transformer):
                 raise ReadError("P(τ …): only θ may follow the bar or ;")
             if sub_v not in (None, theta):
                 raise ReadError("P_…(τ): only θ as a subscript")
-            if not rest and sub_v is None:
+            bare = not rest and sub_v is None
+            self._traj_forms.add((name, bare))
+            if len(self._traj_forms) > 1 and any(bare_ for _, bare_ in self._traj_forms):
+                # p(τ) beside p_θ(τ) (or P(τ;θ)): the line distinguishes two distributions on purpose.
+                raise ReadError(f"{name}(τ) without θ in a line that also writes a trajectory probability with θ "
+                                f"(or another letter): two distributions, or one? derive reads {name}(τ) as P(τ;θ) "
+                                f"only where no other form is written")
+            if bare:
                 self._note("P(τ) read as P(τ;θ), the probability of τ under π_θ")
             return TrajectoryProbability(head, theta)
         if sub_v is not None:
@@ -677,6 +685,9 @@ class RowTransformer(Transformer):
             if any(v_ != theta for v_ in values[1:]):
                 raise ReadError("π(τ …): only θ may follow the bar")
             if sub_v == theta or (len(values) == 2 and values[1] == theta):
+                self._traj_forms.add((r"\pi", False))
+                if any(bare_ for _, bare_ in self._traj_forms):
+                    raise ReadError("P(τ) without θ in a line that also writes π(τ|θ): two distributions, or one?")
                 self._note("π(τ|θ) read as the trajectory's probability P(τ;θ)")
                 return TrajectoryProbability(head, theta)
             raise ReadError("π(τ …) needs θ")
