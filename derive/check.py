@@ -233,6 +233,16 @@ def _split_terms(e) -> list:
         return [e]
     if isinstance(e, Derivative) and isinstance(e.expr, sp.Add):
         return [Derivative(t, *e.variable_count) for t in _split_terms(e.expr)]
+    if isinstance(e, Derivative) and isinstance(e.expr, sp.Mul) and len(e.variable_count) == 1:
+        # ∇ (c X) = c ∇X for a number c: ∇ of a sample mean splits into one term per sample, each
+        # coupling one sample (else every tuple of m samples is listed for one term).
+        consts = [a for a in e.expr.args if isinstance(a, sp.Basic) and a.is_number]
+        rest = [a for a in e.expr.args if not (isinstance(a, sp.Basic) and a.is_number)]
+        if consts and rest:
+            inner = sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0]
+            parts = _split_terms(Derivative(inner, *e.variable_count))
+            if len(parts) > 1:
+                return [sp.Mul(*consts, t, evaluate=False) for t in parts]
     return [e]
 
 

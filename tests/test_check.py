@@ -79,3 +79,17 @@ def test_report_json_has_the_documented_keys(seed_report):
     data = seed_report.to_dict()
     assert {"name", "verified", "steps", "derivations"} <= set(data)
     assert {"rule", "verdict", "counterexample"} <= set(data["steps"][0])
+
+
+def test_the_gradient_of_a_mean_of_samples_splits_into_one_term_per_sample():
+    # Counted, not timed: with m = 6 written out, ∇ (1/6) Σ_i f(τ^(i)) is 6 terms of one sample each
+    # (listed whole, the one term would couple 6 samples: 7^6 tuples on a 7-trajectory MDP).
+    import sympy as sp
+
+    from derive.check import _free_keys, _split_terms
+    from derive.notation import Return, Sample, TrajectoryProbability, theta
+
+    mean = sp.Mul(sp.Rational(1, 6), sp.Add(*[sp.log(TrajectoryProbability(Sample(k), theta)) * Return(Sample(k))
+                                               for k in range(1, 7)]), evaluate=False)
+    terms = _split_terms(sp.Derivative(mean, theta))
+    assert len(terms) == 6 and all(len(_free_keys(t_)) == 1 for t_ in terms)

@@ -108,3 +108,28 @@ def test_p_of_tau_alone_is_still_read_as_the_policy_distribution():
     assert ln.verdict == HOLDS and any("P(τ) read as P(τ;θ)" in n for n in ln.notes), ln
     (ln,) = _lines("$$\n\\nabla_\\theta \\frac{p_\\theta(\\tau)}{p_\\theta(\\tau)} = 0\n$$\n")
     assert ln.verdict == HOLDS, ln
+
+
+# -- ∇ before a number takes the whole product; its sample mean is checked term by term ------------
+
+SURROGATE = (r"\nabla_\theta J(\theta) \approx \nabla_\theta \frac{1}{m} \sum_{i=1}^{m} \log P(\tau^{(i)};\theta) "
+             r"\cdot R(\tau^{(i)})")
+
+
+def test_the_gradient_of_the_surrogate_loss_is_the_reinforce_estimate():
+    (ln,) = _lines(f"$$\n{SURROGATE}\n$$\n")
+    assert ln.verdict == HOLDS, ln
+    # The wrong twin: the surrogate without its log is no estimate of ∇J.
+    (ln,) = _lines(f"$$\n{SURROGATE.replace(chr(92) + 'log ', '')}\n$$\n")
+    assert ln.verdict == FAILS, ln
+
+
+@pytest.mark.parametrize("latex, verdict", [
+    (r"\nabla_\theta 2 J(\theta) = 2 \nabla_\theta J(\theta)", HOLDS),
+    (r"\nabla_\theta \frac{1}{2} J(\theta) = 0", FAILS),
+    (r"\nabla_\theta \gamma J(\theta) = \gamma \nabla_\theta J(\theta)", HOLDS),
+    (r"\nabla_\theta 2 J(\theta) = \nabla_\theta J(\theta)", FAILS),
+])
+def test_nabla_before_a_number_takes_the_product(latex, verdict):
+    (ln,) = _lines(f"$$\n{latex}\n$$\n")
+    assert ln.verdict == verdict, ln

@@ -292,9 +292,14 @@ class RowTransformer(Transformer):
         for j, f in enumerate(factors[:-1]):
             # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
             # (∇_θ f) g in brackets has one reading only.
-            if id(f) in self._narrow and id(f) not in self._grouped and any(_depends_on_theta(g) for g in factors[j + 1:]):
+            if id(f) in self._narrow and id(f) not in self._grouped and (
+                    _constant(f.expr) or any(_depends_on_theta(g) for g in factors[j + 1:])):
                 wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
                 other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
+                if _constant(f.expr):
+                    # ∇_θ 2 J, ∇_θ \frac{1}{m} Σ …: nobody differentiates the number; ∇ takes the product.
+                    self._note("∇_θ before a constant factor read as ∇_θ of the whole product")
+                    return other
                 self.ambiguous.append((out, other, ("nabla",)))
                 return out
         for j, f in enumerate(factors[:-1]):
@@ -965,6 +970,12 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def _constant(e) -> bool:
+    """A factor no reader differentiates: a number, γ, 1/m, … (θ-free, no MDP quantity)."""
+    return isinstance(e, Expr) and not _depends_on_theta(e) and e.free_symbols <= {gamma, m, H, T_LETTER, N_LETTER} \
+        and not e.has(State, Action, Reward, Return, Baseline, Sample, TrajectorySum, Expectation)
 
 
 def _no_reading(sub_v, name) -> ReadError:
