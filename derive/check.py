@@ -25,6 +25,7 @@ route proved it. Then it is undecided, and says which instances or values it hel
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import secrets
@@ -539,6 +540,36 @@ def _backends(rng: random.Random):
         prec *= 2
 
 
+INSTANCE_TIME_FACTOR = 10   # one instance's evaluation may take this many times the time limit; past it, undecided
+
+
+class _OutOfTime(Exception):
+    """An instance's evaluation ran past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise _OutOfTime in this block after ``seconds`` (main thread with SIGALRM only; elsewhere no limit)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        yield
+        return
+
+    def _ring(signum, frame):
+        raise _OutOfTime()
+
+    old = signal.signal(signal.SIGALRM, _ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random, *,
                    counts: tuple | None = None, lhs_is_start: bool = False) -> InstanceOutcome:
     """Compare the meanings of lhs and rhs on one instance (``counts``: the sample counts m to bind).
@@ -883,7 +914,12 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     excluded_reasons: list = []
     weighted: list = []  # instances where the line held by the random product-weight test
     for inst in battery:
-        out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
+        try:
+            with _time_limit(INSTANCE_TIME_FACTOR * timeout):
+                out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
+        except _OutOfTime:
+            out = InstanceOutcome("unsupported", f"not evaluated within {INSTANCE_TIME_FACTOR * timeout:g} s "
+                                                 f"({INSTANCE_TIME_FACTOR} × the time limit, --timeout)")
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1

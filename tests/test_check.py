@@ -93,3 +93,26 @@ def test_the_gradient_of_a_mean_of_samples_splits_into_one_term_per_sample():
                                                for k in range(1, 7)]), evaluate=False)
     terms = _split_terms(sp.Derivative(mean, theta))
     assert len(terms) == 6 and all(len(_free_keys(t_)) == 1 for t_ in terms)
+
+
+def test_an_instance_past_its_time_limit_is_undecided_at_once(monkeypatch):
+    # A hanging evaluation is stopped by the limit (10 × timeout per instance) and the step is never a pass.
+    import time
+
+    import derive.check as check_mod
+    from derive.battery import BATTERIES
+    from derive.notation import Objective, theta
+
+    calls = []
+
+    def hang(*args, **kw):
+        calls.append(1)
+        time.sleep(30)
+
+    monkeypatch.setattr(check_mod, "check_instance", hang)
+    battery = BATTERIES["default"](seed=1, n_random=0)[:2]
+    start = time.monotonic()
+    rep = check_mod.check_step(Objective(theta), Objective(theta) + 1, timeout=0.05, battery=battery, seed=1,
+                               minimize=False)
+    assert time.monotonic() - start < 20 and len(calls) == 2
+    assert not rep.ok and "time limit" in rep.detail + " ".join(str(n) for n in getattr(rep, "notes", ())), rep
