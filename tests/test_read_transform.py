@@ -133,3 +133,26 @@ def test_the_gradient_of_the_surrogate_loss_is_the_reinforce_estimate():
 def test_nabla_before_a_number_takes_the_product(latex, verdict):
     (ln,) = _lines(f"$$\n{latex}\n$$\n")
     assert ln.verdict == verdict, ln
+
+
+# -- a sample index named j or k is a sample index -------------------------------------------------
+
+REINFORCE_J = (r"\nabla_\theta J(\theta) \approx \frac{1}{m} \sum_{j=1}^{m} \nabla_\theta \log P(\tau^{(j)};\theta) "
+               r"R(\tau^{(j)})")
+
+
+def test_a_sum_over_samples_indexed_by_j_is_the_reinforce_estimate():
+    rep = _check(f"$$\n{REINFORCE_J}\n$$\n")
+    (ln,) = [ln_ for ln_ in rep.lines if ln_.kind != "result"]
+    assert rep.base == 0, rep.base           # Σ_{j=1}^{m} over samples says nothing of the time base
+    assert ln.verdict == HOLDS and r"\tau^{(i)}" in ln.reading and "j + 1" not in ln.reading, ln
+    # The wrong twin: the estimate without its log is no estimate of ∇J.
+    (ln,) = _lines(f"$$\n{REINFORCE_J.replace(chr(92) + 'log ', '')}\n$$\n")
+    assert ln.verdict == FAILS, ln
+
+
+def test_a_mean_with_i_equals_the_mean_with_k_and_not_a_shifted_one():
+    (ln,) = _lines("$$\n\\frac{1}{m}\\sum_{i=1}^{m} R(\\tau^{(i)}) = \\frac{1}{m}\\sum_{k=1}^{m} R(\\tau^{(k)})\n$$\n")
+    assert ln.verdict == HOLDS, ln
+    (ln,) = _lines("$$\nJ(\\theta)^2 \\approx \\frac{1}{m}\\sum_{k=1}^{m} R(\\tau^{(1)}) R(\\tau^{(k)})\n$$\n")
+    assert ln.verdict == FAILS, ln           # the k = 1 term is E[R²], not J²

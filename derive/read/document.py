@@ -403,9 +403,20 @@ def _sum_starts(trees) -> list[int]:
     for tree in trees:
         if isinstance(tree, NotUnderstood):
             continue
+        samples = set()   # Σ_{j=1}^{m}, or a Σ whose body writes τ^{(j)}: over samples, no sign of the time base
+        for big in tree.find_data("bigop"):
+            limits, body = big.children[1], big.children[2]
+            tokens = [tok.value for tok in limits.scan_values(lambda v: isinstance(v, Token))]
+            marks = {tok.value for smp in body.find_data("sample") for tok in smp.scan_values(lambda v: isinstance(v, Token))}
+            for node in limits.find_data("sub_from"):
+                var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
+                if tokens and tokens[-1] in ("m", "N") or (len(var) == 1 and var[0] in marks):
+                    samples.add(id(node))
         for node in tree.find_data("sub_from"):
             var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
             low = list(node.children[-1].scan_values(lambda v: isinstance(v, Token)))
+            if id(node) in samples:
+                continue
             if var in (["t"], ["k"], ["j"]) and len(low) == 1 and low[0].type in ("NUMBER", "DIGIT"):
                 lows.append(int(low[0].value))
     return lows

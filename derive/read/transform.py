@@ -358,6 +358,16 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value} needs limits _{{t=…}}^{{…}}")
         var, lo = lo_part.a, self._bound(lo_part.b)
         hi = self._bound(hi)
+        if var != i and var in _TIME_NAMES.values() and (hi == m or _speaks_of_sample(body, var)):
+            # Σ_{j=1}^{m} … τ^{(j)}: j (or k) counts samples here, not steps; read with derive's sample index i.
+            if isinstance(body, sp.Basic) and i in body.free_symbols:
+                raise ReadError(f"a sum over the samples with index {sp.sstr(var)} inside one with index i: "
+                                f"two sample indices")
+            self._note(f"Σ_{{{sp.sstr(var)}={lo}}}^{{{sp.sstr(hi)}}} runs over the samples: "
+                       f"{sp.sstr(var)} is read as the sample index i")
+            self._remap(body, lambda e: e.xreplace({var: i}))
+            body = body.xreplace({var: i}) if isinstance(body, sp.Basic) else body
+            var = i
         if var == i:
             if is_sum and _speaks_of_sample_i(body) and lo.is_Integer and hi.is_Integer:
                 # A written number of samples: the sample mean with m = n, checked as an estimator
@@ -984,6 +994,10 @@ def _no_reading(sub_v, name) -> ReadError:
 
     shown = "{…}" if sub_v is None else "{%s}" % (to_latex(sub_v) if isinstance(sub_v, sp.Basic) else sub_v)
     return ReadError(f"the subscript _{shown} on {name} has no reading in derive's notation")
+
+
+def _speaks_of_sample(body, var) -> bool:
+    return isinstance(body, sp.Basic) and any(var in smp.args[0].free_symbols for smp in body.atoms(Sample))
 
 
 def _speaks_of_sample_i(body) -> bool:
