@@ -73,6 +73,7 @@ def test_an_index_without_a_reading_is_refused(definition, use, why):
     r"P(\tau;\theta) = \pi_\theta(\tau \mid s_0)",
     r"\sum_{t}^{3} r_t = \sum_{t=0}^{H} r_t",
     r"\nabla_{\theta=0} J(\theta) = \nabla_\theta J(\theta)",
+    r"\sum_{t=0}^{H} r_{t=0} = \sum_{t=0}^{H} r_t",
 ])
 def test_a_subscript_with_no_reading_is_refused(latex):
     (ln,) = _lines(f"$$\n{latex}\n$$\n")

@@ -529,6 +529,8 @@ class RowTransformer(Transformer):
             if sample is not None:
                 return SampleHat(name, _evaluated(sample))
             return name
+        if sub is not None and sub.kind != "expr":   # s_{t=0}, π_{a∼b}: a relation in a subscript has no reading
+            raise ReadError(f"the subscript of {name} holds a relation: it has no reading")
         traj = UNMARKED if sample is None else Sample(_evaluated(sample))
         if name == r"\pi" and sub is not None and sub.a == theta and sample is None:
             return PI_THETA
