@@ -903,7 +903,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
     # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
-    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout), timeout)
+    # Trajectories that record random rewards: the prover's P(τ;θ) has the reward factors too, as the instances' has.
+    records_rewards = any(getattr(getattr(inst, "mdp", None), "reward_distribution", None) for inst in battery)
+    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, records_rewards),
+                                                            timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     every_m = _every_m_degree(lhs, rhs, relation)
@@ -1326,7 +1329,7 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
     return entry[1], entry[2]
 
 
-def _prove_step(lhs, rhs, relation, timeout):
+def _prove_step(lhs, rhs, relation, timeout, rewards=False):
     """:func:`prove` as run in place (the caller already is the child process with the time limit)."""
     from .symbolic import _as_expr, _prove
 
@@ -1334,7 +1337,7 @@ def _prove_step(lhs, rhs, relation, timeout):
         lhs, rhs = _as_expr(lhs), _as_expr(rhs)
     except TypeError as exc:
         return SymbolicResult("not proved", str(exc))
-    return _prove(lhs, rhs, relation)
+    return _prove(lhs, rhs, relation, rewards=rewards)
 
 
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:

@@ -140,7 +140,8 @@ def _as_expr(value) -> Expr:
     raise TypeError(f"expected a SymPy expression or a number, got {type(value).__name__}")
 
 
-def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
+def _prove(lhs: Expr, rhs: Expr, relation: str, *, rewards: bool = False) -> SymbolicResult:
+    """``rewards``: trajectories record random rewards, so P(τ;θ) has the factors P(r_t|a_t,s_t) in every step."""
     note = ""
     lhs, rhs = _opaque_functions(lhs), _opaque_functions(rhs)
     if relation == UNBIASED:
@@ -180,8 +181,8 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
         return SymbolicResult("not proved", str(exc))
     try:
         for unfold in (False, True):
-            rewards = lhs.has(RewardProbability) or rhs.has(RewardProbability)
-            diff = _canonical(lhs, unfold, rewards, avoid) - _canonical(rhs, unfold, rewards, avoid)
+            with_rewards = rewards or lhs.has(RewardProbability) or rhs.has(RewardProbability)
+            diff = _canonical(lhs, unfold, with_rewards, avoid) - _canonical(rhs, unfold, with_rewards, avoid)
             diff = _merge_sums(sp.expand(diff))
             if diff == 0:
                 how = ("after unfolding the definitions of P(τ;θ) and R(τ), and Σ_a π_θ(a|s) = 1"

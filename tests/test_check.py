@@ -116,3 +116,17 @@ def test_an_instance_past_its_time_limit_is_undecided_at_once(monkeypatch):
                                minimize=False)
     assert time.monotonic() - start < 20 and len(calls) == 2
     assert not rep.ok and "time limit" in rep.detail + " ".join(str(n) for n in getattr(rep, "notes", ())), rep
+
+
+def test_with_random_rewards_the_prover_and_the_instances_read_one_trajectory_probability():
+    # τ records its rewards: P(τ;θ) has the factors P(r_t|a_t,s_t) for both checks (never "contradicts itself");
+    # the probability of τ's states and actions alone is the factorisation without them, for both checks too.
+    from derive.battery import BATTERIES
+    from derive.check import check_step
+    from derive.notation import PathProbability, TrajectoryProbability, factorisation, tau, theta
+
+    battery = BATTERIES["rewards"](seed=3, n_random=1)
+    full = check_step(TrajectoryProbability(tau, theta), factorisation(tau), battery=battery, seed=3, minimize=False)
+    assert not full.ok and not full.contradiction, full
+    path = check_step(PathProbability(tau, theta), factorisation(tau), battery=battery, seed=3, minimize=False)
+    assert path.ok, path
