@@ -25,6 +25,7 @@ route proved it. Then it is undecided, and says which instances or values it hel
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import secrets
@@ -242,6 +243,16 @@ def _split_terms(e) -> list:
         return [e]
     if isinstance(e, Derivative) and isinstance(e.expr, sp.Add):
         return [Derivative(t, *e.variable_count) for t in _split_terms(e.expr)]
+    if isinstance(e, Derivative) and isinstance(e.expr, sp.Mul) and len(e.variable_count) == 1:
+        # ∇ (c X) = c ∇X for a number c: ∇ of a sample mean splits into one term per sample, each
+        # coupling one sample (else every tuple of m samples is listed for one term).
+        consts = [a for a in e.expr.args if isinstance(a, sp.Basic) and a.is_number]
+        rest = [a for a in e.expr.args if not (isinstance(a, sp.Basic) and a.is_number)]
+        if consts and rest:
+            inner = sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0]
+            parts = _split_terms(Derivative(inner, *e.variable_count))
+            if len(parts) > 1:
+                return [sp.Mul(*consts, t, evaluate=False) for t in parts]
     return [e]
 
 
@@ -536,6 +547,36 @@ def _backends(rng: random.Random):
     while prec <= PREC_CAP:
         yield Ball(prec)
         prec *= 2
+
+
+INSTANCE_TIME_FACTOR = 30   # one instance may take this many times the time limit (a guard against hangs, far above any battery instance, so verdicts do not move with load); past it, undecided
+
+
+class _OutOfTime(Exception):
+    """An instance's evaluation ran past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise _OutOfTime in this block after ``seconds`` (main thread with SIGALRM only; elsewhere no limit)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        yield
+        return
+
+    def _ring(signum, frame):
+        raise _OutOfTime()
+
+    old = signal.signal(signal.SIGALRM, _ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng: random.Random, *,
@@ -871,7 +912,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
     # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
-    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout), timeout)
+    # Trajectories that record random rewards: the prover's P(τ;θ) has the reward factors too, as the instances' has.
+    records_rewards = any(getattr(getattr(inst, "mdp", None), "reward_distribution", None) for inst in battery)
+    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, records_rewards),
+                                                            timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     every_m = _every_m_degree(lhs, rhs, relation)
@@ -882,7 +926,12 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     excluded_reasons: list = []
     weighted: list = []  # instances where the line held by the random product-weight test
     for inst in battery:
-        out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
+        try:
+            with _time_limit(INSTANCE_TIME_FACTOR * timeout):
+                out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
+        except _OutOfTime:
+            out = InstanceOutcome("unsupported", f"not evaluated within {INSTANCE_TIME_FACTOR * timeout:g} s "
+                                                 f"({INSTANCE_TIME_FACTOR} × the time limit, --timeout)")
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1
@@ -1308,7 +1357,7 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
     return entry[1], entry[2]
 
 
-def _prove_step(lhs, rhs, relation, timeout):
+def _prove_step(lhs, rhs, relation, timeout, rewards=False):
     """:func:`prove` as run in place (the caller already is the child process with the time limit)."""
     from .symbolic import _as_expr, _prove
 
@@ -1316,7 +1365,7 @@ def _prove_step(lhs, rhs, relation, timeout):
         lhs, rhs = _as_expr(lhs), _as_expr(rhs)
     except TypeError as exc:
         return SymbolicResult("not proved", str(exc))
-    return _prove(lhs, rhs, relation)
+    return _prove(lhs, rhs, relation, rewards=rewards)
 
 
 def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:

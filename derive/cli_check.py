@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     p.add_argument("--random", type=int, default=12, metavar="N",
                    help="random MDPs in the battery besides the edge cases (default 12)")
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
-                   help="time limit of one symbolic simplification, seconds (default 2)")
+                   help="time limit of one symbolic simplification, seconds (default 2); one instance of the "
+                        "battery gets 30 times it, past which it is undecided")
     p.add_argument("--minimize", action="store_true",
                    help="search for a minimal counterexample for every failing line (slower: seconds per line)")
     p.set_defaults(handler=_check)

@@ -15,7 +15,7 @@ from .errors import UserError
 __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
-    "TrajectoryProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
+    "TrajectoryProbability", "PathProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
     "RewardProbability", "Expectation", "SampleExpectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
     "DiscountedObjective", "DiscountedOccupancy", "DiscountedQ",
     "action", "sigma", "w", "k0", "k1", "k2",
@@ -191,6 +191,14 @@ class TrajectoryProbability(_Printed):
     latex_form = r"P(%s;\theta)"
     plain_form = "P(%s; theta)"
     printed = (0,)
+
+
+class PathProbability(TrajectoryProbability):
+    """P(τ; θ) of τ's states and actions alone: its rewards marginalised (μ(s_0) Π_t π_θ P(s_{t+1}|s_t,a_t)).
+
+    The same as P(τ; θ) when rewards are deterministic; where trajectories record random rewards,
+    it is what the factorisation without the factors P(r_t|s_t,a_t) means.
+    """
 
 
 class Return(_Depends, _Printed):

@@ -27,7 +27,7 @@ from .notation import (
     Action, ActionSum, Baseline, DiscountedObjective, DiscountedOccupancy, DiscountedQ, Expectation, Feature,
     InitialDistribution, MeanReward, Objective, Occupancy,
     Policy, QValue, Return,
-    Reward, RewardProbability, Sample, State, StateSum, TrajectoryProbability, TrajectorySum, Transition, H, gamma,
+    PathProbability, Reward, RewardProbability, Sample, State, StateSum, TrajectoryProbability, TrajectorySum, Transition, H, gamma,
     theta,
 )
 
@@ -343,8 +343,10 @@ class Evaluator:
         found = self._traj_cache[key]
         return (self.backend, tables) if found is None else (_Rationals, found)
 
-    def _trajectory_prob(self) -> Dual:
-        if "P" not in self._traj_cache:
+    def _trajectory_prob(self, *, rewards: bool = True) -> Dual:
+        """P(τ;θ) of every trajectory; with rewards=False the probability of its states and actions alone."""
+        key = "P" if rewards or self.outcomes is None else "Ppath"
+        if key not in self._traj_cache:
             S, A = self.states, self.actions
             names = ("mu", "dmu", "pi", "dpi", "tr", "dtr") + (("reward_probs",) if self.outcomes is not None else ())
             bk, (mu, dmu, pi, dpi, tr, dtr, *rps) = self._rational_tables(names)
@@ -354,15 +356,15 @@ class Evaluator:
                 p_, t_ = pi[S[:, k], A[:, k]], tr[S[:, k], A[:, k], S[:, k + 1]]
                 f = bk.mul(p_, t_)
                 df = bk.add(bk.mul(dpi[S[:, k], A[:, k]], t_), bk.mul(p_, dtr[S[:, k], A[:, k], S[:, k + 1]]))
-                if self.outcomes is not None:  # the reward drawn at step k is part of τ
+                if self.outcomes is not None and key == "P":  # the reward drawn at step k is part of τ
                     rp = rps[0][S[:, k], A[:, k], self.outcomes[:, k]]
                     f, df = bk.mul(f, rp), bk.mul(df, rp)
                 der = bk.add(bk.mul(der, f), bk.mul(val, df))
                 val = bk.mul(val, f)
             if bk is _Rationals:
                 val, der = _from_fmpq(val), _from_fmpq(der)
-            self._traj_cache["P"] = Dual(val, der)
-        return self._traj_cache["P"]
+            self._traj_cache[key] = Dual(val, der)
+        return self._traj_cache[key]
 
     def _returns(self):
         if "R" not in self._traj_cache:
@@ -662,7 +664,7 @@ class Evaluator:
             if par != theta:
                 raise Unsupported(f"trajectory probability parameter {par} is not θ")
             idx = self._slot(traj, env)
-            p = self._trajectory_prob()
+            p = self._trajectory_prob(rewards=not isinstance(e, PathProbability))
             return Dual(p.val[idx], p.der[idx])
         if isinstance(e, Return):
             idx = self._slot(e.args[0], env)
@@ -694,7 +696,7 @@ class Evaluator:
         if isinstance(e, InitialDistribution):
             return "mu", (self._index(e.args[0], env, "state"),)
         if isinstance(e, TrajectoryProbability) and e.args[1] == theta:
-            return "P", (self._slot(e.args[0], env),)
+            return ("Ppath" if isinstance(e, PathProbability) else "P"), (self._slot(e.args[0], env),)
         return None
 
     def _inverted(self, name: str) -> dict:
@@ -702,8 +704,8 @@ class Evaluator:
         key = "inverted " + name
         if key not in self._traj_cache:
             bk = self.backend
-            if name == "P":
-                p = self._trajectory_prob()
+            if name in ("P", "Ppath"):
+                p = self._trajectory_prob(rewards=name == "P")
                 val, der = p.val, p.der
             else:
                 val, der = {"pi": (self.pi, self.dpi), "tr": (self.tr, self.dtr), "mu": (self.mu, self.dmu)}[name]
@@ -722,7 +724,8 @@ class Evaluator:
         key = "logs " + name
         if key not in self._traj_cache:
             bk, tables = self.backend, self._inverted(name)
-            val = np.asarray(self._trajectory_prob().val if name == "P" else getattr(self, name))
+            val = np.asarray(self._trajectory_prob(rewards=name == "P").val if name in ("P", "Ppath")
+                             else getattr(self, name))
             flat, zero = val.ravel(), tables["zero"].ravel()
             logs = np.empty(flat.shape, dtype=object)
             missing = np.zeros(flat.shape, dtype=bool)

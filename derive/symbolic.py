@@ -33,7 +33,7 @@ from .derivation import UNBIASED
 from .text import to_text
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
-    factorisation_with_rewards, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
+    factorisation_with_rewards, PathProbability, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
     gamma, i, m, nonnegative, tau, theta,
 )
 
@@ -140,7 +140,8 @@ def _as_expr(value) -> Expr:
     raise TypeError(f"expected a SymPy expression or a number, got {type(value).__name__}")
 
 
-def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
+def _prove(lhs: Expr, rhs: Expr, relation: str, *, rewards: bool = False) -> SymbolicResult:
+    """``rewards``: trajectories record random rewards, so P(τ;θ) has the factors P(r_t|a_t,s_t) in every step."""
     note = ""
     lhs, rhs = _opaque_functions(lhs), _opaque_functions(rhs)
     if relation == UNBIASED:
@@ -180,8 +181,8 @@ def _prove(lhs: Expr, rhs: Expr, relation: str) -> SymbolicResult:
         return SymbolicResult("not proved", str(exc))
     try:
         for unfold in (False, True):
-            rewards = lhs.has(RewardProbability) or rhs.has(RewardProbability)
-            diff = _canonical(lhs, unfold, rewards, avoid) - _canonical(rhs, unfold, rewards, avoid)
+            with_rewards = rewards or lhs.has(RewardProbability) or rhs.has(RewardProbability)
+            diff = _canonical(lhs, unfold, with_rewards, avoid) - _canonical(rhs, unfold, with_rewards, avoid)
             diff = _merge_sums(sp.expand(diff))
             if diff == 0:
                 how = ("after unfolding the definitions of P(τ;θ) and R(τ), and Σ_a π_θ(a|s) = 1"
@@ -426,6 +427,8 @@ def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False, avoid: 
     if unfold_probability:
         # Trajectories that record their rewards (seed 004) have the factors P(r_t|a_t,s_t) too.
         factor = factorisation_with_rewards if rewards else factorisation
+        # P(τ;θ) of the states and actions alone has no reward factors, whatever τ records.
+        e = e.replace(lambda x: isinstance(x, PathProbability), lambda x: factorisation(x.args[0]))
         e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factor(x.args[0]))
         e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
         # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.

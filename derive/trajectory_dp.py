@@ -40,7 +40,7 @@ from sympy import Derivative, Expr
 from .backends import ModPrime
 from .notation import (
     Action, Expectation, InitialDistribution, Policy, Return, Reward, RewardProbability, Sample, State,
-    TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
+    PathProbability, TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
 )
 
 __all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
@@ -242,7 +242,7 @@ class _Compiler:
         t = sp.Dummy("t", integer=True)
         step = sp.Mul(Policy(Action(traj, t), State(traj, t), theta), Transition(State(traj, t + 1), State(traj, t),
                       Action(traj, t)), evaluate=False)
-        if self.outcomes:
+        if self.outcomes and not isinstance(p, PathProbability):   # the marginal has no reward factors
             step = sp.Mul(step, RewardProbability(traj, t), evaluate=False)
         H_ = self.ints_value(H)
         mu0 = InitialDistribution(State(traj, 0))

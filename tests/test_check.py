@@ -120,3 +120,54 @@ def test_the_shorter_horizon_search_stops_at_its_work_budget(monkeypatch):
     monkeypatch.setattr(check, "SHORTER_HORIZONS", 12)
     monkeypatch.setattr(check, "SHORTER_WORK", 10**12)
     assert check._shorter(inst, lambda c: tried.append(c.mdp.horizon) or False) is None and tried == list(range(1, 13))
+
+
+def test_the_gradient_of_a_mean_of_samples_splits_into_one_term_per_sample():
+    # Counted, not timed: with m = 6 written out, ∇ (1/6) Σ_i f(τ^(i)) is 6 terms of one sample each
+    # (listed whole, the one term would couple 6 samples: 7^6 tuples on a 7-trajectory MDP).
+    import sympy as sp
+
+    from derive.check import _free_keys, _split_terms
+    from derive.notation import Return, Sample, TrajectoryProbability, theta
+
+    mean = sp.Mul(sp.Rational(1, 6), sp.Add(*[sp.log(TrajectoryProbability(Sample(k), theta)) * Return(Sample(k))
+                                               for k in range(1, 7)]), evaluate=False)
+    terms = _split_terms(sp.Derivative(mean, theta))
+    assert len(terms) == 6 and all(len(_free_keys(t_)) == 1 for t_ in terms)
+
+
+def test_an_instance_past_its_time_limit_is_undecided_at_once(monkeypatch):
+    # A hanging evaluation is stopped by the limit (INSTANCE_TIME_FACTOR × timeout per instance) and the step is never a pass.
+    import time
+
+    import derive.check as check_mod
+    from derive.battery import BATTERIES
+    from derive.notation import Objective, theta
+
+    calls = []
+
+    def hang(*args, **kw):
+        calls.append(1)
+        time.sleep(30)
+
+    monkeypatch.setattr(check_mod, "check_instance", hang)
+    battery = BATTERIES["default"](seed=1, n_random=0)[:2]
+    start = time.monotonic()
+    rep = check_mod.check_step(Objective(theta), Objective(theta) + 1, timeout=0.05, battery=battery, seed=1,
+                               minimize=False)
+    assert time.monotonic() - start < 20 and len(calls) == 2
+    assert not rep.ok and "time limit" in rep.detail + " ".join(str(n) for n in getattr(rep, "notes", ())), rep
+
+
+def test_with_random_rewards_the_prover_and_the_instances_read_one_trajectory_probability():
+    # τ records its rewards: P(τ;θ) has the factors P(r_t|a_t,s_t) for both checks (never "contradicts itself");
+    # the probability of τ's states and actions alone is the factorisation without them, for both checks too.
+    from derive.battery import BATTERIES
+    from derive.check import check_step
+    from derive.notation import PathProbability, TrajectoryProbability, factorisation, tau, theta
+
+    battery = BATTERIES["rewards"](seed=3, n_random=1)
+    full = check_step(TrajectoryProbability(tau, theta), factorisation(tau), battery=battery, seed=3, minimize=False)
+    assert not full.ok and not full.contradiction, full
+    path = check_step(PathProbability(tau, theta), factorisation(tau), battery=battery, seed=3, minimize=False)
+    assert path.ok, path

@@ -12,7 +12,7 @@ from derive.notation import gamma, theta
 THETA_FREE = {N.Sample, N.State, N.Action, N.InitialDistribution, N.Transition, N.Return, N.Reward,
               N.RewardProbability, N.Baseline, N.Feature, N.MeanReward}
 # θ is an argument: π_θ(a|s), P(τ;θ), J(θ), J_γ(θ), N(a; θ, σ²).
-THETA_ARGUMENT = {N.Policy: 2, N.TrajectoryProbability: 1, N.Objective: 0, N.DiscountedObjective: 0, N.Normal: 1}
+THETA_ARGUMENT = {N.Policy: 2, N.TrajectoryProbability: 1, N.PathProbability: 1, N.Objective: 0, N.DiscountedObjective: 0, N.Normal: 1}
 # θ is not an argument but the value depends on it (computed under π_θ on each instance).
 THETA_HIDDEN = {N.Occupancy, N.QValue, N.DiscountedOccupancy, N.DiscountedQ}
 # The discount γ enters these without being an argument.

@@ -386,3 +386,51 @@ def test_a_written_out_discounted_return_is_its_sum_and_a_wrong_power_is_named()
     # a constant factor γ is no discount: γ r_0 + γ r_1 + … is γ R(τ), not R(τ)
     (const,) = _check(r"$$R(\tau) = \gamma r_0 + \gamma r_1 + \dots + \gamma r_H$$").lines
     assert const.verdict == FAILS and not const.detail
+
+
+# -- a '= c' in a later column pair of a row with its own left side continues that row ------------
+
+def test_a_chain_in_the_second_column_pair_continues_its_own_row():
+    # "∇μ(s_0) = 0 = Σ P R" as typeset: the claim 0 = J is checked (and fails), not Σ P R = Σ P R
+    # from the display above.
+    text = ("\\begin{align}\n\\nabla_\\theta \\mu(s_0) &= 0 & J(\\theta) &= " + OBJ + "\n\\end{align}\n"
+            "The start distribution does not depend on $\\theta$, and so\n"
+            "\\begin{align}\n\\nabla_\\theta \\mu(s_0) &= 0 && = " + OBJ + "\n\\end{align}\n")
+    rep = _check(text, seed=7, path="a.tex")
+    assert [v for _, v in _verdicts(rep)][:4] == [HOLDS, HOLDS, HOLDS, FAILS], _verdicts(rep)
+
+
+def test_a_row_starting_with_equals_continues_its_column_pair_above():
+    # The twin: a row that itself starts with '=' continues, pair by pair, the equations of the row above.
+    text = ("\\begin{align}\n\\nabla_\\theta \\mu(s_0) &= 0 & J(\\theta) &= " + OBJ + " \\\\\n"
+            "&= 0 \\cdot 2 & &= \\sum_\\tau R(\\tau) P(\\tau;\\theta)\n\\end{align}\n")
+    rep = _check(text, seed=7, path="a.tex")
+    assert [v for _, v in _verdicts(rep)][:4] == [HOLDS, HOLDS, HOLDS, HOLDS], _verdicts(rep)
+
+
+def test_a_row_starting_with_equals_after_a_display_of_two_equations_is_refused():
+    text = ("\\begin{align}\n\\nabla_\\theta \\mu(s_0) &= 0 & J(\\theta) &= " + OBJ + "\n\\end{align}\n"
+            "and\n\\begin{align}\n&= 0 \\cdot 2\n\\end{align}\n")
+    rep = _check(text, seed=7, path="a.tex")
+    assert _verdicts(rep)[-1][1] == NOT_UNDERSTOOD, _verdicts(rep)
+
+
+# -- P(τ;θ) factorised without reward factors, in a document with random rewards --------------------
+
+_RETURN = "$$\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^t r_t\n$$\n"
+
+
+@pytest.mark.parametrize("factorisation, verdict", [
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", HOLDS),   # the marginal: true
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t) P(r_t \mid a_t, s_t)", HOLDS),
+    (r"\mu(s_0) \prod_{t=0}^{H-1} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", FAILS),   # a step short
+    (r"\prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", FAILS),              # no μ
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t) P(r_t \mid a_t, s_t)"
+     r" P(r_t \mid a_t, s_t)", FAILS),                                                            # rewards twice
+])
+def test_the_factorisation_in_a_document_with_random_rewards(factorisation, verdict):
+    rep = _check(f"$$\nP(\\tau;\\theta) = {factorisation}\n$$\n\n" + _RETURN, seed=7)
+    assert rep.battery == "rewards", rep.battery
+    first = [ln for ln in rep.lines if ln.kind != "result"][0]
+    assert first.verdict == verdict, first
+    assert "contradicts itself" not in (first.detail or "") + " ".join(str(s_) for s_ in first.steps)

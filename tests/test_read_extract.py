@@ -320,3 +320,52 @@ def test_a_directive_title_is_markdown():
     assert texts(text) == ["J(\\theta) = 0"] and rows[0].column == 24
     assert texts("```{admonition} Why\nbody\n```\n") == []
     assert texts("```python Since $J(\\theta) = 0$\nbody\n```\n") == []      # a code fence's info string is not text
+
+
+# -- the format comes from the extension; a price is prose -------------------------------------
+
+from derive.read import check_text  # noqa: E402
+from derive.read.document import FAILS, HOLDS  # noqa: E402
+from derive.read.extract import is_tex  # noqa: E402
+
+_FALSE_CLAIM = r"$\nabla_\theta \mu(s_0) = 1$"
+_TRUE_DISPLAY = "$$\n\\nabla_\\theta \\mu(s_0) = 0\n$$\n"
+
+
+def _verdicts(text, path=""):
+    rep = check_text(text, path=path, seed=7, n_random=2, minimize=False)
+    return [ln.verdict for ln in rep.lines if ln.kind != "result"]
+
+
+@pytest.mark.parametrize("mention", ["# Notes (the PDF starts with `\\documentclass{article}`)\n",
+                                     "```\n\\documentclass{article}\n```\n"])
+def test_a_markdown_file_mentioning_documentclass_stays_markdown(mention):
+    # '%' is prose in Markdown: the false claim after "100%" is read, and fails.
+    text = mention + f"\nIn 100% of our runs {_FALSE_CLAIM} held.\n\n" + _TRUE_DISPLAY
+    assert _verdicts(text, "notes.md") == [FAILS, HOLDS]
+    assert _verdicts(text, "notes.txt") == [FAILS, HOLDS]   # sniffed outside code: still Markdown
+
+
+def test_the_extension_decides_the_format():
+    assert is_tex("", "a.tex") and not is_tex("\\documentclass{article}", "a.md")
+    assert not is_tex("\\documentclass{article}", "a.ipynb")
+    assert is_tex("\\documentclass{article}\n", "a.txt") and not is_tex("`\\documentclass`", "a.txt")
+    # The twin: in a .tex file '%' is a comment, so the claim after it is not read.
+    text = f"In 100% of our runs {_FALSE_CLAIM} held.\n\n" + _TRUE_DISPLAY
+    assert _verdicts(text, "notes.tex") == [HOLDS]
+
+
+def test_prices_do_not_pair_with_math():
+    text = (f"Each run costs about $5 on a rented GPU.\n\nSince {_FALSE_CLAIM}, the start distribution moves.\n\n"
+            "A longer run costs $8 instead.\n\n" + _TRUE_DISPLAY)
+    assert _verdicts(text, "a.md") == [FAILS, HOLDS]
+    # One price alone is prose too: the document still has its claim and its display.
+    assert _verdicts(text.replace("A longer run costs $8 instead.\n\n", ""), "a.md") == [FAILS, HOLDS]
+
+
+def test_inline_math_does_not_cross_a_blank_line():
+    rows = extract_rows("Since $\\nabla_\\theta \\mu(s_0)\n\n= 1$ it moves.\n")
+    assert [r for r in rows if r.kind == "inline"] == []
+    # The twin: a claim broken over two lines of one paragraph is still one claim.
+    rows = extract_rows("Since $\\nabla_\\theta \\mu(s_0)\n= 1$ it moves.\n")
+    assert len([r for r in rows if r.kind == "inline"]) == 1

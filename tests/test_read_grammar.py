@@ -279,3 +279,34 @@ def test_grammar_cache_lives_in_a_private_folder_not_the_shared_temporary_one(tm
     os.chmod(shared / "derive", 0o777)                        # writable by others: never used
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared))
     assert parse._cache_path("grammar text") is None
+
+
+# -- course notation: {} continuation, \mathop{\mathbb{E}}, labelled equalities ---------------------
+
+from derive.read import check_text  # noqa: E402
+from derive.read.document import FAILS as _FAILS, HOLDS as _HOLDS  # noqa: E402
+
+
+def _verdicts(text, path="a.md"):
+    rep = check_text(text, path=path, seed=7, n_random=2, minimize=False)
+    return [ln.verdict for ln in rep.lines if ln.kind != "result"]
+
+
+def test_an_empty_group_before_a_continued_right_side_is_nothing():
+    body = r"\nabla_\theta J(\theta) &= \sum_\tau \nabla_\theta P(\tau;\theta) R(\tau) \\" "\n& {}+ "
+    assert _verdicts("\\begin{align*}\n" + body + r"\nabla_\theta \mu(s_0)" + "\n\\end{align*}\n", "a.tex")[0] == _HOLDS
+    assert _verdicts("\\begin{align*}\n" + body + r"\sum_\tau P(\tau;\theta) R(\tau)" + "\n\\end{align*}\n",
+                     "a.tex")[0] == _FAILS
+    # An argument left empty is still refused, never blanked.
+    assert isinstance(parse_tree(Row(r"x^{} = 1", 1, 1, 0, 0, "display", "", "")), NotUnderstood)
+
+
+@pytest.mark.parametrize("latex, verdict", [
+    (r"\mathop{\mathbb{E}}_{\tau \sim \pi_\theta}\left[R(\tau)\right] = J(\theta)", _HOLDS),
+    (r"\mathop{\mathbb{E}}_{\tau \sim \pi_\theta}\left[R(\tau)\right] = 2 J(\theta)", _FAILS),
+    (r"\nabla_\theta J(\theta) \overset{(a)}{=} \sum_\tau \nabla_\theta P(\tau;\theta) R(\tau)", _HOLDS),
+    (r"\nabla_\theta J(\theta) \overset{(a)}{=} \sum_\tau P(\tau;\theta) R(\tau)", _FAILS),
+    (r"\nabla_\theta J(\theta) \stackrel{\text{log trick}}{=} \sum_\tau P(\tau;\theta) \nabla_\theta \log P(\tau;\theta) R(\tau)", _HOLDS),
+])
+def test_spinning_up_expectation_and_labelled_equalities(latex, verdict):
+    assert _verdicts(f"$$\n{latex}\n$$\n") == [verdict]

@@ -29,7 +29,7 @@ from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
-from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, Reading, SetLiteral, rebuild, shift_time
+from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, rebuild, shift_time
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -127,7 +127,9 @@ def document_time(expr, base: int):
     """An expression of derive's 0-based time printed back in the document's time (n = H + 1)."""
     if base == 0 or not isinstance(expr, sp.Basic):
         return expr
-    steps = (State, Action, Reward, RewardProbability)
+    from .transform import TimeHat
+
+    steps = (State, Action, Reward, RewardProbability, TimeHat)
 
     def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
         if isinstance(e, steps):
@@ -158,6 +160,76 @@ def _show(expr, base: int) -> str:
         return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
                                    for x in expr.items) + r"\}"
     return to_latex(document_time(expr, base), as_written=True)
+
+
+def _hat_parameter(e):
+    """The index a defining side Â_t or R̂^{(i)} binds: (kind, variable, offset), or None for ĝ; and a problem."""
+    if not isinstance(e, IndexedHat):
+        return None, ""
+    k = sp.sympify(e.index)
+    syms = k.free_symbols
+    if len(syms) == 1:
+        v = next(iter(syms))
+        c = sp.expand(k - v)
+        if c.is_Integer and (e.kind == "time" or c == 0):
+            return (e.kind, v, c), ""
+    shown = "_{%s}" % sp.sstr(k) if e.kind == "time" else "^{(%s)}" % sp.sstr(k)
+    return None, (f"{e.hat.name}{shown} defined at an index that is not one variable: the subscript has no "
+                  f"reading (define it at t, or at the sample i)")
+
+
+def _indexed_hats(e, hats):
+    """e with every Â_k replaced by the definition of Â at index k (and a problem, '' when none)."""
+    found = [h for h in sp.preorder_traversal(e) if isinstance(h, IndexedHat)]
+    if not found:
+        return e, ""
+    repl = {}
+    for h in found:
+        name = h.hat.name
+        written = "%s_{%s}" % (name, sp.sstr(h.index)) if h.kind == "time" else "%s^{(%s)}" % (name, sp.sstr(h.index))
+        if name not in hats:
+            return e, f"{written} is used before a line defines {name}"
+        body, line, param = hats[name]
+        if param is None or param[0] != h.kind:
+            how = "without an index" if param is None else ("with a time index" if param[0] == "time" else
+                                                             "with a sample index")
+            return e, f"the index of {written} has no reading: line {line} defines {name} {how}"
+        _, v, c = param
+        bound = {lim[0] for x_ in sp.preorder_traversal(body) if isinstance(x_, (Sum, Product)) for lim in x_.limits}
+        bound |= {x_.variable for x_ in sp.preorder_traversal(body) if hasattr(x_, "variable")
+                  and isinstance(getattr(x_, "variable"), sp.Symbol)}
+        if sp.sympify(h.index).free_symbols & (bound - {v}):
+            return e, f"{written}: its index is a variable the definition on line {line} sums over"
+        repl[h] = body.xreplace({v: _evaluated_index(h.index - c)})
+    return e.xreplace(repl), ""
+
+
+def _evaluated_index(k):
+    k = sp.expand(sp.sympify(k))
+    return k
+
+
+def _path_probability(rd: Reading) -> Reading:
+    """With random rewards, P(τ;θ) in a line that writes the dynamics but no P(r|s,a): its states and actions.
+
+    τ records its rewards, so P(τ;θ) has the factors P(r_t|s_t,a_t); a line factorising it without
+    them (μ Π π_θ P(s'|s,a), as every course writes it) means the probability of the path of states
+    and actions, the rewards marginalised. Both checks read it so: the prover unfolds it without
+    reward factors, the instances evaluate the marginal.
+    """
+    from ..notation import PathProbability, TrajectoryProbability, Transition
+
+    basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)]
+    if not any(s_.has(Transition) for s_ in basics) or any(s_.has(RewardProbability) for s_ in basics):
+        return rd
+    found = {p_ for s_ in basics for p_ in s_.atoms(TrajectoryProbability) if type(p_) is TrajectoryProbability}
+    if not found:
+        return rd
+    swap = {p_: PathProbability(*p_.args) for p_ in found}
+    note = ("P(τ;θ) read as the probability of τ's states and actions (its random rewards marginalised): "
+            "the line writes the dynamics without the reward factors P(r_t|s_t,a_t)")
+    return replace(rd, sides=[s_.xreplace(swap) if isinstance(s_, sp.Basic) else s_ for s_ in rd.sides],
+                   notes=list(rd.notes) + [note])
 
 
 def _reading_text(rd: Reading, base: int) -> str:
@@ -331,9 +403,20 @@ def _sum_starts(trees) -> list[int]:
     for tree in trees:
         if isinstance(tree, NotUnderstood):
             continue
+        samples = set()   # Σ_{j=1}^{m}, or a Σ whose body writes τ^{(j)}: over samples, no sign of the time base
+        for big in tree.find_data("bigop"):
+            limits, body = big.children[1], big.children[2]
+            tokens = [tok.value for tok in limits.scan_values(lambda v: isinstance(v, Token))]
+            marks = {tok.value for smp in body.find_data("sample") for tok in smp.scan_values(lambda v: isinstance(v, Token))}
+            for node in limits.find_data("sub_from"):
+                var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
+                if tokens and tokens[-1] in ("m", "N") or (len(var) == 1 and var[0] in marks):
+                    samples.add(id(node))
         for node in tree.find_data("sub_from"):
             var = [tok.value for tok in node.children[0].scan_values(lambda v: isinstance(v, Token))]
             low = list(node.children[-1].scan_values(lambda v: isinstance(v, Token)))
+            if id(node) in samples:
+                continue
             if var in (["t"], ["k"], ["j"]) and len(low) == 1 and low[0].type in ("NUMBER", "DIGIT"):
                 lows.append(int(low[0].value))
     return lows
@@ -570,7 +653,8 @@ def _result_row(chain: _Chain, base: int) -> LineReport:
     return LineReport(chain.rows[-1], 0, where, reading, verdict, "result", "", (), detail)
 
 
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?P<body>[^$]+?)(?<!\\)\$|\\\((?P<paren>.+?)\\\)", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?![$\s])(?P<body>(?:[^$\f\n]|\n(?![ \t]*\n))+?)(?<![\s\\])\$(?![\d$])"
+                          r"|\\\((?P<paren>.+?)\\\)", re.S)
 _RELATION_TEXT = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt)(?![A-Za-z])")
 
 
@@ -602,13 +686,15 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         from ..battery import fresh_seed
 
         seed = fresh_seed()
-    defined = tuple(macros(text))
-    tex = True if path.endswith(".tex") else None
+    from .extract import is_tex
+
+    tex = is_tex(text, path)   # the extension decides; only an unknown one is sniffed, outside code
+    defined = tuple(macros(text, tex=tex))
     rows = extract_rows(text, tex=tex)
     masked = mask(text, tex=tex)
     placed = equations(rows, text, masked)
     rows = [eq.row for eq in placed]
-    redefined = def_macros(text)
+    redefined = def_macros(text, tex=tex)
     trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
              for r in rows]
     base, base_note = time_base_evidence(trees)
@@ -622,6 +708,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
 
     battery_name = "rewards" if any(uses_rewards(rd) for rd in readings) else "default"
     battery = BATTERIES[battery_name](seed=seed, n_random=n_random)
+    if battery_name == "rewards":
+        readings = [_path_probability(rd) if isinstance(rd, Reading) else rd for rd in readings]
     chains: list[_Chain] = []
     current: _Chain | None = None
     out: list[LineReport] = []
@@ -667,6 +755,8 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
     groups: list[int] = []             # the source rows of displays, in order
     chains_of: dict[int, dict] = {}    # source row -> its column pair -> the chain of the equation there
     pieces_in: dict[int, int] = {}     # source row -> how many equations or expressions it holds
+    block_of: dict[int, int] = {}      # source row -> its display
+    row_leads: dict[int, bool] = {}    # source row -> whether its first piece starts with a relation
     last_display_end = -1   # where the last display row read so far ends
     for k, (row, rd) in enumerate(zip(rows, readings)):
         if k and rows[k - 1].kind == "display":
@@ -683,6 +773,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 groups.append(eq.group)
             first_of_row = pieces_in.get(eq.group, 0) == 0
             pieces_in[eq.group] = pieces_in.get(eq.group, 0) + 1
+            block_of[eq.group] = row.block
+            if first_of_row:
+                row_leads[eq.group] = isinstance(rd, Reading) and rd.lead is not None
             claim_above = row.block if isinstance(rd, Reading) and (rd.relations or rd.lead) else None
             aside = None
         above_group = groups[-2] if row.kind == "display" and len(groups) >= 2 else None
@@ -758,12 +851,20 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             e = sides[j]
             if not isinstance(e, sp.Basic):
                 continue
-            if isinstance(e, HatName) and e.name not in hats and j + 1 < len(sides) and relations[j] == "=" \
+            head = e.hat if isinstance(e, IndexedHat) else e
+            if isinstance(head, HatName) and head.name not in hats and j + 1 < len(sides) and relations[j] == "=" \
                     and not (isinstance(sides[j + 1], sp.Basic) and sides[j + 1].has(HatName)):
-                hats[e.name] = (sides[j + 1], row.line)
+                param, problem = _hat_parameter(e)
+                if problem:
+                    break
+                hats[head.name] = (sides[j + 1], row.line, param)
                 defines.append(j)
-                notes.append(f"{e.name} defined as {_show(sides[j + 1], base)}")
+                notes.append(f"{_show(e, base)} defined as {_show(sides[j + 1], base)}")
                 continue
+            e, problem = _indexed_hats(e, hats)
+            if problem:
+                break
+            sides[j] = e
             if isinstance(e, HatName) and e.name in hats and j + 1 < len(sides) and relations[j] == "=" \
                     and not same_form(hats[e.name][0], sides[j + 1]) and j == 0:
                 problem = (f"{e.name} is defined again with a different meaning (line {hats[e.name][1]} defines it "
@@ -773,6 +874,11 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             unknown = [h.name for h in names if h.name not in hats]
             if unknown:
                 problem = f"{unknown[0]} is used before a line defines it"
+                break
+            indexed = [h.name for h in names if hats[h.name][2] is not None]
+            if indexed:
+                problem = (f"{indexed[0]} is written without the index its definition on line "
+                           f"{hats[indexed[0]][1]} gives it: which one is meant?")
                 break
             if names:
                 sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
@@ -836,7 +942,14 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                 continue
             side_by_side = chains_of.get(above_group, {}) if above_group is not None else {}
             # A piece after a space on its own row continues the piece before it ("a = b \quad = c").
-            beside = eq.pair < 0 and not first_of_row
+            # So does '= c' in a later column pair of a row that starts with its own left side
+            # ("a &= b && = c" is the chain a = b = c as typeset), whatever the row above holds.
+            beside = not first_of_row and (eq.pair < 0 or not row_leads.get(eq.group, False))
+            if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2 \
+                    and block_of.get(above_group) != row.block:
+                refuse(f"a row starting with '=' after a display whose last row holds {pieces_in[above_group]} "
+                       f"equations side by side: which one does it continue? Write its left side", "step")
+                continue
             if not beside and above_group is not None and pieces_in.get(above_group, 0) >= 2:
                 # The row above holds several equations: '=' continues the one in its own column pair.
                 if eq.pair not in side_by_side:

@@ -16,18 +16,22 @@ from dataclasses import dataclass
 
 from .literal import Masked, mask_markdown, mask_tex
 
-__all__ = ["Row", "Macro", "extract_rows", "macros"]
+__all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex"]
 
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 # A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
 _OPEN = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
+# Inline $…$ as CommonMark's math extensions and pandoc pair it: within one paragraph (never across
+# a blank line), the opening $ not followed by a space, the closing $ not preceded by one and not
+# followed by a digit ("$5 … $8" are prices, prose). A $ that pairs with nothing is prose.
+INLINE_BODY = (r"(?![$\s])(?P<inl_body>(?:[^$\f\n]|\n(?![ \t]*\n))+?)(?<!\s)" + _OPEN + r"\$(?![\d$])")
 _DISPLAY = re.compile(
     r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>[^\f]+?)\$\$)"
     r"|(?P<br>\\\[(?P<br_body>[^\f]+?)\\\])"
     r"|(?P<pa>\\\((?P<pa_body>[^\f]+?)\\\))"
     r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"
     r"(?P<env_body>[^\f]+?)\\end\{(?P=env_name)\})"
-    r"|(?P<inl>(?<!\$)" + _OPEN + r"\$(?!\$)(?P<inl_body>[^$\f]+?)" + _OPEN + r"\$)"
+    r"|(?P<inl>(?<!\$)" + _OPEN + r"\$" + INLINE_BODY + r")"
     r"|(?P<unk>\\begin\{(?P<unk_name>[A-Za-z]+\*?)\})",
     re.S | re.M,
 )
@@ -75,9 +79,9 @@ class Macro:
     offset: int = 0     # where the definition is: it holds from there on (\renewcommand redefines)
 
 
-def macros(text: str) -> list[Macro]:
+def macros(text: str, *, tex: bool | None = None) -> list[Macro]:
     """The argument-free macros a document defines with \\newcommand or \\renewcommand, in document order."""
-    return [Macro(m_.group(1), m_.group(2), m_.start()) for m_ in _NEWCOMMAND.finditer(mask(text))]
+    return [Macro(m_.group(1), m_.group(2), m_.start()) for m_ in _NEWCOMMAND.finditer(mask(text, tex=tex))]
 
 
 def macros_at(defined, offset: int) -> tuple[Macro, ...]:
@@ -89,13 +93,31 @@ def macros_at(defined, offset: int) -> tuple[Macro, ...]:
     return tuple(now.values())
 
 
-def def_macros(text: str) -> list[tuple[str, int]]:
+def def_macros(text: str, *, tex: bool | None = None) -> list[tuple[str, int]]:
     """Names (re)defined with \\def, \\let, \\edef or \\gdef, which derive does not expand, and where."""
-    return [(m_.group(1), m_.start()) for m_ in _DEF.finditer(mask(text))]
+    return [(m_.group(1), m_.start()) for m_ in _DEF.finditer(mask(text, tex=tex))]
 
 
 def _spaces(m_) -> str:
     return re.sub(r"[^\n]", " ", m_.group(0))
+
+
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".ipynb", ".rmd", ".qmd")
+_TEX_SUFFIXES = (".tex", ".ltx", ".latex")
+
+
+def is_tex(text: str, path: str = "") -> bool:
+    """Whether a document is LaTeX: its extension decides (.tex is LaTeX; .md, .ipynb are Markdown).
+
+    Only a file of another or no extension is sniffed, and only its text outside code (a
+    \\documentclass quoted in a code span or block is no LaTeX source).
+    """
+    suffix = ("." + path.rsplit(".", 1)[-1].lower()) if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix in _TEX_SUFFIXES:
+        return True
+    if suffix in _MARKDOWN_SUFFIXES:
+        return False
+    return bool(re.search(r"\\documentclass|\\begin\{document\}", mask_markdown(text).text))
 
 
 def masked(text: str, *, tex: bool | None = None) -> Masked:
@@ -106,7 +128,7 @@ def masked(text: str, *, tex: bool | None = None) -> Masked:
     \\verb and the verbatim environments.
     """
     if tex is None:
-        tex = bool(re.search(r"\\documentclass|\\begin\{document\}", text))
+        tex = is_tex(text)
     return mask_tex(text) if tex else mask_markdown(text)
 
 
@@ -215,7 +237,7 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
     rows: list[Row] = []
     source = text
     if tex is None:
-        tex = bool(re.search(r"\\documentclass|\\begin\{document\}", text))
+        tex = is_tex(text)
     m = masked(text, tex=tex)
     text, scan = m.text, m.scan
     last_end = 0

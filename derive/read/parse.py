@@ -155,6 +155,8 @@ def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, 
         # Split before macros are expanded: a macro that brings a space between two relations is refused.
         return NotUnderstood(row.line, row.column, "a macro expands to a space between two relations (two equations "
                              "side by side?); write the space in the line itself")
+    # An empty group {} typesets nothing ("& {}+ …", "={}"): blanked, unless it is an argument (x^{}, \\frac{a}{}).
+    text = re.sub(r"(?<![\w}\]^_\\])\{\s*\}", lambda m_: " " * len(m_.group()), text)
     depth, where = nesting_depth(text)
     if depth > MAX_DEPTH:
         return NotUnderstood(row.line, row.column + where if text == row.text else row.column,

@@ -31,7 +31,8 @@ from ..notation import (
 )
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
-           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT"]
+           "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT",
+           "IndexedHat", "TimeHat", "SampleHat"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -51,6 +52,44 @@ class ReadError(ValueError):
 
 class HatName(Symbol):
     """A name being defined in the line, such as ĝ."""
+
+
+class IndexedHat(Expr):
+    """A defined name with an index, such as Â_t or R̂^{(i)}: its definition at that index."""
+
+    kind = ""
+
+    def __new__(cls, hat, index):
+        return Expr.__new__(cls, hat, sp.sympify(index))
+
+    @property
+    def hat(self):
+        return self.args[0]
+
+    @property
+    def index(self):
+        return self.args[1]
+
+    def _sympystr(self, printer):
+        return "%s_%s" % (self.hat.name, printer._print(self.index))
+
+
+class TimeHat(IndexedHat):
+    """Â_k: a name defined with a time index, at step k (k in derive's 0-based steps)."""
+
+    kind = "time"
+
+    def _latex(self, printer):
+        return r"%s_{%s}" % (self.hat.name, printer._print(self.index))
+
+
+class SampleHat(IndexedHat):
+    """R̂^{(k)}: a name defined with a sample index, for the sample k."""
+
+    kind = "sample"
+
+    def _latex(self, printer):
+        return r"%s^{(%s)}" % (self.hat.name, printer._print(self.index))
 
 
 @dataclass(frozen=True)
@@ -152,6 +191,7 @@ class RowTransformer(Transformer):
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
         self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
+        self._traj_forms: set = set()   # (letter, without θ) of every trajectory probability written in the row
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -252,9 +292,14 @@ class RowTransformer(Transformer):
         for j, f in enumerate(factors[:-1]):
             # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
             # (∇_θ f) g in brackets has one reading only.
-            if id(f) in self._narrow and id(f) not in self._grouped and any(_depends_on_theta(g) for g in factors[j + 1:]):
+            if id(f) in self._narrow and id(f) not in self._grouped and (
+                    _constant(f.expr) or any(_depends_on_theta(g) for g in factors[j + 1:])):
                 wide = Derivative(sp.Mul(f.expr, *factors[j + 1:], evaluate=False), theta)
                 other = wide if j == 0 else sp.Mul(*factors[:j], wide, evaluate=False)
+                if _constant(f.expr):
+                    # ∇_θ 2 J, ∇_θ \frac{1}{m} Σ …: nobody differentiates the number; ∇ takes the product.
+                    self._note("∇_θ before a constant factor read as ∇_θ of the whole product")
+                    return other
                 self.ambiguous.append((out, other, ("nabla",)))
                 return out
         for j, f in enumerate(factors[:-1]):
@@ -287,6 +332,9 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value} without a subscript: what does it run over?")
         if lo_part.kind == "expr":
             var = lo_part.a
+            if hi is not None:   # Σ_t^{3}, Σ_τ^{5}: an upper limit without a lower one is never dropped
+                raise ReadError(f"{op.value}_{{{sp.sstr(var)}}}^{{{sp.sstr(hi)}}}: an upper limit without a lower "
+                                f"one has no reading; write _{{{sp.sstr(var)}=…}}^{{…}}")
             if _is_traj(var) and var != UNMARKED or var == tau:
                 if not is_sum:
                     raise ReadError("a product over trajectories")
@@ -310,6 +358,16 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value} needs limits _{{t=…}}^{{…}}")
         var, lo = lo_part.a, self._bound(lo_part.b)
         hi = self._bound(hi)
+        if var != i and var in _TIME_NAMES.values() and (hi == m or _speaks_of_sample(body, var)):
+            # Σ_{j=1}^{m} … τ^{(j)}: j (or k) counts samples here, not steps; read with derive's sample index i.
+            if isinstance(body, sp.Basic) and i in body.free_symbols:
+                raise ReadError(f"a sum over the samples with index {sp.sstr(var)} inside one with index i: "
+                                f"two sample indices")
+            self._note(f"Σ_{{{sp.sstr(var)}={lo}}}^{{{sp.sstr(hi)}}} runs over the samples: "
+                       f"{sp.sstr(var)} is read as the sample index i")
+            self._remap(body, lambda e: e.xreplace({var: i}))
+            body = body.xreplace({var: i}) if isinstance(body, sp.Basic) else body
+            var = i
         if var == i:
             if is_sum and _speaks_of_sample_i(body) and lo.is_Integer and hi.is_Integer:
                 # A written number of samples: the sample mean with m = n, checked as an estimator
@@ -460,7 +518,19 @@ class RowTransformer(Transformer):
 
     def _symbol(self, name, sub, sample):
         if isinstance(name, HatName):
+            # An index on a defined name is read with its meaning (the definition at that index),
+            # never dropped: the document substitutes it where the name is defined with one.
+            if sub is not None and sample is not None:
+                raise ReadError(f"{name} with both a subscript and a sample index: no reading")
+            if sub is not None:
+                if sub.kind != "expr":
+                    raise ReadError(f"the subscript of {name} has no reading")
+                return TimeHat(name, self._time(sub.a))
+            if sample is not None:
+                return SampleHat(name, _evaluated(sample))
             return name
+        if sub is not None and sub.kind != "expr":   # s_{t=0}, π_{a∼b}: a relation in a subscript has no reading
+            raise ReadError(f"the subscript of {name} holds a relation: it has no reading")
         traj = UNMARKED if sample is None else Sample(_evaluated(sample))
         if name == r"\pi" and sub is not None and sub.a == theta and sample is None:
             return PI_THETA
@@ -541,6 +611,8 @@ class RowTransformer(Transformer):
         sub_v = None if sub is None else sub.a
         if isinstance(name, HatName):
             raise ReadError(f"{name} applied to arguments")
+        if sub is not None and sub.kind != "expr":
+            raise _no_reading(sub_v, name)
         if name in ("f", "g") and sub is None:
             if len(values) != 1:
                 raise ReadError(f"{name}(…) takes one argument")
@@ -552,15 +624,19 @@ class RowTransformer(Transformer):
             self._note("τ(i) read as τ^{(i)}, the i-th sampled trajectory")
             return Sample(i)
         if name == "P" or name == "p":
-            return self._probability(values, seps, sub_v)
+            return self._probability(values, seps, sub_v, name=name)
         if name == r"\pi":
             return self._policy(values, seps, sub_v)
         if name in (r"\mu", r"\rho"):
             if name == r"\rho" and sub_v != 0:
                 raise ReadError("ρ without the subscript 0 (ρ_0(s_0) is the start distribution)")
+            if name == r"\mu" and sub is not None:
+                raise _no_reading(sub_v, name)
             if len(values) == 1 and isinstance(values[0], State) and values[0].args[1] == 0:
                 return InitialDistribution(values[0])
             raise ReadError(f"{name}(…) is the start distribution: it takes s_0 (s_1 in 1-based time)")
+        if name in ("R", "J", "b") and sub is not None:
+            raise _no_reading(sub_v, name)
         if name == "R":
             if len(values) == 1 and _is_traj(values[0]):
                 return Return(values[0])
@@ -575,7 +651,7 @@ class RowTransformer(Transformer):
             raise ReadError("b(…) is a baseline: it takes a state s_t")
         raise ReadError(f"unknown function {name}(…)")
 
-    def _probability(self, values, seps, sub_v):
+    def _probability(self, values, seps, sub_v, *, name="P"):
         head = values[0]
         if _is_traj(head):
             rest = values[1:]
@@ -583,7 +659,14 @@ class RowTransformer(Transformer):
                 raise ReadError("P(τ …): only θ may follow the bar or ;")
             if sub_v not in (None, theta):
                 raise ReadError("P_…(τ): only θ as a subscript")
-            if not rest and sub_v is None:
+            bare = not rest and sub_v is None
+            self._traj_forms.add((name, bare))
+            if len(self._traj_forms) > 1 and any(bare_ for _, bare_ in self._traj_forms):
+                # p(τ) beside p_θ(τ) (or P(τ;θ)): the line distinguishes two distributions on purpose.
+                raise ReadError(f"{name}(τ) without θ in a line that also writes a trajectory probability with θ "
+                                f"(or another letter): two distributions, or one? derive reads {name}(τ) as P(τ;θ) "
+                                f"only where no other form is written")
+            if bare:
                 self._note("P(τ) read as P(τ;θ), the probability of τ under π_θ")
             return TrajectoryProbability(head, theta)
         if sub_v is not None:
@@ -613,8 +696,15 @@ class RowTransformer(Transformer):
 
     def _policy(self, values, seps, sub_v):
         head = values[0]
+        if sub_v not in (None, theta):   # π_H, π_0, π_{old}: another policy, never π_θ
+            raise _no_reading(sub_v, r"\pi")
         if _is_traj(head):
+            if any(v_ != theta for v_ in values[1:]):
+                raise ReadError("π(τ …): only θ may follow the bar")
             if sub_v == theta or (len(values) == 2 and values[1] == theta):
+                self._traj_forms.add((r"\pi", False))
+                if any(bare_ for _, bare_ in self._traj_forms):
+                    raise ReadError("P(τ) without θ in a line that also writes π(τ|θ): two distributions, or one?")
                 self._note("π(τ|θ) read as the trajectory's probability P(τ;θ)")
                 return TrajectoryProbability(head, theta)
             raise ReadError("π(τ …) needs θ")
@@ -633,6 +723,8 @@ class RowTransformer(Transformer):
         return Policy(a_, s_, theta)
 
     def _gradient(self, sub, body):
+        if sub.kind != "expr":   # ∇_{θ=θ_0}: an evaluation point is no part of derive's ∇_θ
+            raise ReadError("∇ with a subscript that is not one variable has no reading")
         var = sub.a
         if var == theta:
             return Derivative(body, theta)
@@ -714,7 +806,7 @@ class RowTransformer(Transformer):
     def integral(self, tok, limits, body, d, var):
         lo, hi = limits
         v = self._token_value(var)
-        if v != tau or hi is not None or (lo is not None and lo.a != tau):
+        if v != tau or hi is not None or (lo is not None and (lo.kind != "expr" or lo.a != tau)):
             raise ReadError("∫ … d…: only an integral over trajectories, ∫_τ … dτ")
         self._note("∫_τ … dτ read as Σ_τ: the trajectories of a finite MDP are a finite set")
         return self._trajectory_sum(body)
@@ -890,6 +982,24 @@ class RowTransformer(Transformer):
         parts.append(big(combine([at(j)(t) for j in range(p)]), (t, first, st - 1)))
         parts += [at(j)(st) for j in range(jt)]
         return parts
+
+
+def _constant(e) -> bool:
+    """A factor no reader differentiates: a number, γ, 1/m, … (θ-free, no MDP quantity)."""
+    return isinstance(e, Expr) and not _depends_on_theta(e) and e.free_symbols <= {gamma, m, H, T_LETTER, N_LETTER} \
+        and not e.has(State, Action, Reward, Return, Baseline, Sample, TrajectorySum, Expectation)
+
+
+def _no_reading(sub_v, name) -> ReadError:
+    """The refusal of a subscript derive has no reading for (never dropped)."""
+    from ..latex import to_latex
+
+    shown = "{…}" if sub_v is None else "{%s}" % (to_latex(sub_v) if isinstance(sub_v, sp.Basic) else sub_v)
+    return ReadError(f"the subscript _{shown} on {name} has no reading in derive's notation")
+
+
+def _speaks_of_sample(body, var) -> bool:
+    return isinstance(body, sp.Basic) and any(var in smp.args[0].free_symbols for smp in body.atoms(Sample))
 
 
 def _speaks_of_sample_i(body) -> bool:
