@@ -127,7 +127,7 @@ def test_save_minimal_target_is_refused_before_the_run(user, target, message):
 
 
 RARE_MDP = {"name": "rare", "initial": ["1"], "transitions": [[["1"], ["1"]]],
-            "reward_distribution": [[[["1", "1/1000"], ["0", "999/1000"]], [["0", "1"]]]], "horizon": 0,
+            "reward_distribution": [[[["1", "1/40"], ["0", "39/40"]], [["0", "1"]]]], "horizon": 0,
             "discount": "1", "policy": {"kind": "tabular-softmax"}, "theta": ["0", "0"]}
 
 
@@ -150,7 +150,8 @@ def test_max_samples_past_the_step_limit_is_refused_before_sampling(user):
 
 
 def test_max_samples_caps_the_second_round_and_equal_to_samples_keeps_one(user):
-    # A reward of probability 1/1000 on 2,000 trajectories in batches of 10: ~1 rewarding event, too few to test.
+    # A reward of probability 1/40, batches of 10: a correct estimator's exact kurtosis gives an effective sample
+    # size of 42 at 200 batches (below the floor of 50: untested) and 126 at 600 (a second round can decide).
     mdp = user / "rare.json"
     mdp.write_text(json.dumps(RARE_MDP))
     run = ["user_pg:good", "--mdp", str(mdp), "--samples", "2000", "--batch-size", "10", "--seed", "2", "--json",
