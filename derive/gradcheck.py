@@ -12,6 +12,7 @@ candidates).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import secrets
@@ -386,29 +387,45 @@ def _second_round(samples: int, horizon: int, batch_size: int, max_samples: int 
     return top if top > samples else None
 
 
+MODEL_ENUMERATION = 20_000  # trajectories × reward outcomes up to which gradcheck takes a model kurtosis (~0.1 s)
+
+
+@functools.lru_cache(maxsize=8)
+def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
+    """One estimator's exact per-component kurtosis, or None past ``MODEL_ENUMERATION``; kept across runs."""
+    from .exact import EnumerationTooLarge
+    from .stats import exact_distribution
+
+    try:
+        k = exact_distribution(mdp, policy, theta, estimator=estimator, budget=MODEL_ENUMERATION).kurtosis
+    except EnumerationTooLarge:
+        return None
+    if k is not None:
+        k.setflags(write=False)
+    return k
+
+
 def model_kurtosis(mdp: FiniteMDP, policy, theta) -> np.ndarray | None:
     """Per component, the larger exact kurtosis of one trajectory's REINFORCE and reward-to-go estimates
-    (enumerating trajectories and reward outcomes, up to ``derive.stats.AUTO_ENUMERATION``), or None past it.
+    (enumerating trajectories and reward outcomes, up to ``MODEL_ENUMERATION``), or None past it.
 
     A correct estimator sees the same rewards: where their tail is heavy, so is its batch estimate, and a
     tail too rare to show in the sample leaves the sample's kurtosis far below this one.
     """
-    from .stats import _auto_distribution
-
     th = tuple(float(x) for x in theta)
     out = None
     for est in ("reinforce", "reward-to-go"):
         try:
             with np.errstate(all="ignore"):  # an overflow leaves no model: the sampled round reports it, in one line
                 try:
-                    m = _auto_distribution(mdp, policy, th, est)
+                    k = _exact_kurtosis(mdp, policy, th, est)
                 except TypeError:  # an unhashable policy: no memo, the same moments
-                    m = _auto_distribution.__wrapped__(mdp, policy, th, est)
+                    k = _exact_kurtosis.__wrapped__(mdp, policy, th, est)
         except UserError:
             return None
-        if m is None or m.kurtosis is None:
+        if k is None:
             return None
-        out = m.kurtosis if out is None else np.maximum(out, m.kurtosis)
+        out = k if out is None else np.maximum(out, k)
     return out
 
 
