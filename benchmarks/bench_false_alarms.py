@@ -111,18 +111,30 @@ BIASED = ("wrong-sign", "gradcheck-flip")  # rows that measure power: the rate i
 
 
 def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples: int | None = None,
-        jobs: int = 1) -> None:
+        jobs: int = 1, block: int | None = None) -> None:
+    """One row; with ``block``, a running line after every ``block`` seeds (so an interrupted row still counts)."""
     samples = samples or SAMPLES.get(name, DEFAULT_SAMPLES)
     t0 = time.perf_counter()
-    everything = range(first, first + seeds)
-    if jobs > 1:
-        from joblib import Parallel, delayed
+    block = block or seeds
+    totals = [0, 0, 0]
+    done = 0
+    for start in range(first, first + seeds, block):
+        everything = range(start, min(first + seeds, start + block))
+        if jobs > 1:
+            from joblib import Parallel, delayed
 
-        parts = [everything[i::jobs] for i in range(jobs)]
-        counts = Parallel(n_jobs=jobs)(delayed(_count)(name, test, part, alpha, samples) for part in parts)
-    else:
-        counts = [_count(name, test, everything, alpha, samples)]
-    rejected, warned, undecided = (sum(c[i] for c in counts) for i in range(3))
+            parts = [everything[i::jobs] for i in range(jobs)]
+            counts = Parallel(n_jobs=jobs)(delayed(_count)(name, test, part, alpha, samples) for part in parts)
+        else:
+            counts = [_count(name, test, everything, alpha, samples)]
+        totals = [t + sum(c[i] for c in counts) for i, t in enumerate(totals)]
+        done += len(everything)
+        _line(name, test, samples, done, totals, alpha, time.perf_counter() - t0,
+              final=done == seeds, span=range(first, first + done))
+
+
+def _line(name, test, samples, seeds, totals, alpha, elapsed, *, final, span):
+    rejected, warned, undecided = totals
     lo, hi = clopper_pearson(rejected, seeds)
     if test in BIASED:
         held = f"power (a biased estimator, rejected on {rejected / seeds:.0%} of seeds)"
@@ -131,9 +143,10 @@ def run(name: str, test: str, seeds: int, alpha: float, first: int = 0, samples:
     if undecided == seeds:
         held += " (undecided on every seed: no verdict, no power)"
     cap = f" (max {MAX_SAMPLES[name]:,})" if test.startswith("gradcheck") and name in MAX_SAMPLES else ""
-    print(f"{name:>18}  {test:<14} {samples:>8,} traj.{cap}  {rejected:>4}/{seeds} = {rejected / seeds:6.2%}  "
-          f"95% CI [{lo:6.2%}, {hi:6.2%}]  α = {alpha:g}: {held}; undecided on {undecided}, warned on {warned} seeds  "
-          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    r = span
+    print(f"{'' if final else '… '}{name:>18}  {test:<14} {samples:>8,} traj.{cap}  {rejected:>4}/{seeds} = "
+          f"{rejected / seeds:6.2%}  95% CI [{lo:6.2%}, {hi:6.2%}]  α = {alpha:g}: {held}; undecided on {undecided}, "
+          f"warned on {warned} seeds  (seeds {r.start}..{r.stop - 1}, {elapsed:.0f} s)", flush=True)
 
 
 def truncation(seeds: int, first: int = 0) -> None:
@@ -171,6 +184,8 @@ def main() -> None:
     ap.add_argument("--tests", default="reinforce,reward-to-go,gradcheck")
     ap.add_argument("--samples", type=int, default=None, help="trajectories per seed (default: per MDP)")
     ap.add_argument("--jobs", type=int, default=1, help="processes (joblib) sharing the seeds of each row")
+    ap.add_argument("--block", type=int, default=None,
+                    help="print a running line (marked …) after every BLOCK seeds of a row")
     ap.add_argument("--truncation", action="store_true",
                     help="instead: truncated returns (n = 4..29) and correct estimators on gradcheck's lanes slot")
     args = ap.parse_args()
@@ -183,7 +198,7 @@ def main() -> None:
           f"(seeds {args.first}..{args.first + args.seeds - 1}), α = {args.alpha:g}")
     for name in args.only or statistics_mdps.ALL:
         for test in args.tests.split(","):
-            run(name, test, args.seeds, args.alpha, args.first, args.samples, args.jobs)
+            run(name, test, args.seeds, args.alpha, args.first, args.samples, args.jobs, args.block)
 
 
 if __name__ == "__main__":
