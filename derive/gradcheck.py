@@ -310,6 +310,22 @@ def _as_problem(item):
 
 def _to_numpy(value, m: int, K: int) -> np.ndarray:
     """The batch's estimate [K]: the mean of per-trajectory rows [m, K], or the estimator's own [K]."""
+    if type(value) is np.ndarray and value.dtype == np.float64:  # the common case, called once per batch
+        g = value
+    else:
+        g = _converted(value, m, K)
+    if g.shape == (m, K):
+        g = g.mean(axis=0)
+    elif g.shape != (K,):
+        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}] or the batch's "
+                        f"estimate of shape [K] = [{K}], got shape {list(g.shape)}")
+    if not np.isfinite(g).all():
+        raise UserError("estimator: returned a non-finite value (nan or inf)")
+    return g
+
+
+def _converted(value, m: int, K: int) -> np.ndarray:
+    """An estimator's output as a float64 array: torch tensors, lists; complex values refused."""
     if hasattr(value, "detach"):  # a torch tensor; torch itself is never imported here
         value = value.detach().cpu().numpy()
     if np.iscomplexobj(value) or (isinstance(value, (list, tuple)) and any(isinstance(x, complex) for x in
@@ -320,13 +336,6 @@ def _to_numpy(value, m: int, K: int) -> np.ndarray:
     except (TypeError, ValueError):
         raise UserError(f"estimator: expected a float array [m, K] = [{m}, {K}] or [K], "
                         f"got {type(value).__name__}") from None
-    if g.shape == (m, K):
-        g = g.mean(axis=0)
-    elif g.shape != (K,):
-        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}] or the batch's "
-                        f"estimate of shape [K] = [{K}], got shape {list(g.shape)}")
-    if not np.all(np.isfinite(g)):
-        raise UserError("estimator: returned a non-finite value (nan or inf)")
     return g
 
 
@@ -458,11 +467,11 @@ def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha
         b = sampler.batch(rng, nb * batch_size)
         states, actions = b.states.astype(np.int64), b.actions.astype(np.int64)
         informed |= reached_before_reward(states, b.rewards, mdp.n_states)
-        for j in range(nb):
-            sl = slice(j * batch_size, (j + 1) * batch_size)
-            traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
-                                table)
-            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+            for j in range(nb):
+                sl = slice(j * batch_size, (j + 1) * batch_size)
+                traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
+                                    table)
                 rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
             g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
