@@ -641,7 +641,7 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
     overflow anywhere is reported as a UserError, never as a verdict.
     """
-    scaled, unit = _in_reward_unit(mdp)
+    scaled, unit = _by_identity(_in_reward_unit, mdp)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         check = _cross_check(scaled, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
                              test=test, progress=progress)
@@ -657,6 +657,27 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
                       batch_means=back(check.estimate.batch_means))
         verdict = replace(check.verdict, estimate=back(check.verdict.estimate), stderr=back(check.verdict.stderr))
         return CrossCheck(back(check.exact), float(back([check.J])[0]), est, verdict)
+
+
+_IDENTITY_MEMO: dict = {}
+
+
+def _by_identity(fn, mdp, *args):
+    """fn(mdp, *args), kept for the very same MDP and policy objects (weak references: an object at a reused id is
+    computed afresh). Hashing an MDP's exact tables costs 0.07 s on FrozenLake8x8: repeated runs on one
+    problem (many seeds) pay for it once. ``fn`` must be a function of the model alone, never of a sample."""
+    import weakref
+
+    objs = [mdp] + [a for a in args if isinstance(a, object) and hasattr(a, "__weakref__")]
+    key = (fn, *(id(o) for o in objs), *(a for a in args if not hasattr(a, "__weakref__")))
+    hit = _IDENTITY_MEMO.get(key)
+    if hit is not None and all(r() is o for r, o in zip(hit[0], objs)):
+        return hit[1]
+    value = fn(mdp, *args)
+    if len(_IDENTITY_MEMO) >= 16:
+        _IDENTITY_MEMO.pop(next(iter(_IDENTITY_MEMO)))
+    _IDENTITY_MEMO[key] = ([weakref.ref(o) for o in objs], value)
+    return value
 
 
 def _in_reward_unit(mdp: FiniteMDP):
@@ -725,7 +746,7 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
     cov = None
     if test == "auto":
         try:
-            cov = _auto_distribution(mdp, policy, tuple(th), estimator)
+            cov = _by_identity(_auto_distribution, mdp, policy, tuple(th), estimator)
         except TypeError:  # an unhashable policy: no memo, the same moments
             cov = _auto_distribution.__wrapped__(mdp, policy, tuple(th), estimator)
     if test == "auto" and cov is None:
