@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import seed_value
+from .cli import int_at_least, seed_value
 from .errors import UserError
 from .stats import DEFAULT_ALPHA
 
@@ -38,6 +38,10 @@ def register(subparsers) -> None:
     src.add_argument("--random", type=int, default=DEFAULT_RANDOM, metavar="N",
                      help=f"random MDPs in the battery, drawn afresh per run (default: {DEFAULT_RANDOM})")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"trajectories per MDP (default: {DEFAULT_SAMPLES})")
+    p.add_argument("--max-samples", type=int_at_least(1), default=None, metavar="N",
+                   help="trajectories of the second round drawn where components were left untested (an integer >= "
+                        "--samples; --max-samples equal to --samples: one round only; default: 16 × --samples, at "
+                        "most 20 M trajectory-steps)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="B",
                    help="trajectories per estimator call, your training batch size; standard errors come from "
                         f"independent batches (default: {DEFAULT_BATCH_SIZE})")
@@ -124,6 +128,8 @@ def _run_loss(args) -> int:
         raise UserError("--variance: not available with --loss")
     if args.samples != DEFAULT_SAMPLES:
         raise UserError("--samples: not used with --loss (use --batches and --batch-envs)")
+    if args.max_samples is not None:
+        raise UserError("--max-samples: not used with --loss (use --batches)")
     loss_fn = load_estimator(args.estimator, what="loss")
     mdps = [load(f) for f in args.mdp] if args.mdp else None
     options = dict(framework=args.framework, layout=args.layout, seed=args.seed, alpha=args.alpha,
@@ -173,6 +179,8 @@ def run_gradcheck(args) -> int:
         raise UserError(f"--samples: expected at least 2 × --batch-size = {2 * args.batch_size}, got {args.samples}")
     if args.random < 1:
         raise UserError(f"--random: expected a count >= 1, got {args.random}")
+    if args.max_samples is not None and args.max_samples < args.samples:
+        raise UserError(f"--max-samples: expected an integer >= --samples = {args.samples}, got {args.max_samples}")
     estimator = load_estimator(args.estimator)
     mdps = [load(f) for f in args.mdp] if args.mdp else None
     for f, problem in zip(args.mdp or (), mdps or ()):
@@ -180,7 +188,7 @@ def run_gradcheck(args) -> int:
     try:
         result = gradcheck(estimator, mdps=mdps, n_random=args.random, samples=args.samples, seed=args.seed,
                            batch_size=args.batch_size, alpha=args.alpha, variance=args.variance,
-                           minimize=not args.no_minimize)
+                           minimize=not args.no_minimize, max_samples=args.max_samples)
     except UserError:
         raise
     except Exception as exc:  # the estimator raised: name it and where, in one line

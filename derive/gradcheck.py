@@ -12,6 +12,7 @@ candidates).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import secrets
@@ -30,12 +31,13 @@ from .mdp import FiniteMDP
 from .policies import TabularSoftmax
 from .limits import check_horizon, check_steps
 from .sampling import Sampler, per_trajectory_gradients, step_weights
-from .stats import DEFAULT_ALPHA, batch_test, holm, reached_before_reward, require_finite, unexplored_p
+from .stats import (DEFAULT_ALPHA, MIN_ESS, batch_ess, batch_test, holm, reached_before_reward, require_finite,
+                    unexplored_p)
 
 __all__ = [
     "Trajectories", "MDPResult", "GradcheckResult", "gradcheck", "assert_gradcheck", "default_battery",
     "candidate_mdps", "random_problem", "format_result", "fresh_seed", "DEFAULT_SAMPLES", "DEFAULT_BATCH_SIZE",
-    "DEFAULT_RANDOM", "loss", "assert_loss", "mdp_table_lines",
+    "DEFAULT_RANDOM", "loss", "assert_loss", "mdp_table_lines", "model_kurtosis",
 ]
 
 DEFAULT_SAMPLES = 100_000  # as `derive estimate`
@@ -308,6 +310,22 @@ def _as_problem(item):
 
 def _to_numpy(value, m: int, K: int) -> np.ndarray:
     """The batch's estimate [K]: the mean of per-trajectory rows [m, K], or the estimator's own [K]."""
+    if type(value) is np.ndarray and value.dtype == np.float64:  # the common case, called once per batch
+        g = value
+    else:
+        g = _converted(value, m, K)
+    if g.shape == (m, K):
+        g = g.mean(axis=0)
+    elif g.shape != (K,):
+        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}] or the batch's "
+                        f"estimate of shape [K] = [{K}], got shape {list(g.shape)}")
+    if not np.isfinite(g).all():
+        raise UserError("estimator: returned a non-finite value (nan or inf)")
+    return g
+
+
+def _converted(value, m: int, K: int) -> np.ndarray:
+    """An estimator's output as a float64 array: torch tensors, lists; complex values refused."""
     if hasattr(value, "detach"):  # a torch tensor; torch itself is never imported here
         value = value.detach().cpu().numpy()
     if np.iscomplexobj(value) or (isinstance(value, (list, tuple)) and any(isinstance(x, complex) for x in
@@ -318,13 +336,6 @@ def _to_numpy(value, m: int, K: int) -> np.ndarray:
     except (TypeError, ValueError):
         raise UserError(f"estimator: expected a float array [m, K] = [{m}, {K}] or [K], "
                         f"got {type(value).__name__}") from None
-    if g.shape == (m, K):
-        g = g.mean(axis=0)
-    elif g.shape != (K,):
-        raise UserError(f"estimator: expected per-trajectory estimates of shape [m, K] = [{m}, {K}] or the batch's "
-                        f"estimate of shape [K] = [{K}], got shape {list(g.shape)}")
-    if not np.all(np.isfinite(g)):
-        raise UserError("estimator: returned a non-finite value (nan or inf)")
     return g
 
 
@@ -341,14 +352,29 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed, alpha: floa
     cap = _second_round(samples, mdp.horizon, batch_size, max_samples)
     if cap is not None:
         check_steps(cap, mdp.horizon, where="max_samples")  # refused before the first round, not after it
+    kurtosis = model_kurtosis(mdp, policy, theta)
     first = _sample_and_test(estimator, mdp, policy, theta, samples=samples, seed=seed, alpha=alpha, variance=variance,
-                             name=name, batch_size=batch_size)
+                             name=name, batch_size=batch_size, kurtosis=kurtosis)
     if cap is None:
         return first
     share = FIRST_SHARE
-    if first.untested and not first.p_value / share <= alpha:
+    hopeless = None
+    if first.untested and kurtosis is not None:
+        # The model's effective sample size at the cap: where it stays below the t-test's floor for every
+        # untested component, a second round could only be untested again (a tail too rare for the cap).
+        n = cap // batch_size
+        at_cap = batch_ess(kurtosis, batch_size, n)[list(first.untested)]
+        if np.all(at_cap < min(float(MIN_ESS), n / 4.0)):
+            hopeless = float(at_cap.max())
+    if hopeless is not None and not first.p_value / share <= alpha:
+        note = (f"{len(first.untested)} components untested at {first.samples:,} trajectories and not redrawn: at "
+                f"the cap ({cap:,}, max_samples) a correct estimator's exact kurtosis gives an effective sample "
+                f"size of at most {hopeless:.3g}, below the t-test's floor; raise samples far more, or use "
+                f"`derive estimate` (exact moments) on this MDP")
+        first = replace(first, notes=(note,) + first.notes)
+    elif first.untested and not first.p_value / share <= alpha:
         again = _sample_and_test(estimator, mdp, policy, theta, samples=cap, seed=[*np.atleast_1d(seed), 1 << 20],
-                                 alpha=alpha, variance=variance, name=name, batch_size=batch_size)
+                                 alpha=alpha, variance=variance, name=name, batch_size=batch_size, kurtosis=kurtosis)
         share = 1.0 - FIRST_SHARE
         note = (f"{len(first.untested)} components untested at {first.samples:,} trajectories; redrawn with "
                 f"{cap:,} fresh ones (the cap: max_samples), tested at {share:g} α (the level split between the "
@@ -370,8 +396,50 @@ def _second_round(samples: int, horizon: int, batch_size: int, max_samples: int 
     return top if top > samples else None
 
 
+MODEL_ENUMERATION = 20_000  # trajectories × reward outcomes up to which gradcheck takes a model kurtosis (~0.1 s)
+
+
+@functools.lru_cache(maxsize=8)
+def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
+    """One estimator's exact per-component kurtosis, or None past ``MODEL_ENUMERATION``; kept across runs."""
+    from .exact import EnumerationTooLarge
+    from .stats import exact_distribution
+
+    try:
+        k = exact_distribution(mdp, policy, theta, estimator=estimator, budget=MODEL_ENUMERATION).kurtosis
+    except EnumerationTooLarge:
+        return None
+    if k is not None:
+        k.setflags(write=False)
+    return k
+
+
+def model_kurtosis(mdp: FiniteMDP, policy, theta) -> np.ndarray | None:
+    """Per component, the larger exact kurtosis of one trajectory's REINFORCE and reward-to-go estimates
+    (enumerating trajectories and reward outcomes, up to ``MODEL_ENUMERATION``), or None past it.
+
+    A correct estimator sees the same rewards: where their tail is heavy, so is its batch estimate, and a
+    tail too rare to show in the sample leaves the sample's kurtosis far below this one.
+    """
+    th = tuple(float(x) for x in theta)
+    out = None
+    for est in ("reinforce", "reward-to-go"):
+        try:
+            with np.errstate(all="ignore"):  # an overflow leaves no model: the sampled round reports it, in one line
+                try:
+                    k = _exact_kurtosis(mdp, policy, th, est)
+                except TypeError:  # an unhashable policy: no memo, the same moments
+                    k = _exact_kurtosis.__wrapped__(mdp, policy, th, est)
+        except UserError:
+            return None
+        if k is None:
+            return None
+        out = k if out is None else np.maximum(out, k)
+    return out
+
+
 def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha: float, variance: bool,
-                     name: str, batch_size: int) -> MDPResult:
+                     name: str, batch_size: int, kurtosis=None) -> MDPResult:
     """Sample independent batches, run the estimator once per batch, and t-test the batch estimates (Holm)."""
     K, T = policy.n_params, mdp.horizon + 1
     check_horizon(mdp.horizon, where=f"{name}: horizon", states=mdp.n_states, trajectories=batch_size)
@@ -399,11 +467,11 @@ def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha
         b = sampler.batch(rng, nb * batch_size)
         states, actions = b.states.astype(np.int64), b.actions.astype(np.int64)
         informed |= reached_before_reward(states, b.rewards, mdp.n_states)
-        for j in range(nb):
-            sl = slice(j * batch_size, (j + 1) * batch_size)
-            traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
-                                table)
-            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is reported in one line
+            for j in range(nb):
+                sl = slice(j * batch_size, (j + 1) * batch_size)
+                traj = Trajectories(states[sl], actions[sl], b.rewards[sl], gamma, mdp.horizon, theta.copy(), policy,
+                                    table)
                 rows.append(_to_numpy(estimator(traj), batch_size, K))
         if variance:  # REINFORCE on the very same trajectories: a paired comparison
             g = per_trajectory_gradients(policy, theta, b, step_weights("reinforce", b.rewards, gamma))
@@ -411,7 +479,8 @@ def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha
         done += nb
     G = np.asarray(rows)
     quiet = unexplored_p(mdp, policy, theta, informed, n_batches * batch_size)
-    verdict = batch_test(G, exact, alpha=alpha, unexplored=quiet)
+    verdict = batch_test(G, exact, alpha=alpha, unexplored=quiet,
+                         model_ess=None if kurtosis is None else batch_ess(kurtosis, batch_size, n_batches))
     ratio = var_p = None
     if variance:
         ratio, var_p = _variance_test(G, np.concatenate(ref))

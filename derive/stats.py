@@ -29,7 +29,7 @@ __all__ = [
     "DEFAULT_ALPHA", "TESTS", "MIN_ESS", "EXACT_MIN_ESS", "Verdict", "CrossCheck", "holm", "z_test", "chi2_test", "chi2_sf",
     "exact_covariance", "exact_moments", "cross_check", "batch_test", "effective_sample_size", "require_finite",
     "informative_probability", "informed_states", "unexplored_p", "reached_before_reward", "estimate_bound",
-    "Moments", "exact_distribution", "bennett_tail", "bennett_p", "bennett_resolution",
+    "Moments", "exact_distribution", "batch_ess", "bennett_tail", "bennett_p", "bennett_resolution",
 ]
 
 DEFAULT_ALPHA = 0.01
@@ -282,8 +282,21 @@ def effective_sample_size(values: np.ndarray) -> np.ndarray:
     return np.minimum(ess, float(n))
 
 
+def batch_ess(kurtosis, batch_size: int, n_batches: int) -> np.ndarray:
+    """:func:`effective_sample_size` of n independent means of ``batch_size`` rows, from one row's exact kurtosis κ₁.
+
+    A mean of B independent rows has excess kurtosis (κ₁ − 3)/B, so κ_B = 3 + (κ₁ − 3)/B and the
+    effective sample size is 2n / (κ_B − 1), at most n; inf where κ₁ = 0 (no variance: nothing to guard).
+    """
+    k1 = np.asarray(kurtosis, dtype=float)
+    kb = 3.0 + (k1 - 3.0) / float(batch_size)
+    with np.errstate(divide="ignore"):
+        ess = np.where(kb > 1, 2.0 * n_batches / (kb - 1.0), float(n_batches))
+    return np.where(k1 > 0, np.minimum(ess, float(n_batches)), np.inf)
+
+
 def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None, bound=None,
-               min_ess: float = MIN_ESS, labels: Sequence[str] | None = None) -> Verdict:
+               min_ess: float = MIN_ESS, labels: Sequence[str] | None = None, model_ess=None) -> Verdict:
     """Test E[batch estimate] = ∇J from n independent batch estimates [n, K]: Student t (n − 1 dof), Holm.
 
     Rows of ``batches`` must be independent (one per independent batch); rows within a
@@ -298,6 +311,12 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     Without either, such a component is untested and named in ``notes``: a correct
     estimator can be constant on every batch drawn (e.g. Σ_t (e_{a_t} − π) = 0 when each
     action was taken equally often), so z = ∞ would be a false alarm.
+
+    ``model_ess`` [K] (from :func:`batch_ess`: a correct estimator's exact kurtosis on this
+    MDP) caps the sample's effective sample size: on heavy tails whose largest values are
+    rarely drawn the sample kurtosis understates the true one, so the sample alone would let
+    a liberal t-test run (its standard error shrinks with the estimate when the tail is not
+    seen). The cap can only leave more components untested, never make a verdict stronger.
     """
     G = require_finite("batch estimates", batches)
     ex = require_finite("exact ∇J", exact)
@@ -313,6 +332,14 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     ess = effective_sample_size(Gs)
     for what, v in (("mean of the batch estimates", mean_s), ("standard error", se_s), ("effective sample size", ess)):
         require_finite(what, v)
+    sample_ess = ess
+    if model_ess is not None:
+        model = np.asarray(model_ess, dtype=float)
+        if model.shape != ess.shape or np.any(np.isnan(model)):
+            from .errors import UserError
+
+            raise UserError(f"model_ess: expected {ess.size} numbers (inf where there is no bound), got {model!r}")
+        ess = np.minimum(ess, model)
     mean, se = mean_s * scale, se_s * scale
     floor = min(float(min_ess), n / 4.0)  # a normal sample's own kurtosis rarely puts it below n/4
     t = np.zeros(K)
@@ -338,8 +365,13 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     name = (lambda k: labels[k]) if labels is not None else (lambda k: f"θ[{k}]")
     if untested:
         worst = min(untested, key=lambda k: ess[k])
+        capped = [k for k in untested if ess[k] < sample_ess[k]]
         notes.append(f"{len(untested)} of {K} components untested: effective sample size below {floor:g} "
-                     f"(smallest: {name(worst)}, {ess[worst]:.3g}); raise the number of samples")
+                     f"(smallest: {name(worst)}, {ess[worst]:.3g}"
+                     + (f"; {len(capped)} of them by the exact kurtosis of a correct estimator on this MDP, "
+                        f"where the sample's own kurtosis said {sample_ess[capped[0]]:.3g} for {name(capped[0])}: "
+                        f"a tail too rare to show in the sample" if capped else "")
+                     + "); raise the number of samples")
     if constant:
         notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
                      f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
@@ -478,6 +510,7 @@ class Moments:
     mean: np.ndarray   # E[ĝ/u]
     low: np.ndarray    # min of ĝ_k/u over the trajectories of positive probability
     high: np.ndarray   # max of ĝ_k/u over them
+    kurtosis: np.ndarray | None = None  # κ_k = E(ĝ_k − Eĝ_k)⁴/σ_k⁴ (0 where σ_k = 0); None when reward noise was not enumerated
 
 
 def exact_distribution(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: str = "reinforce",
@@ -525,13 +558,16 @@ def exact_distribution(mdp: FiniteMDP, policy, theta: Sequence, *, estimator: st
         sd = np.sqrt(m2)
         z = np.where(sd > 0, dev / np.where(sd > 0, sd, 1.0), 0.0)
         beta = prob @ np.abs(z) ** 3  # E|ĝ_k − E ĝ_k|³ / σ³, the Berry–Esseen ratio
+        kurt = prob @ z ** 4
     rho = np.where(m2 > 0, beta * beta, 0.0)
+    kurt = np.where(m2 > 0, kurt, 0.0)
     support = prob > 0
     low, high = g[support].min(axis=0, initial=np.inf), g[support].max(axis=0, initial=-np.inf)
     if noisy:  # the rewards' outcomes were not enumerated: the range is unknown
         cov = cov + _reward_noise(mdp, policy, th, batch, estimator, prob, scale)
         low, high = np.full_like(mean, -np.inf), np.full_like(mean, np.inf)
-    return Moments(scale, cov, rho, mean, low, high)
+        kurt = None  # the rewards' own noise is not in it
+    return Moments(scale, cov, rho, mean, low, high, kurt)
 
 
 def _expand_rewards(mdp: FiniteMDP, batch: Batch, prob: np.ndarray, budget: int) -> tuple[Batch, np.ndarray]:
@@ -605,7 +641,7 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
     events); "chi2": the sample covariance; "chi2-exact": the exact covariance. A float64
     overflow anywhere is reported as a UserError, never as a verdict.
     """
-    scaled, unit = _in_reward_unit(mdp)
+    scaled, unit = _by_identity(_in_reward_unit, mdp)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         check = _cross_check(scaled, policy, theta, samples=samples, seed=seed, estimator=estimator, alpha=alpha,
                              test=test, progress=progress)
@@ -621,6 +657,27 @@ def cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_0
                       batch_means=back(check.estimate.batch_means))
         verdict = replace(check.verdict, estimate=back(check.verdict.estimate), stderr=back(check.verdict.stderr))
         return CrossCheck(back(check.exact), float(back([check.J])[0]), est, verdict)
+
+
+_IDENTITY_MEMO: dict = {}
+
+
+def _by_identity(fn, mdp, *args):
+    """fn(mdp, *args), kept for the very same MDP and policy objects (weak references: an object at a reused id is
+    computed afresh). Hashing an MDP's exact tables costs 0.07 s on FrozenLake8x8: repeated runs on one
+    problem (many seeds) pay for it once. ``fn`` must be a function of the model alone, never of a sample."""
+    import weakref
+
+    objs = [mdp] + [a for a in args if isinstance(a, object) and hasattr(a, "__weakref__")]
+    key = (fn, *(id(o) for o in objs), *(a for a in args if not hasattr(a, "__weakref__")))
+    hit = _IDENTITY_MEMO.get(key)
+    if hit is not None and all(r() is o for r, o in zip(hit[0], objs)):
+        return hit[1]
+    value = fn(mdp, *args)
+    if len(_IDENTITY_MEMO) >= 16:
+        _IDENTITY_MEMO.pop(next(iter(_IDENTITY_MEMO)))
+    _IDENTITY_MEMO[key] = ([weakref.ref(o) for o in objs], value)
+    return value
 
 
 def _in_reward_unit(mdp: FiniteMDP):
@@ -689,7 +746,7 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
     cov = None
     if test == "auto":
         try:
-            cov = _auto_distribution(mdp, policy, tuple(th), estimator)
+            cov = _by_identity(_auto_distribution, mdp, policy, tuple(th), estimator)
         except TypeError:  # an unhashable policy: no memo, the same moments
             cov = _auto_distribution.__wrapped__(mdp, policy, tuple(th), estimator)
     if test == "auto" and cov is None:

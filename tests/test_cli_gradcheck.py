@@ -124,3 +124,43 @@ def test_save_minimal_target_is_refused_before_the_run(user, target, message):
     p = derive(user, "user_pg:bad", "--samples", "4000", "--seed", "7", "--save-minimal", target)
     assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert p.stdout == "" and (user / "user_pg.py").read_text() == source and not (user / "no_folder").exists()
+
+
+RARE_MDP = {"name": "rare", "initial": ["1"], "transitions": [[["1"], ["1"]]],
+            "reward_distribution": [[[["1", "1/40"], ["0", "39/40"]], [["0", "1"]]]], "horizon": 0,
+            "discount": "1", "policy": {"kind": "tabular-softmax"}, "theta": ["0", "0"]}
+
+
+@pytest.mark.parametrize("value, message", [
+    ("150", "--max-samples: expected an integer >= --samples = 500, got 150"),  # below --samples
+    ("0", "--max-samples: expected an integer >= 1, got 0"),
+    ("-3", "--max-samples: expected an integer >= 1, got -3"),
+    ("1e6", "--max-samples: expected an integer >= 1, got '1e6'"),
+    ("lots", "--max-samples: expected an integer >= 1, got 'lots'"),
+])
+def test_max_samples_bad_values_exit_2_naming_the_flag_and_value(user, value, message):
+    p = derive(user, "user_pg:good", "--samples", "500", "--max-samples", value)
+    assert p.returncode == 2 and p.stdout == ""
+    assert message in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_max_samples_past_the_step_limit_is_refused_before_sampling(user):
+    p = derive(user, "user_pg:good", "--mdp", EXAMPLE, "--samples", "500", "--max-samples", "10000000000")
+    assert p.returncode == 2 and "max_samples" in p.stderr and "past the limit" in p.stderr, p.stderr
+
+
+def test_max_samples_caps_the_second_round_and_equal_to_samples_keeps_one(user):
+    # A reward of probability 1/40, batches of 10: a correct estimator's exact kurtosis gives an effective sample
+    # size of 42 at 200 batches (below the floor of 50: untested) and 126 at 600 (a second round can decide).
+    mdp = user / "rare.json"
+    mdp.write_text(json.dumps(RARE_MDP))
+    run = ["user_pg:good", "--mdp", str(mdp), "--samples", "2000", "--batch-size", "10", "--seed", "2", "--json",
+           "--no-minimize"]
+    capped = json.loads(derive(user, *run, "--max-samples", "6000").stdout)
+    assert capped["mdps"][0]["samples"] == 6000 and "redrawn with 6,000" in capped["warnings"][0]
+    default = json.loads(derive(user, *run).stdout)
+    assert default["mdps"][0]["samples"] == 32_000  # the default cap: 16 × --samples
+    one = derive(user, *run, "--max-samples", "2000")
+    d = json.loads(one.stdout)
+    assert d["mdps"][0]["samples"] == 2000 and not any("redrawn" in w for w in d["warnings"])
+    assert one.returncode == 3 and d["undecided"]  # untested and no second round: undecided, never a pass

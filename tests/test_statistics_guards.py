@@ -10,7 +10,7 @@ import pytest
 
 from derive.cli_numeric import main_for_tests
 from derive.errors import UserError
-from derive.gradcheck import _to_numpy
+from derive.gradcheck import _to_numpy, gradcheck
 from derive.limits import MAX_HORIZON, check_horizon, numeric_bytes
 from derive.stats import cross_check, exact_moments
 from statistics_mdps import chain, rare_reward
@@ -94,3 +94,50 @@ def test_a_horizon_of_twenty_thousand_now_runs_in_little_memory(tmp_path):
     rc, kb = (int(x) for x in code_line.split())
     assert rc == 0 and "verdict:" in out.stdout
     assert kb < 600_000  # kilobytes
+
+
+def _chain_rtg():
+    from gradcheck_gallery import CORRECT
+    from statistics_mdps import chain
+
+    return chain(), CORRECT["reward-to-go"]
+
+
+@pytest.mark.parametrize("wrap, message", [
+    (lambda g: np.where(np.arange(g.shape[-1]) == 0, np.nan, g), "non-finite value"),   # float64, the fast path
+    (lambda g: np.full_like(g, np.inf), "non-finite value"),
+    (lambda g: g[:, :-1], "got shape"),                                                  # a parameter missing
+    (lambda g: g.T, "got shape"),
+    (lambda g: [[float("nan")] * g.shape[1]] * g.shape[0], "non-finite value"),          # a list, the slow path
+], ids=["nan", "inf", "short", "transposed", "list-nan"])
+def test_estimator_output_that_is_not_a_finite_k_vector_is_an_error(wrap, message):
+    problem, rtg = _chain_rtg()
+    with pytest.raises(UserError, match=message):
+        gradcheck(lambda tr: wrap(np.asarray(rtg(tr))), mdps=[problem], samples=400, seed=0, minimize=False)
+
+
+@pytest.mark.parametrize("wrap", [lambda g: g, lambda g: g.astype(np.float32), lambda g: g.tolist(),
+                                  lambda g: g.mean(axis=0)], ids=["float64", "float32", "list", "batch-mean"])
+def test_the_same_estimates_in_any_real_layout_give_the_same_verdict(wrap):
+    problem, rtg = _chain_rtg()
+    base = gradcheck(rtg, mdps=[problem], samples=2_000, seed=3, minimize=False)
+    r = gradcheck(lambda tr: wrap(np.asarray(rtg(tr), dtype=float)), mdps=[problem], samples=2_000, seed=3,
+                  minimize=False)
+    assert r.passed == base.passed and np.allclose(r.results[0].estimate, base.results[0].estimate, rtol=1e-6)
+
+
+def test_model_values_are_kept_for_the_same_objects_only():
+    from derive.stats import _by_identity
+    from statistics_mdps import chain
+
+    calls = []
+
+    def model(mdp, tag):
+        calls.append(tag)
+        return len(calls)
+
+    mdp = chain()[0]
+    assert _by_identity(model, mdp, "a") == _by_identity(model, mdp, "a") == 1
+    assert _by_identity(model, mdp, "b") == 2                # another argument: computed
+    twin = chain()[0]                                         # equal tables, another object: computed afresh
+    assert twin == mdp and _by_identity(model, twin, "a") == 3
