@@ -22,7 +22,7 @@ import numpy as np
 
 from .stats import chi2_sf
 
-__all__ = ["ScaleFit", "scale_fit", "factor_p", "leave_one_out", "rule_text", "RULE_ORDER"]
+__all__ = ["ScaleFit", "scale_fit", "factor_p", "leave_one_out", "farthest_pair", "rule_text", "RULE_ORDER"]
 
 RULE_ORDER = ("1", "N", "1/T", "K", "N·K", "K/T")  # simplest first: the order in which a rule is preferred
 
@@ -194,3 +194,21 @@ def leave_one_out(results: Sequence, fit: ScaleFit) -> list:
                        (), (), ())
         out[i] = factor_p(r, sub)
     return out
+
+
+def farthest_pair(results: Sequence, fit: ScaleFit) -> tuple | None:
+    """(i, j, p): the two MDPs whose c/ρ differ most, in units of their standard errors, and χ²₁'s p of that gap.
+
+    Descriptive (not a test in the family): when only the one-constant test rejects, no single
+    MDP shows the bias (each may be a positive multiple of ∇J, even exactly right); two MDPs
+    whose constants differ do, and the report shows both. None with fewer than two MDPs to fit.
+    """
+    live = [i for i, r in enumerate(results) if any(r is x for x in _live(results))]
+    if fit is None or len(live) < 2:
+        return None
+    z = {i: results[i].c / dict(results[i].scales)[fit.rule] for i in live}
+    s2 = {i: (results[i].c_stderr * _widen(results[i]) / abs(dict(results[i].scales)[fit.rule])) ** 2 for i in live}
+    best = max(((i, j) for a, i in enumerate(live) for j in live[a + 1:]),
+               key=lambda ij: (z[ij[0]] - z[ij[1]]) ** 2 / (s2[ij[0]] + s2[ij[1]]))
+    i, j = best
+    return i, j, chi2_sf((z[i] - z[j]) ** 2 / (s2[i] + s2[j]), 1)
