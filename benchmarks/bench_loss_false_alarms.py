@@ -59,14 +59,18 @@ def main() -> None:
     a, b = (int(x) for x in args.seeds.split(":"))
     seeds = range(a, b)
     t0 = time.perf_counter()
+    def show(row):
+        seed, verdict, p, why, sec = row
+        print(f"{args.loss} seed {seed}: {verdict} (p = {p:.3g}; {sec:.1f} s){': ' + why if why else ''}", flush=True)
+        return row
+
     if args.jobs > 1:
         from joblib import Parallel, delayed
 
-        rows = Parallel(n_jobs=args.jobs)(delayed(one)(args.loss, s, args.alpha) for s in seeds)
+        rows = [show(r) for r in Parallel(n_jobs=args.jobs, return_as="generator")(
+            delayed(one)(args.loss, s, args.alpha) for s in seeds)]
     else:
-        rows = [one(args.loss, s, args.alpha) for s in seeds]
-    for seed, verdict, p, why, sec in rows:
-        print(f"{args.loss} seed {seed}: {verdict} (p = {p:.3g}; {sec:.1f} s){': ' + why if why else ''}", flush=True)
+        rows = [show(one(args.loss, s, args.alpha)) for s in seeds]
     alarms = [r for r in rows if r[1] == "biased"]
     undecided = [r for r in rows if r[1] == "undecided"]
     n = len(rows)

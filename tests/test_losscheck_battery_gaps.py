@@ -210,3 +210,26 @@ def test_detached_parameters_are_not_called_independent_of_theta():
         derive.gradcheck.loss(requires_grad_off, seed=0, **FAST)
     r = derive.gradcheck.loss(detached, seed=0, **FAST)
     assert r.verdict == "biased" and "autograd found no path" in r.reason and "does not depend" not in r.reason
+
+
+# -- the standard error of c ---------------------------------------------------------------------
+
+
+def test_the_widened_standard_error_of_c_is_calibrated_for_gaussian_rows():
+    """z = (ĉ − c)/se with se widened for the estimated covariance: E[z²] = 1 at K = 30, B = 100 (Gaussian rows)."""
+    from derive.loss_scale import _widen
+    from derive.losscheck import MDPLossResult
+
+    rng = np.random.default_rng(5)
+    K, B = 30, 100
+    exact = rng.normal(size=K)
+    L = rng.normal(size=(K, K)) / np.sqrt(K) + np.eye(K)
+    z2 = []
+    for _ in range(1500):
+        t = scaled_test(0.8 * exact + rng.normal(size=(B, K)) @ L.T * 0.3, exact)
+        r = MDPLossResult("m", (1, K, 0), 1.0, B, 1, 1, exact, exact, exact, t["c"], t["c_stderr"], t["df"],
+                          1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.1)
+        z2.append(((t["c"] - 0.8) / (t["c_stderr"] * _widen(r))) ** 2)
+    z2 = np.array(z2)
+    # se of the mean of 1500 values of a χ²₁: about 0.037; the earlier one-factor widening gave ≈ 1.39 here
+    assert abs(z2.mean() - 1) < 0.12, z2.mean()
