@@ -855,8 +855,12 @@ def _exact_gradient(problem: LossProblem) -> tuple:
 def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, batch_envs, steps, seed, alpha,
                level=None) -> MDPLossResult:
     T = problem.mdp.horizon + 1 if layout == "episodes" else steps
-    G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
-                                 batch_envs=batch_envs, steps=T, seed=seed)
+    try:
+        G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
+                                     batch_envs=batch_envs, steps=T, seed=seed)
+    except UserError as e:  # say on which MDP: a loss ÷ H is non-finite on the bandit only
+        S, A, H = problem.size
+        raise UserError(f"{e} (on {problem.name}: S={S}, A={A}, H={H}, γ={float(problem.mdp.discount):g})") from None
     exact, zero = _exact_gradient(problem)
     if 16.0 * T * batch_envs * eps > 1e-3:
         raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "

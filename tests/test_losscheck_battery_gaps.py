@@ -233,3 +233,11 @@ def test_the_widened_standard_error_of_c_is_calibrated_for_gaussian_rows():
     z2 = np.array(z2)
     # se of the mean of 1500 values of a χ²₁: about 0.037; the earlier one-factor widening gave ≈ 1.39 here
     assert abs(z2.mean() - 1) < 0.12, z2.mean()
+
+
+def test_a_non_finite_loss_names_the_mdp():
+    def over_horizon(policy, batch):
+        return G.reinforce(policy, batch) / batch.horizon  # H = 0 on the bandit
+
+    with pytest.raises(UserError, match=r"non-finite loss .*\(on battery #1: S=1, A=3, H=0"):
+        derive.gradcheck.loss(over_horizon, seed=0, **FAST)
