@@ -91,9 +91,8 @@ def _widen(r) -> float:
 
     Two effects of estimating Σ by S (Wishart, B − 1 degrees of freedom), each about (B − 1)/(B − p)
     for Gaussian rows: GLS in S's metric instead of Σ's is less efficient, and 1/∇Jᵀ S⁻¹ ∇J
-    underestimates that variance. The first alone, (B − 1)/(B − p − 1), left E[z²] ≈ 1.07 at
-    p = 20, B = 400, and twice the nominal χ² level across seven MDPs (see
-    tests/test_losscheck_battery_gaps.py, which measures both at p = 30, B = 100).
+    underestimates that variance. The first alone, (B − 1)/(B − p − 1), left E[z²] ≈ 1.39 for
+    Gaussian rows at p = 30, B = 100 (tests/test_losscheck_battery_gaps.py measures it).
     """
     B, p = r.batches, r.df + 1
     return math.sqrt((B - 1) * (B - 2) / max(1, (B - p - 1) * (B - p)))
