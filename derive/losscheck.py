@@ -45,7 +45,7 @@ from .stats import DEFAULT_ALPHA, chi2_sf, holm
 __all__ = [
     "LossProblem", "Rollouts", "LossBatch", "MDPLossResult", "LossResult", "check_loss", "assert_loss",
     "loss_battery", "loss_candidates", "collect", "format_loss_result", "FRAMEWORKS", "LAYOUTS",
-    "DEFAULT_BATCHES", "VERDICTS", "PlainScale", "plain_scales", "episodes_kept",
+    "DEFAULT_BATCHES", "VERDICTS", "PlainScale", "plain_scales", "episodes_kept", "second_path",
 ]
 
 FRAMEWORKS = ("torch", "jax")
@@ -1075,7 +1075,7 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
         if save_minimal:
             path = str(save_minimal)
             written = [(path, minimal)] if minimal is not None else \
-                [(path, pair[0]), (_second_path(path), pair[1])]
+                [(path, pair[0]), (second_path(path), pair[1])]
             for name, r in written:
                 try:
                     Path(name).write_text(json.dumps(r.problem.to_mdpfile(), indent=1) + "\n")
@@ -1092,7 +1092,7 @@ def _span(values) -> str:
     return str(values[0]) if values[0] == values[-1] else f"{values[0]}..{values[-1]}"
 
 
-def _second_path(path: str) -> str:
+def second_path(path: str) -> str:
     """The file the second MDP of a pair is saved to: ``x.json`` → ``x-2.json``."""
     p = Path(path)
     return str(p.with_name(f"{p.stem}-2{p.suffix}"))
