@@ -862,7 +862,9 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
         S, A, H = problem.size
         raise UserError(f"{e} (on {problem.name}: S={S}, A={A}, H={H}, γ={float(problem.mdp.discount):g})") from None
     exact, zero = _exact_gradient(problem)
-    if 16.0 * T * batch_envs * eps > 1e-3:
+    # refused where the rounding bound is a percent of the gradient (float16, bfloat16); float32 at the
+    # battery's largest T·N = 31·64 is 0.2%: tested, with a bias below that bound in a noiseless direction unseen
+    if 16.0 * T * batch_envs * eps > 1e-2:
         raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "
                         f"{T * batch_envs} terms (up to {16.0 * T * batch_envs * eps:.2g} relative) swamps the test; "
                         "compute the loss in float32 or float64")
