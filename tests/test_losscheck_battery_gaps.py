@@ -225,14 +225,14 @@ def test_the_widened_standard_error_of_c_is_calibrated_for_gaussian_rows():
     exact = rng.normal(size=K)
     L = rng.normal(size=(K, K)) / np.sqrt(K) + np.eye(K)
     z2 = []
-    for _ in range(1500):
+    for _ in range(800):
         t = scaled_test(0.8 * exact + rng.normal(size=(B, K)) @ L.T * 0.3, exact)
         r = MDPLossResult("m", (1, K, 0), 1.0, B, 1, 1, exact, exact, exact, t["c"], t["c_stderr"], t["df"],
                           1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.1)
         z2.append(((t["c"] - 0.8) / (t["c_stderr"] * _widen(r))) ** 2)
     z2 = np.array(z2)
-    # se of the mean of 1500 values of a χ²₁: about 0.037; the earlier one-factor widening gave ≈ 1.39 here
-    assert abs(z2.mean() - 1) < 0.12, z2.mean()
+    # se of the mean of 800 values of a χ²₁: about 0.05; the earlier one-factor widening gave ≈ 1.39 here
+    assert abs(z2.mean() - 1) < 0.15, z2.mean()
 
 
 def test_a_non_finite_loss_names_the_mdp():
