@@ -921,7 +921,7 @@ def _verdict(results: Sequence[MDPLossResult], alpha: float, fit: ScaleFit | Non
         names = ", ".join(f"{rule} = {v:.4g}" for rule, v in r.scales)
         return "undecided", (f"on {r.name} c = {r.c:.4g} is none of the plain scales (±: {names}), and with one MDP "
                              "whose c is resolved derive cannot tell a constant factor from a c that moves with the "
-                             "MDP; check on two or more MDPs (the default battery has five)")
+                             "MDP; check on two or more MDPs (the default battery has seven)")
     if all(neg):  # the negation would pass: one constant on every MDP, the direction reversed
         return "points the wrong way", ""
     if all(pos):
