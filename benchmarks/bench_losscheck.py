@@ -65,11 +65,14 @@ def main(rounds: int = 3) -> None:
     episodes = DEFAULT_BATCHES * n_envs
     print(f"default loss battery: {len(first.results)} MDPs × {DEFAULT_BATCHES} batches × {n_envs} episodes "
           f"= {episodes:,} episodes per MDP")
+    cpu = time.process_time()
     ours, _ = median_seconds(lambda: gradcheck.loss(reward_to_go_loss, seed=0), rounds)
+    cpu = (time.process_time() - cpu) / rounds  # this process's CPU time: less moved by other jobs than wall time
     problems = [(p.mdp, p.policy, p.theta) for p in loss_battery(seed=0)]
     peer, _ = median_seconds(lambda: gradcheck(user_reward_to_go, mdps=problems, samples=episodes), rounds)
     vec, vres = median_seconds(lambda: gradcheck.loss(G.reward_to_go_vector, layout="vector", seed=0), 1)
-    print(f"  derive.gradcheck.loss, PyTorch loss (episodes):   {ours:7.3f} s   (target < 10 s)")
+    print(f"  derive.gradcheck.loss, PyTorch loss (episodes):   {ours:7.3f} s   (target < 10 s; CPU {cpu:.3f} s a round, "
+          f"load average {os.getloadavg()[0]:.1f})")
     print(f"  derive.gradcheck, NumPy per-trajectory estimator: {peer:7.3f} s   (ratio {ours / peer:.1f}x)")
     print(f"  derive.gradcheck.loss, vector layout (1 round):   {vec:7.3f} s   verdict: {vres.verdict} "
           "(loss_gallery.reward_to_go_vector, Python loops over T)")

@@ -168,6 +168,11 @@ def run_gradcheck(args) -> int:
 
         check_output("--save-minimal", args.save_minimal, suffixes=(".json",),
                      inputs=[m for m in args.mdp or () if not m.startswith("gym:")])
+        if args.loss:  # a bias shown only across MDPs saves two files: FILE and FILE-2
+            from .losscheck import second_path
+
+            check_output("--save-minimal", second_path(args.save_minimal), suffixes=(".json",),
+                         inputs=[m for m in args.mdp or () if not m.startswith("gym:")])
     if args.loss:
         return _run_loss(args)
     for flag, value in (("--batches", args.batches), ("--batch-envs", args.batch_envs), ("--steps", args.steps)):

@@ -22,7 +22,7 @@ import numpy as np
 
 from .stats import chi2_sf
 
-__all__ = ["ScaleFit", "scale_fit", "factor_p", "leave_one_out", "rule_text", "RULE_ORDER"]
+__all__ = ["ScaleFit", "scale_fit", "factor_p", "leave_one_out", "farthest_pair", "rule_text", "RULE_ORDER"]
 
 RULE_ORDER = ("1", "N", "1/T", "K", "N·K", "K/T")  # simplest first: the order in which a rule is preferred
 
@@ -87,8 +87,15 @@ def _live(results) -> list:
 
 
 def _widen(r) -> float:
-    """se(ĉ) comes from an estimated covariance: its square is widened by (B − 1)/(B − df − 2), that estimate's bias."""
-    return math.sqrt((r.batches - 1) / max(1, r.batches - r.df - 2))
+    """se(ĉ) comes from an estimated covariance S of rank p = df + 1: its square is widened by (B − 1)(B − 2)/((B − p − 1)(B − p)).
+
+    Two effects of estimating Σ by S (Wishart, B − 1 degrees of freedom), each about (B − 1)/(B − p)
+    for Gaussian rows: GLS in S's metric instead of Σ's is less efficient, and 1/∇Jᵀ S⁻¹ ∇J
+    underestimates that variance. The first alone, (B − 1)/(B − p − 1), left E[z²] ≈ 1.39 for
+    Gaussian rows at p = 30, B = 100 (tests/test_losscheck_battery_gaps.py measures it).
+    """
+    B, p = r.batches, r.df + 1
+    return math.sqrt((B - 1) * (B - 2) / max(1, (B - p - 1) * (B - p)))
 
 
 @lru_cache(maxsize=64)
@@ -194,3 +201,21 @@ def leave_one_out(results: Sequence, fit: ScaleFit) -> list:
                        (), (), ())
         out[i] = factor_p(r, sub)
     return out
+
+
+def farthest_pair(results: Sequence, fit: ScaleFit) -> tuple | None:
+    """(i, j, p): the two MDPs whose c/ρ differ most, in units of their standard errors, and χ²₁'s p of that gap.
+
+    Descriptive (not a test in the family): when only the one-constant test rejects, no single
+    MDP shows the bias (each may be a positive multiple of ∇J, even exactly right); two MDPs
+    whose constants differ do, and the report shows both. None with fewer than two MDPs to fit.
+    """
+    live = [i for i, r in enumerate(results) if any(r is x for x in _live(results))]
+    if fit is None or len(live) < 2:
+        return None
+    z = {i: results[i].c / dict(results[i].scales)[fit.rule] for i in live}
+    s2 = {i: (results[i].c_stderr * _widen(results[i]) / abs(dict(results[i].scales)[fit.rule])) ** 2 for i in live}
+    best = max(((i, j) for a, i in enumerate(live) for j in live[a + 1:]),
+               key=lambda ij: (z[ij[0]] - z[ij[1]]) ** 2 / (s2[ij[0]] + s2[ij[1]]))
+    i, j = best
+    return i, j, chi2_sf((z[i] - z[j]) ** 2 / (s2[i] + s2[j]), 1)

@@ -36,7 +36,7 @@ import numpy as np
 from .display import Displayed
 from .errors import UserError
 from .exact import DynamicProgram
-from .loss_scale import ScaleFit, leave_one_out, rule_text, scale_fit
+from .loss_scale import ScaleFit, farthest_pair, leave_one_out, rule_text, scale_fit
 from .mdp import FiniteMDP
 from .policies import LinearSoftmax, TabularSoftmax
 from .sampling import Sampler
@@ -45,7 +45,7 @@ from .stats import DEFAULT_ALPHA, chi2_sf, holm
 __all__ = [
     "LossProblem", "Rollouts", "LossBatch", "MDPLossResult", "LossResult", "check_loss", "assert_loss",
     "loss_battery", "loss_candidates", "collect", "format_loss_result", "FRAMEWORKS", "LAYOUTS",
-    "DEFAULT_BATCHES", "VERDICTS", "PlainScale", "plain_scales", "episodes_kept",
+    "DEFAULT_BATCHES", "VERDICTS", "PlainScale", "plain_scales", "episodes_kept", "second_path",
 ]
 
 FRAMEWORKS = ("torch", "jax")
@@ -230,9 +230,46 @@ def _non_degenerate(make, *, attempts: int = 200) -> LossProblem:
     raise AssertionError("no non-degenerate MDP in 200 draws")  # derive's own failure, never the user's
 
 
+def _rare_context_bandit(rng: random.Random, A: int, *, name: str = "") -> LossProblem:
+    """A contextual bandit whose second context is rare (μ = [31/32, 1/32]): about 2 visits in a batch of 64.
+
+    A statistic of the batch taken per state (a state-mean baseline with the slot's own return
+    in it, a per-state normalisation) shrinks each state's gradient by a factor that depends on
+    that state's visit count n_s (1 − 1/n_s for the own-slot mean). On states visited often the
+    factor is about the same everywhere and reads as one constant; on a rare state it is far
+    from the others', so the bias shows in the direction of the gradient. The rare context's
+    rewards differ across actions, so its part of ∇J is not 0.
+    """
+    while True:
+        rw = [[[Fraction(rng.randint(-2, 4), 2)] * 2 for _ in range(A)] for _ in range(2)]
+        if len({row[0] for row in rw[1]}) > 1:
+            break
+    tr = [[[Fraction(1, 2), Fraction(1, 2)] for _ in range(A)] for _ in range(2)]
+    mdp = FiniteMDP.from_tables([Fraction(31, 32), Fraction(1, 32)], tr, rw, horizon=0, discount=Fraction(1),
+                                name=name or f"rare-context bandit S=2 A={A} H=0")
+    policy = TabularSoftmax(2, A)
+    theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
+    return LossProblem(mdp, policy, theta, terminal_states(mdp), mdp.name)
+
+
+def _late_makers(seed: int) -> list:
+    """Battery #6 and #7, drawn from their own stream so that #1–#5 of a seed stay as they were.
+
+    #6: dense full-support tables, γ = 1, H ∈ 24..30 and no terminal state, so every episode
+    reaches the late steps and an action there moves the rewards there: a loss that drops the
+    steps after the first n (a buffer of n steps per episode) loses most of ∇J on it.
+    #7: a bandit with a rare context (see ``_rare_context_bandit``).
+    """
+    rng = random.Random(f"derive loss battery {seed}: late steps, a rare context")
+    S, A, H = rng.randint(4, 5), rng.randint(3, 4), rng.randint(24, 30)
+    A7 = rng.randint(2, 4)
+    return [lambda: _random_problem(rng, S, A, H, Fraction(1), name="battery #6"),
+            lambda: _rare_context_bandit(rng, A7, name="battery #7")]
+
+
 def loss_battery(*, seed: int = 0) -> list:
-    """The default battery: five MDPs whose sizes, γ, tables and θ are drawn from ``seed``, each with ∇J ≠ 0."""
-    return [_non_degenerate(make) for make in _battery_makers(random.Random(seed))]
+    """The default battery: seven MDPs whose sizes, γ, tables and θ are drawn from ``seed``, each with ∇J ≠ 0."""
+    return [_non_degenerate(make) for make in _battery_makers(random.Random(seed)) + _late_makers(seed)]
 
 
 _CANDIDATES = ((1, 2, 0, 0), (1, 2, 1, 0), (2, 2, 1, 1), (1, 2, 2, 0), (1, 3, 1, 0), (2, 2, 1, 0), (2, 2, 2, 0),
@@ -418,6 +455,7 @@ class MDPLossResult(Displayed):
     detectable: float        # 80% power against a relative bias this size off ∇J's direction
     c_source: str = ""
     zero_gradient: bool = False  # ∇J = 0 on this MDP: only E[−∇loss] = 0 is tested
+    c_zero: bool = False         # ∇J ≠ 0, yet every batch's −∇loss is 0 along ∇J (to rounding): c = 0 exactly
     scales: tuple = ()           # (rule, value) of the plain scales on this MDP (see plain_scales)
     p_known_adj: float = 1.0     # Holm across the MDPs; decides only when one MDP has a resolved c
     p_factor: float = 1.0        # H0: c/ρ here is the k of the other MDPs (leave-one-out); descriptive, not in the family
@@ -432,7 +470,7 @@ class MDPLossResult(Displayed):
         out = {k: getattr(self, k) for k in ("name", "gamma", "batches", "batch_envs", "steps", "c", "c_stderr", "df",
                                               "p_scaled", "p_unit", "p_positive", "p_negative", "p_known", "p_scaled_adj",
                                               "p_unit_adj", "p_positive_adj", "p_negative_adj", "p_known_adj", "p_factor", "bias",
-                                              "cosine", "detectable", "c_source", "zero_gradient")}
+                                              "cosine", "detectable", "c_source", "zero_gradient", "c_zero")}
         out = {k: (_json_number(v) if isinstance(v, float) else v) for k, v in out.items()}
         out.update(S=S, A=A, H=H, scales=[[rule, v] for rule, v in self.scales], exact=self.exact.tolist(), estimate=self.estimate.tolist(),
                    stderr=self.stderr.tolist())
@@ -457,6 +495,10 @@ class LossResult(Displayed):
     reason: str = ""  # why, when the verdict rests on c (its sign, its value) rather than the direction
     p_one_rule: float = 1.0  # Holm-adjusted p of "c = k·ρ with one k on every MDP, for some plain-scale rule ρ"
     scale: ScaleFit | None = None  # that fit: the rule named, k, and the spread test
+    pair: tuple = ()  # rejected across MDPs only: the two MDPs whose c/ρ differ most (no single MDP shows it)
+    pair_p: float = 1.0  # χ²₁ p of that gap (descriptive)
+    pair_files: tuple = ()  # where the pair was saved (save_minimal)
+    scope: dict = field(default_factory=dict)  # what was tested: the MDPs' shapes, γ, rewards, batches, seed
 
     @property
     def p_value(self) -> float:
@@ -488,8 +530,10 @@ class LossResult(Displayed):
                 "framework": self.framework, "layout": self.layout, "p_value": _json_number(self.p_value),
                 "reason": self.reason, "p_one_rule": _json_number(self.p_one_rule),
                 "scale": self.scale.to_dict() if self.scale is not None else None,
-                "mdps": [r.to_dict() for r in self.results],
-                "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file}
+                "scope": self.scope, "mdps": [r.to_dict() for r in self.results],
+                "minimal": self.minimal.to_dict() if self.minimal else None, "minimal_file": self.minimal_file,
+                "pair": [r.to_dict() for r in self.pair], "pair_p": _json_number(self.pair_p),
+                "pair_files": list(self.pair_files)}
 
 
 def _json_number(v: float):
@@ -636,6 +680,8 @@ def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPH
         p_pos, p_neg = _t_sf(c_s / c_se_s, dft), _t_sf(-c_s / c_se_s, dft)
     c = c_s * ratio if identified else 0.0
     c_se = c_se_s * ratio if identified else math.inf
+    # c pinned by noiseless directions and 0 there up to rounding: every draw is 0 along ∇J, exactly
+    c_zero = bool(identified and c_se_s == 0.0 and abs(c_s) <= room)
     fit = c_s * Js
     denom = float(np.linalg.norm(fit))
     bias = float(np.linalg.norm(mean - fit)) / denom if denom > 0 else math.inf
@@ -651,7 +697,7 @@ def scaled_test(G: np.ndarray, exact: np.ndarray, *, alpha: float = DEFAULT_ALPH
     stderr = np.sqrt(np.maximum(np.diag(S), 0.0) / B) * gs
     return dict(estimate=mean * gs, stderr=stderr, c=c, c_stderr=c_se, df=df, p_scaled=float(p_scaled),
                 p_unit=float(p_unit), p_known=float(p_known), p_positive=float(p_pos), p_negative=float(p_neg),
-                bias=bias, cosine=cosine, detectable=detectable)
+                bias=bias, cosine=cosine, detectable=detectable, c_zero=c_zero)
 
 
 @dataclass(frozen=True)
@@ -809,10 +855,16 @@ def _exact_gradient(problem: LossProblem) -> tuple:
 def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, batch_envs, steps, seed, alpha,
                level=None) -> MDPLossResult:
     T = problem.mdp.horizon + 1 if layout == "episodes" else steps
-    G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
-                                 batch_envs=batch_envs, steps=T, seed=seed)
+    try:
+        G, eps, reached = _gradients(loss_fn, problem, framework=framework, layout=layout, batches=batches,
+                                     batch_envs=batch_envs, steps=T, seed=seed)
+    except UserError as e:  # say on which MDP: a loss ÷ H is non-finite on the bandit only
+        S, A, H = problem.size
+        raise UserError(f"{e} (on {problem.name}: S={S}, A={A}, H={H}, γ={float(problem.mdp.discount):g})") from None
     exact, zero = _exact_gradient(problem)
-    if 16.0 * T * batch_envs * eps > 1e-3:
+    # refused where the rounding bound is a percent of the gradient (float16, bfloat16); float32 at the
+    # battery's largest T·N = 31·64 is 0.2%: tested, with a bias below that bound in a noiseless direction unseen
+    if 16.0 * T * batch_envs * eps > 1e-2:
         raise UserError(f"loss_fn: computed in a floating type with unit roundoff {eps:.2g}: the rounding of a sum of "
                         f"{T * batch_envs} terms (up to {16.0 * T * batch_envs * eps:.2g} relative) swamps the test; "
                         "compute the loss in float32 or float64")
@@ -828,28 +880,48 @@ def _check_one(loss_fn, problem: LossProblem, *, framework, layout, batches, bat
     return r, reached
 
 
-def _verdict(results: Sequence[MDPLossResult], alpha: float, fit: ScaleFit | None, p_same: float = 1.0) -> tuple:
+def _names(results) -> str:
+    names = [r.name for r in results]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _verdict(results: Sequence[MDPLossResult], alpha: float, fit: ScaleFit | None, p_same: float = 1.0,
+             layout: str = "episodes") -> tuple:
     """(verdict, reason). Every clause is a rejection on one MDP or across them, or a statement true of every MDP tested."""
     if min(r.p_scaled_adj for r in results) <= alpha:
         return "biased", ""
     live = [r for r in results if not r.zero_gradient]
     if not live:
         return "undecided", "∇J = 0 on every MDP: nothing to test"
+    blind = [r for r in live if r.c_zero]
+    if blind:  # no statistics needed: c = 0 is resolved exactly, and ∇J ≠ 0 there
+        short = [r for r in blind if layout == "vector" and r.steps < r.size[2] + 2]
+        why = ""
+        if short:
+            r0 = short[0]
+            why = (f"; the window is shorter than an episode there (T = {r0.steps} slots, H + 2 = {r0.size[2] + 2}): "
+                   "no episode that begins in it is sure to finish, so raise steps")
+        return "biased", (f"E[−∇loss] = 0·∇J on {_names(blind)}, where ∇J ≠ 0: every one of the "
+                          f"{blind[0].batches} batches gave a gradient of 0 along ∇J (to rounding), so c = 0 exactly, "
+                          f"not > 0{why}")
     pos = [r.p_positive_adj <= alpha for r in live]
     neg = [r.p_negative_adj <= alpha for r in live]
     if any(pos) and any(neg):
         return "biased", "c > 0 on one MDP and c < 0 on another"
     if fit is not None and fit.n_mdps >= 2 and p_same <= alpha:
         ratios = ", ".join(f"{z:.4g}" for z in fit.ratios)
+        each = ("; on each MDP alone the direction passes and c > 0, so E[−∇loss] is a positive multiple of ∇J "
+                "there, but not one multiple on all (a factor that depends on the MDP, like γ or 1/Σγ^t, is biased "
+                "for this check)") if all(pos) else ""
         return "biased", (f"c / ρ moves with the MDP: no one constant k gives c = k·ρ on every MDP for any plain-scale "
-                          f"rule ρ (closest: c / ({fit.rule}) = {ratios}; spread χ² = {fit.chi2:.3g}, df {fit.df})")
+                          f"rule ρ (closest: c / ({fit.rule}) = {ratios}; spread χ² = {fit.chi2:.3g}, df {fit.df}){each}")
     if (fit is None or fit.n_mdps < 2) and min(r.p_known_adj for r in results) <= alpha:
         # One c and nothing to compare it with: a constant factor and a c that moves with the MDP look alike.
         r = min(results, key=lambda r: r.p_known_adj)
         names = ", ".join(f"{rule} = {v:.4g}" for rule, v in r.scales)
         return "undecided", (f"on {r.name} c = {r.c:.4g} is none of the plain scales (±: {names}), and with one MDP "
                              "whose c is resolved derive cannot tell a constant factor from a c that moves with the "
-                             "MDP; check on two or more MDPs (the default battery has five)")
+                             "MDP; check on two or more MDPs (the default battery has seven)")
     if all(neg):  # the negation would pass: one constant on every MDP, the direction reversed
         return "points the wrong way", ""
     if all(pos):
@@ -969,15 +1041,24 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                        c_source=_named_source(r, fit, layout))
                for i, r in enumerate(results)]
     p_same = float(family[M])
-    verdict, reason = _verdict(results, alpha, fit, p_same)
+    verdict, reason = _verdict(results, alpha, fit, p_same, layout)
     if not any(reached for _, reached in runs):
-        verdict, reason = "biased", "no gradient reaches θ: the loss does not depend on policy.theta"
+        verdict, reason = "biased", ("no gradient reaches θ: −∇loss was 0 on every batch of every MDP (autograd found no path "
+                                       "from the loss to policy.theta: a loss constant in θ, or cut from it by .detach())")
     passed = verdict in ("unbiased", "unbiased up to a positive constant")
     minimal = path = None
+    pair, pair_p, pair_files = (), 1.0, ()
     if verdict == "biased":
         failing = [r for r in results if r.p_scaled_adj <= alpha]
         minimal = min(failing, key=lambda r: _size_key(r.size)) if failing else None
-        if minimal is None:  # rejected across MDPs only: the MDP whose c/ρ is farthest from the others' k
+        if minimal is None and "moves with the MDP" in reason:
+            # Rejected across MDPs only: no one MDP shows it (on each, E[−∇loss] may be a positive multiple of
+            # ∇J, even ∇J itself); the two whose c/ρ differ most do, and both are shown.
+            found = farthest_pair(results, fit)
+            if found is not None:
+                i, j, pair_p = found
+                pair = (results[i], results[j])
+        if minimal is None and not pair:  # c's sign, an exact 0, no gradient: the MDP whose c/ρ is farthest
             minimal = min(results, key=lambda r: (r.p_factor, _size_key(r.size)))
         if minimize and failing:
             smaller = [c for c in loss_candidates(seed=seed) if _size_key(c.size) < _size_key(minimal.size)]
@@ -995,12 +1076,64 @@ def check_loss(loss_fn: Callable, *, framework: str = "torch", layout: str = "ep
                     break
         if save_minimal:
             path = str(save_minimal)
-            try:
-                Path(path).write_text(json.dumps(minimal.problem.to_mdpfile(), indent=1) + "\n")
-            except OSError as e:
-                raise UserError(f"{path}: cannot write ({e.strerror})") from None
+            written = [(path, minimal)] if minimal is not None else \
+                [(path, pair[0]), (second_path(path), pair[1])]
+            for name, r in written:
+                try:
+                    Path(name).write_text(json.dumps(r.problem.to_mdpfile(), indent=1) + "\n")
+                except OSError as e:
+                    raise UserError(f"{name}: cannot write ({e.strerror})") from None
+            if pair:
+                pair_files, path = tuple(name for name, _ in written), None
+    scope = _scope(results, layout=layout, seed=seed, battery="default" if mdps is None else "given")
     return LossResult(verdict, passed, alpha, seed, framework, layout, tuple(results), minimal, path, reason,
-                      p_same, fit)
+                      p_same, fit, pair, float(pair_p), pair_files, scope)
+
+
+def _span(values) -> str:
+    return str(values[0]) if values[0] == values[-1] else f"{values[0]}..{values[-1]}"
+
+
+def second_path(path: str) -> str:
+    """The file the second MDP of a pair is saved to: ``x.json`` → ``x-2.json``."""
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}-2{p.suffix}"))
+
+
+def _fraction_text(v) -> str:
+    v = Fraction(v).limit_denominator(10 ** 6)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _scope(results: Sequence[MDPLossResult], *, layout: str, seed: int, battery: str) -> dict:
+    """What the run tested, and nothing more: the shapes, γ, the rewards' range, the batch sizes, the seed."""
+    problems = [r.problem for r in results if r.problem is not None]
+    rewards = [float(x) for p in problems for row in p.mdp.rewards for a in row for x in a]
+    for p in problems:
+        if p.mdp.reward_distribution:
+            rewards += [float(x) for row in p.mdp.reward_distribution for a in row for x, _ in a]
+    gammas = [Fraction(p.mdp.discount) for p in problems]
+    shapes = [list(r.size) for r in results]
+    first = results[0]
+    text_parts = [f"{len(results)} MDP{'s' * (len(results) != 1)} "
+                  + (f"of the default loss battery (seed {seed})" if battery == "default" else "given"),
+                  "only the shapes (S, A, H) = " + ", ".join(f"({S}, {A}, {H})" for S, A, H in shapes),
+                  (f"γ ∈ [{_fraction_text(min(gammas))}, {_fraction_text(max(gammas))}]" if gammas and min(gammas) != max(gammas)
+                   else f"γ = {_fraction_text(gammas[0])}" if gammas else "γ unknown"),
+                  (f"rewards in [{_fraction_text(min(rewards))}, {_fraction_text(max(rewards))}]" if rewards else "no rewards"),
+                  f"{first.batches} batches × {first.batch_envs} {'episodes' if layout == 'episodes' else 'envs'}"
+                  + (f" × T = {_span(sorted({r.steps for r in results}))} steps" if layout == "vector" else "")]
+    return {"battery": battery, "seed": seed, "n_mdps": len(results), "shapes": shapes,
+            "S": [min(s[0] for s in shapes), max(s[0] for s in shapes)],
+            "A": [min(s[1] for s in shapes), max(s[1] for s in shapes)],
+            "H": [min(s[2] for s in shapes), max(s[2] for s in shapes)],
+            "gamma": [_fraction_text(min(gammas)), _fraction_text(max(gammas))] if gammas else None,
+            "rewards": [min(rewards), max(rewards)] if rewards else None,
+            "batches": first.batches, "batch_envs": first.batch_envs, "layout": layout,
+            "steps": sorted({r.steps for r in results}), "text": "; ".join(text_parts),
+            "short": (f"S ≤ {max(s[0] for s in shapes)}, A ≤ {max(s[1] for s in shapes)}, "
+                      f"H ≤ {max(s[2] for s in shapes)}, {text_parts[2]}, {text_parts[3]}, N = {first.batch_envs}, "
+                      f"{first.batches} batches")}
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -1017,8 +1150,11 @@ def _vec(x) -> str:
 def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -> str:
     """A readable report: the verdict, per-MDP c and p-values with the power, then the smallest failing MDP."""
     n = len(result.results)
-    head = {"unbiased": "PASSED: unbiased, E[−∇loss] = ∇J",
-            "unbiased up to a positive constant": "PASSED: unbiased up to a positive constant, E[−∇loss] = c·∇J, c > 0",
+    within = f" on these {n} MDP{'s' * (n != 1)} only" + (f" ({result.scope['short']}; power below)" if result.scope
+                                                           else " (power below)")
+    head = {"unbiased": "PASSED: unbiased, E[−∇loss] = ∇J" + within,
+            "unbiased up to a positive constant": "PASSED: unbiased up to a positive constant, E[−∇loss] = c·∇J, c > 0"
+                                                  + within,
             "points the wrong way": "FAILED: points the wrong way, E[−∇loss] = c·∇J with c < 0",
             "biased": "FAILED: biased, E[−∇loss] is not c·∇J for any c",
             "undecided": "UNDECIDED (not a pass)"}[result.verdict]
@@ -1028,12 +1164,16 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
         head += f": {result.reason}"
     lines = [f"{title}: {head} (p {_p(result.p_value)}, α = {result.alpha:g}, Holm across {n} MDP{'s' * (n != 1)}; "
              f"{result.framework}, {result.layout} layout, seed {result.seed})"]
+    if result.scope:  # a pass (or any verdict) says what it covers, and no more
+        lines.append(f"  scope: {result.scope['text']}")
     if result.passed:
         lines.append("  " + _power_line(result))
     if result.scale is not None and result.verdict != "undecided":
         lines.append("  scale: " + _scale_sentence(result.scale, result.layout))
     for r in result.results:
         lines.extend(_mdp_lines(r, result.layout, indent="  "))
+    if result.pair:
+        lines.extend(_pair_lines(result))
     m = result.minimal
     if m is not None:
         S, A, H = m.size
@@ -1058,6 +1198,24 @@ def format_loss_result(result: LossResult, *, title: str = "gradcheck --loss") -
         if result.minimal_file:
             lines.append(f"    saved to {result.minimal_file} (replay: --mdp {result.minimal_file})")
     return "\n".join(lines)
+
+
+def _pair_lines(result: LossResult) -> list:
+    """Rejected across MDPs only: the two MDPs whose c/ρ differ, each with its c (neither alone shows the bias)."""
+    fit = result.scale
+    a, b = result.pair
+    out = [f"  the bias shows only across MDPs: c / ({fit.rule}) differs between {a.name} and {b.name} "
+           f"(χ²₁ of the gap p {_p(result.pair_p)}); on each alone E[−∇loss] may be a positive multiple of ∇J, "
+           "so neither is a counterexample by itself: replay them together"]
+    for r in (a, b):
+        S, A, H = r.size
+        v = dict(r.scales).get(fit.rule, math.nan)
+        out.append(f"    {r.name}: S={S}, A={A}, H={H}, γ={r.gamma:g}: c = {r.c:.4g} ± {r.c_stderr:.2g}, "
+                   f"c / ({fit.rule}) = {r.c / v:.4g}; direction p {_p(r.p_scaled_adj)}, bias {r.bias:.3g} off ∇J's direction")
+    if result.pair_files:
+        out.append(f"    saved to {' and '.join(result.pair_files)} (replay: "
+                   + " ".join(f"--mdp {f}" for f in result.pair_files) + ")")
+    return out
 
 
 def _power_line(result: LossResult) -> str:

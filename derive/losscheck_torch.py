@@ -107,6 +107,9 @@ class Adapter:
                     value = loss_fn(self.policy, batch)
             except (Exception, SystemExit) as exc:  # the user's code: never derive's failure
                 raise LossRaised(exc) from exc
+            if not theta.requires_grad:  # the loss switched autograd off on θ: it did depend on θ, derive cannot see how
+                raise UserError("loss_fn: switched off autograd on policy.theta (requires_grad_(False)); a loss must "
+                                "not change the policy's parameters (derive differentiates the loss with respect to θ)")
             if not torch.equal(theta.detach(), self.theta0):
                 raise UserError("loss_fn: changed θ (policy.theta) during the call; a loss must not step an "
                                 "optimiser or modify the policy's parameters")

@@ -289,7 +289,9 @@ def _table():
     for name, fn, layout, n, kw in table_rows():
         r = gradcheck.loss(fn, layout=layout, batch_envs=n, seed=0, **kw)
         m = r.minimal
-        small = f"S={m.size[0]} A={m.size[1]} H={m.size[2]} (p = {min(m.p_scaled_adj, m.p_factor):.2g})" if m else "—"
+        small = f"S={m.size[0]} A={m.size[1]} H={m.size[2]} (p = {m.p_scaled_adj:.2g})" if m else "—"
+        if r.pair:  # only across MDPs: the two whose c/ρ differ
+            small = " vs ".join(f"S={x.size[0]} A={x.size[1]} H={x.size[2]}" for x in r.pair) + f" (p = {r.pair_p:.2g})"
         cs = ", ".join(f"{x.c:.3g}" for x in r.results)
         bias = max(x.bias for x in r.results if x.size[2] > 0)
         power = max(x.detectable for x in r.results if x.size[2] > 0)

@@ -213,7 +213,7 @@ def test_buggy_losses_are_rejected(name):
     loss, layout = G.BUGGY[name]
     result = derive.gradcheck.loss(loss, layout=layout, **FAST)
     assert result.verdict == "biased" and not result.passed
-    assert result.minimal is not None
+    assert result.minimal is not None or len(result.pair) == 2  # one MDP shows it, or two whose c/ρ differ
 
 
 @pytest.mark.slow
@@ -223,16 +223,17 @@ def test_buggy_losses_are_rejected_at_the_defaults_with_the_smallest_mdp(name, t
     path = tmp_path / "minimal.json"
     result = derive.gradcheck.loss(loss, layout=layout, save_minimal=str(path))
     assert result.verdict == "biased"
-    smallest = result.minimal
-    S, A, H = smallest.size
-    assert S * A <= 9 and min(smallest.p_scaled_adj, smallest.p_factor) <= result.alpha
     # The saved file replays as a counterexample. The first candidate that rejects can sit near the
     # test's power (a winner's curse), so the replay, on fresh batches, takes 2,000 of them. Shown
-    # through c/ρ alone (against the battery's k), it replays beside the battery's MDP that fixes k.
-    mdps = [load(str(path))]
-    if smallest.p_scaled_adj > result.alpha:
-        others = [r for r in result.results if not r.zero_gradient and r.name != smallest.name]
-        mdps.append(max(others, key=lambda r: abs(r.c) / r.c_stderr).problem)
+    # through c/ρ alone, the two MDPs whose c/ρ differ are saved and replay together.
+    if result.pair:
+        assert result.pair_p <= result.alpha and len(result.pair_files) == 2
+        mdps = [load(f) for f in result.pair_files]
+    else:
+        smallest = result.minimal
+        S, A, H = smallest.size
+        assert S * A <= 9 and smallest.p_scaled_adj <= result.alpha
+        mdps = [load(str(path))]
     replay = derive.gradcheck.loss(loss, layout=layout, mdps=mdps, minimize=False, batches=2000)
     assert replay.verdict == "biased"
 

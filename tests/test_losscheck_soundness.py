@@ -169,7 +169,8 @@ def test_c_is_one_constant_beside_a_plain_scale():
 def test_a_pass_states_its_power():
     r = derive.gradcheck.loss(G.reinforce, **FAST)
     text = derive.losscheck.format_loss_result(r)
-    assert r.passed and "power (80%)" in text.splitlines()[1] and "can go unseen" in text
+    assert r.passed and text.splitlines()[1].startswith("  scope: ") and "power (80%)" in text.splitlines()[2]
+    assert "can go unseen" in text
 
 
 # -- the scale of the loss and of the rewards --------------------------------------------------
