@@ -174,8 +174,18 @@ class GradcheckResult(Displayed):
         return tuple(f"{r.name}: {n}" for r in self.results for n in r.notes)
 
     @property
+    def scope(self) -> dict:
+        """What was tested: the number of MDPs and the largest S, A, H and the range of γ among them."""
+        sizes = [r.size for r in self.results]
+        gammas = [r.gamma for r in self.results]
+        if not sizes:
+            return {"mdps": 0}
+        return {"mdps": len(sizes), "max_S": max(s[0] for s in sizes), "max_A": max(s[1] for s in sizes),
+                "max_H": max(s[2] for s in sizes), "gamma": [min(gammas), max(gammas)], "seed": self.seed}
+
+    @property
     def headline(self) -> str:
-        """'gradcheck: PASSED (p = 0.41, α = 0.01, Holm across 6 MDPs)' and the like."""
+        """'gradcheck: PASSED on these 6 MDPs only (S ≤ 5, A ≤ 4, H ≤ 29, γ ∈ [0.5, 1]; p = 0.41, …)' and the like."""
         return format_result(self).splitlines()[0]
 
     def __str__(self) -> str:
@@ -213,7 +223,7 @@ class GradcheckResult(Displayed):
         return {"passed": self.passed, "undecided": self.undecided, "p_value": self.p_value, "alpha": self.alpha,
                 "seed": self.seed,
                 "batch_size": self.batch_size, "variance_passed": self.variance_passed,
-                "warnings": list(self.warnings), "mdps": [r.to_dict() for r in self.results],
+                "warnings": list(self.warnings), "scope": self.scope, "mdps": [r.to_dict() for r in self.results],
                 "minimal": self.minimal.to_dict() if self.minimal else None}
 
 
@@ -618,9 +628,21 @@ def _vec(x: np.ndarray) -> str:
 
 def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
-    verdict = ("PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
+    n = len(result.results)
+    sc = result.scope
+    # A pass is a pass on the MDPs tested and no others: the headline names their ranges.
+    if n:
+        lo, hi = sc["gamma"]
+        gamma = f"γ = {lo:g}" if lo == hi else f"γ ∈ [{lo:g}, {hi:g}]"
+        rel = "=" if n == 1 else "≤"
+        within = (f"on {'this MDP' if n == 1 else f'these {n} MDPs'} only (S {rel} {sc['max_S']}, A {rel} {sc['max_A']}, "
+                  f"H {rel} {sc['max_H']}, {gamma}; ")
+    else:
+        within = "("
+    verdict = (f"PASSED {within}" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
                else "UNDECIDED: nothing rejected, but some components could not be tested (see the warnings)")
-    lines = [f"{title}: {verdict} (p {_eq(result.p_value)}, α = {result.alpha:g}, "
+    opening = "" if result.passed else " ("
+    lines = [f"{title}: {verdict}{opening}p {_eq(result.p_value)}, α = {result.alpha:g}, "
              f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})",
              f"  seed {result.seed} (--seed {result.seed} replays), batch size {result.batch_size}"]
     for r in result.results:

@@ -57,6 +57,22 @@ def test_correct_estimator_exits_0(user):
     assert "PASSED" in p.stdout and "Holm across 6 MDPs" in p.stdout and "seed 1 (--seed 1 replays)" in p.stdout
 
 
+def test_a_pass_names_the_mdps_it_holds_on_and_a_failure_does_not_claim_a_scope(user):
+    # A pass is a pass on the battery only: its headline and JSON name the MDPs' largest S, A, H and γ range.
+    p = derive(user, "user_pg:good", "--samples", "4000", "--seed", "1", "--json")
+    data = json.loads(p.stdout)
+    scope, mdps = data["scope"], data["mdps"]
+    assert data["passed"] and scope["mdps"] == len(mdps) == 6 and scope["seed"] == 1
+    assert (scope["max_S"], scope["max_A"], scope["max_H"]) == tuple(max(m[k] for m in mdps) for k in "SAH")
+    assert scope["gamma"] == [min(m["gamma"] for m in mdps), max(m["gamma"] for m in mdps)]
+    text = derive(user, "user_pg:good", "--samples", "4000", "--seed", "1").stdout.splitlines()[0]
+    assert (f"PASSED on these 6 MDPs only (S ≤ {scope['max_S']}, A ≤ {scope['max_A']}, H ≤ {scope['max_H']}, "
+            in text), text
+    assert scope["max_H"] >= 20 and scope["gamma"][0] < scope["gamma"][1] <= 1
+    bad = derive(user, "user_pg:bad", "--samples", "4000", "--seed", "1").stdout.splitlines()[0]
+    assert "FAILED" in bad and "only (" not in bad and "(p " in bad, bad
+
+
 def test_battery_is_drawn_afresh_and_the_seed_replays_it(user):
     runs = [json.loads(derive(user, "user_pg:good", "--samples", "400", "--json").stdout) for _ in range(2)]
     assert runs[0]["seed"] != runs[1]["seed"]  # fresh per run (from the OS; equal with probability 2^-31)
