@@ -375,8 +375,9 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     if constant:
         notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
                      f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
-                     f"no valid reference (no bound on the estimate, and no event of positive probability that "
-                     f"would have moved it)")
+                     f"no valid reference: the estimator is a black box with no known bound, so an event its "
+                     f"samples never hit could carry the difference; an estimator that returns one value whatever "
+                     f"the trajectories (a gradient cut off by .detach(), say) shows this too")
         untested = sorted(untested + constant)
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0

@@ -52,6 +52,8 @@ def test_event_probability_is_a_valid_p_value_and_can_reject():
     v = batch_test(G, exact)
     assert not v.rejected and not v.consistent and v.verdict == "undecided"
     assert v.untested == (1,) and "no valid reference" in v.notes[0]
+    # The reason is what derive knows of a black box (no bound, events unseen), never that no event could move it.
+    assert "black box" in v.notes[0] and "no event of positive probability" not in v.notes[0]
 
 
 def test_bound_on_the_estimate_rejects_a_constant_far_from_the_truth():
