@@ -629,21 +629,18 @@ def _vec(x: np.ndarray) -> str:
 def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
     """A readable multi-line report: per-MDP p-values, then the smallest failing MDP with both gradients."""
     n = len(result.results)
-    sc = result.scope
-    # A pass is a pass on the MDPs tested and no others: the headline names their ranges.
-    if n:
-        lo, hi = sc["gamma"]
-        gamma = f"γ = {lo:g}" if lo == hi else f"γ ∈ [{lo:g}, {hi:g}]"
-        rel = "=" if n == 1 else "≤"
-        within = (f"on {'this MDP' if n == 1 else f'these {n} MDPs'} only (S {rel} {sc['max_S']}, A {rel} {sc['max_A']}, "
-                  f"H {rel} {sc['max_H']}, {gamma}; ")
-    else:
-        within = "("
-    verdict = (f"PASSED {within}" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
+    verdict = ("PASSED" if result.passed else "FAILED: the estimator is biased, E[estimate] ≠ ∇J" if result.rejected
                else "UNDECIDED: nothing rejected, but some components could not be tested (see the warnings)")
-    opening = "" if result.passed else " ("
-    lines = [f"{title}: {verdict}{opening}p {_eq(result.p_value)}, α = {result.alpha:g}, "
-             f"Holm across {len(result.results)} MDP{'' if len(result.results) == 1 else 's'})",
+    ranges = ""
+    if result.passed and n:  # a pass is a pass on the MDPs tested and no others: the headline names their ranges
+        sc = result.scope
+        lo, hi = sc["gamma"]
+        rel = "=" if n == 1 else "≤"
+        verdict += f" on {'this MDP' if n == 1 else f'these {n} MDPs'} only"
+        ranges = (f"S {rel} {sc['max_S']}, A {rel} {sc['max_A']}, H {rel} {sc['max_H']}, "
+                  + (f"γ = {lo:g}; " if lo == hi else f"γ ∈ [{lo:g}, {hi:g}]; "))
+    lines = [f"{title}: {verdict} ({ranges}p {_eq(result.p_value)}, α = {result.alpha:g}, "
+             f"Holm across {n} MDP{'' if n == 1 else 's'})",
              f"  seed {result.seed} (--seed {result.seed} replays), batch size {result.batch_size}"]
     for r in result.results:
         S, A, H = r.size
