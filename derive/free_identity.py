@@ -170,6 +170,16 @@ def _zero(bk, total) -> bool:
     return bool(np.all(bk.is_zero(np.asarray(total))))
 
 
+_FRESH: list = []
+
+
+def _fresh(j: int):
+    """The j-th bound trajectory symbol: the same one on every instance, so a body's compiled plan is reused."""
+    while len(_FRESH) <= j:
+        _FRESH.append(sp.Dummy(f"τ{len(_FRESH)}"))
+    return _FRESH[j]
+
+
 class _Weighted:
     """Z(weights) = Σ over tuples of Π_k W_k(τ_k) · (lhs − rhs), split by trajectory once."""
 
@@ -178,7 +188,7 @@ class _Weighted:
         self.keys = sorted(keys, key=str)
         diff = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
         self.terms = split_by_trajectory(diff, self.keys)
-        self.fresh = {k: sp.Dummy(f"τ{j}") for j, k in enumerate(self.keys)}
+        self.fresh = {k: _fresh(j) for j, k in enumerate(self.keys)}
         with sp.evaluate(False):  # one block for every body, not one per substitution: each toggle clears SymPy's cache
             self.bodies = [{k: self._body(k, parts.get(k, [])) for k in self.keys} for _, parts in self.terms]
         self.plans: dict = {}

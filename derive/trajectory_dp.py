@@ -270,7 +270,7 @@ def _compiled(body: Expr, tau, ints: dict, outcomes: bool):
     """The terms of a body (fresh copies: a plan appends to them), compiled once per body and integer values."""
     key = (body, tau, tuple(sorted(ints.items(), key=lambda kv: str(kv[0]))), outcomes)
     if key not in _COMPILED:
-        if len(_COMPILED) > 512:
+        if len(_COMPILED) > 4096:
             _COMPILED.clear()
         comp = _Compiler(tau, ints, outcomes)
         try:
@@ -850,11 +850,23 @@ def _transitions(steps: _Steps, pairs, common, at, nb: int, shape, p_mod: int, w
             table_unknown, tuple(next_order))
 
 
+_TIMED: dict = {}
+_MARK = sp.Dummy("read")  # a neutral stand-in: 0 would erase γ^t in γ^t·r_t
+
+
 def _depends_on_time(e: Expr, w) -> bool:
-    """Whether e's value depends on the time variable beyond which step it reads (γ^t, Q_t, d_t, t)."""
-    mark = sp.Dummy("read")  # a neutral stand-in: 0 would erase γ^t in γ^t·r_t
-    stripped = e.replace(lambda n: isinstance(n, _READS), lambda n: mark)
-    return w in stripped.free_symbols
+    """Whether e's value depends on the time variable beyond which step it reads (γ^t, Q_t, d_t, t).
+
+    A pure function of (e, w), memoised across plans: compiled bodies (hence e and w) recur on every instance.
+    """
+    key = (e, w)
+    found = _TIMED.get(key)
+    if found is None:
+        if len(_TIMED) > 8192:
+            _TIMED.clear()
+        stripped = e.replace(lambda n: isinstance(n, _READS), lambda n: _MARK)
+        found = _TIMED[key] = w in stripped.free_symbols
+    return found
 
 
 def _subsets(mask: int):
