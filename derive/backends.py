@@ -347,6 +347,14 @@ def _exponents(n: int, base: list[int]) -> dict:
     return out
 
 
+def _rational(r: Fraction) -> "LogLinearNumber":
+    """LogLinearNumber(r) for a Fraction r, without the conversions of __init__ (a hot path of exact checks)."""
+    x = object.__new__(LogLinearNumber)
+    x.r = r
+    x.logs = {}
+    return x
+
+
 class LogLinearNumber:
     """r + Σ_n q_n log n, exactly (n > 1 integers, r and q_n rational)."""
 
@@ -365,7 +373,9 @@ class LogLinearNumber:
         return not self.logs
 
     def __add__(self, other):
-        o = LogLinearNumber.of(other)
+        o = other if isinstance(other, LogLinearNumber) else LogLinearNumber.of(other)
+        if not self.logs and not o.logs:  # the common case: two rationals, no dictionaries built
+            return _rational(self.r + o.r)
         logs = dict(self.logs)
         for n, q in o.logs.items():
             logs[n] = logs.get(n, 0) + q
@@ -383,7 +393,9 @@ class LogLinearNumber:
         return LogLinearNumber.of(other) + (-self)
 
     def __mul__(self, other):
-        o = LogLinearNumber.of(other)
+        o = other if isinstance(other, LogLinearNumber) else LogLinearNumber.of(other)
+        if not self.logs and not o.logs:
+            return _rational(self.r * o.r)
         if self.logs and o.logs:
             raise NotRepresentable("a product of two logarithms is not log-linear")
         if self.logs:
