@@ -97,3 +97,20 @@ def test_balls_prove_differences_and_never_equalities():
     v = bk.log(bk.table([F(2)]))
     assert not bk.separated(bk.add(v, bk.neg(v))).any()
     assert not bk.is_zero(bk.add(v, bk.neg(v))).any()  # a zero-containing ball is not "equal"
+
+
+def test_log_linear_rational_shortcut_equals_the_general_route():
+    # a + b and a · b of two rationals are built directly; the values equal those with logs cancelled out.
+    import random
+
+    rng = random.Random(5)
+    log2 = LogLinearNumber(F(2)).log()
+    for _ in range(200):
+        p, q = (F(rng.randint(-50, 50), rng.randint(1, 50)) for _ in range(2))
+        x, y = LogLinearNumber(p), LogLinearNumber(q)
+        # (x + log 2) − log 2 takes the general route, and must equal the shortcut's value.
+        assert x + y == LogLinearNumber(p + q) == (x + log2) + y - log2
+        assert x * y == LogLinearNumber(p * q) and (x * y).r == p * q and not (x * y).logs
+        assert (x * log2).logs == ({2: p} if p else {}) and (x * y) + 1 == LogLinearNumber(p * q + 1)
+        assert hash(x * y) == hash(LogLinearNumber(p * q))
+    assert (LogLinearNumber(F(3)) * 2).r == 6 and (2 * LogLinearNumber(F(3))).r == 6

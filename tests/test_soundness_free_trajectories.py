@@ -190,3 +190,30 @@ def test_a_split_past_the_term_limit_is_refused_at_once_not_built():
     # The true twin: a product of two sums splits into its four terms.
     two = sp.Mul(R(Sample(1)) - R(Sample(2)), R(Sample(1)) + R(Sample(2)), evaluate=False)
     assert len(split_by_trajectory(two, keys[:2])) == 4
+
+
+def test_a_line_compiles_once_for_every_instance_of_one_horizon_and_keeps_its_verdicts():
+    # The bound trajectory symbols are the same on every instance, so the DP plan of a body is
+    # compiled once per horizon (not once per instance), and reusing it changes no verdict.
+    import random
+    from fractions import Fraction as F
+
+    from derive import trajectory_dp
+    from derive.backends import ModPrime, random_prime
+    from derive.free_identity import identity_on_every_tuple
+    from derive.semantics import Evaluator
+
+    rng = random.Random(3)
+    k1 = ("sample", 1)
+    true_line = (R(T1), sp.Sum(unevaluated_mul(gamma ** u, r(u, T1)), (u, 0, H)))
+    false_line = (R(T1), sp.Sum(unevaluated_mul(gamma ** u, r(u, T1)), (u, 1, H)))   # drops r_0
+    insts = [x for x in _battery(4) if x.mdp.horizon == 1 and any(v != 0 for plane in x.mdp.rewards for row in plane for v in row)]
+    assert len(insts) >= 2
+    sizes = []
+    for inst in insts:
+        ev = Evaluator(inst, ModPrime(random_prime(rng)),
+                       inst.policy.tangent([F(rng.randrange(1, 99)) for _ in range(inst.n_params)]))
+        assert identity_on_every_tuple(ev, *true_line, [k1], rng) is True, inst.name
+        assert identity_on_every_tuple(ev, *false_line, [k1], rng) is False, inst.name
+        sizes.append(len(trajectory_dp._COMPILED))
+    assert len(set(sizes[1:])) == 1 and sizes[0] == sizes[-1], sizes
