@@ -411,14 +411,17 @@ MODEL_ENUMERATION = 20_000  # trajectories × reward outcomes up to which gradch
 
 @functools.lru_cache(maxsize=8)
 def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
-    """One estimator's exact per-component kurtosis, or None past ``MODEL_ENUMERATION``; kept across runs."""
+    """One estimator's exact per-component kurtosis: by enumeration up to ``MODEL_ENUMERATION`` trajectories, past it
+    by dynamic programming over time (:func:`derive.tail_moments.dp_kurtosis`), None past the DP's budget; kept
+    across runs."""
     from .exact import EnumerationTooLarge
     from .stats import exact_distribution
+    from .tail_moments import dp_kurtosis
 
     try:
         k = exact_distribution(mdp, policy, theta, estimator=estimator, budget=MODEL_ENUMERATION).kurtosis
     except EnumerationTooLarge:
-        return None
+        k = dp_kurtosis(mdp, policy, theta, estimator)
     if k is not None:
         k.setflags(write=False)
     return k
@@ -426,7 +429,8 @@ def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
 
 def model_kurtosis(mdp: FiniteMDP, policy, theta) -> np.ndarray | None:
     """Per component, the larger exact kurtosis of one trajectory's REINFORCE and reward-to-go estimates
-    (enumerating trajectories and reward outcomes, up to ``MODEL_ENUMERATION``), or None past it.
+    (enumerating trajectories and reward outcomes up to ``MODEL_ENUMERATION``, by dynamic programming over time
+    past it, up to ``derive.tail_moments.DP_KURTOSIS_BUDGET``), or None past both.
 
     A correct estimator sees the same rewards: where their tail is heavy, so is its batch estimate, and a
     tail too rare to show in the sample leaves the sample's kurtosis far below this one.
