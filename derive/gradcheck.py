@@ -126,6 +126,7 @@ class MDPResult(Displayed):
     untested: tuple = ()  # components left untested (effective sample size too small)
     notes: tuple = ()     # warnings, e.g. naming the effective sample size
     policy: object = field(default=None, repr=False, compare=False)
+    constant: tuple = ()  # of ``untested``: no variance beyond rounding, so more samples will not decide them
 
     def to_mdpfile(self) -> dict:
         """This MDP as an MDP file with its policy and θ (the float θ, written as it is): `derive gradient` reads it."""
@@ -402,9 +403,11 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed, alpha: floa
         note = (f"{len(first.untested)} components untested at {first.samples:,} trajectories and not redrawn: at "
                 f"the cap ({cap:,}, max_samples) a correct estimator's exact kurtosis gives an effective sample "
                 f"size of at most {hopeless:.3g}, below the t-test's floor; raise samples far more, or use "
-                f"`derive estimate` (exact moments) on this MDP")
+                f"`derive estimate` on this MDP (exact moments and range of its own estimators, where its "
+                f"trajectories enumerate)")
         first = replace(first, notes=(note,) + first.notes)
-    elif first.untested and not first.p_value / share <= alpha:
+    elif set(first.untested) - set(first.constant) and not first.p_value / share <= alpha:
+        # Only components short of effective samples can gain from more: a constant one stays constant.
         again = _sample_and_test(estimator, mdp, policy, theta, samples=cap, seed=[*np.atleast_1d(seed), 1 << 20],
                                  alpha=alpha, variance=variance, name=name, batch_size=batch_size, kurtosis=kurtosis)
         share = 1.0 - FIRST_SHARE
@@ -522,7 +525,8 @@ def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha
         ratio, var_p = _variance_test(G, np.concatenate(ref))
     return MDPResult(name, (mdp.n_states, mdp.n_actions, mdp.horizon), gamma, n_batches * batch_size,
                      np.asarray(exact), verdict.estimate, verdict.stderr, verdict.p_value, verdict.p_value, ratio,
-                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes, policy)
+                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes, policy,
+                     verdict.constant)
 
 
 def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
