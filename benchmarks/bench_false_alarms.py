@@ -18,6 +18,7 @@ rejected. "undecided" is counted apart: it is neither an alarm nor a pass. A ben
 not a timed test; ``--jobs 2`` shares each row's seeds between two processes.
 
 Run:  python benchmarks/bench_false_alarms.py [--seeds 1000] [--alpha 0.01] [--only NAME] [--tests T,...] [--jobs N]
+      python benchmarks/bench_false_alarms.py --battery --seeds 200 [--first F] [--jobs N]   (the default battery)
 """
 
 from __future__ import annotations
@@ -175,6 +176,41 @@ def truncation(seeds: int, first: int = 0) -> None:
               f"({time.perf_counter() - t0:.0f}s)", flush=True)
 
 
+def battery(seeds: int, first: int = 0, jobs: int = 1, power_seeds: int | None = None) -> None:
+    """The default battery (drawn from each seed, all its MDPs, Holm across them) at the defaults: the correct
+    reward-to-go's false-alarm rate, and the power against two biases only some slots can show (late score
+    terms dropped from t = 25 on; reward-to-go zeroed where π(a|s) < 0.05)."""
+    from gradcheck_gallery import late_scores_dropped, unlikely_actions_zeroed
+
+    rows = (("reward-to-go", reward_to_go, False), ("late-scores-25", late_scores_dropped(25), True),
+            ("unlikely-0.05", unlikely_actions_zeroed(0.05), True))
+    for label, est, biased in rows:
+        t0 = time.perf_counter()
+        n = power_seeds if biased and power_seeds is not None else seeds
+        everything = range(first, first + n)
+        if jobs > 1:
+            from joblib import Parallel, delayed
+
+            counts = Parallel(n_jobs=jobs)(delayed(_battery_count)(est, everything[i::jobs]) for i in range(jobs))
+        else:
+            counts = [_battery_count(est, everything)]
+        rejected, undecided = (sum(c[i] for c in counts) for i in range(2))
+        lo, hi = clopper_pearson(rejected, n)
+        held = (f"power: rejected on {rejected / n:.0%}" if biased else "holds" if lo <= 0.01 else "VIOLATED")
+        print(f"default battery  {label:<15} {rejected:>4}/{n} = {rejected / n:6.2%}  95% CI [{lo:6.2%}, "
+              f"{hi:6.2%}]  α = 0.01: {held}; undecided on {undecided}  (seeds {first}..{first + n - 1}, "
+              f"{time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _battery_count(est, seeds) -> tuple[int, int]:
+    rejected = undecided = 0
+    for seed in seeds:
+        r = gradcheck(est, seed=seed, minimize=False)
+        rejected += r.rejected
+        undecided += r.undecided
+    return rejected, undecided
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=1000)
@@ -188,7 +224,13 @@ def main() -> None:
                     help="print a running line (marked …) after every BLOCK seeds of a row")
     ap.add_argument("--truncation", action="store_true",
                     help="instead: truncated returns (n = 4..29) and correct estimators on gradcheck's lanes slot")
+    ap.add_argument("--power-seeds", type=int, default=None, help="with --battery: seeds of the two power rows")
+    ap.add_argument("--battery", action="store_true",
+                    help="instead: gradcheck's default battery: the correct reward-to-go's alarms, and power")
     args = ap.parse_args()
+    if args.battery:
+        battery(args.seeds, args.first, args.jobs, args.power_seeds)
+        return
     if args.truncation:
         truncation(args.seeds, args.first)
         return

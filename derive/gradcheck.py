@@ -55,12 +55,15 @@ _SLOTS = (
     # and dropping the rewards after t + n costs a bias of about (H − n) × the lanes' difference
     # for every n < H, against a standard error near H / √samples (the n-step truncation).
     ((5, 6), (4, 5), (30, 30), (Fraction(99, 100), Fraction(1))),
-    # Dense transitions and γ = 1 at H >= 24: late actions keep moving late rewards, so a bug in the
-    # late score terms shows (the lanes' episodes mostly sit in an absorbing state by then).
-    ((5, 6), (4, 5), (24, 30), (Fraction(1),)),
+    # Dense transitions, γ = 1 and rewards of mean 0 at H >= 32: late actions keep moving late rewards
+    # and the return's spread grows like √H, so a bug in the score terms of late steps shows (the
+    # lanes' episodes mostly sit in an absorbing state by then).
+    ((5, 6), (4, 5), (32, 40), (Fraction(1),)),
 )
 _DENSE_SLOTS = frozenset({5})
 _LANE_SLOTS = frozenset({4})
+_PEAKED_SLOTS = frozenset({2})   # near-deterministic policies: unlikely actions at π ≈ 0.015–0.05
+_CENTRED_SLOTS = frozenset({5})  # rewards of mean 0
 DEFAULT_RANDOM = len(_SLOTS)
 # Candidates for the smallest failing MDP, in order of size (S·A, then H).
 _CANDIDATES = ((1, 2, 0), (1, 2, 1), (1, 2, 2), (1, 2, 4), (1, 3, 1), (2, 2, 0), (2, 2, 1), (2, 2, 2), (2, 2, 4),
@@ -123,6 +126,7 @@ class MDPResult(Displayed):
     untested: tuple = ()  # components left untested (effective sample size too small)
     notes: tuple = ()     # warnings, e.g. naming the effective sample size
     policy: object = field(default=None, repr=False, compare=False)
+    constant: tuple = ()  # of ``untested``: no variance beyond rounding, so more samples will not decide them
 
     def to_mdpfile(self) -> dict:
         """This MDP as an MDP file with its policy and θ (the float θ, written as it is): `derive gradient` reads it."""
@@ -180,8 +184,13 @@ class GradcheckResult(Displayed):
         gammas = [r.gamma for r in self.results]
         if not sizes:
             return {"mdps": 0}
-        return {"mdps": len(sizes), "max_S": max(s[0] for s in sizes), "max_A": max(s[1] for s in sizes),
-                "max_H": max(s[2] for s in sizes), "gamma": [min(gammas), max(gammas)], "seed": self.seed}
+        out = {"mdps": len(sizes), "max_S": max(s[0] for s in sizes), "max_A": max(s[1] for s in sizes),
+               "max_H": max(s[2] for s in sizes), "gamma": [min(gammas), max(gammas)], "seed": self.seed}
+        probs = [float(np.min(r.policy.float_probabilities(r.theta))) for r in self.results
+                 if r.policy is not None and r.theta is not None]
+        if len(probs) == len(self.results):  # the least likely action tried: code paths below it were never run
+            out["min_pi"] = min(probs)
+        return out
 
     @property
     def headline(self) -> str:
@@ -231,8 +240,15 @@ class GradcheckResult(Displayed):
 
 
 def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1, 2), *, name: str = "",
-                   sparse: bool = False, lanes: bool = False):
+                   sparse: bool = False, lanes: bool = False, peaked: bool = False, centred: bool = False):
     """(mdp, tabular softmax, θ): tables with small denominators, rewards in [-1, 2], θ in [-1, 1].
+
+    ``peaked`` gives every state one preferred action (θ = 3) and the others θ in {−1, −1/2, 0}:
+    each other action then has π(a|s) between about 0.015 and 0.05, so that code paths taken only
+    on unlikely actions (clipped or skipped low-probability steps) carry weight, while each is
+    still drawn often enough for the t-test. ``centred`` draws the rewards from [−1, 1] (mean 0)
+    instead: a return's spread then grows like √H rather than H, so that the score terms of late
+    steps, which carry little of the return, are not drowned by the early ones' variance.
 
     ``sparse`` gives each P(·|s,a) one or two next states and makes the last state absorbing
     with a fixed nonzero reward per step, so that an action's effect on the state lasts to
@@ -252,7 +268,8 @@ def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1,
 
     mu = dist(S)
     tr = [[row() for _ in range(A)] for _ in range(S)]
-    rw = [[[Fraction(rng.randint(-2, 4), 2) for _ in range(S)] for _ in range(A)] for _ in range(S)]
+    top = 2 if centred else 4
+    rw = [[[Fraction(rng.randint(-2, top), 2) for _ in range(S)] for _ in range(A)] for _ in range(S)]
     if lanes and S >= 3:
         low = rng.choice((-2, -1, 0, 1))
         stays = [Fraction(low, 2), Fraction(low + rng.choice((2, 3, 4)), 2)]  # per step in each lane, 1 to 2 apart
@@ -271,16 +288,21 @@ def random_problem(rng: random.Random, S: int, A: int, H: int, gamma=Fraction(1,
         rw[S - 1] = [[stay] * S for _ in range(A)]
     mdp = FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=gamma, name=name or f"random S={S} A={A} H={H}")
     policy = TabularSoftmax(S, A)
-    theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
+    if peaked:
+        theta = np.array([3.0 if a == rng_a else rng.choice((-1.0, -0.5, 0.0))
+                          for rng_a in [rng.randrange(A) for _ in range(S)] for a in range(A)])
+    else:
+        theta = np.array([rng.choice((-1.0, -0.5, 0.5, 1.0)) for _ in range(policy.n_params)])
     return mdp, policy, theta
 
 
 def default_battery(*, n_random: int = DEFAULT_RANDOM, seed: int = 0) -> list:
     """``n_random`` MDPs drawn from ``seed``, cycling through the slots: a bandit, short γ < 1 episodes,
-    then S up to 6, A up to 5, H up to 30 and γ among 1/2, 9/10, 99/100, 1; from H = 7 on the
+    short episodes under a near-deterministic policy (every state's unlikely actions at π ≈ 0.015–0.05),
+    then S up to 6, A up to 5, H up to 40 and γ among 1/2, 9/10, 99/100, 1; from H = 7 on the
     transitions are sparse (slow mixing), so that late rewards matter to early actions (at H = 30
     with two absorbing lanes, so that early actions move every later reward), except in the last
-    slot (dense, γ = 1, H >= 24), where late actions matter to late rewards."""
+    slot (dense, γ = 1, rewards of mean 0, H from 32 to 40), where late actions matter to late rewards."""
     rng = random.Random(seed)
     out = []
     for i in range(n_random):
@@ -289,7 +311,8 @@ def default_battery(*, n_random: int = DEFAULT_RANDOM, seed: int = 0) -> list:
         slot = i % len(_SLOTS)
         sparse = H >= 7 and slot not in _DENSE_SLOTS
         out.append(random_problem(rng, S, A, H, g, name=f"battery #{i + 1}", sparse=sparse,
-                                  lanes=slot in _LANE_SLOTS))
+                                  lanes=slot in _LANE_SLOTS, peaked=slot in _PEAKED_SLOTS,
+                                  centred=slot in _CENTRED_SLOTS))
     return out
 
 
@@ -380,9 +403,11 @@ def _check_one(estimator, mdp, policy, theta, *, samples: int, seed, alpha: floa
         note = (f"{len(first.untested)} components untested at {first.samples:,} trajectories and not redrawn: at "
                 f"the cap ({cap:,}, max_samples) a correct estimator's exact kurtosis gives an effective sample "
                 f"size of at most {hopeless:.3g}, below the t-test's floor; raise samples far more, or use "
-                f"`derive estimate` (exact moments) on this MDP")
+                f"`derive estimate` on this MDP (exact moments and range of its own estimators, where its "
+                f"trajectories enumerate)")
         first = replace(first, notes=(note,) + first.notes)
-    elif first.untested and not first.p_value / share <= alpha:
+    elif set(first.untested) - set(first.constant) and not first.p_value / share <= alpha:
+        # Only components short of effective samples can gain from more: a constant one stays constant.
         again = _sample_and_test(estimator, mdp, policy, theta, samples=cap, seed=[*np.atleast_1d(seed), 1 << 20],
                                  alpha=alpha, variance=variance, name=name, batch_size=batch_size, kurtosis=kurtosis)
         share = 1.0 - FIRST_SHARE
@@ -411,14 +436,17 @@ MODEL_ENUMERATION = 20_000  # trajectories × reward outcomes up to which gradch
 
 @functools.lru_cache(maxsize=8)
 def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
-    """One estimator's exact per-component kurtosis, or None past ``MODEL_ENUMERATION``; kept across runs."""
+    """One estimator's exact per-component kurtosis: by enumeration up to ``MODEL_ENUMERATION`` trajectories, past it
+    by dynamic programming over time (:func:`derive.tail_moments.dp_kurtosis`), None past the DP's budget; kept
+    across runs."""
     from .exact import EnumerationTooLarge
     from .stats import exact_distribution
+    from .tail_moments import dp_kurtosis
 
     try:
         k = exact_distribution(mdp, policy, theta, estimator=estimator, budget=MODEL_ENUMERATION).kurtosis
     except EnumerationTooLarge:
-        return None
+        k = dp_kurtosis(mdp, policy, theta, estimator)
     if k is not None:
         k.setflags(write=False)
     return k
@@ -426,7 +454,8 @@ def _exact_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
 
 def model_kurtosis(mdp: FiniteMDP, policy, theta) -> np.ndarray | None:
     """Per component, the larger exact kurtosis of one trajectory's REINFORCE and reward-to-go estimates
-    (enumerating trajectories and reward outcomes, up to ``MODEL_ENUMERATION``), or None past it.
+    (enumerating trajectories and reward outcomes up to ``MODEL_ENUMERATION``, by dynamic programming over time
+    past it, up to ``derive.tail_moments.DP_KURTOSIS_BUDGET``), or None past both.
 
     A correct estimator sees the same rewards: where their tail is heavy, so is its batch estimate, and a
     tail too rare to show in the sample leaves the sample's kurtosis far below this one.
@@ -496,7 +525,8 @@ def _sample_and_test(estimator, mdp, policy, theta, *, samples: int, seed, alpha
         ratio, var_p = _variance_test(G, np.concatenate(ref))
     return MDPResult(name, (mdp.n_states, mdp.n_actions, mdp.horizon), gamma, n_batches * batch_size,
                      np.asarray(exact), verdict.estimate, verdict.stderr, verdict.p_value, verdict.p_value, ratio,
-                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes, policy)
+                     var_p, mdp, theta, batch_size, n_batches, verdict.untested, verdict.notes, policy,
+                     verdict.constant)
 
 
 def _variance_test(G: np.ndarray, R: np.ndarray) -> tuple[float, float]:
@@ -638,7 +668,8 @@ def format_result(result: GradcheckResult, *, title: str = "gradcheck") -> str:
         rel = "=" if n == 1 else "≤"
         verdict += f" on {'this MDP' if n == 1 else f'these {n} MDPs'} only"
         ranges = (f"S {rel} {sc['max_S']}, A {rel} {sc['max_A']}, H {rel} {sc['max_H']}, "
-                  + (f"γ = {lo:g}; " if lo == hi else f"γ ∈ [{lo:g}, {hi:g}]; "))
+                  + (f"γ = {lo:g}" if lo == hi else f"γ ∈ [{lo:g}, {hi:g}]")
+                  + (f", min π(a|s) = {sc['min_pi']:.2g}; " if "min_pi" in sc else "; "))
     lines = [f"{title}: {verdict} ({ranges}p {_eq(result.p_value)}, α = {result.alpha:g}, "
              f"Holm across {n} MDP{'' if n == 1 else 's'})",
              f"  seed {result.seed} (--seed {result.seed} replays), batch size {result.batch_size}"]

@@ -54,6 +54,7 @@ class Verdict(Displayed):
     ess: np.ndarray | None = None       # effective sample size per component (batch_test)
     untested: tuple = ()                # components left untested: effective sample size too small
     notes: tuple = ()                   # warnings to print beside the verdict
+    constant: tuple = ()                # of ``untested``: no variance beyond rounding (more samples will not decide)
 
     @property
     def rejected(self) -> bool:
@@ -345,7 +346,7 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
     t = np.zeros(K)
     p = np.ones(K)
     untested = []
-    constant = []
+    constant, flat = [], []
     notes = []
     for k in range(K):
         diff = mean_s[k] - exs[k]
@@ -358,7 +359,9 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
         elif abs(diff) > ROUNDING:
             pk = _constant_p(k, diff, mean_s[k], n, unexplored, bound, scale)
             if pk is None:
-                constant.append(k)
+                # Exactly one value in every batch, or a spread below FLAT × the problem's scale (a real
+                # variation cannot be told from float64 rounding of a constant there): told apart in the note.
+                (constant if float(np.ptp(Gs[:, k])) == 0.0 else flat).append(k)
                 continue
             p[k] = pk  # P(the event that kept component k constant) under the model, or the bound's
             t[k] = math.copysign(math.inf, diff) if p[k] == 0 else 0.0
@@ -372,17 +375,34 @@ def batch_test(batches, exact, *, alpha: float = DEFAULT_ALPHA, unexplored=None,
                         f"where the sample's own kurtosis said {sample_ess[capped[0]]:.3g} for {name(capped[0])}: "
                         f"a tail too rare to show in the sample" if capped else "")
                      + "); raise the number of samples")
+    black_box = ("no valid reference: the estimator is a black box with no known bound, so an event its samples "
+                 "never hit could carry the difference; derive does not call it biased, and more samples will not "
+                 "decide it")
     if constant:
-        notes.append(f"{len(constant)} of {K} components untested: the same value in every batch yet ≠ ∇J "
-                     f"(e.g. {name(constant[0])}: {mean[constant[0]]:.4g} against {ex[constant[0]]:.4g}); "
-                     f"no valid reference: the estimator is a black box with no known bound, so an event its "
-                     f"samples never hit could carry the difference; an estimator that returns one value whatever "
-                     f"the trajectories (a gradient cut off by .detach(), say) shows this too")
-        untested = sorted(untested + constant)
+        k0 = constant[0]
+        reached = unexplored is not None and all(math.isnan(float(unexplored[k])) for k in constant)
+        notes.append(f"{len(constant)} of {K} components untested: exactly the same value in all {n:,} batches yet "
+                     f"≠ ∇J (e.g. {name(k0)}: {mean[k0]:.4g} against {ex[k0]:.4g})"
+                     + (", although the sample reached the states that move them with a reward to follow, where a "
+                        "score-function estimate varies" if reached else "")
+                     + f"; {black_box}. An estimate that does not depend on the trajectories gives this (a gradient "
+                       f"cut off by .detach() or computed under no_grad, rewards zeroed or overwritten, a component "
+                       f"masked): check that yours moves with tr.rewards and tr.actions")
+    if flat:
+        k0 = flat[0]
+        spread = float(np.max(np.ptp(G[:, flat], axis=0)))
+        ratio = mean[k0] / ex[k0] if ex[k0] != 0 else math.nan
+        notes.append(f"{len(flat)} of {K} components untested: they vary from batch to batch (by up to {spread:.3g}), "
+                     f"but their standard error is below {FLAT:g} of the problem's scale ({scale:.3g}), where a real "
+                     f"variation cannot be told from float64 rounding of a constant (e.g. {name(k0)}: mean {mean[k0]:.4g} against "
+                     f"∇J = {ex[k0]:.4g}, a ratio of {ratio:.3g}); {black_box}. A stray factor (a unit or normaliser "
+                     f"slip) or a cut gradient gives this: check the estimate's scale against ∇J's")
+    constant = sorted(constant + flat)
+    untested = sorted(untested + constant)
     adjusted = holm(p) if p.size else p
     family = float(adjusted.min()) if adjusted.size else 1.0
     return Verdict("batch-t", alpha, t, adjusted, family, family > alpha and not untested, mean, se, ess,
-                   tuple(untested), tuple(notes))
+                   tuple(untested), tuple(notes), tuple(constant))
 
 
 def estimate_bound(mdp: FiniteMDP, policy, theta, estimator: str) -> np.ndarray:
@@ -704,6 +724,14 @@ def _in_reward_unit(mdp: FiniteMDP):
     return replace(mdp, rewards=rewards, reward_distribution=dist), unit
 
 
+def _dp_kurtosis(mdp: FiniteMDP, policy, theta: tuple, estimator: str):
+    """:func:`derive.tail_moments.dp_kurtosis` (a function of the model alone), None past its budget."""
+    from .tail_moments import dp_kurtosis
+
+    with np.errstate(all="ignore"):
+        return dp_kurtosis(mdp, policy, theta, estimator)
+
+
 @functools.lru_cache(maxsize=8)
 def _auto_distribution(mdp: FiniteMDP, policy, theta: tuple, estimator: str) -> Moments | None:
     """The exact moments "auto" uses, or None past ``AUTO_ENUMERATION``; kept for repeated runs on one problem
@@ -755,8 +783,13 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
         est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
                                 batches=batches, track_informed=True)
         quiet = unexplored_p(mdp, policy, th, est.informed, est.samples)
+        # The estimator's own exact kurtosis (by DP over time) caps the batches' effective sample size: past
+        # the enumeration a tail too rare to be drawn would otherwise let the sample's kurtosis open the t-test.
+        kurt = _by_identity(_dp_kurtosis, mdp, policy, tuple(th), estimator) if estimator in (
+            "reinforce", "reward-to-go") else None
+        model = None if kurt is None else batch_ess(kurt, est.samples // batches, batches)
         verdict = batch_test(est.batch_means, grad, alpha=alpha, unexplored=quiet,
-                             bound=estimate_bound(mdp, policy, th, estimator))
+                             bound=estimate_bound(mdp, policy, th, estimator), model_ess=model)
         return CrossCheck(np.asarray(grad), J, est, verdict)
     est = estimate_gradient(mdp, policy, th, samples=samples, seed=seed, estimator=estimator, progress=progress,
                             track_informed=test == "holm")

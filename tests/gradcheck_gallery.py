@@ -86,3 +86,25 @@ BUGGY = {
     "action-dependent baseline": action_baseline,
     "log-probability of the wrong action": wrong_action,
 }
+
+
+# -- biased only where the battery must reach: late steps, unlikely actions ----------------------
+
+
+def late_scores_dropped(t0: int):
+    """Reward-to-go with the score terms of steps t >= t0 dropped (a fixed-length buffer): biased once H >= t0."""
+    def estimator(tr):
+        scores = tr.scores().copy()
+        scores[:, t0:] = 0
+        return _weighted(tr, _to_go(tr), scores)
+    estimator.__qualname__ = f"late_scores_dropped({t0})"
+    return estimator
+
+
+def unlikely_actions_zeroed(threshold: float):
+    """Reward-to-go set to 0 on steps whose action had π(a_t|s_t) < threshold (a 'skip low-probability actions' bug)."""
+    def estimator(tr):
+        pi = tr.policy.float_probabilities(tr.theta)[tr.states[:, :-1], tr.actions]
+        return _weighted(tr, np.where(pi < threshold, 0.0, _to_go(tr)))
+    estimator.__qualname__ = f"unlikely_actions_zeroed({threshold:g})"
+    return estimator

@@ -33,6 +33,27 @@ def heavy_tailed():
     return mdp, TabularSoftmax(1, 2), np.zeros(2)
 
 
+def heavy_chain(length: int = 40, q=F(33, 100)):
+    """State 0: action 0 enters a chain that goes on with probability q per step and pays 2^(k−1) on its k-th step,
+    action 1 pays 1 and ends (terminal state S − 1); H = length, γ = 1, θ = 0. P(return >= 2^d) ≈ q^d: a Pareto
+    tail of index log(1/q)/log 2 (1.6 at q = 0.33: a finite mean, an infinite variance in the limit), and far
+    too many trajectories to enumerate."""
+    S, end = length + 2, length + 1
+    P = [[[0] * S for _ in range(2)] for _ in range(S)]
+    R = [[[0] * S for _ in range(2)] for _ in range(S)]
+    P[0][0][1] = 1
+    P[0][1][end], R[0][1][end] = 1, 1
+    for k in range(1, length + 1):
+        for a in range(2):
+            if k < length:
+                P[k][a][k + 1], P[k][a][end], R[k][a][k + 1] = q, 1 - q, 2 ** (k - 1)
+            else:
+                P[k][a][end] = 1
+    P[end][0][end] = P[end][1][end] = 1
+    mdp = FiniteMDP.from_tables([1] + [0] * (S - 1), P, R, horizon=length, discount=1, name="heavy chain")
+    return mdp, TabularSoftmax(S, 2), np.zeros(2 * S)
+
+
 def chain():
     """examples/chain.json: four states, H = 5, γ = 9/10."""
     from pathlib import Path

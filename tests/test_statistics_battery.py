@@ -77,3 +77,43 @@ def test_the_longest_truncation_is_rejected_on_25_lanes_mdps_and_the_full_return
         rejected += gradcheck(truncated(29), mdps=[problem], seed=s, minimize=False).rejected
         passed += gradcheck(reward_to_go, mdps=[problem], seed=s, minimize=False).passed
     assert rejected == 25 and passed >= 23  # Binomial(25, 0.01) exceeds 2 with probability 0.002
+
+
+# -- biases only some slots can show: late score terms, unlikely actions ----------------------
+
+from gradcheck_gallery import late_scores_dropped, unlikely_actions_zeroed  # noqa: E402
+
+PEAKED, DENSE = 2, 5  # the slots with a near-deterministic policy, and the dense one with H from 32 to 40
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_battery_has_unlikely_actions_and_a_dense_mdp_past_thirty_steps(seed):
+    battery = default_battery(seed=seed)
+    mdp, policy, theta = battery[PEAKED]
+    pi = policy.float_probabilities(theta)
+    # Each state has one likely action; every other one is unlikely, yet drawn often enough for the t-test.
+    assert np.all(np.sort(pi, axis=1)[:, :-1] < 0.05) and pi.min() > 0.01
+    dense = battery[DENSE][0]
+    assert 32 <= dense.horizon <= 40 and dense.discount == 1
+
+
+def test_late_score_terms_dropped_are_rejected_at_the_defaults_and_the_full_sum_passes():
+    # Seed 2 once PASSED with p = 1: the dense slot drew H = 25, where a cut at t = 25 drops one step of six.
+    bad = gradcheck(late_scores_dropped(25), seed=2, minimize=False)
+    assert bad.rejected and bad.p_value < 1e-6, bad.p_value
+    assert gradcheck(late_scores_dropped(41), seed=2, minimize=False).passed  # past H: the full sum, unbiased
+
+
+def test_reward_to_go_zeroed_on_unlikely_actions_is_rejected_at_the_defaults_and_the_full_one_passes():
+    # Seeds 1 and 3 once PASSED (θ entries only ±1/2, ±1: π(a|s) < 0.05 on no state of some batteries).
+    for seed in (1, 3):
+        bad = gradcheck(unlikely_actions_zeroed(0.05), seed=seed, minimize=False)
+        assert bad.rejected and bad.p_value < 1e-6, (seed, bad.p_value)
+    assert gradcheck(unlikely_actions_zeroed(0.0), seed=1, minimize=False).passed  # no action below 0: unbiased
+
+
+def test_a_pass_names_the_least_likely_action_it_tried():
+    r = gradcheck(reward_to_go, seed=1, samples=20_000, minimize=False)
+    assert r.passed and 0.01 < r.scope["min_pi"] < 0.05
+    assert f"min π(a|s) = {r.scope['min_pi']:.2g}; " in r.headline
+    assert 32 <= r.scope["max_H"] <= 40 and f"H ≤ {r.scope['max_H']}, " in r.headline

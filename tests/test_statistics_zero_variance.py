@@ -98,3 +98,56 @@ def test_the_plug_in_test_judges_constant_components_by_the_model_too(lake):
     assert constant.sum() > 10
     assert np.all(check.verdict.p_values[constant] > 0.01)  # once z = ±∞ and p < 1e-300
     assert not np.any(np.isinf(check.verdict.statistic[constant]))
+
+
+# -- an estimate that never moves, or moves only at rounding size: a true reason, no useless round -----
+
+
+def _zeros(tr):
+    """What a gradient cut off by .detach() gives: 0 whatever the trajectories."""
+    return np.zeros((tr.m, tr.n_params))
+
+
+def _tiny(tr):
+    """A correct reward-to-go times 1e-13 (a unit slip): it varies, at 1e-13 of ∇J's size."""
+    from gradcheck_gallery import reward_to_go
+
+    return reward_to_go(tr) * 1e-13
+
+
+@pytest.fixture(scope="module")
+def bandit():
+    from derive.gradcheck import default_battery
+
+    return default_battery(seed=1)[0]
+
+
+def test_an_all_zero_estimate_is_undecided_with_its_true_reason_and_no_second_round(bandit):
+    from derive.gradcheck import gradcheck
+
+    r = gradcheck(_zeros, mdps=[bandit], seed=1, minimize=False)
+    assert r.undecided and not r.rejected and not r.passed
+    assert r.results[0].samples == 100_000  # more samples cannot move a constant: no 16× round spent on it
+    (w,) = r.warnings
+    assert "exactly the same value in all 1,000 batches" in w and "reached the states that move them" in w
+    assert ".detach()" in w and "more samples will not decide it" in w
+    assert "raise samples" not in w and "no event of positive probability" not in w
+
+
+def test_a_tiny_estimate_is_not_called_the_same_value_in_every_batch(bandit):
+    from derive.gradcheck import gradcheck
+
+    r = gradcheck(_tiny, mdps=[bandit], seed=1, minimize=False)
+    assert r.undecided and not r.passed and r.results[0].samples == 100_000
+    (w,) = r.warnings
+    assert "the same value" not in w and "vary from batch to batch" in w and "a ratio of 1e-13" in w, w
+
+
+def test_components_short_of_effective_samples_still_get_the_second_round():
+    # The twin: the rare reward's components vary, but on too few events: those are redrawn.
+    from derive.gradcheck import gradcheck
+    from gradcheck_gallery import reward_to_go
+    from statistics_mdps import rare_reward
+
+    r = gradcheck(reward_to_go, mdps=[rare_reward()], seed=4, minimize=False)
+    assert r.results[0].samples > 100_000 and any("redrawn" in w for w in r.warnings)
