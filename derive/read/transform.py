@@ -347,7 +347,7 @@ class RowTransformer(Transformer):
                 if self.base == 1:   # the written t runs over 1…n: t -> t + 1 puts it on derive's steps 0…H
                     self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
                     body = body.xreplace({var: var + 1})
-                return (Sum if is_sum else Product)(body, (var, 0, H))
+                return Sum(body, (var, 0, H)) if is_sum else self._product(body, (var, 0, H))
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
                 if not is_sum:
                     raise ReadError("a product over states or actions")
@@ -386,7 +386,23 @@ class RowTransformer(Transformer):
             self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
             body = body.xreplace({var: var + 1})
             lo, hi = lo - 1, hi - 1
-        return (Sum if is_sum else Product)(body, (var, lo, hi))
+        return Sum(body, (var, lo, hi)) if is_sum else self._product(body, (var, lo, hi))
+
+    def _product(self, body, limit):
+        """Π_t f_t g: Π takes the rest of its product, so g is a factor at every step (as read);
+        a last factor g that does not involve t may also be meant outside (Π_t f_t) · g. Both are checked."""
+        out = Product(body, limit)
+        if not isinstance(body, sp.Mul):
+            return out
+        factors = list(body.args)
+        k = len(factors)
+        while k > 0 and limit[0] not in getattr(factors[k - 1], "free_symbols", {limit[0]}):
+            k -= 1
+        if 0 < k < len(factors):
+            inner = factors[0] if k == 1 else sp.Mul(*factors[:k], evaluate=False)
+            wide = sp.Mul(Product(inner, limit), *factors[k:], evaluate=False)
+            self.ambiguous.append((out, wide, ("prod", tuple(factors[k:]))))
+        return out
 
     def _rebind_sample(self, var, body):
         """Σ_{τ^{(k)}} body: τ^{(k)} is the sum's own variable, so the body is read with τ in its place."""
