@@ -25,7 +25,7 @@ from lark import Token, Transformer, v_args
 from sympy import Derivative, Expr, Function, Integer, Product, Sum, Symbol
 
 from ..notation import (
-    H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
+    H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, QValue, Return, Reward,
     RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
@@ -156,6 +156,10 @@ def shift_time(expr, d):
                    if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
 
 
+def _show_step(e) -> str:
+    return f"{'s' if isinstance(e, State) else 'a'}_{{{sp.sstr(e.args[1])}}}"
+
+
 def rebuild(expr, fn):
     """Apply fn bottom-up without letting SymPy re-sort or simplify products and sums."""
     from sympy.strategies.traverse import bottom_up
@@ -192,6 +196,7 @@ class RowTransformer(Transformer):
         self._grouped: set = set()   # ids of expressions written in brackets
         self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
         self._traj_forms: set = set()   # (letter, without θ) of every trajectory probability written in the row
+        self._counts: set = set()       # the names written for the number of samples (m, N)
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -501,6 +506,9 @@ class RowTransformer(Transformer):
     def sub_from(self, a_, tok, b_):
         return _Sub("from", a_, b_)
 
+    def sub_pair(self, a_, tok, b_):
+        return _Sub("pair", a_, b_)
+
     def sample(self, e):
         return ("sample", e)
 
@@ -545,6 +553,13 @@ class RowTransformer(Transformer):
             if sample is not None:
                 return SampleHat(name, _evaluated(sample))
             return name
+        if sub is not None and sub.kind == "pair":
+            # s_{i,t}, a_{i,t}, r_{i,t} (sample i, step t) are s_t^{(i)}, a_t^{(i)}, r_t^{(i)}.
+            if name not in ("s", "a", "r") or sample is not None or _evaluated(sub.a) != i:
+                raise ReadError(f"{name}_{{{sp.sstr(sub.a)},{sp.sstr(sub.b)}}}: only s, a and r take two indices, "
+                                f"the sample index i and the step (s_{{i,t}})")
+            self._note("s_{i,t}, a_{i,t}, r_{i,t} read as s_t^{(i)}, a_t^{(i)}, r_t^{(i)} (sample i, step t)")
+            sub, sample = _Sub("expr", sub.b), i
         if sub is not None and sub.kind != "expr":   # s_{t=0}, π_{a∼b}: a relation in a subscript has no reading
             raise ReadError(f"the subscript of {name} holds a relation: it has no reading")
         traj = UNMARKED if sample is None else Sample(_evaluated(sample))
@@ -577,7 +592,13 @@ class RowTransformer(Transformer):
             return _TIME_NAMES[name]
         if name == "i":
             return i
-        if name == "m":
+        if name in ("m", "N"):
+            # N for the number of samples (as in (1/N) Σ_{i=1}^{N}) is derive's m; a line with both has two counts.
+            self._counts.add(name)
+            if len(self._counts) > 1:
+                raise ReadError("both m and N in one line: two numbers of samples; derive reads one (m)")
+            if name == "N":
+                self._note("N read as m, the number of samples")
             return m
         if name == "H":
             # The last step: with time from 1 it counts the steps, as n and T do (derive's H + 1).
@@ -666,6 +687,22 @@ class RowTransformer(Transformer):
                 return Baseline(values[0])
             raise ReadError("b(…) is a baseline: it takes a state s_t")
         raise ReadError(f"unknown function {name}(…)")
+
+    def qfun(self, _q, greek, *rest):
+        """Q^π(s_t, a_t), Q^{π_θ}(s_t, a_t): Q_t(s_t, a_t), the expected (discounted) return from step t on."""
+        sub = next((r_ for r_ in rest if isinstance(r_, _Sub)), None)
+        values, seps = next(r_ for r_ in rest if isinstance(r_, tuple))
+        if greek.value != r"\pi" or (sub is not None and (sub.kind != "expr" or sub.a != theta)):
+            raise ReadError("Q^{…}(…): the action value is read for the policy π or π_θ only (Q^{\\pi_\\theta}(s_t, a_t))")
+        if len(values) != 2 or seps != [","] or not isinstance(values[0], State) or not isinstance(values[1], Action):
+            raise ReadError("Q^π(…) takes a state and an action at one step: Q^π(s_t, a_t)")
+        st, ac = values
+        if st.args != ac.args:
+            raise ReadError(f"Q^π({_show_step(st)}, {_show_step(ac)}): the state and the action are of different steps "
+                            f"or trajectories")
+        self._note("Q^π(s_t, a_t) read as Q_t(s_t, a_t) = E[Σ_{u≥t} γ^{u−t} r_u | s_t, a_t] under π_θ "
+                   "(the action value at step t: in a finite horizon it depends on t)")
+        return QValue(st.args[1], st, ac)
 
     def _probability(self, values, seps, sub_v, *, name="P"):
         head = values[0]
