@@ -10,6 +10,10 @@ def _lines(text: str):
     return {ln.line: ln for ln in report.lines if ln.kind != "result"}
 
 
+def _rows(text: str):
+    return [ln for ln in check_text(text, path="doc.md", seed=11, n_random=4).lines if ln.kind != "result"]
+
+
 def _one(display: str):
     (ln,) = [v for v in _lines(f"$${display}$$\n").values()]
     return ln
@@ -89,3 +93,16 @@ def test_thick_space_around_a_relation_is_spacing():
     # Between two equations it is still refused: two equations, or a product?
     gap = _one(r"J(\theta) = 0 \; J(\theta) = 0")
     assert gap.verdict == NOT_UNDERSTOOD and "between two relations" in gap.detail
+
+
+ALIGNEDAT = (r"$$\begin{alignedat}{2} \nabla_\theta J(\theta) &= \nabla_\theta \sum_\tau P(\tau;\theta) R(\tau) "
+             r"&\quad& \text{def} \\ &= \sum_\tau \nabla_\theta P(\tau;\theta) R(\tau) %s && \text{swap} "
+             r"\end{alignedat}$$" "\n")
+
+
+def test_alignedat_with_a_text_column_reads_the_justifications():
+    right = _rows(ALIGNEDAT % "")
+    assert [ln.verdict for ln in right] == [HOLDS, HOLDS], [(ln.verdict, ln.detail) for ln in right]
+    assert [ln.justification for ln in right] == ["def", "swap"]
+    wrong = _rows(ALIGNEDAT % "+ 1")
+    assert [ln.verdict for ln in wrong] == [HOLDS, FAILS]

@@ -89,7 +89,7 @@ def _escaped(text: str, k: int) -> bool:
 def _piece(row: Row, lo: int, hi: int, source: str, masked: str) -> Row | None:
     """The part row.text[lo:hi] as a row of its own (None when it is blank)."""
     part = row.text[lo:hi]
-    if not part.strip():
+    if not _SPACE.sub("", part, count=1).strip():   # blank, or only spacing (alignedat's "&\quad&" column)
         return None
     lead = len(part) - len(part.lstrip())
     text = part.strip()
