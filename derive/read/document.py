@@ -131,11 +131,11 @@ def document_time(expr, base: int):
 
     steps = (State, Action, Reward, RewardProbability, TimeHat)
 
-    def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
-        if isinstance(e, steps):
-            return type(e)(e.args[0], e.args[1].xreplace({var: var - 1}))
-        if isinstance(e, sp.Pow) and e.base == gamma:
-            return sp.Pow(gamma, e.exp.xreplace({var: var - 1}), evaluate=False)
+    def back(e, var):  # inside a sum over var: var -> var - 1 everywhere (indices, γ's exponent, a bare t)
+        if e == var:
+            return var - 1
+        if isinstance(e, sp.Add) and var in e.free_symbols:
+            return sp.Add(*e.args)   # (t - 1) + 1 printed as t
         return e
 
     def sums(e):
@@ -998,8 +998,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         sides_after = list(rest)
         # Where a \dots pattern breaks: name the factor, and notice a different reading of the same one.
         detail = []
-        for written, expected in rd.patterns:
-            detail.append(f"the product written with \\dots breaks its pattern at {_show(written, base)}: "
+        kinds = list(rd.pattern_kinds) + ["product"] * (len(rd.patterns) - len(rd.pattern_kinds))
+        for (written, expected), kind in zip(rd.patterns, kinds):
+            detail.append(f"the {kind} written with \\dots breaks its pattern at {_show(written, base)}: "
                           f"the pattern gives {_show(expected, base)}")
             key = sp.srepr(expected)
             if key in breaks and breaks[key][2] != written:

@@ -21,12 +21,14 @@ __all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex"]
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 # A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
 _OPEN = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
+# A display $$…$$ never holds a blank line (TeX and pandoc end it there): a $$ that pairs with nothing
+# in its paragraph is prose ("display math goes between $$ signs"), never the start of a display.
 # Inline $…$ as CommonMark's math extensions and pandoc pair it: within one paragraph (never across
 # a blank line), the opening $ not followed by a space, the closing $ not preceded by one and not
 # followed by a digit ("$5 … $8" are prices, prose). A $ that pairs with nothing is prose.
 INLINE_BODY = (r"(?![$\s])(?P<inl_body>(?:[^$\f\n]|\n(?![ \t]*\n))+?)(?<!\s)" + _OPEN + r"\$(?![\d$])")
 _DISPLAY = re.compile(
-    r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>[^\f]+?)\$\$)"
+    r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>(?:[^\f\n]|\n(?![ \t]*\n))+?)\$\$)"
     r"|(?P<br>\\\[(?P<br_body>[^\f]+?)\\\])"
     r"|(?P<pa>\\\((?P<pa_body>[^\f]+?)\\\))"
     r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"

@@ -110,6 +110,7 @@ class Reading:
     patterns: list = field(default_factory=list)   # (written factor, expected factor) where a … pattern breaks
     min_horizon: int = 0                            # the smallest H the line as written needs
     readings: list = field(default_factory=list)    # (as read, other reading, why) of a product with two readings
+    pattern_kinds: list = field(default_factory=list)   # "sum" or "product": what each entry of patterns is written in
 
 
 class _Dots:
@@ -188,6 +189,7 @@ class RowTransformer(Transformer):
         self.base = base
         self.notes: list[str] = []
         self.patterns: list = []
+        self.pattern_kinds: list = []
         self.min_horizon = 0
         self._literal_need = 0       # the smallest H on which every step written as a number exists
         self._dotted = False         # a \dots pattern was read (its written steps bound H themselves)
@@ -220,7 +222,8 @@ class RowTransformer(Transformer):
                 _refuse_big(number_bits(s_), "a side")
         if not self._dotted:
             self.min_horizon = max(self.min_horizon, self._literal_need)
-        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
+        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous,
+                       self.pattern_kinds)
 
     def lead(self, rel):
         return ("lead", rel)
@@ -883,6 +886,11 @@ class RowTransformer(Transformer):
         return SetLiteral(tuple(vals))
 
     # -- \dots patterns -------------------------------------------------------------------
+    def _broken(self, pairs, kind: str) -> None:
+        """(written, expected) where a \dots pattern breaks, with what it is written in (a sum or a product)."""
+        self.patterns.extend(pairs)
+        self.pattern_kinds.extend(["sum" if kind == "sum" else "product"] * len(pairs))
+
     def _pattern(self, items, *, kind: str):
         """A product or sum written term by term with \\dots: the repeated block and its end.
 
@@ -982,7 +990,7 @@ class RowTransformer(Transformer):
             self._note(f"the {what} ending in \\dots read as its pattern continued to the last step")
             if not head_breaks:
                 return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, H))])
-            self.patterns.extend(head_breaks)
+            self._broken(head_breaks, kind)
             return combine(prefix + list(head) + self._middle(head, k0, p, at, H + 1, 0, big, combine))
         back_blocks = (len(tail) - 1 + c) // p
         full = big(combine([at(j)(t) for j in range(p)]), (t, k0, K - back_blocks - 1))
@@ -999,10 +1007,8 @@ class RowTransformer(Transformer):
                 else:
                     return combine(prefix + [full] + lead_part + list(tail))
             return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, K))])
-        self.patterns.extend(head_breaks)
-        for a_, e_ in zip(tail, expected):
-            if not _same(a_, e_):
-                self.patterns.append((a_, e_))
+        self._broken(head_breaks, kind)
+        self._broken([(a_, e_) for a_, e_ in zip(tail, expected) if not _same(a_, e_)], kind)
         if head_breaks:
             # The written first terms stay as written; the pattern fills the steps up to the last terms.
             st = K - back_blocks
