@@ -887,7 +887,7 @@ class RowTransformer(Transformer):
 
     # -- \dots patterns -------------------------------------------------------------------
     def _broken(self, pairs, kind: str) -> None:
-        """(written, expected) where a \dots pattern breaks, with what it is written in (a sum or a product)."""
+        """(written, expected) where a \\dots pattern breaks, with what it is written in (a sum or a product)."""
         self.patterns.extend(pairs)
         self.pattern_kinds.extend(["sum" if kind == "sum" else "product"] * len(pairs))
 
