@@ -41,7 +41,8 @@ from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, 
 from .battery import default_battery, scope_of
 from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
-from .notation import Expectation, Sample, SampleExpectation, TrajectoryProbability, TrajectorySum, b, i, m, tau, theta, x
+from .notation import (Expectation, Sample, SampleExpectation, TrajectoryProbability, TrajectorySum, b, i, m, marginal_sums,
+                       tau, theta, x)
 from .notation import _Binder
 from .report import (
     FAILED, PROVED, UNDECIDED, ConditionReport, agreement_phrase, Counterexample, DerivationReport,
@@ -55,7 +56,7 @@ from .symbolic import Pending, SymbolicResult, follows_from_lemma, in_background
 from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
-           "sample_counts", "DIGITS", "fresh_seed"]
+           "sample_counts", "DIGITS", "fresh_seed", "records_rewards"]
 
 MAX_TUPLES = 200_000      # sample tuples enumerated per binding; past it, random tuples (said so)
 RANDOM_TUPLES = 4_096     # how many random tuples then
@@ -905,6 +906,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     check_arguments("check_step", expressions=(("lhs", lhs), ("rhs", rhs)), relation=relation, seed=seed,
                     timeout=timeout, battery=battery)
     battery = default_battery() if battery is None else battery
+    # Trajectories that record random rewards: the prover's P(τ;θ) has the reward factors too, as the instances' has.
+    rewards = records_rewards(battery)
+    # A sum over paths is the same sum over whole trajectories for every route (prover, enumeration, DP).
+    lhs, rhs = marginal_sums(lhs, rewards=rewards), marginal_sums(rhs, rewards=rewards)
     derived = seed is None and getattr(battery, "seed", None) is not None
     if seed is None:
         seed = battery.seed * 1000 + index if derived else fresh_seed()
@@ -912,9 +917,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
     unit = scope.unit
     # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
-    # Trajectories that record random rewards: the prover's P(τ;θ) has the reward factors too, as the instances' has.
-    records_rewards = any(getattr(getattr(inst, "mdp", None), "reward_distribution", None) for inst in battery)
-    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, records_rewards),
+    pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, rewards),
                                                             timeout)
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
@@ -1357,6 +1360,11 @@ def _lemma_status(proved_chains: dict, lemma: Derivation) -> tuple[bool, str]:
     return entry[1], entry[2]
 
 
+def records_rewards(battery) -> bool:
+    """Whether some instance of the battery draws random rewards (its trajectories record them)."""
+    return any(getattr(getattr(inst, "mdp", None), "reward_distribution", None) for inst in battery or ())
+
+
 def _prove_step(lhs, rhs, relation, timeout, rewards=False):
     """:func:`prove` as run in place (the caller already is the child process with the time limit)."""
     from .symbolic import _as_expr, _prove
@@ -1368,7 +1376,8 @@ def _prove_step(lhs, rhs, relation, timeout, rewards=False):
     return _prove(lhs, rhs, relation, rewards=rewards)
 
 
-def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) -> SymbolicResult:
+def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float,
+                   rewards: bool = False) -> SymbolicResult:
     if step.lemma is not None:  # the line must be exactly what the lemma licenses, whatever built the step
         licensed = follows_from_lemma(prev, step, timeout=timeout)
         if not licensed.proved:
@@ -1378,7 +1387,7 @@ def _step_symbolic(prev: Expr, step: Step, proved_chains: dict, timeout: float) 
         if ok:
             return SymbolicResult("proved", f"by {step.lemma.name}, proved symbolically")
         return SymbolicResult("not proved", f"relies on {step.lemma.name}: {why}")
-    result = prove(prev, step.expr, relation=step.relation, timeout=timeout)
+    result = prove(prev, step.expr, relation=step.relation, timeout=timeout, rewards=rewards)
     if step.lemma is not None and result.proved:
         ok, why = _lemma_status(proved_chains, step.lemma)
         if not ok:
@@ -1395,12 +1404,13 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         seed = root_seed * 1000
     battery = default_battery(seed=root_seed if root_seed is not None else seed) if battery is None else battery
     proved_chains = {} if proved_chains is None else proved_chains
+    rewards = records_rewards(battery)   # the prover reads P(τ;θ) as the instances do
     reports, prev = [], d.start
     relation_so_far = EQUAL
     for k, step in enumerate(d.steps, start=1):
         # After an unbiased step the lines are estimators: '=' then means equal for every sample.
         # At most two limited checks (the lemma's licence, the proof) run inside; the outer bound is a backstop.
-        sym = in_background(_step_symbolic, (prev, step, proved_chains, timeout), timeout=2 * timeout + 30)
+        sym = in_background(_step_symbolic, (prev, step, proved_chains, timeout, rewards), timeout=2 * timeout + 30)
         reports.append(check_step(
             prev, step.expr, relation=step.relation, rule=step.rule, why=step.why, index=k,
             conditions=step.conditions, battery=battery, symbolic=sym, timeout=timeout, seed=seed + k,
@@ -1418,7 +1428,7 @@ def verify_derivation(d: Derivation, *, battery=None, proved_chains: dict | None
         structure.append(f"the chain's relation is '{relation_so_far}' but the stated result says '{d.goal.relation}'")
     unproved = [r for r in reports if not r.symbolic.startswith("proved")]
     if not reports:  # no chain: the stated result is proved (or not) on its own
-        goal_sym = prove(d.goal.lhs, d.goal.rhs, relation=d.goal.relation, timeout=timeout)
+        goal_sym = prove(d.goal.lhs, d.goal.rhs, relation=d.goal.relation, timeout=timeout, rewards=rewards)
     elif structure:  # the steps prove something, but not the stated result
         goal_sym = SymbolicResult("not proved", f"the chain does not reach the stated result: {structure[0]}")
     elif not unproved:

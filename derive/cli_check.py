@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import math
 from pathlib import Path
@@ -239,11 +241,16 @@ def write_back(text: str, report, *, fmt: str) -> str:
     for pos, labels in own.items():
         inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     for pos, labels in shared.items():
-        inserts.append((pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
+        # After the inner block that holds the rows (aligned, split, …): \tag is not allowed inside it.
+        inner = _INNER_END.match(text, pos)
+        inserts.append((inner.end() if inner else pos, r" \tag*{%s}" % _tag_label("; ".join(labels), fmt)))
     out = text
     for pos, piece in sorted(inserts, key=lambda p_: p_[0], reverse=True):
         out = out[:pos] + piece + out[pos:]
     return out
+
+
+_INNER_END = re.compile(r"(?:\s*\\end\s*\{(?:aligned|split|gathered|alignedat|array)\})+")
 
 
 def _tag_label(label: str, fmt: str) -> str:

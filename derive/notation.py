@@ -15,7 +15,7 @@ from .errors import UserError
 __all__ = [
     "theta", "tau", "t", "u", "i", "m", "H", "gamma", "b", "c", "x",
     "Sample", "State", "Action", "InitialDistribution", "Transition", "Policy",
-    "TrajectoryProbability", "PathProbability", "Return", "Objective", "TrajectorySum", "Reward", "Baseline", "ActionSum",
+    "TrajectoryProbability", "PathProbability", "Return", "Objective", "TrajectorySum", "PathSum", "marginal_sums", "Reward", "Baseline", "ActionSum",
     "RewardProbability", "Expectation", "SampleExpectation", "StateSum", "Occupancy", "QValue", "Feature", "MeanReward", "Normal",
     "DiscountedObjective", "DiscountedOccupancy", "DiscountedQ",
     "action", "sigma", "w", "k0", "k1", "k2",
@@ -459,6 +459,35 @@ class TrajectorySum(_Binder):
     def _sympystr(self, printer):
         dom = "tau: P>0" if self.support else "tau"
         return "Sum_{%s}(%s)" % (dom, printer._print(self.body))
+
+
+class PathSum(TrajectorySum):
+    """Σ_τ over τ's states and actions, each term averaged over the rewards drawn given them.
+
+    Where trajectories record random rewards, a line that factorises P(τ;θ) without the factors
+    P(r_t|s_t,a_t) sums over paths of states and actions: Σ_path E[body | path]. It is printed as
+    the Σ_τ it was written as; :func:`marginal_sums` gives the sum over whole trajectories it is.
+    """
+
+
+
+def marginal_sums(e, *, rewards: bool = True):
+    """Σ_path body -> Σ_τ Π_{k=0}^{H} P(r_k|s_k,a_k) · body (rewards recorded), else Σ_τ body.
+
+    Summing over whole trajectories with each term weighted by the probability of its rewards
+    given its path is Σ_path E[body | path]; with deterministic rewards that weight is 1.
+    """
+    if not isinstance(e, sp.Basic) or not e.has(PathSum):
+        return e
+
+    def full(x):
+        body = marginal_sums(x.body, rewards=rewards)
+        if rewards:
+            weight = Product(RewardProbability(x.variable, t), (t, 0, H))   # t is bound by the product
+            body = sp.Mul(weight, body, evaluate=False)
+        return TrajectorySum(body, x.variable, x.support)
+
+    return e.replace(lambda x: isinstance(x, PathSum), full)
 
 
 # Quantities that are probabilities (or probability densities), hence ≥ 0.

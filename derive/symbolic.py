@@ -33,7 +33,7 @@ from .derivation import UNBIASED
 from .text import to_text
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
-    factorisation_with_rewards, PathProbability, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
+    factorisation_with_rewards, marginal_sums, PathProbability, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
     gamma, i, m, nonnegative, tau, theta,
 )
 
@@ -122,13 +122,16 @@ def _is_substitution(prev, expr, old, new, name) -> SymbolicResult:
     return SymbolicResult("not proved", f"the line is not the line above with {name}'s left side replaced by its right")
 
 
-def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0) -> SymbolicResult:
-    """Try to prove lhs (relation) rhs in the general form, within ``timeout`` seconds (else undecided)."""
+def prove(lhs: Expr, rhs: Expr, *, relation: str = "=", timeout: float = 4.0, rewards: bool = False) -> SymbolicResult:
+    """Try to prove lhs (relation) rhs in the general form, within ``timeout`` seconds (else undecided).
+
+    ``rewards``: trajectories record random rewards (P(τ;θ) has the factors P(r_t|a_t,s_t)).
+    """
     try:
         lhs, rhs = _as_expr(lhs), _as_expr(rhs)
     except TypeError as exc:
         return SymbolicResult("not proved", str(exc))
-    return _with_limit(_prove, (lhs, rhs, relation), timeout)
+    return _with_limit(_prove, (lhs, rhs, relation, rewards), timeout)
 
 
 def _as_expr(value) -> Expr:
@@ -140,9 +143,11 @@ def _as_expr(value) -> Expr:
     raise TypeError(f"expected a SymPy expression or a number, got {type(value).__name__}")
 
 
-def _prove(lhs: Expr, rhs: Expr, relation: str, *, rewards: bool = False) -> SymbolicResult:
+def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> SymbolicResult:
     """``rewards``: trajectories record random rewards, so P(τ;θ) has the factors P(r_t|a_t,s_t) in every step."""
     note = ""
+    # A sum over paths (rewards marginalised) is the sum over whole trajectories it stands for.
+    lhs, rhs = marginal_sums(lhs, rewards=rewards), marginal_sums(rhs, rewards=rewards)
     lhs, rhs = _opaque_functions(lhs), _opaque_functions(rhs)
     if relation == UNBIASED:
         if isinstance(lhs, sp.Basic) and (lhs.has(Sample) or _samples(lhs)):
@@ -431,6 +436,8 @@ def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False, avoid: 
         e = e.replace(lambda x: isinstance(x, PathProbability), lambda x: factorisation(x.args[0]))
         e = e.replace(lambda x: isinstance(x, TrajectoryProbability), lambda x: factor(x.args[0]))
         e = e.replace(lambda x: isinstance(x, Return), lambda x: discounted_return(x.args[0]))
+        # Π_t (a b) = Π_t a · Π_t b: a path sum's reward weight meets the reward factors of P(τ;θ).
+        e = _split_products(e)
         # Σ_b π_θ(b|s) = 1: every policy is a distribution over actions, for every θ.
         e = e.replace(_is_normalisation, lambda x: sp.Integer(1))
     e = _ranges(_to_sums(e), avoid=avoid)  # the sums derive's binders stand for, their variables rebound to their ranges
@@ -440,6 +447,16 @@ def _canonical(e: Expr, unfold_probability: bool, rewards: bool = False, avoid: 
     e = _expand_logs(e)
     e = _split_sums(sp.expand(e))
     return e
+
+
+def _split_products(e: Expr) -> Expr:
+    """Π_v (f g …) -> Π_v f · Π_v g · … over the same limits (a finite product of products)."""
+    def split(x):
+        body, *limits = x.args
+        if not isinstance(body, sp.Mul):
+            return x
+        return sp.Mul(*[sp.Product(f, *limits) for f in body.args])
+    return e.replace(lambda x: isinstance(x, sp.Product) and isinstance(x.args[0], sp.Mul), split)
 
 
 def _is_normalisation(e) -> bool:

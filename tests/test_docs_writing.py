@@ -32,7 +32,7 @@ CONSTRUCTORS = {
     "fraction": lambda: notation.fraction(notation.grad(notation.P()), notation.P()),
     "unevaluated_mul": lambda: notation.unevaluated_mul(notation.P(), notation.R()),
 }
-NOT_CONSTRUCTORS = {"nonnegative"}  # predicates the rules use, not notation a derivation is written in
+NOT_CONSTRUCTORS = {"nonnegative", "marginal_sums"}  # predicates and rewrites the checks use, not notation a derivation is written in
 EXAMPLE_ARGS = {"grad": "J()", "sum_tau": "R()", "sum_t": "r()", "prod_t": "pi()", "sum_states": "d()",
                 "expectation": "R()", "sum_actions": "Q()", "sample_mean": "R(Sample(i))", "ratio": "P()",
                 "fraction": "grad(P()), P()", "unevaluated_mul": "P(), R()", "s": "t", "a": "t"}

@@ -131,11 +131,11 @@ def document_time(expr, base: int):
 
     steps = (State, Action, Reward, RewardProbability, TimeHat)
 
-    def back(e, var):  # inside a sum over var: var -> var - 1 in indices and in γ's exponent
-        if isinstance(e, steps):
-            return type(e)(e.args[0], e.args[1].xreplace({var: var - 1}))
-        if isinstance(e, sp.Pow) and e.base == gamma:
-            return sp.Pow(gamma, e.exp.xreplace({var: var - 1}), evaluate=False)
+    def back(e, var):  # inside a sum over var: var -> var - 1 everywhere (indices, γ's exponent, a bare t)
+        if e == var:
+            return var - 1
+        if isinstance(e, sp.Add) and var in e.free_symbols:
+            return sp.Add(*e.args)   # (t - 1) + 1 printed as t
         return e
 
     def sums(e):
@@ -210,26 +210,41 @@ def _evaluated_index(k):
 
 
 def _path_probability(rd: Reading) -> Reading:
-    """With random rewards, P(τ;θ) in a line that writes the dynamics but no P(r|s,a): its states and actions.
+    """With random rewards, a line that writes the dynamics but no P(r|s,a) speaks of τ's states and actions.
 
     τ records its rewards, so P(τ;θ) has the factors P(r_t|s_t,a_t); a line factorising it without
     them (μ Π π_θ P(s'|s,a), as every course writes it) means the probability of the path of states
-    and actions, the rewards marginalised. Both checks read it so: the prover unfolds it without
-    reward factors, the instances evaluate the marginal.
+    and actions, the rewards marginalised, and its Σ_τ sums over those paths, each term averaged
+    over the rewards given its path (Σ_τ μ Π π_θ P R(τ) is then J(θ), as the line means). Every
+    route reads it so: P(τ;θ) becomes :class:`PathProbability`, Σ_τ a :class:`PathSum`, which the
+    prover, enumeration and the DP all expand into the same sum over whole trajectories.
     """
-    from ..notation import PathProbability, TrajectoryProbability, Transition
+    from ..notation import PathProbability, PathSum, TrajectoryProbability, Transition
 
     basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)]
     if not any(s_.has(Transition) for s_ in basics) or any(s_.has(RewardProbability) for s_ in basics):
         return rd
-    found = {p_ for s_ in basics for p_ in s_.atoms(TrajectoryProbability) if type(p_) is TrajectoryProbability}
-    if not found:
+    probs = {p_ for s_ in basics for p_ in s_.atoms(TrajectoryProbability) if type(p_) is TrajectoryProbability}
+    sums = [x_ for s_ in basics for x_ in sp.preorder_traversal(s_) if type(x_) is TrajectorySum]
+    if not probs and not sums:
         return rd
-    swap = {p_: PathProbability(*p_.args) for p_ in found}
-    note = ("P(τ;θ) read as the probability of τ's states and actions (its random rewards marginalised): "
-            "the line writes the dynamics without the reward factors P(r_t|s_t,a_t)")
-    return replace(rd, sides=[s_.xreplace(swap) if isinstance(s_, sp.Basic) else s_ for s_ in rd.sides],
-                   notes=list(rd.notes) + [note])
+
+    def marginal(e):
+        if not isinstance(e, sp.Basic):
+            return e
+        e = e.xreplace({p_: PathProbability(*p_.args) for p_ in probs})
+        return e.replace(lambda x: type(x) is TrajectorySum, lambda x: PathSum(x.body, x.variable, x.support))
+
+    what = (["P(τ;θ) read as the probability of τ's states and actions"] if probs else []) + (
+        ["Σ_τ read as a sum over τ's states and actions, each term averaged over the rewards given them"]
+        if sums else [])
+    note = "; ".join(what) + " (random rewards marginalised): the line writes the dynamics without the reward factors P(r_t|s_t,a_t)"
+    # The other reading of a product is read the same way, or it would no longer be found in the line.
+    readings = [(marginal(a_), marginal(b_), tuple(marginal(w_) if isinstance(w_, sp.Basic) else
+                                                  tuple(marginal(v_) for v_ in w_) if isinstance(w_, tuple) else w_
+                                                  for w_ in why)) for a_, b_, why in rd.readings]
+    return replace(rd, sides=[marginal(s_) if isinstance(s_, sp.Basic) else s_ for s_ in rd.sides],
+                   notes=list(rd.notes) + [note], readings=readings)
 
 
 def _reading_text(rd: Reading, base: int) -> str:
@@ -325,11 +340,13 @@ def _resolve_trajectory(rd: Reading, row=None):
     def walk(e, ctx):
         if not isinstance(e, sp.Basic):
             return e
-        key = _canon(e) if isinstance(e, (sp.Mul, Derivative, sp.log)) else None
+        key = _canon(e) if isinstance(e, (sp.Mul, Derivative, sp.log, Product)) else None
         if key is not None and key in narrow and not any(f[3] == key for f in found):
             wide, why = narrow[key]
             if why[0] == "log":   # what the note prints is resolved where the line is written, too
                 why = ("log", walk_plain(why[1], ctx), tuple(walk_plain(r_, ctx) for r_ in why[2]))
+            elif why[0] == "prod":
+                why = ("prod", tuple(walk_plain(r_, ctx) for r_ in why[1]))
             found.append((walk_plain(e, ctx), walk_plain(wide, ctx), why, key))
         return walk_plain(e, ctx)
 
@@ -372,6 +389,8 @@ def _resolve_trajectory(rd: Reading, row=None):
             if why[0] == "log":
                 why = ("log", rebuild(why[1], lambda e: tau if e == UNMARKED else e),
                        tuple(rebuild(r_, lambda e: tau if e == UNMARKED else e) for r_ in why[2]))
+            elif why[0] == "prod":
+                why = ("prod", tuple(rebuild(r_, lambda e: tau if e == UNMARKED else e) for r_ in why[1]))
             rd.readings.append((plain, plain, why))
     if used["sample"]:
         rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
@@ -567,17 +586,19 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, refute_first: bool = False
     The symbolic route is tried once with t as a symbol (a proof then covers every t); the
     instances are checked at t = first..last of each MDP's own horizon (see t_range).
     """
+    from ..check import records_rewards
     from ..symbolic import SymbolicResult, prove
 
+    rewards = records_rewards(battery)   # the prover reads P(τ;θ) and Σ_τ as the instances do
     if refute_first and t not in (lhs.free_symbols | rhs.free_symbols) and len(battery) > QUICK:
         # The other reading of a line: a failure on the smallest instances settles it without SymPy.
         quick = _smallest_first(lhs, rhs, battery=battery, timeout=timeout, quick_only=True,
                                 symbolic=SymbolicResult("not attempted"), **options)
         if quick is not None:
             return quick, ""
-        sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
+        sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout, rewards=rewards)
         return check_step(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
-    sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout)
+    sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout, rewards=rewards)
     if t not in (lhs.free_symbols | rhs.free_symbols):
         return _smallest_first(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
     ranges = {id(inst): t_range((lhs, rhs), inst.mdp.horizon) for inst in battery}
@@ -977,8 +998,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         sides_after = list(rest)
         # Where a \dots pattern breaks: name the factor, and notice a different reading of the same one.
         detail = []
-        for written, expected in rd.patterns:
-            detail.append(f"the product written with \\dots breaks its pattern at {_show(written, base)}: "
+        kinds = list(rd.pattern_kinds) + ["product"] * (len(rd.patterns) - len(rd.pattern_kinds))
+        for (written, expected), kind in zip(rd.patterns, kinds):
+            detail.append(f"the {kind} written with \\dots breaks its pattern at {_show(written, base)}: "
                           f"the pattern gives {_show(expected, base)}")
             key = sp.srepr(expected)
             if key in breaks and breaks[key][2] != written:
@@ -1048,6 +1070,11 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
                     notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
                                  f"above, the usual reading: {'holds' if read_ok else 'does not hold'}), or of the "
                                  f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
+                elif why[0] == "prod":
+                    rest_text = " ".join(_show(r_, base) for r_ in why[1])
+                    notes.append(f"two readings of \\prod: with {rest_text} a factor at every step (Π takes the rest "
+                                 f"of its product, as read above: {'holds' if read_ok else 'does not hold'}), or "
+                                 f"{_show(wide, base)} ({rest_text} outside the product: {other})")
                 else:
                     notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
                                  f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")

@@ -21,12 +21,14 @@ __all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex"]
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 # A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
 _OPEN = r"(?:(?<!\\)|(?<=(?<!\\)\\\\))"
+# A display $$…$$ never holds a blank line (TeX and pandoc end it there): a $$ that pairs with nothing
+# in its paragraph is prose ("display math goes between $$ signs"), never the start of a display.
 # Inline $…$ as CommonMark's math extensions and pandoc pair it: within one paragraph (never across
 # a blank line), the opening $ not followed by a space, the closing $ not preceded by one and not
 # followed by a digit ("$5 … $8" are prices, prose). A $ that pairs with nothing is prose.
 INLINE_BODY = (r"(?![$\s])(?P<inl_body>(?:[^$\f\n]|\n(?![ \t]*\n))+?)(?<!\s)" + _OPEN + r"\$(?![\d$])")
 _DISPLAY = re.compile(
-    r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>[^\f]+?)\$\$)"
+    r"(?P<dd>" + _OPEN + r"\$\$(?P<dd_body>(?:[^\f\n]|\n(?![ \t]*\n))+?)\$\$)"
     r"|(?P<br>\\\[(?P<br_body>[^\f]+?)\\\])"
     r"|(?P<pa>\\\((?P<pa_body>[^\f]+?)\\\))"
     r"|(?P<env>\\begin\{(?P<env_name>" + _MATH_ENVS + r")\}(?:\{\d+\})?"
@@ -278,6 +280,7 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
         inner_claims = _claims_in_text(source, body, body_start, block)
         for m_ in _ENV_CMD.finditer(body):
             body = _blank(body, m_.start(), m_.end())
+        body = _array_rows(body)
         display_end = body_start + len(body.rstrip())
         if re.search(r"(?<!\\)\\$", body.rstrip()):   # a stray backslash before the closing $$
             k = len(body.rstrip()) - 1
@@ -313,6 +316,26 @@ def extract_rows(text: str, *, tex: bool | None = None) -> list[Row]:
         rows.extend(inner_claims)
         block += 1
     return rows
+
+
+_ARRAY = re.compile(r"^\s*(?P<begin>\\begin\{array\}\s*\{[rcl|\s]*\})(?P<rows>.*?)(?P<end>\\end\{array\})\s*$", re.S)
+
+
+def _array_rows(body: str) -> str:
+    """A display that is one array of equations (lhs & = & rhs, each row a relation): its rows, as typeset.
+
+    Cells of an array are laid out left to right, so a row read without its & is the row as
+    typeset. Any other array (a matrix, a table, an array inside an expression) is left as it is
+    written, and refused where it is parsed.
+    """
+    m_ = _ARRAY.match(body)
+    if not m_:
+        return body
+    rows = _ROW_SEP.split(m_.group("rows"))
+    if not all(r_ is None or not r_.strip() or r_.startswith("[") or _RELATION.search(r_) for r_ in rows):
+        return body
+    body = _blank(body, m_.start("begin"), m_.end("begin"))
+    return _blank(body, m_.start("end"), m_.end("end"))
 
 
 def _join_broken(pieces, body):

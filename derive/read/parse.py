@@ -126,6 +126,28 @@ def nesting_depth(text: str) -> tuple[int, int]:
     return best, where
 
 
+# Constructs derive does not read, each with the reason (a one-line message naming the construct).
+_REFUSED = (
+    (re.compile(r"\\(pm|mp)(?![A-Za-z])"),
+     "\\{0} stands for two equations (one for each sign); derive reads one equation a line: write each sign apart"),
+    (re.compile(r"\\infty(?![A-Za-z])"),
+     "\\infty: an infinite horizon; derive's trajectories end at a finite horizon H, so a sum to \\infty has no "
+     "reading there (write \\sum_{{t=0}}^{{H}}: with γ < 1 the terms past H are not what derive checks)"),
+    (re.compile(r"\\intertext(?![A-Za-z])"),
+     "\\intertext{{…}}: prose inside the display; end the display before the text and start a new one after it"),
+    (re.compile(r"\\begin\s*\{array\}"),
+     "an array that is not a display of equations (each row a relation, as lhs & = & rhs): a matrix or a table "
+     "inside an expression is not read"),
+)
+
+
+def _refused(text: str):
+    """(offset, reason) of the first construct of the row that derive refuses, or None."""
+    hits = [(m_.start(), why.format(m_.group(1) if m_.groups() else "")) for pat, why in _REFUSED
+            for m_ in [pat.search(text)] if m_]
+    return min(hits) if hits else None
+
+
 def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, ...] = ()) -> Tree | NotUnderstood:
     """The parse tree of a row, or where and why parsing stopped.
 
@@ -157,6 +179,10 @@ def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, 
                              "side by side?); write the space in the line itself")
     # An empty group {} typesets nothing ("& {}+ …", "={}"): blanked, unless it is an argument (x^{}, \\frac{a}{}).
     text = re.sub(r"(?<![\w}\]^_\\])\{\s*\}", lambda m_: " " * len(m_.group()), text)
+    refused = _refused(text)
+    if refused is not None:
+        at, why = refused
+        return NotUnderstood(row.line, row.column + at if text == row.text else row.column, why)
     depth, where = nesting_depth(text)
     if depth > MAX_DEPTH:
         return NotUnderstood(row.line, row.column + where if text == row.text else row.column,

@@ -89,7 +89,7 @@ def _escaped(text: str, k: int) -> bool:
 def _piece(row: Row, lo: int, hi: int, source: str, masked: str) -> Row | None:
     """The part row.text[lo:hi] as a row of its own (None when it is blank)."""
     part = row.text[lo:hi]
-    if not part.strip():
+    if not _SPACE.sub("", part, count=1).strip():   # blank, or only spacing (alignedat's "&\quad&" column)
         return None
     lead = len(part) - len(part.lstrip())
     text = part.strip()
@@ -114,6 +114,8 @@ def _split_spaces(row: Row, source: str, masked: str) -> list[Row]:
         if not between(at):
             continue
         before, after = max(r_ for r_ in rels if r_ < at), min(r_ for r_ in rels if r_ > at)
+        if _beside_relation(text, m_.start(), m_.end(), before, after):
+            continue   # "a \;=\; b": the space around a relation sets it off, it separates nothing
         if not any(before < w_ < after for w_ in wide):   # no wide separator in the same gap
             return [replace(row, problem=f"the space {m_.group(0)!r} stands between two relations: two equations "
                                          f"side by side, or a product? Separate equations by \\quad or a new row, "
@@ -134,6 +136,15 @@ def _split_spaces(row: Row, source: str, masked: str) -> list[Row]:
             out.append(part)
         lo = at
     return out
+
+
+_ONLY_SPACE = re.compile(r"^(?:\s|\\[,;:! ]|~)*$")
+
+
+def _beside_relation(text: str, lo: int, hi: int, before: int, after: int) -> bool:
+    """Whether text[lo:hi] (a narrow space) touches the relation at ``after`` or the one at ``before``, only spaces between."""
+    rel_end = _RELATION.match(text, before)
+    return bool(_ONLY_SPACE.match(text[hi:after])) or bool(rel_end and _ONLY_SPACE.match(text[rel_end.end():lo]))
 
 
 def separates(text: str) -> bool:

@@ -25,7 +25,7 @@ from lark import Token, Transformer, v_args
 from sympy import Derivative, Expr, Function, Integer, Product, Sum, Symbol
 
 from ..notation import (
-    H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, Return, Reward,
+    H, Action, ActionSum, Baseline, Expectation, InitialDistribution, Objective, Policy, QValue, Return, Reward,
     RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
@@ -110,6 +110,7 @@ class Reading:
     patterns: list = field(default_factory=list)   # (written factor, expected factor) where a … pattern breaks
     min_horizon: int = 0                            # the smallest H the line as written needs
     readings: list = field(default_factory=list)    # (as read, other reading, why) of a product with two readings
+    pattern_kinds: list = field(default_factory=list)   # "sum" or "product": what each entry of patterns is written in
 
 
 class _Dots:
@@ -156,6 +157,10 @@ def shift_time(expr, d):
                    if isinstance(e, (State, Action, Reward, RewardProbability)) else e)
 
 
+def _show_step(e) -> str:
+    return f"{'s' if isinstance(e, State) else 'a'}_{{{sp.sstr(e.args[1])}}}"
+
+
 def rebuild(expr, fn):
     """Apply fn bottom-up without letting SymPy re-sort or simplify products and sums."""
     from sympy.strategies.traverse import bottom_up
@@ -184,6 +189,7 @@ class RowTransformer(Transformer):
         self.base = base
         self.notes: list[str] = []
         self.patterns: list = []
+        self.pattern_kinds: list = []
         self.min_horizon = 0
         self._literal_need = 0       # the smallest H on which every step written as a number exists
         self._dotted = False         # a \dots pattern was read (its written steps bound H themselves)
@@ -192,6 +198,7 @@ class RowTransformer(Transformer):
         self._grouped: set = set()   # ids of expressions written in brackets
         self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
         self._traj_forms: set = set()   # (letter, without θ) of every trajectory probability written in the row
+        self._counts: set = set()       # the names written for the number of samples (m, N)
 
     def _note(self, text: str) -> None:
         if text not in self.notes:
@@ -215,7 +222,8 @@ class RowTransformer(Transformer):
                 _refuse_big(number_bits(s_), "a side")
         if not self._dotted:
             self.min_horizon = max(self.min_horizon, self._literal_need)
-        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous)
+        return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous,
+                       self.pattern_kinds)
 
     def lead(self, rel):
         return ("lead", rel)
@@ -347,7 +355,7 @@ class RowTransformer(Transformer):
                 if self.base == 1:   # the written t runs over 1…n: t -> t + 1 puts it on derive's steps 0…H
                     self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
                     body = body.xreplace({var: var + 1})
-                return (Sum if is_sum else Product)(body, (var, 0, H))
+                return Sum(body, (var, 0, H)) if is_sum else self._product(body, (var, 0, H))
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
                 if not is_sum:
                     raise ReadError("a product over states or actions")
@@ -386,7 +394,23 @@ class RowTransformer(Transformer):
             self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
             body = body.xreplace({var: var + 1})
             lo, hi = lo - 1, hi - 1
-        return (Sum if is_sum else Product)(body, (var, lo, hi))
+        return Sum(body, (var, lo, hi)) if is_sum else self._product(body, (var, lo, hi))
+
+    def _product(self, body, limit):
+        """Π_t f_t g: Π takes the rest of its product, so g is a factor at every step (as read);
+        a last factor g that does not involve t may also be meant outside (Π_t f_t) · g. Both are checked."""
+        out = Product(body, limit)
+        if not isinstance(body, sp.Mul):
+            return out
+        factors = list(body.args)
+        k = len(factors)
+        while k > 0 and limit[0] not in getattr(factors[k - 1], "free_symbols", {limit[0]}):
+            k -= 1
+        if 0 < k < len(factors):
+            inner = factors[0] if k == 1 else sp.Mul(*factors[:k], evaluate=False)
+            wide = sp.Mul(Product(inner, limit), *factors[k:], evaluate=False)
+            self.ambiguous.append((out, wide, ("prod", tuple(factors[k:]))))
+        return out
 
     def _rebind_sample(self, var, body):
         """Σ_{τ^{(k)}} body: τ^{(k)} is the sum's own variable, so the body is read with τ in its place."""
@@ -485,6 +509,9 @@ class RowTransformer(Transformer):
     def sub_from(self, a_, tok, b_):
         return _Sub("from", a_, b_)
 
+    def sub_pair(self, a_, tok, b_):
+        return _Sub("pair", a_, b_)
+
     def sample(self, e):
         return ("sample", e)
 
@@ -529,6 +556,13 @@ class RowTransformer(Transformer):
             if sample is not None:
                 return SampleHat(name, _evaluated(sample))
             return name
+        if sub is not None and sub.kind == "pair":
+            # s_{i,t}, a_{i,t}, r_{i,t} (sample i, step t) are s_t^{(i)}, a_t^{(i)}, r_t^{(i)}.
+            if name not in ("s", "a", "r") or sample is not None or _evaluated(sub.a) != i:
+                raise ReadError(f"{name}_{{{sp.sstr(sub.a)},{sp.sstr(sub.b)}}}: only s, a and r take two indices, "
+                                f"the sample index i and the step (s_{{i,t}})")
+            self._note("s_{i,t}, a_{i,t}, r_{i,t} read as s_t^{(i)}, a_t^{(i)}, r_t^{(i)} (sample i, step t)")
+            sub, sample = _Sub("expr", sub.b), i
         if sub is not None and sub.kind != "expr":   # s_{t=0}, π_{a∼b}: a relation in a subscript has no reading
             raise ReadError(f"the subscript of {name} holds a relation: it has no reading")
         traj = UNMARKED if sample is None else Sample(_evaluated(sample))
@@ -561,7 +595,13 @@ class RowTransformer(Transformer):
             return _TIME_NAMES[name]
         if name == "i":
             return i
-        if name == "m":
+        if name in ("m", "N"):
+            # N for the number of samples (as in (1/N) Σ_{i=1}^{N}) is derive's m; a line with both has two counts.
+            self._counts.add(name)
+            if len(self._counts) > 1:
+                raise ReadError("both m and N in one line: two numbers of samples; derive reads one (m)")
+            if name == "N":
+                self._note("N read as m, the number of samples")
             return m
         if name == "H":
             # The last step: with time from 1 it counts the steps, as n and T do (derive's H + 1).
@@ -650,6 +690,22 @@ class RowTransformer(Transformer):
                 return Baseline(values[0])
             raise ReadError("b(…) is a baseline: it takes a state s_t")
         raise ReadError(f"unknown function {name}(…)")
+
+    def qfun(self, _q, greek, *rest):
+        """Q^π(s_t, a_t), Q^{π_θ}(s_t, a_t): Q_t(s_t, a_t), the expected (discounted) return from step t on."""
+        sub = next((r_ for r_ in rest if isinstance(r_, _Sub)), None)
+        values, seps = next(r_ for r_ in rest if isinstance(r_, tuple))
+        if greek.value != r"\pi" or (sub is not None and (sub.kind != "expr" or sub.a != theta)):
+            raise ReadError("Q^{…}(…): the action value is read for the policy π or π_θ only (Q^{\\pi_\\theta}(s_t, a_t))")
+        if len(values) != 2 or seps != [","] or not isinstance(values[0], State) or not isinstance(values[1], Action):
+            raise ReadError("Q^π(…) takes a state and an action at one step: Q^π(s_t, a_t)")
+        st, ac = values
+        if st.args != ac.args:
+            raise ReadError(f"Q^π({_show_step(st)}, {_show_step(ac)}): the state and the action are of different steps "
+                            f"or trajectories")
+        self._note("Q^π(s_t, a_t) read as Q_t(s_t, a_t) = E[Σ_{u≥t} γ^{u−t} r_u | s_t, a_t] under π_θ "
+                   "(the action value at step t: in a finite horizon it depends on t)")
+        return QValue(st.args[1], st, ac)
 
     def _probability(self, values, seps, sub_v, *, name="P"):
         head = values[0]
@@ -830,6 +886,11 @@ class RowTransformer(Transformer):
         return SetLiteral(tuple(vals))
 
     # -- \dots patterns -------------------------------------------------------------------
+    def _broken(self, pairs, kind: str) -> None:
+        """(written, expected) where a \\dots pattern breaks, with what it is written in (a sum or a product)."""
+        self.patterns.extend(pairs)
+        self.pattern_kinds.extend(["sum" if kind == "sum" else "product"] * len(pairs))
+
     def _pattern(self, items, *, kind: str):
         """A product or sum written term by term with \\dots: the repeated block and its end.
 
@@ -929,7 +990,7 @@ class RowTransformer(Transformer):
             self._note(f"the {what} ending in \\dots read as its pattern continued to the last step")
             if not head_breaks:
                 return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, H))])
-            self.patterns.extend(head_breaks)
+            self._broken(head_breaks, kind)
             return combine(prefix + list(head) + self._middle(head, k0, p, at, H + 1, 0, big, combine))
         back_blocks = (len(tail) - 1 + c) // p
         full = big(combine([at(j)(t) for j in range(p)]), (t, k0, K - back_blocks - 1))
@@ -946,10 +1007,8 @@ class RowTransformer(Transformer):
                 else:
                     return combine(prefix + [full] + lead_part + list(tail))
             return combine(prefix + [big(combine([at(j)(t) for j in range(p)]), (t, k0, K))])
-        self.patterns.extend(head_breaks)
-        for a_, e_ in zip(tail, expected):
-            if not _same(a_, e_):
-                self.patterns.append((a_, e_))
+        self._broken(head_breaks, kind)
+        self._broken([(a_, e_) for a_, e_ in zip(tail, expected) if not _same(a_, e_)], kind)
         if head_breaks:
             # The written first terms stay as written; the pattern fills the steps up to the last terms.
             st = K - back_blocks
