@@ -29,7 +29,7 @@ from .semantics import EnvironmentDerivative, Instance, PointInstance
 __all__ = [
     "Battery", "Scope", "scope_of", "fresh_seed", "TRAJECTORY_BUDGET",
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES", "NARROW_BATTERIES", "large_shapes",
+    "random_point", "large_prime", "LARGE_PRIMES", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES", "NARROW_BATTERIES", "large_shapes",
 ]
 
 
@@ -119,43 +119,67 @@ def _seeded(seed: int | None) -> int:
     return fresh_seed() if seed is None else int(seed)
 
 
+# Values are drawn from sets far larger than any claim can be fitted to. Every random table entry
+# has a random prime denominator past 10^6 (one prime per table, fresh per seed): a polynomial
+# that vanishes on every value a battery can draw needs more than 10^6 roots, and a term such as
+# sin(N!·π·x) vanishes there only when N reaches that prime — both past what the limits accept.
+LARGE_PRIMES = (10**6, 2 * 10**6)
+
+
+def large_prime(rng: random.Random) -> int:
+    """A random prime in ``LARGE_PRIMES``: the denominator of one table's values."""
+    return _prime_between(rng, *LARGE_PRIMES)
+
+
+def _parts(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
+    """A random point of the simplex in n coordinates, each a multiple of 1/p for a fresh large prime p (some 0 when allowed)."""
+    support = [i for i in range(n) if not (zeros and rng.random() < 1 / 7)] or [rng.randrange(n)]
+    p = large_prime(rng)
+    cuts = sorted(rng.sample(range(1, p), len(support) - 1))
+    out = [F(0)] * n
+    for i, lo, hi in zip(support, [0] + cuts, cuts + [p]):
+        out[i] = F(hi - lo, p)
+    return out
+
+
 def random_point(policy, rng: random.Random) -> tuple[F, ...]:
-    """A random exact point: z = e^θ in (0, ∞) for softmax policies, an interior θ for direct ones."""
+    """A random exact point: z = e^θ near p/q (p, q ≤ 1000) over a large prime for softmax policies, an interior θ for direct ones."""
     if isinstance(policy, DirectPolicy):
         point = []
         for _ in range(policy.n_states):
-            w = [rng.randint(1, 9) for _ in range(policy.n_actions)]
-            point.extend(F(x, sum(w)) for x in w)
+            point.extend(_parts(rng, policy.n_actions, zeros=False))
         return tuple(point)
-    return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) for _ in range(policy.n_params))
+    # z = p/q with p, q ≤ 1000 (θ spread over ±log 1000), moved by less than 1/q to a value over q·P
+    big = large_prime(rng)
+    return tuple(F(rng.randint(1, 1000) * big + rng.randrange(1, big), rng.randint(1, 1000) * big)
+                 for _ in range(policy.n_params))
 
 
 def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
-    w = [rng.randint(0 if zeros else 1, 6) for _ in range(n)]
-    if sum(w) == 0:
-        w[rng.randrange(n)] = 1
-    return [F(x, sum(w)) for x in w]
+    return _parts(rng, n, zeros=zeros)
 
 
 def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
-    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 1000.
+    """γ: 1 a third of the time (when allowed), else a random rational in (0, 1) over a large prime.
 
-    Drawn from a large set, so a correction term with a few fixed roots in γ vanishes on a
-    random γ with small probability (about 0.3% per root at most).
+    Drawn from a set of more than 10^6 values, so a correction term with fixed roots in γ vanishes
+    on a random γ with probability below one in 10^6 per root.
     """
     if allow_one and rng.random() < 1 / 3:
         return F(1)
-    q = rng.randint(2, 1000)
+    q = large_prime(rng)
     return F(rng.randint(1, q - 1), q)
 
 
-def random_reward(rng: random.Random) -> F:
-    """A reward of either sign and a magnitude from about 1/1000 to 10^4 (0 now and then)."""
+def random_reward(rng: random.Random, denominator: int | None = None) -> F:
+    """A reward of either sign, |r| ≤ 9 times a magnitude from 1/1000 to 10^4, over a large prime (0 now and then)."""
     scale = rng.choice([F(1, 1000), F(1, 10), F(1), F(1), F(10), F(10**4)])
-    return F(rng.randint(-9, 9), rng.randint(1, 7)) * scale
+    q = denominator or large_prime(rng)
+    if rng.random() < 1 / 20:
+        return F(0)
+    return F(rng.randint(-9 * q, 9 * q), q) * scale
 
 
-# Shape families, cycled so every battery has each: long thin, wide short, small, anything in budget.
 def _shape(rng: random.Random, family: int, budget: int) -> tuple[int, int, int]:
     def fits(S, A, H):
         return S * (S * A) ** (H + 1) <= budget
@@ -182,7 +206,8 @@ def random_mdp(rng: random.Random, *, family: int | None = None, budget: int = T
     S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget) if shape is None else shape
     mu = _distribution(rng, S, zeros=True)
     tr = [[_distribution(rng, S, zeros=True) for _ in range(A)] for _ in range(S)]
-    rw = [[[random_reward(rng) for _ in range(S)] for _ in range(A)] for _ in range(S)]
+    q = large_prime(rng)
+    rw = [[[random_reward(rng, q) for _ in range(S)] for _ in range(A)] for _ in range(S)]
     return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=random_gamma(rng, allow_one=allow_discount_one),
                                  name=name)
 
@@ -329,13 +354,13 @@ def stress_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
 
 def _with_random_rewards(mdp: FiniteMDP, rng: random.Random) -> FiniteMDP:
     """The same MDP with a finite reward distribution P(r|s,a) of one to three outcomes."""
-    dist = []
+    dist, q = [], large_prime(rng)
     for s in range(mdp.n_states):
         row = []
         for a in range(mdp.n_actions):
             k = rng.randint(1, 3)
             probs = _distribution(rng, k, zeros=False)
-            row.append([(random_reward(rng), p) for p in probs])
+            row.append([(random_reward(rng, q), p) for p in probs])
         dist.append(row)
     return FiniteMDP.from_tables(
         mdp.initial, mdp.transitions, None, reward_distribution=dist, horizon=mdp.horizon,
@@ -387,8 +412,8 @@ def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     rng = random.Random(seed + 3)
     out = []
     for k in range(max(n_random, 4)):
-        A = rng.randint(1, 8)
-        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[random_reward(rng) for _ in range(A)]],
+        A, q = rng.randint(1, 8), large_prime(rng)
+        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[random_reward(rng, q) for _ in range(A)]],
                                     horizon=0, discount=random_gamma(rng), name=f"bandit #{k + 1}, {A} arms")
         policy = TabularSoftmax(1, A)
         out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
