@@ -29,7 +29,7 @@ from .semantics import EnvironmentDerivative, Instance, PointInstance
 __all__ = [
     "Battery", "Scope", "scope_of", "fresh_seed", "TRAJECTORY_BUDGET",
     "default_battery", "stress_battery", "reward_battery", "edge_cases", "stress_cases", "random_instance",
-    "random_point", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES", "NARROW_BATTERIES", "large_shapes",
+    "random_point", "large_prime", "LARGE_PRIMES", "softmax_battery", "large_linear_softmax", "bandit_battery", "gaussian_battery", "discounted_battery", "BATTERIES", "NARROW_BATTERIES", "large_shapes",
 ]
 
 
@@ -119,6 +119,20 @@ def _seeded(seed: int | None) -> int:
     return fresh_seed() if seed is None else int(seed)
 
 
+# Rewards, discounts and baselines are drawn over a random prime denominator past 10^6 (one prime
+# per table, fresh per seed): a polynomial that vanishes on every value a battery can draw needs
+# more than 10^6 roots, and a term such as sin(N!·π·x) vanishes there only when N reaches that
+# prime — both past what the limits accept. Probabilities (μ, P, π through z) stay in small sets:
+# they are what logarithms are taken of, and exact log-linear values of large-prime entries cost
+# 10–20 times more (Σ_τ P log P: 3–14 s against 64–90 s per line, one instance out of time).
+LARGE_PRIMES = (10**6, 2 * 10**6)
+
+
+def large_prime(rng: random.Random) -> int:
+    """A random prime in ``LARGE_PRIMES``: the denominator of one table's values."""
+    return _prime_between(rng, *LARGE_PRIMES)
+
+
 def random_point(policy, rng: random.Random) -> tuple[F, ...]:
     """A random exact point: z = e^θ in (0, ∞) for softmax policies, an interior θ for direct ones."""
     if isinstance(policy, DirectPolicy):
@@ -138,21 +152,24 @@ def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
 
 
 def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
-    """γ: 1 a third of the time (when allowed), else a random rational p/q in (0, 1) with q ≤ 1000.
+    """γ: 1 a third of the time (when allowed), else a random rational in (0, 1) over a large prime.
 
-    Drawn from a large set, so a correction term with a few fixed roots in γ vanishes on a
-    random γ with small probability (about 0.3% per root at most).
+    Drawn from a set of more than 10^6 values, so a correction term with fixed roots in γ vanishes
+    on a random γ with probability below one in 10^6 per root.
     """
     if allow_one and rng.random() < 1 / 3:
         return F(1)
-    q = rng.randint(2, 1000)
+    q = large_prime(rng)
     return F(rng.randint(1, q - 1), q)
 
 
-def random_reward(rng: random.Random) -> F:
-    """A reward of either sign and a magnitude from about 1/1000 to 10^4 (0 now and then)."""
+def random_reward(rng: random.Random, denominator: int | None = None) -> F:
+    """A reward of either sign, |r| ≤ 9 times a magnitude from 1/1000 to 10^4, over a large prime (0 now and then)."""
     scale = rng.choice([F(1, 1000), F(1, 10), F(1), F(1), F(10), F(10**4)])
-    return F(rng.randint(-9, 9), rng.randint(1, 7)) * scale
+    q = denominator or large_prime(rng)
+    if rng.random() < 1 / 20:
+        return F(0)
+    return F(rng.randint(-9 * q, 9 * q), q) * scale
 
 
 # Shape families, cycled so every battery has each: long thin, wide short, small, anything in budget.
@@ -182,7 +199,8 @@ def random_mdp(rng: random.Random, *, family: int | None = None, budget: int = T
     S, A, H = _shape(rng, rng.randrange(4) if family is None else family % 4, budget) if shape is None else shape
     mu = _distribution(rng, S, zeros=True)
     tr = [[_distribution(rng, S, zeros=True) for _ in range(A)] for _ in range(S)]
-    rw = [[[random_reward(rng) for _ in range(S)] for _ in range(A)] for _ in range(S)]
+    q = large_prime(rng)
+    rw = [[[random_reward(rng, q) for _ in range(S)] for _ in range(A)] for _ in range(S)]
     return FiniteMDP.from_tables(mu, tr, rw, horizon=H, discount=random_gamma(rng, allow_one=allow_discount_one),
                                  name=name)
 
@@ -329,13 +347,13 @@ def stress_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
 
 def _with_random_rewards(mdp: FiniteMDP, rng: random.Random) -> FiniteMDP:
     """The same MDP with a finite reward distribution P(r|s,a) of one to three outcomes."""
-    dist = []
+    dist, q = [], large_prime(rng)
     for s in range(mdp.n_states):
         row = []
         for a in range(mdp.n_actions):
             k = rng.randint(1, 3)
             probs = _distribution(rng, k, zeros=False)
-            row.append([(random_reward(rng), p) for p in probs])
+            row.append([(random_reward(rng, q), p) for p in probs])
         dist.append(row)
     return FiniteMDP.from_tables(
         mdp.initial, mdp.transitions, None, reward_distribution=dist, horizon=mdp.horizon,
@@ -387,8 +405,8 @@ def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
     rng = random.Random(seed + 3)
     out = []
     for k in range(max(n_random, 4)):
-        A = rng.randint(1, 8)
-        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[random_reward(rng) for _ in range(A)]],
+        A, q = rng.randint(1, 8), large_prime(rng)
+        mdp = FiniteMDP.from_tables([1], [[[1]] * A], [[random_reward(rng, q) for _ in range(A)]],
                                     horizon=0, discount=random_gamma(rng), name=f"bandit #{k + 1}, {A} arms")
         policy = TabularSoftmax(1, A)
         out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))

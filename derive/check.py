@@ -38,7 +38,7 @@ import sympy as sp
 from sympy import Derivative, Expr
 
 from .backends import Ball, LogLinear, ModPrime, NotRepresentable, Undecidable, exact_rational, random_prime
-from .battery import default_battery, scope_of
+from .battery import default_battery, large_prime, scope_of
 from .mdp import TooManyTrajectories
 from .derivation import EQUAL, UNBIASED, Derivation, MalformedProof, Proof, Step, check_arguments
 from .notation import (Expectation, Sample, SampleExpectation, TrajectoryProbability, TrajectorySum, b, i, m, marginal_sums,
@@ -809,7 +809,8 @@ def _baseline(instance: Instance, rng: random.Random) -> list[Fraction]:
     log of a product with b, is undefined there, and is found so on every instance with S ≥ 2
     rather than on the one in 41 where a draw happens to be 0.
     """
-    values = [Fraction(rng.randint(-20, 20), rng.randint(1, 7)) for _ in range(instance.mdp.n_states)]
+    q = large_prime(rng)  # values over a large prime: a claim cannot be fitted to the baselines drawn
+    values = [Fraction(rng.randint(-20 * q, 20 * q), q) for _ in range(instance.mdp.n_states)]
     if len(values) >= 2:
         values[rng.randrange(len(values))] = Fraction(0)
     return values

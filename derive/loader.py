@@ -49,7 +49,9 @@ def proof_files(paths: list[str], *, report_skipped: bool = False):
             out.extend(proofs)
         elif p.is_file():
             if p.suffix != ".py":
-                raise UserError(f"{p}: not a Python proof script (expected a .py file)")
+                hint = (f"; a derivation written in {p.suffix[1:]} is checked with `derive check {p}`"
+                        if p.suffix.lower() in (".md", ".tex", ".txt", ".ipynb", ".markdown") else "")
+                raise UserError(f"{p}: not a Python proof script (expected a .py file){hint}")
             out.append(p)
         else:
             raise UserError(f"{p}: no such file or folder")

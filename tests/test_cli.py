@@ -424,3 +424,14 @@ def test_a_failed_line_shows_no_load_dependent_time_limit_but_a_weakened_one_say
     weakened = StepReport(index=2, rule="claim", why="", relation="=", verdict="checked on 3 MDPs", symbolic=slow,
                           instances=3)
     assert "symbolic: undecided: the time limit" in "\n".join(_step_lines(weakened))
+
+
+def test_verify_on_a_document_says_to_use_check(tmp_path):
+    doc = tmp_path / "notes.md"
+    doc.write_text("$$J(\\theta) = \\sum_\\tau P(\\tau;\\theta) R(\\tau)$$\n")
+    r = run("verify", str(doc))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == (f"derive: {doc}: not a Python proof script (expected a .py file); "
+                                f"a derivation written in md is checked with `derive check {doc}`"), r.stderr
+    r = run("verify", str(tmp_path / "x.json"))
+    assert r.returncode == 2 and "derive check" not in r.stderr
