@@ -434,3 +434,30 @@ def test_the_factorisation_in_a_document_with_random_rewards(factorisation, verd
     first = [ln for ln in rep.lines if ln.kind != "result"][0]
     assert first.verdict == verdict, first
     assert "contradicts itself" not in (first.detail or "") + " ".join(str(s_) for s_ in first.steps)
+
+
+_WITH_REWARDS = ("$$\nP(\\tau;\\theta) = \\mu(s_0) \\prod_{t=0}^{H} \\pi_\\theta(a_t \\mid s_t) P(r_t \\mid a_t, s_t) "
+                 "P(s_{t+1} \\mid s_t, a_t)\n$$\n\n$$\nJ(\\theta) = \\sum_\\tau P(\\tau;\\theta) R(\\tau)\n$$\n\n")
+
+
+@pytest.mark.parametrize("product, verdict", [
+    # the reward factors the document wrote on its first line, forgotten: false in the document's meaning
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t)", FAILS),
+    (r"\mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(r_t \mid a_t, s_t) P(s_{t+1} \mid s_t, a_t)", HOLDS),
+])
+def test_one_reading_of_the_trajectory_probability_per_document(product, verdict):
+    rep = _check(_WITH_REWARDS + f"$$\n\\sum_\\tau P(\\tau;\\theta) R(\\tau) = \\sum_\\tau \\left[{product}\\right] R(\\tau)\n$$\n",
+                 seed=1)
+    assert rep.battery == "rewards"
+    assert _verdicts(rep) == [(2, HOLDS), (6, HOLDS), (10, verdict)], _verdicts(rep)
+    assert any("rewards included, on every line: line 2" in n for n in rep.notes), rep.notes
+    last = [ln for ln in rep.lines if ln.kind != "result"][-1]
+    assert "contradicts itself" not in (last.detail or "") + " ".join(str(s_) for s_ in last.steps)
+    assert (verdict == FAILS) == any("no reward factor P(r_t|s_t,a_t), which line 2 writes" in n for n in last.notes)
+
+
+def test_a_document_without_reward_factors_reads_paths_on_every_line():
+    rep = _check("$$\nJ(\\theta) = \\sum_\\tau P(\\tau;\\theta) R(\\tau)\n$$\n\n$$\nJ(\\theta) = \\sum_\\tau \\left[\\mu(s_0) "
+                 "\\prod_{t=0}^{H} \\pi_\\theta(a_t \\mid s_t) P(s_{t+1} \\mid s_t, a_t)\\right] R(\\tau)\n$$\n\n" + _RETURN, seed=1)
+    assert [v for _, v in _verdicts(rep)] == [HOLDS, HOLDS, HOLDS], _verdicts(rep)
+    assert any("states and actions (random rewards marginalised) on every line: line 6" in n for n in rep.notes), rep.notes

@@ -209,7 +209,50 @@ def _evaluated_index(k):
     return k
 
 
-def _path_probability(rd: Reading) -> Reading:
+def _writes_dynamics_only(rd) -> bool:
+    """The line writes the dynamics P(s'|s,a) and no reward factor P(r|s,a)."""
+    from ..notation import Transition
+
+    basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] if isinstance(rd, Reading) else []
+    return any(s_.has(Transition) for s_ in basics) and not any(s_.has(RewardProbability) for s_ in basics)
+
+
+def _writes_reward_factors(rd) -> bool:
+    return isinstance(rd, Reading) and any(isinstance(s_, sp.Basic) and s_.has(RewardProbability) for s_ in rd.sides)
+
+
+def trajectory_reading(readings, rows) -> tuple[bool, str]:
+    """The one reading of P(τ;θ) and Σ_τ in a document with random rewards: (over paths, the note saying so).
+
+    A written symbol has one meaning in a document. A document that writes a reward factor
+    P(r_t|s_t,a_t) anywhere speaks of trajectories with their rewards on every line (a product
+    that then omits the factor is checked as written); one that writes the dynamics but never a
+    reward factor speaks of the path of states and actions, its rewards marginalised, on every line.
+    """
+    with_rewards = [r.line for r, rd in zip(rows, readings) if _writes_reward_factors(rd)]
+    if with_rewards:
+        return False, ("P(τ;θ) and Σ_τ read over whole trajectories, rewards included, on every line: line %s "
+                       "writes the reward factor P(r_t|s_t,a_t)" % with_rewards[0])
+    paths = [r.line for r, rd in zip(rows, readings) if _writes_dynamics_only(rd)]
+    if paths:
+        return True, ("P(τ;θ) and Σ_τ read over τ's states and actions (random rewards marginalised) on every line: "
+                      "line %s writes the dynamics and no line writes a reward factor P(r_t|s_t,a_t)" % paths[0])
+    return False, ""
+
+
+def _missing_reward_factor(rd: Reading, first_line: int) -> Reading:
+    """A line whose product omits the reward factors the document writes elsewhere: read as written, said so."""
+    from ..notation import TrajectoryProbability
+
+    basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)]
+    if not (_writes_dynamics_only(rd) and any(s_.has(TrajectoryProbability, TrajectorySum) for s_ in basics)):
+        return rd
+    note = ("read as written, over whole trajectories: this line's product has no reward factor P(r_t|s_t,a_t), "
+            "which line %s writes" % first_line)
+    return replace(rd, notes=list(rd.notes) + [note])
+
+
+def _path_probability(rd: Reading, *, document: bool = False) -> Reading:
     """With random rewards, a line that writes the dynamics but no P(r|s,a) speaks of τ's states and actions.
 
     τ records its rewards, so P(τ;θ) has the factors P(r_t|s_t,a_t); a line factorising it without
@@ -222,7 +265,7 @@ def _path_probability(rd: Reading) -> Reading:
     from ..notation import PathProbability, PathSum, TrajectoryProbability, Transition
 
     basics = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)]
-    if not any(s_.has(Transition) for s_ in basics) or any(s_.has(RewardProbability) for s_ in basics):
+    if any(s_.has(RewardProbability) for s_ in basics) or not (document or any(s_.has(Transition) for s_ in basics)):
         return rd
     probs = {p_ for s_ in basics for p_ in s_.atoms(TrajectoryProbability) if type(p_) is TrajectoryProbability}
     sums = [x_ for s_ in basics for x_ in sp.preorder_traversal(s_) if type(x_) is TrajectorySum]
@@ -238,13 +281,17 @@ def _path_probability(rd: Reading) -> Reading:
     what = (["P(τ;θ) read as the probability of τ's states and actions"] if probs else []) + (
         ["Σ_τ read as a sum over τ's states and actions, each term averaged over the rewards given them"]
         if sums else [])
-    note = "; ".join(what) + " (random rewards marginalised): the line writes the dynamics without the reward factors P(r_t|s_t,a_t)"
+    note = "; ".join(what) + (" (random rewards marginalised): the document writes the dynamics and no reward factor "
+                              "P(r_t|s_t,a_t)" if document else
+                              " (random rewards marginalised): the line writes the dynamics without the reward factors P(r_t|s_t,a_t)")
     # The other reading of a product is read the same way, or it would no longer be found in the line.
     readings = [(marginal(a_), marginal(b_), tuple(marginal(w_) if isinstance(w_, sp.Basic) else
                                                   tuple(marginal(v_) for v_ in w_) if isinstance(w_, tuple) else w_
                                                   for w_ in why)) for a_, b_, why in rd.readings]
+    # The document's note says it for every line; a line that writes the dynamics repeats it beside itself.
+    said = [note] if any(s_.has(Transition) for s_ in basics) else []
     return replace(rd, sides=[marginal(s_) if isinstance(s_, sp.Basic) else s_ for s_ in rd.sides],
-                   notes=list(rd.notes) + [note], readings=readings)
+                   notes=list(rd.notes) + said, readings=readings)
 
 
 def _reading_text(rd: Reading, base: int) -> str:
@@ -729,8 +776,16 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
 
     battery_name = "rewards" if any(uses_rewards(rd) for rd in readings) else "default"
     battery = BATTERIES[battery_name](seed=seed, n_random=n_random)
+    doc_notes = [base_note] if base_note else []
     if battery_name == "rewards":
-        readings = [_path_probability(rd) if isinstance(rd, Reading) else rd for rd in readings]
+        over_paths, reading_note = trajectory_reading(readings, rows)
+        if over_paths:
+            readings = [_path_probability(rd, document=True) if isinstance(rd, Reading) else rd for rd in readings]
+        elif reading_note:
+            first = next(r.line for r, rd in zip(rows, readings) if _writes_reward_factors(rd))
+            readings = [_missing_reward_factor(rd, first) if isinstance(rd, Reading) else rd for rd in readings]
+        if reading_note:
+            doc_notes.append(reading_note)
     chains: list[_Chain] = []
     current: _Chain | None = None
     out: list[LineReport] = []
@@ -1118,4 +1173,4 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         out.append(_result_row(chain, base))
     inst_count = len(battery)
     return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
-                          (base_note,) if base_note else (), seed)
+                          tuple(doc_notes), seed)
