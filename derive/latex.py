@@ -736,9 +736,27 @@ def _cell_tex(cell) -> str:
     kind, text = cell
     if kind != "math":
         return text_to_latex(text)
-    tex = math_to_latex(text)
+    tex = _breakable_numbers(math_to_latex(text))
     # A long vector may break after its commas (inline math breaks only after relations otherwise).
     return "$%s$" % (tex.replace(", ", r",\allowbreak ") if len(tex) > 40 else tex)
+
+
+_LONG_NUMBER = re.compile(r"\\text\{(\d+(?:/\d+)?)\}")
+_DIGITS_PER_PIECE = 10
+
+
+def _breakable_numbers(tex: str) -> str:
+    """Long exact numbers may break after the slash and every ten digits (one would overrun the line)."""
+    def split(m: re.Match) -> str:
+        number = m[1]
+        if len(number) <= _DIGITS_PER_PIECE:
+            return m[0]
+        pieces = []
+        for part in number.split("/"):
+            pieces.append(r"}\allowbreak\text{".join(
+                part[k:k + _DIGITS_PER_PIECE] for k in range(0, len(part), _DIGITS_PER_PIECE)))
+        return r"\text{%s}" % r"/}\allowbreak\text{".join(pieces)
+    return _LONG_NUMBER.sub(split, tex)
 
 
 def _table_tex(header: list, rows: list[list]) -> str:

@@ -445,3 +445,15 @@ def test_a_counterexample_heading_cannot_be_split_from_its_tables():
     sentence_end = appendix.index("Refutes")
     # The only break point between the sentence and the tables is the skip; a penalty forbids it.
     assert "\\nopagebreak\\smallskip\\nopagebreak" in appendix[sentence_end:appendix.index(r"\begin{tabular}")]
+
+
+def test_long_exact_numbers_may_break_and_short_ones_stay_whole():
+    from derive.latex import _breakable_numbers
+    long = r"(\text{2175831596883552372622662300/1171846492094636922032569}, x)"
+    out = _breakable_numbers(long)
+    assert out == (r"(\text{2175831596}\allowbreak\text{8835523726}\allowbreak\text{22662300/}\allowbreak"
+                   r"\text{1171846492}\allowbreak\text{0946369220}\allowbreak\text{32569}, x)")
+    assert out.replace(r"}\allowbreak\text{", "") == long  # the digits themselves are unchanged
+    assert _breakable_numbers(r"\text{124815990/1444747}") == r"\text{124815990/}\allowbreak\text{1444747}"
+    short = r"\text{397/582}"
+    assert _breakable_numbers(short) == short

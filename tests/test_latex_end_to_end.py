@@ -36,7 +36,8 @@ def written(tmp_path_factory):
     (folder / "out").mkdir()  # derive writes into an existing folder, never creates one
     parser = argparse.ArgumentParser(prog="derive")
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["latex", str(script), "--pdf", "-o", str(folder / "out" / "wrong.tex")])
+    # Seed 13 draws a counterexample whose exact sides have 25–28 digit numerators: they must wrap.
+    args = parser.parse_args(["latex", str(script), "--pdf", "--seed", "13", "-o", str(folder / "out" / "wrong.tex")])
     return args.handler(args), folder / "out"
 
 
@@ -50,6 +51,7 @@ def test_wrong_step_is_marked_with_its_counterexample(written):
     assert r"\section{Counterexamples}" in tex and r"\subsection*{Counterexample 1}" in tex
     assert r"Refutes line (2) and the result of \S{}1" in tex
     assert r"\subsection*{Counterexample 2}" not in tex  # the step's and the result's are one instance
+    assert r"\text{2175831596}\allowbreak\text{8835523726}" in tex  # a long exact value may break
 
 
 def test_pdf_written_beside_tex_without_overfull_boxes(written, tmp_path):
