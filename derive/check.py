@@ -557,12 +557,51 @@ class _OutOfTime(Exception):
     """An instance's evaluation ran past its time limit."""
 
 
+_BUDGET: list = []   # (deadline on time.monotonic(), seconds) of the time budgets in force, innermost last
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float):
+    """A total time budget for the checks in this block (a document's): past it, every instance is undecided.
+
+    An instance evaluated when the budget runs out is cut short (its time limit is the budget left);
+    an instance started after it is not evaluated. A budget inside another keeps the earlier deadline.
+    """
+    deadline = time.monotonic() + seconds
+    if _BUDGET:
+        deadline = min(deadline, _BUDGET[-1][0])
+    _BUDGET.append((deadline, seconds))
+    try:
+        yield
+    finally:
+        _BUDGET.pop()
+
+
+def budget_spent() -> float | None:
+    """The seconds of the time budget in force when it is spent, else None (no budget, or time left)."""
+    if _BUDGET and time.monotonic() >= _BUDGET[-1][0]:
+        return _BUDGET[-1][1]
+    return None
+
+
+def budget_text(seconds: float) -> str:
+    return f"the document's time budget of {seconds:g} s was spent"
+
+
 @contextlib.contextmanager
 def _time_limit(seconds: float):
-    """Raise _OutOfTime in this block after ``seconds`` (main thread with SIGALRM only; elsewhere no limit)."""
+    """Raise _OutOfTime in this block after ``seconds`` or when the time budget runs out, whichever is first.
+
+    Main thread with SIGALRM only; elsewhere no limit. Spent already: _OutOfTime at once.
+    """
     import signal
     import threading
 
+    if _BUDGET:
+        left = _BUDGET[-1][0] - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime()
+        seconds = min(seconds, left)
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
             or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
         yield
@@ -934,8 +973,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             with _time_limit(INSTANCE_TIME_FACTOR * timeout):
                 out = check_instance(lhs, rhs, relation, inst, rng, counts=counts, lhs_is_start=lhs_is_start)
         except _OutOfTime:
-            out = InstanceOutcome("unsupported", f"not evaluated within {INSTANCE_TIME_FACTOR * timeout:g} s "
-                                                 f"({INSTANCE_TIME_FACTOR} × the time limit, --timeout)")
+            spent = budget_spent()
+            out = InstanceOutcome("unsupported", budget_text(spent) if spent is not None else
+                                  f"not evaluated within {INSTANCE_TIME_FACTOR * timeout:g} s "
+                                  f"({INSTANCE_TIME_FACTOR} × the time limit, --timeout)")
         notes.extend(out.notes)
         if out.status == "agree":
             agreed += 1

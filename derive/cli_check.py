@@ -14,6 +14,7 @@ from .errors import UserError
 __all__ = ["register", "format_text", "write_back", "MARKS"]
 
 FORMATS = ("text", "md", "tex")
+BUDGET = 300.0         # seconds for one document (derive.read.document.BUDGET): past it, the rest is undecided
 MAX_RANDOM = 1000      # random MDPs: beyond this one document takes hours; refused at once
 NOT_TEXT = (".pdf", ".png", ".jpg", ".jpeg", ".svg", ".docx", ".odt", ".zip", ".gz")
 
@@ -37,7 +38,8 @@ def register(subparsers) -> None:
         "check", help="check every line of a derivation written in LaTeX or Markdown",
         description="Read the display equations of FILE (.md, .tex or text: $$…$$, \\[…\\], equation, "
                     "align) and inline claims ($…=…$), and check every step on concrete MDPs. Exit 0 when "
-                    "every line holds, 1 when a line fails, holds only in expectation or is not understood, "
+                    "every line holds, 1 when a line fails, holds only in expectation, is undecided (also: not checked "
+                    "within the time budget) or is not understood, "
                     "2 on bad input.")
     p.add_argument("file", metavar="FILE", help="the derivation (.md, .tex or plain text)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
@@ -53,6 +55,9 @@ def register(subparsers) -> None:
     p.add_argument("--timeout", type=float, default=2.0, metavar="S",
                    help="time limit of one symbolic simplification, seconds (default 2); one instance of the "
                         "battery gets 30 times it, past which it is undecided")
+    p.add_argument("--budget", type=float, default=None, metavar="S",
+                   help=f"time budget of the whole document, seconds (default {BUDGET:g}); past it the lines left "
+                        "are undecided (not checked, never a pass: exit 1) and the report says so first")
     p.add_argument("--minimize", action="store_true",
                    help="search for a minimal counterexample for every failing line (slower: seconds per line)")
     p.set_defaults(handler=_check)
@@ -79,6 +84,9 @@ def _check(args) -> int:
         raise UserError(f"--random: expected a count from 0 to {MAX_RANDOM}, got {args.random}")
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise UserError(f"--timeout: expected a finite number of seconds > 0, got {args.timeout}")
+    args.budget = BUDGET if args.budget is None else args.budget
+    if not math.isfinite(args.budget) or args.budget <= 0:
+        raise UserError(f"--budget: expected a finite number of seconds > 0, got {args.budget:g}")
     if args.json and args.format != "text":
         raise UserError(f"--json and --format {args.format}: choose one (a JSON report, or the document with marks)")
     if args.output:
@@ -101,7 +109,7 @@ def _check(args) -> int:
 
     args.seed = fresh_seed() if args.seed is None else args.seed
     report = check_text(text, path=args.file, seed=args.seed, n_random=args.random, timeout=args.timeout,
-                        minimize=args.minimize)
+                        minimize=args.minimize, budget=args.budget)
     if not report.lines:
         raise UserError(f"{args.file}: no display math ($$…$$, \\[…\\], equation, align) and no inline claim found")
     if args.json:
@@ -115,6 +123,7 @@ def _check(args) -> int:
     elif args.format == "text":
         body = format_text(report, options=(f" --random {args.random}" if args.random != 12 else "")
                            + (f" --timeout {args.timeout:g}" if args.timeout != 2.0 else "")
+                           + (f" --budget {args.budget:g}" if args.budget != BUDGET else "")
                            + (" --minimize" if args.minimize else ""),
                            rename=notebook.rename if notebook is not None else None)
     else:

@@ -97,6 +97,10 @@ def test_a_claim_for_every_step_t_is_checked_at_several_steps(tmp_path, capsys):
     (["--timeout", "nan"], "--timeout: expected a finite number"),
     (["--timeout", "inf"], "--timeout: expected a finite number"),
     (["--json", "--format", "md"], "--json and --format md: choose one"),
+    (["--budget", "0"], "--budget: expected a finite number of seconds > 0"),
+    (["--budget", "-5"], "--budget: expected a finite number of seconds > 0"),
+    (["--budget", "nan"], "--budget: expected a finite number of seconds > 0"),
+    (["--budget", "inf"], "--budget: expected a finite number of seconds > 0"),
 ])
 def test_options_out_of_range_are_refused_at_once(tmp_path, capsys, args, needle):
     code, out = run(tmp_path, capsys, GOOD, *args)
@@ -152,3 +156,38 @@ def test_a_verified_document_says_how_many_steps_rest_on_instances_only():
     bad = check_text(text.replace(r"\left(R(\tau) - b(s_t)\right)", r"\left(R(\tau) - b(s_{t+1})\right)"),
                      n_random=2, minimize=False, seed=3)
     assert not bad.verified and format_text(bad).splitlines()[-2].startswith("NOT VERIFIED: ")
+
+
+# -- the document's time budget (red-team H1: a document of expensive lines ran for minutes) ---------
+
+def test_a_spent_budget_leaves_the_rest_undecided_says_so_first_and_exits_1(tmp_path, capsys):
+    import time
+
+    # Seed 004 takes 4 s to 157 s by the battery drawn; with a budget of 2 s it stops soon after.
+    start = time.perf_counter()
+    code = main(["check", str(CORPUS / "004_f3d3b6a434486237.txt"), "--seed", "2024", "--budget", "2"])
+    took = time.perf_counter() - start
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1 and took < 60
+    assert out[1].startswith("note: the document's time budget of 2 s was spent: ")
+    assert "undecided (never a pass); allow more time with --budget S" in out[1]
+    undecided = [k for k, ln in enumerate(out) if ln.startswith("? line") and "undecided" in ln]
+    assert undecided and all("time budget of 2 s was spent" in "\n".join(out[k:k + 12]) for k in undecided)
+    assert not any(ln.startswith("VERIFIED") for ln in out)
+    assert "--seed 2024 --budget 2 replays this run" in out[-1]
+
+
+def test_within_the_budget_nothing_changes(tmp_path, capsys):
+    code, out = run(tmp_path, capsys, GOOD, "--budget", "300")
+    assert code == 0 and "time budget" not in out.out and "--budget" not in out.out
+
+
+def test_budget_is_in_the_help_with_its_default(capsys):
+    from derive.cli_check import BUDGET
+    from derive.read.document import BUDGET as DOCUMENT_BUDGET
+
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert BUDGET == DOCUMENT_BUDGET == 300
+    assert "--budget S time budget of the whole document, seconds (default 300)" in text

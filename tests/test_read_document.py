@@ -461,3 +461,32 @@ def test_a_document_without_reward_factors_reads_paths_on_every_line():
                  "\\prod_{t=0}^{H} \\pi_\\theta(a_t \\mid s_t) P(s_{t+1} \\mid s_t, a_t)\\right] R(\\tau)\n$$\n\n" + _RETURN, seed=1)
     assert [v for _, v in _verdicts(rep)] == [HOLDS, HOLDS, HOLDS], _verdicts(rep)
     assert any("states and actions (random rewards marginalised) on every line: line 6" in n for n in rep.notes), rep.notes
+
+
+# -- the document's time budget -------------------------------------------------------------------
+
+TWO_TRUE = ("$$\\nabla_\\theta J(\\theta) = \\nabla_\\theta \\sum_\\tau P(\\tau;\\theta) R(\\tau)$$\n\n"
+            "$$J(\\theta) = \\sum_\\tau P(\\tau;\\theta) R(\\tau)$$\n")
+
+
+def test_a_spent_budget_makes_every_line_left_undecided_never_a_pass():
+    report = _check(TWO_TRUE, budget=1e-6)
+    lines = [ln for ln in report.lines if ln.kind != "result"]
+    assert [ln.verdict for ln in lines] == [UNDECIDED_LINE, UNDECIDED_LINE] and not report.verified
+    for ln in lines:
+        assert ln.detail == "not checked, the document's time budget of 1e-06 s was spent"
+        assert all(st.verdict == "undecided: not checked, the document's time budget of 1e-06 s was spent"
+                   for st in ln.steps)
+    assert report.notes[0].startswith("the document's time budget of 1e-06 s was spent: 2 lines not checked")
+
+
+def test_the_true_twin_within_its_budget_holds():
+    report = _check(TWO_TRUE, budget=300)
+    assert report.verified and not any("budget" in n for n in report.notes)
+
+
+def test_a_wrong_line_is_never_a_pass_under_a_spent_budget():
+    wrong = TWO_TRUE.replace("R(\\tau)$$\n\n", "R(\\tau) + 1$$\n\n")
+    assert _check(wrong, budget=300).lines[0].verdict == "fails"
+    spent = _check(wrong, budget=1e-6)
+    assert spent.lines[0].verdict == UNDECIDED_LINE and not spent.verified

@@ -204,6 +204,50 @@ def test_subscripted_expectation_of_an_estimator_refused_not_hung():
     assert _held_on_the_small_mdps_only([ln for ln in report.lines if ln.kind != "result"][2])
 
 
+# E[…] without a subscript around a sample and an unmarked step (red-team M1): a_0 may be the
+# expectation's own τ (independent of τ^(1): the line below holds) or the sample's (it fails).
+SCORE0 = r"\nabla_\theta \log \pi_\theta(a_0 \mid s_0)"
+SCORE0_SAMPLE = r"\nabla_\theta \log \pi_\theta(a_0^{(1)} \mid s_0^{(1)})"
+
+
+def test_bare_expectation_of_a_sample_and_an_unmarked_step_is_refused():
+    line = _one(r"\mathbb{E}\left[" + SCORE0 + r" R(\tau^{(1)})\right] = 0")
+    assert line.verdict == NOT_UNDERSTOOD
+    assert line.detail.startswith("line 1, column 3: a_{0}, s_{0} written without a trajectory")
+    assert "τ^(1)" in line.detail and "guess" in line.detail
+    # it says how to write each reading
+    assert "a_{0}^{(1)}, s_{0}^{(1)}" in line.detail and r"\sum_\tau P(\tau;\theta)" in line.detail
+    # a sample of a Σ_i outside the E is just as ambiguous
+    line = _one(r"\frac{1}{m} \sum_{i=1}^{m} \mathbb{E}\left[" + SCORE0 + r" R(\tau^{(i)})\right] = 0")
+    assert line.verdict == NOT_UNDERSTOOD and "τ^(i)" in line.detail
+
+
+def test_bare_expectation_with_the_sample_s_steps_marked_is_read_its_way():
+    # The sample's score times the sample's return: E[∇log π(a_0|s_0) R] ≠ 0 on some MDP.
+    line = _one(r"\mathbb{E}\left[" + SCORE0_SAMPLE + r" R(\tau^{(1)})\right] = 0")
+    assert line.verdict == FAILS
+    line = _one(r"\mathbb{E}\left[" + SCORE0_SAMPLE + r" R(\tau^{(1)})\right] = "
+                r"\mathbb{E}_{\tau \sim \pi_\theta}\left[" + SCORE0 + r" R(\tau)\right]")
+    assert _held_on_the_small_mdps_only(line)
+    assert r"a_{0}^{(1)} \mid s_{0}^{(1)}" in line.reading
+
+
+def test_bare_expectation_taken_apart_reads_a_fresh_tau():
+    # A fresh τ's score, independent of the sample: its expectation is 0, so the product is 0.
+    line = _one(r"\mathbb{E}\left[" + SCORE0 + r"\right] \mathbb{E}\left[R(\tau^{(1)})\right] = 0")
+    assert _held_on_the_small_mdps_only(line)
+    assert r"(a_{0} \mid s_{0})" in line.reading
+    line = _one(r"\mathbb{E}\left[" + SCORE0 + r"\right] \mathbb{E}\left[R(\tau^{(1)})\right] = "
+                r"\mathbb{E}\left[" + SCORE0_SAMPLE + r" R(\tau^{(1)})\right]")
+    assert line.verdict == FAILS
+
+
+def test_bare_expectation_with_the_unmarked_step_inside_a_sample_sum_reads_the_sample():
+    # Nearest binder: inside Σ_i whose body speaks of τ^(i), a_0 is a_0^(i) (one reading, unchanged).
+    line = _one(r"\mathbb{E}\left[\frac{1}{m} \sum_{i=1}^{m} " + SCORE0 + r" R(\tau^{(i)})\right] = 0")
+    assert line.verdict == FAILS and r"a_{0}^{(i)}" in line.reading
+
+
 def test_subscripted_expectation_without_samples_unchanged():
     assert _one(r"\mathbb{E}_{\tau \sim \pi_\theta}\left[R(\tau)\right] = J(\theta)").verdict == HOLDS
     assert _one(r"\mathbb{E}\left[R(\tau)\right] = 2 J(\theta)").verdict in (FAILS,)

@@ -11,6 +11,7 @@ proved symbolically for a positive f; update rules (``\\leftarrow``) are recogni
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,8 @@ from ..battery import BATTERIES
 from ..check import check_step
 from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
 from ..latex import to_latex
-from ..notation import gamma, H, Reward, RewardProbability, Sample, State, Action, TrajectorySum, i, m, t, tau
+from ..notation import (gamma, H, Reward, RewardProbability, Sample, SampleExpectation, State, Action, TrajectorySum,
+                        i, m, t, tau)
 from ..report import FAILED, PROVED, UNDECIDED, StepReport
 from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
@@ -352,13 +354,49 @@ def _top_trajectories(e, found: set, bound: frozenset = frozenset()) -> None:
         _top_trajectories(a_, found, bound)
 
 
+def _unmarked_steps(e) -> list:
+    """The s_k, a_k, r_k written without ^{(i)} in e outside any Σ_τ, E or Σ_i that binds them itself."""
+    out: list = []
+
+    def walk(e):
+        if not isinstance(e, sp.Basic) or e.is_Atom or not e.has(UNMARKED):
+            return
+        if isinstance(e, (State, Action, Reward)) and e.args[0] == UNMARKED:
+            if e not in out:
+                out.append(e)
+            return
+        if _binds_tau(e) or _sample_sum(e) is not None and e.function.has(Sample(i)):
+            return
+        for a_ in e.args:
+            walk(a_)
+
+    walk(e)
+    return out
+
+
+def _bare_expectation_message(steps, samples) -> str:
+    """Why E[…] around a sample and an unmarked step is refused, and how to write each reading."""
+    written = ", ".join(to_latex(st_.func(tau, st_.args[1])) for st_ in steps)
+    smp = samples[0]
+    k = sp.sstr(smp.args[0])
+    marked = ", ".join(to_latex(st_.func(smp, st_.args[1])) for st_ in steps)
+    names = " and ".join(f"τ^({sp.sstr(s_.args[0])})" for s_ in samples)
+    return (f"{written} written without a trajectory inside \\mathbb{{E}}[…] (no subscript) that also speaks of "
+            f"{names}: are they the steps of {'that sample' if len(samples) == 1 else 'a sample'} or of a fresh "
+            f"τ ∼ π_θ, independent of it? Either reading would be a guess. For the sample's steps write {marked} "
+            f"(the superscript ^{{({k})}}); for a fresh τ's, take the expectation apart: \\mathbb{{E}}[…] of the "
+            f"factors that speak of τ times \\mathbb{{E}}[…] of those that speak of {names} (independent), or "
+            f"\\sum_\\tau P(\\tau;\\theta) … around the τ factors")
+
+
 def _resolve_trajectory(rd: Reading, row=None):
     """Whose s_t is an s_t written without ^{(i)}: the nearest trajectory that encloses it.
 
     Inside Σ_τ or E_τ it is τ's; inside a Σ_i whose body speaks of τ^{(i)} it is τ^{(i)}'s;
     elsewhere it is that of the one trajectory the line speaks of outside any sum (τ, or a
     sample τ^{(k)}). A line that speaks of both τ and a sample there is not understood: either
-    reading would be a guess.
+    reading would be a guess; so is an unmarked step inside E[…] without a subscript whose
+    argument speaks of a sample τ^{(k)} (the expectation's own τ, or the sample's step?).
     """
     sides = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] + [
         x for s_ in rd.sides if isinstance(s_, SetLiteral) for x in s_.items if isinstance(x, sp.Basic)]
@@ -406,6 +444,14 @@ def _resolve_trajectory(rd: Reading, row=None):
             return got
         if e.is_Atom or not e.has(UNMARKED) and not narrow:
             return e
+        if isinstance(e, SampleExpectation) and not bare:
+            # E[…] without a subscript around a sample τ^(k) and an unmarked step: the step may be the
+            # expectation's own τ (independent of the sample) or the sample's. Either would be a guess.
+            steps, inside = _unmarked_steps(e.inner.body), set()
+            _top_trajectories(e.inner.body, inside)
+            named = sorted((x for x in inside if isinstance(x, Sample)), key=sp.default_sort_key)
+            if steps and named:
+                bare.append((steps, named))
         inner = ctx
         if _binds_tau(e):
             inner = tau
@@ -420,7 +466,10 @@ def _resolve_trajectory(rd: Reading, row=None):
             return SetLiteral(tuple(walk(x, default) if isinstance(x, sp.Basic) else x for x in s_.items))
         return walk(s_, default) if isinstance(s_, sp.Basic) else s_
 
+    bare: list = []   # (unmarked steps, samples) of the first E[…] that makes an unmarked step ambiguous
     sides_out = [fix(s_) for s_ in rd.sides]
+    if bare:
+        return NotUnderstood(row.line if row else 1, row.column if row else 1, _bare_expectation_message(*bare[0]))
     if used["ambiguous"]:
         what = " and ".join(["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
         message = (f"s, a or r written without a trajectory in a line that speaks of {what}: whose step is it? "
@@ -745,9 +794,42 @@ def _spans(values) -> str:
     return ", ".join(out)
 
 
+BUDGET = 300.0   # seconds for a whole document by default: past it, the lines left are undecided, never hung on
+
+
 def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: int = 12, timeout: float = 2.0,
-               minimize: bool = True) -> DocumentReport:
-    """Check every display row and inline claim of a document (``seed``: replays a run; fresh when None)."""
+               minimize: bool = True, budget: float | None = BUDGET) -> DocumentReport:
+    """Check every display row and inline claim of a document (``seed``: replays a run; fresh when None).
+
+    ``budget``: the seconds the whole document may take (None: no limit). Once it is spent, every
+    instance still to evaluate is undecided and every line still to check is "undecided: not
+    checked", with a note at the top of the report; undecided is never a pass.
+    """
+    from ..check import time_budget
+
+    with time_budget(budget) if budget is not None else _no_budget():
+        return _check_text(text, path=path, seed=seed, n_random=n_random, timeout=timeout, minimize=minimize,
+                           budget=budget)
+
+
+@contextlib.contextmanager
+def _no_budget():
+    yield
+
+
+def _budget_step(a_, b_, *, relation, rule, why, index, spent) -> StepReport:
+    """A step not checked: the document's time budget was spent before it."""
+    from ..check import budget_text
+    from ..text import to_text
+
+    return StepReport(index, rule, why, relation, f"{UNDECIDED}: not checked, {budget_text(spent)}",
+                      "not attempted", 0, lhs=to_text(a_), rhs=to_text(b_))
+
+
+def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeout: float, minimize: bool,
+                budget: float | None) -> DocumentReport:
+    from ..check import budget_spent, budget_text
+
     start_time = time.perf_counter()
     if seed is None:
         # A fixed seed would let a document be fitted to its battery, primes and directions.
@@ -814,6 +896,9 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         conditions = (POSITIVE_PROBABILITY,) if any(
             isinstance(e, TrajectorySum) and e.support for s_ in (a_, b_) for e in sp.preorder_traversal(s_)) else ()
         key = (a_, b_, relation, tuple(c.code for c in conditions), tuple(id(x) for x in battery), other)
+        spent = budget_spent()
+        if spent is not None and key not in cache:
+            return _budget_step(a_, b_, relation=relation, rule=rule, why=why, index=index, spent=spent), ""
         if key not in cache:
             cache[key] = _check_for_every_t(a_, b_, relation=relation, rule=rule, why=why, index=index,
                                             conditions=conditions, battery=battery, timeout=timeout, seed=seed,
@@ -1158,6 +1243,11 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
             verdict = IN_EXPECTATION
         else:
             verdict = HOLDS
+        cut = [r_ for r_ in reports if not r_.ok and "time budget" in r_.verdict + r_.detail]
+        if cut and verdict != FAILS:
+            spent = budget_spent() or budget
+            skipped = all("time budget" in r_.verdict for r_ in cut)
+            detail.append(f"{'not checked' if skipped else 'checked in part'}, {budget_text(spent)}")
         add(row, LineReport(row.line, row.column, row.source, reading, verdict,
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
@@ -1171,6 +1261,12 @@ def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: 
         if chain.steps < 2 or same_form(chain.start, chain.last):
             continue
         out.append(_result_row(chain, base))
+    cut = [ln for ln in out if ln.kind != "result" and "time budget" in ln.detail]
+    if cut:   # said first: the report is not the document's verdict, only as far as the budget went
+        doc_notes.insert(0, f"{budget_text(budget_spent() or budget)}: {len(cut)} line{'s' * (len(cut) != 1)} "
+                            f"not checked or checked only in part, from line {cut[0].line}, column {cut[0].column} "
+                            f"on, {'are' if len(cut) != 1 else 'is'} undecided (never a pass); allow more time "
+                            f"with --budget S")
     inst_count = len(battery)
     return DocumentReport(path, tuple(out), battery_name, inst_count, base, time.perf_counter() - start_time,
                           tuple(doc_notes), seed)
