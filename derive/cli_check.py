@@ -25,6 +25,7 @@ MARKS = {  # verdict -> (mark, word)
     "not understood": ("?", "not understood"),
     "undecided": ("?", "undecided"),
     "ambiguous: one reading holds and the other fails": ("?", "ambiguous"),
+    "ambiguous: one reading fails and the other is undecided": ("?", "ambiguous"),
     "not shown: a line of the chain does not hold": ("✗", "not shown"),
     "holds in expectation (written with ≈: the last side estimates the first)": ("≈", "estimate (≈), in expectation"),
     "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)":
@@ -168,7 +169,8 @@ def format_text(report, *, options: str = "", rename=None) -> str:
             out.append(f"    read as:    {ln.reading}")
         for st in ln.steps:
             rel = " (as an estimator: E[right] = left)" if st.relation == "unbiased" else ""
-            out.append(f"    step {st.index}: {st.verdict}{rel}")
+            which = " (the other reading)" if st.rule.endswith("other reading") else ""
+            out.append(f"    step {st.index}{which}: {st.verdict}{rel}")
             if st.detail and not st.ok:
                 out.append(f"      {st.detail}")
             for c in st.conditions:

@@ -117,3 +117,72 @@ def test_expectation_over_one_action_is_refused_with_a_clear_message():
     _, ln = _one(r"\mathbb{E}_{a_0 \sim \pi_\theta(\cdot|s_0)}\left[\nabla_\theta \log \pi_\theta(a_0|s_0)\right] = 0")
     assert ln.verdict == NOT_UNDERSTOOD
     assert "the expectation over one action" in ln.detail and r"\sum_a \pi_\theta(a|s)" in ln.detail
+
+
+# -- red-team A1: a trajectory written as a tuple, log-products under Σ_τ P, a product that takes R(τ) ---
+
+def test_a_trajectory_written_as_a_tuple_is_its_description():
+    rep = _check(r"A trajectory is $\tau = (s_0, a_0, r_0, s_1, a_1, r_1, \dots)$." "\n\n"
+                 r"$$J(\theta) = \sum_\tau P(\tau;\theta) R(\tau)$$" "\n")
+    (tup, claim) = [ln for ln in rep.lines if ln.kind != "result"]
+    assert tup.verdict == DEFINITION and tup.reading == r"\tau = (s_{0}, a_{0}, r_{0}, s_{1}, a_{1}, r_{1}, \dots)"
+    assert "τ is a sequence of states, actions and rewards" in tup.notes
+    assert claim.verdict == HOLDS and rep.verified
+    _, ln = _one(r"\tau = (s_0, a_0, s_1, a_1, \dots, s_H)")   # without rewards, too
+    assert ln.verdict == DEFINITION
+
+
+def test_a_tuple_with_the_reward_one_step_late_is_refused_in_words():
+    # Sutton and Barto's S_0, A_0, R_1: read as derive's r_t, every reward would be one step off.
+    _, ln = _one(r"\tau = (s_0, a_0, r_1, s_1, a_1, r_2, \dots)")
+    assert ln.verdict == NOT_UNDERSTOOD
+    assert "r_{1} right after a_{0}" in ln.detail and "Sutton and Barto" in ln.detail
+    assert r"write τ = (s_0, a_0, r_0, s_1, a_1, r_1, \dots)" in ln.detail
+
+
+def test_a_tuple_that_is_not_a_trajectory_is_refused_in_words():
+    _, ln = _one(r"J(\theta) = (s_0, a_0)")
+    assert ln.verdict == NOT_UNDERSTOOD and "a tuple (…) is compared with something that is not a trajectory" in ln.detail
+    _, ln = _one(r"\tau = (s_0, a_0, \theta)")
+    assert ln.verdict == NOT_UNDERSTOOD and "\\theta, which is not a state, an action or a reward" in ln.detail
+    assert "unexpected" not in ln.detail
+
+
+LOG_FACTORS = (r"\sum_\tau P(\tau;\theta) \left(\log \mu(s_0) + \sum_{t=0}^{H} \log \pi_\theta(a_t \mid s_t)"
+               r" + \sum_{t=0}^{H} \log P(s_{t+1} \mid s_t, a_t)\right)")
+
+
+def test_an_expectation_of_log_factors_is_read_over_the_support():
+    # Σ_τ P(τ;θ) log P(τ;θ) is the sum of the expected logs of its factors; a log P(s'|s,a) = log 0 on a
+    # trajectory of probability 0 is a term the expectation does not have (it failed as "log of zero").
+    rep, ln = _one(r"\sum_\tau P(\tau;\theta) \log P(\tau;\theta) = " + LOG_FACTORS)
+    assert ln.verdict == HOLDS, ln
+    assert ln.reading.count(r"\sum_{\tau:\, P(\tau;\theta) > 0}") == 2
+    assert any(n.startswith("Σ_τ read over the trajectories with P(τ;θ) > 0") for n in ln.notes)
+    assert all(c.text.startswith("P(τ;θ) > 0") for st in ln.steps for c in st.conditions) and ln.steps[0].conditions
+
+
+def test_an_expectation_of_log_factors_missing_one_fails():
+    _, ln = _one(r"\sum_\tau P(\tau;\theta) \log P(\tau;\theta) = " + LOG_FACTORS.replace(r"\log \mu(s_0) + ", ""))
+    assert ln.verdict == FAILS
+
+
+def test_an_unweighted_sum_of_logs_keeps_the_strict_reading():
+    # Without the weight P(τ;θ) the terms at P(τ;θ) = 0 are not an expectation's: summed over every τ, as written.
+    _, ln = _one(r"\sum_\tau \log P(s_1 \mid s_0, a_0) = 0")
+    assert r"\sum_{\tau:\," not in ln.reading and ln.verdict == FAILS
+
+
+def test_a_product_that_takes_the_return_gives_a_hint_to_bracket_it():
+    from derive.read.document import AMBIGUOUS
+
+    written = r"J(\theta) = \sum_\tau \mu(s_0) \prod_{t=0}^{H} \pi_\theta(a_t \mid s_t) P(s_{t+1} \mid s_t, a_t) R(\tau)"
+    _, ln = _one(written)
+    assert ln.verdict == AMBIGUOUS and not ln.ok
+    assert (r"hint: the product \prod_{t} … extends over R(\tau) (Π takes the rest of its product, so R(\tau) is read "
+            r"as a factor at every step); bracket it, \left(\prod_{t=0}^{H} \pi_{\theta}(a_{t} \mid s_{t}) "
+            r"P(s_{t + 1} \mid s_{t}, a_{t})\right) R(\tau), if you meant R(\tau) outside the product "
+            r"(that reading holds)") in ln.detail
+    # The true twin, bracketed: one reading, holds, no hint.
+    _, ln = _one(written.replace(r"\prod_{t=0}^{H} \pi", r"\left(\prod_{t=0}^{H} \pi").replace(r"R(\tau)", r"\right) R(\tau)"))
+    assert ln.verdict == HOLDS and "hint" not in ln.detail

@@ -54,3 +54,57 @@ def test_a_lone_double_dollar_in_prose_takes_no_display_with_it():
     # A display still spans lines without a blank one.
     (one,) = _reading("$$\n\\nabla_\\theta \\mu(s_0)\n= 0\n$$\n")
     assert one.verdict == HOLDS
+
+
+# -- two readings that disagree are said to disagree (red-team W1b) ---------------------------------
+# A line whose usual reading is undecided ("held on the 10 smaller MDPs ... not a pass") was reported
+# beside "the usual reading: does not hold": it read as a near-pass, or as a failure it never had.
+
+SCORE1 = r"\pi_\theta(a_0^{(1)} \mid s_0^{(1)})"
+LOG_UNDECIDED = (r"$$\mathbb{E}\left[\nabla_\theta \log " + SCORE1 + r" R(\tau^{(1)})\right] = "
+                 r"\mathbb{E}_{\tau \sim \pi_\theta}\left[\nabla_\theta \log(\pi_\theta(a_0 \mid s_0)) R(\tau)\right]$$" "\n")
+GRAD_UNDECIDED = (r"$$\mathbb{E}\left[\nabla_\theta " + SCORE1 + r" \frac{R(\tau^{(1)})}{" + SCORE1 + r"}\right] = "
+                  r"\mathbb{E}\left[\nabla_\theta \log(" + SCORE1 + r") R(\tau^{(1)})\right]$$" "\n")
+
+
+def test_an_undecided_usual_reading_beside_a_failing_other_is_said_plainly(tmp_path, capsys):
+    from derive.read.document import UNDECIDED_LINE
+
+    (line,) = _reading(LOG_UNDECIDED)
+    assert line.verdict == UNDECIDED_LINE and not line.ok
+    (note,) = [n for n in line.notes if n.startswith("two readings of \\log")]
+    assert "the usual reading: undecided (not shown to hold)" in note and "the other reading: fails" in note
+    assert "does not hold" not in note
+    assert ("the two readings disagree: the reading above is undecided (not shown to hold), the other reading "
+            "fails; the usual reading decides: the line is undecided, which is never a pass") in line.detail
+    f = tmp_path / "d.md"
+    f.write_text(LOG_UNDECIDED, encoding="utf-8")
+    assert main(["check", str(f), "--random", "2", "--seed", "3"]) == 1
+    assert "the two readings disagree" in capsys.readouterr().out
+
+
+def test_the_true_twin_holds_and_says_the_other_reading_fails():
+    (line,) = _reading(r"$$\nabla_\theta J(\theta) = \sum_\tau P(\tau;\theta) \nabla_\theta \log P(\tau;\theta) R(\tau)$$"
+                       "\n")
+    assert line.verdict == HOLDS
+    assert ("the two readings disagree: the reading above holds, the other reading fails; the usual reading "
+            "decides: the line holds") in line.detail
+
+
+def test_a_failing_reading_beside_an_undecided_one_is_ambiguous_never_a_plain_failure(tmp_path, capsys):
+    from derive.read.document import AMBIGUOUS_UNDECIDED
+
+    (line,) = _reading(GRAD_UNDECIDED)
+    assert line.verdict == AMBIGUOUS_UNDECIDED and not line.ok
+    assert "the reading above is undecided (not shown to hold), the other reading fails" in line.detail
+    assert "bracket it to say which reading is meant" in line.detail
+    f = tmp_path / "d.md"
+    f.write_text(GRAD_UNDECIDED, encoding="utf-8")
+    assert main(["check", str(f), "--random", "2", "--seed", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "? line 1:3     ambiguous: one reading fails and the other is undecided" in out
+    assert "step 2 (the other reading): failed" in out
+    # Bracketed, the ∇ has one reading: undecided on the large MDPs, and no second reading is said.
+    (one,) = _reading(GRAD_UNDECIDED.replace(r"\nabla_\theta " + SCORE1 + r" \frac",
+                                             r"\nabla_\theta \left[" + SCORE1 + r"\right] \frac"))
+    assert not any("two readings" in n for n in one.notes) and one.verdict != FAILS

@@ -35,7 +35,7 @@ from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Readi
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
-    "NO_CLAIM", "AMBIGUOUS", "NOT_SHOWN", "ESTIMATE", "LONE", "LineReport", "DocumentReport", "check_text", "document_time",
+    "NO_CLAIM", "AMBIGUOUS", "AMBIGUOUS_UNDECIDED", "NOT_SHOWN", "ESTIMATE", "LONE", "LineReport", "DocumentReport", "check_text", "document_time",
 ]
 
 HOLDS = "holds"
@@ -48,6 +48,7 @@ DEFINITION = "definition"
 NO_CLAIM = "no claim (an expression on its own)"
 LONE = "no claim: an expression displayed on its own, which no line continues (nothing checked, no pass)"
 AMBIGUOUS = "ambiguous: one reading holds and the other fails"
+AMBIGUOUS_UNDECIDED = "ambiguous: one reading fails and the other is undecided"
 ESTIMATE = "holds in expectation (written with ≈: the last side estimates the first)"
 NOT_SHOWN = "not shown: a line of the chain does not hold"
 _NEUTRAL = (UPDATE_RULE, DEFINITION, NO_CLAIM)
@@ -159,8 +160,9 @@ def document_time(expr, base: int):
 
 def _show(expr, base: int) -> str:
     if isinstance(expr, SetLiteral):
-        return r"\{" + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
-                                   for x in expr.items) + r"\}"
+        opening, closing = ("(", ")") if expr.tuple_form else (r"\{", r"\}")
+        return opening + ", ".join(r"\dots" if not isinstance(x, sp.Basic) else to_latex(document_time(x, base), as_written=True)
+                                   for x in expr.items) + closing
     return to_latex(document_time(expr, base), as_written=True)
 
 
@@ -463,7 +465,7 @@ def _resolve_trajectory(rd: Reading, row=None):
 
     def fix(s_):
         if isinstance(s_, SetLiteral):
-            return SetLiteral(tuple(walk(x, default) if isinstance(x, sp.Basic) else x for x in s_.items))
+            return SetLiteral(tuple(walk(x, default) if isinstance(x, sp.Basic) else x for x in s_.items), s_.tuple_form)
         return walk(s_, default) if isinstance(s_, sp.Basic) else s_
 
     bare: list = []   # (unmarked steps, samples) of the first E[…] that makes an unmarked step ambiguous
@@ -570,6 +572,37 @@ def _step_index(node):
             if len(values) == 1 and values[0].type in ("NUMBER", "DIGIT"):
                 return int(values[0].value)
     return None
+
+
+_ORDER = {(State, Action): 0, (Action, Reward): 0, (Reward, State): 1, (Action, State): 1}
+
+
+def _sequence_problem(seq, base: int) -> str:
+    """Why a trajectory written out (s_0, a_0, r_0, s_1, …) is not derive's: its items or their steps ('' when it is).
+
+    Its items are states, actions and rewards (and \\dots); a_k follows s_k, r_k follows a_k, and
+    s_{k+1} follows a_k or r_k. A reward indexed one step later than its action (s_0, a_0, r_1, s_1:
+    Sutton and Barto's convention) would make every r_t of the document the reward of another step.
+    """
+    items = [x for x in seq.items if isinstance(x, sp.Basic)]
+    odd = [x for x in items if not isinstance(x, (State, Action, Reward))]
+    if odd:
+        return (f"the trajectory written out holds {_show(odd[0], base)}, which is not a state, an action or a reward; "
+                f"write τ = (s_0, a_0, r_0, s_1, a_1, r_1, \\dots)")
+    for x, y in zip(seq.items, seq.items[1:]):
+        if not (isinstance(x, sp.Basic) and isinstance(y, sp.Basic)):
+            continue   # \dots between them: the steps skipped are not written
+        gap = _ORDER.get((type(x), type(y)))
+        if gap is None or x.args[0] != y.args[0]:
+            return (f"the trajectory written out has {_show(y, base)} right after {_show(x, base)}: derive reads "
+                    f"a trajectory as s_k, a_k, r_k, s_{{k+1}}, … of one trajectory")
+        if sp.simplify(y.args[1] - x.args[1]) != gap:
+            convention = (" (the reward of step k written r_{k+1}, as in Sutton and Barto: derive's r_t is the reward "
+                          "of s_t, a_t, so every r_t of the document would be read one step off)"
+                          if isinstance(x, Action) and isinstance(y, Reward) else "")
+            return (f"the trajectory written out has {_show(y, base)} right after {_show(x, base)}{convention}; "
+                    f"write τ = (s_0, a_0, r_0, s_1, a_1, r_1, \\dots), each step's reward with its step's index")
+    return ""
 
 
 def _is_trajectory(e) -> bool:
@@ -775,6 +808,45 @@ _INLINE_MATH = re.compile(r"(?<![\\$])\$(?![$\s])(?P<body>(?:[^$\f\n]|\n(?![ \t]
 _RELATION_TEXT = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt)(?![A-Za-z])")
 
 
+_STATUS_WORDS = {"holds": "holds", "fails": "fails", "undecided": "undecided (not shown to hold)"}
+_STATUS_VERBS = {"holds": "holds", "fails": "fails", "undecided": "is undecided (not shown to hold)"}
+
+
+def _status(reports) -> str:
+    """'holds' (every step held), 'fails' (a step failed) or 'undecided' (neither: never a pass)."""
+    if all(r_.ok for r_ in reports):
+        return "holds"
+    return "fails" if any(r_.verdict == FAILED for r_ in reports) else "undecided"
+
+
+def _disagreement(usual: str, other: str, *, convention: bool) -> str:
+    """Two readings of one line that disagree, in plain words: which failed, and what decides the line."""
+    text = (f"the two readings disagree: the reading above {_STATUS_VERBS[usual]}, the other reading "
+            f"{_STATUS_VERBS[other]}")
+    if convention:
+        decides = {"holds": "the line holds", "fails": "the line fails",
+                   "undecided": "the line is undecided, which is never a pass"}[usual]
+        return text + f"; the usual reading decides: {decides}"
+    if "holds" in (usual, other) and "fails" in (usual, other):
+        return text + "; the line is ambiguous: bracket it to say which reading is meant"
+    if "fails" in (usual, other):
+        return text + ("; one reading fails and the other is not shown to hold, so the line is ambiguous and "
+                       "undecided, never a pass: bracket it to say which reading is meant")
+    return text + "; the line is undecided, which is never a pass"
+
+
+def _product_hint(narrow, wide, rest, alt, base: int) -> str:
+    """Π_t f_t g read with g inside the product: the hint to bracket it, and how the other reading fared."""
+    head = next((e for e in sp.preorder_traversal(narrow) if isinstance(e, Product)), narrow)
+    prod = r"\prod_{%s}" % to_latex(head.limits[0][0]) if isinstance(head, Product) else r"\prod"
+    rest_text = " ".join(_show(r_, base) for r_ in rest)
+    fared = {"holds": "that reading holds", "fails": "that reading fails too",
+             "undecided": "that reading is undecided"}.get(alt, "that reading was not checked")
+    return (f"hint: the product {prod} … extends over {rest_text} (Π takes the rest of its product, so "
+            f"{rest_text} is read as a factor at every step); bracket it, {_show(wide, base)}, if you meant "
+            f"{rest_text} outside the product ({fared})")
+
+
 def _squeeze(latex: str) -> str:
     return "".join(latex.split())
 
@@ -978,6 +1050,10 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                          f"algorithm step; what follows it in the line is a claim, checked")
             sides, relations = sides[j + 1:], relations[j + 1:]
         # A set literal: τ = {s_0, a_0, …} describes a trajectory (a definition); a set anywhere else is no value.
+        problem = next((p_ for s_ in sides if isinstance(s_, SetLiteral) for p_ in [_sequence_problem(s_, base)] if p_), "")
+        if problem:
+            refuse(problem)
+            continue
         while len(sides) > 1 and isinstance(sides[-1], SetLiteral) and _is_trajectory(sides[-2]):
             notes.append("τ is a sequence of states, actions and rewards")
             sides, relations = sides[:-1], relations[:-1]
@@ -985,7 +1061,9 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             notes.append("τ is a sequence of states, actions and rewards")
             sides, relations = sides[1:], relations[1:]
         if any(isinstance(s_, SetLiteral) for s_ in sides):
-            refuse("a set {…} is compared with something that is not a trajectory")
+            what = "a tuple (…)" if any(isinstance(s_, SetLiteral) and s_.tuple_form for s_ in sides) else "a set {…}"
+            refuse(f"{what} is compared with something that is not a trajectory (derive reads (…) and \\{{…\\}} "
+                   f"as the description of a trajectory τ = (s_0, a_0, r_0, s_1, …) only)")
             continue
         if len(sides) == 1 and lead is None and len(sides) < len(rd.sides):
             add(row, LineReport(row.line, row.column, row.source, reading, DEFINITION, "definition",
@@ -1200,24 +1278,24 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                                          index=len(reports) + len(alt_reports) + 1, battery=inst, seed=seed + k,
                                          other=True)
                 alt_reports.append(rep)
-            read_ok = all(r_.ok for r_ in reports)
-            other = ("holds" if all(r_.ok for r_ in alt_reports) else "fails") if alt_reports else \
-                "could not be checked (it changes no step derive checks)"
+            usual, alt = _status(reports), _status(alt_reports) if alt_reports else None
+            read_w = _STATUS_WORDS[usual]
+            other = _STATUS_WORDS[alt] if alt_reports else "could not be checked (it changes no step derive checks)"
             for narrow, wide, why in rd.readings:
                 if why[0] == "log":
                     arg, rest = why[1], why[2]
                     rest_text = " ".join(_show(r_, base) for r_ in rest)
                     notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
-                                 f"above, the usual reading: {'holds' if read_ok else 'does not hold'}), or of the "
+                                 f"above, the usual reading: {read_w}), or of the "
                                  f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
                 elif why[0] == "prod":
                     rest_text = " ".join(_show(r_, base) for r_ in why[1])
                     notes.append(f"two readings of \\prod: with {rest_text} a factor at every step (Π takes the rest "
-                                 f"of its product, as read above: {'holds' if read_ok else 'does not hold'}), or "
+                                 f"of its product, as read above: {read_w}), or "
                                  f"{_show(wide, base)} ({rest_text} outside the product: {other})")
                 else:
-                    notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above) or "
-                                 f"{_show(wide, base)} (∇ of the whole product); the other reading {other}")
+                    notes.append(f"two readings: {_show(narrow, base)} (∇ of the first factor, as read above: "
+                                 f"{read_w}) or {_show(wide, base)} (∇ of the whole product); the other reading {other}")
             if not alt_reports:
                 add(row, LineReport(row.line, row.column, row.source, reading, UNDECIDED_LINE, "step",
                                     row.justification, tuple(notes),
@@ -1225,12 +1303,20 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                                     tuple(reports)))
                 chain.verdicts.append((row.line, row.column, UNDECIDED_LINE, tuple(reports)))
                 continue
-            alt_ok = all(r_.ok for r_ in alt_reports)
             by_convention = all(why[0] == "log" for _, _, why in rd.readings)
             # \log f g is (\log f) g by convention: that reading decides, the other is said beside it.
             # ∇ f g has no such convention: readings that disagree make the line ambiguous.
-            if read_ok != alt_ok and not (by_convention and read_ok):
+            if {usual, alt} == {"holds", "fails"} and not (by_convention and usual == "holds"):
                 verdict = AMBIGUOUS
+            elif {usual, alt} == {"undecided", "fails"} and not by_convention:
+                verdict = AMBIGUOUS_UNDECIDED
+            if usual != alt:   # said in plain words, never left to read off two notes
+                detail.append(_disagreement(usual, alt, convention=by_convention))
+            if usual != "holds":
+                # Π takes the rest of its product: say so where the written line does not hold as read.
+                for narrow, wide, why in rd.readings:
+                    if why[0] == "prod":
+                        detail.append(_product_hint(narrow, wide, why[1], alt, base))
             if not by_convention or verdict == AMBIGUOUS:   # the other reading's steps, where they decide
                 reports = reports + alt_reports
         if verdict is not None:

@@ -10,7 +10,8 @@ Readings decided on purpose (each one that is not the only possible reading leav
 * 1-based time (s_1, a_1, r_1, horizon n or T) is shifted to derive's 0-based time: step k is
   k − 1, and the last step written n, T or H is derive's H + 1 (the number of steps).
 * Σ_τ whose body divides by P(τ;θ) or takes its log is read over the trajectories with
-  P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation).
+  P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation); so is Σ_τ P(τ;θ) …
+  whose body divides by or takes the log of a factor of P(τ;θ) (π_θ(a_t|s_t), μ(s_0), …).
 """
 
 from __future__ import annotations
@@ -94,9 +95,10 @@ class SampleHat(IndexedHat):
 
 @dataclass(frozen=True)
 class SetLiteral:
-    """{ s_1, a_1, r_1, … }: the description of a trajectory."""
+    """{ s_1, a_1, r_1, … } or ( s_0, a_0, r_0, … ): the description of a trajectory."""
 
     items: tuple
+    tuple_form: bool = False   # written in parentheses (a sequence), not in braces
 
 
 @dataclass
@@ -441,6 +443,12 @@ class RowTransformer(Transformer):
         weighted = any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
                        or isinstance(e, sp.log) and e.args[0].has(TrajectoryProbability)
                        for e in sp.preorder_traversal(body))
+        # Σ_τ P(τ;θ) Σ_t log π_θ(a_t|s_t) …: a log of a factor of P(τ;θ) is log 0 exactly where P(τ;θ) = 0,
+        # so the sum weighted by P(τ;θ) is the expectation, over the trajectories with P(τ;θ) > 0 (and the
+        # strict sum over all τ would be undefined on a boundary policy while the DP route gives the expectation).
+        weighted = weighted or _weighted_by_probability(body) and any(
+            isinstance(e, sp.Pow) and e.exp.is_negative and _has_own_factor(e.base)
+            or isinstance(e, sp.log) and _has_own_factor(e.args[0]) for e in sp.preorder_traversal(body))
         if weighted:
             self._note("Σ_τ read over the trajectories with P(τ;θ) > 0: its terms at P(τ;θ) = 0 count as 0, "
                        "as in an expectation (side condition P(τ;θ) > 0)")
@@ -885,6 +893,12 @@ class RowTransformer(Transformer):
             raise ReadError("a set of products")
         return SetLiteral(tuple(vals))
 
+    def tuple_literal(self, *items):
+        vals = [it for it in items if not (isinstance(it, Token) and it.type == "COMMA")]
+        if any(isinstance(v, (_Trailing, _Factors)) for v in vals):
+            raise ReadError("a tuple of products")
+        return SetLiteral(tuple(vals), tuple_form=True)
+
     # -- \dots patterns -------------------------------------------------------------------
     def _broken(self, pairs, kind: str) -> None:
         """(written, expected) where a \\dots pattern breaks, with what it is written in (a sum or a product)."""
@@ -1087,6 +1101,30 @@ def random_side(e) -> bool:
         return False
     averaged = {a_: sp.Dummy() for a_ in sp.preorder_traversal(e) if isinstance(a_, SampleExpectation)}
     return sample_mean(e) or e.xreplace(averaged).has(Sample)
+
+
+def _own_factor(e) -> bool:
+    """A factor of P(τ;θ) at τ's own steps: π_θ(a_t|s_t), μ(s_0), P(s_{t+1}|s_t,a_t), P(r_t|s_t,a_t) of the summed τ."""
+    if not isinstance(e, (Policy, InitialDistribution, Transition, RewardProbability)):
+        return False
+    args = [a_ for a_ in e.args if a_ != theta]
+    return bool(args) and all(isinstance(a_, (State, Action, Reward)) and a_.args[0] in (tau, UNMARKED) for a_ in args)
+
+
+def _has_own_factor(e) -> bool:
+    return isinstance(e, sp.Basic) and any(_own_factor(f) for f in sp.preorder_traversal(e))
+
+
+def _weighted_by_probability(body) -> bool:
+    """Whether body is P(τ;θ) times something: a factor of its product (nested products flattened)."""
+    todo, seen = [body], []
+    while todo:
+        e = todo.pop()
+        if isinstance(e, sp.Mul):
+            todo.extend(e.args)
+        else:
+            seen.append(e)
+    return any(isinstance(f, TrajectoryProbability) and f.args[0] in (tau, UNMARKED) for f in seen)
 
 
 def expectation_problem(sides) -> str:
