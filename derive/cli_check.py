@@ -6,6 +6,7 @@ import re
 
 import json
 import math
+import sys
 from pathlib import Path
 
 from .cli import seed_value
@@ -109,8 +110,10 @@ def _check(args) -> int:
     from .battery import fresh_seed
 
     args.seed = fresh_seed() if args.seed is None else args.seed
+    path_name = args.file
     report = check_text(text, path=args.file, seed=args.seed, n_random=args.random, timeout=args.timeout,
-                        minimize=args.minimize, budget=args.budget)
+                        minimize=args.minimize, budget=args.budget,
+                        announce=lambda msg: print(f"derive check: {path_name}: {msg}", file=sys.stderr, flush=True))
     if not report.lines:
         raise UserError(f"{args.file}: no display math ($$…$$, \\[…\\], equation, align) and no inline claim found")
     if args.json:

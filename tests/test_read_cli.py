@@ -167,8 +167,12 @@ def test_a_spent_budget_leaves_the_rest_undecided_says_so_first_and_exits_1(tmp_
     start = time.perf_counter()
     code = main(["check", str(CORPUS / "004_f3d3b6a434486237.txt"), "--seed", "2024", "--budget", "2"])
     took = time.perf_counter() - start
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert code == 1 and took < 60
+    # said at once on stderr, when it happens, and first in the report
+    assert captured.err.startswith(f"derive check: {CORPUS / '004_f3d3b6a434486237.txt'}: the document's time "
+                                   "budget of 2 s was spent at line ")
     assert out[1].startswith("note: the document's time budget of 2 s was spent: ")
     assert "undecided (never a pass); allow more time with --budget S" in out[1]
     undecided = [k for k, ln in enumerate(out) if ln.startswith("? line") and "undecided" in ln]

@@ -88,7 +88,7 @@ def test_the_true_twin_holds_and_says_the_other_reading_fails():
                        "\n")
     assert line.verdict == HOLDS
     assert ("the two readings disagree: the reading above holds, the other reading fails; the usual reading "
-            "decides: the line holds") in line.detail
+            "decides the line's verdict") in line.detail
 
 
 def test_a_failing_reading_beside_an_undecided_one_is_ambiguous_never_a_plain_failure(tmp_path, capsys):
@@ -108,3 +108,12 @@ def test_a_failing_reading_beside_an_undecided_one_is_ambiguous_never_a_plain_fa
     (one,) = _reading(GRAD_UNDECIDED.replace(r"\nabla_\theta " + SCORE1 + r" \frac",
                                              r"\nabla_\theta \left[" + SCORE1 + r"\right] \frac"))
     assert not any("two readings" in n for n in one.notes) and one.verdict != FAILS
+
+
+def test_only_the_log_of_the_product_holding_is_ambiguous_and_said_so():
+    from derive.read.document import AMBIGUOUS
+
+    (line,) = _reading(r"$$\log \pi_\theta(a_0 \mid s_0) \pi_\theta(a_0 \mid s_0) = 2 \log(\pi_\theta(a_0 \mid s_0))$$" "\n")
+    assert line.verdict == AMBIGUOUS
+    assert line.detail == ("the two readings disagree: the reading above fails, the other reading holds; the line is "
+                           "ambiguous: bracket it to say which reading is meant")

@@ -823,12 +823,13 @@ def _disagreement(usual: str, other: str, *, convention: bool) -> str:
     """Two readings of one line that disagree, in plain words: which failed, and what decides the line."""
     text = (f"the two readings disagree: the reading above {_STATUS_VERBS[usual]}, the other reading "
             f"{_STATUS_VERBS[other]}")
-    if convention:
-        decides = {"holds": "the line holds", "fails": "the line fails",
-                   "undecided": "the line is undecided, which is never a pass"}[usual]
-        return text + f"; the usual reading decides: {decides}"
+    if convention and not (usual == "fails" and other == "holds"):
+        decides = {"holds": "the usual reading decides the line's verdict",
+                   "fails": "the usual reading decides: the line fails",
+                   "undecided": "the usual reading decides: the line is undecided, which is never a pass"}[usual]
+        return text + f"; {decides}"
     if "holds" in (usual, other) and "fails" in (usual, other):
-        return text + "; the line is ambiguous: bracket it to say which reading is meant"
+        return text + "; the line is ambiguous: bracket it to say which reading is meant"   # (for \log: only log(f g) holds)
     if "fails" in (usual, other):
         return text + ("; one reading fails and the other is not shown to hold, so the line is ambiguous and "
                        "undecided, never a pass: bracket it to say which reading is meant")
@@ -870,18 +871,19 @@ BUDGET = 300.0   # seconds for a whole document by default: past it, the lines l
 
 
 def check_text(text: str, *, path: str = "", seed: int | None = None, n_random: int = 12, timeout: float = 2.0,
-               minimize: bool = True, budget: float | None = BUDGET) -> DocumentReport:
+               minimize: bool = True, budget: float | None = BUDGET, announce=None) -> DocumentReport:
     """Check every display row and inline claim of a document (``seed``: replays a run; fresh when None).
 
     ``budget``: the seconds the whole document may take (None: no limit). Once it is spent, every
     instance still to evaluate is undecided and every line still to check is "undecided: not
-    checked", with a note at the top of the report; undecided is never a pass.
+    checked", with a note at the top of the report; undecided is never a pass. ``announce``: called
+    once with a sentence the moment the budget is found spent (the command line prints it at once).
     """
     from ..check import time_budget
 
     with time_budget(budget) if budget is not None else _no_budget():
         return _check_text(text, path=path, seed=seed, n_random=n_random, timeout=timeout, minimize=minimize,
-                           budget=budget)
+                           budget=budget, announce=announce)
 
 
 @contextlib.contextmanager
@@ -899,7 +901,7 @@ def _budget_step(a_, b_, *, relation, rule, why, index, spent) -> StepReport:
 
 
 def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeout: float, minimize: bool,
-                budget: float | None) -> DocumentReport:
+                budget: float | None, announce=None) -> DocumentReport:
     from ..check import budget_spent, budget_text
 
     start_time = time.perf_counter()
@@ -955,6 +957,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                            display_end=row.display_end if row.kind == "display" else -1, own_tags=row.own_tags))
 
     cache: dict = {}     # a step already checked on the same instances: identical lines are checked once
+    announced: list = []  # the line at which the spent budget was announced
 
     def check_pair(a_, b_, *, rule, why, index, battery, seed, other=False):
         from .transform import random_side
@@ -1334,6 +1337,9 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             spent = budget_spent() or budget
             skipped = all("time budget" in r_.verdict for r_ in cut)
             detail.append(f"{'not checked' if skipped else 'checked in part'}, {budget_text(spent)}")
+            if announce is not None and not announced:
+                announced.append(row.line)
+                announce(f"{budget_text(spent)} at line {row.line}: the lines left are reported undecided")
         add(row, LineReport(row.line, row.column, row.source, reading, verdict,
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
                               row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
