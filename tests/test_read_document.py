@@ -281,7 +281,9 @@ MIXED = (r"$$\nabla_\theta J(\theta) = \sum_\tau P(\tau;\theta) \sum_{t=0}^{H} \
 def test_unmarked_steps_belong_to_the_trajectory_that_encloses_them():
     (line,) = [ln for ln in _check(MIXED).lines if ln.kind != "result"]
     # inside Σ_τ the s_t is τ's; inside Σ_i it is τ^(i)'s: the first step holds, the estimator holds in expectation
-    assert r"\sum_{\tau} P(\tau;\theta) \sum_{t=0}^{H} \nabla_\theta \log \pi_{\theta}(a_{t} \mid s_{t})" in line.reading
+    # (Σ_τ P(τ;θ) … ∇log π_θ(a_t|s_t): an expectation of the log of a factor of P(τ;θ), read over the support)
+    assert (r"\sum_{\tau:\, P(\tau;\theta) > 0} P(\tau;\theta) \sum_{t=0}^{H} \nabla_\theta \log "
+            r"\pi_{\theta}(a_{t} \mid s_{t})") in line.reading
     assert r"\log \pi_{\theta}(a_{t}^{(i)} \mid s_{t}^{(i)}) R(\tau^{(i)})" in line.reading
     assert line.verdict == "holds in expectation, written as an equality"
     # the wrong twin: the estimator's R is τ's, not the sample's
