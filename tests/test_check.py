@@ -171,3 +171,18 @@ def test_with_random_rewards_the_prover_and_the_instances_read_one_trajectory_pr
     assert not full.ok and not full.contradiction, full
     path = check_step(PathProbability(tau, theta), factorisation(tau), battery=battery, seed=3, minimize=False)
     assert path.ok, path
+
+
+def test_a_spent_time_budget_leaves_every_instance_undecided_never_a_pass():
+    from derive.check import budget_spent, time_budget
+    from derive.symbolic import SymbolicResult
+
+    true_lhs, true_rhs = grad(sum_tau(unevaluated_mul(P(), R()))), sum_tau(unevaluated_mul(grad(P()), R()))
+    quiet = SymbolicResult("not attempted")   # instances only: what the budget governs
+    assert check_step(true_lhs, true_rhs, battery=BATTERY, symbolic=quiet, seed=1).ok
+    with time_budget(1e-9):
+        assert budget_spent() == 1e-9
+        rep = check_step(true_lhs, true_rhs, battery=BATTERY, symbolic=quiet, seed=1)
+    assert not rep.ok and rep.verdict == "undecided" and rep.instances == 0
+    assert "the document's time budget of 1e-09 s was spent" in rep.detail
+    assert budget_spent() is None   # the budget ends with its block
