@@ -611,7 +611,9 @@ def _time_limit(seconds: float):
         raise _OutOfTime()
 
     old = signal.signal(signal.SIGALRM, _ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Rings again every second (or every `seconds`) until the block ends: an alarm raised where Python
+    # swallows exceptions (a gc callback: "Exception ignored in …") must not leave the block unguarded.
+    signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, 1.0))
     try:
         yield
     finally:

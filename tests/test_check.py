@@ -186,3 +186,21 @@ def test_a_spent_time_budget_leaves_every_instance_undecided_never_a_pass():
     assert not rep.ok and rep.verdict == "undecided" and rep.instances == 0
     assert "the document's time budget of 1e-09 s was spent" in rep.detail
     assert budget_spent() is None   # the budget ends with its block
+
+
+def test_the_instance_time_limit_rings_again_when_its_first_alarm_is_swallowed():
+    # Seen in a run: the alarm fired inside Hypothesis's gc callback, where Python prints "Exception
+    # ignored" and carries on; a one-shot timer then left the instance without any limit.
+    import time
+
+    from derive.check import _OutOfTime, _time_limit
+
+    start = time.monotonic()
+    with pytest.raises(_OutOfTime):
+        with _time_limit(0.05):
+            try:
+                time.sleep(0.5)        # the first alarm, swallowed as a gc callback would
+            except _OutOfTime:
+                pass
+            time.sleep(5)              # a second alarm must end this
+    assert time.monotonic() - start < 2
