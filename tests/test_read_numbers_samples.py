@@ -290,3 +290,26 @@ def test_bare_expectation_of_an_estimator_equal_to_it_is_not_a_pass():
             r"$$\mathbb{E}\left[\hat{g}\right] = \hat{g}$$" "\n")
     report = _check(text, timeout=3)
     assert _verdicts(report)[1] in (IN_EXPECTATION, UNDECIDED_LINE) and not report.verified
+
+
+_LR = r"\nabla_\theta J(\theta) = \sum_\tau P(\tau;\theta) \nabla_\theta \log P(\tau;\theta) R(\tau)"
+_MEAN_LR = r"\frac{1}{m} \sum_{i=1}^{m} \nabla_\theta \log P(\tau^{(i)};\theta) R(\tau^{(i)})"
+
+
+@pytest.mark.parametrize("layout", ["two displays", "aligned"])
+def test_a_row_starting_with_approx_writes_its_step_with_approx(layout):
+    # '&\approx …' continuing a chain is the estimate written as one: it holds, and the result keeps ≈.
+    def doc(rel, mean):
+        if layout == "two displays":
+            return f"$${_LR}$$\n\nSampling m trajectories:\n\n$${rel} {mean}$$\n"
+        return "$$\\begin{aligned}" + _LR.replace(" = ", " &= ", 1) + f" \\\\ &{rel} {mean}\\end{{aligned}}$$\n"
+    good = _check(doc(r"\approx", _MEAN_LR))
+    assert good.verified and _verdicts(good)[-1] == HOLDS
+    result = [ln for ln in good.lines if ln.kind == "result"][-1]
+    assert r"\approx" in result.reading and " = \\frac{1}{m}" not in result.reading
+    # The same estimate written with '=' is not an equality: never verified.
+    equal = _check(doc("=", _MEAN_LR))
+    assert not equal.verified and _verdicts(equal)[-1] == IN_EXPECTATION
+    # A biased estimate written with ≈ (the 1/m dropped) fails.
+    biased = _check(doc(r"\approx", _MEAN_LR.replace(r"\frac{1}{m} ", "")))
+    assert not biased.verified and FAILS in _verdicts(biased)

@@ -1238,6 +1238,8 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                          f"no MDP of the battery has H ≥ {need:,}: the line as written needs {need + 1:,} steps "
                          f"or more, so it is not checked")
         reports, in_expectation = [], False
+        # The relation each step is written with: a row starting with '≈' writes its first step with it.
+        written = ([lead] if lead is not None else []) + list(relations)
         for b_ in sides_after:
             a_ = prev
             rep, t_note = check_pair(a_, b_, rule=f"line {row.line}", why=row.justification,
@@ -1246,7 +1248,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 notes.append(t_note)
             reports.append(rep)
             pairs.append((a_, b_))
-            if rep.relation == UNBIASED and rep.ok and "~" not in relations:
+            if rep.relation == UNBIASED and rep.ok and written[len(reports) - 1] != "~":
                 in_expectation = True
             if rep.ok:
                 prev = b_
@@ -1258,12 +1260,12 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             chain.written_last = sides_after[-1]
         chain.steps += len(pairs)
         chain.rows.append(row.line)
-        chain.approx = chain.approx or "~" in relations
+        chain.approx = chain.approx or "~" in written
         if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
             current = chain
             previous = ("chain",)
             chains_of.setdefault(eq.group, {})[eq.pair] = chain
-        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in relations:
+        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in written:
             in_expectation = True
         verdict = None
         if rd.readings:
