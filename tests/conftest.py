@@ -37,6 +37,7 @@ SHARED_RUN = ("tests/test_bundled_proofs.py::test_bundled_proof_is_verified[",
               "tests/test_latex_bundled.py::test_committed_derivation_is_up_to_date[")
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: harmless where xdist is not loaded
 def pytest_xdist_make_scheduler(config, log):
     """Under --dist load: load scheduling, one test per work unit, except the tests of SHARED_RUN (one unit)."""
     if config.getvalue("dist") != "load":
