@@ -170,14 +170,40 @@ def _zero(bk, total) -> bool:
     return bool(np.all(bk.is_zero(np.asarray(total))))
 
 
-_FRESH: list = []
+# One bound symbol for every key: each inner sum Σ_τ W_k(τ) f_k(τ) is over one trajectory of its own, so
+# the name is immaterial, and equal bodies of different keys (and instances) share one compiled plan.
+_BOUND = sp.Dummy("τ")
+# The split of lhs − rhs by trajectory is symbolic only: done once per line, not once per instance.
+_SPLITS: dict = {}
 
 
-def _fresh(j: int):
-    """The j-th bound trajectory symbol: the same one on every instance, so a body's compiled plan is reused."""
-    while len(_FRESH) <= j:
-        _FRESH.append(sp.Dummy(f"τ{len(_FRESH)}"))
-    return _FRESH[j]
+def _split_once(lhs, rhs, keys) -> tuple[list, list]:
+    """(terms, bodies) of lhs − rhs split by trajectory, each body with ``_BOUND`` for its trajectory (cached)."""
+    key = (lhs, rhs, tuple(keys))
+    if key not in _SPLITS:
+        if len(_SPLITS) > 256:
+            _SPLITS.clear()
+        diff = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
+        try:
+            terms = split_by_trajectory(diff, keys)
+        except NotCovered as exc:
+            _SPLITS[key] = exc
+        else:
+            with sp.evaluate(False):  # one block for every body, not one per substitution: each toggle clears SymPy's cache
+                bodies = [{k: _body(k, parts.get(k, [])) for k in keys} for _, parts in terms]
+            _SPLITS[key] = (terms, bodies)
+    found = _SPLITS[key]
+    if isinstance(found, NotCovered):
+        raise NotCovered(str(found))
+    return found
+
+
+def _body(k, factors):
+    from .check import _subst
+
+    if not factors:
+        return sp.Integer(1)
+    return sp.Mul(*[_subst(f, {traj_of(k): _BOUND}) for f in factors], evaluate=False)
 
 
 class _Weighted:
@@ -186,28 +212,17 @@ class _Weighted:
     def __init__(self, ev, lhs, rhs, keys, ints):
         self.ev, self.ints = ev, dict(ints or {})
         self.keys = sorted(keys, key=str)
-        diff = sp.Add(lhs, sp.Mul(sp.Integer(-1), rhs, evaluate=False), evaluate=False)
-        self.terms = split_by_trajectory(diff, self.keys)
-        self.fresh = {k: _fresh(j) for j, k in enumerate(self.keys)}
-        with sp.evaluate(False):  # one block for every body, not one per substitution: each toggle clears SymPy's cache
-            self.bodies = [{k: self._body(k, parts.get(k, [])) for k in self.keys} for _, parts in self.terms]
+        self.terms, self.bodies = _split_once(lhs, rhs, self.keys)
         self.plans: dict = {}
         self.seen: dict = {}
 
-    def _body(self, k, factors):
-        from .check import _subst
-
-        if not factors:
-            return sp.Integer(1)
-        return sp.Mul(*[_subst(f, {traj_of(k): self.fresh[k]}) for f in factors], evaluate=False)
-
     def _sum(self, k, body, weights):
-        """Σ_τ W_k(τ) body(τ); cached for the same weights object, the plan reused for new weights."""
-        if (k, body) not in self.plans:
-            self.plans[(k, body)] = weighted_plan(self.ev, TrajectorySum(body, self.fresh[k], True), ints=self.ints)
+        """Σ_τ W_k(τ) body(τ); cached for the same weights object, one plan per body for every key's weights."""
+        if body not in self.plans:
+            self.plans[body] = weighted_plan(self.ev, TrajectorySum(body, _BOUND, True), ints=self.ints)
         key = (k, body)
         if key not in self.seen or self.seen[key][0] is not weights:
-            self.seen[key] = (weights, self.plans[(k, body)](weights).val)
+            self.seen[key] = (weights, self.plans[body](weights).val)
         return self.seen[key][1]
 
     def total(self, weights: dict):

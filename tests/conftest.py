@@ -28,3 +28,24 @@ def bundled_reports():
         proofs = load_proofs(script)
         out[Path(script).name] = (proofs, [verify_proof(p, path=str(script), minimize=False) for p in proofs])
     return out
+
+
+# The tests that read ``bundled_reports`` run on one xdist worker, so the session's run of every bundled proof
+# is made once, not once on each worker (about 2 minutes of work each). xdist's own --dist loadgroup does not
+# group tests under pytest 9 (it renames nodes through an attribute pytest no longer reads), hence this scheduler.
+SHARED_RUN = ("tests/test_bundled_proofs.py::test_bundled_proof_is_verified[",
+              "tests/test_latex_bundled.py::test_committed_derivation_is_up_to_date[")
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: harmless where xdist is not loaded
+def pytest_xdist_make_scheduler(config, log):
+    """Under --dist load: load scheduling, one test per work unit, except the tests of SHARED_RUN (one unit)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedRunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "bundled_reports" if nodeid.startswith(SHARED_RUN) else nodeid
+
+    return SharedRunScheduling(config, log)

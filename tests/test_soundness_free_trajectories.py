@@ -217,3 +217,17 @@ def test_a_line_compiles_once_for_every_instance_of_one_horizon_and_keeps_its_ve
         assert identity_on_every_tuple(ev, *false_line, [k1], rng) is False, inst.name
         sizes.append(len(trajectory_dp._COMPILED))
     assert len(set(sizes[1:])) == 1 and sizes[0] == sizes[-1], sizes
+
+
+def test_two_samples_keep_their_own_weights_when_their_sums_share_one_plan():
+    # τ^(1) and τ^(2) share one compiled plan for R(·) but not its value: each has its own random weights.
+    # Were the sum of one sample reused for the other, R(τ^(1)) − R(τ^(2)) would sum to 0 and this false line pass.
+    bat = Battery([x for x in _battery(1) if x.name.startswith("large")], name="default", seed=1)
+    assert len(bat) == 2
+    wrong = verdict(R(T1), R(T2), bat=bat)
+    assert wrong.verdict == "failed" and "large #" in wrong.counterexample.instance, wrong.verdict
+    swapped = verdict(unevaluated_mul(R(T1), r(0, T2)), unevaluated_mul(R(T2), r(0, T1)), bat=bat)
+    assert swapped.verdict == "failed", swapped.verdict
+    # The true twin: the same two sums, in either order.
+    good = verdict(_plus(R(T1), unevaluated_mul(2, R(T2))), _plus(unevaluated_mul(2, R(T2)), R(T1)), bat=bat)
+    assert good.ok and good.instances == len(bat), good.verdict
