@@ -295,42 +295,108 @@ MAX_FACTOR_BITS = 4096  # integers written as products of primes exactly; larger
 _SMALL_PRIMES = tuple(int(q) for q in sympy.primerange(2, 1000))
 
 
+_SPLITS: dict = {}
+
+
 def _split(n: int) -> dict:
-    """n > 0 as {factor: exponent}: small primes by trial division, the rest as one cofactor."""
+    """n > 0 as {factor: exponent}: small primes by trial division, the rest as one cofactor (memoised)."""
+    found = _SPLITS.get(n)
+    if found is not None:
+        return found
     if n.bit_length() > MAX_FACTOR_BITS:
         raise NotRepresentable(f"an integer of {n.bit_length():,} bits is past the limit of {MAX_FACTOR_BITS:,} "
                                "bits for exact factoring")
-    out: dict = {}
+    key, out = n, {}
     for q in _SMALL_PRIMES:
         if n == 1 or q * q > n:
             break
-        while n % q == 0:
-            out[q] = out.get(q, 0) + 1
-            n //= q
+        if n % q == 0:
+            e = 0
+            while n % q == 0:
+                n //= q
+                e += 1
+            out[q] = e
     if n > 1:
-        out[n] = out.get(n, 0) + 1
+        root, e = _perfect_root(n)  # (R+c)² and R+c then share one base element, not two that need refining
+        out[root] = out.get(root, 0) + e
+    if len(_SPLITS) > 1 << 16:
+        _SPLITS.clear()
+    _SPLITS[key] = out
     return out
+
+
+def _perfect_root(n: int) -> tuple[int, int]:
+    """(r, e) with n = r^e and e as large as possible (n > 1)."""
+    from flint import fmpz
+
+    x, e = fmpz(n), 1
+    while x > 1 and x.is_perfect_power():
+        k = 2
+        while k <= x.bit_length():  # the least k with x a k-th power
+            r = x.root(k)
+            if r ** k == x:
+                x, e = r, e * k
+                break
+            k += 1
+        else:
+            break
+    return int(x), e
+
+
+def _isolated(numbers: list[int]) -> list[bool]:
+    """For distinct integers > 1: whether each is coprime to the product of all the others (batch gcd).
+
+    A product tree and a remainder tree over it (Bernstein): n is coprime to P/n exactly when
+    gcd(n, (P mod n²)/n) = 1; in flint's integers, quasi-linear in the total size.
+    """
+    from math import gcd
+
+    from flint import fmpz
+
+    if len(numbers) < 2:
+        return [True] * len(numbers)
+    tree = [[fmpz(n) for n in numbers]]
+    while len(tree[-1]) > 1:
+        level = tree[-1]
+        tree.append([level[i] * level[i + 1] if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)])
+    rems = tree[-1]
+    for level in reversed(tree[:-1]):
+        rems = [rems[i // 2] % (x * x) for i, x in enumerate(level)]
+    return [gcd(n, int(r) // n) == 1 for n, r in zip(numbers, rems)]
+
+
+def _refine(numbers) -> list[int]:
+    """A coprime base of the given integers > 1, by inserting one at a time into a pairwise coprime set.
+
+    Inserting x: where it shares g > 1 with a base element b, b leaves the base and g, b/g, x/g are
+    inserted in turn (the product of base and pending numbers drops by g at each split, so this ends).
+    """
+    from math import gcd
+
+    base: list[int] = []
+    for n in numbers:
+        pending = [int(n)]
+        while pending:
+            x = pending.pop()
+            if x == 1:
+                continue
+            for j, b_ in enumerate(base):
+                g = gcd(x, b_)
+                if g > 1:
+                    base[j] = base[-1]
+                    base.pop()
+                    pending.extend((g, b_ // g, x // g))
+                    break
+            else:
+                base.append(x)
+    return base
 
 
 def coprime_base(numbers) -> list[int]:
     """Pairwise coprime integers > 1 of which every given integer > 1 is a product of powers."""
-    from math import gcd
-
-    base = sorted({int(n) for n in numbers if n > 1})
-    changed = True
-    while changed:
-        changed = False
-        for j in range(len(base)):
-            for k in range(j + 1, len(base)):
-                g = gcd(base[j], base[k])
-                if g > 1:
-                    rest = [base[j] // g, base[k] // g, g]
-                    base = sorted({x for x in base[:j] + base[j + 1:k] + base[k + 1:] + rest if x > 1})
-                    changed = True
-                    break
-            if changed:
-                break
-    return base
+    nums = sorted({int(n) for n in numbers if n > 1})
+    alone = _isolated(nums)
+    return sorted([n for n, a in zip(nums, alone) if a] + _refine([n for n, a in zip(nums, alone) if not a]))
 
 
 def _exponents(n: int, base: list[int]) -> dict:
@@ -345,6 +411,43 @@ def _exponents(n: int, base: list[int]) -> dict:
     if n != 1:  # cannot happen for a coprime base of a set containing n
         raise ArithmeticError(f"{n} is not a product of the base")
     return out
+
+
+def _logs_vanish(logs: dict) -> bool:
+    """Whether Σ q_n log n = 0, exactly: over a coprime base the logs are independent over Q.
+
+    An n coprime to every other n is its own base element, so its coefficient must be 0 itself;
+    only the n that share a factor with another are rewritten over a base of theirs.
+    """
+    nums = [n for n, q in logs.items() if q != 0]
+    alone = _isolated(nums)
+    if any(alone):
+        return False
+    shared = nums
+    base = _refine(shared)
+    total: dict = {}
+    for n in shared:
+        for b_, e in _exponents(n, base).items():
+            total[b_] = total.get(b_, 0) + logs[n] * e
+    return all(v == 0 for v in total.values())
+
+
+BALL_BITS = 128  # precision of the ball that may prove a log-linear number nonzero before the exact test
+
+
+def _ball_excludes_zero(x: "LogLinearNumber") -> bool:
+    """True when a rigorous ball around r + Σ q log n excludes 0 (a proof that it is nonzero); never proves 0."""
+    from flint import arb, ctx, fmpq
+
+    saved = ctx.prec
+    ctx.prec = BALL_BITS
+    try:
+        out = arb(fmpq(x.r.numerator, x.r.denominator))
+        for n, q in x.logs.items():
+            out += arb(fmpq(q.numerator, q.denominator)) * arb(n).log()
+        return not out.contains(0)
+    finally:
+        ctx.prec = saved
 
 
 def _rational(r: Fraction) -> "LogLinearNumber":
@@ -432,12 +535,9 @@ class LogLinearNumber:
             return False
         if not self.logs:
             return True
-        base = coprime_base(self.logs)
-        total: dict = {}
-        for n, q in self.logs.items():
-            for b_, e in _exponents(n, base).items():
-                total[b_] = total.get(b_, 0) + q * e
-        return all(v == 0 for v in total.values())
+        if _ball_excludes_zero(self):  # most differences are far from 0: a ball proves them at once
+            return False
+        return _logs_vanish(self.logs)
 
     def __eq__(self, other):
         try:
@@ -503,6 +603,33 @@ class LogLinear(_ObjectBackend):
     def is_zero(self, x):
         x = np.asarray(x, dtype=object)
         return np.array([LogLinearNumber.of(v).is_zero() for v in x.ravel()], dtype=bool).reshape(x.shape)
+
+    def sum(self, x, axis=None):
+        # One dictionary per total: adding pairwise would copy a growing dictionary of logs at every term.
+        x = np.asarray(x, dtype=object)
+        if axis is None:
+            out = np.empty((), dtype=object)
+            out[()] = _total(x.ravel())
+            return out
+        x = np.moveaxis(x, axis, -1)
+        out = np.empty(x.shape[:-1], dtype=object)
+        for idx in np.ndindex(out.shape):
+            out[idx] = _total(x[idx])
+        return out
+
+
+def _total(values) -> LogLinearNumber:
+    """The sum of log-linear numbers (or rationals), accumulated in place."""
+    r = Fraction(0)
+    logs: dict = {}
+    for v in values:
+        if isinstance(v, LogLinearNumber):
+            r += v.r
+            for n, q in v.logs.items():
+                logs[n] = logs.get(n, 0) + q
+        else:
+            r += exact_rational(v)
+    return LogLinearNumber(r, logs) if logs else _rational(r)
 
 
 class _NegativeEntries(ValueError):

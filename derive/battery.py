@@ -12,7 +12,8 @@ wide short ones (S = 5, A = 4, H ≤ 1) inside the enumeration budget, and add l
 (S = 5, A = 4, H = 20 and S = 3, A = 3, H = 10; in the softmax battery also a linear-softmax
 S = 4, A = 3, H = 12) checked by DP over time — with random rewards in the rewards battery and
 γ < 1 in the discounted one; γ is a random rational in (0, 1]; rewards have both signs and
-magnitudes from 1/1000 to 10^4.
+magnitudes from 1/1000 to 10^4. Every value of a random instance has a prime past 10^6 in its
+denominator (0 and 1 aside).
 """
 
 from __future__ import annotations
@@ -119,12 +120,11 @@ def _seeded(seed: int | None) -> int:
     return fresh_seed() if seed is None else int(seed)
 
 
-# Rewards, discounts and baselines are drawn over a random prime denominator past 10^6 (one prime
-# per table, fresh per seed): a polynomial that vanishes on every value a battery can draw needs
-# more than 10^6 roots, and a term such as sin(N!·π·x) vanishes there only when N reaches that
-# prime — both past what the limits accept. Probabilities (μ, P, π through z) stay in small sets:
-# they are what logarithms are taken of, and exact log-linear values of large-prime entries cost
-# 10–20 times more (Σ_τ P log P: 3–14 s against 64–90 s per line, one instance out of time).
+# Rewards, discounts, baselines, probabilities and points are drawn over a random prime past 10^6
+# (one prime per table, fresh per seed): a polynomial that vanishes on every value a battery can
+# draw needs more than 10^6 roots, and a term such as sin(N!·π·x) vanishes there only when N
+# reaches that prime — both past what the limits accept. (Exact logs of such values are decided
+# by a batch-gcd coprime base, derive.backends; the hand-made instances keep small values.)
 LARGE_PRIMES = (10**6, 2 * 10**6)
 
 
@@ -133,22 +133,44 @@ def large_prime(rng: random.Random) -> int:
     return _prime_between(rng, *LARGE_PRIMES)
 
 
-def random_point(policy, rng: random.Random) -> tuple[F, ...]:
-    """A random exact point: z = e^θ in (0, ∞) for softmax policies, an interior θ for direct ones."""
+def random_point(policy, rng: random.Random, *, large: bool = True) -> tuple[F, ...]:
+    """A random exact point: z = e^θ in (0, ∞) for softmax policies, an interior θ for direct ones.
+
+    ``large``: over a large prime (random instances); a hand-made instance keeps small values (p/q, p, q ≤ 1000;
+    direct weights 1..9) so that its counterexamples stay readable.
+    """
     if isinstance(policy, DirectPolicy):
         point = []
         for _ in range(policy.n_states):
-            w = [rng.randint(1, 9) for _ in range(policy.n_actions)]
-            point.extend(F(x, sum(w)) for x in w)
+            point.extend(_distribution(rng, policy.n_actions, zeros=False, top=9, large=large))
         return tuple(point)
-    return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) for _ in range(policy.n_params))
+    if not large:
+        return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) for _ in range(policy.n_params))
+    q = large_prime(rng)  # z = (a/b)(1 + k/q): from 1/1000 to 2000, with q in every denominator
+    return tuple(F(rng.randint(1, 1000), rng.randint(1, 1000)) * F(q + rng.randint(1, q - 1), q)
+                 for _ in range(policy.n_params))
 
 
-def _distribution(rng: random.Random, n: int, *, zeros: bool) -> list[F]:
-    w = [rng.randint(0 if zeros else 1, 6) for _ in range(n)]
+def _distribution(rng: random.Random, n: int, *, zeros: bool, top: int = 6, large: bool = True) -> list[F]:
+    """A random distribution on n points: small weights 0..top give its zeros, then every positive entry is moved
+    off them by a random multiple of 1/(W·q), q a fresh large prime, so each entry below 1 has q in its denominator."""
+    w = [rng.randint(0 if zeros else 1, top) for _ in range(n)]
     if sum(w) == 0:
         w[rng.randrange(n)] = 1
-    return [F(x, sum(w)) for x in w]
+    positive = [j for j, x in enumerate(w) if x]
+    W = sum(w)
+    if len(positive) == 1 or not large:
+        return [F(x, W) for x in w]  # a point mass has only 0 and 1
+    q = large_prime(rng)
+    spread = q // (2 * n)  # |Σ δ| < q/2 ≤ w_j·q/2: every positive entry stays positive
+    delta = [rng.choice((-1, 1)) * rng.randint(1, spread) for _ in positive[:-1]]
+    delta.append(-sum(delta))
+    if delta[-1] % q == 0:  # q must divide no numerator (|δ| < q: only δ = 0 could)
+        delta[-1], delta[0] = delta[-1] + 1, delta[0] - 1
+    out = [F(0)] * n
+    for j, d in zip(positive, delta):
+        out[j] = F(w[j] * q + d, W * q)
+    return out
 
 
 def random_gamma(rng: random.Random, *, allow_one: bool = True) -> F:
@@ -218,7 +240,7 @@ def edge_cases(rng: random.Random) -> list[Instance]:
 
     def add(mdp, policy=None):
         policy = policy or TabularSoftmax(mdp.n_states, mdp.n_actions)
-        out.append(Instance(mdp, policy, random_point(policy, rng), name=mdp.name))
+        out.append(Instance(mdp, policy, random_point(policy, rng, large=False), name=mdp.name))
 
     add(FiniteMDP.from_tables([1], [[[1], [1]]], [[F(1), F(-2)]], horizon=2, name="one state"))
     add(FiniteMDP.from_tables(
@@ -328,12 +350,12 @@ def stress_cases(rng: random.Random) -> list[Instance]:
         [F(1, 3), F(2, 3)], [[[F(1, 2), F(1, 2)], [F(1, 3), F(2, 3)]], [[F(2, 5), F(3, 5)], [F(1, 4), F(3, 4)]]],
         [[1, 0], [2, -1]], horizon=1, name="dynamics depend on θ")
     pol = TabularSoftmax(2, 2)
-    out.append(Instance(dyn, pol, random_point(pol, rng), name=dyn.name,
+    out.append(Instance(dyn, pol, random_point(pol, rng, large=False), name=dyn.name,
                         environment=_theta_dependent(dyn, pol.n_params, initial=False, dynamics=True)))
     init = FiniteMDP.from_tables(
         [F(1, 2), F(1, 2)], [[[F(1, 2), F(1, 2)], [1, 0]], [[0, 1], [F(1, 2), F(1, 2)]]],
         [[2, 0], [1, 3]], horizon=1, name="initial distribution depends on θ")
-    out.append(Instance(init, pol, random_point(pol, rng), name=init.name,
+    out.append(Instance(init, pol, random_point(pol, rng, large=False), name=init.name,
                         environment=_theta_dependent(init, pol.n_params, initial=True, dynamics=False)))
     return out
 
@@ -353,7 +375,7 @@ def _with_random_rewards(mdp: FiniteMDP, rng: random.Random, *, large: bool = Tr
         row = []
         for a in range(mdp.n_actions):
             k = rng.randint(1, 3)
-            probs = _distribution(rng, k, zeros=False)
+            probs = _distribution(rng, k, zeros=False, large=large)
             row.append([(random_reward(rng, q) if large else F(rng.randint(-9, 9), rng.randint(1, 7)), p) for p in probs])
         dist.append(row)
     return FiniteMDP.from_tables(

@@ -66,6 +66,39 @@ def test_log_linear_coprime_base_handles_large_cofactors():
     assert all(__import__("math").gcd(a, c) == 1 for a in base for c in base if a != c)
 
 
+def test_coprime_base_is_pairwise_coprime_and_generates_every_input():
+    import math
+    import random
+
+    rng = random.Random(4)
+    primes = [2, 3, 1009, 1013, 10**6 + 3, 2**61 - 1, 2**89 - 1]
+    for _ in range(40):
+        nums = [math.prod(rng.choice(primes) ** rng.randint(0, 3) for _ in range(3)) for _ in range(rng.randint(1, 12))]
+        base = coprime_base(nums)
+        assert all(math.gcd(a, c) == 1 for a in base for c in base if a != c)
+        for n in nums:
+            for b_ in base:
+                while n % b_ == 0:
+                    n //= b_
+            assert n == 1
+
+
+def test_log_linear_zero_is_decided_exactly_past_any_ball():
+    # Hundreds of logs whose cofactors share factors (c and c², and a common prime past trial division):
+    # exactly zero, and a change of 10^-60 in one coefficient is exactly nonzero (no ball of 128 bits sees it).
+    import random
+
+    rng = random.Random(7)
+    p = 2**61 - 1
+    cs = [rng.randrange(10**40, 10**41) for _ in range(300)]
+    log = lambda n: LogLinearNumber(F(n)).log()  # noqa: E731
+    zero = LogLinear().sum(np.array([log(c * c * p) - log(c) * 2 - log(p) for c in cs], dtype=object))[()]
+    assert zero.logs and zero.r == 0 and zero.is_zero()
+    tiny = zero + LogLinearNumber(F(c := cs[0])).log() * F(1, 10**60) - LogLinearNumber(F(c)).log() * F(1, 10**60 + 1)
+    assert not tiny.is_zero()
+    assert (tiny - tiny).is_zero()
+
+
 def test_log_linear_refuses_products_of_logs():
     two = LogLinearNumber(F(2)).log()
     with pytest.raises(NotRepresentable):

@@ -169,6 +169,32 @@ def test_the_same_polynomials_cancelling_exactly_still_hold():
     assert holds(J(), true, bat=_small_random(12))
 
 
+def _small_probabilities():
+    """Every probability a random table could hold when its weights were 0..6 on at most 8 points (x/W, W ≤ 48)."""
+    return sorted({F(k, W) for W in range(1, 49) for k in range(0, min(6, W) + 1)})
+
+
+def _probability(which: str):
+    from derive.notation import dynamics, mu
+
+    return mu() if which == "mu" else dynamics(0)
+
+
+@pytest.mark.parametrize("which", ["mu", "dynamics"])
+def test_a_claim_true_only_for_probabilities_in_a_small_set_fails(which):
+    # J = Σ_τ P R (1 + Π_v (μ(s_0) − v)), v over every value μ could take from small weights: true on such a battery.
+    f = 1 + _vanishing_on(_probability(which), _small_probabilities())
+    bad = sum_tau(unevaluated_mul(P(), R(), f))
+    assert not holds(J(), bad, bat=_small_random(12))
+
+
+@pytest.mark.parametrize("which", ["mu", "dynamics"])
+def test_the_same_probability_polynomials_cancelling_exactly_still_hold(which):
+    g = _vanishing_on(_probability(which), _small_probabilities())
+    true = sum_tau(unevaluated_mul(P(), R(), 1 + g)) - sum_tau(unevaluated_mul(P(), R(), g))
+    assert holds(J(), true, bat=_small_random(12))
+
+
 def _prime_past(n: int, lo: int = 10**6) -> bool:
     return any(p >= lo for p in sp.factorint(n))
 
@@ -184,10 +210,11 @@ def test_every_random_value_has_a_large_prime_in_its_denominator(seed):
         if not inst.name.startswith(("random", "large")):
             continue  # the hand-made edge cases are fixed on purpose
         m = inst.mdp
-        # Rewards, γ and baselines; probabilities stay small on purpose (logs are taken of them).
+        # Rewards, γ, baselines, μ, the dynamics and the point (z = e^θ, or a direct policy's θ).
         values = [r_ for row in m.rewards for acts in row for r_ in acts]
         if m.discount != 1:
             values.append(m.discount)
         values += _baseline(inst, random.Random(seed))
+        values += list(m.initial) + [p for row in m.transitions for dist in row for p in dist] + list(inst.point)
         strange = [v for v in values if v not in (0, 1) and not _prime_past(F(v).denominator)]
         assert not strange, (inst.name, strange[:5])
