@@ -86,11 +86,41 @@ def same_form(a: Expr, b: Expr, *, timeout: float = 4.0) -> bool:
     """
     if a == b:
         return True
-    return _with_limit(_same_form, (a, b), timeout).proved
+    forms = [_evaluated_within(e, timeout) for e in (a, b)]
+    if _TIMED_OUT in forms:
+        return False
+    if _FAILED in forms:  # a form that could not be sent back: compare the two in one child, as one question
+        return _with_limit(_same_form, (a, b), timeout).proved
+    return forms[0] == forms[1]
 
 
 def _same_form(a: Expr, b: Expr) -> SymbolicResult:
     return SymbolicResult("proved" if _evaluated(a) == _evaluated(b) else "not proved")
+
+
+_TIMED_OUT, _FAILED = object(), object()
+_EVALUATED: dict = {}   # expression -> its evaluated form (or a marker): one child per expression, not per pair
+_EVALUATED_MAX = 4096
+
+
+def _evaluate_in_child(e: Expr) -> SymbolicResult:
+    return SymbolicResult("proved", residue=_evaluated(e))
+
+
+def _evaluated_within(e: Expr, timeout: float):
+    """_evaluated(e) computed once in a child under ``timeout``; _TIMED_OUT or _FAILED where it gave no form."""
+    try:
+        return _EVALUATED[e]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: not cached
+        return _FAILED
+    r = _with_limit(_evaluate_in_child, (e,), timeout)
+    form = r.residue if r.proved else (_TIMED_OUT if r.status == "undecided" else _FAILED)
+    if len(_EVALUATED) >= _EVALUATED_MAX:
+        _EVALUATED.clear()
+    _EVALUATED[e] = form
+    return form
 
 
 def follows_from_lemma(prev: Expr, step, *, timeout: float = 4.0) -> SymbolicResult:

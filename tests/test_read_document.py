@@ -4,6 +4,7 @@ Each wrong document below once passed (or crashed); each has a true twin that mu
 """
 
 import pytest
+import sympy as sp
 
 from derive.read import check_text
 from derive.read.document import (
@@ -492,3 +493,31 @@ def test_a_wrong_line_is_never_a_pass_under_a_spent_budget():
     assert _check(wrong, budget=300).lines[0].verdict == "fails"
     spent = _check(wrong, budget=1e-6)
     assert spent.lines[0].verdict == UNDECIDED_LINE and not spent.verified
+
+
+def test_a_long_document_past_its_budget_starts_no_symbolic_child_per_line(monkeypatch):
+    # Matching each line against every earlier chain by same_form forked a child per pair: 3,000
+    # lines ran for minutes past a spent budget. Past the budget, chains are matched by equal trees.
+    import derive.read.document as document
+    calls = []
+    monkeypatch.setattr(document, "same_form", lambda a, b, **kw: calls.append(1) or a == b)
+    text = "".join(f"Claim {k}:\n$$J(\\theta) + {k} = {k} + J(\\theta)$$\n\n" for k in range(200))
+    report = _check(text, budget=1e-6)
+    assert not report.verified and all(ln.verdict == UNDECIDED_LINE for ln in report.lines if ln.kind != "result")
+    assert len(calls) < 10
+
+
+def test_same_form_evaluates_each_expression_once_not_each_pair(monkeypatch):
+    import derive.symbolic as symbolic
+    from derive.notation import J
+    children = []
+    real = symbolic._with_limit
+    monkeypatch.setattr(symbolic, "_with_limit", lambda fn, args, timeout: children.append(fn) or real(fn, args, timeout))
+    monkeypatch.setattr(symbolic, "_EVALUATED", {})
+    exprs = [sp.Add(J(), sp.Integer(k), evaluate=False) for k in range(12)]
+    same = [[symbolic.same_form(a, b) for b in exprs] for a in exprs]
+    assert all(same[j][k] == (j == k) for j in range(12) for k in range(12))
+    assert len(children) == 12   # one child per expression, not 132 (one per pair)
+    # Two trees that are equal only once evaluated are still the same form; a different one is not.
+    assert symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(1, J(), evaluate=False))
+    assert not symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(J(), 2, evaluate=False))
