@@ -920,6 +920,14 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
     pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, rewards),
                                                             timeout)
+    # Sizes past the line's own integer constants (Σ_{t=201}^{H} is empty while H ≤ 200): thin MDPs added, or said.
+    from .size_reach import widened
+
+    battery, widening = widened(battery, lhs, rhs, seed)
+    if widening is not None and widening.shapes:
+        scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
+        unit = scope.unit
+    beyond = widening.beyond if widening is not None else ""
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     every_m = _every_m_degree(lhs, rhs, relation)
@@ -1022,9 +1030,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
                    + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from)))
-    elif agreed and (excluded or _sample_gap(lhs, rhs, counts, every_m, m_from)):
-        # Fewer instances than the battery holds, or some m (i) only: less than the line claims, never a pass.
-        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from) + "; "
+    elif agreed and (excluded or beyond or _sample_gap(lhs, rhs, counts, every_m, m_from)):
+        # Fewer instances than the battery holds, some m (i) only, or sizes short of the line's constants:
+        # less than the line claims, never a pass.
+        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from, beyond) + "; "
                    + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
                                       total=len(battery) - len(excluded)))
     elif agreed:
@@ -1205,9 +1214,9 @@ def _m_spans(values) -> str:
         ", ".join(map(str, values))
 
 
-def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1) -> str:
+def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, beyond: str = "") -> str:
     """Why a line that agreed everywhere it was evaluated is still not a pass, in words."""
-    parts = []
+    parts = [beyond] if beyond else []
     if excluded:
         kept = [x for x in battery if all(x is not y for y in excluded) and not isinstance(x, PointInstance)]
         h = max((x.mdp.horizon for x in kept), default=0)
