@@ -17,6 +17,12 @@ compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ t
 linearity term by term; an '=' between estimators is checked for every tuple of samples
 (a random subset, said so, past a size limit).
 
+Where the expectation is shown to be a rational function of m of degree d past a threshold m₀
+(see :mod:`derive.sample_degree`: Σ_{i=33}^{m} is 0 until m ≥ 32), d + 1 values of m at or past m₀
+are drawn from the seed and every m below m₀ is checked one by one, or the verdict says which m
+were. A line is also checked on thin MDPs past its own integer constants where they meet H, S or
+A (:mod:`derive.size_reach`: Σ_{t=201}^{H} is empty while H ≤ 200), or is undecided and says so.
+
 A line that agreed everywhere it was evaluated is still not a pass when that is less than it
 claims: when large MDPs were excluded (too large to enumerate for this line), or when it speaks of
 every m (or of a free i used as a number) but only some values were shown — unless the symbolic

@@ -57,7 +57,9 @@ _SLOTS = (
     # states paying different rewards on every later step, so a_t moves r_{t'} for every t' > t
     # and dropping the rewards after t + n costs a bias of about (H − n) × the lanes' difference
     # for every n < H, against a standard error near H / √samples (the n-step truncation).
-    ((5, 6), (4, 5), (30, 30), ((Fraction(19, 20), Fraction(1)),)),
+    # γ stays in [199/200, 1] there: near 99/100 the last rewards weigh too little for n = 29 to show on
+    # every seed (p = 0.014 at γ = 0.99003, seed 108), at 19/20 on a fifth of them.
+    ((5, 6), (4, 5), (30, 30), ((Fraction(199, 200), Fraction(1)), Fraction(1))),
     # Dense transitions, γ = 1 and rewards of mean 0 at H >= 32: late actions keep moving late rewards
     # and the return's spread grows like √H, so a bug in the score terms of late steps shows (the
     # lanes' episodes mostly sit in an absorbing state by then).

@@ -64,7 +64,7 @@ def size_constants(*sides) -> dict:
     A constant meets H when it sits by a time (t, u, H, a Σ index over steps) or is the step of a
     state, action or reward; S by a state (s, a Σ_s index); A by an action (b, c, a Σ_b index).
     """
-    from .notation import ActionSum, Sample, StateSum, _StepOf, c as c2, i, m
+    from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
 
     out: dict = {}
 
@@ -87,6 +87,7 @@ def size_constants(*sides) -> dict:
                     continue
                 # The index is a time (state, action) when its bounds are; with constant bounds, what it meets in the body.
                 kind = _kinds(syms, inner) or _kinds(e.args[0].free_symbols - {var}, inner)
+                kind = kind | kinds.get(var, set())  # Σ_{t=0}^{10}: t is a time whatever its bounds
                 inner[var] = kind
                 note(kind, [n for bd in bounds for n in _terms(bd)])
             walk(e.args[0], inner)
@@ -104,9 +105,9 @@ def size_constants(*sides) -> dict:
             note(_kinds(e.free_symbols, kinds), _terms(e))
         elif isinstance(e, (sp.Rel, sp.Piecewise)):
             note(_kinds(e.free_symbols, kinds), [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
-        elif isinstance(e, _StepOf) and isinstance(e.args[0], sp.Integer):
-            note({"H"}, _terms(e.args[0]))
-        elif isinstance(e, sp.Function) and not isinstance(e, _StepOf):
+        elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
+            note({"H"}, [n for a in e.args[1:] if isinstance(a, sp.Integer) for n in _terms(a)])
+        elif isinstance(e, sp.Function):
             note({"S", "A"}, [n for a in e.args if isinstance(a, sp.Integer) for n in _terms(a)])
         for a in e.args:
             walk(a, kinds)

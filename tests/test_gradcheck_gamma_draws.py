@@ -26,7 +26,7 @@ def fitted(tr):
 def test_the_discounts_drawn_are_fresh_per_seed_and_in_range():
     drawn = [mdp.discount for seed in range(20) for mdp, _, _ in default_battery(seed=seed)]
     fresh = [g for g in drawn if g not in OLD_SET]
-    assert len(fresh) >= 50 and len(set(fresh)) == len(fresh)  # no value drawn twice: no small set to fit to
+    assert len(fresh) >= 40 and len(set(fresh)) == len(fresh)  # no value drawn twice: no small set to fit to
     assert all(Fraction(1, 2) <= g <= 1 for g in drawn)
     assert Fraction(1) in drawn  # the bandit and dense slots keep γ = 1
 
