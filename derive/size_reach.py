@@ -34,6 +34,15 @@ class Widening:
     beyond: str = ""        # in words, the sizes past the caps the line's constants call for ('' if none)
 
 
+def _shown(n: int) -> str | None:
+    """n in digits, or None past 30 digits (a 10^6-digit constant is not printed)."""
+    return str(n) if n.bit_length() <= 99 else None
+
+
+def _digits(n: int) -> str:
+    return f"of about {int(n.bit_length() * 0.30103) + 1:,} digits"
+
+
 def _number(v) -> int | None:
     if isinstance(v, sp.Number) and v.is_finite and v.is_real:
         return int(math.ceil(abs(sp.Rational(v)))) if v.is_Rational else int(math.ceil(abs(float(v))))
@@ -107,7 +116,8 @@ def size_constants(*sides) -> dict:
             note(_kinds(e.free_symbols, kinds), [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
         elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
             note({"H"}, [n for a in e.args[1:] if isinstance(a, sp.Integer) for n in _terms(a)])
-        elif isinstance(e, sp.Function):
+        elif isinstance(e, sp.Function) and type(e).__module__ == __name__.rsplit(".", 1)[0] + ".notation":
+            # μ(3), π(1|2): a state or action written as a number (log, exp and the like index nothing)
             note({"S", "A"}, [n for a in e.args if isinstance(a, sp.Integer) for n in _terms(a)])
         for a in e.args:
             walk(a, kinds)
@@ -139,7 +149,7 @@ def _shapes(battery, constants: dict, rng: random.Random):
         if dim in fixed or max(dims[dim]) >= need[dim]:
             continue
         if need[dim] > CAPS[dim]:
-            beyond.append(f"{dim} ≥ {need[dim]}")
+            beyond.append(f"{dim} ≥ {_shown(need[dim])}" if _shown(need[dim]) else f"{dim} past it")
             continue
         for small in (1, 2):
             size = rng.randint(need[dim], min(CAPS[dim], need[dim] + max(4, need[dim] // 4)))
@@ -168,7 +178,7 @@ def widened(battery, lhs, rhs, seed: int):
     discount_one = any(x.mdp.discount == 1 for x in battery)
     added = []
     for k, shape in enumerate(shapes, start=1):
-        name = f"past the constant {constant} #{k}"
+        name = f"past the constant {_shown(constant) or _digits(constant)} #{k}"
         mdp = random_mdp(rng, shape=shape, name=name, allow_discount_one=discount_one and k % 2 == 1)
         if rewards:
             mdp = _with_random_rewards(mdp, rng)
@@ -177,7 +187,7 @@ def widened(battery, lhs, rhs, seed: int):
     out = Battery(list(battery) + added, name=getattr(battery, "name", "given"), seed=getattr(battery, "seed", None))
     text = ""
     if beyond:
-        text = (f"the line uses the integer constant {constant}, which calls for MDPs with "
+        text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
                 f"{' and '.join(beyond)}, past the sizes this check reaches "
                 f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())})")
     return out, Widening(constant, tuple(shapes), text)
