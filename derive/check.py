@@ -17,6 +17,12 @@ compares exact expectations over i.i.d. samples τ^(k) ∼ P(·;θ) (a free τ t
 linearity term by term; an '=' between estimators is checked for every tuple of samples
 (a random subset, said so, past a size limit).
 
+Where the expectation is shown to be a rational function of m of degree d past a threshold m₀
+(see :mod:`derive.sample_degree`: Σ_{i=33}^{m} is 0 until m ≥ 32), d + 1 values of m at or past m₀
+are drawn from the seed and every m below m₀ is checked one by one, or the verdict says which m
+were. A line is also checked on thin MDPs past its own integer constants where they meet H, S or
+A (:mod:`derive.size_reach`: Σ_{t=201}^{H} is empty while H ≤ 200), or is undecided and says so.
+
 A line that agreed everywhere it was evaluated is still not a pass when that is less than it
 claims: when large MDPs were excluded (too large to enumerate for this line), or when it speaks of
 every m (or of a free i used as a number) but only some values were shown — unless the symbolic
@@ -961,11 +967,22 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     # The symbolic route runs in its own process while the instances are checked; its verdict is read after.
     pending = symbolic if symbolic is not None else Pending(_prove_step, (lhs, rhs, relation, timeout, rewards),
                                                             timeout)
+    # Sizes past the line's own integer constants (Σ_{t=201}^{H} is empty while H ≤ 200): thin MDPs added, or said.
+    from .size_reach import widened
+
+    battery, widening = widened(battery, lhs, rhs, seed)
+    if widening is not None and widening.shapes:
+        scope = scope_of(battery, check_seed=None if root_seed is not None or derived else seed)
+        unit = scope.unit
+    beyond = widening.beyond if widening is not None else ""
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     every_m = _every_m_degree(lhs, rhs, relation)
-    if every_m is not None:  # d + 1 values of m decide a rational function of numerator degree d
-        counts = tuple(sorted(set(counts) | set(range(1, every_m + 2))))
+    m_from = 1
+    if every_m is not None:  # d + 1 values of m past the line's threshold decide a rational function of degree d
+        counts, m_from = _counts_for_every_m(lhs, rhs, counts, every_m, seed)
+        if m_from is None:
+            every_m, m_from = None, 1
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
     excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
     excluded_reasons: list = []
@@ -998,7 +1015,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         every_m = None  # some m not checked on every tuple: no claim for every m
     if every_m is not None:
         scope = dataclasses.replace(scope, data={**scope.data, "every_m": {"numerator_degree": every_m,
-                                                                            "m_checked": list(counts)}})
+                                                                            "m_checked": list(counts), "from_m": m_from}})
     # Instances where the line above is undefined are that line's failure, reported there.
     missing = [(inst, out) for inst, out in undecided if not out.inherited]
     if excluded:
@@ -1061,14 +1078,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif agreed and missing:
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m)))
-    elif agreed and (excluded or _sample_gap(lhs, rhs, counts, every_m)):
-        # Fewer instances than the battery holds, or some m (i) only: less than the line claims, never a pass.
-        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded) + "; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from)))
+    elif agreed and (excluded or beyond or _sample_gap(lhs, rhs, counts, every_m, m_from)):
+        # Fewer instances than the battery holds, some m (i) only, or sizes short of the line's constants:
+        # less than the line claims, never a pass.
+        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from, beyond) + "; "
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
                                       total=len(battery) - len(excluded)))
     elif agreed:
-        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m),
+        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
                                    total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
@@ -1094,7 +1112,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         instances=agreed, numeric_instances=numeric, unit=unit,
         conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
-        scope=scope.text + _samples_text(lhs, rhs, counts, every_m) + limited, scope_data=scope.data,
+        scope=scope.text + _samples_text(lhs, rhs, counts, every_m, m_from) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
 
@@ -1162,6 +1180,34 @@ def _limited_text(notes) -> str:
     return out
 
 
+M_EVERY_CAP = 256  # the largest m checked for the degree argument (an 'unbiased' m costs O(m) terms per instance)
+M_BELOW_CAP = 48   # below a threshold m₀ up to this, every m is checked one by one
+
+
+def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int) -> tuple[tuple, int | None]:
+    """The m to check for the degree argument, and the threshold m₀ past which they decide every m (None: not shown).
+
+    Below m₀ (see :func:`derive.sample_degree.m_threshold`) the line is a different function of m,
+    so the d + 1 values that decide it are drawn at or past m₀, from the check's seed (values an
+    author cannot know in advance); the m below m₀ that are checked are said, never extrapolated.
+    With m₀ past ``M_EVERY_CAP`` the drawn values are out of budget: no claim for every m.
+    """
+    from .sample_degree import m_threshold
+
+    m0 = m_threshold(lhs, rhs)
+    if m0 is None:
+        return counts, None
+    if m0 <= 1:
+        return tuple(sorted(set(counts) | set(range(1, degree + 2)))), 1
+    span = max(2 * (degree + 1), M_WIDE - 9)
+    if m0 + span > M_EVERY_CAP:
+        return counts, None
+    past = random.Random(f"every-m {seed}").sample(range(m0, m0 + span), degree + 1)
+    # Below m₀ every m is its own case: each is checked while there are few (else the verdict says which were).
+    below = range(1, m0) if m0 <= M_BELOW_CAP else ()
+    return tuple(sorted(set(counts) | set(past) | set(below))), m0
+
+
 def _every_m_degree(lhs, rhs, relation) -> int | None:
     """The numerator degree in m of E[lhs − rhs] when it is shown (see :mod:`derive.sample_degree`), else None.
 
@@ -1197,33 +1243,54 @@ def _i_is_a_name(lhs, rhs, counts) -> bool:
     return fixed <= set(counts) and bool(set(counts) - fixed)
 
 
-def _sample_gap(lhs, rhs, counts, every_m) -> str:
+def _sample_gap(lhs, rhs, counts, every_m, m_from: int = 1) -> str:
     """'m ∈ {1, 2, 3, 7}' (or the same for i) when the line speaks of every m (i) but only these were shown; else ''."""
     free = lhs.free_symbols | rhs.free_symbols
     if m in free and every_m is None:
         return "m ∈ {" + ", ".join(map(str, counts)) + "}"
+    below = [k for k in range(1, m_from) if k not in counts]
+    if m in free and below:  # m below the threshold not checked one by one: not every m
+        return (f"m ∈ {{{', '.join(map(str, [k for k in counts if k < m_from]))}}} and every m ≥ {m_from}, "
+                f"not m = {_m_spans(below)}")
     if i in free and m not in free and not _i_is_a_name(lhs, rhs, counts):
         return "i ∈ {" + ", ".join(map(str, counts)) + "}"
     return ""
 
 
-def _gap_text(lhs, rhs, counts, every_m, battery, excluded) -> str:
+def _m_spans(values) -> str:
+    """1..9 for a run of consecutive m, else the values."""
+    return f"{values[0]}..{values[-1]}" if len(values) > 2 and values[-1] - values[0] == len(values) - 1 else \
+        ", ".join(map(str, values))
+
+
+def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, beyond: str = "") -> str:
     """Why a line that agreed everywhere it was evaluated is still not a pass, in words."""
-    parts = []
+    parts = [beyond] if beyond else []
     if excluded:
         kept = [x for x in battery if all(x is not y for y in excluded) and not isinstance(x, PointInstance)]
         h = max((x.mdp.horizon for x in kept), default=0)
         shapes = ", ".join(sorted({f"({x.mdp.n_states}, {x.mdp.n_actions}, {x.mdp.horizon})" for x in excluded}))
         parts.append(f"held on the {len(kept)} smaller MDPs (H ≤ {h}); the large MDPs with (S, A, H) = {shapes} "
                      "are too large to enumerate for this line")
-    gap = _sample_gap(lhs, rhs, counts, every_m)
+    gap = _sample_gap(lhs, rhs, counts, every_m, m_from)
     if gap:
         parts.append(f"held for {gap} only (no argument here covers every value)")
     return "; ".join(parts) + ": not a pass"
 
 
-def _samples_text(lhs, rhs, counts, every_m: int | None = None) -> str:
+def _samples_text(lhs, rhs, counts, every_m: int | None = None, m_from: int = 1) -> str:
     free = lhs.free_symbols | rhs.free_symbols
+    if m in free and every_m is not None and m_from > 1:
+        what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
+        below = [k for k in counts if k < m_from]
+        past = [k for k in counts if k >= m_from]
+        every = len(below) == m_from - 1
+        return (f"; for every m{'' if every else f' ≥ {m_from}'} (from m = {m_from} on, where every range over the "
+                f"samples is non-empty or just empty, {what} is a rational function of m with numerator degree ≤ "
+                f"{every_m}, and {len(past)} ≥ {every_m + 1} values past it were checked: m = " + ", ".join(map(str, past))
+                + (f"; below it each m is its own case, checked one by one: m = {_m_spans(below)}" if every else
+                   f"; below it only m = {', '.join(map(str, below))}")
+                + (" with i = 1..m" if i in free else "") + ")")
     if m in free and every_m is not None:
         what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
         return (f"; for every m ({what} is a rational function of m with numerator degree ≤ {every_m}, and "

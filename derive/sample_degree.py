@@ -9,9 +9,14 @@ Why the expectation is such a function: by linearity and because the samples are
 expectation of a product of sample quantities depends on the sample indices only through which
 of them are equal; a sum Σ_{i=lo}^{hi} over an index with constant lo and hi = m + c, of a
 polynomial of degree q in the indices and m, is then a polynomial of degree ≤ q + 1 in m (on
-each pattern of equal indices, a sum of a polynomial over distinct values). So an index counts
-as degree 1, a Σ over it adds 1, products add degrees, sums take the maximum, and a quotient
-is tracked as (numerator, denominator) degrees.
+each pattern of equal indices, a sum of a polynomial over distinct values) — but only past a
+threshold: Σ_{i=lo}^{m+c} is the empty sum 0 for every m < lo − c − 1, where the polynomial is
+not 0 (Σ_{i=33}^{m} 1 = max(0, m − 32)), and how often τ^(i) meets a sample numbered k
+(τ^(40)) changes when m + c reaches k. So an index counts as degree 1, a Σ over it adds 1,
+products add degrees, sums take the maximum, and a quotient is tracked as (numerator,
+denominator) degrees; and :func:`m_threshold` gives the m from which on one rational function
+describes the line: agreement at d + 1 values of m at or past it (never below) decides every
+m past it, and the values below it are checked one by one.
 
 Shapes refused (None: the check keeps its cap and says which m were checked): m or an index
 anywhere but in arithmetic, in Σ bounds of the form above, or as the label of a sample τ^(i)
@@ -26,7 +31,7 @@ from sympy import Derivative, Expr
 
 from .notation import Sample, i, m, theta
 
-__all__ = ["degree_in_m", "difference_degree", "MAX_DEGREE"]
+__all__ = ["degree_in_m", "difference_degree", "m_threshold", "MAX_DEGREE"]
 
 MAX_DEGREE = 40  # past it the check keeps its sample-count cap (each m costs O(m) terms)
 
@@ -42,6 +47,33 @@ def difference_degree(lhs: Expr, rhs: Expr) -> int | None:
     if a is None or b_ is None:
         return None
     return max(a[0] + b_[1], b_[0] + a[1])
+
+
+def m_threshold(*sides: Expr) -> int | None:
+    """The least m ≥ 1 from which on E[side] is one rational function of m (every Σ range over m non-empty or just empty), or None.
+
+    A Σ_{k=lo}^{m+c} with an integer lo is F(m + c) − F(lo − 1) for a polynomial F when
+    m + c ≥ lo − 1, and 0 below (derive counts an empty range as 0): a breakpoint at lo − c − 1.
+    A sample numbered k (τ^(k)) coincides with an index of such a range only once m + c ≥ k: a
+    breakpoint at k − c. None when a bound of such a Σ is not of that form.
+    """
+    shifts, out = [], 1
+    for side in sides:
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, sp.Sum):
+                for _, lo, hi in e.args[1:]:
+                    if m not in hi.free_symbols:
+                        continue
+                    c, lo = sp.expand(hi - m), sp.sympify(lo)
+                    if not (c.is_Integer and lo.is_Integer):
+                        return None
+                    shifts.append(int(c))
+                    out = max(out, int(lo) - int(c) - 1)
+    labels = [int(x.args[0]) for side in sides for x in sp.preorder_traversal(side)
+              if isinstance(x, Sample) and x.args[0].is_Integer]
+    if shifts and labels:
+        out = max(out, max(labels) - min(shifts))
+    return out
 
 
 def _free(e, idx) -> bool:
@@ -94,7 +126,7 @@ def _deg(e, idx):
             if not (lo.free_symbols | hi.free_symbols) & out_idx:
                 continue  # a range fixed by the instance (Σ_{t=0}^{H}): a sum of terms of the body's degree
             if lo.free_symbols or hi.free_symbols:  # a bound that is not m + c: not shown
-                if lo.free_symbols or hi.free_symbols != {m}:
+                if lo.free_symbols or hi.free_symbols != {m} or not sp.sympify(lo).is_Integer:
                     return None
                 out_idx.add(var)  # an index running up to m counts as degree 1
                 extra += 1

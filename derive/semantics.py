@@ -906,7 +906,9 @@ class Evaluator:
     def _check_binder(self, var, kind: str):
         """A binder's variable must be an integer symbol: Σ over θ (or over τ with integer limits) means nothing."""
         if not (isinstance(var, sp.Symbol) and var.is_integer):
-            raise IllFormed(f"a sum over {var} is ill-formed: it binds an integer {kind}, and {var} is not one")
+            what = "an integer" if kind == "integer" else f"a {kind}, an integer"
+            raise IllFormed(f"a sum over {var} is ill-formed: its index must be {what}, and {var} is not declared "
+                            "an integer (Symbol(..., integer=True))")
 
     def _index(self, e, env: _Env, role: str):
         """The state or action e stands for (role), refusing swapped arguments and values out of range."""
@@ -954,7 +956,9 @@ class Evaluator:
         if v.is_Rational or v.is_Float:  # e.g. H/(H+1) or H/2 at an odd H: the line means nothing here
             raise IllFormed(f"{what} {sp.sstr(e)} = {sp.sstr(v)} is not an integer on this instance")
         if not v.is_Integer:
-            raise Unsupported(f"{what} {e} is not an integer here")
+            free = ", ".join(sorted(map(str, sp.sympify(v).free_symbols)))
+            raise Unsupported(f"the {what} is {sp.sstr(e)}, which has no integer value here"
+                              + (f" ({free} free and not bound on the instance)" if free else ""))
         return int(v)
 
     def _where(self, env: _Env, flat_indices) -> dict:

@@ -1,0 +1,193 @@
+"""How far past its own integer constants a line is checked in H, S and A.
+
+A Σ_{t=201}^{H} is the empty sum on every MDP with H < 201, and Σ_s Π_{k=0}^{7}(s − k) is 0 while
+S ≤ 8: a battery whose sizes stop short of a line's constants cannot fail such a line, whatever
+its seed. So the constants that can meet a size are read off the line — the bounds of sums and
+products, integer terms added to an integer-valued symbol (t − 201, s − 7, H + 3), the step of a
+state, action or reward written as a number (r_{201}), and both sides of a comparison — and
+the line is also checked on thin MDPs past the largest one: long ones (S, A ≤ 2, H past it) and
+wide short ones (S or A past it, H ≤ 1), their sizes drawn from the check's seed. A constant past
+what a check can reach (``CAPS``) is said: the line is then undecided, never a pass for every size.
+
+Only the dimensions the battery itself varies are widened (a bandit battery keeps S = 1, H = 0).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import sympy as sp
+
+__all__ = ["size_constant", "size_constants", "widened", "CAPS", "Widening"]
+
+CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
+
+
+@dataclass(frozen=True)
+class Widening:
+    """What widening a battery for a line did: the constant, the shapes added, what stays out of reach."""
+
+    constant: int
+    shapes: tuple = ()      # (S, A, H) of the instances added
+    beyond: str = ""        # in words, the sizes past the caps the line's constants call for ('' if none)
+
+
+def _shown(n: int) -> str | None:
+    """n in digits, or None past 30 digits (a 10^6-digit constant is not printed)."""
+    return str(n) if n.bit_length() <= 99 else None
+
+
+def _digits(n: int) -> str:
+    return f"of about {int(n.bit_length() * 0.30103) + 1:,} digits"
+
+
+def _number(v) -> int | None:
+    if isinstance(v, sp.Number) and v.is_finite and v.is_real:
+        return int(math.ceil(abs(sp.Rational(v)))) if v.is_Rational else int(math.ceil(abs(float(v))))
+    return None
+
+
+def _terms(e) -> list[int]:
+    """The integer constants among the additive terms of e (e itself when a number)."""
+    e = sp.sympify(e)
+    parts = e.args if isinstance(e, sp.Add) else (e,)
+    return [n for n in map(_number, parts) if n is not None]
+
+
+def _kinds(syms, kinds) -> set:
+    """The sizes (H, S, A) the integer-valued symbols stand for; an unknown one stands for each."""
+    out = set()
+    for sym in syms:
+        if sym in kinds:
+            out |= kinds[sym]
+        elif sym.is_integer:
+            out |= {"H", "S", "A"}
+    return out
+
+
+def size_constants(*sides) -> dict:
+    """The largest integer constant in the sides meeting each size: {'H': 201, 'S': 7}, empty if none.
+
+    A constant meets H when it sits by a time (t, u, H, a Σ index over steps) or is the step of a
+    state, action or reward; S by a state (s, a Σ_s index); A by an action (b, c, a Σ_b index).
+    """
+    from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
+
+    out: dict = {}
+
+    def note(kinds, values):
+        for k in kinds:
+            for v in values:
+                out[k] = max(out.get(k, 0), v)
+
+    def walk(e, kinds):
+        if not isinstance(e, sp.Basic) or e.is_Atom:
+            return
+        if isinstance(e, Sample):
+            return
+        if isinstance(e, (sp.Sum, sp.Product)):
+            inner = dict(kinds)
+            for var, *bounds in e.args[1:]:
+                syms = set().union(*(sp.sympify(bd).free_symbols for bd in bounds)) - {var}
+                if syms & {m, i}:
+                    inner[var] = set()  # a range over the samples: see derive.sample_degree
+                    continue
+                # The index is a time (state, action) when its bounds are; with constant bounds, what it meets in the body.
+                kind = _kinds(syms, inner) or _kinds(e.args[0].free_symbols - {var}, inner)
+                kind = kind | kinds.get(var, set())  # Σ_{t=0}^{10}: t is a time whatever its bounds
+                inner[var] = kind
+                note(kind, [n for bd in bounds for n in _terms(bd)])
+            walk(e.args[0], inner)
+            for _, *bounds in e.args[1:]:
+                for bd in bounds:
+                    walk(bd, inner)
+            return
+        if isinstance(e, StateSum):
+            walk(e.args[0], {**kinds, e.args[1]: {"S"}})
+            return
+        if isinstance(e, ActionSum):
+            walk(e.args[0], {**kinds, e.args[1]: {"A"}})
+            return
+        if isinstance(e, sp.Add):
+            note(_kinds(e.free_symbols, kinds), _terms(e))
+        elif isinstance(e, (sp.Rel, sp.Piecewise)):
+            note(_kinds(e.free_symbols, kinds), [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
+        elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
+            note({"H"}, [n for a in e.args[1:] if isinstance(a, sp.Integer) for n in _terms(a)])
+        elif isinstance(e, sp.Function) and type(e).__module__ == __name__.rsplit(".", 1)[0] + ".notation":
+            # μ(3), π(1|2): a state or action written as a number (log, exp and the like index nothing)
+            note({"S", "A"}, [n for a in e.args if isinstance(a, sp.Integer) for n in _terms(a)])
+        for a in e.args:
+            walk(a, kinds)
+
+    from .notation import H as H_, b as b_, t as t_, u as u_, x as x_
+
+    base = {m: set(), i: set(), t_: {"H"}, u_: {"H"}, H_: {"H"}, x_: {"S"}, b_: {"A"}, c2: {"A"}}
+    for side in sides:
+        walk(side, base)
+    return out
+
+
+def size_constant(*sides) -> int:
+    """The largest integer constant in the sides that meets some size: 0 if none."""
+    return max(size_constants(*sides).values(), default=0)
+
+
+def _shapes(battery, constants: dict, rng: random.Random):
+    """The (S, A, H) to add and the sizes beyond the caps, for a line whose constants meeting each size are ``constants``."""
+    mdps = [x.mdp for x in battery if getattr(x, "mdp", None) is not None]
+    if not mdps:
+        return [], []
+    dims = {"S": [x.n_states for x in mdps], "A": [x.n_actions for x in mdps], "H": [x.horizon for x in mdps]}
+    # A step needs H ≥ c; a state or action numbered c + 1 (past s − c = 1) needs S ≥ c + 2.
+    need = {k: v + (1 if k == "H" else 2) for k, v in constants.items()}
+    fixed = {k: v[0] for k, v in dims.items() if min(v) == max(v)}
+    shapes, beyond = [], []
+    for dim in [d for d in ("H", "S", "A") if d in need]:
+        if dim in fixed or max(dims[dim]) >= need[dim]:
+            continue
+        if need[dim] > CAPS[dim]:
+            beyond.append(f"{dim} ≥ {_shown(need[dim])}" if _shown(need[dim]) else f"{dim} past it")
+            continue
+        for small in (1, 2):
+            size = rng.randint(need[dim], min(CAPS[dim], need[dim] + max(4, need[dim] // 4)))
+            shape = {"S": small, "A": small, "H": 0 if small == 1 else 1}
+            shape[dim] = size
+            shape.update(fixed)
+            shapes.append((shape["S"], shape["A"], shape["H"]))
+    return sorted(set(shapes)), beyond
+
+
+def widened(battery, lhs, rhs, seed: int):
+    """The battery with thin instances past the line's size constants (drawn from ``seed``), and the Widening (None: no constant past it)."""
+    from .battery import Battery, _with_random_rewards, random_mdp, random_point
+    from .policies import TabularSoftmax
+    from .semantics import Instance, PointInstance
+
+    if not battery or any(isinstance(x, PointInstance) for x in battery):
+        return battery, None
+    constants = size_constants(lhs, rhs)
+    constant = max(constants.values(), default=0)
+    rng = random.Random(f"size-reach {seed}")
+    shapes, beyond = _shapes(battery, constants, rng)
+    if not shapes and not beyond:
+        return battery, None
+    rewards = any(getattr(x.mdp, "reward_distribution", None) for x in battery)
+    discount_one = any(x.mdp.discount == 1 for x in battery)
+    added = []
+    for k, shape in enumerate(shapes, start=1):
+        name = f"past the constant {_shown(constant) or _digits(constant)} #{k}"
+        mdp = random_mdp(rng, shape=shape, name=name, allow_discount_one=discount_one and k % 2 == 1)
+        if rewards:
+            mdp = _with_random_rewards(mdp, rng)
+        policy = TabularSoftmax(mdp.n_states, mdp.n_actions)
+        added.append(Instance(mdp, policy, random_point(policy, rng), name=name))
+    out = Battery(list(battery) + added, name=getattr(battery, "name", "given"), seed=getattr(battery, "seed", None))
+    text = ""
+    if beyond:
+        text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
+                f"{' and '.join(beyond)}, past the sizes this check reaches "
+                f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())})")
+    return out, Widening(constant, tuple(shapes), text)

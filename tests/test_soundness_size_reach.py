@@ -1,0 +1,71 @@
+"""Sizes past a line's own integer constants: Σ_{t=201}^{H} is empty on every battery MDP (H ≤ 200), so check past 201.
+
+Red-team round G, finding 3 (h_fit.py, h_fit.md, s_fit.py): claims false for every H ≥ 201 or every
+S ≥ 9 were VERIFIED, since the batteries' caps are fixed and the added terms vanish below them.
+"""
+
+import sympy as sp
+
+from derive.notation import H, J, P, R, b, r, sum_tau, t, u, unevaluated_mul, x
+from derive.notation import ActionSum, StateSum
+from soundness_helpers import battery, verdict
+
+
+def _plus(*xs):
+    return sp.Add(*xs, evaluate=False)
+
+
+def _roots(sym, n):
+    """(s − 0)(s − 1)…(s − (n−1)): 0 at every state (action) index below n."""
+    return sp.Mul(*[sym - k for k in range(n)], evaluate=False)
+
+
+def _with_rewards(extra):
+    return sum_tau(unevaluated_mul(P(), _plus(R(), extra)))
+
+
+def test_the_constants_that_meet_a_size_are_read_off_the_line():
+    from derive.size_reach import size_constant
+
+    assert size_constant(_with_rewards(sp.Sum(r(t), (t, 201, H)))) == 201
+    assert size_constant(StateSum(_roots(x, 8))) == 7
+    assert size_constant(sp.Sum(r(t), (t, 0, H - 300))) == 300
+    assert size_constant(sum_tau(unevaluated_mul(P(), R()))) <= 1        # the bundled lines' constants: 0, 1
+    assert size_constant(sp.Mul(10**400, J(), evaluate=False)) == 0      # a coefficient meets no size
+
+
+FALSE = {  # name: the line's right side (the left is J), false only past a battery cap
+    "Σ_{t=201}^{H} r_t added (h_fit.py)": _with_rewards(sp.Sum(r(t), (t, 201, H))),
+    "Σ_{t=0}^{H−250} r_t added": _with_rewards(sp.Sum(r(t), (t, 0, H - 250))),
+    "Σ_s Π_{k=0}^{7} (s − k) added (s_fit.py)": _plus(J(), StateSum(_roots(x, 8))),
+    "Σ_b Π_{k=0}^{8} (b − k) added": _plus(J(), ActionSum(_roots(b, 9))),
+}
+
+
+def test_claims_false_only_past_the_caps_fail_on_the_instances_past_their_constants():
+    bat = battery(2, seed=41)
+    for name, rhs in FALSE.items():
+        report = verdict(J(), rhs, bat=bat)
+        assert report.verdict == "failed", (name, report.verdict)
+        assert "past the constant" in report.counterexample.instance, (name, report.counterexample.instance)
+
+
+def test_true_twins_hold_and_name_the_sizes_past_their_constants():
+    bat = battery(2, seed=42)
+    twins = {
+        "H": _with_rewards(_plus(sp.Sum(r(t), (t, 201, H)), -sp.Sum(r(u), (u, 201, H)))),
+        "S": _plus(J(), StateSum(_roots(x, 8)), -StateSum(unevaluated_mul(1, _roots(x, 8)))),
+    }
+    for dim, rhs in twins.items():
+        report = verdict(J(), rhs, bat=bat)
+        assert report.ok, (dim, report.verdict)
+        shapes = report.scope_data["shapes"]
+        assert any((s[2] if dim == "H" else s[0]) >= (202 if dim == "H" else 9) for s in shapes), (dim, shapes)
+
+
+def test_a_constant_past_what_can_be_checked_is_undecided_and_says_why():
+    bat = battery(2, seed=43)
+    rhs = _with_rewards(_plus(sp.Sum(r(t), (t, 5000, H)), -sp.Sum(r(u), (u, 5000, H))))
+    report = verdict(J(), rhs, bat=bat)
+    assert not report.ok and report.verdict.startswith("undecided"), report.verdict
+    assert "integer constant 5000" in report.verdict and "H ≥ 5001" in report.verdict
