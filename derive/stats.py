@@ -812,5 +812,5 @@ def _cross_check(mdp: FiniteMDP, policy, theta: Sequence, *, samples: int = 100_
         verdict = chi2_test(est.mean, est.covariance, grad, alpha=alpha)
     else:
         cov = exact_covariance(mdp, policy, th, estimator=estimator) / est.samples
-        verdict = chi2_test(est.mean, cov, grad, alpha=alpha)
+        verdict = replace(chi2_test(est.mean, cov, grad, alpha=alpha), test="chi2-exact")  # named as the test it is
     return CrossCheck(np.asarray(grad), J, est, verdict)

@@ -66,7 +66,8 @@ def test_biased_estimators_are_rejected_at_the_default_sample_size(two_state, po
 @pytest.mark.parametrize("test", ["chi2", "chi2-exact"])
 def test_chi2_variants_accept_reinforce_and_reject_a_sign_flip(two_state, test):
     policy, theta = TABULAR
-    assert cross_check(two_state, policy, theta, seed=5, test=test).verdict.consistent
+    check = cross_check(two_state, policy, theta, seed=5, test=test)
+    assert check.verdict.consistent and check.verdict.test == test  # the report names the test that ran
     assert not cross_check(two_state, policy, theta, seed=5, test=test, estimator="wrong-sign").verdict.consistent
 
 
