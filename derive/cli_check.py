@@ -192,6 +192,10 @@ def format_text(report, *, options: str = "", rename=None) -> str:
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     if not report.verified and all(ln.ok for ln in report.lines):
         summary += "; no claim was shown to hold"
+    if report.usual_decided:   # the verdict's scope: a reading was chosen on these lines
+        n_ = len(report.usual_decided)
+        summary += (f" (on {n_} line{'s' * (n_ != 1)} two readings disagree and the usual one decided: see "
+                    f"line{'s' * (n_ != 1)} {', '.join(str(v) for v in report.usual_decided)})")
     head = "VERIFIED" + (f" — {strength_text(report)}" if report.verified and strength_text(report) else "")
     out.append(f"{head if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
     if report.seed is not None:

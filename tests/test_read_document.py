@@ -321,6 +321,60 @@ def test_log_line_whose_usual_reading_fails_is_not_a_pass():
     assert twin.verdict == HOLDS
 
 
+# \log f \prod_t …: neither reading is usual, so readings that disagree make the line ambiguous (red team H).
+PI = r"\prod_{t=0}^{H} \pi_\theta(a_t \mid s_t)"
+PATH = PI + r" P(s_{t+1} \mid s_t, a_t)"
+
+
+def test_log_before_a_product_is_read_both_ways_and_a_disagreement_is_no_pass():
+    # True as (log μ)·Π, false as log(μ Π): once "proved symbolically" and VERIFIED with no second reading.
+    text = (r"$$\sum_\tau P(\tau;\theta) \log \mu(s_0) " + PI + r" = \sum_\tau P(\tau;\theta) \left(" + PI
+            + r"\right) \log \mu(s_0)$$")
+    report = _check(text)
+    (line,) = report.lines
+    assert line.verdict == AMBIGUOUS and not report.verified
+    assert any(n.startswith("two readings of \\log") and "the other reading: fails" in n for n in line.notes)
+    assert "\\log\\left(" in line.detail and "\\left(\\log \\mu(s_{0})\\right)" in line.detail
+    # The bracketed forms state one reading each and are checked that way.
+    (twin,) = _check(r"$$\sum_\tau P(\tau;\theta) \left(\log \mu(s_0)\right) " + PI + r" = \sum_\tau P(\tau;\theta) \left("
+                     + PI + r"\right) \log \mu(s_0)$$").lines
+    assert twin.verdict == HOLDS and not any(n.startswith("two readings") for n in twin.notes)
+    (wrong,) = _check(r"$$\sum_\tau P(\tau;\theta) \log\left(\mu(s_0) " + PI + r"\right) = \sum_\tau P(\tau;\theta) \left("
+                      + PI + r"\right) \log \mu(s_0)$$").lines
+    assert wrong.verdict == FAILS
+
+
+def test_log_of_the_written_out_path_probability_is_checked_as_the_log_of_the_product():
+    # log P(τ;θ) = log μ Π π P: the textbook line held in the reading derive never tried.
+    (line,) = _check(r"$$\log P(\tau;\theta) = \log \mu(s_0) " + PATH + "$$").lines
+    assert line.verdict == AMBIGUOUS
+    assert any("the other reading: holds" in n for n in line.notes)
+    (twin,) = _check(r"$$\log P(\tau;\theta) = \log\left(\mu(s_0) " + PATH + r"\right)$$").lines
+    assert twin.verdict == HOLDS
+    (wrong,) = _check(r"$$\log P(\tau;\theta) = \left(\log \mu(s_0)\right) " + PATH + "$$").lines
+    assert wrong.verdict == FAILS
+    (score,) = _check(r"$$\nabla_\theta \log \mu(s_0) " + PATH + r" = \sum_{t=0}^{H} \nabla_\theta \log "
+                      r"\pi_\theta(a_t \mid s_t)$$").lines
+    assert score.verdict == AMBIGUOUS and any("the other reading: holds" in n for n in score.notes)
+
+
+def test_the_usual_reading_deciding_is_said_in_the_verdict():
+    # \log f g: the usual reading decides, and the document's verdict says on which lines it did.
+    text = (r"$$\sum_\tau P(\tau;\theta) \log \mu(s_0) \pi_\theta(a_0 \mid s_0) = \sum_\tau P(\tau;\theta) "
+            r"\pi_\theta(a_0 \mid s_0) \log \mu(s_0)$$")
+    report = _check(text)
+    assert report.verified and report.usual_decided == (1,)
+    assert report.to_dict()["usual_reading_decided_lines"] == [1]
+    assert report.lines[0].to_dict()["usual_reading_decided"] is True
+    from derive.cli_check import format_text
+
+    assert ("VERIFIED: 1 holds (on 1 line two readings disagree and the usual one decided: see line 1)"
+            in format_text(report))
+    twin = _check(r"$$\sum_\tau P(\tau;\theta) \left(\log \mu(s_0)\right) \pi_\theta(a_0 \mid s_0) = \sum_\tau "
+                  r"P(\tau;\theta) \pi_\theta(a_0 \mid s_0) \log \mu(s_0)$$")
+    assert twin.verified and twin.usual_decided == () and "usual one decided" not in format_text(twin)
+
+
 # -- t free: every step, not only t = 0, 1, 2 ----------------------------------------------------------
 
 def test_free_t_is_checked_past_the_first_three_steps():

@@ -31,7 +31,8 @@ from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
-from .transform import LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, rebuild, shift_time
+from .transform import (LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, log_over_big, rebuild,
+                        shift_time)
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -74,6 +75,7 @@ class LineReport:
     unknown: bool = False           # an environment derive does not read (its mark goes before it)
     display_end: int = -1           # where one mark for the whole display goes (-1: inline)
     own_tags: bool = False          # the display takes a \tag per row (align), not one for all rows ($$)
+    usual_decided: bool = False     # two readings disagree and the usual one (\log f g as (\log f) g) decided
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,7 @@ class LineReport:
             "line": self.line, "column": self.column, "latex": self.latex, "reading": self.reading,
             "verdict": self.verdict, "ok": self.ok, "kind": self.kind, "justification": self.justification,
             "notes": list(self.notes), "detail": self.detail, "steps": [s.to_dict() for s in self.steps],
+            "usual_reading_decided": self.usual_decided,
         }
 
 
@@ -103,10 +106,15 @@ class DocumentReport:
         """Every row held or was neutral, and at least one claim was shown to hold (nothing shown is no pass)."""
         return all(r.ok for r in self.lines) and any(r.verdict == HOLDS and r.kind != "result" for r in self.lines)
 
+    @property
+    def usual_decided(self) -> tuple[int, ...]:
+        """The lines whose two readings disagree and whose verdict the usual reading decided."""
+        return tuple(r.line for r in self.lines if r.usual_decided)
+
     def to_dict(self) -> dict:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
                 "time_base": self.base, "seconds": round(self.seconds, 3), "notes": list(self.notes),
-                "seed": self.seed,
+                "seed": self.seed, "usual_reading_decided_lines": list(self.usual_decided),
                 "lines": [r.to_dict() for r in self.lines]}
 
 
@@ -848,6 +856,13 @@ def _product_hint(narrow, wide, rest, alt, base: int) -> str:
             f"{rest_text} outside the product ({fared})")
 
 
+def _log_hint(why, base: int) -> str:
+    """\\log f \\prod_t … read both ways: the two bracketings that each state one reading."""
+    arg, rest = _show(why[1], base), " ".join(_show(r_, base) for r_ in why[2])
+    return (f"hint: \\log\\left({arg} {rest}\\right) states the log of the product, "
+            f"\\left(\\log {arg}\\right) {rest} the log of {arg} alone")
+
+
 def _squeeze(latex: str) -> str:
     return "".join(latex.split())
 
@@ -1270,7 +1285,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             chains_of.setdefault(eq.group, {})[eq.pair] = chain
         if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in written:
             in_expectation = True
-        verdict = None
+        verdict, usual_decided = None, False
         if rd.readings:
             # Two readings of one product: check the other one too, and say which held. The steps of the
             # line as written and the sides of the row itself (a side may start an older chain) are
@@ -1293,8 +1308,9 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 if why[0] == "log":
                     arg, rest = why[1], why[2]
                     rest_text = " ".join(_show(r_, base) for r_ in rest)
+                    usual_w = "" if log_over_big(why) else ", the usual reading"
                     notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
-                                 f"above, the usual reading: {read_w}), or of the "
+                                 f"above{usual_w}: {read_w}), or of the "
                                  f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
                 elif why[0] == "prod":
                     rest_text = " ".join(_show(r_, base) for r_ in why[1])
@@ -1311,7 +1327,8 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                                     tuple(reports)))
                 chain.verdicts.append((row.line, row.column, UNDECIDED_LINE, tuple(reports)))
                 continue
-            by_convention = all(why[0] == "log" for _, _, why in rd.readings)
+            # \log f \prod_t … has no usual reading either: log P(τ;θ) is written that way as often as (\log f) Π.
+            by_convention = all(why[0] == "log" and not log_over_big(why) for _, _, why in rd.readings)
             # \log f g is (\log f) g by convention: that reading decides, the other is said beside it.
             # ∇ f g has no such convention: readings that disagree make the line ambiguous.
             if {usual, alt} == {"holds", "fails"} and not (by_convention and usual == "holds"):
@@ -1320,6 +1337,10 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 verdict = AMBIGUOUS_UNDECIDED
             if usual != alt:   # said in plain words, never left to read off two notes
                 detail.append(_disagreement(usual, alt, convention=by_convention))
+                usual_decided = by_convention and verdict is None   # not where it left the line ambiguous
+                for narrow, wide, why in rd.readings:
+                    if log_over_big(why):
+                        detail.append(_log_hint(why, base))
             if usual != "holds":
                 # Π takes the rest of its product: say so where the written line does not hold as read.
                 for narrow, wide, why in rd.readings:
@@ -1347,7 +1368,8 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 announce(f"{budget_text(spent)} at line {row.line}: the lines left are reported undecided")
         add(row, LineReport(row.line, row.column, row.source, reading, verdict,
                               "step" if chain.steps > len(pairs) or len(pairs) > 1 else "claim",
-                              row.justification, tuple(notes), "; ".join(detail), tuple(reports)))
+                              row.justification, tuple(notes), "; ".join(detail), tuple(reports),
+                              usual_decided=usual_decided))
         chain.verdicts.append((row.line, row.column, verdict, tuple(reports)))
     # A displayed expression no row continues states nothing: said, and no pass (a mention in prose is neutral).
     for j in lone:

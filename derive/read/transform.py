@@ -33,7 +33,7 @@ from ..notation import (
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
            "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT",
-           "IndexedHat", "TimeHat", "SampleHat"]
+           "IndexedHat", "TimeHat", "SampleHat", "log_over_big"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -299,6 +299,8 @@ class RowTransformer(Transformer):
                 return DOTS
             return self._pattern(factors, kind="product")
         out = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+        if (over_big := self._log_over_big(factors, explicit, out)) is not None:
+            return over_big
         for j, f in enumerate(factors[:-1]):
             # ∇_θ f g with g depending on θ: ∇ of f alone, or of the product f g? Both are checked.
             # (∇_θ f) g in brackets has one reading only.
@@ -332,6 +334,31 @@ class RowTransformer(Transformer):
             self.ambiguous.append((out, other, ("log", arg, tuple(taken))))
             return out
         return out
+
+    def _log_over_big(self, factors, explicit, out):
+        """\\log f \\prod_t …: the log of f times the product, or the log of f Π (log P(τ;θ) written out)?
+
+        Neither reading is the usual one: both are checked, and where they disagree the line is
+        ambiguous. (∇_θ \\log f \\prod_t … asks the same question: the log's scope is checked, not ∇'s.)
+        """
+        for j, f in enumerate(factors[:-1]):
+            if id(f) not in self._open_log or (j + 1) in explicit:
+                continue
+            taken = []
+            for k_ in range(j + 1, len(factors)):
+                if k_ in explicit and taken:
+                    break
+                taken.append(factors[k_])
+                if _is_operator(factors[k_]):
+                    break
+            if not isinstance(taken[-1], Product):
+                continue
+            arg, build = self._open_log[id(f)]
+            other_parts = factors[:j] + [build(taken)] + factors[j + 1 + len(taken):]
+            other = other_parts[0] if len(other_parts) == 1 else sp.Mul(*other_parts, evaluate=False)
+            self.ambiguous.append((out, other, ("log", arg, tuple(taken))))
+            return out
+        return None
 
     def bigop(self, op, limits, body):
         if isinstance(body, (_Trailing, _Dots)):
@@ -1279,6 +1306,11 @@ def _coherent(form) -> bool:
             if sp.expand(nxt.args[1] - cur.args[1] - 1) != 0 or sp.expand(act.args[1] - cur.args[1]) != 0:
                 return False
     return True
+
+
+def log_over_big(why) -> bool:
+    """A \\log reading whose argument runs into a \\prod: neither reading is the usual one."""
+    return why[0] == "log" and any(isinstance(r_, Product) for r_ in why[2])
 
 
 def _is_operator(e) -> bool:
