@@ -56,6 +56,31 @@ def _terms(e) -> list[int]:
     return [n for n in map(_number, parts) if n is not None]
 
 
+def _direct_symbols(e) -> set:
+    """The symbols e adds up directly (t in t − 201 or 2t + 1), not those inside a value such as r_t + 18."""
+    parts = e.args if isinstance(e, sp.Add) else (e,)
+    out = set()
+    for part in parts:
+        for f in (part.args if isinstance(part, sp.Mul) else (part,)):
+            if isinstance(f, sp.Symbol):
+                out.add(f)
+    return out
+
+
+def _direct_sizes(e) -> set:
+    """'S' or 'A' where e adds up Σ_s 1 or Σ_b 1 directly (Σ_s 1 − 7 meets S as s − 7 does)."""
+    from .notation import ActionSum, StateSum
+
+    out = set()
+    for part in (e.args if isinstance(e, sp.Add) else (e,)):
+        for f in (part.args if isinstance(part, sp.Mul) else (part,)):
+            if isinstance(f, StateSum):
+                out.add("S")
+            elif isinstance(f, ActionSum):
+                out.add("A")
+    return out
+
+
 def _kinds(syms, kinds) -> set:
     """The sizes (H, S, A) the integer-valued symbols stand for; an unknown one stands for each."""
     out = set()
@@ -111,8 +136,11 @@ def size_constants(*sides) -> dict:
             walk(e.args[0], {**kinds, e.args[1]: {"A"}})
             return
         if isinstance(e, sp.Add):
-            note(_kinds(e.free_symbols, kinds), _terms(e))
-        elif isinstance(e, (sp.Rel, sp.Piecewise)):
+            note(_kinds(_direct_symbols(e), kinds) | _direct_sizes(e), _terms(e))
+        elif isinstance(e, sp.Rel):
+            note(_kinds(set().union(*map(_direct_symbols, e.args)), kinds),
+                 [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
+        elif isinstance(e, sp.Piecewise):
             note(_kinds(e.free_symbols, kinds), [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
         elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
             note({"H"}, [n for a in e.args[1:] if isinstance(a, sp.Integer) for n in _terms(a)])

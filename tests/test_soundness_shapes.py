@@ -45,8 +45,9 @@ def test_large_shapes_are_drawn_from_the_seed_over_wide_ranges():
 def test_a_correction_vanishing_on_the_shapes_of_one_seed_passes_there_and_fails_on_another():
     here = default_battery(n_random=2, seed=41)
     claim = (J(), sp.Add(J(), _vanishing_on(_shapes(here)), evaluate=False))
-    # Adversarial: on the battery it was fitted to, every instance misses it.
-    assert verdict(*claim, bat=here).ok
+    # Adversarial: every instance of the battery it was fitted to misses it; the line's own constants
+    # (S − 7, H − 165, …) now widen that battery past them, so it fails there too (derive.size_reach).
+    assert verdict(*claim, bat=here).verdict == "failed"
     for seed in (42, 43):
         there = default_battery(n_random=2, seed=seed)
         assert set(_shapes(there)) - set(_shapes(here))
@@ -60,7 +61,7 @@ def test_true_twin_of_the_fitted_correction_passes_on_every_seed():
     for seed in (41, 42):
         bat = default_battery(n_random=2, seed=seed)
         report = verdict(*twin, bat=bat)
-        assert report.ok and report.instances == len(bat), report.verdict
+        assert report.ok and report.instances >= len(bat), report.verdict  # widened past its constants
 
 
 def test_the_scope_of_a_run_lists_the_shapes_and_claims_no_box():
@@ -106,7 +107,7 @@ def test_the_true_gaussian_gradient_passes_on_the_new_points():
     for seed in (1, 2):
         bat = gaussian_battery(seed=seed)
         report = verdict(grad(J_CLOSED), TRUE_GRAD, bat=bat)
-        assert report.ok and report.instances == len(bat), report.verdict
+        assert report.ok and report.instances >= len(bat), report.verdict  # widened past its constants
 
 
 # -- a narrow battery reads as narrow in the verdict --------------------------------------

@@ -69,3 +69,16 @@ def test_a_constant_past_what_can_be_checked_is_undecided_and_says_why():
     report = verdict(J(), rhs, bat=bat)
     assert not report.ok and report.verdict.startswith("undecided"), report.verdict
     assert "integer constant 5000" in report.verdict and "H ≥ 5001" in report.verdict
+
+
+def test_constants_added_to_a_size_widen_and_constants_added_to_a_value_do_not():
+    import sympy as sp
+    from derive.notation import H, ActionSum, StateSum, b, r, t
+    from derive.size_reach import size_constants
+
+    S_, A_ = StateSum(sp.Integer(1)), ActionSum(sp.Integer(1), b)
+    assert size_constants(sp.Mul(*[S_ - k for k in range(1, 9)], evaluate=False)) == {"S": 8}
+    assert size_constants(sp.Mul(*[A_ - k for k in range(1, 6)], evaluate=False)) == {"A": 5}
+    assert size_constants(t - 250) == {"H": 250} and size_constants(H + 40)["H"] == 40
+    # r_t + 18 is a reward plus a number: it meets no size (the polynomial tests of the values need none).
+    assert size_constants(r() + 18) == {} and size_constants(r() - sp.Rational(7, 90000)) == {}
