@@ -29,7 +29,7 @@ __all__ = [
 
 def number_text(q) -> str:
     """An exact rational as text; one with more than 60 digits abbreviated to its size (exact values are in the tables)."""
-    q = Fraction(q)
+    q = Fraction(int(q.p), int(q.q)) if hasattr(q, "p") else Fraction(q)  # flint's fmpq or any rational
     big = max(abs(q.numerator), q.denominator)
     if big.bit_length() < 200:
         return str(q)
@@ -437,21 +437,33 @@ BALL_BITS = 128  # precision of the ball that may prove a log-linear number nonz
 
 def _ball_excludes_zero(x: "LogLinearNumber") -> bool:
     """True when a rigorous ball around r + Σ q log n excludes 0 (a proof that it is nonzero); never proves 0."""
-    from flint import arb, ctx, fmpq
+    from flint import arb, ctx
 
     saved = ctx.prec
     ctx.prec = BALL_BITS
     try:
-        out = arb(fmpq(x.r.numerator, x.r.denominator))
+        out = arb(x.r)
         for n, q in x.logs.items():
-            out += arb(fmpq(q.numerator, q.denominator)) * arb(n).log()
+            out += arb(q) * arb(n).log()
         return not out.contains(0)
     finally:
         ctx.prec = saved
 
 
-def _rational(r: Fraction) -> "LogLinearNumber":
-    """LogLinearNumber(r) for a Fraction r, without the conversions of __init__ (a hot path of exact checks)."""
+def _q(value):
+    """The exact rational a number stands for, as flint's fmpq (its arithmetic is several times faster than Fraction's)."""
+    from flint import fmpq
+
+    if type(value) is fmpq:
+        return value
+    if isinstance(value, int):
+        return fmpq(value)
+    q = exact_rational(value)
+    return fmpq(q.numerator, q.denominator)
+
+
+def _rational(r) -> "LogLinearNumber":
+    """LogLinearNumber(r) for an fmpq r, without the conversions of __init__ (a hot path of exact checks)."""
     x = object.__new__(LogLinearNumber)
     x.r = r
     x.logs = {}
@@ -459,21 +471,37 @@ def _rational(r: Fraction) -> "LogLinearNumber":
 
 
 class LogLinearNumber:
-    """r + Σ_n q_n log n, exactly (n > 1 integers, r and q_n rational)."""
+    """r + Σ_n q_n log n, exactly (n > 1 Python integers, r and q_n rationals held as flint's fmpq).
+
+    fmpq never equals a Fraction (3/4 == Fraction(3, 4) is False): compare r with ints or fmpq, or use .fraction.
+    """
 
     __slots__ = ("r", "logs")
 
-    def __init__(self, r=Fraction(0), logs=None):
-        self.r = Fraction(r)
-        self.logs = {n: q for n, q in (logs or {}).items() if q != 0}
+    def __init__(self, r=0, logs=None):
+        self.r = _q(r)
+        self.logs = {int(n): q for n, q in ((n, _q(q)) for n, q in (logs or {}).items()) if q != 0}
 
     @staticmethod
     def of(x) -> "LogLinearNumber":
-        return x if isinstance(x, LogLinearNumber) else LogLinearNumber(exact_rational(x))
+        return x if isinstance(x, LogLinearNumber) else _rational(_q(x))
+
+    @staticmethod
+    def _made(r, logs: dict) -> "LogLinearNumber":
+        """From an fmpq and a dictionary of fmpq coefficients (zeros dropped), without converting."""
+        x = object.__new__(LogLinearNumber)
+        x.r = r
+        x.logs = {n: q for n, q in logs.items() if q != 0}
+        return x
 
     @property
     def is_rational(self) -> bool:
         return not self.logs
+
+    @property
+    def fraction(self) -> Fraction:
+        """The rational part r as a Fraction."""
+        return Fraction(int(self.r.p), int(self.r.q))
 
     def __add__(self, other):
         o = other if isinstance(other, LogLinearNumber) else LogLinearNumber.of(other)
@@ -481,13 +509,13 @@ class LogLinearNumber:
             return _rational(self.r + o.r)
         logs = dict(self.logs)
         for n, q in o.logs.items():
-            logs[n] = logs.get(n, 0) + q
-        return LogLinearNumber(self.r + o.r, logs)
+            logs[n] = logs[n] + q if n in logs else q
+        return LogLinearNumber._made(self.r + o.r, logs)
 
     __radd__ = __add__
 
     def __neg__(self):
-        return LogLinearNumber(-self.r, {n: -q for n, q in self.logs.items()})
+        return LogLinearNumber._made(-self.r, {n: -q for n, q in self.logs.items()})
 
     def __sub__(self, other):
         return self + (-LogLinearNumber.of(other))
@@ -502,8 +530,10 @@ class LogLinearNumber:
         if self.logs and o.logs:
             raise NotRepresentable("a product of two logarithms is not log-linear")
         if self.logs:
-            return LogLinearNumber(self.r * o.r, {n: q * o.r for n, q in self.logs.items()})
-        return LogLinearNumber(self.r * o.r, {n: q * self.r for n, q in o.logs.items()})
+            c = o.r
+            return LogLinearNumber._made(self.r * c, {n: q * c for n, q in self.logs.items()})
+        c = self.r
+        return LogLinearNumber._made(o.r * c, {n: q * c for n, q in o.logs.items()})
 
     __rmul__ = __mul__
 
@@ -513,7 +543,7 @@ class LogLinearNumber:
             raise NotRepresentable("division by a logarithm is not log-linear")
         if o.r == 0:
             raise ZeroDivisionError("division by zero")
-        return self * LogLinearNumber(1 / o.r)
+        return self * _rational(1 / o.r)
 
     def __rtruediv__(self, other):
         return LogLinearNumber.of(other) / self
@@ -524,7 +554,7 @@ class LogLinearNumber:
         if self.r <= 0:
             raise ValueError("log of a non-positive number")
         logs: dict = {}
-        for part, sign in ((self.r.numerator, 1), (self.r.denominator, -1)):
+        for part, sign in ((int(self.r.p), 1), (int(self.r.q), -1)):
             for n, e in _split(part).items():
                 logs[n] = logs.get(n, 0) + sign * e
         return LogLinearNumber(0, logs)
@@ -550,11 +580,11 @@ class LogLinearNumber:
 
     def ball(self):
         """This number as an arb ball at the current precision."""
-        from flint import arb, fmpq
+        from flint import arb
 
-        out = arb(fmpq(self.r.numerator, self.r.denominator))
+        out = arb(self.r)
         for n, q in self.logs.items():
-            out += arb(fmpq(q.numerator, q.denominator)) * arb(n).log()
+            out += arb(q) * arb(n).log()
         return out
 
     def __str__(self):
@@ -620,16 +650,16 @@ class LogLinear(_ObjectBackend):
 
 def _total(values) -> LogLinearNumber:
     """The sum of log-linear numbers (or rationals), accumulated in place."""
-    r = Fraction(0)
+    r = _q(0)
     logs: dict = {}
     for v in values:
         if isinstance(v, LogLinearNumber):
             r += v.r
             for n, q in v.logs.items():
-                logs[n] = logs.get(n, 0) + q
+                logs[n] = logs[n] + q if n in logs else q
         else:
-            r += exact_rational(v)
-    return LogLinearNumber(r, logs) if logs else _rational(r)
+            r += _q(v)
+    return LogLinearNumber._made(r, logs) if logs else _rational(r)
 
 
 class _NegativeEntries(ValueError):

@@ -990,7 +990,7 @@ def _as_fmpq_tables(tables):
             v = LogLinearNumber.of(v)
             if not v.is_rational:
                 return None
-            conv[idx] = fmpq(v.r.numerator, v.r.denominator)
+            conv[idx] = v.r
         out.append(conv if arr.ndim else conv[()])
     return tuple(out)
 
@@ -1000,7 +1000,7 @@ def _from_fmpq(x):
     arr = np.asarray(x, dtype=object)
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
-        out[idx] = LogLinearNumber(Fraction(int(v.p), int(v.q)))
+        out[idx] = LogLinearNumber.of(v)
     return out
 
 

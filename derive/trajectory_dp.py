@@ -37,7 +37,7 @@ import numpy as np
 import sympy as sp
 from sympy import Derivative, Expr
 
-from .backends import ModPrime
+from .backends import LogLinear, LogLinearNumber, ModPrime
 from .notation import (
     Action, Expectation, InitialDistribution, Policy, Return, Reward, RewardProbability, Sample, State,
     PathProbability, TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
@@ -345,6 +345,7 @@ class _Plan:
                 term.products.append((ind, 0, self.H))
                 term.locals.append(_Factor(None, None, 0, frozenset({0}), kind="support0"))
         self.weights = weights  # [H+1] random tables over (s, a, outcome, s'), or None
+        self._summed: dict = {}  # id(table) -> (table, its S × S matrix Σ_{a,o} table as flint's fmpq_mat, or None)
         if weights is not None:
             w = _Factor(None, None, 0, None, kind="weight")
             for term in self.terms:
@@ -518,8 +519,51 @@ class _Plan:
         if vec is None or table is None:
             return None
         bk, S = self.bk, self.S
+        if type(bk) is LogLinear:
+            fast = self._rational_contract(vec, table)
+            if fast is not None:
+                return fast
         t = np.broadcast_to(np.asarray(table), (S, self.A, self.O, S))
         return bk.sum(bk.mul(np.asarray(vec)[:, None, None, None], t).reshape(-1, S), axis=0)
+
+    def _rational_contract(self, vec, table):
+        """Σ_{s,a,o} vec[s]·table[s,a,o,s'] for log-linear numbers as exact matrix products (flint's fmpq_mat clears
+        denominators once, not one gcd per term): the rational parts and each log's coefficients are rows of one
+        matrix. The same numbers as the plain sum; None (the plain sum) when both sides carry logs, whose product
+        the plain sum refuses."""
+        from flint import fmpq, fmpq_mat
+
+        S = self.S
+        found = self._summed.get(id(table))
+        if found is None or found[0] is not table:
+            t = np.broadcast_to(np.asarray(table, dtype=object), (S, self.A, self.O, S))
+            cells = np.empty((S, self.A * self.O, S), dtype=object)
+            cells.reshape(-1)[:] = [LogLinearNumber.of(x) for x in t.ravel()]
+            summed = [[self.bk.sum(cells[i, :, j])[()] for j in range(S)] for i in range(S)]
+            keys = sorted({n for row in summed for x in row for n in x.logs})
+            zero = fmpq(0)
+            matrix = fmpq_mat(S, S, [x.r for row in summed for x in row])
+            logs = {n: fmpq_mat(S, S, [x.logs.get(n, zero) for row in summed for x in row]) for n in keys}
+            found = self._summed[id(table)] = (table, matrix, logs)  # the table kept: its id stays unique
+        _, matrix, table_logs = found
+        v = [LogLinearNumber.of(x) for x in np.broadcast_to(np.asarray(vec, dtype=object), (S,))]
+        keys = sorted({n for x in v for n in x.logs})
+        if keys and table_logs:
+            return None
+        zero = fmpq(0)
+        rows = fmpq_mat(1 + len(keys), S, [x.r for x in v] + [x.logs.get(n, zero) for n in keys for x in v])
+        prod = rows * matrix
+        coeffs = {n: [prod[1 + k, j] for j in range(S)] for k, n in enumerate(keys)}
+        if table_logs:
+            r_row = fmpq_mat(1, S, [x.r for x in v])
+            coeffs = {}
+            for n, m in table_logs.items():
+                p = r_row * m
+                coeffs[n] = [p[0, j] for j in range(S)]
+        out = np.empty(S, dtype=object)
+        for j in range(S):
+            out[j] = LogLinearNumber._made(prod[0, j], {n: c[j] for n, c in coeffs.items()})
+        return out
 
     def _entry(self, f: _Factor, *, x, p):
         val, der = self.table(f, x, p)

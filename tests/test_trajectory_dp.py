@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derive import trajectory_dp
-from derive.backends import Exact, ModPrime, random_prime
+from derive.backends import Exact, LogLinear, LogLinearNumber, ModPrime, NotRepresentable, random_prime
 from derive.battery import BATTERIES, _with_random_rewards, stress_cases
 from derive.check import check_step
 from derive.loader import load_proofs, proof_files
@@ -48,7 +48,7 @@ COVERED = {
     "E[Σ_t ∇log π Σ_{u>t} r_u]": expectation(sum_t(unevaluated_mul(LOGPI, sp.Sum(r(u), (u, t + 1, H))))),
     "E[Σ_t ∇log π Σ_{u<t} r_u]": expectation(sum_t(unevaluated_mul(LOGPI, sp.Sum(r(u), (u, 0, t - 1))))),
     "E[Σ_t b(s_{t+1}) ∇log π]": expectation(sum_t(unevaluated_mul(baseline(t + 1), LOGPI))),
-    "Σ_τ P log π_0": sum_tau(unevaluated_mul(P(), sp.log(pi(0)))),
+    "Σ_{P>0} P log π_0": sum_tau(unevaluated_mul(P(), sp.log(pi(0))), support=True),
     "Σ_τ ∇P ∇P": sum_tau(unevaluated_mul(grad(P()), grad(P()))),
     "E[d_t(s_t) at t=1]": expectation(d(1, s(1))),
     "Σ_τ P (R − J)": sum_tau(unevaluated_mul(P(), R() - J())),
@@ -102,18 +102,26 @@ def _same_der(bk, dp, en) -> bool:
 def _compare(inst, expr, rng, *, must_cover: bool):
     direction = inst.policy.tangent([F(rng.randrange(1, 2**30)) for _ in range(inst.n_params)])
     base = [F(rng.randint(-9, 9), rng.randint(1, 4)) for _ in range(inst.mdp.n_states)]
-    for bk in (ModPrime(random_prime(rng)), Exact()):
+    # LogLinear: its DP contracts by exact matrix products (flint), enumeration by plain sums.
+    for bk in (ModPrime(random_prime(rng)), Exact(), LogLinear()):
         ev = Evaluator(inst, bk, direction, baseline=base)
+        refused = False
         try:
             dp = trajectory_dp.evaluate(ev, expr)
         except NotCovered as exc:
             assert not must_cover or "division by zero" in str(exc), str(exc)
             dp = None
+        except NotRepresentable:  # a product of two logs: enumeration must refuse it too
+            dp, refused = None, True
         try:
             en = _enumerated(Evaluator(inst, bk, direction, baseline=base), expr)
         except Undefined:
             assert dp is None, "the DP gave a value where enumeration divides by zero"
             continue
+        except NotRepresentable:
+            assert dp is None, "the DP gave a value enumeration cannot represent"
+            continue
+        assert not refused, "the DP refused a value enumeration represents"
         if dp is not None:
             assert _same(dp.val, en.val), (bk.name, dp.val, en.val)
             assert _same_der(bk, dp.der, en.der), (bk.name, dp.der, en.der)
@@ -524,3 +532,59 @@ def test_stacked_walk_gives_the_plain_walks_verdicts_on_a_late_failing_large_mdp
             statuses.append((name in free.FALSE, inst.mdp.horizon, fast.status))
     # The twins decide differently, as they should: the false lines fail, the true ones hold.
     assert all(st == ("differ" if bad else "agree") for bad, h, st in statuses), statuses
+
+
+LOG_LINES = {
+    "Σ_{P>0} P log P": sum_tau(unevaluated_mul(P(), sp.log(P())), support=True),
+    "Σ_{P>0} P log π_0": sum_tau(unevaluated_mul(P(), sp.log(pi(0))), support=True),
+    "E[R log μ(s_0)]": expectation(unevaluated_mul(R(), sp.log(mu()))),
+    "E[Σ_t r_t log π_t]": expectation(sum_t(unevaluated_mul(r(), sp.log(pi())))),
+}
+
+
+def _log_linear_values(inst, expr, *, matrices: bool):
+    ev = Evaluator(inst, LogLinear(), [F(k + 1) for k in range(inst.n_params)])
+    if matrices:
+        return trajectory_dp.evaluate(ev, expr)
+    orig = trajectory_dp._Plan._rational_contract
+    trajectory_dp._Plan._rational_contract = lambda self, vec, table: None
+    try:
+        return trajectory_dp.evaluate(ev, expr)
+    finally:
+        trajectory_dp._Plan._rational_contract = orig
+
+
+@pytest.mark.parametrize("line", sorted(LOG_LINES))
+def test_log_linear_contraction_by_matrices_equals_the_plain_sums(line):
+    # The exact log-linear DP contracts a step by flint matrix products; the plain sums give the same numbers,
+    # on long horizons where the rationals run to thousands of digits.
+    calls = {"vec logs": 0, "table logs": 0}
+    orig = trajectory_dp._Plan._rational_contract
+
+    def counted(self, vec, table):
+        out = orig(self, vec, table)
+        if out is not None:
+            calls["vec logs"] += any(LogLinearNumber.of(v).logs for v in np.ravel(np.asarray(vec, dtype=object)))
+            calls["table logs"] += any(LogLinearNumber.of(v).logs for v in np.ravel(np.asarray(table, dtype=object)))
+        return out
+
+    for inst in (_big(S=3, A=2, horizon=12, seed=3), _chain(S=3, A=3, horizon=8, seed=1)):
+        trajectory_dp._Plan._rational_contract = counted
+        try:
+            fast = _log_linear_values(inst, LOG_LINES[line], matrices=True)
+        finally:
+            trajectory_dp._Plan._rational_contract = orig
+        plain = _log_linear_values(inst, LOG_LINES[line], matrices=False)
+        assert _same(fast.val, plain.val) and _same(fast.der, plain.der), (line, inst.name)
+    assert calls["vec logs"] + calls["table logs"] > 0, "the matrix route was never taken on a log"
+
+
+def test_log_linear_contraction_by_matrices_tells_a_slip_and_refuses_a_product_of_logs():
+    inst = _big(S=3, A=2, horizon=12, seed=3)
+    full = _log_linear_values(inst, LOG_LINES["E[Σ_t r_t log π_t]"], matrices=True)
+    short = _log_linear_values(inst, expectation(sum_t(unevaluated_mul(r(), sp.log(pi())), upper=H - 1)), matrices=True)
+    assert not _same(full.val, short.val)
+    both = sum_tau(unevaluated_mul(P(), sp.log(pi(0)), sp.log(pi(1))))  # log times log: not log-linear
+    for matrices in (True, False):
+        with pytest.raises(NotRepresentable):
+            _log_linear_values(inst, both, matrices=matrices)
