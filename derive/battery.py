@@ -94,19 +94,21 @@ def scope_of(battery, *, check_seed: int | None = None) -> Scope:
     if not mdps:
         return Scope("MDPs", f"{name}: no instances; {seed_text}", data)
     parts = []
+    shapes = sorted({(x.n_states, x.n_actions, x.horizon) for x in mdps})
     for label, values in (("S", [x.n_states for x in mdps]), ("A", [x.n_actions for x in mdps]),
                           ("H", [x.horizon for x in mdps]), ("γ", [x.discount for x in mdps])):
         text, bounds = _range(label, values)
-        if label == "γ" or bounds[0] == bounds[1]:  # a box never: only a value every instance shares
+        # A box never: only a value every instance shares (and not again when one shape says it already).
+        if label == "γ" or (bounds[0] == bounds[1] and len(shapes) > 1):
             parts.append(text)
         data[{"γ": "gamma"}.get(label, label)] = bounds
     data["unit"] = "MDPs"
     # The ranges of S, A, H describe a box, yet only these shapes were checked: the text names them.
-    shapes = sorted({(x.n_states, x.n_actions, x.horizon) for x in mdps})
     data["shapes"] = [list(c) for c in shapes]
     data["largest_shapes"] = [list(c) for c in _largest_shapes(mdps)]
     listed = ", ".join(f"({a}, {b_}, {c})" for a, b_, c in shapes)
-    return Scope("MDPs", f"{name}: only the shapes (S, A, H) = {listed}; {', '.join(parts)}; {seed_text}", data)
+    kind = "the shapes" if len(shapes) > 1 else "the shape"
+    return Scope("MDPs", f"{name}: only {kind} (S, A, H) = {listed}; {', '.join(parts)}; {seed_text}", data)
 
 
 def _largest_shapes(mdps) -> list[tuple[int, int, int]]:

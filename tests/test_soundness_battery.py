@@ -41,7 +41,8 @@ def test_every_battery_states_its_name_ranges_and_seed(name):
     if scope.unit == "MDPs":
         # Never a box: the shapes (S, A, H) actually checked are listed, in text and JSON.
         shapes = sorted({(x.mdp.n_states, x.mdp.n_actions, x.mdp.horizon) for x in bat})
-        assert "only the shapes (S, A, H) = " + ", ".join(map(str, shapes)) + ";" in scope.text, scope.text
+        kind = "the shapes" if len(shapes) > 1 else "the shape"
+        assert f"only {kind} (S, A, H) = " + ", ".join(map(str, shapes)) + ";" in scope.text, scope.text
         assert "γ " in scope.text and "S ≤" not in scope.text and "H ≤" not in scope.text
         assert {"S", "A", "H", "gamma", "seed", "battery", "shapes"} <= set(scope.data)
         assert scope.data["shapes"] == [list(x) for x in shapes]
@@ -50,6 +51,16 @@ def test_every_battery_states_its_name_ranges_and_seed(name):
 def test_narrow_batteries_read_as_narrow():
     text = scope_of(BATTERIES["bandits"](seed=5, n_random=4)).text
     assert "S = 1" in text and "H = 0" in text and text.startswith("bandits:")
+
+
+def test_one_shape_is_named_once():
+    from derive.battery import Battery
+
+    one = [x for x in battery(seed=5) if x.mdp.n_states == 1][:1]
+    text = scope_of(Battery(one, name="given", seed=None)).text
+    S, A, H = one[0].mdp.n_states, one[0].mdp.n_actions, one[0].mdp.horizon
+    assert text.startswith(f"given: only the shape (S, A, H) = ({S}, {A}, {H}); γ = "), text
+    assert f"S = {S}" not in text, text
 
 
 def test_verdict_quotes_the_scope():
