@@ -1054,7 +1054,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
                            for c in violated if c.code in HINTS)
         if not detail and out.status == "undefined":
             detail = undefined_hint
-        if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols):
+        if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols) \
+                and (lhs.has(Sample) or rhs.has(Sample)):  # Σ_{i=10}^{m} ∇J alone is no sample mean
             detail = HINTS["estimator-as-equality"]
         differ = [x for x, o in failures if o.status == "differ"]
         if sym.proved and any(not x.environment_depends_on_theta for x in differ):

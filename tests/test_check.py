@@ -204,3 +204,17 @@ def test_the_instance_time_limit_rings_again_when_its_first_alarm_is_swallowed()
                 pass
             time.sleep(5)              # a second alarm must end this
     assert time.monotonic() - start < 2
+
+
+def test_the_estimator_hint_needs_a_sample():
+    # ∇J = ∇J + Σ_{i=10}^{m} ∇J depends on m but has no sample: no advice to write it as an estimate.
+    from derive.battery import BATTERIES
+    from derive.notation import J, grad, i, m, R, Sample
+
+    bat = BATTERIES["default"](seed=2, n_random=0)
+    no_sample = check_step(grad(J()), sp.Add(grad(J()), sp.Sum(grad(J()), (i, 10, m)), evaluate=False),
+                           battery=bat, seed=2, minimize=False)
+    assert not no_sample.ok and "only in expectation" not in no_sample.detail, no_sample.detail
+    mean = sp.Mul(sp.Pow(m, -1), sp.Sum(R(Sample(i)), (i, 1, m)), evaluate=False)
+    estimate = check_step(J(), mean, battery=bat, seed=2, minimize=False)
+    assert not estimate.ok and "only in expectation" in estimate.detail, estimate.detail
