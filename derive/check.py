@@ -1093,7 +1093,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         verdict = UNDECIDED
     if undecided:
         detail = (detail + "; " if detail else "") + (
-            f"not evaluated on {len(undecided)} instance(s): {undecided[0][1].reason}")
+            f"not evaluated on {len(undecided)} of the {len(battery) - len(excluded)} {unit} checked: {undecided[0][1].reason}"
+            + (f" ({len(excluded)} more excluded: too large to enumerate for this line)" if excluded else ""))
     skipped = [n for n in notes if "not checked" in n]  # sampled tuples are said in the verdict itself
     if skipped:
         counted = {n: skipped.count(n) for n in dict.fromkeys(skipped)}
