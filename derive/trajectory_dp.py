@@ -513,6 +513,8 @@ class _Plan:
     def _total(self, vec):
         if isinstance(vec, str):
             return self.bk.zero()
+        if isinstance(vec, _Block):
+            return vec.total()
         return None if vec is None else self.bk.sum(vec)
 
     def _contract(self, vec, table):
@@ -523,47 +525,31 @@ class _Plan:
             fast = self._rational_contract(vec, table)
             if fast is not None:
                 return fast
+        if isinstance(vec, _Block):
+            vec = vec.values()
         t = np.broadcast_to(np.asarray(table), (S, self.A, self.O, S))
         return bk.sum(bk.mul(np.asarray(vec)[:, None, None, None], t).reshape(-1, S), axis=0)
 
     def _rational_contract(self, vec, table):
-        """Σ_{s,a,o} vec[s]·table[s,a,o,s'] for log-linear numbers as exact matrix products (flint's fmpq_mat clears
-        denominators once, not one gcd per term): the rational parts and each log's coefficients are rows of one
-        matrix. The same numbers as the plain sum; None (the plain sum) when both sides carry logs, whose product
-        the plain sum refuses."""
-        from flint import fmpq, fmpq_mat
-
+        """Σ_{s,a,o} vec[s]·table[s,a,o,s'] for log-linear numbers as one integer matrix product over a common
+        denominator (a _Block: no gcd per term, none per step); None (the plain sum) when both vec and the table
+        carry logs, whose product the plain sum refuses. The same numbers as the plain sum."""
         S = self.S
         found = self._summed.get(id(table))
         if found is None or found[0] is not table:
             t = np.broadcast_to(np.asarray(table, dtype=object), (S, self.A, self.O, S))
             cells = np.empty((S, self.A * self.O, S), dtype=object)
             cells.reshape(-1)[:] = [LogLinearNumber.of(x) for x in t.ravel()]
-            summed = [[self.bk.sum(cells[i, :, j])[()] for j in range(S)] for i in range(S)]
-            keys = sorted({n for row in summed for x in row for n in x.logs})
-            zero = fmpq(0)
-            matrix = fmpq_mat(S, S, [x.r for row in summed for x in row])
-            logs = {n: fmpq_mat(S, S, [x.logs.get(n, zero) for row in summed for x in row]) for n in keys}
-            found = self._summed[id(table)] = (table, matrix, logs)  # the table kept: its id stays unique
-        _, matrix, table_logs = found
-        v = [LogLinearNumber.of(x) for x in np.broadcast_to(np.asarray(vec, dtype=object), (S,))]
-        keys = sorted({n for x in v for n in x.logs})
-        if keys and table_logs:
+            summed = np.empty((S, S), dtype=object)
+            for i_ in range(S):
+                for j in range(S):
+                    summed[i_, j] = self.bk.sum(cells[i_, :, j])[()]
+            found = self._summed[id(table)] = (table, _Block.of(summed))  # the table kept: its id stays unique
+        matrix = found[1]
+        block = vec if isinstance(vec, _Block) else _Block.of(np.broadcast_to(np.asarray(vec, dtype=object), (S,)))
+        if block.keys and matrix.keys:
             return None
-        zero = fmpq(0)
-        rows = fmpq_mat(1 + len(keys), S, [x.r for x in v] + [x.logs.get(n, zero) for n in keys for x in v])
-        prod = rows * matrix
-        coeffs = {n: [prod[1 + k, j] for j in range(S)] for k, n in enumerate(keys)}
-        if table_logs:
-            r_row = fmpq_mat(1, S, [x.r for x in v])
-            coeffs = {}
-            for n, m in table_logs.items():
-                p = r_row * m
-                coeffs[n] = [p[0, j] for j in range(S)]
-        out = np.empty(S, dtype=object)
-        for j in range(S):
-            out[j] = LogLinearNumber._made(prod[0, j], {n: c[j] for n, c in coeffs.items()})
-        return out
+        return block.times(matrix)
 
     def _entry(self, f: _Factor, *, x, p):
         val, der = self.table(f, x, p)
@@ -931,7 +917,91 @@ def _mul(bk, x, y):
 
 
 def _add(bk, x, y):
-    return None if x is None or y is None else bk.add(x, y)
+    if x is None or y is None:
+        return None
+    if isinstance(x, _Block) or isinstance(y, _Block):
+        return _Block.of(x).plus(_Block.of(y))
+    return bk.add(x, y)
+
+
+class _Block:
+    """Log-linear numbers (a vector, or an S × S matrix) as integer rows over one positive denominator: entry j is
+    (num[0][j] + Σ_k num[1+k][j] log keys[k]) / den. The exact log-linear DP adds and contracts these with flint's
+    integer matrices, with no gcd per entry; the canonical numbers come back only at the end (values, total)."""
+
+    __slots__ = ("keys", "num", "den", "shape")
+
+    def __init__(self, keys: tuple, num: list, den, shape: tuple):
+        self.keys, self.num, self.den, self.shape = keys, num, den, shape  # num: 1 + len(keys) fmpz_mat
+
+    @staticmethod
+    def of(x) -> "_Block":
+        """An array of log-linear numbers (or rationals) as a block (a block as itself)."""
+        from flint import fmpq, fmpz, fmpz_mat
+
+        if isinstance(x, _Block):
+            return x
+        arr = np.asarray(x, dtype=object)
+        shape = arr.shape if arr.ndim == 2 else (1, arr.size)
+        flat = [LogLinearNumber.of(v) for v in arr.ravel()]
+        keys = tuple(sorted({n for v in flat for n in v.logs}))
+        den = fmpz(1)
+        for v in flat:
+            for q in (v.r, *v.logs.values()):
+                den = den.lcm(q.q) if q.q != 1 else den
+        zero = fmpq(0)
+        rows = [[v.r for v in flat]] + [[v.logs.get(n, zero) for v in flat] for n in keys]
+        num = [fmpz_mat(shape[0], shape[1], [int(_times(q, den)) for q in row]) for row in rows]
+        return _Block(keys, num, den, shape)
+
+    def plus(self, other: "_Block") -> "_Block":
+        from flint import fmpz_mat
+
+        g = self.den.gcd(other.den)
+        a_, b_ = other.den // g, self.den // g   # self's rows times a_, other's times b_, over den·a_
+        keys = tuple(sorted(set(self.keys) | set(other.keys)))
+        zero = fmpz_mat(self.shape[0], self.shape[1])
+        mine, theirs = dict(zip(self.keys, self.num[1:])), dict(zip(other.keys, other.num[1:]))
+        num = [self.num[0] * a_ + other.num[0] * b_]
+        num += [mine.get(n, zero) * a_ + theirs.get(n, zero) * b_ for n in keys]
+        return _Block(keys, num, self.den * a_, self.shape)
+
+    def times(self, matrix: "_Block") -> "_Block":
+        """This row vector times an S × S block; one of the two has no logs (log times log is not log-linear)."""
+        if not self.keys:
+            num = [self.num[0] * m for m in matrix.num]
+            keys = matrix.keys
+        else:
+            num = [row * matrix.num[0] for row in self.num]
+            keys = self.keys
+        return _Block(keys, num, self.den * matrix.den, (1, matrix.shape[1]))
+
+    def values(self) -> np.ndarray:
+        """The entries as (canonical) log-linear numbers, a vector."""
+        from flint import fmpq
+
+        out = np.empty(self.shape[1], dtype=object)
+        for j in range(self.shape[1]):
+            logs = {n: fmpq(row[0, j], self.den) for n, row in zip(self.keys, self.num[1:])}
+            out[j] = LogLinearNumber._made(fmpq(self.num[0][0, j], self.den), logs)
+        return out
+
+    def total(self):
+        """The sum of the entries, as the backend's 0-d array."""
+        from flint import fmpq
+
+        def row_sum(m):
+            return fmpq(sum((m[0, j] for j in range(self.shape[1])), start=m[0, 0] * 0), self.den)
+
+        out = np.empty((), dtype=object)
+        out[()] = LogLinearNumber._made(row_sum(self.num[0]),
+                                        {n: row_sum(row) for n, row in zip(self.keys, self.num[1:])})
+        return out
+
+
+def _times(q, den):
+    """q · den for an fmpq q whose denominator divides den: an integer."""
+    return q.p * (den // q.q)
 
 
 # -- entry points ---------------------------------------------------------------------------
