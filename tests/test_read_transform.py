@@ -157,3 +157,19 @@ def test_a_mean_with_i_equals_the_mean_with_k_and_not_a_shifted_one():
     assert ln.verdict == HOLDS, ln
     (ln,) = _lines("$$\nJ(\\theta)^2 \\approx \\frac{1}{m}\\sum_{k=1}^{m} R(\\tau^{(1)}) R(\\tau^{(k)})\n$$\n")
     assert ln.verdict == FAILS, ln           # the k = 1 term is E[R²], not J²
+
+
+def test_a_sample_sum_around_a_sum_over_i_is_refused_not_captured():
+    # Σ_{k=1}^{3} Σ_{i=1}^{m} R(τ^(k)) R(τ^(i)) has two sample indices; renaming k to i read it as Σ_i R(τ^(i))²,
+    # on which the false claim = 3m Σ_τ P R² held wherever it was evaluated.
+    two = (r"\mathbb{E}\left[\sum_{k=1}^{3} \sum_{i=1}^{m} R(\tau^{(k)}) R(\tau^{(i)})\right] = "
+           r"3 m \sum_\tau P(\tau;\theta) R(\tau)^2")
+    (ln,) = _lines(f"$${two}$$\n")
+    assert ln.verdict == NOT_UNDERSTOOD and "two sample indices" in ln.detail, ln
+    # The twin with one sample index is read, and its true value holds on every MDP it can be enumerated on
+    # (sample lines are not taken past enumeration: undecided there, never a pass); its wrong value fails.
+    one = r"\mathbb{E}\left[\sum_{k=1}^{3} R(\tau^{(k)})\right] = 3 J(\theta)"
+    (ln,) = _lines(f"$${one}$$\n")
+    assert ln.verdict != NOT_UNDERSTOOD and ln.steps[0].verdict.startswith("undecided: held on the 10 smaller"), ln
+    (ln,) = _lines(f"$${one.replace('3 J', '2 J')}$$\n")
+    assert ln.verdict == FAILS, ln

@@ -397,9 +397,10 @@ class RowTransformer(Transformer):
         hi = self._bound(hi)
         if var != i and var in _TIME_NAMES.values() and (hi == m or _speaks_of_sample(body, var)):
             # Σ_{j=1}^{m} … τ^{(j)}: j (or k) counts samples here, not steps; read with derive's sample index i.
-            if isinstance(body, sp.Basic) and i in body.free_symbols:
-                raise ReadError(f"a sum over the samples with index {sp.sstr(var)} inside one with index i: "
-                                f"two sample indices")
+            # i free in the body, or bound by a Σ_i inside it: renaming the index to i would capture it.
+            if isinstance(body, sp.Basic) and body.has(i):
+                raise ReadError(f"a sum over the samples with index {sp.sstr(var)} around one with index i: "
+                                f"two sample indices, which derive does not read (it has one sample index)")
             self._note(f"Σ_{{{sp.sstr(var)}={lo}}}^{{{sp.sstr(hi)}}} runs over the samples: "
                        f"{sp.sstr(var)} is read as the sample index i")
             self._remap(body, lambda e: e.xreplace({var: i}))
