@@ -111,6 +111,8 @@ def _deg(e, idx):
         if d is None:
             return None
         k = int(ex)
+        if k < 0 and base.has(Sample):  # E[1/Σ_i R(τ^(i))] is no rational function of m, though 1/m is
+            return None
         return (k * d[0], k * d[1]) if k >= 0 else (-k * d[1], -k * d[0])
     if isinstance(e, Derivative):  # ∇_θ is linear and m, i do not depend on θ
         if not all(v == theta for v, _ in e.variable_count):

@@ -38,6 +38,9 @@ def test_shapes_not_rational_in_m_are_refused():
     assert degree_in_m(sp.Sum(r(i, TI), (i, 1, m))) is None  # an index used as a time
     assert degree_in_m(sp.Sum(BODY, (i, 1, m * m))) is None
     assert degree_in_m(R(TM)) == (0, 0)  # the m-th sample: its expectation does not depend on m
+    # E[1 / Σ_i R(τ^(i))] is no rational function of m; the deterministic 1/m and 1/(m − 1) are.
+    assert degree_in_m(sp.Pow(sp.Sum(R(TI), (i, 1, m)), -1, evaluate=False)) is None
+    assert degree_in_m(sp.Pow(m - 1, -1, evaluate=False)) == (0, 1)
 
 
 FALSE = {
