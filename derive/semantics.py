@@ -953,6 +953,9 @@ class Evaluator:
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
         if v.is_Integer:
             return int(v)
+        n = _integer_arithmetic(v)   # 100 − m at m = 1 stays the unevaluated 100 − 1·1 after the substitution
+        if n is not None:
+            return n
         if v.is_Rational or v.is_Float:  # e.g. H/(H+1) or H/2 at an odd H: the line means nothing here
             raise IllFormed(f"{what} {sp.sstr(e)} = {sp.sstr(v)} is not an integer on this instance")
         if not v.is_Integer:
@@ -1070,3 +1073,25 @@ def _text(e) -> str:
     from .text import to_text  # lazily: the printer imports the notation
 
     return to_text(e)
+
+
+def _integer_arithmetic(v, *, max_bits: int = 4096):
+    """The value of +, ·, and small powers of integers written unevaluated (2·250, 100 − 1·1), else None."""
+    if isinstance(v, sp.Integer):
+        return int(v)
+    if isinstance(v, (sp.Add, sp.Mul)):
+        parts = [_integer_arithmetic(a, max_bits=max_bits) for a in v.args]
+        if any(x is None for x in parts):
+            return None
+        out = 0 if isinstance(v, sp.Add) else 1
+        for x in parts:
+            out = out + x if isinstance(v, sp.Add) else out * x
+            if out.bit_length() > max_bits:
+                return None
+        return out
+    if isinstance(v, sp.Pow):
+        base, ex = (_integer_arithmetic(a, max_bits=max_bits) for a in v.args)
+        if base is None or ex is None or ex < 0 or abs(base).bit_length() * ex > max_bits:
+            return None
+        return base ** ex
+    return None

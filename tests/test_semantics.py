@@ -133,3 +133,17 @@ def test_reward_probability_is_one_for_deterministic_rewards_and_not_otherwise()
     n = len(ev.states)
     vals = ev.evaluate(reward_probability(0), slots={sp.Symbol("tau"): list(range(n))}, batch=n).val
     assert any(v not in (0, 1) for v in vals)
+
+
+def test_integer_arithmetic_left_unevaluated_by_a_substitution_is_an_integer():
+    # 100 − m at m = 1, substituted without evaluation, is 100 − 1·1: the integer 99, not "no integer value".
+    from derive.semantics import _integer_arithmetic
+
+    minus = sp.Add(100, sp.Mul(-1, 1, evaluate=False), evaluate=False)
+    assert _integer_arithmetic(minus) == 99
+    assert _integer_arithmetic(sp.Mul(2, 250, evaluate=False)) == 500
+    assert _integer_arithmetic(sp.Pow(3, 4, evaluate=False)) == 81
+    # Not integer arithmetic, or too large to build: no value (the caller says why).
+    assert _integer_arithmetic(sp.Add(sp.Symbol("n"), 1, evaluate=False)) is None
+    assert _integer_arithmetic(sp.Pow(2, -1, evaluate=False)) is None
+    assert _integer_arithmetic(sp.Pow(2, 10**9, evaluate=False)) is None
