@@ -802,7 +802,11 @@ def _located(lhs, rhs, inst: Instance, out: InstanceOutcome, counts, seed: int) 
 def _value_text(v) -> str:
     from .backends import number_text
 
-    return number_text(v) if isinstance(v, (int, Fraction)) else str(v)
+    if isinstance(v, (int, Fraction)):
+        return number_text(v)
+    if type(v).__name__ == "arb":  # not exactly representable (a product of logs): a rigorous enclosure
+        return f"{v} (a rigorous ball)"
+    return str(v)
 
 
 def _expr_text(e) -> str:
@@ -890,32 +894,45 @@ def _exact_sides(lhs, rhs, relation, instance: Instance, outcome: InstanceOutcom
         support = None  # exact expectations by DP over time
     for k in range(K):
         direction = instance.policy.tangent([Fraction(int(j == k)) for j in range(instance.n_params)])
-        try:
-            ev = Evaluator(instance, LogLinear(), direction, baseline=list(outcome.baseline) or None)
-            if relation == UNBIASED:
-                left, right = _expectation(ev, plan.lhs, plan, support)[0], _expectation(ev, plan.rhs, plan, support)[0]
-                picked = (left.ravel()[0], right.ravel()[0])
-            else:
-                keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
-                texts = {kk: wanted.get(_key_text(kk)) for kk in keys}
-                chosen = []
-                for kk in keys:
-                    idx = next((int(t) for t in support if trajectory_text(instance.mdp, int(t)) == texts[kk]), None)
-                    if idx is None:
-                        return (), ()
-                    chosen.append(idx)
-                slots = {kk: np.array([c], dtype=np.int64) for kk, c in zip(keys, chosen)}
-                left = _pointwise(ev, plan.lhs, plan, slots, 1)
-                right = _pointwise(ev, plan.rhs, plan, slots, 1)
-                picked = (np.asarray(left).ravel()[0], np.asarray(right).ravel()[0])
+        # Exact where the sides are log-linear; a product of logs is shown as a rigorous ball (the verdict's own route).
+        for bk in (LogLinear(), Ball(256)):
+            try:
+                picked = _sides_at(bk, instance, direction, outcome, plan, relation, support, wanted)
+            except Unsupported as exc:
+                return (f"not printed: {str(exc).removeprefix('undecided: ')}",), ()
+            except NotRepresentable:
+                continue
+            except (Undefined, IllFormed, ArithmeticError, Undecidable) as exc:
+                return (f"not exactly representable ({type(exc).__name__})",), ()
+            if picked is None:
+                return (), ()
             left_vals.append(_value_text(picked[0]))
             right_vals.append(_value_text(picked[1]))
-        except Unsupported as exc:
-            return (f"not printed: {str(exc).removeprefix('undecided: ')}",), ()
-        except (NotRepresentable, Undefined, IllFormed, ArithmeticError) as exc:
-            return (f"not exactly representable ({type(exc).__name__})",), ()
+            break
+        else:
+            return ("not exactly representable (NotRepresentable)",), ()
     return tuple(left_vals), tuple(right_vals)
 
+
+
+def _sides_at(bk, instance: Instance, direction, outcome: InstanceOutcome, plan, relation, support, wanted):
+    """Both sides' values in the backend at the failing binding (None: the binding's trajectory is not found)."""
+    ev = Evaluator(instance, bk, direction, baseline=list(outcome.baseline) or None)
+    if relation == UNBIASED:
+        left, right = _expectation(ev, plan.lhs, plan, support)[0], _expectation(ev, plan.rhs, plan, support)[0]
+        return left.ravel()[0], right.ravel()[0]
+    keys = _bindable(_free_keys(plan.lhs) | _free_keys(plan.rhs))
+    texts = {kk: wanted.get(_key_text(kk)) for kk in keys}
+    chosen = []
+    for kk in keys:
+        idx = next((int(t) for t in support if trajectory_text(instance.mdp, int(t)) == texts[kk]), None)
+        if idx is None:
+            return None
+        chosen.append(idx)
+    slots = {kk: np.array([c], dtype=np.int64) for kk, c in zip(keys, chosen)}
+    left = _pointwise(ev, plan.lhs, plan, slots, 1)
+    right = _pointwise(ev, plan.rhs, plan, slots, 1)
+    return np.asarray(left).ravel()[0], np.asarray(right).ravel()[0]
 
 def _witness_sides(plan, instance: Instance, outcome: InstanceOutcome, K: int, keys) -> tuple[tuple, tuple]:
     """Both sides' exact values on the trajectories found by self-reduction (a table of just those rows)."""

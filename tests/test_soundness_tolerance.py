@@ -75,3 +75,15 @@ def test_an_unevaluable_line_on_mdps_is_not_a_pass():
     assert report.verdict == "undecided"
     report = verdict(J(), _unevaluated_sum(J(), unevaluated_mul(0, sp.pi)), bat=battery(n_random=2))
     assert not report.ok
+
+
+def test_a_failed_product_of_logs_shows_both_sides_as_balls():
+    # E[(log μ)²] = (E[log μ])² is false (Var log μ > 0); its counterexample names both values, not a blank.
+    from derive.notation import mu
+
+    lhs = sum_tau(unevaluated_mul(P(), sp.log(mu()) ** 2), support=True)
+    rhs = sum_tau(unevaluated_mul(P(), sp.log(mu())), support=True) ** 2
+    report = verdict(lhs, rhs, bat=battery(seed=5))
+    assert report.verdict == "failed", report.verdict
+    ce = report.counterexample
+    assert ce.lhs and ce.rhs and all("rigorous ball" in v for v in ce.lhs + ce.rhs), (ce.lhs, ce.rhs)
