@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from flint import fmpq as _fmpq
 
 __all__ = [
     "Backend", "ModPrime", "Exact", "LogLinear", "LogLinearNumber", "Ball", "NotRepresentable", "Undecidable",
@@ -452,18 +453,22 @@ def _ball_excludes_zero(x: "LogLinearNumber") -> bool:
 
 def _q(value):
     """The exact rational a number stands for, as flint's fmpq (its arithmetic is several times faster than Fraction's)."""
-    from flint import fmpq
-
-    if type(value) is fmpq:
+    if type(value) is _fmpq:
         return value
     if isinstance(value, int):
-        return fmpq(value)
+        return _fmpq(value)
     q = exact_rational(value)
-    return fmpq(q.numerator, q.denominator)
+    return _fmpq(q.numerator, q.denominator)
 
 
-def _rational(r) -> "LogLinearNumber":
-    """LogLinearNumber(r) for an fmpq r, without the conversions of __init__ (a hot path of exact checks)."""
+def _rational(r):
+    """A rational result of log-linear arithmetic: the bare fmpq r. Arrays of log-linear numbers hold rationals
+    as fmpq (flint's arithmetic on them, no wrapper per entry) and the rest as LogLinearNumber."""
+    return r
+
+
+def _wrap(r) -> "LogLinearNumber":
+    """LogLinearNumber(r) for an fmpq r, without the conversions of __init__."""
     x = object.__new__(LogLinearNumber)
     x.r = r
     x.logs = {}
@@ -484,14 +489,17 @@ class LogLinearNumber:
 
     @staticmethod
     def of(x) -> "LogLinearNumber":
-        return x if isinstance(x, LogLinearNumber) else _rational(_q(x))
+        return x if isinstance(x, LogLinearNumber) else _wrap(_q(x))
 
     @staticmethod
     def _made(r, logs: dict) -> "LogLinearNumber":
         """From an fmpq and a dictionary of fmpq coefficients (zeros dropped), without converting."""
+        logs = {n: q for n, q in logs.items() if q != 0}
+        if not logs:
+            return r
         x = object.__new__(LogLinearNumber)
         x.r = r
-        x.logs = {n: q for n, q in logs.items() if q != 0}
+        x.logs = logs
         return x
 
     @property
@@ -571,7 +579,7 @@ class LogLinearNumber:
 
     def __eq__(self, other):
         try:
-            return (self - LogLinearNumber.of(other)).is_zero()
+            return LogLinearNumber.of(self - LogLinearNumber.of(other)).is_zero()
         except TypeError:
             return NotImplemented
 
@@ -604,11 +612,11 @@ class LogLinear(_ObjectBackend):
     name = "exact log-linear numbers"
 
     def const(self, q):
-        return LogLinearNumber(exact_rational(q))
+        return _q(q)
 
     def inv(self, x):
         x = np.asarray(x, dtype=object)
-        zero = np.array([v.is_zero() for v in x.ravel()], dtype=bool).reshape(x.shape)
+        zero = np.array([LogLinearNumber.of(v).is_zero() for v in x.ravel()], dtype=bool).reshape(x.shape)
         if zero.any():
             raise _ZeroEntries(np.flatnonzero(zero))
         out = np.empty(x.shape, dtype=object)
@@ -618,7 +626,7 @@ class LogLinear(_ObjectBackend):
 
     def log(self, x):
         x = np.asarray(x, dtype=object)
-        flat = list(x.ravel())
+        flat = [LogLinearNumber.of(v) for v in x.ravel()]
         zero = np.array([v.is_zero() for v in flat], dtype=bool)
         if zero.any():
             raise _ZeroEntries(np.flatnonzero(zero))

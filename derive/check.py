@@ -802,7 +802,7 @@ def _located(lhs, rhs, inst: Instance, out: InstanceOutcome, counts, seed: int) 
 def _value_text(v) -> str:
     from .backends import number_text
 
-    if isinstance(v, (int, Fraction)):
+    if isinstance(v, (int, Fraction)) or type(v).__name__ == "fmpq":
         return number_text(v)
     if type(v).__name__ == "arb":  # not exactly representable (a product of logs): a rigorous enclosure
         return f"{v} (a rigorous ball)"

@@ -1003,7 +1003,7 @@ def _from_fmpq(x):
     arr = np.asarray(x, dtype=object)
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
-        out[idx] = LogLinearNumber.of(v)
+        out[idx] = v   # a rational entry of a log-linear array is a bare fmpq
     return out
 
 
