@@ -329,6 +329,18 @@ def test_bare_expectation_beside_a_sample_sum_true_twins():
                                              r" R(\tau)\right]"))
 
 
+def test_an_unmarked_step_outside_a_sample_sum_is_refused_without_an_expectation_too():
+    # ∇log π(a_0|s_0) · (1/m) Σ_i R(τ^(i)) ≈ 0 held, a_0 read as a fresh τ's; beside τ^(1) alone the same
+    # a_0 is read as the sample's (and fails). Whose step it is beside a Σ_i's samples is a guess.
+    line = _one(SCORE0 + r" \frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)}) \approx 0")
+    assert line.verdict == NOT_UNDERSTOOD, (line.verdict, line.detail)
+    assert "outside that sum" in line.detail and "guess" in line.detail and "s_t^{(i)}" in line.detail
+    # true twin: the unmarked steps inside the Σ_i are its samples' (one reading)
+    line = _one(GRAD + r" \approx \frac{1}{m}\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) "
+                r"R(\tau^{(i)})")
+    assert line.verdict == HOLDS and r"a_{t}^{(i)}" in line.reading
+
+
 def test_subscripted_expectation_over_a_sample_says_how_to_write_it():
     line = _one(r"\mathbb{E}_{\tau^{(1)}}\left[" + SCORE0_SAMPLE + r" R(\tau^{(1)})\right] = 0")
     assert line.verdict == NOT_UNDERSTOOD

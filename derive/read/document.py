@@ -442,6 +442,9 @@ def _resolve_trajectory(rd: Reading, row=None):
     for s_ in sides:
         _top_trajectories(s_, top)
     marks = sorted((e for e in top if isinstance(e, Sample)), key=sp.default_sort_key)
+    summed: set = set()   # the samples of a Σ_i outside any E or Σ_τ: a step outside that Σ may be theirs
+    for s_ in sides:
+        _summed_samples(s_, summed)
     used = {"sample": False, "ambiguous": False, "free": False}
     from .transform import _canon
 
@@ -450,7 +453,7 @@ def _resolve_trajectory(rd: Reading, row=None):
     found: list = []
 
     def default():
-        if tau in top and marks or len(marks) > 1:
+        if tau in top and marks or len(marks) > 1 or summed:
             used["ambiguous"] = True
             return tau
         if marks:
@@ -508,6 +511,14 @@ def _resolve_trajectory(rd: Reading, row=None):
     sides_out = [fix(s_) for s_ in rd.sides]
     if bare:
         return NotUnderstood(row.line if row else 1, row.column if row else 1, _bare_expectation_message(*bare[0]))
+    if used["ambiguous"] and summed:
+        k = sp.sstr(sorted(summed, key=sp.default_sort_key)[0].args[0])
+        what = "".join(f"{x_}, " for x_ in ["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
+        message = (f"s, a or r written without a trajectory in a line that speaks of {what}the samples τ^({k}) of a "
+                   f"\\sum_{{{k}}}, outside that sum: whose step is it, a sample's or a fresh τ's? Either reading "
+                   f"would be a guess. Write s_t^{{({k})}}, a_t^{{({k})}} inside the \\sum_{{{k}}} for each sample's, "
+                   f"s_t^{{(1)}} for the first sample's, or keep the line to one trajectory")
+        return NotUnderstood(row.line if row else 1, row.column if row else 1, message)
     if used["ambiguous"]:
         what = " and ".join(["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
         message = (f"s, a or r written without a trajectory in a line that speaks of {what}: whose step is it? "
