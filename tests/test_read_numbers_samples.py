@@ -265,7 +265,7 @@ def test_bare_expectation_through_a_defined_name_is_refused():
                   r"\mathbb{E}\left[R(\tau^{(1)})\right]"):
         line = _second(G_FREE + f"$${claim}$$\n")
         assert line.verdict == NOT_UNDERSTOOD, (line.verdict, line.detail)
-        assert r"\hat{g} stands for" in line.detail and "line 1" in line.detail
+        assert r"\hat{g} stands for" in line.detail and "in the definition on line 1" in line.detail
         assert "a_{0}^{(1)}, s_{0}^{(1)}" in line.detail and "guess" in line.detail
 
 

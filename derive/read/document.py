@@ -582,13 +582,13 @@ def _written_out_problem(rd: Reading, first: int, defines, hats, as_written, row
         return _resolve_trajectory(Reading(None, [_written_out(rd.written[k], table) for k in at], []), row)
 
     name = ", ".join(free)
-    defs = "; ".join(f"{n} := {_show(as_written[n][0].xreplace({UNMARKED: tau}), base)} on line {hats[n][1]}"
+    defs = "; ".join(f"{n} stands for {_show(as_written[n][0].xreplace({UNMARKED: tau}), base)} (line {hats[n][1]})"
                      for n in free)
-    said = (f"{name} stands for a right side whose s, a or r have no trajectory ({defs}, read there as those of "
-            f"a trajectory τ); written out in this line")
+    lines = ", ".join(sorted({str(hats[n][1]) for n in free}))
+    said = f"{defs}, whose s, a or r name no trajectory there (read as τ's by default); written out in this line"
     out = read(loose)
     if isinstance(out, NotUnderstood):
-        return f"{said}: {out.message}"
+        return f"{said}: {out.message} (in the definition on line {lines}, or in this line with {name} written out)"
     ours = read(fixed)
     if isinstance(ours, NotUnderstood) or list(out.sides) != list(ours.sides):
         return (f"{said} they would be read otherwise (as the line's own steps would be): is {name} a fresh τ's or "
