@@ -101,6 +101,17 @@ def test_powers_inside_the_limit_true_twin():
     assert _one(r"2^{2^{2^{2^{2}}}} = 2^{65536}").verdict == HOLDS
 
 
+def test_a_sum_of_too_many_terms_is_refused_naming_its_terms():
+    # red team G: Σ_{i=1}^{10^100} 0 was refused as "a number of more than 10^15 digits" (it is 0): the bound
+    # counts every term, and the message now says so, naming the sum.
+    line = _one(GRAD + r" \approx \frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)}) + \sum_{i=1}^{10^{100}} 0")
+    assert line.verdict == NOT_UNDERSTOOD
+    assert line.detail.startswith(r"line 1, column 3: \sum_{i=1}^{10^{100}} has 10^{100} terms")
+    assert "10^15" not in line.detail and "term by term" in line.detail
+    # true twin: a sum within the limit is checked
+    assert _one(r"\sum_{i=1}^{100} 0 = 0").verdict == HOLDS
+
+
 def test_number_bits_composes():
     ten = sp.Integer(10)
     assert number_bits(sp.Pow(sp.Pow(ten, 100), 100, evaluate=False)) >= 100 * 100 * 3

@@ -174,6 +174,14 @@ def _show(expr, base: int) -> str:
     return to_latex(document_time(expr, base), as_written=True)
 
 
+def _factor_text(expr, base: int) -> str:
+    """expr printed as one factor of a product: a sum (or a negated term) in brackets, as it was written."""
+    text = _show(expr, base)
+    if isinstance(expr, sp.Add) or isinstance(expr, sp.Basic) and expr.could_extract_minus_sign():
+        return r"\left(%s\right)" % text
+    return text
+
+
 def _hat_parameter(e):
     """The index a defining side Â_t or R̂^{(i)} binds: (kind, variable, offset), or None for ĝ; and a problem."""
     if not isinstance(e, IndexedHat):
@@ -943,7 +951,7 @@ def _product_hint(narrow, wide, rest, alt, base: int) -> str:
     """Π_t f_t g read with g inside the product: the hint to bracket it, and how the other reading fared."""
     head = next((e for e in sp.preorder_traversal(narrow) if isinstance(e, Product)), narrow)
     prod = r"\prod_{%s}" % to_latex(head.limits[0][0]) if isinstance(head, Product) else r"\prod"
-    rest_text = " ".join(_show(r_, base) for r_ in rest)
+    rest_text = " ".join(_factor_text(r_, base) for r_ in rest)
     fared = {"holds": "that reading holds", "fails": "that reading fails too",
              "undecided": "that reading is undecided"}.get(alt, "that reading was not checked")
     return (f"hint: the product {prod} … extends over {rest_text} (Π takes the rest of its product, so "
@@ -953,7 +961,7 @@ def _product_hint(narrow, wide, rest, alt, base: int) -> str:
 
 def _log_hint(why, base: int) -> str:
     """\\log f \\prod_t … read both ways: the two bracketings that each state one reading."""
-    arg, rest = _show(why[1], base), " ".join(_show(r_, base) for r_ in why[2])
+    arg, rest = _show(why[1], base), " ".join(_factor_text(r_, base) for r_ in why[2])
     return (f"hint: \\log\\left({arg} {rest}\\right) states the log of the product, "
             f"\\left(\\log {arg}\\right) {rest} the log of {arg} alone")
 
@@ -1411,13 +1419,13 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             for narrow, wide, why in rd.readings:
                 if why[0] == "log":
                     arg, rest = why[1], why[2]
-                    rest_text = " ".join(_show(r_, base) for r_ in rest)
+                    rest_text = " ".join(_factor_text(r_, base) for r_ in rest)
                     usual_w = "" if log_over_big(why) else ", the usual reading"
                     notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
                                  f"above{usual_w}: {read_w}), or of the "
                                  f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
                 elif why[0] == "prod":
-                    rest_text = " ".join(_show(r_, base) for r_ in why[1])
+                    rest_text = " ".join(_factor_text(r_, base) for r_ in why[1])
                     notes.append(f"two readings of \\prod: with {rest_text} a factor at every step (Π takes the rest "
                                  f"of its product, as read above: {read_w}), or "
                                  f"{_show(wide, base)} ({rest_text} outside the product: {other})")

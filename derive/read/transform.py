@@ -247,7 +247,7 @@ class RowTransformer(Transformer):
             if isinstance(s_, (_Dots, _Trailing, _Factors)):
                 raise ReadError("\\dots outside a product or a sum")
             if isinstance(s_, sp.Basic):   # products and sums of huge numbers grow too
-                _refuse_big(number_bits(s_), "a side")
+                _refuse_big_side(s_)
         if not self._dotted:
             self.min_horizon = max(self.min_horizon, self._literal_need)
         return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous,
@@ -1249,6 +1249,36 @@ def _refuse_big(bits: int, what: str, digits: int | None = None) -> None:
         size = f"about {digits:,}" if digits < 10**15 else "more than 10^15"
         raise ReadError(f"{what} that would build a number of {size} digits, past the limit of {MAX_DIGITS:,} "
                         f"digits: refused before it is built (the check stays exact below the limit)")
+
+
+def _refuse_big_side(side) -> None:
+    """_refuse_big for a side; where a Σ or Π counted term by term makes the bound, the message names it."""
+    if number_bits(side) <= _MAX_BITS:
+        return
+    from ..latex import integer_latex
+
+    for e in sp.preorder_traversal(side):
+        if not isinstance(e, (Sum, Product)):
+            continue
+        count = 1
+        for _, lo, hi in e.limits:
+            lo_, hi_ = sp.sympify(lo), sp.sympify(hi)
+            if lo_.is_Integer and hi_.is_Integer:
+                count *= max(int(hi_) - int(lo_) + 1, 1)
+        if count > 1 and number_bits(e.function) * count > _MAX_BITS:
+            what, name = (r"\sum", "sum") if isinstance(e, Sum) else (r"\prod", "product")
+
+            def short(n: int) -> str:
+                text = integer_latex(n)
+                return text if not text.startswith("(") else f"about 10^{{{len(str(n)) - 1}}}"
+
+            var, lo, hi = e.limits[0]
+            upper = short(int(hi)) if sp.sympify(hi).is_Integer else sp.sstr(hi)
+            raise ReadError(f"{what}_{{{sp.sstr(var)}={sp.sstr(lo)}}}^{{{upper}}} has {short(count)} terms: derive "
+                            f"bounds the numbers a side builds term by term, and this bound is past the limit of "
+                            f"{MAX_DIGITS:,} digits; refused before it is built (write the {name}'s value, or fewer "
+                            f"terms)")
+    _refuse_big(number_bits(side), "a side")
 
 
 def _depends_on_theta(e) -> bool:
