@@ -312,6 +312,20 @@ def test_log_times_a_factor_holds_in_its_usual_reading_and_says_the_other_fails(
     assert "the usual reading: holds" in note and "the other reading: fails" in note
 
 
+def test_the_log_note_brackets_a_sum_it_prints_as_a_factor():
+    # red team G: "the product π(a_t|s_t) Σ_u γ^u r_u − b(s_{t+1})" read as log(π Σ) − b, not log(π (Σ − b)).
+    text = (r"$$\nabla_\theta J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}\left[\sum_{t=0}^{H} \nabla_\theta \log "
+            r"\pi_\theta(a_t \mid s_t) \left(\sum_{t'=t}^{H} \gamma^{t'} r_{t'} - b(s_{t+1})\right)\right]$$")
+    (line,) = _check(text).lines
+    (note,) = [n for n in line.notes if n.startswith("two readings of \\log")]
+    bracketed = r"\left(\sum_{u=t}^{H} \gamma^{u} r_{u} - b(s_{t + 1})\right)"
+    assert f"times {bracketed} (as read" in note and f"\\pi_{{\\theta}}(a_{{t}} \\mid s_{{t}}) {bracketed} (the other" in note
+    # a single factor stays as written (no brackets added)
+    (line,) = _check(LOG_LINE).lines
+    (note,) = [n for n in line.notes if n.startswith("two readings of \\log")]
+    assert "times R(\\tau) (as read" in note
+
+
 def test_log_line_whose_usual_reading_fails_is_not_a_pass():
     # Only log(P R) could make this hold: (log P)·R does not, so the line is no pass.
     text = r"$$\log P(\tau;\theta) R(\tau) = \log P(\tau;\theta) + \log R(\tau)$$"

@@ -101,6 +101,17 @@ def test_powers_inside_the_limit_true_twin():
     assert _one(r"2^{2^{2^{2^{2}}}} = 2^{65536}").verdict == HOLDS
 
 
+def test_a_sum_of_too_many_terms_is_refused_naming_its_terms():
+    # red team G: Σ_{i=1}^{10^100} 0 was refused as "a number of more than 10^15 digits" (it is 0): the bound
+    # counts every term, and the message now says so, naming the sum.
+    line = _one(GRAD + r" \approx \frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)}) + \sum_{i=1}^{10^{100}} 0")
+    assert line.verdict == NOT_UNDERSTOOD
+    assert line.detail.startswith(r"line 1, column 3: \sum_{i=1}^{10^{100}} has 10^{100} terms")
+    assert "10^15" not in line.detail and "term by term" in line.detail
+    # true twin: a sum within the limit is checked
+    assert _one(r"\sum_{i=1}^{100} 0 = 0").verdict == HOLDS
+
+
 def test_number_bits_composes():
     ten = sp.Integer(10)
     assert number_bits(sp.Pow(sp.Pow(ten, 100), 100, evaluate=False)) >= 100 * 100 * 3
@@ -246,6 +257,106 @@ def test_bare_expectation_with_the_unmarked_step_inside_a_sample_sum_reads_the_s
     # Nearest binder: inside Σ_i whose body speaks of τ^(i), a_0 is a_0^(i) (one reading, unchanged).
     line = _one(r"\mathbb{E}\left[\frac{1}{m} \sum_{i=1}^{m} " + SCORE0 + r" R(\tau^{(i)})\right] = 0")
     assert line.verdict == FAILS and r"a_{0}^{(i)}" in line.reading
+
+
+# The same refusal must not be bypassed (red-team H, finding 4): the test looks at the line with its
+# defined names written out, and a Σ_i's samples are samples too.
+G_FREE = r"$$\hat{g} := " + SCORE0 + "$$\n\n"
+
+
+def _second(text):
+    report = _check(text)
+    return [ln for ln in report.lines if ln.kind != "result"][1]
+
+
+def test_bare_expectation_through_a_defined_name_is_refused():
+    # ĝ's a_0 has no trajectory on its own line: written out, E[ĝ R(τ^(1))] is the refused line above.
+    for claim in (r"\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = 0",
+                  r"\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = \mathbb{E}\left[\hat{g}\right] "
+                  r"\mathbb{E}\left[R(\tau^{(1)})\right]"):
+        line = _second(G_FREE + f"$${claim}$$\n")
+        assert line.verdict == NOT_UNDERSTOOD, (line.verdict, line.detail)
+        assert r"\hat{g} stands for" in line.detail and "in the definition on line 1" in line.detail
+        assert "a_{0}^{(1)}, s_{0}^{(1)}" in line.detail and "guess" in line.detail
+
+
+def test_bare_expectation_through_a_defined_name_true_twins():
+    # Taken apart, ĝ is a fresh τ's score: E[ĝ] E[R(τ^(1))] = 0 · J.
+    assert _held_on_the_small_mdps_only(_second(
+        G_FREE + r"$$\mathbb{E}\left[\hat{g}\right] \mathbb{E}\left[R(\tau^{(1)})\right] = 0$$" "\n"))
+    assert _second(G_FREE + r"$$\mathbb{E}_{\tau \sim \pi_\theta}\left[\hat{g}\right] = 0$$" "\n").verdict == HOLDS
+    # Defined with the sample's steps, the name is read its way: E[ĝ R(τ^(1))] = E_τ[score_0 R(τ)].
+    line = _second(r"$$\hat{g} := " + SCORE0_SAMPLE + "$$\n\n"
+                   r"$$\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = \mathbb{E}_{\tau \sim \pi_\theta}\left[\left("
+                   + SCORE0 + r"\right) R(\tau)\right]$$" "\n")
+    assert _held_on_the_small_mdps_only(line), (line.verdict, line.detail)
+    # A definition that speaks of τ fixes its steps as τ's: beside an independent sample, E = ∇J · J.
+    g_tau = r"$$\hat{g} := \left(" + SCORE0 + r"\right) R(\tau)$$" "\n\n"
+    sum_score = r"\mathbb{E}_{\tau \sim \pi_\theta}\left[\left(" + SCORE0 + r"\right) R(\tau)\right]"
+    assert _held_on_the_small_mdps_only(_second(
+        g_tau + r"$$\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = " + sum_score + r" J(\theta)$$" "\n"))
+    assert _second(g_tau + r"$$\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = " + sum_score + "$$\n").verdict == FAILS
+
+
+def test_an_expectation_is_never_taken_for_a_gradient_built_before_it():
+    # The reader kept the ids of ∇_θ f it built; a freed one's id went to the E_τ[…] built next, read as
+    # that ∇ ("AttributeError: 'Expectation' object has no attribute 'expr'"). Both readings are checked now.
+    line = _second(r"$$\hat{g} := " + SCORE0 + r" R(\tau)$$" "\n\n"
+                   r"$$\mathbb{E}\left[\hat{g} R(\tau^{(1)})\right] = \mathbb{E}_{\tau \sim \pi_\theta}\left["
+                   + SCORE0 + r" R(\tau)\right] J(\theta)$$" "\n")
+    assert "Error" not in line.detail and line.verdict != NOT_UNDERSTOOD, line.detail
+    assert any("two readings of \\log" in n for n in line.notes)
+
+
+def test_a_defined_name_read_otherwise_once_written_out_is_refused():
+    # Written out inside Σ_i, ĝ's a_0 would be τ^(i)'s (the line fails); on its own line it is a fresh
+    # τ's (the line holds). Neither is silently chosen.
+    line = _second(G_FREE + r"$$\mathbb{E}\left[\frac{1}{m} \sum_{i=1}^{m} \hat{g} R(\tau^{(i)})\right] = 0$$" "\n")
+    assert line.verdict == NOT_UNDERSTOOD and r"\hat{g} stands for" in line.detail and "guess" in line.detail
+    line = _second(G_FREE + r"$$\hat{g} R(\tau^{(1)}) = R(\tau^{(1)}) \hat{g}$$" "\n")
+    assert line.verdict == NOT_UNDERSTOOD and r"\hat{g} stands for" in line.detail
+    # true twin: beside τ's own factors the name reads the same written out or not
+    assert _second(G_FREE + r"$$\mathbb{E}_{\tau \sim \pi_\theta}\left[\hat{g} R(\tau)\right] = "
+                   r"\mathbb{E}_{\tau \sim \pi_\theta}\left[" + SCORE0 + r" R(\tau)\right]$$" "\n").verdict == HOLDS
+
+
+@pytest.mark.parametrize("mean", [r"\sum_{i=1}^{2} R(\tau^{(i)})", r"\frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)})",
+                                  r"\sum_{j=1}^{2} R(\tau^{(j)})"])
+def test_bare_expectation_with_an_unmarked_step_beside_a_sample_sum_is_refused(mean):
+    line = _one(r"\mathbb{E}\left[" + SCORE0 + " " + mean + r"\right] = 0")
+    assert line.verdict == NOT_UNDERSTOOD, (line.verdict, line.detail)
+    assert line.detail.startswith("line 1, column 3: a_{0}, s_{0} written without a trajectory")
+    assert "outside the \\sum_{i}" in line.detail and "guess" in line.detail
+    assert "a_{0}^{(i)}, s_{0}^{(i)}" in line.detail and "a_{0}^{(1)}, s_{0}^{(1)}" in line.detail
+
+
+def test_bare_expectation_beside_a_sample_sum_true_twins():
+    # Taken apart: a fresh τ's score, independent of the samples, has expectation 0.
+    assert _held_on_the_small_mdps_only(_one(r"\mathbb{E}\left[" + SCORE0 + r"\right] \mathbb{E}\left[" + MEAN2 +
+                                             r"\right] = 0"))
+    # The first sample's score beside the mean of two: E[score(τ¹)(R(τ¹) + R(τ²))]/2 = ∇J/2.
+    assert _held_on_the_small_mdps_only(_one(r"\mathbb{E}\left[" + SCORE0_SAMPLE + " " + MEAN2 + r"\right] = "
+                                             r"\frac{1}{2} \mathbb{E}_{\tau \sim \pi_\theta}\left[" + SCORE0 +
+                                             r" R(\tau)\right]"))
+
+
+def test_an_unmarked_step_outside_a_sample_sum_is_refused_without_an_expectation_too():
+    # ∇log π(a_0|s_0) · (1/m) Σ_i R(τ^(i)) ≈ 0 held, a_0 read as a fresh τ's; beside τ^(1) alone the same
+    # a_0 is read as the sample's (and fails). Whose step it is beside a Σ_i's samples is a guess.
+    line = _one(SCORE0 + r" \frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)}) \approx 0")
+    assert line.verdict == NOT_UNDERSTOOD, (line.verdict, line.detail)
+    assert "outside that sum" in line.detail and "guess" in line.detail and "s_t^{(i)}" in line.detail
+    # true twin: the unmarked steps inside the Σ_i are its samples' (one reading)
+    line = _one(GRAD + r" \approx \frac{1}{m}\sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_\theta \log \pi_\theta(a_t \mid s_t) "
+                r"R(\tau^{(i)})")
+    assert line.verdict == HOLDS and r"a_{t}^{(i)}" in line.reading
+
+
+def test_subscripted_expectation_over_a_sample_says_how_to_write_it():
+    line = _one(r"\mathbb{E}_{\tau^{(1)}}\left[" + SCORE0_SAMPLE + r" R(\tau^{(1)})\right] = 0")
+    assert line.verdict == NOT_UNDERSTOOD
+    assert r"\mathbb{E}_{\tau^{(1)}}[…]" in line.detail and "only as the trajectory τ" in line.detail
+    assert r"write \mathbb{E}[…] without a subscript" in line.detail
 
 
 def test_subscripted_expectation_without_samples_unchanged():

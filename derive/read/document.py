@@ -174,6 +174,14 @@ def _show(expr, base: int) -> str:
     return to_latex(document_time(expr, base), as_written=True)
 
 
+def _factor_text(expr, base: int) -> str:
+    """expr printed as one factor of a product: a sum (or a negated term) in brackets, as it was written."""
+    text = _show(expr, base)
+    if isinstance(expr, sp.Add) or isinstance(expr, sp.Basic) and expr.could_extract_minus_sign():
+        return r"\left(%s\right)" % text
+    return text
+
+
 def _hat_parameter(e):
     """The index a defining side Â_t or R̂^{(i)} binds: (kind, variable, offset), or None for ĝ; and a problem."""
     if not isinstance(e, IndexedHat):
@@ -337,10 +345,10 @@ def _binds_tau(e) -> bool:
 
 
 def _sample_sum(e):
-    """The index of a Σ_i (a sum over samples), else None."""
+    """The index of a Σ over samples (its body speaks of τ^(index), whatever the index is called), else None."""
     if isinstance(e, Sum) and len(e.limits) >= 1:
         for var, _, _ in e.limits:
-            if var == i:
+            if any(var in smp.args[0].free_symbols for smp in e.function.atoms(Sample)):
                 return var
     return None
 
@@ -359,9 +367,20 @@ def _top_trajectories(e, found: set, bound: frozenset = frozenset()) -> None:
     if _binds_tau(e):
         return
     if _sample_sum(e) is not None:
-        bound = bound | {i}
+        bound = bound | {_sample_sum(e)}
     for a_ in e.args:
         _top_trajectories(a_, found, bound)
+
+
+def _summed_samples(e, found: set) -> None:
+    """The samples τ^(i) a Σ_i in e sums over outside any E or Σ_τ (the Σ's own sample family, as τ^(i))."""
+    if not isinstance(e, sp.Basic) or e.is_Atom or _binds_tau(e):
+        return
+    var = _sample_sum(e)
+    if var is not None:
+        found.add(Sample(var))
+    for a_ in e.args:
+        _summed_samples(a_, found)
 
 
 def _unmarked_steps(e) -> list:
@@ -375,7 +394,7 @@ def _unmarked_steps(e) -> list:
             if e not in out:
                 out.append(e)
             return
-        if _binds_tau(e) or _sample_sum(e) is not None and e.function.has(Sample(i)):
+        if _binds_tau(e) or _sample_sum(e) is not None:
             return
         for a_ in e.args:
             walk(a_)
@@ -384,9 +403,22 @@ def _unmarked_steps(e) -> list:
     return out
 
 
-def _bare_expectation_message(steps, samples) -> str:
+def _bare_expectation_message(steps, samples, summed=()) -> str:
     """Why E[…] around a sample and an unmarked step is refused, and how to write each reading."""
     written = ", ".join(to_latex(st_.func(tau, st_.args[1])) for st_ in steps)
+    if not samples:
+        # The samples are those of a Σ_i inside the E, and the unmarked steps stand outside that Σ.
+        smp = summed[0]
+        k = sp.sstr(smp.args[0])
+        marked = ", ".join(to_latex(st_.func(smp, st_.args[1])) for st_ in steps)
+        first = ", ".join(to_latex(st_.func(Sample(1), st_.args[1])) for st_ in steps)
+        return (f"{written} written without a trajectory inside \\mathbb{{E}}[…] (no subscript), outside the "
+                f"\\sum_{{{k}}} over the samples τ^({k}) beside them: are they the steps of a sample or of a fresh "
+                f"τ ∼ π_θ, independent of the samples? Either reading would be a guess. For each sample's steps move "
+                f"the factor inside the \\sum_{{{k}}} and write {marked} (the superscript ^{{({k})}}), or {first} for "
+                f"the first sample's; for a fresh τ's, take the expectation apart: \\mathbb{{E}}[…] of the factors "
+                f"that speak of τ times \\mathbb{{E}}[…] of the sum over the samples (independent), or "
+                f"\\sum_\\tau P(\\tau;\\theta) … around the τ factors")
     smp = samples[0]
     k = sp.sstr(smp.args[0])
     marked = ", ".join(to_latex(st_.func(smp, st_.args[1])) for st_ in steps)
@@ -408,15 +440,20 @@ def _resolve_trajectory(rd: Reading, row=None):
     reading would be a guess; so is an unmarked step inside E[…] without a subscript whose
     argument speaks of a sample τ^{(k)} (the expectation's own τ, or the sample's step?).
     """
+    rd.written = list(rd.sides)
     sides = [s_ for s_ in rd.sides if isinstance(s_, sp.Basic)] + [
         x for s_ in rd.sides if isinstance(s_, SetLiteral) for x in s_.items if isinstance(x, sp.Basic)]
     if not any(s_.has(UNMARKED) for s_ in sides) and not rd.readings:
+        rd.resolved = list(rd.sides)
         return rd
     top: set = set()
     for s_ in sides:
         _top_trajectories(s_, top)
     marks = sorted((e for e in top if isinstance(e, Sample)), key=sp.default_sort_key)
-    used = {"sample": False, "ambiguous": False}
+    summed: set = set()   # the samples of a Σ_i outside any E or Σ_τ: a step outside that Σ may be theirs
+    for s_ in sides:
+        _summed_samples(s_, summed)
+    used = {"sample": False, "ambiguous": False, "free": False}
     from .transform import _canon
 
     # Keyed by SymPy's own form: a product rebuilt on the way (an index shift) is still found.
@@ -424,12 +461,13 @@ def _resolve_trajectory(rd: Reading, row=None):
     found: list = []
 
     def default():
-        if tau in top and marks or len(marks) > 1:
+        if tau in top and marks or len(marks) > 1 or summed:
             used["ambiguous"] = True
             return tau
         if marks:
             used["sample"] = True
             return marks[0]
+        used["free"] = used["free"] or tau not in top   # no trajectory in the line: τ by default only
         return tau
 
     def walk(e, ctx):
@@ -457,16 +495,17 @@ def _resolve_trajectory(rd: Reading, row=None):
         if isinstance(e, SampleExpectation) and not bare:
             # E[…] without a subscript around a sample τ^(k) and an unmarked step: the step may be the
             # expectation's own τ (independent of the sample) or the sample's. Either would be a guess.
-            steps, inside = _unmarked_steps(e.inner.body), set()
+            steps, inside, summed = _unmarked_steps(e.inner.body), set(), set()
             _top_trajectories(e.inner.body, inside)
+            _summed_samples(e.inner.body, summed)   # a Σ_i's samples beside the steps are samples too
             named = sorted((x for x in inside if isinstance(x, Sample)), key=sp.default_sort_key)
-            if steps and named:
-                bare.append((steps, named))
+            if steps and (named or summed):
+                bare.append((steps, named, sorted(summed, key=sp.default_sort_key)))
         inner = ctx
         if _binds_tau(e):
             inner = tau
-        elif _sample_sum(e) is not None and e.function.has(Sample(i)):
-            inner = Sample(i)
+        elif _sample_sum(e) is not None:
+            inner = Sample(_sample_sum(e))
         from ..notation import _rebuild
 
         return _rebuild(type(e), *[walk(a_, inner) for a_ in e.args])
@@ -480,12 +519,22 @@ def _resolve_trajectory(rd: Reading, row=None):
     sides_out = [fix(s_) for s_ in rd.sides]
     if bare:
         return NotUnderstood(row.line if row else 1, row.column if row else 1, _bare_expectation_message(*bare[0]))
+    if used["ambiguous"] and summed:
+        k = sp.sstr(sorted(summed, key=sp.default_sort_key)[0].args[0])
+        what = "".join(f"{x_}, " for x_ in ["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
+        message = (f"s, a or r written without a trajectory in a line that speaks of {what}the samples τ^({k}) of a "
+                   f"\\sum_{{{k}}}, outside that sum: whose step is it, a sample's or a fresh τ's? Either reading "
+                   f"would be a guess. Write s_t^{{({k})}}, a_t^{{({k})}} inside the \\sum_{{{k}}} for each sample's, "
+                   f"s_t^{{(1)}} for the first sample's, or keep the line to one trajectory")
+        return NotUnderstood(row.line if row else 1, row.column if row else 1, message)
     if used["ambiguous"]:
         what = " and ".join(["τ"] * (tau in top) + ["τ^(%s)" % sp.sstr(mk.args[0]) for mk in marks])
         message = (f"s, a or r written without a trajectory in a line that speaks of {what}: whose step is it? "
                    f"write s_t^{{(i)}} or keep the line to one trajectory")
         return NotUnderstood(row.line if row else 1, row.column if row else 1, message)
     rd.sides = sides_out
+    rd.resolved = list(sides_out)
+    rd.free_steps = used["free"]
     rd.patterns = [(fix(a_), fix(b_)) for a_, b_ in rd.patterns]
     rd.readings = [(a_, b_, why) for a_, b_, why, _ in found]   # each reading resolved where it is written
     for key, (_, why) in narrow.items():
@@ -501,6 +550,60 @@ def _resolve_trajectory(rd: Reading, row=None):
     if used["sample"]:
         rd.notes.append("s, a without ^{(i)} read as those of τ^{(i)}: the line speaks of the i-th sample")
     return rd
+
+
+def _hat_names(e) -> list:
+    """The defined names (ĝ, Â_t) e uses."""
+    if not isinstance(e, sp.Basic):
+        return []
+    return [h.hat if isinstance(h, IndexedHat) else h for h in sp.preorder_traversal(e)
+            if isinstance(h, (HatName, IndexedHat))]
+
+
+def _written_out(e, table):
+    """e with every defined name replaced by the meaning table gives it."""
+    if not isinstance(e, sp.Basic):
+        return e
+    e, _ = _indexed_hats(e, table)
+    return e.xreplace({h: table[h.name][0] for h in sp.preorder_traversal(e) if isinstance(h, HatName) and h.name in table})
+
+
+def _written_out_problem(rd: Reading, first: int, defines, hats, as_written, row, base: int) -> str:
+    """Why a line that uses a name is read otherwise once the name is written out ('' when it is not).
+
+    A definition ĝ := ∇log π(a_0|s_0) speaks of no trajectory: its a_0 is τ's by default only. Where
+    the line using ĝ speaks of a sample, the steps written out would be the sample's, or ambiguous
+    (E[ĝ R(τ^(1))] is E[∇log π(a_0|s_0) R(τ^(1))]): the name must not decide silently what the
+    written-out line leaves open. So the line is read twice from its sides as written: with each
+    such name's right side as written, and as its own line read it; the two must agree.
+    """
+    at = [first + j for j in range(len(rd.sides) - first) if j not in defines]
+    at = [k for k in at if k < len(rd.written)]
+    used = {h.name for k in at for h in _hat_names(rd.written[k])}
+    free = sorted(n for n in used if n in as_written and as_written[n][2])
+    if not free:
+        return ""
+    fixed = {n: (as_written[n][1], hats[n][1], hats[n][2]) for n in used if n in as_written}
+    loose = dict(fixed, **{n: (as_written[n][0], hats[n][1], hats[n][2]) for n in free})
+
+    def read(table):
+        return _resolve_trajectory(Reading(None, [_written_out(rd.written[k], table) for k in at], []), row)
+
+    name = ", ".join(free)
+    defs = "; ".join(f"{n} stands for {_show(as_written[n][0].xreplace({UNMARKED: tau}), base)} (line {hats[n][1]})"
+                     for n in free)
+    lines = ", ".join(sorted({str(hats[n][1]) for n in free}))
+    said = f"{defs}, whose s, a or r name no trajectory there (read as τ's by default); written out in this line"
+    out = read(loose)
+    if isinstance(out, NotUnderstood):
+        return f"{said}: {out.message} (in the definition on line {lines}, or in this line with {name} written out)"
+    ours = read(fixed)
+    if isinstance(ours, NotUnderstood) or list(out.sides) != list(ours.sides):
+        return (f"{said} they would be read otherwise (as the line's own steps would be): is {name} a fresh τ's or "
+                f"this line's? Either reading would be a guess. Write the trajectory in the definition "
+                f"(s_t^{{(i)}}, a_t^{{(i)}} for a sample's, or inside \\mathbb{{E}}_{{\\tau \\sim \\pi_\\theta}}[…] "
+                f"for a fresh τ's), or write the right side out in this line")
+    return ""
 
 
 def _time_base(trees) -> int:
@@ -848,7 +951,7 @@ def _product_hint(narrow, wide, rest, alt, base: int) -> str:
     """Π_t f_t g read with g inside the product: the hint to bracket it, and how the other reading fared."""
     head = next((e for e in sp.preorder_traversal(narrow) if isinstance(e, Product)), narrow)
     prod = r"\prod_{%s}" % to_latex(head.limits[0][0]) if isinstance(head, Product) else r"\prod"
-    rest_text = " ".join(_show(r_, base) for r_ in rest)
+    rest_text = " ".join(_factor_text(r_, base) for r_ in rest)
     fared = {"holds": "that reading holds", "fails": "that reading fails too",
              "undecided": "that reading is undecided"}.get(alt, "that reading was not checked")
     return (f"hint: the product {prod} … extends over {rest_text} (Π takes the rest of its product, so "
@@ -858,7 +961,7 @@ def _product_hint(narrow, wide, rest, alt, base: int) -> str:
 
 def _log_hint(why, base: int) -> str:
     """\\log f \\prod_t … read both ways: the two bracketings that each state one reading."""
-    arg, rest = _show(why[1], base), " ".join(_show(r_, base) for r_ in why[2])
+    arg, rest = _show(why[1], base), " ".join(_factor_text(r_, base) for r_ in why[2])
     return (f"hint: \\log\\left({arg} {rest}\\right) states the log of the product, "
             f"\\left(\\log {arg}\\right) {rest} the log of {arg} alone")
 
@@ -999,6 +1102,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
         return replace(rep, index=index, rule=rule, why=why, detail=detail), note
 
     hats: dict = {}      # a name defined in the document (ĝ) -> (its meaning, the line defining it)
+    as_written: dict = {}   # the same name -> (its right side as written, as first read, its steps τ's by default)
     previous = None      # the display row just above: what a row starting with '=' continues
     aside = None         # an expression displayed in a sentence since that row (row, its reading)
     lone, continued = [], set()   # displayed expressions on their own; those a row starting with '=' continues
@@ -1051,6 +1155,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             refuse(f"the relation {other[0]} is one derive cannot check (it checks =, and ≈ for estimators)")
             continue
         sides, relations, lead = list(rd.sides), list(rd.relations), rd.lead
+        first = 0   # rd.sides[first] is sides[0]: where the sides as written are found
         # An update rule: only the \leftarrow itself is the algorithm step; an = after it is a claim.
         if "<-" in relations or lead == "<-":
             arrows = [j for j, r_ in enumerate(relations) if r_ == "<-"]
@@ -1067,6 +1172,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             notes.append(f"the update {_show(sides[j], base)} \\leftarrow {_show(sides[j + 1], base)} is an "
                          f"algorithm step; what follows it in the line is a claim, checked")
             sides, relations = sides[j + 1:], relations[j + 1:]
+            first += j + 1
         # A set literal: τ = {s_0, a_0, …} describes a trajectory (a definition); a set anywhere else is no value.
         problem = next((p_ for s_ in sides if isinstance(s_, SetLiteral) for p_ in [_sequence_problem(s_, base)] if p_), "")
         if problem:
@@ -1078,6 +1184,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
         while len(sides) > 1 and isinstance(sides[0], SetLiteral) and _is_trajectory(sides[1]):
             notes.append("τ is a sequence of states, actions and rewards")
             sides, relations = sides[1:], relations[1:]
+            first += 1
         if any(isinstance(s_, SetLiteral) for s_ in sides):
             what = "a tuple (…)" if any(isinstance(s_, SetLiteral) and s_.tuple_form for s_ in sides) else "a set {…}"
             refuse(f"{what} is compared with something that is not a trajectory (derive reads (…) and \\{{…\\}} "
@@ -1115,6 +1222,9 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 if problem:
                     break
                 hats[head.name] = (sides[j + 1], row.line, param)
+                at = first + j + 1
+                as_written[head.name] = (rd.written[at] if at < len(rd.written) else sides[j + 1],
+                                         rd.resolved[at] if at < len(rd.resolved) else sides[j + 1], rd.free_steps)
                 defines.append(j)
                 notes.append(f"{_show(e, base)} defined as {_show(sides[j + 1], base)}")
                 continue
@@ -1141,6 +1251,8 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                 sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
                 notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
                              f"{hats[names[0].name][1]}")
+        if not problem:
+            problem = _written_out_problem(rd, first, defines, hats, as_written, row, base)
         if not problem:
             from .transform import expectation_problem
 
@@ -1307,13 +1419,13 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             for narrow, wide, why in rd.readings:
                 if why[0] == "log":
                     arg, rest = why[1], why[2]
-                    rest_text = " ".join(_show(r_, base) for r_ in rest)
+                    rest_text = " ".join(_factor_text(r_, base) for r_ in rest)
                     usual_w = "" if log_over_big(why) else ", the usual reading"
                     notes.append(f"two readings of \\log: of {_show(arg, base)} alone, times {rest_text} (as read "
                                  f"above{usual_w}: {read_w}), or of the "
                                  f"product {_show(arg, base)} {rest_text} (the other reading: {other})")
                 elif why[0] == "prod":
-                    rest_text = " ".join(_show(r_, base) for r_ in why[1])
+                    rest_text = " ".join(_factor_text(r_, base) for r_ in why[1])
                     notes.append(f"two readings of \\prod: with {rest_text} a factor at every step (Π takes the rest "
                                  f"of its product, as read above: {read_w}), or "
                                  f"{_show(wide, base)} ({rest_text} outside the product: {other})")

@@ -113,6 +113,29 @@ class Reading:
     min_horizon: int = 0                            # the smallest H the line as written needs
     readings: list = field(default_factory=list)    # (as read, other reading, why) of a product with two readings
     pattern_kinds: list = field(default_factory=list)   # "sum" or "product": what each entry of patterns is written in
+    written: list = field(default_factory=list)     # the sides before s_t, a_t, r_t without ^{(i)} were given a trajectory
+    resolved: list = field(default_factory=list)    # the sides just after (before any later reading of the document)
+    free_steps: bool = False    # an s_t, a_t or r_t without ^{(i)} in a line that speaks of no trajectory: τ's by default
+
+
+def _subscript_message(sub) -> str:
+    """Why E_{sub}[…] is refused: what derive reads a subscript as, and how to write the expectation meant."""
+    from ..latex import to_latex
+
+    def shown(x):
+        return to_latex(x) if isinstance(x, sp.Basic) else "…"
+
+    samples = any(isinstance(x, sp.Basic) and x.has(Sample) for x in (sub.a, sub.b))
+    # Printed back only when it is a sample's: other symbols print in derive's own names (a as b).
+    written = shown(sub.a) + ("" if sub.b is None else (r" \sim " if sub.kind == "sim" else r" \in ") + shown(sub.b))
+    written = written if samples else "…"
+    hint = (r"for the expectation over the samples write \mathbb{E}[…] without a subscript: it averages τ and "
+            r"every sample τ^{(i)} (i.i.d. ∼ P(τ;θ), independent of τ)" if samples else
+            r"for one action's expectation write \sum_a \pi_\theta(a|s) …; for every sample's, \mathbb{E}[…] "
+            r"without a subscript")
+    return (f"\\mathbb{{E}}_{{{written}}}[…]: derive reads an expectation's subscript only as the trajectory τ "
+            f"(\\mathbb{{E}}_{{\\tau}}, \\mathbb{{E}}_{{\\tau \\sim \\pi_\\theta}}, "
+            f"\\mathbb{{E}}_{{\\tau \\sim P(\\tau;\\theta)}}); {hint}")
 
 
 class _Dots:
@@ -199,6 +222,9 @@ class RowTransformer(Transformer):
         self._narrow: set = set()    # ids of ∇_θ f built from an unbracketed factor f
         self._grouped: set = set()   # ids of expressions written in brackets
         self._open_log: dict = {}    # ids of \log f (f unbracketed) -> the log reaching over further factors
+        # Every object whose id is kept above, kept alive for the row: a freed object's id is reused by
+        # the next one built (an E_τ[…] once took the id of a ∇_θ f and was read as one: AttributeError).
+        self._alive: list = []
         self._traj_forms: set = set()   # (letter, without θ) of every trajectory probability written in the row
         self._counts: set = set()       # the names written for the number of samples (m, N)
 
@@ -221,7 +247,7 @@ class RowTransformer(Transformer):
             if isinstance(s_, (_Dots, _Trailing, _Factors)):
                 raise ReadError("\\dots outside a product or a sum")
             if isinstance(s_, sp.Basic):   # products and sums of huge numbers grow too
-                _refuse_big(number_bits(s_), "a side")
+                _refuse_big_side(s_)
         if not self._dotted:
             self.min_horizon = max(self.min_horizon, self._literal_need)
         return Reading(lead, sides, rels, self.notes, self.patterns, self.min_horizon, self.ambiguous,
@@ -827,6 +853,7 @@ class RowTransformer(Transformer):
     def nabla(self, tok, *rest):
         sub, body = self._nabla_sub(rest)
         out = self._gradient(sub, body)
+        self._alive.append(out)
         if sub.a == theta and id(body) not in self._grouped:
             self._narrow.add(id(out))
         if id(body) in self._open_log and id(body) not in self._grouped:   # ∇ \log f g: the log's scope question is this factor's too
@@ -838,6 +865,7 @@ class RowTransformer(Transformer):
         if tok.value == "log":
             self._note("'log' without a backslash read as \\log")
         out = sp.log(body, evaluate=False)
+        self._alive.append(out)
         if id(body) not in self._grouped and not isinstance(body, (_Dots, _Trailing, _Factors, SetLiteral)):
             self._open_log[id(out)] = (body, lambda extra: sp.log(sp.Mul(body, *extra, evaluate=False), evaluate=False))
         return out
@@ -852,6 +880,7 @@ class RowTransformer(Transformer):
         return Derivative(body, v)
 
     def group(self, e):
+        self._alive.append(e)
         self._grouped.add(id(e))
         self._open_log.pop(id(e), None)   # [\log f] g: the bracket closes the log's scope
         return e
@@ -890,7 +919,7 @@ class RowTransformer(Transformer):
             ok = sub.kind == "sim" and sub.a == tau and (sub.b in (PI_THETA,) or
                                                           sub.b == TrajectoryProbability(tau, theta))
             if not ok and not (sub.kind == "expr" and sub.a == tau):
-                raise ReadError("E_{…}: an expectation over τ ∼ π_θ")
+                raise ReadError(_subscript_message(sub))
             return Expectation(body, tau)
         # No subscript: the expectation over all the randomness of its argument, τ and the samples τ^(k).
         return SampleExpectation(Expectation(body, tau))
@@ -1221,6 +1250,36 @@ def _refuse_big(bits: int, what: str, digits: int | None = None) -> None:
         size = f"about {digits:,}" if digits < 10**15 else "more than 10^15"
         raise ReadError(f"{what} that would build a number of {size} digits, past the limit of {MAX_DIGITS:,} "
                         f"digits: refused before it is built (the check stays exact below the limit)")
+
+
+def _refuse_big_side(side) -> None:
+    """_refuse_big for a side; where a Σ or Π counted term by term makes the bound, the message names it."""
+    if number_bits(side) <= _MAX_BITS:
+        return
+    from ..latex import integer_latex
+
+    for e in sp.preorder_traversal(side):
+        if not isinstance(e, (Sum, Product)):
+            continue
+        count = 1
+        for _, lo, hi in e.limits:
+            lo_, hi_ = sp.sympify(lo), sp.sympify(hi)
+            if lo_.is_Integer and hi_.is_Integer:
+                count *= max(int(hi_) - int(lo_) + 1, 1)
+        if count > 1 and number_bits(e.function) * count > _MAX_BITS:
+            what, name = (r"\sum", "sum") if isinstance(e, Sum) else (r"\prod", "product")
+
+            def short(n: int) -> str:
+                text = integer_latex(n)
+                return text if not text.startswith("(") else f"about 10^{{{len(str(n)) - 1}}}"
+
+            var, lo, hi = e.limits[0]
+            upper = short(int(hi)) if sp.sympify(hi).is_Integer else sp.sstr(hi)
+            raise ReadError(f"{what}_{{{sp.sstr(var)}={sp.sstr(lo)}}}^{{{upper}}} has {short(count)} terms: derive "
+                            f"bounds the numbers a side builds term by term, and this bound is past the limit of "
+                            f"{MAX_DIGITS:,} digits; refused before it is built (write the {name}'s value, or fewer "
+                            f"terms)")
+    _refuse_big(number_bits(side), "a side")
 
 
 def _depends_on_theta(e) -> bool:
