@@ -636,6 +636,9 @@ def check_instance(lhs: Expr, rhs: Expr, relation: str, instance: Instance, rng:
     """
     if isinstance(instance, PointInstance):
         return _check_point(lhs, rhs, relation, instance)
+    if relation == UNBIASED and tau in _free_keys(lhs):
+        # R(τ) ≈ (1/m) Σ_i R(τ^(i)): averaging the estimand's τ too would check E_τ[R(τ)] = E[mean], another claim.
+        return InstanceOutcome("unsupported", ESTIMAND_WITH_TAU)
     counts = sample_counts(rng) if counts is None else counts
     direction = instance.policy.tangent([Fraction(rng.randrange(1, 2**30)) for _ in range(instance.n_params)])
     baseline = tuple(_baseline(instance, rng))
@@ -771,6 +774,9 @@ def _by_product_weights(instance: Instance, plans, rng: random.Random, direction
     return InstanceOutcome("agree", baseline=baseline, direction=tuple(direction),
                            weighted=f"{degree}/p with p ≥ 2^30" if degree else "")
 
+
+ESTIMAND_WITH_TAU = ("the estimated side depends on a trajectory τ: an estimator estimates a number (J(θ), ∇J(θ)), "
+                     "and derive does not check E[estimator] = a value that varies with τ")
 
 WEIGHTED_DIFFER = ("the two sides differ on some trajectory: the sum over every trajectory of lhs − rhs under "
                    "random product weights is not 0 (no single trajectory singled out)")

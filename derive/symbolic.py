@@ -183,6 +183,11 @@ def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> Symbol
         if isinstance(lhs, sp.Basic) and (lhs.has(Sample) or _samples(lhs)):
             return SymbolicResult("not proved", "the estimated quantity depends on the samples; an estimator is "
                                                 "unbiased for a quantity that does not")
+        from .check import _free_keys
+
+        if tau in _free_keys(lhs):
+            return SymbolicResult("not proved", "the estimated quantity depends on a trajectory τ; an estimator is "
+                                                "unbiased for a number, not for a value that varies with τ")
         expected = expectation_of_sample_mean(rhs)
         if expected is None:
             return SymbolicResult("not proved", "the estimator is not of the form (1/m) Σ_i g(τ^(i)), "

@@ -218,3 +218,15 @@ def test_the_estimator_hint_needs_a_sample():
     mean = sp.Mul(sp.Pow(m, -1), sp.Sum(R(Sample(i)), (i, 1, m)), evaluate=False)
     estimate = check_step(J(), mean, battery=bat, seed=2, minimize=False)
     assert not estimate.ok and "only in expectation" in estimate.detail, estimate.detail
+
+
+def test_an_estimand_that_varies_with_tau_is_not_averaged_over_tau():
+    # R(τ) "estimated by" the sample mean of R: E[mean] = J, not R(τ); averaging τ too checked E_τ R(τ) = J and passed.
+    from derive.battery import BATTERIES
+
+    bat = BATTERIES["default"](seed=3, n_random=1)
+    mean = sample_mean(R(Sample(i)))
+    wrong = check_step(R(), mean, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+    assert not wrong.ok and "varies with τ" in wrong.detail + wrong.symbolic, wrong
+    right = check_step(J(), mean, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+    assert right.ok, right

@@ -173,3 +173,12 @@ def test_a_sample_sum_around_a_sum_over_i_is_refused_not_captured():
     assert ln.verdict != NOT_UNDERSTOOD and ln.steps[0].verdict.startswith("undecided: held on the 10 smaller"), ln
     (ln,) = _lines(f"$${one.replace('3 J', '2 J')}$$\n")
     assert ln.verdict == FAILS, ln
+
+
+def test_a_trajectory_estimated_by_a_sample_mean_is_never_a_pass():
+    mean = r"\frac{1}{m}\sum_{i=1}^{m} R(\tau^{(i)})"
+    for wrong in (rf"R(\tau) \approx {mean}", rf"{mean} \approx R(\tau)"):
+        (ln,) = _lines(f"$${wrong}$$\n")
+        assert ln.verdict != HOLDS, ln
+    (ln,) = _lines(rf"$$J(\theta) \approx {mean}$$" "\n")
+    assert ln.verdict == HOLDS, ln
