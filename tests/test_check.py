@@ -204,3 +204,60 @@ def test_the_instance_time_limit_rings_again_when_its_first_alarm_is_swallowed()
                 pass
             time.sleep(5)              # a second alarm must end this
     assert time.monotonic() - start < 2
+
+
+# -- a counterexample's exact expectations: by DP over time, the same numbers as over the listed support --
+
+def _estimators():
+    t1, t2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))
+    biased = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i)), 2))
+    coupled = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i)))) + unevaluated_mul(R(t1), R(t2))
+    return biased, coupled
+
+
+def test_counterexample_expectations_by_dp_equal_the_listed_ones():
+    """Every gradient component of E[estimator] and of ∇J, by DP over time and over the listed support: equal exactly."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from derive.backends import LogLinear
+    from derive.check import _expectation, _expectation_by_dp, _plans
+    from derive.semantics import Evaluator
+
+    small = [x for x in BATTERY if x.mdp.n_trajectories <= 3000][:4]
+    assert len(small) >= 3
+    compared = differ = 0
+    for inst in small:
+        support = np.flatnonzero(inst.support())
+        for est in _estimators():
+            for plan in _plans(inst, grad(J()), est, (1, 2)):
+                for k in range(inst.n_params):
+                    direction = inst.policy.tangent([Fraction(int(j == k)) for j in range(inst.n_params)])
+                    sides = []
+                    for e in (plan.lhs, plan.rhs):
+                        fast = _expectation_by_dp(Evaluator(inst, LogLinear(), direction), e, plan)[0].ravel()[0]
+                        listed = _expectation(Evaluator(inst, LogLinear(), direction), e, plan, support)[0].ravel()[0]
+                        assert fast == listed, (inst.name, plan.tags, k, str(fast), str(listed))
+                        sides.append(fast)
+                        compared += 1
+                    differ += not sides[0] == sides[1]
+    assert compared >= 40 and differ >= 10  # real numbers compared, and most estimators here are biased
+
+
+def test_a_failed_estimator_reports_the_same_counterexample_by_either_route(monkeypatch):
+    """The verdict and the printed exact values do not move when the counterexample's expectations go by DP."""
+    import derive.check as check
+    from derive.mdp import TooManyTrajectories
+
+    for est in _estimators():
+        new = check_step(grad(J()), est, relation=UNBIASED, battery=BATTERY, seed=11, minimize=False)
+        with monkeypatch.context() as mp:
+            def refuse(*args, **kwargs):
+                raise TooManyTrajectories("the old route: expectations over the listed support")
+            mp.setattr(check, "_expectation_by_dp", refuse)
+            old = check_step(grad(J()), est, relation=UNBIASED, battery=BATTERY, seed=11, minimize=False)
+        assert new.verdict == old.verdict == "failed"
+        assert new.counterexample.lhs and new.counterexample.lhs != new.counterexample.rhs
+        assert (new.counterexample.lhs, new.counterexample.rhs) == (old.counterexample.lhs, old.counterexample.rhs)
+        assert new.counterexample.instance == old.counterexample.instance
