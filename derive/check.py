@@ -429,28 +429,14 @@ def _expectation_by_dp(ev: Evaluator, expr: Expr, plan: _Plan):
     A term the split does not cover, or a sum the DP does not cover, needs the trajectories listed and
     raises TooManyTrajectories (the instance is then left out, and the verdict says so).
     """
-    from .free_identity import NotCovered, split_by_trajectory, traj_of
-    from .notation import TrajectoryProbability
-
     bk = ev.backend
     memo = ev._traj_cache.setdefault("expectations by DP", {})  # τ-free values: safe to keep per evaluator
     total = bk.zero()
     for term in _terms(expr):
         if _zero_factor(term):
             continue
-        keys = _bindable(_free_keys(term))
-        try:
-            pieces = split_by_trajectory(term, keys)
-        except NotCovered as exc:
-            raise TooManyTrajectories(f"too many trajectories to list, and {exc}") from None
-        for consts, parts in pieces:
+        for factors in _factors_by_sample(term):
             value = bk.one()
-            factors = list(consts)
-            for k, fs in parts.items():
-                # One symbol for every sample: E f(τ^(1)) and E f(τ^(2)) are one sum, computed once.
-                body = sp.Mul(TrajectoryProbability(_SAMPLED, theta),
-                              *[_subst(f, {traj_of(k): _SAMPLED}) for f in fs], evaluate=False)
-                factors.append(TrajectorySum(body, _SAMPLED, True))
             for f in factors:
                 key = (f, tuple(sorted(plan.ints.items(), key=str)))
                 if key not in memo:
@@ -461,6 +447,41 @@ def _expectation_by_dp(ev: Evaluator, expr: Expr, plan: _Plan):
                 value = bk.mul(value, v)
             total = bk.add(total, value)
     return _array(bk, total), {}
+
+
+_BY_SAMPLE: dict = {}
+
+
+def _factors_by_sample(term) -> tuple:
+    """The term as a sum of products of factors, each constant or E f over one sample (symbolic: cached by term).
+
+    Raises TooManyTrajectories where the split by sample does not cover the term.
+    """
+    from .free_identity import NotCovered, split_by_trajectory, traj_of
+
+    found = _BY_SAMPLE.get(term)
+    if found is None:
+        if len(_BY_SAMPLE) > 4096:
+            _BY_SAMPLE.clear()
+        try:
+            pieces = split_by_trajectory(term, _bindable(_free_keys(term)))
+        except NotCovered as exc:
+            found = TooManyTrajectories(f"too many trajectories to list, and {exc}")
+        else:
+            out = []
+            for consts, parts in pieces:
+                factors = list(consts)
+                for k, fs in parts.items():
+                    # One symbol for every sample: E f(τ^(1)) and E f(τ^(2)) are one sum, computed once.
+                    body = sp.Mul(TrajectoryProbability(_SAMPLED, theta),
+                                  *[_subst(f, {traj_of(k): _SAMPLED}) for f in fs], evaluate=False)
+                    factors.append(TrajectorySum(body, _SAMPLED, True))
+                out.append(tuple(factors))
+            found = tuple(out)
+        _BY_SAMPLE[term] = found
+    if isinstance(found, TooManyTrajectories):
+        raise TooManyTrajectories(str(found))
+    return found
 
 
 def _zero_factor(term) -> bool:

@@ -261,3 +261,36 @@ def test_a_failed_estimator_reports_the_same_counterexample_by_either_route(monk
         assert new.counterexample.lhs and new.counterexample.lhs != new.counterexample.rhs
         assert (new.counterexample.lhs, new.counterexample.rhs) == (old.counterexample.lhs, old.counterexample.rhs)
         assert new.counterexample.instance == old.counterexample.instance
+
+
+class _NeverKept(dict):
+    """A cache that keeps nothing: every look-up splits the term afresh (the route before the cache)."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_the_split_of_an_estimator_by_sample_is_cached_without_moving_a_verdict(monkeypatch):
+    """check._factors_by_sample keeps each term's split by sample; a fresh split on every use gives the same reports."""
+    import derive.check as check
+    from derive.notation import m
+
+    t1, t2, t3 = (Sample(sp.Integer(k)) for k in (1, 2, 3))
+    reinforce = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i))))
+    lines = [reinforce,                                                  # true
+             reinforce + (m - 1) * unevaluated_mul(R(t1) - R(t2), R(t3)),  # true: E[R1 − R2] = 0
+             reinforce + (m - 1) * unevaluated_mul(R(t1), R(t2))]         # biased from m = 2 on
+    bat = default_battery(n_random=2, seed=5)
+    for line in lines:
+        check._BY_SAMPLE.clear()
+        kept = check_step(grad(J()), line, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+        assert check._BY_SAMPLE  # the route under test was taken
+        with monkeypatch.context() as mp:
+            mp.setattr(check, "_BY_SAMPLE", _NeverKept())
+            fresh = check_step(grad(J()), line, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+        assert (kept.verdict, kept.instances, kept.detail) == (fresh.verdict, fresh.instances, fresh.detail)
+        assert (kept.counterexample is None) == (fresh.counterexample is None)
+        if kept.counterexample:
+            assert (kept.counterexample.lhs, kept.counterexample.rhs) == (fresh.counterexample.lhs, fresh.counterexample.rhs)
+    assert [check_step(grad(J()), x, relation=UNBIASED, battery=bat, seed=3, minimize=False).verdict == "failed"
+            for x in lines] == [False, False, True]
