@@ -441,9 +441,15 @@ def bandit_battery(*, seed: int | None = None, n_random: int = 12) -> Battery:
 
 
 def _prime_between(rng: random.Random, lo: int, hi: int) -> int:
-    """A random prime in [lo, hi): the first prime at or after a random start (trial division suffices here)."""
+    """A random prime in [lo, hi): the first prime at or after a random start (n ≥ 4, as before).
+
+    flint's test proves primality (the same primes trial division finds, about 30 times faster: a battery
+    and every instance's baseline draw primes, tens of thousands in a run of the suite).
+    """
+    from flint import fmpz
+
     n = rng.randrange(lo, hi)
-    while n < 4 or any(n % d == 0 for d in range(2, int(n ** 0.5) + 1)):
+    while n < 4 or not fmpz(n).is_prime():
         n += 1
     return n
 

@@ -355,6 +355,7 @@ class _Plan:
         self._grid()
         self._cache: dict = {}
         self._timed: dict = {}
+        self._steps: dict = {}  # id(term) -> (term, its _Steps), kept for every run of the plan
 
     # -- the step batch -------------------------------------------------------------------
     def _grid(self):
@@ -503,7 +504,13 @@ class _Plan:
         start = {}
         for mask, c in self._choices([self._const(f) for f in term.consts], 0):
             start[(0, mask)] = bk.mul(ones, c) if c is not None else None
-        steps = _Steps(self, index, by_var, fixed, offsets, lower, upper, constraints, prods)
+        # A weighted plan runs once for every set of weights (a witness search, thousands of times): what does not
+        # depend on the weights (placements, choice products, the mod-p transitions) is built on its first run.
+        steps = self._steps.get(id(term))
+        if steps is None or steps[0] is not term:
+            steps = self._steps[id(term)] = (term, _Steps(self, index, by_var, fixed, offsets, lower, upper,
+                                                          constraints, prods))
+        steps = steps[1]
         walk = _walk_mod_p if type(bk) is ModPrime and S < 2**14 else _walk
         final = walk(self, steps, start)
         v = final((full, need))
@@ -696,6 +703,9 @@ class _Steps:
                               hi + offsets[w] if isinstance(hi, int) else None)
         self._allowed: dict = {}
         self._choice: dict = {}
+        # The stacked mod-p walk's per-step structures, kept across runs (their keys hold no weights).
+        self.layouts: dict = {}
+        self.ops: dict = {}
 
     def placeable(self, p: int) -> int:
         bits = 0
@@ -737,6 +747,8 @@ class _Steps:
         key = (tuple((id(v), id(d), delta) for v, d, delta in factors), dm)
         found = self._choice.get(key)
         if found is None:
+            if len(self._choice) > 4096:  # the plain walk's keys hold each run's weight tables: bounded
+                self._choice.clear()
             found = self._choice[key] = (factors, self.plan._choices(factors, dm))  # factors kept: ids stay unique
         return found[1]
 
@@ -787,8 +799,7 @@ def _walk_mod_p(plan, steps: _Steps, start: dict):
             V[k] = np.broadcast_to(np.asarray(vec, dtype=np.int64), (S,))
     order = tuple(order)
     weighted = plan.weights is not None
-    layouts: dict = {}
-    ops: dict = {}
+    layouts, ops = steps.layouts, steps.ops
     for p in range(plan.H + 1):
         common = steps.common(p, skip_weight=True)
         place = steps.placeable(p)
@@ -801,10 +812,11 @@ def _walk_mod_p(plan, steps: _Steps, start: dict):
                tuple(tuple((id(v), id(d), delta) for v, d, delta in at[w]) for w in first_seen))
         op = ops.get(sig)
         if op is None:
-            if len(ops) > 64:
+            if len(ops) > 8 * (plan.H + 1) + 64:  # a few per step (timed tables differ by step), kept across runs
                 ops.clear()
-            op = ops[sig] = _transitions(steps, pairs, common, at, nb, (S, A, O, S), p_mod, weighted)
-        k1, k2, t_of, tables, mats, table_unknown, next_order = op
+            # (common, at) kept with the op: the ids in its key stay those of live tables.
+            op = ops[sig] = _transitions(steps, pairs, common, at, nb, (S, A, O, S), p_mod, weighted) + ((common, at),)
+        k1, k2, t_of, tables, mats, table_unknown, next_order, _ = op
         if weighted:  # every product carries the step's weight w_p(s, a, o, s′) (its derivative is 0)
             w = np.asarray(plan.weights[p], dtype=np.int64)
             mats = (np.multiply(tables, w) % p_mod).sum(axis=(2, 3)) % p_mod

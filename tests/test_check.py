@@ -230,3 +230,93 @@ def test_an_estimand_that_varies_with_tau_is_not_averaged_over_tau():
     assert not wrong.ok and "varies with τ" in wrong.detail + wrong.symbolic, wrong
     right = check_step(J(), mean, relation=UNBIASED, battery=bat, seed=3, minimize=False)
     assert right.ok, right
+
+
+# -- a counterexample's exact expectations: by DP over time, the same numbers as over the listed support --
+
+def _estimators():
+    t1, t2 = Sample(sp.Integer(1)), Sample(sp.Integer(2))
+    biased = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i)), 2))
+    coupled = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i)))) + unevaluated_mul(R(t1), R(t2))
+    return biased, coupled
+
+
+def test_counterexample_expectations_by_dp_equal_the_listed_ones():
+    """Every gradient component of E[estimator] and of ∇J, by DP over time and over the listed support: equal exactly."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from derive.backends import LogLinear
+    from derive.check import _expectation, _expectation_by_dp, _plans
+    from derive.semantics import Evaluator
+
+    small = [x for x in BATTERY if x.mdp.n_trajectories <= 3000][:4]
+    assert len(small) >= 3
+    compared = differ = 0
+    for inst in small:
+        support = np.flatnonzero(inst.support())
+        for est in _estimators():
+            for plan in _plans(inst, grad(J()), est, (1, 2)):
+                for k in range(inst.n_params):
+                    direction = inst.policy.tangent([Fraction(int(j == k)) for j in range(inst.n_params)])
+                    sides = []
+                    for e in (plan.lhs, plan.rhs):
+                        fast = _expectation_by_dp(Evaluator(inst, LogLinear(), direction), e, plan)[0].ravel()[0]
+                        listed = _expectation(Evaluator(inst, LogLinear(), direction), e, plan, support)[0].ravel()[0]
+                        assert fast == listed, (inst.name, plan.tags, k, str(fast), str(listed))
+                        sides.append(fast)
+                        compared += 1
+                    differ += not sides[0] == sides[1]
+    assert compared >= 40 and differ >= 10  # real numbers compared, and most estimators here are biased
+
+
+def test_a_failed_estimator_reports_the_same_counterexample_by_either_route(monkeypatch):
+    """The verdict and the printed exact values do not move when the counterexample's expectations go by DP."""
+    import derive.check as check
+    from derive.mdp import TooManyTrajectories
+
+    for est in _estimators():
+        new = check_step(grad(J()), est, relation=UNBIASED, battery=BATTERY, seed=11, minimize=False)
+        with monkeypatch.context() as mp:
+            def refuse(*args, **kwargs):
+                raise TooManyTrajectories("the old route: expectations over the listed support")
+            mp.setattr(check, "_expectation_by_dp", refuse)
+            old = check_step(grad(J()), est, relation=UNBIASED, battery=BATTERY, seed=11, minimize=False)
+        assert new.verdict == old.verdict == "failed"
+        assert new.counterexample.lhs and new.counterexample.lhs != new.counterexample.rhs
+        assert (new.counterexample.lhs, new.counterexample.rhs) == (old.counterexample.lhs, old.counterexample.rhs)
+        assert new.counterexample.instance == old.counterexample.instance
+
+
+class _NeverKept(dict):
+    """A cache that keeps nothing: every look-up splits the term afresh (the route before the cache)."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_the_split_of_an_estimator_by_sample_is_cached_without_moving_a_verdict(monkeypatch):
+    """check._factors_by_sample keeps each term's split by sample; a fresh split on every use gives the same reports."""
+    import derive.check as check
+    from derive.notation import m
+
+    t1, t2, t3 = (Sample(sp.Integer(k)) for k in (1, 2, 3))
+    reinforce = sample_mean(unevaluated_mul(grad(sp.log(P(Sample(i)))), R(Sample(i))))
+    lines = [reinforce,                                                  # true
+             reinforce + (m - 1) * unevaluated_mul(R(t1) - R(t2), R(t3)),  # true: E[R1 − R2] = 0
+             reinforce + (m - 1) * unevaluated_mul(R(t1), R(t2))]         # biased from m = 2 on
+    bat = default_battery(n_random=2, seed=5)
+    for line in lines:
+        check._BY_SAMPLE.clear()
+        kept = check_step(grad(J()), line, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+        assert check._BY_SAMPLE  # the route under test was taken
+        with monkeypatch.context() as mp:
+            mp.setattr(check, "_BY_SAMPLE", _NeverKept())
+            fresh = check_step(grad(J()), line, relation=UNBIASED, battery=bat, seed=3, minimize=False)
+        assert (kept.verdict, kept.instances, kept.detail) == (fresh.verdict, fresh.instances, fresh.detail)
+        assert (kept.counterexample is None) == (fresh.counterexample is None)
+        if kept.counterexample:
+            assert (kept.counterexample.lhs, kept.counterexample.rhs) == (fresh.counterexample.lhs, fresh.counterexample.rhs)
+    assert [check_step(grad(J()), x, relation=UNBIASED, battery=bat, seed=3, minimize=False).verdict == "failed"
+            for x in lines] == [False, False, True]

@@ -229,3 +229,33 @@ def test_every_random_value_has_a_large_prime_in_its_denominator(seed):
         values += list(m.initial) + [p for row in m.transitions for dist in row for p in dist] + list(inst.point)
         strange = [v for v in values if v not in (0, 1) and not _prime_past(F(v).denominator)]
         assert not strange, (inst.name, strange[:5])
+
+
+def _trial_division_prime(rng, lo, hi):
+    """The old _prime_between, by trial division: the reference the fast primality test must match."""
+    n = rng.randrange(lo, hi)
+    while n < 4 or any(n % d == 0 for d in range(2, int(n ** 0.5) + 1)):
+        n += 1
+    return n
+
+
+def test_the_primes_drawn_are_those_trial_division_finds():
+    # The same seed draws the same primes as before (batteries replay), and every one is prime.
+    import random
+
+    from derive.battery import LARGE_PRIMES, _prime_between
+
+    for lo, hi in (LARGE_PRIMES, (2, 60), (10**6 - 50, 10**6 + 50)):
+        fast, slow = random.Random(lo), random.Random(lo)
+        drawn = [_prime_between(fast, lo, hi) for _ in range(400)]
+        assert drawn == [_trial_division_prime(slow, lo, hi) for _ in range(400)]
+        assert all(sp.isprime(q) and q >= 4 for q in drawn)
+    # Not vacuous: a start on a composite moves to the next prime, not to itself.
+    class At:
+        def __init__(self, n):
+            self.n = n
+
+        def randrange(self, lo, hi):
+            return self.n
+    assert _prime_between(At(10**6), 10**6, 2 * 10**6) == 1000003 == _trial_division_prime(At(10**6), 0, 1)
+    assert _prime_between(At(2), 2, 9) == 5  # n < 4 skipped, as trial division's loop skipped it

@@ -589,3 +589,53 @@ def test_log_linear_contraction_by_matrices_tells_a_slip_and_refuses_a_product_o
     for matrices in (True, False):
         with pytest.raises(NotRepresentable):
             _log_linear_values(inst, both, matrices=matrices)
+
+
+# -- a weighted plan run again and again (a witness search) keeps its weight-free structures ---------------
+# trajectory_dp._Plan keeps each term's placements, choice products and mod-p transitions across runs; only the
+# weights change between runs. Each run must give what a plan built fresh for those weights gives.
+
+@pytest.mark.parametrize("claim", sorted({**FREE_TRUE, **FREE_FALSE}))
+def test_a_weighted_plan_reused_over_many_weights_equals_a_fresh_plan_for_each(claim):
+    lhs, rhs = {**FREE_TRUE, **FREE_FALSE}[claim]
+    body = sp.Add(lhs, sp.Mul(-1, rhs, evaluate=False), evaluate=False)
+    values = set()
+    for k, inst in enumerate(_fast_walk_instances()[:4] + [_chain(S=3, A=2, horizon=90, seed=4)]):
+        rng = random.Random(300 + k)
+        p = random_prime(rng)
+        direction = [F(rng.randrange(1, 99)) for _ in range(inst.n_params)]
+        for support in (True, False):
+            e = TrajectorySum(body, tau, support)
+            reused = trajectory_dp.weighted_plan(Evaluator(inst, ModPrime(p), direction), e)
+            for _ in range(4):
+                weights = trajectory_dp.random_weights(Evaluator(inst, ModPrime(p), direction), rng)
+                again = _outcome(lambda: reused(weights))
+                fresh = _outcome(lambda: trajectory_dp.weighted_sum(Evaluator(inst, ModPrime(p), direction), e, weights))
+                assert again == fresh, (claim, inst.name, support, again, fresh)
+                values.add(again)
+    # Not vacuous: the false lines' sums are nonzero and vary with the weights (a stale table would repeat one).
+    computed = {v for v in values if not isinstance(v[0], str)}
+    if claim in FREE_FALSE:
+        assert len(computed) > 10, values
+    else:
+        assert computed and computed <= {(0, None), (0, 0)}, values
+
+
+def test_a_witness_search_finds_the_same_trajectory_as_with_fresh_plans(monkeypatch):
+    """free_identity.witness reruns one plan per body thousands of times; with a fresh plan every run, the same answer."""
+    from derive import free_identity
+
+    inst = _chain(S=3, A=2, horizon=40, seed=6)
+    lhs, rhs = FREE_FALSE["score with a wrong sign on the last step"]
+    direction = [F(k + 2) for k in range(inst.n_params)]
+    found = free_identity.witness(Evaluator(inst, ModPrime(2**31 - 1), direction), lhs, rhs, [tau], random.Random(9))
+    real = trajectory_dp.weighted_plan
+
+    def fresh(ev, e, *, ints=None):
+        return lambda weights: real(ev, e, ints=ints)(weights)
+
+    monkeypatch.setattr(free_identity, "weighted_plan", fresh)
+    free_identity._SPLITS.clear()
+    old = free_identity.witness(Evaluator(inst, ModPrime(2**31 - 1), direction), lhs, rhs, [tau], random.Random(9))
+    assert found is not None and found == old
+    assert len(found[tau]) == inst.mdp.horizon + 1
