@@ -212,6 +212,16 @@ def _key_order(k) -> str:
     return k.name if type(k) is sp.Symbol else str(k)  # str(k), without SymPy's printer for a plain symbol
 
 
+def _has_free_sample(*sides) -> bool:
+    """Whether a side speaks of a sample τ^(k) outside every E[…] that averages the samples."""
+    for side in sides:
+        if isinstance(side, sp.Basic):
+            bare = side.replace(lambda n: isinstance(n, SampleExpectation), lambda n: sp.Integer(0))
+            if any(k != tau for k in _free_keys(bare)):
+                return True
+    return False
+
+
 def _bindable(keys) -> list:
     return sorted((k for k in keys if k == tau or isinstance(k[1], int)), key=_key_order)
 
@@ -1114,7 +1124,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         if not detail and out.status == "undefined":
             detail = undefined_hint
         if not detail and relation == EQUAL and (m in lhs.free_symbols) != (m in rhs.free_symbols) \
-                and (lhs.has(Sample) or rhs.has(Sample)):  # Σ_{i=10}^{m} ∇J alone is no sample mean
+                and _has_free_sample(lhs, rhs):
+            # A free sample only: Σ_{i=10}^{m} ∇J alone is no sample mean, and E[(1/m) Σ_i R(τ^(i))] is a number.
             detail = HINTS["estimator-as-equality"]
         differ = [x for x, o in failures if o.status == "differ"]
         if sym.proved and any(not x.environment_depends_on_theta for x in differ):

@@ -218,6 +218,12 @@ def test_the_estimator_hint_needs_a_sample():
     mean = sp.Mul(sp.Pow(m, -1), sp.Sum(R(Sample(i)), (i, 1, m)), evaluate=False)
     estimate = check_step(J(), mean, battery=bat, seed=2, minimize=False)
     assert not estimate.ok and "only in expectation" in estimate.detail, estimate.detail
+    # An expectation of a sample mean is a number: a wrong value of it gets no advice to write ≈.
+    from derive.notation import Expectation, SampleExpectation, tau
+
+    numbers = check_step(J(), unevaluated_mul(2, SampleExpectation(Expectation(mean, tau))), battery=bat, seed=2,
+                         minimize=False)
+    assert not numbers.ok and "only in expectation" not in numbers.detail, numbers.detail
 
 
 def test_an_estimand_that_varies_with_tau_is_not_averaged_over_tau():
