@@ -6,7 +6,10 @@ its seed. So the constants that can meet a size are read off the line — the bo
 products, integer terms added to an integer-valued symbol (t − 201, s − 7, H + 3), the step of a
 state, action or reward written as a number (r_{201}), and both sides of a comparison — and
 the line is also checked on thin MDPs past the largest one: long ones (S, A ≤ 2, H past it) and
-wide short ones (S or A past it, H ≤ 1), their sizes drawn from the check's seed. A constant past
+wide short ones (S or A past it, H ≤ 1), their sizes drawn from the check's seed — and one with
+every size at once (the battery's largest S and A with H past the constant, or the like), since a
+term such as (x² − x) d_t summed from t = 201 is 0 on thin MDPs and on short ones alike; where that
+corner costs more than ``CORNER_COST`` it is said and the line is undecided. A constant past
 what a check can reach (``CAPS``) is said: the line is then undecided, never a pass for every size.
 
 Only the dimensions the battery itself varies are widened (a bandit battery keeps S = 1, H = 0).
@@ -23,6 +26,7 @@ import sympy as sp
 __all__ = ["size_constant", "size_constants", "widened", "CAPS", "Widening"]
 
 CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
+CORNER_COST = 2 ** 17                  # the largest S²·A·(H + 1) of the instance with every size at once
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,33 @@ def _shapes(battery, constants: dict, rng: random.Random):
             shape[dim] = size
             shape.update(fixed)
             shapes.append((shape["S"], shape["A"], shape["H"]))
+    corner = _corner(dims, need, fixed, rng) if shapes else None
+    if corner is not None:
+        if _cost(corner) <= CORNER_COST and all(corner[k] <= CAPS[d] for k, d in enumerate("SAH")):
+            shapes.append(corner)
+        else:  # a line may need every size at once (x² − x with t ≥ 201): not reached, said
+            beyond.append(f"(S, A, H) = ({corner[0]}, {corner[1]}, {corner[2]}) together")
     return sorted(set(shapes)), beyond
+
+
+def _cost(shape) -> int:
+    S, A, H = shape
+    return S * S * A * (H + 1)
+
+
+def _corner(dims, need, fixed, rng):
+    """The shape with every size at once: each dimension past its constant, or at the battery's largest (None: a battery shape is it)."""
+    corner = {}
+    for d in ("S", "A", "H"):
+        top = max(dims[d])
+        if d in fixed:
+            corner[d] = fixed[d]
+        elif need.get(d, 0) > top:
+            corner[d] = rng.randint(need[d], need[d] + max(1, need[d] // 16))
+        else:
+            corner[d] = top
+    shape = (corner["S"], corner["A"], corner["H"])
+    return None if shape in set(zip(dims["S"], dims["A"], dims["H"])) else shape
 
 
 def widened(battery, lhs, rhs, seed: int):
@@ -217,5 +247,5 @@ def widened(battery, lhs, rhs, seed: int):
     if beyond:
         text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
                 f"{' and '.join(beyond)}, past the sizes this check reaches "
-                f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())})")
+                f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())}; S²·A·(H + 1) ≤ {CORNER_COST:,} at once)")
     return out, Widening(constant, tuple(shapes), text)

@@ -82,3 +82,35 @@ def test_constants_added_to_a_size_widen_and_constants_added_to_a_value_do_not()
     assert size_constants(t - 250) == {"H": 250} and size_constants(H + 40)["H"] == 40
     # r_t + 18 is a reward plus a number: it meets no size (the polynomial tests of the values need none).
     assert size_constants(r() + 18) == {} and size_constants(r() - sp.Rational(7, 90000)) == {}
+
+
+# Red-team round I, finding 2 (p9_joint.py): (x² − x) d_t summed from t = 201 is 0 on the thin long MDPs
+# (S ≤ 2) and on every battery MDP (H ≤ 200): widening one size at a time never met S ≥ 3 with H ≥ 201.
+def _joint(extra_twin=False):
+    from derive.notation import d, sum_states
+
+    term = lambda v: sp.Sum(sum_states(_plus(x ** 2, -x) * d(v)), (v, 201, H))  # noqa: E731
+    base = sum_states(d(0))
+    return base, (_plus(base, term(t), -term(u)) if extra_twin else _plus(base, term(t)))
+
+
+def test_a_line_false_only_with_every_size_at_once_is_checked_in_that_corner():
+    bat = battery(2, seed=44)
+    lhs, rhs = _joint()
+    report = verdict(lhs, rhs, bat=bat)
+    assert report.verdict == "failed" or ("together" in report.verdict and not report.ok), report.verdict
+    lhs, rhs = _joint(extra_twin=True)
+    report = verdict(lhs, rhs, bat=bat)
+    assert report.ok, report.verdict
+    assert any(s[0] >= 3 and s[2] >= 202 for s in report.scope_data["shapes"]), report.scope_data["shapes"]
+
+
+def test_a_corner_past_the_cost_cap_is_said():
+    import random
+
+    from derive.size_reach import _shapes
+
+    # S ≥ 22 and H ≥ 991 at once: 22² · A · 992 is past CORNER_COST, so no such instance, and it is said.
+    shapes, beyond = _shapes(battery(2, seed=45), {"H": 990, "S": 20}, random.Random(0))
+    assert not any(s[0] >= 22 and s[2] >= 991 for s in shapes), shapes
+    assert any("together" in b for b in beyond), beyond
