@@ -105,6 +105,12 @@ def size_constants(*sides) -> dict:
     from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
 
     out: dict = {}
+    degrees: dict = {}  # the largest polynomial degree in an index meeting each size
+
+    def note_degrees(e, kinds):
+        for sym in e.free_symbols:
+            for k in _kinds({sym}, kinds):
+                degrees[k] = max(degrees.get(k, 0), _poly_degree(e, sym))
 
     def note(kinds, values):
         for k in kinds:
@@ -139,6 +145,8 @@ def size_constants(*sides) -> dict:
         if isinstance(e, ActionSum):
             walk(e.args[0], {**kinds, e.args[1]: {"A"}})
             return
+        if isinstance(e, (sp.Add, sp.Mul, sp.Pow)):
+            note_degrees(e, kinds)
         if isinstance(e, sp.Add):
             note(_kinds(_direct_symbols(e), kinds) | _direct_sizes(e), _terms(e))
         elif isinstance(e, sp.Rel):
@@ -159,7 +167,27 @@ def size_constants(*sides) -> dict:
     base = {m: set(), i: set(), t_: {"H"}, u_: {"H"}, H_: {"H"}, x_: {"S"}, b_: {"A"}, c2: {"A"}}
     for side in sides:
         walk(side, base)
+    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
+    # constant term): past the largest constant, d more index values are needed for one non-root.
+    for k, deg in degrees.items():
+        if deg > 1:
+            out[k] = out.get(k, 0) + deg
     return out
+
+
+def _poly_degree(e, sym) -> int:
+    """A bound on the degree of e as a polynomial in sym, values indexed by it (r_t, d_t(x)) counting 0."""
+    if e == sym:
+        return 1
+    if not isinstance(e, sp.Basic) or sym not in e.free_symbols:
+        return 0
+    if isinstance(e, sp.Add):
+        return max(_poly_degree(a, sym) for a in e.args)
+    if isinstance(e, sp.Mul):
+        return sum(_poly_degree(a, sym) for a in e.args)
+    if isinstance(e, sp.Pow) and e.args[1].is_Integer and e.args[1] >= 0:
+        return int(e.args[1]) * _poly_degree(e.args[0], sym)
+    return 0
 
 
 def size_constant(*sides) -> int:
