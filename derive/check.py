@@ -1047,9 +1047,9 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
     every_m = _every_m_degree(lhs, rhs, relation)
-    m_from = 1
+    m_from, m_why = 1, ""
     if every_m is not None:  # d + 1 values of m past the line's threshold decide a rational function of degree d
-        counts, m_from = _counts_for_every_m(lhs, rhs, counts, every_m, seed)
+        counts, m_from, m_why = _counts_for_every_m(lhs, rhs, counts, every_m, seed)
         if m_from is None:
             every_m, m_from = None, 1
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
@@ -1153,7 +1153,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif agreed and (excluded or beyond or _sample_gap(lhs, rhs, counts, every_m, m_from)):
         # Fewer instances than the battery holds, some m (i) only, or sizes short of the line's constants:
         # less than the line claims, never a pass.
-        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from, beyond) + "; "
+        verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from, beyond, m_why) + "; "
                    + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
                                       total=len(battery) - len(excluded)))
     elif agreed:
@@ -1256,28 +1256,29 @@ M_EVERY_CAP = 256  # the largest m checked for the degree argument (an 'unbiased
 M_BELOW_CAP = 48   # below a threshold m₀ up to this, every m is checked one by one
 
 
-def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int) -> tuple[tuple, int | None]:
-    """The m to check for the degree argument, and the threshold m₀ past which they decide every m (None: not shown).
+def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int) -> tuple[tuple, int | None, str]:
+    """The m to check for the degree argument, the threshold m₀ past which they decide every m (None: not shown), and why not.
 
     Below m₀ (see :func:`derive.sample_degree.m_threshold`) the line is a different function of m,
     so the d + 1 values that decide it are drawn at or past m₀, from the check's seed (values an
     author cannot know in advance); the m below m₀ that are checked are said, never extrapolated.
     With m₀ past ``M_EVERY_CAP`` the drawn values are out of budget: no claim for every m.
     """
-    from .sample_degree import m_threshold
+    from .sample_degree import threshold_and_reason
 
-    m0 = m_threshold(lhs, rhs)
+    m0, why = threshold_and_reason(lhs, rhs)
     if m0 is None:
-        return counts, None
+        return counts, None, why
     if m0 <= 1:
-        return tuple(sorted(set(counts) | set(range(1, degree + 2)))), 1
+        return tuple(sorted(set(counts) | set(range(1, degree + 2)))), 1, ""
     span = max(2 * (degree + 1), M_WIDE - 9)
     if m0 + span > M_EVERY_CAP:
-        return counts, None
+        return counts, None, (f"which samples coincide changes with m up to m = {m0}; the degree argument needs "
+                              f"{degree + 1} values past it, beyond the m ≤ {M_EVERY_CAP} this check reaches")
     past = random.Random(f"every-m {seed}").sample(range(m0, m0 + span), degree + 1)
     # Below m₀ every m is its own case: each is checked while there are few (else the verdict says which were).
     below = range(1, m0) if m0 <= M_BELOW_CAP else ()
-    return tuple(sorted(set(counts) | set(past) | set(below))), m0
+    return tuple(sorted(set(counts) | set(past) | set(below))), m0, ""
 
 
 def _every_m_degree(lhs, rhs, relation) -> int | None:
@@ -1335,7 +1336,7 @@ def _m_spans(values) -> str:
         ", ".join(map(str, values))
 
 
-def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, beyond: str = "") -> str:
+def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, beyond: str = "", m_why: str = "") -> str:
     """Why a line that agreed everywhere it was evaluated is still not a pass, in words."""
     parts = [beyond] if beyond else []
     if excluded:
@@ -1346,7 +1347,7 @@ def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, bey
                      "are too large to enumerate for this line")
     gap = _sample_gap(lhs, rhs, counts, every_m, m_from)
     if gap:
-        parts.append(f"held for {gap} only (no argument here covers every value)")
+        parts.append(f"held for {gap} only ({m_why or 'no argument here covers every value'})")
     return "; ".join(parts) + ": not a pass"
 
 

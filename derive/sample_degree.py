@@ -21,7 +21,8 @@ m past it, and the values below it are checked one by one.
 Shapes refused (None: the check keeps its cap and says which m were checked): m or an index
 anywhere but in arithmetic, in Σ bounds of the form above, or as the label of a sample τ^(i)
 — inside a log, as a time index (r_i), as an exponent (x^m), in a product Π over an index, or
-in a sum with other bounds.
+in a sum with other bounds — and, for the threshold, a sample label that is not a number, m + c,
+or the index of a Σ with integer bounds or bounds m + c (τ^(k) in Σ_{k=1}^{H}, τ^(100 − m)).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sympy import Derivative, Expr
 
 from .notation import Sample, i, m, theta
 
-__all__ = ["degree_in_m", "difference_degree", "m_threshold", "MAX_DEGREE"]
+__all__ = ["degree_in_m", "difference_degree", "m_threshold", "threshold_and_reason", "MAX_DEGREE"]
 
 MAX_DEGREE = 40  # past it the check keeps its sample-count cap (each m costs O(m) terms)
 
@@ -50,30 +51,89 @@ def difference_degree(lhs: Expr, rhs: Expr) -> int | None:
 
 
 def m_threshold(*sides: Expr) -> int | None:
-    """The least m ≥ 1 from which on E[side] is one rational function of m (every Σ range over m non-empty or just empty), or None.
+    """The least m ≥ 1 from which on E[side] is one rational function of m (every Σ range over m non-empty or just empty), or None."""
+    return threshold_and_reason(*sides)[0]
+
+
+def threshold_and_reason(*sides: Expr) -> tuple[int | None, str]:
+    """m_threshold, and when it is None why, in words (the shape of a bound or of a sample label not handled).
 
     A Σ_{k=lo}^{m+c} with an integer lo is F(m + c) − F(lo − 1) for a polynomial F when
     m + c ≥ lo − 1, and 0 below (derive counts an empty range as 0): a breakpoint at lo − c − 1.
-    A sample numbered k (τ^(k)) coincides with an index of such a range only once m + c ≥ k: a
-    breakpoint at k − c. None when a bound of such a Σ is not of that form.
+    A sample whose label takes values up to K — a number (τ^(40)), or the index of a Σ over a
+    range fixed by the line (τ^(k) in Σ_{k=1}^{40}) — coincides with an index of such a range
+    only once m + c ≥ K: a breakpoint at K − c. A label m + c' meets a numbered sample until
+    m + c' > K, and an index of a range from lo on once m + c' ≥ lo. Any other label (k in
+    Σ_{k=1}^{H}, 100 − m, k + 1) or bound: None, since which samples coincide is not read off.
     """
-    shifts, out = [], 1
-    for side in sides:
-        for e in sp.preorder_traversal(side):
-            if isinstance(e, sp.Sum):
-                for _, lo, hi in e.args[1:]:
-                    if m not in hi.free_symbols:
-                        continue
-                    c, lo = sp.expand(hi - m), sp.sympify(lo)
+    ranges, fixed, shifted = [], [], []   # (lo, c) of Σ_{i=lo}^{m+c}; largest label values K; c' of labels m + c'
+    reason = []
+
+    def label(lbl, bound):
+        lbl = sp.sympify(lbl)
+        if lbl.is_Integer:
+            fixed.append(int(lbl))
+        elif lbl in bound:
+            kind, value = bound[lbl]
+            if kind == "fixed":
+                fixed.append(value)
+            elif kind == "refused":
+                reason.append(value)
+        elif lbl == i:  # a free i: the sample τ^(i) with i = 1..m
+            ranges.append((1, 0))
+        elif m in lbl.free_symbols and sp.expand(lbl - m).is_Integer:
+            shifted.append(int(sp.expand(lbl - m)))
+        else:
+            reason.append(f"the sample label {lbl} is not a number, m + c or an index of a Σ "
+                          "(which samples coincide is not read off)")
+
+    def walk(e, bound):
+        if isinstance(e, Sample):
+            label(e.args[0], bound)
+            return
+        if not isinstance(e, sp.Basic) or not e.args:
+            return
+        if isinstance(e, sp.Sum):
+            inner = dict(bound)
+            for var, lo, hi in e.args[1:]:
+                lo, hi = sp.sympify(lo), sp.sympify(hi)
+                walk(lo, inner), walk(hi, inner)
+                if m in lo.free_symbols:
+                    reason.append(f"the lower limit {lo} of {var} depends on m")
+                    return
+                if m in hi.free_symbols:
+                    c = sp.expand(hi - m)
                     if not (c.is_Integer and lo.is_Integer):
-                        return None
-                    shifts.append(int(c))
-                    out = max(out, int(lo) - int(c) - 1)
-    labels = [int(x.args[0]) for side in sides for x in sp.preorder_traversal(side)
-              if isinstance(x, Sample) and x.args[0].is_Integer]
-    if shifts and labels:
-        out = max(out, max(labels) - min(shifts))
-    return out
+                        reason.append(f"the range of {var} ({lo}..{hi}) is not an integer to m + c")
+                        return
+                    ranges.append((int(lo), int(c)))
+                    inner[var] = ("running", None)
+                elif lo.is_Integer and hi.is_Integer:
+                    inner[var] = ("fixed", max(int(lo), int(hi)))
+                else:  # Σ_{k=1}^{H}: which labels it gives is set by the instance
+                    inner[var] = ("refused", f"a sample τ^({var}) is numbered by a Σ over {var} = {lo}..{hi}, "
+                                             "a range not fixed by the line")
+            walk(e.args[0], inner)
+            return
+        for a in e.args:
+            walk(a, bound)
+
+    for side in sides:
+        walk(sp.sympify(side), {})
+    if reason:
+        return None, reason[0]
+    out = 1
+    for lo, c in ranges:
+        out = max(out, lo - c - 1)
+    if fixed and ranges:
+        out = max(out, max(fixed) - min(c for _, c in ranges))
+    for c in shifted:
+        out = max(out, 1 - c)                       # the label m + c is a sample from m = 1 − c on
+        if fixed:
+            out = max(out, max(fixed) - c + 1)      # past every numbered sample
+        if ranges:
+            out = max(out, max(lo for lo, _ in ranges) - c)
+    return out, ""
 
 
 def _free(e, idx) -> bool:

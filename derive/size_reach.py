@@ -6,7 +6,10 @@ its seed. So the constants that can meet a size are read off the line — the bo
 products, integer terms added to an integer-valued symbol (t − 201, s − 7, H + 3), the step of a
 state, action or reward written as a number (r_{201}), and both sides of a comparison — and
 the line is also checked on thin MDPs past the largest one: long ones (S, A ≤ 2, H past it) and
-wide short ones (S or A past it, H ≤ 1), their sizes drawn from the check's seed. A constant past
+wide short ones (S or A past it, H ≤ 1), their sizes drawn from the check's seed — and one with
+every size at once (the battery's largest S and A with H past the constant, or the like), since a
+term such as (x² − x) d_t summed from t = 201 is 0 on thin MDPs and on short ones alike; where that
+corner costs more than ``CORNER_COST`` it is said and the line is undecided. A constant past
 what a check can reach (``CAPS``) is said: the line is then undecided, never a pass for every size.
 
 Only the dimensions the battery itself varies are widened (a bandit battery keeps S = 1, H = 0).
@@ -23,6 +26,7 @@ import sympy as sp
 __all__ = ["size_constant", "size_constants", "widened", "CAPS", "Widening"]
 
 CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
+CORNER_COST = 2 ** 17                  # the largest S²·A·(H + 1) of the instance with every size at once
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,12 @@ def size_constants(*sides) -> dict:
     from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
 
     out: dict = {}
+    degrees: dict = {}  # the largest polynomial degree in an index meeting each size
+
+    def note_degrees(e, kinds):
+        for sym in e.free_symbols:
+            for k in _kinds({sym}, kinds):
+                degrees[k] = max(degrees.get(k, 0), _poly_degree(e, sym))
 
     def note(kinds, values):
         for k in kinds:
@@ -135,6 +145,8 @@ def size_constants(*sides) -> dict:
         if isinstance(e, ActionSum):
             walk(e.args[0], {**kinds, e.args[1]: {"A"}})
             return
+        if isinstance(e, (sp.Add, sp.Mul, sp.Pow)):
+            note_degrees(e, kinds)
         if isinstance(e, sp.Add):
             note(_kinds(_direct_symbols(e), kinds) | _direct_sizes(e), _terms(e))
         elif isinstance(e, sp.Rel):
@@ -155,7 +167,27 @@ def size_constants(*sides) -> dict:
     base = {m: set(), i: set(), t_: {"H"}, u_: {"H"}, H_: {"H"}, x_: {"S"}, b_: {"A"}, c2: {"A"}}
     for side in sides:
         walk(side, base)
+    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
+    # constant term): past the largest constant, d more index values are needed for one non-root.
+    for k, deg in degrees.items():
+        if deg > 1:
+            out[k] = out.get(k, 0) + deg
     return out
+
+
+def _poly_degree(e, sym) -> int:
+    """A bound on the degree of e as a polynomial in sym, values indexed by it (r_t, d_t(x)) counting 0."""
+    if e == sym:
+        return 1
+    if not isinstance(e, sp.Basic) or sym not in e.free_symbols:
+        return 0
+    if isinstance(e, sp.Add):
+        return max(_poly_degree(a, sym) for a in e.args)
+    if isinstance(e, sp.Mul):
+        return sum(_poly_degree(a, sym) for a in e.args)
+    if isinstance(e, sp.Pow) and e.args[1].is_Integer and e.args[1] >= 0:
+        return int(e.args[1]) * _poly_degree(e.args[0], sym)
+    return 0
 
 
 def size_constant(*sides) -> int:
@@ -185,7 +217,33 @@ def _shapes(battery, constants: dict, rng: random.Random):
             shape[dim] = size
             shape.update(fixed)
             shapes.append((shape["S"], shape["A"], shape["H"]))
+    corner = _corner(dims, need, fixed, rng) if shapes else None
+    if corner is not None:
+        if _cost(corner) <= CORNER_COST and all(corner[k] <= CAPS[d] for k, d in enumerate("SAH")):
+            shapes.append(corner)
+        else:  # a line may need every size at once (x² − x with t ≥ 201): not reached, said
+            beyond.append(f"(S, A, H) = ({corner[0]}, {corner[1]}, {corner[2]}) together")
     return sorted(set(shapes)), beyond
+
+
+def _cost(shape) -> int:
+    S, A, H = shape
+    return S * S * A * (H + 1)
+
+
+def _corner(dims, need, fixed, rng):
+    """The shape with every size at once: each dimension past its constant, or at the battery's largest (None: a battery shape is it)."""
+    corner = {}
+    for d in ("S", "A", "H"):
+        top = max(dims[d])
+        if d in fixed:
+            corner[d] = fixed[d]
+        elif need.get(d, 0) > top:
+            corner[d] = rng.randint(need[d], need[d] + max(1, need[d] // 16))
+        else:
+            corner[d] = top
+    shape = (corner["S"], corner["A"], corner["H"])
+    return None if shape in set(zip(dims["S"], dims["A"], dims["H"])) else shape
 
 
 def widened(battery, lhs, rhs, seed: int):
@@ -217,5 +275,5 @@ def widened(battery, lhs, rhs, seed: int):
     if beyond:
         text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
                 f"{' and '.join(beyond)}, past the sizes this check reaches "
-                f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())})")
+                f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())}; S²·A·(H + 1) ≤ {CORNER_COST:,} at once)")
     return out, Widening(constant, tuple(shapes), text)

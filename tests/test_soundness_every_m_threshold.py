@@ -92,3 +92,59 @@ def test_a_breakpoint_past_the_budget_is_never_every_m():
     report = verdict(grad(J()), twin, bat=bat)
     assert not report.ok and "for every m" not in report.verdict, report.verdict
     assert "held for m ∈ {1, 2, 3, " in report.verdict and "not a pass" in report.verdict
+
+
+# Red-team round I, finding 1 (p2_fixedsum.py): samples τ^(k) numbered by a Σ_{k=1}^{40} over a fixed range
+# beside Σ_{i=1}^{m} meet them only while m ≤ 40 — E = 40 m J² + min(m, 40) Var R — and the labels were
+# stripped, so m = 1, 2 were taken to decide every m and the claim '+ m Var R' was VERIFIED.
+K_ = sp.Symbol("k", integer=True, positive=True)
+
+
+def _fixed_pairs(upper, lo=1, hi=m):
+    return sp.Sum(sp.Sum(unevaluated_mul(R(Sample(K_)), R(TI)), (i, lo, hi)), (K_, 1, upper))
+
+
+def test_a_sample_numbered_by_a_fixed_range_gives_a_breakpoint_and_other_labels_are_refused():
+    from derive.notation import H
+    from derive.sample_degree import threshold_and_reason
+
+    assert m_threshold_of(_fixed_pairs(40)) == (40, "")
+    assert m_threshold_of(_fixed_pairs(40, 41, m + 40)) == (1, "")     # τ^(41..m+40) never meet τ^(1..40)
+    assert m_threshold_of(unevaluated_mul(R(Sample(m)), R(Sample(7)))) == (8, "")  # τ^(m) is τ^(7) at m = 7
+    for shape in (_fixed_pairs(H), sp.Sum(R(Sample(100 - m)), (i, 1, m)), sp.Sum(R(Sample(K_ + 1)), (K_, 1, 3))):
+        m0, why = threshold_and_reason(shape)
+        assert m0 is None and "sample" in why, (shape, why)
+
+
+def m_threshold_of(e):
+    from derive.sample_degree import threshold_and_reason
+
+    return threshold_and_reason(e)
+
+
+def _pairs_claim(upper):
+    E_R2 = sum_tau(unevaluated_mul(P(), R() ** 2))
+    return upper * m * J() ** 2 + m * (E_R2 - J() ** 2), _fixed_pairs(upper)
+
+
+def _one_state(seed):
+    full = battery(2, seed=seed)
+    return Battery([x for x in full if x.name == "one state"], name=full.name, seed=full.seed)
+
+
+def test_fixed_range_samples_past_the_drawn_m_fail_and_their_true_twin_holds_for_every_m():
+    start, est = _pairs_claim(40)
+    report = verdict(start, est, relation=UNBIASED, bat=_one_state(61))
+    assert report.verdict == "failed", report.verdict
+    assert int(report.counterexample.bindings["m"]) >= 41, report.counterexample.bindings
+    # The true twin: the same pairs summed in the other order, equal in expectation for every m.
+    swapped = sp.Sum(sp.Sum(unevaluated_mul(R(TI), R(Sample(K_))), (K_, 1, 40)), (i, 1, m))
+    report = verdict(swapped, _fixed_pairs(40), relation=UNBIASED, bat=_one_state(62))
+    assert report.ok and "for every m (from m = 40 on" in report.verdict, report.verdict
+
+
+def test_a_fixed_range_past_the_m_budget_is_undecided_and_says_why():
+    start, est = _pairs_claim(300)
+    report = verdict(start, est, relation=UNBIASED, bat=_one_state(63))
+    assert not report.ok and "for every m" not in report.verdict, report.verdict
+    assert "changes with m up to m = 300" in report.verdict, report.verdict

@@ -28,7 +28,7 @@ def test_the_constants_that_meet_a_size_are_read_off_the_line():
     from derive.size_reach import size_constant
 
     assert size_constant(_with_rewards(sp.Sum(r(t), (t, 201, H)))) == 201
-    assert size_constant(StateSum(_roots(x, 8))) == 7
+    assert size_constant(StateSum(_roots(x, 8))) == 7 + 8  # the largest constant past which 8 = the degree more states
     assert size_constant(sp.Sum(r(t), (t, 0, H - 300))) == 300
     assert size_constant(sum_tau(unevaluated_mul(P(), R()))) <= 1        # the bundled lines' constants: 0, 1
     assert size_constant(sp.Mul(10**400, J(), evaluate=False)) == 0      # a coefficient meets no size
@@ -82,3 +82,63 @@ def test_constants_added_to_a_size_widen_and_constants_added_to_a_value_do_not()
     assert size_constants(t - 250) == {"H": 250} and size_constants(H + 40)["H"] == 40
     # r_t + 18 is a reward plus a number: it meets no size (the polynomial tests of the values need none).
     assert size_constants(r() + 18) == {} and size_constants(r() - sp.Rational(7, 90000)) == {}
+
+
+# Red-team round I, finding 2 (p9_joint.py): (x² − x) d_t summed from t = 201 is 0 on the thin long MDPs
+# (S ≤ 2) and on every battery MDP (H ≤ 200): widening one size at a time never met S ≥ 3 with H ≥ 201.
+def _joint(extra_twin=False):
+    from derive.notation import d, sum_states
+
+    term = lambda v: sp.Sum(sum_states(_plus(x ** 2, -x) * d(v)), (v, 201, H))  # noqa: E731
+    base = sum_states(d(0))
+    return base, (_plus(base, term(t), -term(u)) if extra_twin else _plus(base, term(t)))
+
+
+def test_a_line_false_only_with_every_size_at_once_is_checked_in_that_corner():
+    bat = battery(2, seed=44)
+    lhs, rhs = _joint()
+    report = verdict(lhs, rhs, bat=bat)
+    assert report.verdict == "failed" or ("together" in report.verdict and not report.ok), report.verdict
+    lhs, rhs = _joint(extra_twin=True)
+    report = verdict(lhs, rhs, bat=bat)
+    assert report.ok, report.verdict
+    assert any(s[0] >= 3 and s[2] >= 202 for s in report.scope_data["shapes"]), report.scope_data["shapes"]
+
+
+def test_a_corner_past_the_cost_cap_is_said():
+    import random
+
+    from derive.size_reach import _shapes
+
+    # S ≥ 22 and H ≥ 991 at once: 22² · A · 992 is past CORNER_COST, so no such instance, and it is said.
+    shapes, beyond = _shapes(battery(2, seed=45), {"H": 990, "S": 20}, random.Random(0))
+    assert not any(s[0] >= 22 and s[2] >= 991 for s in shapes), shapes
+    assert any("together" in b for b in beyond), beyond
+
+
+# Red-team round I, finding 3 (p3b_falling.py, p6_state.py): an expanded polynomial with roots 0..K−1 in a time or
+# state index has no constant term to read, so no instance reached index K; its degree bounds its roots instead.
+def _expanded_roots(sym, n):
+    return sp.expand(sp.prod([sym - k for k in range(n)]))
+
+
+def test_the_degree_in_an_index_counts_as_a_constant():
+    from derive.notation import d, sum_states, sum_t
+    from derive.size_reach import size_constants
+
+    assert size_constants(sum_t(_expanded_roots(t, 120) * r()))["H"] >= 120
+    assert size_constants(sum_states(_expanded_roots(x, 12) * d(0)))["S"] >= 12
+
+
+def test_expanded_polynomials_with_many_roots_fail_and_their_twins_hold():
+    from derive.notation import d, sum_states, sum_t
+
+    bat = battery(2, seed=46)
+    cases = {"t": (sum_t(r()), lambda f: sum_t(f * r()), _expanded_roots(t, 120)),
+             "x": (sum_states(d(0)), lambda f: sum_states(f * d(0)), _expanded_roots(x, 12))}
+    for name, (base, term, f) in cases.items():
+        report = verdict(base, _plus(base, term(f)), bat=bat)
+        assert report.verdict == "failed", (name, report.verdict)
+        twin = _plus(base, term(f), -term(sp.Mul(1, f, evaluate=False)))
+        report = verdict(base, twin, bat=bat)
+        assert report.ok, (name, report.verdict)
