@@ -58,8 +58,12 @@ TRUE = {
 }
 
 
-def test_the_false_claims_pass_when_only_small_mdps_are_checked():
-    # The claims are adversarial: every enumerable instance misses the difference.
+def test_the_false_claims_pass_when_only_small_mdps_are_checked(monkeypatch):
+    # The claims are adversarial: every enumerable instance misses the difference (the battery as drawn, without
+    # the instances derive.size_reach adds past a line's constants, which catch some of them on their own).
+    import derive.size_reach
+
+    monkeypatch.setattr(derive.size_reach, "widened", lambda battery, lhs, rhs, seed: (battery, None))
     bat = _small_only(_battery(5))
     for name, (lhs, rhs) in FALSE.items():
         assert verdict(lhs, rhs, bat=bat).ok, name

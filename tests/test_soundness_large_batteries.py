@@ -62,8 +62,12 @@ def test_each_battery_has_instances_with_s_a_and_h_large_at_once(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_late_corrections_pass_on_the_small_instances_alone(name):
-    # The claims are adversarial: no instance of the battery with S, A or H small shows them.
+def test_late_corrections_pass_on_the_small_instances_alone(name, monkeypatch):
+    # The claims are adversarial: no instance of the battery with S, A or H small shows them (the battery as
+    # drawn, without the instances derive.size_reach adds past a line's constants, which catch some on their own).
+    import derive.size_reach
+
+    monkeypatch.setattr(derive.size_reach, "widened", lambda battery, lhs, rhs, seed: (battery, None))
     bat = _battery(name, 12)
     small = Battery([x for x in bat if not (x.mdp.n_states >= 2 and x.mdp.n_actions >= 2 and x.mdp.horizon >= 5)],
                     name=name, seed=bat.seed)
