@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 from dataclasses import dataclass
 
 import sympy as sp
@@ -47,17 +48,68 @@ def _digits(n: int) -> str:
     return f"of about {int(n.bit_length() * 0.30103) + 1:,} digits"
 
 
-def _number(v) -> int | None:
-    if isinstance(v, sp.Number) and v.is_finite and v.is_real:
-        return int(math.ceil(abs(sp.Rational(v)))) if v.is_Rational else int(math.ceil(abs(float(v))))
+_BITS = 4096  # past this many bits a constant is past every cap anyway (it is then said, not computed)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _value(v) -> Fraction | None:
+    """The rational value of arithmetic on numbers written unevaluated (2·250, 100 + 101, 2^8, 1000/2), else None."""
+    if isinstance(v, sp.Rational):
+        return Fraction(int(v.p), int(v.q))
+    if isinstance(v, sp.Float):
+        return Fraction(float(v)) if v.is_finite else None
+    if isinstance(v, (sp.Add, sp.Mul)):
+        parts = [_value(a) for a in v.args]
+        if any(x is None for x in parts):
+            return None
+        out = Fraction(0) if isinstance(v, sp.Add) else Fraction(1)
+        for x in parts:
+            out = out + x if isinstance(v, sp.Add) else out * x
+            if max(out.numerator.bit_length(), out.denominator.bit_length()) > _BITS:
+                raise _TooLarge
+        return out
+    if isinstance(v, sp.Pow):
+        base, ex = _value(v.args[0]), _value(v.args[1])
+        if base is None or ex is None or ex.denominator != 1:
+            return None
+        if base == 0:
+            return None if ex < 0 else Fraction(int(ex == 0))
+        n = abs(int(ex))
+        if max(base.numerator.bit_length(), base.denominator.bit_length()) * n > _BITS:
+            raise _TooLarge
+        return base ** int(ex)
     return None
 
 
+def _number(v) -> int | None:
+    """|v| rounded up where v is a number, or arithmetic on numbers the reader left unevaluated; None otherwise.
+
+    Read by value, not by shape: Σ_{t=3·67}^{H} starts at 201 and r_{100+101} is the step 201 (read
+    as shapes, 3·67 was no number at all and 100 + 101 was two constants of at most 101).
+    """
+    if isinstance(v, sp.Number) and v.is_finite and v.is_real:
+        return int(math.ceil(abs(sp.Rational(v)))) if v.is_Rational else int(math.ceil(abs(float(v))))
+    if not isinstance(v, (sp.Add, sp.Mul, sp.Pow)) or v.free_symbols:
+        return None
+    try:
+        val = _value(v)
+    except _TooLarge:
+        return 1 << _BITS  # past every cap: the line is undecided, and says so
+    return None if val is None else int(math.ceil(abs(val)))
+
+
 def _terms(e) -> list[int]:
-    """The integer constants among the additive terms of e (e itself when a number)."""
+    """The integer constants among the additive terms of e (e itself when a number), and their sum when several.
+
+    t − 250 − 250 left unevaluated meets t = 500: the sum of the constants' sizes bounds the constant they make.
+    """
     e = sp.sympify(e)
     parts = e.args if isinstance(e, sp.Add) else (e,)
-    return [n for n in map(_number, parts) if n is not None]
+    out = [n for n in map(_number, parts) if n is not None]
+    return out + [sum(out)] if len(out) > 1 else out
 
 
 def _direct_symbols(e) -> set:
@@ -151,14 +203,14 @@ def size_constants(*sides) -> dict:
             note(_kinds(_direct_symbols(e), kinds) | _direct_sizes(e), _terms(e))
         elif isinstance(e, sp.Rel):
             note(_kinds(set().union(*map(_direct_symbols, e.args)), kinds),
-                 [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
+                 [n for a in e.args if _number(a) is not None for n in _terms(a)])
         elif isinstance(e, sp.Piecewise):
-            note(_kinds(e.free_symbols, kinds), [n for a in e.args if isinstance(a, sp.Number) for n in _terms(a)])
+            note(_kinds(e.free_symbols, kinds), [n for a in e.args if _number(a) is not None for n in _terms(a)])
         elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
-            note({"H"}, [n for a in e.args[1:] if isinstance(a, sp.Integer) for n in _terms(a)])
+            note({"H"}, [n for a in e.args[1:] if _number(a) is not None for n in _terms(a)])
         elif isinstance(e, sp.Function) and type(e).__module__ == __name__.rsplit(".", 1)[0] + ".notation":
             # μ(3), π(1|2): a state or action written as a number (log, exp and the like index nothing)
-            note({"S", "A"}, [n for a in e.args if isinstance(a, sp.Integer) for n in _terms(a)])
+            note({"S", "A"}, [n for a in e.args if _number(a) is not None for n in _terms(a)])
         for a in e.args:
             walk(a, kinds)
 

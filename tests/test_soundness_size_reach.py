@@ -34,9 +34,30 @@ def test_the_constants_that_meet_a_size_are_read_off_the_line():
     assert size_constant(sp.Mul(10**400, J(), evaluate=False)) == 0      # a coefficient meets no size
 
 
+def _times(*xs):
+    return sp.Mul(*xs, evaluate=False)
+
+
+def test_constants_written_as_arithmetic_are_read_by_value():
+    # Read by shape, 3·67 was no constant at all and 100 + 101 two constants of at most 101 (a battery
+    # with H ≤ 200 then checked a line that only differs from t = 201 on).
+    from derive.size_reach import size_constant
+
+    assert size_constant(sp.Sum(r(t), (t, _times(3, 67), H))) == 201
+    assert size_constant(sp.Sum(r(t), (t, _plus(100, 101), H))) == 201
+    assert size_constant(sp.Sum(r(t), (t, 0, _plus(H, -sp.Pow(2, 8, evaluate=False))))) == 256
+    assert size_constant(sp.Sum(_times(_plus(t, _times(-1, _times(2, 125))), r(t)), (t, 0, H))) == 250
+    assert size_constant(sp.Sum(r(t), (t, _plus(t, -250, -250), H))) >= 500   # t − 250 − 250 meets t = 500
+    assert size_constant(r(_plus(100, 101))) == 201                          # the step r_{100+101}
+    assert size_constant(sp.Sum(r(t), (t, sp.Pow(2, 5000, evaluate=False), H))) > 10**1000  # past every cap
+    assert size_constant(sp.Sum(r(t), (t, _times(2, sp.Rational(1, 2)), H))) <= 1
+
+
 FALSE = {  # name: the line's right side (the left is J), false only past a battery cap
     "Σ_{t=201}^{H} r_t added (h_fit.py)": _with_rewards(sp.Sum(r(t), (t, 201, H))),
     "Σ_{t=0}^{H−250} r_t added": _with_rewards(sp.Sum(r(t), (t, 0, H - 250))),
+    "Σ_{t=3·67}^{H} r_t added": _with_rewards(sp.Sum(r(t), (t, sp.Mul(3, 67, evaluate=False), H))),
+    "Σ_{t=100+101}^{H} r_t added": _with_rewards(sp.Sum(r(t), (t, sp.Add(100, 101, evaluate=False), H))),
     "Σ_s Π_{k=0}^{7} (s − k) added (s_fit.py)": _plus(J(), StateSum(_roots(x, 8))),
     "Σ_b Π_{k=0}^{8} (b − k) added": _plus(J(), ActionSum(_roots(b, 9))),
 }
