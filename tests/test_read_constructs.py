@@ -186,3 +186,20 @@ def test_a_product_that_takes_the_return_gives_a_hint_to_bracket_it():
     # The true twin, bracketed: one reading, holds, no hint.
     _, ln = _one(written.replace(r"\prod_{t=0}^{H} \pi", r"\left(\prod_{t=0}^{H} \pi").replace(r"R(\tau)", r"\right) R(\tau)"))
     assert ln.verdict == HOLDS and "hint" not in ln.detail
+
+
+def test_only_the_terms_with_log_p_are_read_over_the_support():
+    # Σ_τ (R + P log P): restricting R(τ) too dropped its values at P(τ;θ) = 0 (the default battery has
+    # such trajectories), so this true line failed, and its false twin below held.
+    _, ln = _one(r"\sum_\tau \left(R(\tau) + P(\tau;\theta)\log P(\tau;\theta)\right) = "
+                 r"\sum_\tau R(\tau) + \sum_\tau P(\tau;\theta)\log P(\tau;\theta)")
+    assert ln.verdict == HOLDS, ln
+    assert ln.reading.split("=")[0].count(r"\sum_{\tau:\, P(\tau;\theta) > 0}") == 1
+    assert any("the other terms over every τ" in n for n in ln.notes)
+
+
+def test_a_term_dropped_off_the_support_fails():
+    # R(τ) P(τ;θ)/P(τ;θ) is read over P(τ;θ) > 0, where it is R(τ): the line drops R off the support, which is false.
+    _, ln = _one(r"\sum_\tau \left(R(\tau) + P(\tau;\theta)\log P(\tau;\theta)\right) = "
+                 r"\sum_\tau \frac{P(\tau;\theta) R(\tau)}{P(\tau;\theta)} + \sum_\tau P(\tau;\theta)\log P(\tau;\theta)")
+    assert ln.verdict == FAILS, ln

@@ -12,6 +12,7 @@ Readings decided on purpose (each one that is not the only possible reading leav
 * Σ_τ whose body divides by P(τ;θ) or takes its log is read over the trajectories with
   P(τ;θ) > 0 (its terms at P(τ;θ) = 0 count as 0, as in an expectation); so is Σ_τ P(τ;θ) …
   whose body divides by or takes the log of a factor of P(τ;θ) (π_θ(a_t|s_t), μ(s_0), …).
+  Of a body that is a sum, only the terms that do so: Σ_τ (R + P log P) is Σ_τ R + Σ_{τ: P>0} P log P.
 """
 
 from __future__ import annotations
@@ -494,15 +495,21 @@ class RowTransformer(Transformer):
         self.ambiguous[:] = out
 
     def _trajectory_sum(self, body):
-        weighted = any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
-                       or isinstance(e, sp.log) and e.args[0].has(TrajectoryProbability)
-                       for e in sp.preorder_traversal(body))
-        # Σ_τ P(τ;θ) Σ_t log π_θ(a_t|s_t) …: a log of a factor of P(τ;θ) is log 0 exactly where P(τ;θ) = 0,
-        # so the sum weighted by P(τ;θ) is the expectation, over the trajectories with P(τ;θ) > 0 (and the
-        # strict sum over all τ would be undefined on a boundary policy while the DP route gives the expectation).
-        weighted = weighted or _weighted_by_probability(body) and any(
-            isinstance(e, sp.Pow) and e.exp.is_negative and _has_own_factor(e.base)
-            or isinstance(e, sp.log) and _has_own_factor(e.args[0]) for e in sp.preorder_traversal(body))
+        # Σ_τ (R(τ) + P log P): only the terms that take the log of (or divide by) P(τ;θ) are read over
+        # P(τ;θ) > 0. Restricting R(τ) too dropped its values at P(τ;θ) = 0, so Σ_τ (R + P log P) =
+        # Σ_τ R + Σ_τ P log P failed, and the same line with Σ_{τ: P > 0} R on the right (false) held.
+        if isinstance(body, sp.Add):
+            need = [_needs_support(a) for a in body.args]
+            if any(need) and not all(need):
+                kept = [a for a, n_ in zip(body.args, need) if n_]
+                rest = [a for a, n_ in zip(body.args, need) if not n_]
+                self._note("Σ_τ of a sum: its terms with log P(τ;θ) or 1/P(τ;θ) read over the trajectories with "
+                           "P(τ;θ) > 0 (there they count as 0, as in an expectation; side condition P(τ;θ) > 0), "
+                           "the other terms over every τ")
+                one = lambda xs: xs[0] if len(xs) == 1 else sp.Add(*xs, evaluate=False)  # noqa: E731
+                parts = [TrajectorySum(one(kept), tau, True), TrajectorySum(one(rest), tau, False)]
+                return sp.Add(*(parts if need[0] else parts[::-1]), evaluate=False)  # in the order written
+        weighted = _needs_support(body)
         if weighted:
             self._note("Σ_τ read over the trajectories with P(τ;θ) > 0: its terms at P(τ;θ) = 0 count as 0, "
                        "as in an expectation (side condition P(τ;θ) > 0)")
@@ -1170,6 +1177,19 @@ def _own_factor(e) -> bool:
 
 def _has_own_factor(e) -> bool:
     return isinstance(e, sp.Basic) and any(_own_factor(f) for f in sp.preorder_traversal(e))
+
+
+def _needs_support(body) -> bool:
+    """Whether a Σ_τ body is read over P(τ;θ) > 0: it divides by or takes the log of P(τ;θ), or of a factor of it while weighted by it."""
+    if any(isinstance(e, sp.Pow) and e.exp.is_negative and e.base.has(TrajectoryProbability)
+           or isinstance(e, sp.log) and e.args[0].has(TrajectoryProbability) for e in sp.preorder_traversal(body)):
+        return True
+    # Σ_τ P(τ;θ) Σ_t log π_θ(a_t|s_t) …: a log of a factor of P(τ;θ) is log 0 exactly where P(τ;θ) = 0,
+    # so the sum weighted by P(τ;θ) is the expectation, over the trajectories with P(τ;θ) > 0 (and the
+    # strict sum over all τ would be undefined on a boundary policy while the DP route gives the expectation).
+    return _weighted_by_probability(body) and any(
+        isinstance(e, sp.Pow) and e.exp.is_negative and _has_own_factor(e.base)
+        or isinstance(e, sp.log) and _has_own_factor(e.args[0]) for e in sp.preorder_traversal(body))
 
 
 def _weighted_by_probability(body) -> bool:
