@@ -1046,10 +1046,13 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     beyond = widening.beyond if widening is not None else ""
     rng = random.Random(seed)
     counts = sample_counts(rng, wide=relation == UNBIASED)
+    # An m where the line divides by 0 whatever the samples (1/(m − 1) at m = 1) is no case of it: left out, and said.
+    poles, poles_why = _m_poles_of(lhs, rhs)
+    counts = _off_poles(counts, poles, rng)
     every_m = _every_m_degree(lhs, rhs, relation)
     m_from, m_why = 1, ""
     if every_m is not None:  # d + 1 values of m past the line's threshold decide a rational function of degree d
-        counts, m_from, m_why = _counts_for_every_m(lhs, rhs, counts, every_m, seed)
+        counts, m_from, m_why = _counts_for_every_m(lhs, rhs, counts, every_m, seed, poles=poles)
         if m_from is None:
             every_m, m_from = None, 1
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
@@ -1104,6 +1107,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         reasons = sorted({r.split(": ", 1)[1] for r in excluded_reasons if ": " in r})
         if reasons:
             scope = dataclasses.replace(scope, text=scope.text + " (" + "; ".join(reasons) + ")")
+    if poles:
+        scope = dataclasses.replace(scope, text=scope.text + f"; m ≠ {', '.join(map(str, poles))} (the line divides "
+                                    f"by 0 there whatever the samples: {poles_why})",
+                                    data={**scope.data, "m_excluded": list(poles)})
     counterexample = None
     detail = ""
     contradiction = False
@@ -1256,7 +1263,28 @@ M_EVERY_CAP = 256  # the largest m checked for the degree argument (an 'unbiased
 M_BELOW_CAP = 48   # below a threshold m₀ up to this, every m is checked one by one
 
 
-def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int) -> tuple[tuple, int | None, str]:
+def _m_poles_of(lhs, rhs) -> tuple[tuple[int, ...], str]:
+    """The m the line is never defined at (see :func:`derive.sample_degree.m_poles`), up to the largest m checked."""
+    from .sample_degree import m_poles
+
+    if m not in lhs.free_symbols | rhs.free_symbols:
+        return (), ""
+    return m_poles(lhs, rhs, upto=M_EVERY_CAP + M_WIDE)
+
+
+def _off_poles(counts, poles, rng: random.Random) -> tuple:
+    """The counts with each pole replaced by the next m that is none (and not already counted)."""
+    if not poles:
+        return counts
+    out = set()
+    for k in counts:
+        while k in poles or k in out:
+            k += 1
+        out.add(k)
+    return tuple(sorted(out))
+
+
+def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int, *, poles=()) -> tuple[tuple, int | None, str]:
     """The m to check for the degree argument, the threshold m₀ past which they decide every m (None: not shown), and why not.
 
     Below m₀ (see :func:`derive.sample_degree.m_threshold`) the line is a different function of m,
@@ -1269,15 +1297,18 @@ def _counts_for_every_m(lhs, rhs, counts, degree: int, seed: int) -> tuple[tuple
     m0, why = threshold_and_reason(lhs, rhs)
     if m0 is None:
         return counts, None, why
+    # Agreement decides N ≡ 0 only at m where both sides are defined (D ≠ 0): the poles are no values.
     if m0 <= 1:
-        return tuple(sorted(set(counts) | set(range(1, degree + 2)))), 1, ""
+        first = [k for k in range(1, degree + 2 + len(poles)) if k not in poles][:degree + 1]
+        return tuple(sorted(set(counts) | set(first))), 1, ""
     span = max(2 * (degree + 1), M_WIDE - 9)
     if m0 + span > M_EVERY_CAP:
         return counts, None, (f"which samples coincide changes with m up to m = {m0}; the degree argument needs "
                               f"{degree + 1} values past it, beyond the m ≤ {M_EVERY_CAP} this check reaches")
-    past = random.Random(f"every-m {seed}").sample(range(m0, m0 + span), degree + 1)
+    past = random.Random(f"every-m {seed}").sample([k for k in range(m0, m0 + span + len(poles)) if k not in poles],
+                                                   degree + 1)
     # Below m₀ every m is its own case: each is checked while there are few (else the verdict says which were).
-    below = range(1, m0) if m0 <= M_BELOW_CAP else ()
+    below = [k for k in range(1, m0) if k not in poles] if m0 <= M_BELOW_CAP else ()
     return tuple(sorted(set(counts) | set(past) | set(below))), m0, ""
 
 

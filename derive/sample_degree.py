@@ -32,7 +32,7 @@ from sympy import Derivative, Expr
 
 from .notation import Sample, i, m, theta
 
-__all__ = ["degree_in_m", "difference_degree", "m_threshold", "threshold_and_reason", "MAX_DEGREE"]
+__all__ = ["degree_in_m", "difference_degree", "m_threshold", "threshold_and_reason", "m_poles", "MAX_DEGREE"]
 
 MAX_DEGREE = 40  # past it the check keeps its sample-count cap (each m costs O(m) terms)
 
@@ -134,6 +134,30 @@ def threshold_and_reason(*sides: Expr) -> tuple[int | None, str]:
         if ranges:
             out = max(out, max(lo for lo, _ in ranges) - c)
     return out, ""
+
+
+def m_poles(*sides: Expr, upto: int) -> tuple[tuple[int, ...], str]:
+    """The m in 1..upto where a divisor that depends on m alone is 0 (1/(m − 1) at m = 1), and those divisors in words.
+
+    There the line is not defined for any samples, so such an m is no case of the line: it is left
+    out of the m checked, and the verdict says so (a sample variance with 1/(m − 1) is a claim for m ≥ 2).
+    A divisor in m and other symbols (1/(m − i)) is not read here: where it is 0 the line is undefined, a failure.
+    """
+    poles: set = set()
+    words: list = []
+    for side in sides:
+        for e in sp.preorder_traversal(sp.sympify(side)):
+            if not (isinstance(e, sp.Pow) and e.exp.is_negative and e.base.free_symbols == {m}):
+                continue
+            try:
+                poly = sp.Poly(e.base, m)
+            except sp.PolynomialError:
+                continue
+            here = [k for k in range(1, upto + 1) if poly.eval(k) == 0]
+            if here:
+                poles.update(here)
+                words.append(f"1/({sp.sstr(e.base)}) at m = {', '.join(map(str, here))}")
+    return tuple(sorted(poles)), "; ".join(dict.fromkeys(words))
 
 
 def _free(e, idx) -> bool:

@@ -95,3 +95,24 @@ def test_a_line_whose_degree_is_not_shown_keeps_the_cap_and_says_which_m():
     # Not shown for every m: undecided, never a pass, and it names the m that were checked.
     assert not report.ok and "for every m" not in report.verdict and "; m = 1, 2, 3, " in report.verdict
     assert "held for m ∈ {1, 2, 3, " in report.verdict and "not a pass" in report.verdict
+
+
+def test_an_m_the_line_divides_by_zero_at_is_left_out_and_said():
+    # (1/(m − 1)) Σ_{i=1}^{m−1} R(τ^(i)) is unbiased for every m ≥ 2 and undefined at m = 1 whatever the
+    # samples: it failed there as 'divides by 0 on a trajectory'. Now m = 1 is no case of the line, said.
+    from derive.sample_degree import m_poles
+
+    assert m_poles(sp.Pow(m - 1, -1, evaluate=False), upto=40) == ((1,), "1/(m - 1) at m = 1")
+    assert m_poles(sp.Pow(sp.Mul(m - 3, m - 5, evaluate=False), -1, evaluate=False), upto=4)[0] == (3,)
+    assert m_poles(sp.Pow(m - i, -1, evaluate=False), upto=40) == ((), "")   # with i: not read here
+    bat = battery(2, seed=25)
+    mean_1 = sp.Mul(sp.Pow(m - 1, -1, evaluate=False), sp.Sum(R(TI), (i, 1, m - 1)), evaluate=False)
+    report = verdict(J(), mean_1, relation=UNBIASED, bat=bat)
+    # Held where evaluated (this battery's two large MDPs are past enumeration for Σ_{i=1}^{m−1}: undecided, said).
+    assert report.verdict != "failed" and report.counterexample is None, report.verdict
+    assert "m ≠ 1 (the line divides by 0 there whatever the samples: 1/(m - 1) at m = 1)" in report.scope
+    assert report.scope_data["m_excluded"] == [1] and "values were checked: m = 2, " in report.scope, report.scope
+    # Its false twin, a mean of m − 1 samples over m − 2, fails at the m it is defined at.
+    wrong = sp.Mul(sp.Pow(m - 2, -1, evaluate=False), sp.Sum(R(TI), (i, 1, m - 1)), evaluate=False)
+    report = verdict(J(), wrong, relation=UNBIASED, bat=bat)
+    assert report.verdict == "failed", report.verdict
