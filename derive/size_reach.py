@@ -120,6 +120,26 @@ def _direct_symbols(e) -> set:
         for f in (part.args if isinstance(part, sp.Mul) else (part,)):
             if isinstance(f, sp.Symbol):
                 out.add(f)
+            elif _opaque(f):  # max(t, 250) − 250 meets t as t − 250 does
+                out |= f.free_symbols
+    return out
+
+
+def _opaque(e) -> bool:
+    """A function SymPy evaluates at integers but that is no arithmetic: max, min, floor, δ, Mod, |·| (not derive's notation)."""
+    from .notation import __name__ as notation
+
+    return isinstance(e, sp.core.function.Application) and type(e).__module__ != notation and bool(e.free_symbols)
+
+
+def _opaque_constants(e) -> list[int]:
+    """Every number inside such a function, and the denominators of its fractions: floor(t/251) breaks at t = 251."""
+    out = []
+    for a in sp.preorder_traversal(e):
+        if isinstance(a, sp.Rational):
+            out += [abs(int(a.p)), int(a.q)]
+        elif (n := _number(a)) is not None and isinstance(a, sp.Number):
+            out.append(n)
     return out
 
 
@@ -208,6 +228,9 @@ def size_constants(*sides) -> dict:
             note(_kinds(e.free_symbols, kinds), [n for a in e.args if _number(a) is not None for n in _terms(a)])
         elif isinstance(e, (_StepOf, RewardProbability)):  # the step of s_k, a_k, r_k written as a number
             note({"H"}, [n for a in e.args[1:] if _number(a) is not None for n in _terms(a)])
+        elif _opaque(e):
+            # A breakpoint inside max(t, 250), floor(t/251) or δ(t, 250) is no term of a sum: every number there counts.
+            note(_kinds(e.free_symbols, kinds), _opaque_constants(e))
         elif isinstance(e, sp.Function) and type(e).__module__ == __name__.rsplit(".", 1)[0] + ".notation":
             # μ(3), π(1|2): a state or action written as a number (log, exp and the like index nothing)
             note({"S", "A"}, [n for a in e.args if _number(a) is not None for n in _terms(a)])

@@ -53,6 +53,32 @@ def test_constants_written_as_arithmetic_are_read_by_value():
     assert size_constant(sp.Sum(r(t), (t, _times(2, sp.Rational(1, 2)), H))) <= 1
 
 
+def test_breakpoints_inside_max_floor_and_delta_are_read():
+    # 2^(max(t, 250) − 250) is 1 up to t = 250: size reach looked into no function, so weights that are 1
+    # on every battery step VERIFIED Σ_t r_t = Σ_t w_t r_t (red team K, F2).
+    from derive.notation import sum_t
+    from derive.size_reach import size_constants
+
+    two = sp.Integer(2)
+    for w, k in [(two ** (sp.Max(t, 250) - 250), 250), (two ** sp.floor(t / 251), 251),
+                 (two ** sp.KroneckerDelta(t, 250), 250), (two ** (t - sp.Min(t, 250)), 250)]:
+        assert size_constants(sum_tau(unevaluated_mul(P(), sum_t(w * r(t))))) == {"H": k}, w
+    assert size_constants(StateSum(two ** (sp.Max(x, 20) - 20))) == {"S": 20}
+    assert size_constants(sum_tau(unevaluated_mul(P(), sum_t(sp.log(2) * r(t))))) == {"H": 0}  # log 2: no breakpoint
+
+
+def test_a_weight_one_below_its_breakpoint_fails():
+    from derive.notation import sum_t
+
+    bat = battery(2, seed=44)
+    lhs = sum_tau(unevaluated_mul(P(), sum_t(r(t))))
+    wrong = sum_tau(unevaluated_mul(P(), sum_t(sp.Integer(2) ** sp.floor(t / 251) * r(t))))
+    report = verdict(lhs, wrong, bat=bat)
+    assert report.verdict == "failed" and "past the constant" in report.counterexample.instance, report.verdict
+    twin = sum_tau(unevaluated_mul(P(), sum_t(sp.Integer(2) ** (sp.floor(t / 251) - sp.floor(t / 251)) * r(t))))
+    assert verdict(lhs, twin, bat=bat).verdict != "failed"
+
+
 FALSE = {  # name: the line's right side (the left is J), false only past a battery cap
     "Σ_{t=201}^{H} r_t added (h_fit.py)": _with_rewards(sp.Sum(r(t), (t, 201, H))),
     "Σ_{t=0}^{H−250} r_t added": _with_rewards(sp.Sum(r(t), (t, 0, H - 250))),
