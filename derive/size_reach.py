@@ -182,7 +182,7 @@ def size_constants(*sides) -> dict:
     def note_degrees(e, kinds):
         for sym in e.free_symbols:
             for k in _kinds({sym}, kinds):
-                degrees[k] = max(degrees.get(k, 0), _poly_degree(e, sym))
+                degrees[k] = max(degrees.get(k, 0), _poly_degree(e, sym), _width(e, sym))
 
     def note(kinds, values):
         for k in kinds:
@@ -263,6 +263,64 @@ def _poly_degree(e, sym) -> int:
     if isinstance(e, sp.Pow) and e.args[1].is_Integer and e.args[1] >= 0:
         return int(e.args[1]) * _poly_degree(e.args[0], sym)
     return 0
+
+
+_MAX_BASIS = 4096  # past this many basis terms the width is not tracked (one term past the caps says it)
+
+
+def _basis(e, sym) -> dict | None:
+    """e as Σ p_b(sym)·b^sym, as {b: degree of p_b}: the exponential polynomial it is, or None (not one)."""
+    if not isinstance(e, sp.Basic) or sym not in e.free_symbols:
+        return {sp.Integer(1): 0}
+    if e == sym:
+        return {sp.Integer(1): 1}
+    if isinstance(e, sp.Add):
+        out: dict = {}
+        for a in e.args:
+            part = _basis(a, sym)
+            if part is None:
+                return None
+            for b_, d in part.items():
+                out[b_] = max(out.get(b_, 0), d)
+        return out if len(out) <= _MAX_BASIS else None
+    if isinstance(e, sp.Mul):
+        out = {sp.Integer(1): 0}
+        for a in e.args:
+            part = _basis(a, sym)
+            if part is None:
+                return None
+            nxt: dict = {}
+            for b1, d1 in out.items():
+                for b2, d2 in part.items():
+                    key = b1 * b2
+                    nxt[key] = max(nxt.get(key, 0), d1 + d2)
+            if len(nxt) > _MAX_BASIS:
+                return None
+            out = nxt
+        return out
+    if isinstance(e, sp.Pow):
+        base, ex = e.args
+        if sym not in base.free_symbols:  # c^(a·t + d): the base c^a
+            a = sp.expand(ex).coeff(sym)
+            if a.is_Integer and sym not in sp.expand(ex - a * sym).free_symbols:
+                return {sp.Pow(base, a): 0}
+            return None
+        if ex.is_Integer and 0 <= ex <= 64:
+            return _basis(sp.Mul(*[base] * int(ex), evaluate=False), sym) if ex > 0 else {sp.Integer(1): 0}
+        return None
+    return {sp.Integer(1): 0}  # a value indexed by sym (r_t, d_t(x)): degree 0, as in _poly_degree
+
+
+def _width(e, sym) -> int:
+    """How many values of sym past a breakpoint show an exponential polynomial Σ_j c_j j^t is not 0, less one.
+
+    With n basis terms t^k b^t it has at most n − 1 zeros in a row (a recurrence of order n), so Σ_j
+    (−1)^(K−j) C(K, j) j^t — 0 for every t < K, written with K bases and no K anywhere — needs n values.
+    """
+    basis = _basis(e, sym)
+    if not basis:
+        return 0
+    return sum(d + 1 for d in basis.values()) - 1
 
 
 def size_constant(*sides) -> int:

@@ -67,6 +67,20 @@ def test_breakpoints_inside_max_floor_and_delta_are_read():
     assert size_constants(sum_tau(unevaluated_mul(P(), sum_t(sp.log(2) * r(t))))) == {"H": 0}  # log 2: no breakpoint
 
 
+def test_an_exponential_polynomial_counts_its_bases():
+    # Σ_j (−1)^(K−j) C(K, j) j^s is 0 for every s < K and has no K in it (red team K, F1): its K bases are
+    # the degree that counts, as a polynomial's degree does.
+    from derive.notation import gamma, sum_t
+    from derive.size_reach import size_constants
+
+    def stirling(k, sym):
+        return sp.Add(*[sp.Mul((-1) ** (k - j) * sp.binomial(k, j), sp.Pow(j, sym, evaluate=False), evaluate=False)
+                        for j in range(1, k + 1)], evaluate=False)
+    assert size_constants(StateSum(stirling(9, x))) == {"S": 8}              # checked on S ≥ 10
+    assert size_constants(sum_tau(unevaluated_mul(P(), sum_t(stirling(30, t) * r(t))))) == {"H": 29}
+    assert size_constants(sum_tau(unevaluated_mul(P(), sum_t(gamma ** t * r(t))))) == {"H": 0}  # one base
+
+
 def test_a_weight_one_below_its_breakpoint_fails():
     from derive.notation import sum_t
 
