@@ -458,6 +458,11 @@ class Evaluator:
         """[(d_t, ∂d_t)] for t = 0..H+1: forward in time, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s,a)."""
         if "d" not in self._traj_cache:
             bk = self.backend
+            if isinstance(bk, LogLinear):
+                found = self._rational_occupancy()
+                if found is not None:
+                    self._traj_cache["d"] = found
+                    return found
             d, dd = self.mu, self.dmu
             out = [(d, dd)]
             for _ in range(self.mdp.horizon + 1):
@@ -469,6 +474,42 @@ class Evaluator:
                 out.append((d, dd))
             self._traj_cache["d"] = out
         return self._traj_cache["d"]
+
+    def _rational_occupancy(self):
+        """The same [(d_t, ∂d_t)] in exact rationals by S×S matrix products (None if a table holds a log).
+
+        d_{t+1} = d_t P_π and ∂d_{t+1} = ∂d_t P_π + d_t ∂P_π, with P_π(s, s') = Σ_a π(a|s) P(s'|s,a): the same
+        exact values as the sum over (s, a) below, but each step is one product of a row by an S×S matrix on a
+        common denominator (flint), not S²·A additions of fractions whose size grows with t (minutes at H ≈ 200).
+        """
+        ops, tables = self._rational_tables(("mu", "dmu", "pi", "dpi", "tr", "dtr"))
+        if ops is not _Rationals:
+            return None
+        from flint import fmpq, fmpq_mat
+
+        mu, dmu, pi, dpi, tr, dtr = tables
+        n_s, n_a = self.mdp.n_states, self.mdp.n_actions
+        zero = fmpq(0)
+        P, dP = [[zero] * n_s for _ in range(n_s)], [[zero] * n_s for _ in range(n_s)]
+        for s in range(n_s):
+            for a in range(n_a):
+                for s2 in range(n_s):
+                    P[s][s2] += pi[s, a] * tr[s, a, s2]
+                    dP[s][s2] += dpi[s, a] * tr[s, a, s2] + pi[s, a] * dtr[s, a, s2]
+        P, dP = fmpq_mat(P), fmpq_mat(dP)
+
+        def row(m):
+            out = np.empty(n_s, dtype=object)
+            for j in range(n_s):
+                out[j] = m[0, j]
+            return out
+
+        d, dd = fmpq_mat([list(mu)]), fmpq_mat([list(dmu)])
+        out = [(self.mu, self.dmu)]
+        for _ in range(self.mdp.horizon + 1):
+            d, dd = d * P, dd * P + d * dP
+            out.append((row(d), row(dd)))
+        return out
 
     def _q_values(self):
         """[(Q_t, ∂Q_t)] for t = 0..H: backward, Q_t(s,a) = Σ_s' P(s'|s,a)(r + γ Σ_a' π(a'|s') Q_{t+1}(s',a'))."""
