@@ -458,6 +458,11 @@ class Evaluator:
         """[(d_t, ∂d_t)] for t = 0..H+1: forward in time, d_{t+1}(s') = Σ_{s,a} d_t(s) π(a|s) P(s'|s,a)."""
         if "d" not in self._traj_cache:
             bk = self.backend
+            if isinstance(bk, LogLinear):
+                found = self._rational_occupancy()
+                if found is not None:
+                    self._traj_cache["d"] = found
+                    return found
             d, dd = self.mu, self.dmu
             out = [(d, dd)]
             for _ in range(self.mdp.horizon + 1):
@@ -469,6 +474,41 @@ class Evaluator:
                 out.append((d, dd))
             self._traj_cache["d"] = out
         return self._traj_cache["d"]
+
+    def _rational_occupancy(self):
+        """The same [(d_t, ∂d_t)] in exact rationals by integer matrix products (None if a table holds a log).
+
+        d_{t+1} = d_t P_π and ∂d_{t+1} = ∂d_t P_π + d_t ∂P_π, with P_π(s, s') = Σ_a π(a|s) P(s'|s,a), on one
+        common denominator c·D^t: the same exact values as the sum over (s, a) below, but each step is an
+        integer row·matrix product (flint), and a step's fractions are reduced only when that step is read.
+        Summing fractions whose size grows with t took minutes at H ≈ 200 (a counterexample's exact values).
+        """
+        ops, tables = self._rational_tables(("mu", "dmu", "pi", "dpi", "tr", "dtr"))
+        if ops is not _Rationals:
+            return None
+        from flint import fmpq, fmpz, fmpz_mat
+
+        mu, dmu, pi, dpi, tr, dtr = tables
+        n_s, n_a = self.mdp.n_states, self.mdp.n_actions
+        zero = fmpq(0)
+        P, dP = [[zero] * n_s for _ in range(n_s)], [[zero] * n_s for _ in range(n_s)]
+        for s in range(n_s):
+            for a in range(n_a):
+                for s2 in range(n_s):
+                    P[s][s2] += pi[s, a] * tr[s, a, s2]
+                    dP[s][s2] += dpi[s, a] * tr[s, a, s2] + pi[s, a] * dtr[s, a, s2]
+        D, c = fmpz(1), fmpz(1)
+        for x in (x for rows in (P, dP) for r in rows for x in r):
+            D = D.lcm(x.q)
+        for x in (*mu, *dmu):
+            c = c.lcm(x.q)
+        Pn, dPn = (fmpz_mat([[(x * D).p for x in r] for r in m]) for m in (P, dP))
+        d, dd = fmpz_mat([[(x * c).p for x in mu]]), fmpz_mat([[(x * c).p for x in dmu]])
+        raw = [None]
+        for _ in range(self.mdp.horizon + 1):
+            d, dd = d * Pn, dd * Pn + d * dPn
+            raw.append((d, dd))
+        return _ExactOccupancy((self.mu, self.dmu), raw, c, D)
 
     def _q_values(self):
         """[(Q_t, ∂Q_t)] for t = 0..H: backward, Q_t(s,a) = Σ_s' P(s'|s,a)(r + γ Σ_a' π(a'|s') Q_{t+1}(s',a'))."""
@@ -979,6 +1019,34 @@ class _Rationals:
     @staticmethod
     def add(x, y):
         return np.add(x, y, dtype=object)
+
+
+class _ExactOccupancy:
+    """[(d_t, ∂d_t)] from integer numerators over c·D^t: step t's fractions are made (and kept) when first read."""
+
+    def __init__(self, first, raw, c, D):
+        self._rows, self._raw, self._c, self._D = {0: first}, raw, c, D
+
+    def __len__(self):
+        return len(self._raw)
+
+    def __getitem__(self, k):
+        if k < 0:
+            k += len(self._raw)
+        if k not in self._rows:
+            from flint import fmpq
+
+            num, dnum = self._raw[k]
+            den = self._c * self._D ** k
+            n_s = num.ncols()
+            val, der = np.empty(n_s, dtype=object), np.empty(n_s, dtype=object)
+            for j in range(n_s):
+                val[j], der[j] = fmpq(num[0, j], den), fmpq(dnum[0, j], den)
+            self._rows[k] = (val, der)
+        return self._rows[k]
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self._raw)))
 
 
 def _as_fmpq_tables(tables):
