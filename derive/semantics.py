@@ -902,9 +902,18 @@ class Evaluator:
         if not env.slots:  # no enclosing trajectory: sum over time by dynamic programming where it covers e
             from .trajectory_dp import dp_or_none
 
-            dp = dp_or_none(self, e, ints=env.ints)
+            refusals: list = []
+            dp = dp_or_none(self, e, ints=env.ints, refusals=refusals)
             if dp is not None:
                 return dp
+            undefined = [r for r in refusals if r.startswith("division by zero")]
+            if undefined:
+                try:
+                    self.states
+                except TooManyTrajectories:
+                    # The DP saw a step where the line is undefined; which trajectory needs the listing.
+                    raise Unsupported(f"undecided: {undefined[0].split(': enumeration')[0]}, and the trajectories "
+                                      "are too many to list to find one through it") from None
         bk = self.backend
         n_all = self.states.shape[0]
         members = np.flatnonzero(self.instance.support()) if e.support else np.arange(n_all)

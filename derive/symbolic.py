@@ -176,6 +176,10 @@ def _as_expr(value) -> Expr:
 def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> SymbolicResult:
     """``rewards``: trajectories record random rewards, so P(τ;θ) has the factors P(r_t|a_t,s_t) in every step."""
     note = ""
+    # SymPy cancels (t − 100)/(t − 100) to 1; the line is undefined at t = 100 all the same.
+    partial = _possible_pole(lhs) or _possible_pole(rhs)
+    if partial:
+        return SymbolicResult("not proved", partial)
     # A sum over paths (rewards marginalised) is the sum over whole trajectories it stands for.
     lhs, rhs = marginal_sums(lhs, rewards=rewards), marginal_sums(rhs, rewards=rewards)
     lhs, rhs = _opaque_functions(lhs), _opaque_functions(rhs)
@@ -244,6 +248,70 @@ def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> Symbol
 
         words = f"the difference of the two sides reduces to the number {to_text(residue)}"
     return SymbolicResult("not proved", words, residue=residue)
+
+
+# -- where a line may be undefined ----------------------------------------------------
+
+
+def _possible_pole(e, context: tuple = ()) -> str:
+    """Why the line may be undefined for some index in its ranges ('' if not): a divisor or log argument in
+    the indices and constants alone (no μ, π, P, r, b) that SymPy cannot show nonzero (positive).
+
+    Divisors with model quantities are side conditions the instance check tests on every trajectory;
+    one in the indices alone is 0 at an index the instances may never reach (t = 100 needs H ≥ 100).
+    """
+    if not isinstance(e, sp.Basic) or e.is_Atom:
+        return ""
+    if isinstance(e, (sp.Sum, sp.Product)):
+        body, enclosing, renamed = e.function, context, {}
+        for var, *bounds in reversed(e.limits):  # outermost limit last in SymPy's list
+            if len(bounds) != 2:
+                return ""
+            lo, hi = (sp.sympify(z).xreplace(renamed) for z in bounds)
+            found = _possible_pole(lo, enclosing) or _possible_pole(hi, enclosing)
+            if found:
+                return found
+            fresh = _range_symbol(var, lo, enclosing, body.free_symbols | {var})
+            renamed[var] = fresh
+            enclosing = ((fresh, lo, hi),) + enclosing
+        with sp.evaluate(False):  # keep (t − 100)/(t − 100) as written while renaming
+            body = body.xreplace(renamed)
+        return _possible_pole(body, enclosing)
+    if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_negative:
+        return _nonzero_or_why(e.base, "divides by", context) or _possible_pole(e.base, context)
+    if isinstance(e, sp.log):
+        return _nonzero_or_why(e.args[0], "takes the log of", context, positive=True) or \
+            _possible_pole(e.args[0], context)
+    for a in e.args:
+        found = _possible_pole(a, context)
+        if found:
+            return found
+    return ""
+
+
+def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False) -> str:
+    """'' if every factor of x in the indices alone is provably nonzero (positive); else why not."""
+    factors = sp.Mul.make_args(x) if not positive else (x,)
+    for f in factors:
+        if isinstance(f, sp.Pow) and f.exp.is_number:
+            f = f.base
+        if not isinstance(f, sp.Expr) or f.is_number and not positive:
+            if f.is_number and f.is_zero:
+                return f"the line {verb} 0"
+            continue
+        if any(not isinstance(a, (sp.Add, sp.Mul, sp.Pow, Symbol, sp.Number, sp.NumberSymbol))
+               for a in sp.preorder_traversal(f)):
+            continue  # a model quantity: a side condition, tested on every trajectory of every instance
+        value = sp.sympify(f)  # evaluated only to ask; the line itself keeps its form
+        ok = value.is_positive if positive else value.is_zero is False
+        if not ok:
+            ranges = ", ".join(f"{to_text(v)} = {to_text(lo)}..{to_text(hi)}" for v, lo, hi in reversed(context)
+                               if v in f.free_symbols)
+            where = f" for {ranges}" if ranges else ""
+            need = "positive" if positive else "nonzero"
+            return (f"the line {verb} {to_text(f)}, which SymPy cannot show {need}{where}; SymPy would cancel "
+                    "it, so the line is left to the instance check")
+    return ""
 
 
 # -- undefined functions ------------------------------------------------------------

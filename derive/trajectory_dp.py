@@ -188,7 +188,9 @@ class _Compiler:
             (v, lo, hi), = limits
             w = sp.Dummy(str(v), integer=True)
             self.vars.add(w)
-            terms = self.compile(body.xreplace({v: w}), delta)
+            with sp.evaluate(False):  # renaming must not cancel (t − 100)/(t − 100): it is undefined at t = 100
+                body = body.xreplace({v: w})
+            terms = self.compile(body, delta)
             for term in terms:
                 term.variables.append((w, lo, hi))
             return terms
@@ -199,7 +201,8 @@ class _Compiler:
             (v, lo, hi), = limits
             w = sp.Dummy(str(v), integer=True)
             self.vars.add(w)
-            inner = body.xreplace({v: w})
+            with sp.evaluate(False):
+                inner = body.xreplace({v: w})
             info = self.local(inner)
             if info is None or info[0] not in (w, None) or (info[1] is not None and not info[1]):
                 raise NotCovered(f"the body of {_text(e)} is not one step of τ")
@@ -906,9 +909,20 @@ def _depends_on_time(e: Expr, w) -> bool:
     if found is None:
         if len(_TIMED) > 8192:
             _TIMED.clear()
-        stripped = e.replace(lambda n: isinstance(n, _READS), lambda n: _MARK)
-        found = _TIMED[key] = w in stripped.free_symbols
+        found = _TIMED[key] = _reads_beyond_steps(e, w)
     return found
+
+
+def _reads_beyond_steps(e: Expr, w) -> bool:
+    """Whether w occurs in e outside a read of a step; walked as written, since rebuilding e (replace, xreplace)
+    would cancel (w − 100)/(w − 100), which is undefined at w = 100."""
+    if e == w:
+        return True
+    if isinstance(e, _READS) or not isinstance(e, sp.Basic) or e.is_Atom:
+        return False
+    if isinstance(e, (sp.Sum, sp.Product)) and any(lim[0] == w for lim in e.limits):
+        return any(_reads_beyond_steps(z, w) for lim in e.limits for z in lim[1:])
+    return any(_reads_beyond_steps(a, w) for a in e.args)
 
 
 def _subsets(mask: int):
@@ -1043,15 +1057,21 @@ def covers(ev, e: Expr, *, ints: dict | None = None) -> bool:
     return evaluate_or_none(ev, e, ints=ints) is not None
 
 
-def dp_or_none(ev, e: Expr, *, ints: dict | None = None):
-    """The evaluator's hook: the DP value of Σ_τ e when the DP covers e and beats enumeration, else None."""
+def dp_or_none(ev, e: Expr, *, ints: dict | None = None, refusals: list | None = None):
+    """The evaluator's hook: the DP value of Σ_τ e when the DP covers e and beats enumeration, else None
+    (``refusals``, if given, receives why the DP did not cover e)."""
     mdp = ev.mdp
     n = mdp.n_trajectories
     if mdp.reward_distribution:
         n *= max(len(o) for row in mdp.reward_distribution for o in row) ** (mdp.horizon + 1)
     if n < DP_MIN_TRAJECTORIES:
         return None
-    return evaluate_or_none(ev, e, ints=ints)
+    try:
+        return evaluate(ev, e, ints=ints)
+    except NotCovered as exc:
+        if refusals is not None:
+            refusals.append(str(exc))
+        return None
 
 
 def free_trajectory_identity(ev, lhs: Expr, rhs: Expr, rng, *, traj=None, ints: dict | None = None,

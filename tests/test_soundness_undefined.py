@@ -112,3 +112,28 @@ def test_log_of_a_product_with_the_baseline_is_undefined_where_it_vanishes(seed)
     # The true twin, the usual reading: (∇ log π_θ(a_0|s_0)) b(s_0) has expectation 0 for any b.
     true = sum_tau(unevaluated_mul(P(), score(pi(0)), baseline(0)), support=True)
     assert holds(true, sp.Integer(0), bat=battery(n_random=4, seed=seed))
+
+
+_RATIO_LINE = (r"$$\sum_{\tau} P(\tau;\theta) \sum_{t=0}^{H} \frac{%s}{%s} r_t = "
+               r"\sum_{\tau} P(\tau;\theta) \sum_{t=0}^{H} r_t$$")
+
+
+def test_a_ratio_undefined_at_a_late_step_is_never_verified():
+    # (t − 100)/(t − 100) is undefined at t = 100: only H ≥ 100 has that step, and neither SymPy's
+    # cancelling nor the DP over time (which renamed t, and read the factor as time-free) may hide it.
+    from derive.read.document import check_text
+
+    report = check_text(_RATIO_LINE % ("t-100", "t-100"), path="ratio.md", seed=1)
+    assert not report.verified
+    # The true twin: t + 1 ≥ 1 on every step.
+    assert check_text(_RATIO_LINE % ("t+1", "t+1"), path="ratio.md", seed=1).verified
+
+
+def test_the_dp_reads_a_cancelling_ratio_of_time_as_depending_on_time():
+    from derive.notation import Reward, t, tau
+    from derive.trajectory_dp import _depends_on_time
+
+    w = sp.Dummy("w", integer=True)
+    ratio = sp.Mul(w - 100, sp.Pow(w - 100, -1, evaluate=False), Reward(tau, w), evaluate=False)
+    assert _depends_on_time(ratio, w)
+    assert not _depends_on_time(sp.Mul(2, Reward(tau, w), evaluate=False), w)

@@ -288,3 +288,41 @@ def test_an_action_sum_variable_is_what_its_range_proves():
     v = Symbol("v", integer=True, negative=True)  # declared negative, but Σ_v runs over the actions 0..N−1
     assert not proved(ActionSum(sp.Abs(v, evaluate=False) * MeanReward(x, v), v), ActionSum(-v * MeanReward(x, v), v))
     assert proved(ActionSum(sp.Abs(b, evaluate=False) * MeanReward(x, b), b), ActionSum(b * MeanReward(x, b), b))
+
+
+# -- a divisor in the indices alone must be nonzero on its whole range ----------------------
+
+
+def _ratio(x):
+    """x/x as written (SymPy would cancel it to 1)."""
+    return sp.Mul(x, sp.Pow(x, -1, evaluate=False), evaluate=False)
+
+
+def _return_times(factor):
+    return sum_tau(unevaluated_mul(P(), Sum(unevaluated_mul(factor, r(t)), (t, 0, H))))
+
+
+def test_a_ratio_that_is_undefined_at_one_time_step_is_not_proved():
+    # (t − 100)/(t − 100) is undefined at t = 100, a step every H ≥ 100 has.
+    result = prove(_return_times(_ratio(t - 100)), _return_times(1), timeout=3)
+    assert result.status == "not proved" and "divides by t - 100" in result.detail and "t = 0..H" in result.detail
+    # The true twin: t + 1 ≥ 1 on 0..H.
+    assert proved(_return_times(_ratio(t + 1)), _return_times(1))
+
+
+def test_a_ratio_that_vanishes_at_a_parameter_value_is_not_proved():
+    # (1 − γ)/(1 − γ) at γ = 1, and log(H − 5) for H ≤ 5.
+    assert not proved(_return_times(_ratio(1 - gamma)), _return_times(1))
+    assert not proved(sp.log(H - 5, evaluate=False) + 1, 1 + sp.log(H - 5, evaluate=False) + 0 * H)
+    # The true twins: γ > 0 and H ≥ 0 are what the symbols declare.
+    assert proved(_return_times(_ratio(gamma)), _return_times(1))
+    assert proved(unevaluated_mul(_ratio(H + 1), J_of()), J_of())
+
+
+def J_of():
+    return sum_tau(unevaluated_mul(P(), R()))
+
+
+def test_a_ratio_of_model_quantities_is_left_to_the_instances():
+    # r_t/r_t: a side condition every trajectory of every instance tests (the prover may cancel it).
+    assert proved(_return_times(_ratio(r(t))), _return_times(1))
