@@ -34,7 +34,7 @@ from .text import to_text
 from .notation import (
     ActionSum, Expectation, Normal, Objective, Occupancy, Policy, QValue, Return, RewardProbability, StateSum,
     factorisation_with_rewards, marginal_sums, PathProbability, Sample, TrajectoryProbability, TrajectorySum, discounted_return, factorisation,
-    gamma, i, m, nonnegative, tau, theta,
+    gamma, i, m, nonnegative, PROBABILITIES, tau, theta,
 )
 
 __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma", "Pending",
@@ -254,11 +254,11 @@ def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> Symbol
 
 
 def _possible_pole(e, context: tuple = ()) -> str:
-    """Why the line may be undefined for some index in its ranges ('' if not): a divisor or log argument in
-    the indices and constants alone (no μ, π, P, r, b) that SymPy cannot show nonzero (positive).
+    """Why the line may be undefined ('' if not): a divisor or log argument, other than a probability, that
+    SymPy cannot show nonzero (positive) on the ranges of the indices in it.
 
-    Divisors with model quantities are side conditions the instance check tests on every trajectory;
-    one in the indices alone is 0 at an index the instances may never reach (t = 100 needs H ≥ 100).
+    A probability's P(τ;θ) > 0 is the support's side condition, tested on every instance. Any other divisor
+    may be 0 where no instance looks: t − 100 at t = 100 needs H ≥ 100, r_t − 5 needs a reward of 5.
     """
     if not isinstance(e, sp.Basic) or e.is_Atom:
         return ""
@@ -290,7 +290,7 @@ def _possible_pole(e, context: tuple = ()) -> str:
 
 
 def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False) -> str:
-    """'' if every factor of x in the indices alone is provably nonzero (positive); else why not."""
+    """'' if every factor of x is a probability or provably nonzero (x positive); else why not."""
     factors = sp.Mul.make_args(x) if not positive else (x,)
     for f in factors:
         if isinstance(f, sp.Pow) and f.exp.is_number:
@@ -299,9 +299,8 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
             if f.is_number and f.is_zero:
                 return f"the line {verb} 0"
             continue
-        if any(not isinstance(a, (sp.Add, sp.Mul, sp.Pow, Symbol, sp.Number, sp.NumberSymbol))
-               for a in sp.preorder_traversal(f)):
-            continue  # a model quantity: a side condition, tested on every trajectory of every instance
+        if _probability(f):
+            continue  # a probability: P(τ;θ) > 0 is the support's side condition, tested on every instance
         value = sp.sympify(f)  # evaluated only to ask; the line itself keeps its form
         ok = value.is_positive if positive else value.is_zero is False
         if not ok:
@@ -309,9 +308,22 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
                                if v in f.free_symbols)
             where = f" for {ranges}" if ranges else ""
             need = "positive" if positive else "nonzero"
-            return (f"the line {verb} {to_text(f)}, which SymPy cannot show {need}{where}; SymPy would cancel "
-                    "it, so the line is left to the instance check")
+            return (f"the line {verb} {to_text(f)}, which SymPy cannot show {need}{where}; a proof that "
+                    "cancels it would hold only where it is, so the instance check decides")
     return ""
+
+
+def _probability(f) -> bool:
+    """A probability or density, or a product or power of them (positive on the support, by its side condition)."""
+    if isinstance(f, PROBABILITIES):
+        return True
+    if isinstance(f, sp.Mul):
+        return all(_probability(a) or a.is_positive for a in f.args)
+    if isinstance(f, sp.Pow):
+        return _probability(f.base) and bool(f.exp.is_extended_real)
+    if isinstance(f, sp.Product):
+        return _probability(f.function)
+    return False
 
 
 # -- undefined functions ------------------------------------------------------------

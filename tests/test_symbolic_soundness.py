@@ -323,6 +323,10 @@ def J_of():
     return sum_tau(unevaluated_mul(P(), R()))
 
 
-def test_a_ratio_of_model_quantities_is_left_to_the_instances():
-    # r_t/r_t: a side condition every trajectory of every instance tests (the prover may cancel it).
-    assert proved(_return_times(_ratio(r(t))), _return_times(1))
+def test_a_ratio_of_rewards_is_not_proved_but_a_ratio_of_probabilities_is():
+    # r_t/r_t is undefined wherever a reward is 0; t/t at t = 0.
+    assert not proved(_return_times(_ratio(r(t))), _return_times(1))
+    assert not proved(_return_times(_ratio(t)), _return_times(1))
+    # The true twin: P(τ;θ)/P(τ;θ) over the support, where P(τ;θ) > 0 is the side condition.
+    over_support = sum_tau(unevaluated_mul(P(), _ratio(P()), R()), support=True)
+    assert proved(over_support, sum_tau(unevaluated_mul(P(), R()), support=True))
