@@ -301,7 +301,7 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
             continue
         if _probability(f):
             continue  # a probability: P(τ;θ) > 0 is the support's side condition, tested on every instance
-        value = sp.sympify(f)  # evaluated only to ask; the line itself keeps its form
+        value = _as_reals(f)  # evaluated only to ask; the line itself keeps its form
         ok = value.is_positive if positive else value.is_zero is False
         if not ok:
             ranges = ", ".join(f"{to_text(v)} = {to_text(lo)}..{to_text(hi)}" for v, lo, hi in reversed(context)
@@ -311,6 +311,19 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
             return (f"the line {verb} {to_text(f)}, which SymPy cannot show {need}{where}; a proof that "
                     "cancels it would hold only where it is, so the instance check decides")
     return ""
+
+
+def _as_reals(f: Expr) -> Expr:
+    """f evaluated with each model quantity (r_t, R(τ), b(s), a sum) a real symbol and each probability a positive
+    one, so that SymPy's assumptions can show 1 + R(τ)² > 0; symbols keep what their ranges proved."""
+    if isinstance(f, Symbol) or f.is_Number or f.is_NumberSymbol:
+        return f
+    if _probability(f):
+        return sp.Dummy("p", positive=True)
+    if isinstance(f, (sp.Add, sp.Mul, sp.Pow)) or (isinstance(f, sp.Function) and
+                                                   not type(f).__module__.startswith("derive")):
+        return f.func(*[_as_reals(a) for a in f.args])
+    return sp.Dummy("x", real=True)
 
 
 def _probability(f) -> bool:
