@@ -3,7 +3,8 @@
 A step is *proved symbolically* when SymPy reduces lhs − rhs to 0 after unfolding the
 model's definitions (J(θ) = Σ_τ P(τ;θ)R(τ), and if needed the Markov factorisation of
 P(τ;θ)), evaluating derivatives and expanding logs. SymPy cancels f/f without asking
-whether f ≠ 0, so such a proof holds only under the step's side conditions, which the
+whether f ≠ 0, so a divisor or log argument must be provably nonzero (positive) on its
+range, unless it is a probability: P(τ;θ) > 0 is the step's side condition, which the
 instance check tests separately.
 
 The prover takes no shortcut the instance check would not: a log of a product is split only
