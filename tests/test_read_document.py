@@ -589,3 +589,34 @@ def test_same_form_evaluates_each_expression_once_not_each_pair(monkeypatch):
     # Two trees that are equal only once evaluated are still the same form; a different one is not.
     assert symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(1, J(), evaluate=False))
     assert not symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(J(), 2, evaluate=False))
+
+
+# -- displays a reader never sees ----------------------------------------------------------------------
+
+_HIDDEN_DEF = ("\\iffalse\n$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} \\nabla_\\theta \\log P(\\tau^{(i)};\\theta) "
+               f"R(\\tau^{{(i)}})$$\n\\fi\nThen:\n$${GRAD} \\approx \\hat{{g}}$$\n")
+
+
+def test_a_definition_hidden_by_iffalse_does_not_define_the_visible_claim():
+    report = check_text(_HIDDEN_DEF, path="x.tex", seed=1, n_random=2, minimize=False)
+    assert _verdicts(report) == [(5, NOT_UNDERSTOOD)] and not report.verified
+    twin = check_text(_HIDDEN_DEF.replace("\\iffalse\n", "").replace("\\fi\n", ""), path="x.tex", seed=1,
+                      n_random=2, minimize=False)
+    assert twin.verified
+
+
+def test_a_display_inside_an_undecided_conditional_refuses_the_document():
+    from derive.errors import UserError
+
+    text = _HIDDEN_DEF.replace("\\iffalse", "\\newif\\ifdraft\n\\ifdraft")
+    with pytest.raises(UserError, match=r"x\.tex:2:1: \\ifdraft: .*cannot decide"):
+        check_text(text, path="x.tex", seed=1, n_random=2, minimize=False)
+
+
+def test_the_cli_exits_2_on_an_undecided_conditional(tmp_path, capsys):
+    from derive.cli import main
+
+    doc = tmp_path / "d.tex"
+    doc.write_text("$$a = a$$\n\\ifdefined\\foo\n$$a = b$$\n\\fi\n")
+    assert main(["check", str(doc), "--random", "2", "--seed", "1"]) == 2
+    assert "d.tex:2:1: \\ifdefined" in capsys.readouterr().err

@@ -369,3 +369,49 @@ def test_inline_math_does_not_cross_a_blank_line():
     # The twin: a claim broken over two lines of one paragraph is still one claim.
     rows = extract_rows("Since $\\nabla_\\theta \\mu(s_0)\n= 1$ it moves.\n")
     assert len([r for r in rows if r.kind == "inline"]) == 1
+
+
+# -- text a reader never sees: TeX conditionals -------------------------------------------------------
+
+from derive.read.extract import refusals  # noqa: E402
+
+_HIDDEN = "$$a = b$$\n\\iffalse\n$$b = c$$\n\\fi\n$$c = d$$\n"
+
+
+@pytest.mark.parametrize("opener", ["\\iffalse", "\\if0", "\\if 0"])
+def test_a_false_conditional_hides_its_display(opener):
+    rows = extract_rows(_HIDDEN.replace("\\iffalse", opener), tex=True)
+    assert [r.text for r in rows] == ["a = b", "c = d"] and [r.line for r in rows] == [1, 5]
+
+
+def test_the_else_branch_of_a_false_conditional_is_read_and_the_true_branch_of_iftrue():
+    text = "\\iffalse\n$$x = 1$$\n\\else\n$$y = 2$$\n\\fi\n\\iftrue\n$$z = 3$$\n\\else\n$$w = 4$$\n\\fi\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["y = 2", "z = 3"]
+
+
+def test_a_nested_conditional_inside_iffalse_does_not_close_it():
+    text = "\\iffalse\n\\ifx\\a\\b\n$$x = 1$$\n\\fi\n$$y = 2$$\n\\fi\n$$z = 3$$\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["z = 3"] and not refusals(text, tex=True)
+
+
+@pytest.mark.parametrize("opener, name", [("\\newif\\ifdraft\n\\ifdraft", "\\ifdraft"), ("\\ifdefined\\foo", "\\ifdefined"),
+                                          ("\\ifx\\a\\b", "\\ifx"), ("\\ifnum\\value{page}>1", "\\ifnum"), ("\\if00", "\\if")])
+def test_an_undecided_conditional_around_math_is_refused(opener, name):
+    text = "$$a = b$$\n" + opener + "\n$$b = c$$\n\\fi\n"
+    (found,) = refusals(text, tex=True)
+    line, _, what, why = found
+    assert line == 1 + opener.count("\n") + 1 and what == name and "cannot decide" in why
+
+
+def test_an_undecided_conditional_around_prose_only_is_read():
+    text = "\\newif\\ifdraft\n\\ifdraft Draft notes.\\fi\n$$a = b$$\n\\let\\ifmine\\iffalse\n$$c \\iff d$$\n"
+    assert not refusals(text, tex=True) and [r.text for r in extract_rows(text, tex=True)] == ["a = b", "c \\iff d"]
+
+
+def test_iffalse_in_a_comment_hides_nothing():
+    text = "% \\iffalse\n$$a = b$$\n% \\fi\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["a = b"]
+
+
+def test_an_iffalse_never_closed_before_math_is_refused():
+    assert refusals("\\iffalse\n$$a = b$$\n", tex=True)[0][2] == "\\iffalse"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .literal import Masked, mask_markdown, mask_tex
 
-__all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex"]
+__all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex", "refusals"]
 
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 # A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
@@ -137,6 +137,15 @@ def masked(text: str, *, tex: bool | None = None) -> Masked:
 def mask(text: str, *, tex: bool | None = None) -> str:
     """The text with what is not a claim blanked (same length, same lines): code, comments, verbatim."""
     return masked(text, tex=tex).text
+
+
+def refusals(text: str, *, tex: bool | None = None) -> list[tuple[int, int, str, str]]:
+    """(line, column, construct, why) of each construct that may hide math from a reader in a way derive cannot decide.
+
+    A document holding one is not read at all: a display a reader never sees could bridge two
+    steps of a chain, and a display a reader does see could be dropped.
+    """
+    return [(*_position(text, at), what, why) for at, what, why in masked(text, tex=tex).refused]
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
