@@ -620,3 +620,32 @@ def test_the_cli_exits_2_on_an_undecided_conditional(tmp_path, capsys):
     doc.write_text("$$a = a$$\n\\ifdefined\\foo\n$$a = b$$\n\\fi\n")
     assert main(["check", str(doc), "--random", "2", "--seed", "1"]) == 2
     assert "d.tex:2:1: \\ifdefined" in capsys.readouterr().err
+
+
+# -- definitions derive does not expand --------------------------------------------------------------
+
+_SUM_LINE = "\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^{t} r_t\n\\end{equation}\n"
+
+
+@pytest.mark.parametrize("definition", [
+    "\\renewcommand{\\sum}[1]{\\prod}", "\\renewcommand{\\sum}[1][x]{\\prod}", "\\providecommand{\\sum}{\\prod}",
+    "\\DeclareRobustCommand{\\sum}{\\prod}", "\\NewDocumentCommand{\\sum}{}{\\prod}",
+    "\\RenewDocumentCommand\\sum{}{\\prod}", "\\DeclareDocumentCommand{\\sum}{}{\\prod}",
+    "\\DeclareMathOperator{\\sum}{prod}", "\\expandafter\\def\\csname sum\\endcsname{\\prod}", "\\csdef{sum}{\\prod}",
+    "\\let\\sum=\\prod", "\\global\\let\\sum\\prod", "\\renewcommand{\\sum}{\\mathop{\\textstyle{\\prod{}}}}",
+])
+def test_a_definition_derive_does_not_expand_is_not_read_as_the_usual_command(definition):
+    report = _check(definition + "\n" + _SUM_LINE)
+    (line,) = report.lines
+    assert line.verdict == NOT_UNDERSTOOD and not report.verified
+    assert "\\sum is (re)defined by" in line.detail and "(line 1)" in line.detail
+
+
+def test_an_unexpanded_definition_of_another_name_leaves_the_line_read():
+    assert _check("\\renewcommand{\\foo}[1]{#1}\n\\DeclareMathOperator{\\argmax}{arg\\,max}\n" + _SUM_LINE).verified
+
+
+def test_a_starred_argument_free_renewcommand_is_expanded():
+    text = "\\newcommand*{\\G}{\\gamma^{t}}\n" + _SUM_LINE.replace("\\gamma^{t}", "\\G")
+    assert _verdicts(_check(text)) == [(3, HOLDS)]
+    assert _verdicts(_check("\\renewcommand*{\\sum}{\\prod}\n" + _SUM_LINE)) == [(3, FAILS)]

@@ -415,3 +415,13 @@ def test_iffalse_in_a_comment_hides_nothing():
 
 def test_an_iffalse_never_closed_before_math_is_refused():
     assert refusals("\\iffalse\n$$a = b$$\n", tex=True)[0][2] == "\\iffalse"
+
+
+def test_def_macros_names_every_definition_not_expanded_with_its_line():
+    from derive.read.extract import def_macros
+
+    text = ("\\newcommand{\\G}{\\gamma}\n\\renewcommand*{\\H}{h}\n\\renewcommand{\\log}[1]{\\exp #1}\n"
+            "\\expandafter\\def\\csname pi\\endcsname{3}\n")
+    assert [(n_, how.rsplit(" ", 1)[-1]) for n_, _, how in def_macros(text, tex=True)] == [
+        ("\\log", "3)"), ("\\pi", "4)")]
+    assert [m_.name for m_ in macros(text, tex=True)] == ["\\G", "\\H"]

@@ -1049,7 +1049,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
     placed = equations(rows, text, masked)
     rows = [eq.row for eq in placed]
     redefined = def_macros(text, tex=tex)
-    trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
+    trees = [parse_tree(r, macros_at(defined, r.offset), tuple((n_, how) for n_, at, how in redefined if at < r.offset))
              for r in rows]
     base, base_note = time_base_evidence(trees)
     readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]
