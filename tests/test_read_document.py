@@ -649,3 +649,21 @@ def test_a_starred_argument_free_renewcommand_is_expanded():
     text = "\\newcommand*{\\G}{\\gamma^{t}}\n" + _SUM_LINE.replace("\\gamma^{t}", "\\G")
     assert _verdicts(_check(text)) == [(3, HOLDS)]
     assert _verdicts(_check("\\renewcommand*{\\sum}{\\prod}\n" + _SUM_LINE)) == [(3, FAILS)]
+
+
+def test_a_definition_in_a_markdown_comment_does_not_define_the_visible_claim():
+    text = _HIDDEN_DEF.replace("\\iffalse\n", '[//]: # "').replace("$$\n\\fi\n", '$$"\n\n')
+    report = check_text(text, path="x.md", seed=1, n_random=2, minimize=False)
+    assert [v for _, v in _verdicts(report)] == [NOT_UNDERSTOOD] and not report.verified
+    # with parentheses unescaped in a (…) title, CommonMark reads no definition: the line is shown, and read
+    shown = check_text(text.replace('# "', "# (").replace('$$"', "$$)"), path="x.md", seed=1, n_random=2,
+                       minimize=False)
+    assert shown.verified
+
+
+def test_a_display_in_a_hidden_html_element_refuses_the_document():
+    from derive.errors import UserError
+
+    text = _HIDDEN_DEF.replace("\\iffalse\n", "<div hidden>\n\n").replace("$$\n\\fi\n", "$$\n\n</div>\n\n")
+    with pytest.raises(UserError, match=r"x\.md:1:1: <div hidden>: math inside an HTML element"):
+        check_text(text, path="x.md", seed=1, n_random=2, minimize=False)

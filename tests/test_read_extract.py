@@ -425,3 +425,33 @@ def test_def_macros_names_every_definition_not_expanded_with_its_line():
     assert [(n_, how.rsplit(" ", 1)[-1]) for n_, _, how in def_macros(text, tex=True)] == [
         ("\\log", "3)"), ("\\pi", "4)")]
     assert [m_.name for m_ in macros(text, tex=True)] == ["\\G", "\\H"]
+
+
+# -- text a reader never sees: Markdown --------------------------------------------------------------
+
+@pytest.mark.parametrize("comment", ['[//]: # "$$b = c$$"', "[comment]: <> ($$b = c$$)", "[note]: #\n  '$$b = c$$'",
+                                     "<!-- $$b = c$$ -->"])
+def test_a_markdown_comment_hides_its_display(comment):
+    text = f"$$a = b$$\n\n{comment}\n\n$$c = d$$\n"
+    assert [r.text for r in extract_rows(text, tex=False)] == ["a = b", "c = d"] and not refusals(text, tex=False)
+
+
+def test_a_link_reference_inside_a_paragraph_is_text_and_read():
+    # CommonMark: a link reference definition cannot interrupt a paragraph; the line is shown as written
+    text = 'So we have\n[//]: # "$$b = c$$"\n'
+    assert [r.text for r in extract_rows(text, tex=False)] == ["b = c"]
+
+
+@pytest.mark.parametrize("element", ["<div hidden>\n\n$$b = c$$\n\n</div>", '<p style="display: none">$$b = c$$</p>',
+                                     "<template>\n$$b = c$$\n</template>",
+                                     "<span style='visibility:hidden'>$b = c$</span>"])
+def test_math_in_a_hidden_html_element_is_refused(element):
+    text = f"$$a = b$$\n\n{element}\n\n$$c = d$$\n"
+    (found,) = refusals(text, tex=False)
+    assert found[0] == 3 and found[2].startswith("<") and "hidden from a reader" in found[3]
+
+
+def test_details_and_hidden_elements_without_math_are_read():
+    text = ("<details><summary>Proof</summary>\n\n$$b = c$$\n\n</details>\n\n<div hidden>a note</div>\n\n"
+            "`<div hidden>` $$c = d$$\n")
+    assert not refusals(text, tex=False) and [r.text for r in extract_rows(text, tex=False)] == ["b = c", "c = d"]

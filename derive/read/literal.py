@@ -259,6 +259,14 @@ def mask_markdown(text: str) -> Masked:
                 fence = opened
             para = False
             continue
+        if sp < 4 and not para and body.startswith("["):
+            ref = _LINK_REFERENCE.match(text, off + _char_at(raw, pos + sp))
+            if ref and "\n\n" not in ref.group(0):
+                # a link reference definition ([//]: # "…", [comment]: <> (…)) is never rendered: not read
+                _blank(chars, ref.start(), ref.end())
+                skip_to = ref.end() + 1
+                para = False
+                continue
         if sp < 4 and body.startswith("<!--"):
             at = off + _char_at(raw, pos + sp)
             close = _comment_end(text, at)
@@ -283,6 +291,7 @@ def mask_markdown(text: str) -> Masked:
         close_fence(len(text), closed_by=None)
     roles: list = []
     masked = _inline_all("".join(chars), roles)
+    refused = _hidden_html(masked)
     keep = list(masked)
     for lo, hi, body_lo, body_hi in roles:   # the math of a $`…`$ or {math}`…` is kept where the row is read
         keep[body_lo:body_hi] = text[body_lo:body_hi]
@@ -290,7 +299,40 @@ def mask_markdown(text: str) -> Masked:
     for lo, hi in math_spans:
         _blank(scan, lo, hi)
     return Masked("".join(keep), "".join(scan), tuple(math_spans), tuple(not_read),
-                  tuple((lo, hi) for _, _, lo, hi in roles))
+                  tuple((lo, hi) for _, _, lo, hi in roles), tuple(refused))
+
+
+# A link reference definition (CommonMark 4.7): [label]: destination, an optional title after it
+# (on its line or the next), nothing else on the line. It renders as nothing, so [//]: # "…" is a comment.
+_LINK_REFERENCE = re.compile(
+    r"\[(?:[^\]\\\n]|\\.){1,999}\]:[ \t]*\n?[ \t]*(?:<[^<>\n]*>|[^\s<][^\s]*)"
+    r"(?:(?:[ \t]+|[ \t]*\n[ \t]*)(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?[ \t]*(?=\n|\Z)", re.S)
+# HTML that a browser does not show but a Markdown renderer may strip (GitHub drops style and
+# <template>, keeps the content): whether a reader sees the math inside depends on the renderer.
+_HIDING_TAG = re.compile(r"<(?P<tag>template|[A-Za-z][\w-]*(?=[^>]*?(?:\shidden(?=[\s=/>])|\sstyle\s*=\s*[\"'][^\"'>]*"
+                         r"(?:display\s*:\s*none|visibility\s*:\s*hidden))))\b[^>]*>", re.I)
+_MD_MATH = re.compile(DISPLAY_MATH.pattern + r"|\$[^$\s][^$]*\$|\\\(", re.S)
+
+
+def _hidden_html(masked: str) -> list:
+    """(offset, construct, why) of each HTML element hidden from a browser's reader (hidden, display:none, <template>) holding math."""
+    out = []
+    for m_ in _HIDING_TAG.finditer(masked):
+        tag = m_.group("tag")
+        depth, k = 1, m_.end()
+        for t_ in re.compile(r"<(/?)%s\b[^>]*>" % re.escape(tag), re.I).finditer(masked, m_.end()):
+            depth += -1 if t_.group(1) else (0 if t_.group(0).endswith("/>") else 1)
+            k = t_.start()
+            if not depth:
+                break
+        else:
+            k = len(masked)
+        if _MD_MATH.search(masked, m_.end(), k):
+            out.append((m_.start(), m_.group(0) if len(m_.group(0)) <= 40 else m_.group(0)[:39] + "…",
+                        f"math inside an HTML element hidden from a reader ({tag}); whether it is shown depends on "
+                        "the renderer, so derive cannot tell which displays a reader sees: remove the element or "
+                        "the math in it"))
+    return out
 
 
 def _char_at(raw: str, col: int) -> int:
