@@ -455,3 +455,10 @@ def test_details_and_hidden_elements_without_math_are_read():
     text = ("<details><summary>Proof</summary>\n\n$$b = c$$\n\n</details>\n\n<div hidden>a note</div>\n\n"
             "`<div hidden>` $$c = d$$\n")
     assert not refusals(text, tex=False) and [r.text for r in extract_rows(text, tex=False)] == ["b = c", "c = d"]
+
+
+def test_a_comment_environment_hides_its_display_and_a_verbatim_one_is_reported():
+    text = "$$a = b$$\n\\begin{comment}\n$$b = c$$\n\\end{comment}\n$$c = d$$\n"
+    assert [(r.text, r.kind) for r in extract_rows(text, tex=True)] == [("a = b", "display"), ("c = d", "display")]
+    shown = [r.kind for r in extract_rows(text.replace("comment", "verbatim"), tex=True)]
+    assert shown == ["display", "unknown", "display"]

@@ -474,7 +474,8 @@ def mask_tex(text: str, *, comments: str = "all") -> Masked:
         elif m_.group("url") is not None:
             _blank(chars, m_.start(), m_.end())
         elif m_.group("verb") is not None or m_.group("env") is not None:
-            if m_.group("env") is not None:
+            hidden = m_.group("name") == "comment" and m_.group(0).endswith("\\end{comment}")
+            if m_.group("env") is not None and not hidden:   # a closed comment environment is never typeset: not read
                 hit = DISPLAY_MATH.search(text, m_.start() + len(m_.group("name")) + 8, m_.end())
                 if hit:
                     not_read.append((hit.start(), hit.end(), f"{m_.group('name')} environment", "typeset as written, not as math"))
