@@ -589,3 +589,81 @@ def test_same_form_evaluates_each_expression_once_not_each_pair(monkeypatch):
     # Two trees that are equal only once evaluated are still the same form; a different one is not.
     assert symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(1, J(), evaluate=False))
     assert not symbolic.same_form(sp.Add(J(), 1, evaluate=False), sp.Add(J(), 2, evaluate=False))
+
+
+# -- displays a reader never sees ----------------------------------------------------------------------
+
+_HIDDEN_DEF = ("\\iffalse\n$$\\hat{g} = \\frac{1}{m} \\sum_{i=1}^{m} \\nabla_\\theta \\log P(\\tau^{(i)};\\theta) "
+               f"R(\\tau^{{(i)}})$$\n\\fi\nThen:\n$${GRAD} \\approx \\hat{{g}}$$\n")
+
+
+def test_a_definition_hidden_by_iffalse_does_not_define_the_visible_claim():
+    report = check_text(_HIDDEN_DEF, path="x.tex", seed=1, n_random=2, minimize=False)
+    assert _verdicts(report) == [(5, NOT_UNDERSTOOD)] and not report.verified
+    twin = check_text(_HIDDEN_DEF.replace("\\iffalse\n", "").replace("\\fi\n", ""), path="x.tex", seed=1,
+                      n_random=2, minimize=False)
+    assert twin.verified
+
+
+def test_a_display_inside_an_undecided_conditional_refuses_the_document():
+    from derive.errors import UserError
+
+    text = _HIDDEN_DEF.replace("\\iffalse", "\\newif\\ifdraft\n\\ifdraft")
+    with pytest.raises(UserError, match=r"x\.tex:2:1: \\ifdraft: .*cannot decide"):
+        check_text(text, path="x.tex", seed=1, n_random=2, minimize=False)
+
+
+def test_the_cli_exits_2_on_an_undecided_conditional(tmp_path, capsys):
+    from derive.cli import main
+
+    doc = tmp_path / "d.tex"
+    doc.write_text("$$a = a$$\n\\ifdefined\\foo\n$$a = b$$\n\\fi\n")
+    assert main(["check", str(doc), "--random", "2", "--seed", "1"]) == 2
+    assert "d.tex:2:1: \\ifdefined" in capsys.readouterr().err
+
+
+# -- definitions derive does not expand --------------------------------------------------------------
+
+_SUM_LINE = "\\begin{equation}\nR(\\tau) = \\sum_{t=0}^{H} \\gamma^{t} r_t\n\\end{equation}\n"
+
+
+@pytest.mark.parametrize("definition", [
+    "\\renewcommand{\\sum}[1]{\\prod}", "\\renewcommand{\\sum}[1][x]{\\prod}", "\\providecommand{\\sum}{\\prod}",
+    "\\DeclareRobustCommand{\\sum}{\\prod}", "\\NewDocumentCommand{\\sum}{}{\\prod}",
+    "\\RenewDocumentCommand\\sum{}{\\prod}", "\\DeclareDocumentCommand{\\sum}{}{\\prod}",
+    "\\DeclareMathOperator{\\sum}{prod}", "\\expandafter\\def\\csname sum\\endcsname{\\prod}", "\\csdef{sum}{\\prod}",
+    "\\let\\sum=\\prod", "\\global\\let\\sum\\prod", "\\renewcommand{\\sum}{\\mathop{\\textstyle{\\prod{}}}}",
+])
+def test_a_definition_derive_does_not_expand_is_not_read_as_the_usual_command(definition):
+    report = _check(definition + "\n" + _SUM_LINE)
+    (line,) = report.lines
+    assert line.verdict == NOT_UNDERSTOOD and not report.verified
+    assert "\\sum is (re)defined by" in line.detail and "(line 1)" in line.detail
+
+
+def test_an_unexpanded_definition_of_another_name_leaves_the_line_read():
+    assert _check("\\renewcommand{\\foo}[1]{#1}\n\\DeclareMathOperator{\\argmax}{arg\\,max}\n" + _SUM_LINE).verified
+
+
+def test_a_starred_argument_free_renewcommand_is_expanded():
+    text = "\\newcommand*{\\G}{\\gamma^{t}}\n" + _SUM_LINE.replace("\\gamma^{t}", "\\G")
+    assert _verdicts(_check(text)) == [(3, HOLDS)]
+    assert _verdicts(_check("\\renewcommand*{\\sum}{\\prod}\n" + _SUM_LINE)) == [(3, FAILS)]
+
+
+def test_a_definition_in_a_markdown_comment_does_not_define_the_visible_claim():
+    text = _HIDDEN_DEF.replace("\\iffalse\n", '[//]: # "').replace("$$\n\\fi\n", '$$"\n\n')
+    report = check_text(text, path="x.md", seed=1, n_random=2, minimize=False)
+    assert [v for _, v in _verdicts(report)] == [NOT_UNDERSTOOD] and not report.verified
+    # with parentheses unescaped in a (…) title, CommonMark reads no definition: the line is shown, and read
+    shown = check_text(text.replace('# "', "# (").replace('$$"', "$$)"), path="x.md", seed=1, n_random=2,
+                       minimize=False)
+    assert shown.verified
+
+
+def test_a_display_in_a_hidden_html_element_refuses_the_document():
+    from derive.errors import UserError
+
+    text = _HIDDEN_DEF.replace("\\iffalse\n", "<div hidden>\n\n").replace("$$\n\\fi\n", "$$\n\n</div>\n\n")
+    with pytest.raises(UserError, match=r"x\.md:1:1: <div hidden>: math inside an HTML element"):
+        check_text(text, path="x.md", seed=1, n_random=2, minimize=False)

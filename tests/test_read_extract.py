@@ -369,3 +369,96 @@ def test_inline_math_does_not_cross_a_blank_line():
     # The twin: a claim broken over two lines of one paragraph is still one claim.
     rows = extract_rows("Since $\\nabla_\\theta \\mu(s_0)\n= 1$ it moves.\n")
     assert len([r for r in rows if r.kind == "inline"]) == 1
+
+
+# -- text a reader never sees: TeX conditionals -------------------------------------------------------
+
+from derive.read.extract import refusals  # noqa: E402
+
+_HIDDEN = "$$a = b$$\n\\iffalse\n$$b = c$$\n\\fi\n$$c = d$$\n"
+
+
+@pytest.mark.parametrize("opener", ["\\iffalse", "\\if0", "\\if 0"])
+def test_a_false_conditional_hides_its_display(opener):
+    rows = extract_rows(_HIDDEN.replace("\\iffalse", opener), tex=True)
+    assert [r.text for r in rows] == ["a = b", "c = d"] and [r.line for r in rows] == [1, 5]
+
+
+def test_the_else_branch_of_a_false_conditional_is_read_and_the_true_branch_of_iftrue():
+    text = "\\iffalse\n$$x = 1$$\n\\else\n$$y = 2$$\n\\fi\n\\iftrue\n$$z = 3$$\n\\else\n$$w = 4$$\n\\fi\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["y = 2", "z = 3"]
+
+
+def test_a_nested_conditional_inside_iffalse_does_not_close_it():
+    text = "\\iffalse\n\\ifx\\a\\b\n$$x = 1$$\n\\fi\n$$y = 2$$\n\\fi\n$$z = 3$$\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["z = 3"] and not refusals(text, tex=True)
+
+
+@pytest.mark.parametrize("opener, name", [("\\newif\\ifdraft\n\\ifdraft", "\\ifdraft"), ("\\ifdefined\\foo", "\\ifdefined"),
+                                          ("\\ifx\\a\\b", "\\ifx"), ("\\ifnum\\value{page}>1", "\\ifnum"), ("\\if00", "\\if")])
+def test_an_undecided_conditional_around_math_is_refused(opener, name):
+    text = "$$a = b$$\n" + opener + "\n$$b = c$$\n\\fi\n"
+    (found,) = refusals(text, tex=True)
+    line, _, what, why = found
+    assert line == 1 + opener.count("\n") + 1 and what == name and "cannot decide" in why
+
+
+def test_an_undecided_conditional_around_prose_only_is_read():
+    text = "\\newif\\ifdraft\n\\ifdraft Draft notes.\\fi\n$$a = b$$\n\\let\\ifmine\\iffalse\n$$c \\iff d$$\n"
+    assert not refusals(text, tex=True) and [r.text for r in extract_rows(text, tex=True)] == ["a = b", "c \\iff d"]
+
+
+def test_iffalse_in_a_comment_hides_nothing():
+    text = "% \\iffalse\n$$a = b$$\n% \\fi\n"
+    assert [r.text for r in extract_rows(text, tex=True)] == ["a = b"]
+
+
+def test_an_iffalse_never_closed_before_math_is_refused():
+    assert refusals("\\iffalse\n$$a = b$$\n", tex=True)[0][2] == "\\iffalse"
+
+
+def test_def_macros_names_every_definition_not_expanded_with_its_line():
+    from derive.read.extract import def_macros
+
+    text = ("\\newcommand{\\G}{\\gamma}\n\\renewcommand*{\\H}{h}\n\\renewcommand{\\log}[1]{\\exp #1}\n"
+            "\\expandafter\\def\\csname pi\\endcsname{3}\n")
+    assert [(n_, how.rsplit(" ", 1)[-1]) for n_, _, how in def_macros(text, tex=True)] == [
+        ("\\log", "3)"), ("\\pi", "4)")]
+    assert [m_.name for m_ in macros(text, tex=True)] == ["\\G", "\\H"]
+
+
+# -- text a reader never sees: Markdown --------------------------------------------------------------
+
+@pytest.mark.parametrize("comment", ['[//]: # "$$b = c$$"', "[comment]: <> ($$b = c$$)", "[note]: #\n  '$$b = c$$'",
+                                     "<!-- $$b = c$$ -->"])
+def test_a_markdown_comment_hides_its_display(comment):
+    text = f"$$a = b$$\n\n{comment}\n\n$$c = d$$\n"
+    assert [r.text for r in extract_rows(text, tex=False)] == ["a = b", "c = d"] and not refusals(text, tex=False)
+
+
+def test_a_link_reference_inside_a_paragraph_is_text_and_read():
+    # CommonMark: a link reference definition cannot interrupt a paragraph; the line is shown as written
+    text = 'So we have\n[//]: # "$$b = c$$"\n'
+    assert [r.text for r in extract_rows(text, tex=False)] == ["b = c"]
+
+
+@pytest.mark.parametrize("element", ["<div hidden>\n\n$$b = c$$\n\n</div>", '<p style="display: none">$$b = c$$</p>',
+                                     "<template>\n$$b = c$$\n</template>",
+                                     "<span style='visibility:hidden'>$b = c$</span>"])
+def test_math_in_a_hidden_html_element_is_refused(element):
+    text = f"$$a = b$$\n\n{element}\n\n$$c = d$$\n"
+    (found,) = refusals(text, tex=False)
+    assert found[0] == 3 and found[2].startswith("<") and "hidden from a reader" in found[3]
+
+
+def test_details_and_hidden_elements_without_math_are_read():
+    text = ("<details><summary>Proof</summary>\n\n$$b = c$$\n\n</details>\n\n<div hidden>a note</div>\n\n"
+            "`<div hidden>` $$c = d$$\n")
+    assert not refusals(text, tex=False) and [r.text for r in extract_rows(text, tex=False)] == ["b = c", "c = d"]
+
+
+def test_a_comment_environment_hides_its_display_and_a_verbatim_one_is_reported():
+    text = "$$a = b$$\n\\begin{comment}\n$$b = c$$\n\\end{comment}\n$$c = d$$\n"
+    assert [(r.text, r.kind) for r in extract_rows(text, tex=True)] == [("a = b", "display"), ("c = d", "display")]
+    shown = [r.kind for r in extract_rows(text.replace("comment", "verbatim"), tex=True)]
+    assert shown == ["display", "unknown", "display"]

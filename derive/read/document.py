@@ -1018,6 +1018,17 @@ def _budget_step(a_, b_, *, relation, rule, why, index, spent) -> StepReport:
                       "not attempted", 0, lhs=to_text(a_), rhs=to_text(b_))
 
 
+def _refuse_hidden(text: str, path: str, tex: bool) -> None:
+    """Raise UserError (file:line, the construct) when the document hides math in a way derive cannot decide."""
+    from ..errors import UserError
+    from .extract import refusals
+
+    found = refusals(text, tex=tex)
+    if found:
+        line, column, what, why = found[0]
+        raise UserError(f"{path or '<text>'}:{line}:{column}: {what}: {why}; derive does not read this document")
+
+
 def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeout: float, minimize: bool,
                 budget: float | None, announce=None) -> DocumentReport:
     from ..check import budget_spent, budget_text
@@ -1031,13 +1042,14 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
     from .extract import is_tex
 
     tex = is_tex(text, path)   # the extension decides; only an unknown one is sniffed, outside code
+    _refuse_hidden(text, path, tex)
     defined = tuple(macros(text, tex=tex))
     rows = extract_rows(text, tex=tex)
     masked = mask(text, tex=tex)
     placed = equations(rows, text, masked)
     rows = [eq.row for eq in placed]
     redefined = def_macros(text, tex=tex)
-    trees = [parse_tree(r, macros_at(defined, r.offset), tuple(n_ for n_, at in redefined if at < r.offset))
+    trees = [parse_tree(r, macros_at(defined, r.offset), tuple((n_, how) for n_, at, how in redefined if at < r.offset))
              for r in rows]
     base, base_note = time_base_evidence(trees)
     readings = [read_row(r, tr, base=base) if not isinstance(tr, NotUnderstood) else tr for r, tr in zip(rows, trees)]

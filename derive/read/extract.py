@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .literal import Masked, mask_markdown, mask_tex
 
-__all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex"]
+__all__ = ["Row", "Macro", "extract_rows", "macros", "is_tex", "refusals"]
 
 _MATH_ENVS = r"equation\*?|align\*?|aligned|gather\*?|eqnarray\*?|multline\*?|flalign\*?|alignat\*?|displaymath|math"
 # A dollar is escaped by one backslash, not by two (two are a backslash, or TeX's line break).
@@ -44,7 +44,14 @@ _PROSE_ENVS = frozenset(
     "lemma proposition corollary definition remark example exercise solution frame block minipage figure table "
     "verse small footnotesize".split())
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
-_DEF = re.compile(r"\\(?:def|let|edef|gdef)\s*(\\[A-Za-z]+)")
+# Every command that (re)defines a control sequence. Only an argument-free \newcommand or
+# \renewcommand (_NEWCOMMAND) is expanded; any other definition of a name leaves derive unable
+# to read that name with its usual meaning, so a row using it is refused (see def_macros).
+_DEFINER = re.compile(
+    r"\\(?P<cmd>(?:re)?newcommand|providecommand|DeclareRobustCommand|(?:New|Renew|Provide|Declare)DocumentCommand"
+    r"|(?:New|Renew|Declare)CommandCopy|DeclareMathOperator|[egx]?def|let|futurelet|cs[egx]?def|cslet(?:cs)?)(?![A-Za-z@])"
+    r"\*?\s*(?:\\csname\s*(?P<csname>[^\\]+?)\s*\\endcsname|\{\s*(?P<braced>\\(?:[A-Za-z@]+|.))\s*\}"
+    r"|(?P<bare>\\(?:[A-Za-z@]+|.))|\{(?P<cs>[^{}\\]+)\})?", re.S)
 # Environment commands with their arguments: alignat's column count, and the placement option
 # [t]/[b]/[c] of aligned, gathered and alignedat (where the block sits, not math).
 _ENV_CMD = re.compile(r"\\(begin)\{(aligned|gathered|alignedat)\}(?:\s*\[[tbc]\])?(?:\s*\{\d+\})?(?:\s*\[[tbc]\])?"
@@ -53,7 +60,7 @@ _ENV_CMD = re.compile(r"\\(begin)\{(aligned|gathered|alignedat)\}(?:\s*\[[tbc]\]
 _ROW_SEP = re.compile(r"\\\\(\[[^\]]*\])?")
 _JUST = re.compile(r"^\s*(\\q?quad\s*)*\\(text|mathrm|textrm|mbox)\s*\{(?P<t>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}\s*[.,;]?\s*$", re.S)
 _RELATION = re.compile(r"(?<![<>\\])=|[<>]|\\(leftarrow|gets|approx|neq?|leq?|geq?|lt|gt|leqslant|geqslant|ll|gg)(?![A-Za-z])")
-_NEWCOMMAND = re.compile(r"\\(?:re)?newcommand\s*\{?\s*(\\[A-Za-z]+)\s*\}?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_NEWCOMMAND = re.compile(r"\\(?:re)?newcommand\*?\s*\{?\s*(\\[A-Za-z]+)\s*\}?\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,27 @@ def macros_at(defined, offset: int) -> tuple[Macro, ...]:
     return tuple(now.values())
 
 
-def def_macros(text: str, *, tex: bool | None = None) -> list[tuple[str, int]]:
-    """Names (re)defined with \\def, \\let, \\edef or \\gdef, which derive does not expand, and where."""
-    return [(m_.group(1), m_.start()) for m_ in _DEF.finditer(mask(text, tex=tex))]
+def def_macros(text: str, *, tex: bool | None = None) -> list[tuple[str, int, str]]:
+    """(name, offset, how) of each name (re)defined in a way derive does not expand: \\def, \\let, a macro with arguments…
+
+    Only an argument-free \\newcommand or \\renewcommand is expanded (``macros``); ``how`` is the
+    definition as written and its line, for the message of a row that uses the name.
+    """
+    body = mask(text, tex=tex)
+    expanded = {m_.start() for m_ in _NEWCOMMAND.finditer(body)}
+    out = []
+    for m_ in _DEFINER.finditer(body):
+        if m_.start() in expanded:
+            continue
+        name = m_.group("braced") or m_.group("bare")
+        if name is None and (m_.group("cs") or m_.group("csname")):
+            name = "\\" + (m_.group("cs") or m_.group("csname")).strip()
+        if name is None:
+            continue   # a definer with no name after it (\\let written as a word, a macro's own body)
+        written = body[m_.start():body.find("\n", m_.start()) % (len(body) + 1)].strip()
+        written = written if len(written) <= 60 else written[:59] + "…"
+        out.append((name, m_.start(), f"{written} (line {_position(text, m_.start())[0]})"))
+    return out
 
 
 def _spaces(m_) -> str:
@@ -137,6 +162,15 @@ def masked(text: str, *, tex: bool | None = None) -> Masked:
 def mask(text: str, *, tex: bool | None = None) -> str:
     """The text with what is not a claim blanked (same length, same lines): code, comments, verbatim."""
     return masked(text, tex=tex).text
+
+
+def refusals(text: str, *, tex: bool | None = None) -> list[tuple[int, int, str, str]]:
+    """(line, column, construct, why) of each construct that may hide math from a reader in a way derive cannot decide.
+
+    A document holding one is not read at all: a display a reader never sees could bridge two
+    steps of a chain, and a display a reader does see could be dropped.
+    """
+    return [(*_position(text, at), what, why) for at, what, why in masked(text, tex=tex).refused]
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

@@ -40,6 +40,7 @@ class Masked:
     math: tuple[tuple[int, int], ...] = ()       # (start, end) of each equation of a math fence
     not_read: tuple[tuple[int, int, str, str], ...] = ()   # (start, end, what, how it renders) of skipped blocks holding display math
     inline: tuple[tuple[int, int], ...] = ()     # (start, end) of inline math written as code: $`…`$, {math}`…`
+    refused: tuple[tuple[int, str, str], ...] = ()  # (offset, construct, why) of what hides math derive cannot place
 
 
 def _blank(chars: list, start: int, end: int) -> None:
@@ -258,6 +259,14 @@ def mask_markdown(text: str) -> Masked:
                 fence = opened
             para = False
             continue
+        if sp < 4 and not para and body.startswith("["):
+            ref = _LINK_REFERENCE.match(text, off + _char_at(raw, pos + sp))
+            if ref and "\n\n" not in ref.group(0):
+                # a link reference definition ([//]: # "…", [comment]: <> (…)) is never rendered: not read
+                _blank(chars, ref.start(), ref.end())
+                skip_to = ref.end() + 1
+                para = False
+                continue
         if sp < 4 and body.startswith("<!--"):
             at = off + _char_at(raw, pos + sp)
             close = _comment_end(text, at)
@@ -282,6 +291,7 @@ def mask_markdown(text: str) -> Masked:
         close_fence(len(text), closed_by=None)
     roles: list = []
     masked = _inline_all("".join(chars), roles)
+    refused = _hidden_html(masked)
     keep = list(masked)
     for lo, hi, body_lo, body_hi in roles:   # the math of a $`…`$ or {math}`…` is kept where the row is read
         keep[body_lo:body_hi] = text[body_lo:body_hi]
@@ -289,7 +299,40 @@ def mask_markdown(text: str) -> Masked:
     for lo, hi in math_spans:
         _blank(scan, lo, hi)
     return Masked("".join(keep), "".join(scan), tuple(math_spans), tuple(not_read),
-                  tuple((lo, hi) for _, _, lo, hi in roles))
+                  tuple((lo, hi) for _, _, lo, hi in roles), tuple(refused))
+
+
+# A link reference definition (CommonMark 4.7): [label]: destination, an optional title after it
+# (on its line or the next), nothing else on the line. It renders as nothing, so [//]: # "…" is a comment.
+_LINK_REFERENCE = re.compile(
+    r"\[(?:[^\]\\\n]|\\.){1,999}\]:[ \t]*\n?[ \t]*(?:<[^<>\n]*>|[^\s<][^\s]*)"
+    r"(?:(?:[ \t]+|[ \t]*\n[ \t]*)(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\)))?[ \t]*(?=\n|\Z)", re.S)
+# HTML that a browser does not show but a Markdown renderer may strip (GitHub drops style and
+# <template>, keeps the content): whether a reader sees the math inside depends on the renderer.
+_HIDING_TAG = re.compile(r"<(?P<tag>template|[A-Za-z][\w-]*(?=[^>]*?(?:\shidden(?=[\s=/>])|\sstyle\s*=\s*[\"'][^\"'>]*"
+                         r"(?:display\s*:\s*none|visibility\s*:\s*hidden))))\b[^>]*>", re.I)
+_MD_MATH = re.compile(DISPLAY_MATH.pattern + r"|\$[^$\s][^$]*\$|\\\(", re.S)
+
+
+def _hidden_html(masked: str) -> list:
+    """(offset, construct, why) of each HTML element hidden from a browser's reader (hidden, display:none, <template>) holding math."""
+    out = []
+    for m_ in _HIDING_TAG.finditer(masked):
+        tag = m_.group("tag")
+        depth, k = 1, m_.end()
+        for t_ in re.compile(r"<(/?)%s\b[^>]*>" % re.escape(tag), re.I).finditer(masked, m_.end()):
+            depth += -1 if t_.group(1) else (0 if t_.group(0).endswith("/>") else 1)
+            k = t_.start()
+            if not depth:
+                break
+        else:
+            k = len(masked)
+        if _MD_MATH.search(masked, m_.end(), k):
+            out.append((m_.start(), m_.group(0) if len(m_.group(0)) <= 40 else m_.group(0)[:39] + "…",
+                        f"math inside an HTML element hidden from a reader ({tag}); whether it is shown depends on "
+                        "the renderer, so derive cannot tell which displays a reader sees: remove the element or "
+                        "the math in it"))
+    return out
 
 
 def _char_at(raw: str, col: int) -> int:
@@ -431,10 +474,101 @@ def mask_tex(text: str, *, comments: str = "all") -> Masked:
         elif m_.group("url") is not None:
             _blank(chars, m_.start(), m_.end())
         elif m_.group("verb") is not None or m_.group("env") is not None:
-            if m_.group("env") is not None:
+            hidden = m_.group("name") == "comment" and m_.group(0).endswith("\\end{comment}")
+            if m_.group("env") is not None and not hidden:   # a closed comment environment is never typeset: not read
                 hit = DISPLAY_MATH.search(text, m_.start() + len(m_.group("name")) + 8, m_.end())
                 if hit:
                     not_read.append((hit.start(), hit.end(), f"{m_.group('name')} environment", "typeset as written, not as math"))
             _blank(chars, m_.start(), m_.end())
+    refused: list = []
+    _conditionals("".join(chars), chars, refused)
     masked = "".join(chars)
-    return Masked(masked, masked, (), tuple(not_read))
+    return Masked(masked, masked, (), tuple(not_read), refused=tuple(refused))
+
+
+# TeX's conditionals: \iffalse and \if0 hide their branch (\else keeps the other), \iftrue its \else.
+# Any other \if… (a \newif flag, \ifdefined, \ifx, \ifnum…) is decided when TeX runs: derive cannot
+# tell which branch a reader sees. A control word is a conditional only where it runs: the name after
+# \newif, \let or \def is being defined, and \iff is the relation ⟺.
+_COND = re.compile(r"(?:(?<!\\)|(?<=(?<!\\)\\\\))\\(?P<w>if[A-Za-z@]*|else|fi|or)(?![A-Za-z@])")
+_NAMED = re.compile(r"\\(?:newif|def|gdef|edef|xdef)\s*$|\\let\s*(?:\\[A-Za-z@]+\s*=?\s*)?$")
+_NOT_CONDITIONALS = frozenset({"iff", "ifthenelse"})
+_ANY_MATH = re.compile(DISPLAY_MATH.pattern + r"|(?<!\\)\$|\\\(", re.S)
+
+
+@dataclass
+class _If:
+    word: str        # the conditional as written: "iffalse", "ifdraft"
+    start: int       # offset of its \if…
+    end: int         # offset just past its \if… (and the 0 of \if0)
+    kind: str        # "false" | "true" | "undecided"
+    other: int = -1  # offset of its \else (-1: none yet)
+    other_end: int = -1
+
+
+def _decided(text: str, m_) -> tuple[str, int]:
+    """How a conditional opening at match m_ is decided ("false", "true" or "undecided"), and where its test ends."""
+    word = m_.group("w")
+    if word == "iffalse":
+        return "false", m_.end()
+    if word == "iftrue":
+        return "true", m_.end()
+    if word == "if":
+        # \if0 compares 0 with the next token: a space (the line's end) or any other character than 0 is false
+        z = re.compile(r"[ \t]*0(?=[ \t\n])").match(text, m_.end())
+        if z:
+            return "false", z.end()
+    return "undecided", m_.end()
+
+
+def _in_dead_branch(stack: list) -> bool:
+    """Whether the innermost open conditionals leave the text here unseen (inside \\iffalse, or \\iftrue's \\else)."""
+    return any((f_.kind == "false" and f_.other < 0) or (f_.kind == "true" and f_.other >= 0) for f_ in stack)
+
+
+def _conditionals(text: str, chars: list, refused: list) -> None:
+    """Blank the branches of \\iffalse, \\if0 and \\iftrue that are never typeset; refuse undecided ones holding math.
+
+    ``text`` has comments and verbatim blanked already (a \\fi in a comment ends nothing).
+    ``refused`` collects (offset, construct, reason) of each conditional derive cannot decide
+    around math: a reader may never see that math, so the document is not read at all.
+    """
+    stack: list[_If] = []
+    for m_ in _COND.finditer(text):
+        word = m_.group("w")
+        if word in _NOT_CONDITIONALS or _NAMED.search(text, max(0, m_.start() - 80), m_.start()):
+            continue
+        if word.startswith("if"):
+            kind, end = _decided(text, m_)
+            stack.append(_If(word, m_.start(), end, kind))
+        elif word in ("else", "or"):
+            if stack and stack[-1].other < 0:
+                stack[-1].other, stack[-1].other_end = m_.start(), m_.end()
+            elif stack:
+                stack[-1].kind = "undecided"   # \ifcase's second \or: a choice among many
+        elif stack:
+            f_ = stack.pop()
+            if not _in_dead_branch(stack):
+                _close_conditional(text, chars, refused, f_, m_.start(), m_.end())
+    for f_ in stack:
+        if not _in_dead_branch(stack[:stack.index(f_)]) and _ANY_MATH.search(text, f_.end):
+            refused.append((f_.start, "\\" + f_.word, f"\\{f_.word} is never closed by \\fi, and math follows it; "
+                                                        "derive cannot tell what a reader sees"))
+
+
+def _close_conditional(text: str, chars: list, refused: list, f_: _If, fi: int, fi_end: int) -> None:
+    """Apply one conditional \\if… … [\\else …] \\fi: blank its hidden branch and its commands, or refuse it."""
+    mid = f_.other if f_.other >= 0 else fi
+    mid_end = f_.other_end if f_.other >= 0 else fi
+    if f_.kind == "undecided":
+        if _ANY_MATH.search(text, f_.end, fi):
+            refused.append((f_.start, "\\" + f_.word,
+                            f"math inside \\{f_.word} … \\fi: derive cannot decide the conditional, so it cannot "
+                            "tell which branch a reader sees; remove the conditional or the math in it"))
+        return
+    if f_.kind == "false":
+        _blank(chars, f_.start, mid_end)
+        _blank(chars, fi, fi_end)
+    else:
+        _blank(chars, f_.start, f_.end)
+        _blank(chars, mid, fi_end)

@@ -151,16 +151,19 @@ def _refused(text: str):
 def parse_tree(row: Row, defined: tuple[Macro, ...] = (), undefined: tuple[str, ...] = ()) -> Tree | NotUnderstood:
     """The parse tree of a row, or where and why parsing stopped.
 
-    ``undefined`` names macros the document (re)defines in a way derive does not expand (\\def):
+    ``undefined`` names macros the document (re)defines in a way derive does not expand (\\def,
+    a macro with arguments), each a name or a (name, how it is defined) pair:
     a row using one is not understood, never read with the command's usual meaning.
     """
     if row.problem:
         return NotUnderstood(row.line, row.column, row.problem)
-    for name in undefined:
-        hit = re.search(re.escape(name) + r"(?![A-Za-z])", row.text)
+    for entry in undefined:
+        name, how = (entry, "\\def (or \\let)") if isinstance(entry, str) else entry
+        hit = re.search(re.escape(name) + (r"(?![A-Za-z@])" if name[-1:].isalpha() else ""), row.text)
         if hit:
             return NotUnderstood(row.line, row.column + hit.start(),
-                                 f"{name} is redefined with \\def (or \\let), which derive does not expand")
+                                 f"{name} is (re)defined by {how}, which derive does not expand: it is not read "
+                                 "with its usual meaning")
     try:
         text = _expand(row.text, defined)
     except _TooLarge as big:
