@@ -1048,9 +1048,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     counts = sample_counts(rng, wide=relation == UNBIASED)
     # An m where the line divides by 0 whatever the samples (1/(m − 1) at m = 1) is no case of it: left out, and said.
     poles, poles_why = _m_poles_of(lhs, rhs)
+    hole = _m_hole(lhs, rhs, relation, poles)
+    if hole is not None:
+        return _hole_report(lhs, rhs, relation, rule, why, index, battery, scope, unit, hole, pending)
     counts = _off_poles(counts, poles, rng)
     every_m = _every_m_degree(lhs, rhs, relation)
     m_from, m_why = 1, ""
+    doubt = _m_divisor_doubt(lhs, rhs, start=max(poles) + 1 if poles else 1) if every_m is not None else ""
+    if doubt:
+        every_m, m_why = None, doubt
     if every_m is not None:  # d + 1 values of m past the line's threshold decide a rational function of degree d
         counts, m_from, m_why = _counts_for_every_m(lhs, rhs, counts, every_m, seed, poles=poles)
         if m_from is None:
@@ -1108,9 +1114,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         if reasons:
             scope = dataclasses.replace(scope, text=scope.text + " (" + "; ".join(reasons) + ")")
     if poles:
-        scope = dataclasses.replace(scope, text=scope.text + f"; m ≠ {', '.join(map(str, poles))} (the line divides "
-                                    f"by 0 there whatever the samples: {poles_why})",
-                                    data={**scope.data, "m_excluded": list(poles)})
+        # Said first: the line is a claim for these m only.
+        scope = dataclasses.replace(scope, text=f"for m ≥ {max(poles) + 1} only (the line divides by 0 "
+                                    f"whatever the samples: {poles_why}); " + scope.text,
+                                    data={**scope.data, "m_excluded": list(poles), "m_from_defined": max(poles) + 1})
     counterexample = None
     detail = ""
     contradiction = False
@@ -1264,12 +1271,91 @@ M_BELOW_CAP = 48   # below a threshold m₀ up to this, every m is checked one b
 
 
 def _m_poles_of(lhs, rhs) -> tuple[tuple[int, ...], str]:
-    """The m the line is never defined at (see :func:`derive.sample_degree.m_poles`), up to the largest m checked."""
+    """The m the line is never defined at, whatever the samples (see :func:`derive.sample_degree.m_poles`)."""
     from .sample_degree import m_poles
 
     if m not in lhs.free_symbols | rhs.free_symbols:
         return (), ""
-    return m_poles(lhs, rhs, upto=M_EVERY_CAP + M_WIDE)
+    return m_poles(lhs, rhs)
+
+
+def _m_hole(lhs, rhs, relation: str, poles) -> tuple[int, str] | None:
+    """The m the line fails at because a side divides by 0 there whatever the samples, and why; None when none does.
+
+    A claim for a sample count holds for every m from its first on, so only poles 1..k are a
+    domain (1/(m − 1): m ≥ 2, said in the verdict). A pole past a defined m (1/(m − 7)) is a
+    value of m where the line fails. So is one on a side alone, where the other side depends on m
+    and is defined, in a relation other than 'unbiased': an identity cannot drop a case of the
+    line above (… = … (m − 1)/(m − 1) after (1/m) Σ_i …). Between two estimators (≈) each
+    expectation is a claim where both are defined, and a side free of m is defined at every m.
+    """
+    from .sample_degree import m_poles
+
+    if not poles:
+        return None
+    first = next(k for k in range(1, max(poles) + 2) if k not in poles)
+    late = [k for k in poles if k > first]
+    if late:
+        return late[0], (f"the line divides by 0 at m = {late[0]} whatever the samples, though it is defined at "
+                         f"m = {first}: a claim for every m from {first} on fails at m = {late[0]} ({_pole_words(lhs, rhs, late[0])})")
+    if relation == UNBIASED:
+        return None
+    for side, other, name in ((lhs, rhs, "left"), (rhs, lhs, "right")):
+        if m not in other.free_symbols:
+            continue
+        own, _ = m_poles(side)
+        theirs, _ = m_poles(other)
+        for k in own:
+            if k not in theirs:
+                return k, (f"at m = {k} the {name} side divides by 0 whatever the samples ({_pole_words(lhs, rhs, k)}), "
+                           f"and the other side is defined: the line drops the case m = {k}")
+    return None
+
+
+def _m_divisor_doubt(lhs, rhs, *, start: int) -> str:
+    """Why the degree argument cannot claim every m ≥ start ('' if it can): a divisor in m and other symbols
+    (m − H − 100, m − t) that SymPy cannot show nonzero for every m ≥ start, where the line may be undefined.
+
+    Agreement at d + 1 values of m decides a rational function of m only where its denominator is
+    nonzero: a divisor 0 at an m no check looks at (m = H + 100) leaves that m unshown.
+    """
+    from .symbolic import possible_pole
+
+    for side in (lhs, rhs):
+        why = possible_pole(side, only=m, at_least=start)
+        if why:
+            return why.split("; a proof")[0] + f" for every m ≥ {start}"
+    return ""
+
+
+def _pole_words(lhs, rhs, k: int) -> str:
+    """The divisors that are 0 at m = k, in words ('1/(m - 7)')."""
+    from .sample_degree import m_poles
+
+    words = []
+    for side in (lhs, rhs):
+        _, w = m_poles(side)
+        words += [x.split(" at m = ")[0] for x in w.split("; ") if x and str(k) in x.split(" at m = ")[1].split(", ")]
+    return ", ".join(dict.fromkeys(words))
+
+
+def _hole_report(lhs, rhs, relation, rule, why, index, battery, scope, unit, hole, pending) -> StepReport:
+    """The step failed at the m where it divides by 0 whatever the samples, on the smallest instance for definiteness."""
+    k, text = hole
+    sym = pending.result() if isinstance(pending, Pending) else pending
+    inst = min(battery, key=lambda x: _size((x, None)))
+    out = InstanceOutcome("undefined", reason=f"at m = {k} the line divides by 0, whatever the MDP and the samples",
+                          bindings={"m": k})
+    counterexample = _counterexample(lhs, rhs, relation, inst, out)
+    if sym.proved:
+        # The prover cancelled the divisor (f/f = 1): its proof does not reach the m where the line is undefined.
+        sym = dataclasses.replace(sym, status="not proved", detail=f"the line is undefined at m = {k}")
+    return StepReport(
+        index=index, rule=rule, why=why, relation=relation, verdict=FAILED, symbolic=sym.status + (
+            f": {sym.detail}" if sym.detail else ""), instances=0, numeric_instances=0, unit=unit,
+        conditions=(), counterexample=counterexample, detail=text, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
+        scope=scope.text, scope_data={**scope.data, "m_undefined": k},
+    )
 
 
 def _off_poles(counts, poles, rng: random.Random) -> tuple:

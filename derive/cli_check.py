@@ -196,7 +196,10 @@ def format_text(report, *, options: str = "", rename=None) -> str:
         n_ = len(report.usual_decided)
         summary += (f" (on {n_} line{'s' * (n_ != 1)} two readings disagree and the usual one decided: see "
                     f"line{'s' * (n_ != 1)} {', '.join(str(v) for v in report.usual_decided)})")
-    head = "VERIFIED" + (f" — {strength_text(report)}" if report.verified and strength_text(report) else "")
+    from .report import m_domain_text
+
+    held = [st for ln in report.lines for st in ln.steps]
+    head = "VERIFIED" + m_domain_text(held) + (f" — {strength_text(report)}" if report.verified and strength_text(report) else "")
     out.append(f"{head if report.verified else 'NOT VERIFIED'}: {summary} ({report.seconds:.1f} s)")
     if report.seed is not None:
         out.append(f"seed {report.seed}: derive check {report.path or 'FILE'} --seed {report.seed}{options} "

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
+    "m_domain", "m_domain_text",
     "instance_strength",
     "PROVED", "CHECKED", "CHECKED_POINTS", "FAILED", "UNDECIDED", "NUMERIC", "instances_phrase", "agreement_phrase",
     "Counterexample", "ConditionReport", "StepReport", "DerivationReport", "ProofReport",
@@ -195,6 +196,17 @@ class DerivationReport(_NotebookView):
 
 
 
+def m_domain(steps) -> int:
+    """The first sample count m every line that held is a claim for: 2 when one divides by m − 1, else 1."""
+    return max([1] + [int((s.scope_data or {}).get("m_from_defined", 1)) for s in steps if s.ok])
+
+
+def m_domain_text(steps) -> str:
+    """' for m ≥ 2 only' when a line that held is not defined at m = 1 (whatever the samples), else ''."""
+    k = m_domain(steps)
+    return f" for m ≥ {k} only" if k > 1 else ""
+
+
 def instance_strength(steps) -> dict:
     """Of the steps that hold: how many only on instances, the largest S, A, H they were checked on, and how many at points."""
     checked = [s for s in steps if s.ok and s.verdict != PROVED]
@@ -259,7 +271,8 @@ class ProofReport(_NotebookView):
         if not self.verified:
             return "NOT VERIFIED"
         strength = self.strength_text()
-        return ("VERIFIED" + (f" on {self.narrow}" if self.narrow else "")
+        lines = [s for d in self.derivations for s in (*d.steps, d.result)]
+        return ("VERIFIED" + (f" on {self.narrow}" if self.narrow else "") + m_domain_text(lines)
                 + (f" — {strength}" if strength else ""))
 
     @property

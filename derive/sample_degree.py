@@ -32,7 +32,7 @@ from sympy import Derivative, Expr
 
 from .notation import Sample, i, m, theta
 
-__all__ = ["degree_in_m", "difference_degree", "m_threshold", "threshold_and_reason", "m_poles", "MAX_DEGREE"]
+__all__ = ["degree_in_m", "difference_degree", "m_threshold", "threshold_and_reason", "m_poles", "positive_integer_roots", "MAX_DEGREE"]
 
 MAX_DEGREE = 40  # past it the check keeps its sample-count cap (each m costs O(m) terms)
 
@@ -136,12 +136,14 @@ def threshold_and_reason(*sides: Expr) -> tuple[int | None, str]:
     return out, ""
 
 
-def m_poles(*sides: Expr, upto: int) -> tuple[tuple[int, ...], str]:
-    """The m in 1..upto where a divisor that depends on m alone is 0 (1/(m − 1) at m = 1), and those divisors in words.
+def m_poles(*sides: Expr, upto: int | None = None) -> tuple[tuple[int, ...], str]:
+    """The m ≥ 1 where a divisor that depends on m alone is 0 (1/(m − 1) at m = 1), and those divisors in words.
 
-    There the line is not defined for any samples, so such an m is no case of the line: it is left
-    out of the m checked, and the verdict says so (a sample variance with 1/(m − 1) is a claim for m ≥ 2).
-    A divisor in m and other symbols (1/(m − i)) is not read here: where it is 0 the line is undefined, a failure.
+    There the line is not defined for any samples, so such an m is no case of the line: the m below
+    the first defined one are a domain (m ≥ 2, said in the verdict), a later one is a failure.
+    Exact and complete: a polynomial's integer roots are those of its linear factors over ℚ, however
+    large (1/(m − 1000) at m = 1000); ``upto`` lists only those up to it. A divisor in m and other
+    symbols (1/(m − i)) is not read here (see :func:`derive.symbolic.possible_pole`).
     """
     poles: set = set()
     words: list = []
@@ -149,15 +151,29 @@ def m_poles(*sides: Expr, upto: int) -> tuple[tuple[int, ...], str]:
         for e in sp.preorder_traversal(sp.sympify(side)):
             if not (isinstance(e, sp.Pow) and e.exp.is_negative and e.base.free_symbols == {m}):
                 continue
-            try:
-                poly = sp.Poly(e.base, m)
-            except sp.PolynomialError:
-                continue
-            here = [k for k in range(1, upto + 1) if poly.eval(k) == 0]
+            here = sorted(k for k in positive_integer_roots(e.base) if upto is None or k <= upto)
             if here:
                 poles.update(here)
                 words.append(f"1/({sp.sstr(e.base)}) at m = {', '.join(map(str, here))}")
     return tuple(sorted(poles)), "; ".join(dict.fromkeys(words))
+
+
+def positive_integer_roots(base: Expr) -> tuple[int, ...]:
+    """The integers k ≥ 1 with base(k) = 0, for a polynomial in m alone (none when base is no polynomial)."""
+    try:
+        poly = sp.Poly(base, m)
+    except sp.PolynomialError:
+        return ()
+    if not poly.domain.is_Numerical or poly.is_zero:
+        return ()
+    out = set()
+    for factor, _ in poly.factor_list()[1]:
+        if factor.degree() == 1:
+            a, c = factor.all_coeffs()
+            root = -c / a
+            if root.is_Integer and root >= 1:
+                out.add(int(root))
+    return tuple(sorted(out))
 
 
 def _free(e, idx) -> bool:

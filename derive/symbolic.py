@@ -39,7 +39,7 @@ from .notation import (
 )
 
 __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma", "Pending",
-           "in_background"]
+           "in_background", "possible_pole"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
@@ -254,12 +254,24 @@ def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> Symbol
 # -- where a line may be undefined ----------------------------------------------------
 
 
-def _possible_pole(e, context: tuple = ()) -> str:
+def possible_pole(e: Expr, *, only: Symbol | None = None, at_least: int = 1) -> str:
+    """Why e may be undefined ('' if not): a divisor or log argument, other than a probability, that SymPy
+    cannot show nonzero (positive) on the ranges of the indices in it; with ``only``, one that depends on it,
+    for every integer value of ``only`` from ``at_least`` on."""
+    if only is None:
+        return _possible_pole(e)
+    k = sp.Dummy(only.name, integer=True, positive=True)
+    return _possible_pole(e, (), only, {only: k + (at_least - 1)})
+
+
+def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: dict | None = None) -> str:
     """Why the line may be undefined ('' if not): a divisor or log argument, other than a probability, that
     SymPy cannot show nonzero (positive) on the ranges of the indices in it.
 
     A probability's P(τ;θ) > 0 is the support's side condition, tested on every instance. Any other divisor
     may be 0 where no instance looks: t − 100 at t = 100 needs H ≥ 100, r_t − 5 needs a reward of 5.
+    With ``only``, the divisors and log arguments that do not depend on it are not asked about, nor a divisor
+    polynomial in it alone (whose integer roots the caller finds exactly).
     """
     if not isinstance(e, sp.Basic) or e.is_Atom:
         return ""
@@ -269,7 +281,7 @@ def _possible_pole(e, context: tuple = ()) -> str:
             if len(bounds) != 2:
                 return ""
             lo, hi = (sp.sympify(z).xreplace(renamed) for z in bounds)
-            found = _possible_pole(lo, enclosing) or _possible_pole(hi, enclosing)
+            found = _possible_pole(lo, enclosing, only, shift) or _possible_pole(hi, enclosing, only, shift)
             if found:
                 return found
             fresh = _range_symbol(var, lo, enclosing, body.free_symbols | {var})
@@ -277,21 +289,27 @@ def _possible_pole(e, context: tuple = ()) -> str:
             enclosing = ((fresh, lo, hi),) + enclosing
         with sp.evaluate(False):  # keep (t − 100)/(t − 100) as written while renaming
             body = body.xreplace(renamed)
-        return _possible_pole(body, enclosing)
+        return _possible_pole(body, enclosing, only, shift)
+    asked = only is None or only in e.free_symbols
     if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_negative:
-        return _nonzero_or_why(e.base, "divides by", context) or _possible_pole(e.base, context)
+        # With ``only``: a divisor polynomial in it alone is the caller's, whose integer roots are exact.
+        asked = asked and not (only is not None and e.base.free_symbols == {only} and e.base.is_polynomial(only))
+        return (asked and _nonzero_or_why(e.base, "divides by", context, shift=shift)) or \
+            _possible_pole(e.base, context, only, shift)
     if isinstance(e, sp.log):
-        return _nonzero_or_why(e.args[0], "takes the log of", context, positive=True) or \
-            _possible_pole(e.args[0], context)
+        return (asked and _nonzero_or_why(e.args[0], "takes the log of", context, positive=True, shift=shift)) or \
+            _possible_pole(e.args[0], context, only, shift)
     for a in e.args:
-        found = _possible_pole(a, context)
+        found = _possible_pole(a, context, only, shift)
         if found:
             return found
     return ""
 
 
-def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False) -> str:
-    """'' if every factor of x is a probability or provably nonzero (x positive); else why not."""
+def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False, shift: dict | None = None) -> str:
+    """'' if every factor of x is a probability or provably nonzero (x positive); else why not.
+
+    ``shift`` moves a symbol before asking (m -> k + 1 for m ≥ 2); the reason names the factor as written."""
     factors = sp.Mul.make_args(x) if not positive else (x,)
     for f in factors:
         if isinstance(f, sp.Pow) and f.exp.is_number:
@@ -302,7 +320,7 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
             continue
         if _probability(f):
             continue  # a probability: P(τ;θ) > 0 is the support's side condition, tested on every instance
-        value = _as_reals(f)  # evaluated only to ask; the line itself keeps its form
+        value = _as_reals(f.xreplace(shift) if shift else f)  # evaluated only to ask; the line keeps its form
         ok = value.is_positive if positive else value.is_zero is False
         if not ok:
             ranges = ", ".join(f"{to_text(v)} = {to_text(lo)}..{to_text(hi)}" for v, lo, hi in reversed(context)

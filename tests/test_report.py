@@ -118,3 +118,18 @@ def test_one_mdp_is_singular_and_many_are_plural():
     assert plural(1, "MDPs") == "MDP" and plural(2, "MDPs") == "MDPs" and plural(1, "points") == "point"
     assert agreement_phrase(1, 0, "MDPs", "") == "checked on 1 MDP" and agreement_phrase(3, 0, "MDPs", "") == "checked on 3 MDPs"
     assert instances_phrase(1) == "checked on 1 MDP" and instances_phrase(20) == "checked on 20 MDPs"
+
+
+def test_a_proof_whose_line_is_undefined_at_m_1_says_its_domain_in_the_verdict():
+    from derive.report import DerivationReport, ProofReport, m_domain
+
+    domain = _step(scope_data={"m_from_defined": 2})
+    plain = _step()
+    d = DerivationReport(name="d", steps=(plain, domain), result=plain)
+    proof = ProofReport(name="p", title="p", path="p.py", derivations=(d,))
+    assert proof.verified and proof.verdict_words.startswith("VERIFIED for m ≥ 2 only — ")
+    assert m_domain((plain,)) == 1 and m_domain((plain, domain)) == 2
+    # A line that failed is no claim for any m: its domain says nothing of the verdict.
+    assert m_domain((plain, _step(verdict="failed", scope_data={"m_from_defined": 5}))) == 1
+    alone = ProofReport(name="p", title="p", path="p.py", derivations=(DerivationReport("d", (plain,), plain),))
+    assert "for m" not in alone.verdict_words

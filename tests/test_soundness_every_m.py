@@ -110,8 +110,8 @@ def test_an_m_the_line_divides_by_zero_at_is_left_out_and_said():
     report = verdict(J(), mean_1, relation=UNBIASED, bat=bat)
     # Held where evaluated (this battery's two large MDPs are past enumeration for Σ_{i=1}^{m−1}: undecided, said).
     assert report.verdict != "failed" and report.counterexample is None, report.verdict
-    assert "m ≠ 1 (the line divides by 0 there whatever the samples: 1/(m - 1) at m = 1)" in report.scope
-    assert report.scope_data["m_excluded"] == [1] and "values were checked: m = 2, " in report.scope, report.scope
+    assert report.scope.startswith("for m ≥ 2 only (the line divides by 0 whatever the samples: 1/(m - 1) at m = 1); ")
+    assert report.scope_data["m_excluded"] == [1] and report.scope_data["m_from_defined"] == 2 and "values were checked: m = 2, " in report.scope, report.scope
     # Its false twin, a mean of m − 1 samples over m − 2, fails at the m it is defined at.
     wrong = sp.Mul(sp.Pow(m - 2, -1, evaluate=False), sp.Sum(R(TI), (i, 1, m - 1)), evaluate=False)
     report = verdict(J(), wrong, relation=UNBIASED, bat=bat)

@@ -26,7 +26,7 @@ from ..derivation import EQUAL, POSITIVE_PROBABILITY, UNBIASED
 from ..latex import to_latex
 from ..notation import (gamma, H, Reward, RewardProbability, Sample, SampleExpectation, State, Action, TrajectorySum,
                         i, m, t, tau)
-from ..report import FAILED, PROVED, UNDECIDED, StepReport
+from ..report import FAILED, PROVED, UNDECIDED, StepReport, m_domain
 from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
@@ -115,6 +115,8 @@ class DocumentReport:
         return {"path": self.path, "verified": self.verified, "battery": self.battery, "instances": self.instances,
                 "time_base": self.base, "seconds": round(self.seconds, 3), "notes": list(self.notes),
                 "seed": self.seed, "usual_reading_decided_lines": list(self.usual_decided),
+                # The first sample count every line that held is a claim for (2 when one divides by m − 1).
+                "m_from": m_domain([st for r in self.lines for st in r.steps]),
                 "lines": [r.to_dict() for r in self.lines]}
 
 
