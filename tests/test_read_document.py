@@ -667,3 +667,25 @@ def test_a_display_in_a_hidden_html_element_refuses_the_document():
     text = _HIDDEN_DEF.replace("\\iffalse\n", "<div hidden>\n\n").replace("$$\n\\fi\n", "$$\n\n</div>\n\n")
     with pytest.raises(UserError, match=r"x\.md:1:1: <div hidden>: math inside an HTML element"):
         check_text(text, path="x.md", seed=1, n_random=2, minimize=False)
+
+
+_ESTIMATE_THEN_EQUAL = r"""The REINFORCE estimator, then the same written again:
+
+$$
+\nabla_{\theta} J(\theta) \approx \frac{1}{m} \sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_{\theta} \log \pi_{\theta}(a_t^{(i)} \mid s_t^{(i)}) R(\tau^{(i)})
+$$
+
+$$
+= \frac{1}{m} \sum_{i=1}^{m} \sum_{t=0}^{H} \nabla_{\theta} \log \pi_{\theta}(a_t^{(i)} \mid s_t^{(i)}) R(\tau^{(i)}) \cdot FACTOR
+$$
+"""
+
+
+def test_an_equality_between_two_estimators_after_an_estimate_holds_exactly():
+    # '=' after '≈' relates two estimators: an identity of random variables, not 'in expectation only'.
+    report = _check(_ESTIMATE_THEN_EQUAL.replace("FACTOR", r"\frac{2}{2}"), seed=1)
+    row = [ln for ln in report.lines if ln.line == 8 and ln.kind != "result"][0]
+    assert row.verdict == HOLDS and report.verified, [(ln.line, ln.verdict) for ln in report.lines]
+    wrong = _check(_ESTIMATE_THEN_EQUAL.replace("FACTOR", "2"), seed=1)
+    row = [ln for ln in wrong.lines if ln.line == 8 and ln.kind != "result"][0]
+    assert row.verdict == FAILS and not wrong.verified

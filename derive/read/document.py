@@ -1404,12 +1404,16 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
             chain.written_last = sides_after[-1]
         chain.steps += len(pairs)
         chain.rows.append(row.line)
+        approx_before = chain.approx
         chain.approx = chain.approx or "~" in written
         if row.kind == "display":  # a row starting with '=' continues the display above, not a claim in prose
             current = chain
             previous = ("chain",)
             chains_of.setdefault(eq.group, {})[eq.pair] = chain
-        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in written:
+        # '=' from the exact side to an estimator holds in expectation only; after an earlier '≈' took the chain
+        # to the samples, an '=' between two estimators is an identity of random variables.
+        if reports and reports[-1].ok and _samples(prev) and not _samples(chain.start) and "~" not in written \
+                and not approx_before:
             in_expectation = True
         verdict, usual_decided = None, False
         if rd.readings:
