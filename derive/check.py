@@ -58,7 +58,8 @@ from .semantics import (
     MAX_TERMS, TRAJECTORY_BUDGET, Evaluator, IllFormed, Instance, PointInstance, Undefined, Unsupported, at_point,
     trajectory_text,
 )
-from .symbolic import Pending, SymbolicResult, follows_from_lemma, in_background, prove, same_form
+from .symbolic import (Pending, SymbolicResult, divides_by_probability, follows_from_lemma, in_background, prove,
+                       same_form)
 from .text import to_text
 
 __all__ = ["InstanceOutcome", "check_instance", "check_step", "verify_derivation", "verify_proof",
@@ -1062,6 +1063,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         if m_from is None:
             every_m, m_from = None, 1
     agreed, numeric, failures, undecided, undefined_count, notes = 0, 0, [], [], 0, []
+    # Undefined where a reward or a baseline is 0 is no breach of P(τ;θ) > 0: said so, never that hint.
+    at_probability = divides_by_probability(lhs) or divides_by_probability(rhs)
     excluded: list = []  # instances this line cannot be evaluated on without listing every trajectory
     excluded_reasons: list = []
     weighted: list = []  # instances where the line held by the random product-weight test
@@ -1127,12 +1130,14 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
             inst, out = _minimized(lhs, rhs, relation, inst, out, seed, counts, lhs_is_start)
         if out.reason == WEIGHTED_DIFFER:
             out = _located(lhs, rhs, inst, out, counts, seed)
-        violated = _violated(conditions, inst, out)
+        by_probability = out.status != "undefined" or at_probability
+        violated = _violated(conditions, inst, out, by_probability=by_probability)
         counterexample = _counterexample(lhs, rhs, relation, inst, out, violated, counts)
         # Summing over all τ can be mended by keeping P(τ;θ) > 0; a line about one τ cannot.
         over_all = any(isinstance(e, TrajectorySum) and not e.support
                        for side in (lhs, rhs) for e in sp.preorder_traversal(side))
-        undefined_hint = HINTS["positive-probability" if over_all else "undefined-on-trajectory"]
+        undefined_hint = HINTS["positive-probability" if over_all and by_probability else
+                               "undefined-on-trajectory" if by_probability else "undefined-model-quantity"]
         detail = "; ".join(undefined_hint if c.code == "positive-probability" else HINTS[c.code]
                            for c in violated if c.code in HINTS)
         if not detail and out.status == "undefined":
@@ -1196,7 +1201,8 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     return StepReport(
         index=index, rule=rule, why=why, relation=relation, verdict=verdict, symbolic=sym_text,
         instances=agreed, numeric_instances=numeric, unit=unit,
-        conditions=tuple(_condition_report(c, battery, undefined_count) for c in conditions),
+        conditions=tuple(_condition_report(c, battery, undefined_count if at_probability else 0,
+                                           elsewhere=0 if at_probability else undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
         scope=scope.text + _samples_text(lhs, rhs, counts, every_m, m_from) + limited, scope_data=scope.data,
         contradiction=contradiction,
@@ -1504,14 +1510,17 @@ HINTS = {
                              "write the step with relation 'unbiased'",
     "undefined-on-trajectory": "the line divides by 0 or takes log 0 on a trajectory of positive probability, "
                                "so it is not defined for every trajectory it speaks of",
+    "undefined-model-quantity": "the line divides by 0 or takes log 0 where a quantity of the model (a reward, a "
+                                "baseline, a return) is 0, which no side condition excludes: it is not defined "
+                                "on every MDP it speaks of",
 }
 
 
-def _violated(conditions, inst: Instance, out: InstanceOutcome) -> list:
-    """The step's side conditions that fail on this instance."""
+def _violated(conditions, inst: Instance, out: InstanceOutcome, *, by_probability: bool = True) -> list:
+    """The step's side conditions that fail on this instance (P(τ;θ) > 0 only where a probability is divided by)."""
     bad = []
     for c in conditions:
-        if c.code == "positive-probability" and out.status == "undefined":
+        if c.code == "positive-probability" and out.status == "undefined" and by_probability:
             bad.append(c)
         elif c.code == "positive-policy" and any(p == 0 for row in inst.probabilities() for p in row):
             bad.append(c)
@@ -1627,7 +1636,8 @@ def _size(failure) -> tuple:
     return (0, 0) if isinstance(inst, PointInstance) else (inst.mdp.n_trajectories, inst.n_params)
 
 
-def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
+def _condition_report(cond, battery, undefined_count: int, *, elsewhere: int = 0) -> ConditionReport:
+    """How a side condition fared; ``elsewhere``: instances undefined at a divisor that is no probability."""
     n = len(battery)
     if any(isinstance(inst, PointInstance) for inst in battery):
         return ConditionReport(cond.text, "not tested: the instances are points, not MDPs")
@@ -1637,6 +1647,9 @@ def _condition_report(cond, battery, undefined_count: int) -> ConditionReport:
     if cond.code == "positive-probability":
         if undefined_count:
             return ConditionReport(cond.text, f"violated on {undefined_count} of {n} instances")
+        if elsewhere:
+            return ConditionReport(cond.text, f"holds on all {n} instances (the line divides by 0 on {elsewhere}, "
+                                   "but not by a probability)")
         return ConditionReport(cond.text, f"holds on all {n} instances (no division by zero)")
     if cond.code == "positive-policy":
         bad = sum(any(p == 0 for row in inst.probabilities() for p in row) for inst in battery)

@@ -900,19 +900,19 @@ class Evaluator:
 
     def _trajectory_sum(self, e: TrajectorySum, env: _Env) -> Dual:
         if not env.slots:  # no enclosing trajectory: sum over time by dynamic programming where it covers e
-            from .trajectory_dp import dp_or_none
+            from .trajectory_dp import UndefinedOnStep, dp_or_none
 
             refusals: list = []
             dp = dp_or_none(self, e, ints=env.ints, refusals=refusals)
             if dp is not None:
                 return dp
-            undefined = [r for r in refusals if r.startswith("division by zero")]
+            undefined = [r for r in refusals if isinstance(r, UndefinedOnStep)]
             if undefined:
                 try:
                     self.states
                 except TooManyTrajectories:
                     # The DP saw a step where the line is undefined; which trajectory needs the listing.
-                    raise Unsupported(f"undecided: {undefined[0].split(': enumeration')[0]}, and the trajectories "
+                    raise Unsupported(f"undecided: {undefined[0]}, and the trajectories "
                                       "are too many to list to find one through it") from None
         bk = self.backend
         n_all = self.states.shape[0]

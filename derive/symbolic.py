@@ -39,7 +39,7 @@ from .notation import (
 )
 
 __all__ = ["SymbolicResult", "prove", "expectation_of_sample_mean", "same_form", "follows_from_lemma", "Pending",
-           "in_background", "possible_pole"]
+           "in_background", "possible_pole", "divides_by_probability"]
 
 N_ALL = Symbol("N_tau", integer=True, positive=True)       # number of trajectories
 N_SUPPORT = Symbol("N_tau+", integer=True, positive=True)  # those with P(τ;θ) > 0
@@ -262,6 +262,21 @@ def possible_pole(e: Expr, *, only: Symbol | None = None, at_least: int = 1) -> 
         return _possible_pole(e)
     k = sp.Dummy(only.name, integer=True, positive=True)
     return _possible_pole(e, (), only, {only: k + (at_least - 1)})
+
+
+def divides_by_probability(e: Expr) -> bool:
+    """Whether e divides by, or takes the log of, a probability (P(τ;θ), π, μ, P(s'|s,a)): where the support's
+    side condition P(τ;θ) > 0 is what keeps it defined."""
+    for x in sp.preorder_traversal(e):
+        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative and _has_probability(x.base):
+            return True
+        if isinstance(x, sp.log) and _has_probability(x.args[0]):
+            return True
+    return False
+
+
+def _has_probability(x) -> bool:
+    return any(_probability(f) for f in sp.Mul.make_args(x.base if isinstance(x, sp.Pow) else x))
 
 
 def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: dict | None = None) -> str:

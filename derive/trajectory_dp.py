@@ -43,7 +43,7 @@ from .notation import (
     PathProbability, TrajectoryProbability, TrajectorySum, Transition, H, gamma, tau, theta,
 )
 
-__all__ = ["NotCovered", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
+__all__ = ["NotCovered", "UndefinedOnStep", "evaluate", "evaluate_or_none", "covers", "dp_or_none", "DP_MIN_TRAJECTORIES",
            "free_trajectory_identity", "random_weights", "weighted_sum", "weighted_plan"]
 
 _READS = (State, Action, Reward, RewardProbability)
@@ -55,6 +55,10 @@ DP_MIN_TRAJECTORIES = 10_000  # time variables + derivative symbols per term: 2^
 
 class NotCovered(Exception):
     """The dynamic-programming route has no plan for this expression; enumerate instead."""
+
+
+class UndefinedOnStep(NotCovered):
+    """The line divides by 0 (or takes log 0) on a step the DP reached: enumeration finds the trajectory."""
 
 
 @dataclass(frozen=True)
@@ -441,7 +445,7 @@ class _Plan:
         try:
             d = step._eval(f.expr, _Env(n, {self.tau: np.arange(n)}, ints))
         except (Undefined, ZeroDivisionError) as exc:
-            raise NotCovered(f"division by zero on a step ({exc}): enumeration reports where") from None
+            raise UndefinedOnStep(f"division by zero on a step ({exc})") from None
         except _OutsideStep as exc:
             raise NotCovered(f"the line reads step {exc} of a trajectory outside the step the DP is at") from None
         except (IllFormed, Unsupported, IndexError) as exc:
@@ -1059,7 +1063,7 @@ def covers(ev, e: Expr, *, ints: dict | None = None) -> bool:
 
 def dp_or_none(ev, e: Expr, *, ints: dict | None = None, refusals: list | None = None):
     """The evaluator's hook: the DP value of Σ_τ e when the DP covers e and beats enumeration, else None
-    (``refusals``, if given, receives why the DP did not cover e)."""
+    (``refusals``, if given, receives the NotCovered that says why the DP did not cover e)."""
     mdp = ev.mdp
     n = mdp.n_trajectories
     if mdp.reward_distribution:
@@ -1070,7 +1074,7 @@ def dp_or_none(ev, e: Expr, *, ints: dict | None = None, refusals: list | None =
         return evaluate(ev, e, ints=ints)
     except NotCovered as exc:
         if refusals is not None:
-            refusals.append(str(exc))
+            refusals.append(exc)
         return None
 
 

@@ -125,6 +125,9 @@ def test_a_ratio_undefined_at_a_late_step_is_never_verified():
 
     report = check_text(_RATIO_LINE % ("t-100", "t-100"), path="ratio.md", seed=1)
     assert not report.verified
+    # Where the DP reached t = 100 on an MDP too large to list, the instance is undecided and says why.
+    said = " ".join(st.verdict + " " + st.detail for ln in report.lines for st in ln.steps)
+    assert "division by zero on a step (division by zero in" in said and "too many to list to find one" in said, said
     # The true twin: t + 1 ≥ 1 on every step.
     assert check_text(_RATIO_LINE % ("t+1", "t+1"), path="ratio.md", seed=1).verified
 
@@ -137,3 +140,25 @@ def test_the_dp_reads_a_cancelling_ratio_of_time_as_depending_on_time():
     ratio = sp.Mul(w - 100, sp.Pow(w - 100, -1, evaluate=False), Reward(tau, w), evaluate=False)
     assert _depends_on_time(ratio, w)
     assert not _depends_on_time(sp.Mul(2, Reward(tau, w), evaluate=False), w)
+
+
+def test_a_line_undefined_at_a_zero_reward_is_no_breach_of_the_support_condition():
+    # 1/r_0 is undefined where a reward is 0: the hint must not send the author to 'restrict to the support'.
+    from derive.derivation import POSITIVE_PROBABILITY
+    from derive.notation import P, R, grad, r, sum_tau, unevaluated_mul
+    from soundness_helpers import battery, verdict
+
+    bat = battery(2, seed=41)
+    ratio = sp.Mul(r(0), sp.Pow(r(0), -1, evaluate=False), evaluate=False)
+    report = verdict(sum_tau(unevaluated_mul(grad(P()), R())), sum_tau(unevaluated_mul(grad(P()), R(), ratio)),
+                     bat=bat, conditions=(POSITIVE_PROBABILITY,))
+    assert report.verdict == "failed", report.verdict
+    assert "restrict to the support" not in report.detail and "a quantity of the model" in report.detail
+    assert report.conditions[0].status.startswith("holds on all") and "not by a probability" in report.conditions[0].status
+    # Its twin, a ratio of probabilities summed over every τ, is the support's hint.
+    ratio_p = sp.Mul(P(), sp.Pow(P(), -1, evaluate=False), evaluate=False)
+    twin = verdict(sum_tau(unevaluated_mul(grad(P()), R())), sum_tau(unevaluated_mul(grad(P()), R(), ratio_p)),
+                   bat=bat, conditions=(POSITIVE_PROBABILITY,))
+    # The battery's zero-probability-transition MDP has trajectories with P(τ;θ) = 0.
+    assert twin.verdict == "failed", twin.verdict
+    assert "restrict to the support" in twin.detail and twin.conditions[0].status.startswith("violated")
