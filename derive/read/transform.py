@@ -197,9 +197,44 @@ def rebuild(expr, fn):
 
 
 def _evaluated(e):
-    """Index arithmetic as SymPy writes it (t + 1, not an unevaluated Add): indices compare by value."""
-    e = sp.sympify(e)
-    return e if e.is_Atom else e.func(*[_evaluated(x_) for x_ in e.args])
+    """Index arithmetic as SymPy writes it (t + 1, not an unevaluated Add): indices compare by value.
+
+    Refused when the evaluation cancels a divisor that can be 0 ((m − 7)/(m − 7) -> 1 in an
+    exponent, a limit or an index): the line as written is undefined where it is 0, which the
+    value read would hide from every check after the reader.
+    """
+    raw = sp.sympify(e)
+    out = _rebuilt(raw)
+    lost = _lost_divisor(raw, out)
+    if lost is not None:
+        raise ReadError(f"{sp.sstr(raw)} divides by {sp.sstr(lost)}, which would cancel when derive reads this "
+                        f"index, exponent or limit by value ({sp.sstr(out)}): the line is undefined where "
+                        f"{sp.sstr(lost)} = 0, so it is not read; write it without that quotient")
+    return out
+
+
+def _rebuilt(e):
+    return e if e.is_Atom else e.func(*[_rebuilt(x_) for x_ in e.args])
+
+
+def _lost_divisor(raw, out):
+    """A factor of a divisor of raw (not a number) that no divisor of out keeps, or None."""
+    divisors = [p.base for p in sp.preorder_traversal(raw)
+                if isinstance(p, sp.Pow) and p.exp.is_negative and p.base.free_symbols]
+    if not divisors:
+        return None
+    den = sp.fraction(sp.together(out))[1]
+    for d in divisors:
+        for f, _ in sp.factor_list(_rebuilt(d))[1]:
+            if not f.free_symbols:
+                continue
+            try:
+                kept = sp.rem(den, f, *sorted(den.free_symbols | f.free_symbols, key=str)) == 0
+            except (sp.PolynomialError, sp.GeneratorsNeeded, TypeError, ValueError):
+                kept = any(isinstance(p, sp.Pow) and p.exp.is_negative and p.base == f for p in sp.preorder_traversal(out))
+            if not kept:
+                return f
+    return None
 
 
 def _is_traj(e) -> bool:
