@@ -1168,15 +1168,15 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     elif agreed and missing:
         # Instances not evaluated are never a pass: the step is undecided, and says how far it got.
         verdict = (f"{UNDECIDED} on {len(missing)} of {len(battery) - len(excluded)} {unit}; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from)))
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from, first=max(poles, default=0) + 1)))
     elif agreed and (excluded or beyond or _sample_gap(lhs, rhs, counts, every_m, m_from)):
         # Fewer instances than the battery holds, some m (i) only, or sizes short of the line's constants:
         # less than the line claims, never a pass.
         verdict = (f"{UNDECIDED}: " + _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from, beyond, m_why) + "; "
-                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
+                   + agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from, first=max(poles, default=0) + 1),
                                       total=len(battery) - len(excluded)))
     elif agreed:
-        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from),
+        verdict = agreement_phrase(agreed - numeric, numeric, unit, scope.text + _samples_text(lhs, rhs, counts, every_m, m_from, first=max(poles, default=0) + 1),
                                    total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
@@ -1204,7 +1204,7 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
         conditions=tuple(_condition_report(c, battery, undefined_count if at_probability else 0,
                                            elsewhere=0 if at_probability else undefined_count) for c in conditions),
         counterexample=counterexample, detail=detail, lhs=_expr_text(lhs), rhs=_expr_text(rhs),
-        scope=scope.text + _samples_text(lhs, rhs, counts, every_m, m_from) + limited, scope_data=scope.data,
+        scope=scope.text + _samples_text(lhs, rhs, counts, every_m, m_from, first=max(poles, default=0) + 1) + limited, scope_data=scope.data,
         contradiction=contradiction,
     )
 
@@ -1474,7 +1474,8 @@ def _gap_text(lhs, rhs, counts, every_m, battery, excluded, m_from: int = 1, bey
     return "; ".join(parts) + ": not a pass"
 
 
-def _samples_text(lhs, rhs, counts, every_m: int | None = None, m_from: int = 1) -> str:
+def _samples_text(lhs, rhs, counts, every_m: int | None = None, m_from: int = 1, *, first: int = 1) -> str:
+    """The sample counts checked, in words; ``first`` is the least m where the line is defined (its domain)."""
     free = lhs.free_symbols | rhs.free_symbols
     if m in free and every_m is not None and m_from > 1:
         what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
@@ -1489,7 +1490,7 @@ def _samples_text(lhs, rhs, counts, every_m: int | None = None, m_from: int = 1)
                 + (" with i = 1..m" if i in free else "") + ")")
     if m in free and every_m is not None:
         what = "E[lhs − rhs]" if lhs.has(Sample) or rhs.has(Sample) else "lhs − rhs"
-        return (f"; for every m ({what} is a rational function of m with numerator degree ≤ {every_m}, and "
+        return (f"; for every m{f' ≥ {first}' if first > 1 else ''} ({what} is a rational function of m with numerator degree ≤ {every_m}, and "
                 f"{len(counts)} ≥ {every_m + 1} values were checked: m = " + ", ".join(map(str, counts))
                 + (" with i = 1..m" if i in free else "") + ")")
     if m in free:

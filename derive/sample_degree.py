@@ -151,11 +151,24 @@ def m_poles(*sides: Expr, upto: int | None = None) -> tuple[tuple[int, ...], str
         for e in sp.preorder_traversal(sp.sympify(side)):
             if not (isinstance(e, sp.Pow) and e.exp.is_negative and e.base.free_symbols == {m}):
                 continue
-            here = sorted(k for k in positive_integer_roots(e.base) if upto is None or k <= upto)
+            here = sorted(k for k in _divisor_roots(e.base) if upto is None or k <= upto)
             if here:
                 poles.update(here)
                 words.append(f"1/({sp.sstr(e.base)}) at m = {', '.join(map(str, here))}")
     return tuple(sorted(poles)), "; ".join(dict.fromkeys(words))
+
+
+def _divisor_roots(base: Expr) -> set:
+    """The k ≥ 1 where a divisor in m alone is 0 or undefined: a polynomial factor's roots, and for log(p(m)) where p(m) = 1 or 0."""
+    out: set = set(positive_integer_roots(base))
+    for f in sp.Mul.make_args(base):
+        if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0:
+            f = f.base
+        if isinstance(f, sp.log):
+            out.update(positive_integer_roots(f.args[0] - 1) + positive_integer_roots(f.args[0]))  # log 1 = 0; log 0 undefined
+        elif f is not base:
+            out.update(positive_integer_roots(f))
+    return out
 
 
 def positive_integer_roots(base: Expr) -> tuple[int, ...]:
@@ -178,8 +191,14 @@ def positive_integer_roots(base: Expr) -> tuple[int, ...]:
 
 def _free(e, idx) -> bool:
     """Whether e mentions none of the index symbols outside the labels of samples."""
-    stripped = e.replace(lambda n: isinstance(n, Sample), lambda n: sp.Integer(1))
-    return not (stripped.free_symbols & idx)
+    # Walked, not rebuilt: a rebuild evaluates (m − i + 1)/(m − i + 1) to 1 and would hide the quotient.
+    if isinstance(e, Sample) or not isinstance(e, sp.Basic):
+        return True
+    if e.is_Symbol:
+        return e not in idx
+    if isinstance(e, (sp.Sum, sp.Product, sp.Integral, Derivative)):
+        return not (e.free_symbols & idx) or all(_free(a, idx) for a in e.args)
+    return all(_free(a, idx) for a in e.args)
 
 
 def _deg(e, idx):
@@ -232,8 +251,27 @@ def _deg(e, idx):
                     return None
                 out_idx.add(var)  # an index running up to m counts as degree 1
                 extra += 1
-        d = _deg(body, frozenset(out_idx))
-        if d is None or d[1]:
+        # A factor free of this sum's indices is a constant of it: Σ_i c(m) f(i) = c(m) Σ_i f(i), quotient or not.
+        bound_vars = {var for var, _, _ in limits}
+        factors = sp.Mul.make_args(body)
+        outside = [f for f in factors if not f.free_symbols & bound_vars]
+        inside = sp.Mul(*[f for f in factors if f.free_symbols & bound_vars], evaluate=False) if len(outside) < len(
+            factors) else sp.Integer(1)
+        c = _deg(sp.Mul(*outside, evaluate=False), frozenset(idx)) if outside else (0, 0)
+        d = _deg(inside, frozenset(out_idx))
+        if (d is None or d[1]) and inside.has(sp.Pow):
+            # (m − i + 1)/(m − i + 1) is 1 wherever it is defined; where it is not (a divisor 0 on the range), the
+            # checker's own divisor question refuses the claim for every m, so the cancelled body's degree serves.
+            d = _deg(_cancelled(inside), frozenset(out_idx))
+        if c is None or d is None or d[1]:
             return None  # a quotient in the index: Σ 1/i is not rational in m
-        return (d[0] + extra, 0)
+        return (c[0] + d[0] + extra, c[1])
     return None
+
+
+def _cancelled(e: Expr) -> Expr:
+    """e with common factors of its quotients cancelled (SymPy's cancel), or e when cancel cannot run on it."""
+    try:
+        return sp.cancel(e)
+    except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
+        return e

@@ -305,7 +305,8 @@ def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: di
         with sp.evaluate(False):  # keep (t − 100)/(t − 100) as written while renaming
             body = body.xreplace(renamed)
         return _possible_pole(body, enclosing, only, shift)
-    asked = only is None or only in e.free_symbols
+    # An index whose range grows with ``only`` (i = 1..m) takes values that depend on it: i − 100 is 0 once m ≥ 100.
+    asked = only is None or bool(e.free_symbols & _depending_on(only, context))
     if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_negative:
         # With ``only``: a divisor polynomial in it alone is the caller's, whose integer roots are exact.
         asked = asked and not (only is not None and e.base.free_symbols == {only} and e.base.is_polynomial(only))
@@ -319,6 +320,15 @@ def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: di
         if found:
             return found
     return ""
+
+
+def _depending_on(only: Symbol, context: tuple) -> set:
+    """only and every enclosing index whose range involves it (or an index that does), innermost last."""
+    out = {only}
+    for var, lo, hi in reversed(context):  # outermost first: an inner range may use an outer index
+        if (sp.sympify(lo).free_symbols | sp.sympify(hi).free_symbols) & out:
+            out.add(var)
+    return out
 
 
 def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False, shift: dict | None = None) -> str:
@@ -336,7 +346,7 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
         if _probability(f):
             continue  # a probability: P(τ;θ) > 0 is the support's side condition, tested on every instance
         value = _as_reals(f.xreplace(shift) if shift else f)  # evaluated only to ask; the line keeps its form
-        ok = value.is_positive if positive else value.is_zero is False
+        ok = (value.is_positive if positive else value.is_zero is False) or _signed_on_ranges(f, context, positive, shift)
         if not ok:
             ranges = ", ".join(f"{to_text(v)} = {to_text(lo)}..{to_text(hi)}" for v, lo, hi in reversed(context)
                                if v in f.free_symbols)
@@ -345,6 +355,21 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
             return (f"the line {verb} {to_text(f)}, which SymPy cannot show {need}{where}; a proof that "
                     "cancels it would hold only where it is, so the instance check decides")
     return ""
+
+
+def _signed_on_ranges(f: Expr, context: tuple, positive: bool, shift: dict | None) -> bool:
+    """Whether f, linear in the enclosing sums' indices, keeps one sign over their ranges (m − i + 1 ≥ 1 for
+    i = 1..m): its least value positive, or (for a divisor) its greatest negative, by the ranges' ends."""
+    if not any(v in f.free_symbols for v, _, _ in context):
+        return False
+
+    def shown(x, sign):
+        if x is None:
+            return False
+        value = _as_reals(x.xreplace(shift) if shift else x)
+        return bool(value.is_positive if sign > 0 else value.is_negative)
+
+    return shown(_bound(f, context, upper=False), 1) or (not positive and shown(_bound(f, context, upper=True), -1))
 
 
 def _as_reals(f: Expr) -> Expr:

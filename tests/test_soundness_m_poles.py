@@ -115,3 +115,68 @@ def test_a_document_says_the_domain_in_its_verdict_and_fails_a_hole():
     assert not hole.verified and "\nNOT VERIFIED: 1 fails" in format_text(hole)
     plain = check_text(_DOC.replace("FACTOR", ""), path="x.md", seed=1, n_random=2, minimize=False)
     assert plain.verified and plain.to_dict()["m_from"] == 1 and "VERIFIED for m" not in format_text(plain)
+
+
+# -- a divisor in the sample index, inside the sample mean --------------------------------------
+
+def _doc_line(factor):
+    report = check_text(_DOC.replace("FACTOR", factor), path="x.md", seed=1, n_random=2, minimize=False)
+    (line,) = [ln for ln in report.lines if ln.kind != "result"]
+    return report, line
+
+
+def test_a_divisor_zero_at_a_sample_index_no_check_reaches_is_never_every_m():
+    # (i − 100)/(i − 100) in Σ_{i=1}^{m} is undefined for every m ≥ 100; no m checked reaches 100.
+    # It was VERIFIED "for every m": the degree argument cancelled it, the divisor question only asked about m.
+    for factor, lost in ((r"\frac{i-100}{i-100}", "i - 100"), (r"\frac{i-40}{i-40}", "i - 40")):
+        report, line = _doc_line(factor)
+        assert not report.verified and line.verdict == "undecided", (factor, line)
+        from derive.cli_check import format_text
+
+        text = format_text(report)
+        assert f"the line divides by {lost}, which SymPy cannot show nonzero for i = 1..m" in text, text
+
+
+def test_a_divisor_in_the_index_that_keeps_its_sign_on_the_range_holds_for_every_m():
+    # The twins: m − i + 1 ≥ 1 and i + 1 ≥ 2 for i = 1..m, shown by the range's ends.
+    for factor in (r"\frac{m-i+1}{m-i+1}", r"\frac{i+1}{i+1}"):
+        report, line = _doc_line(factor)
+        from derive.cli_check import format_text
+
+        assert report.verified and line.verdict == "holds", (factor, line)
+        assert "; for every m (E[lhs − rhs] is a rational function of m" in format_text(report), format_text(report)
+
+
+def test_a_divisor_in_m_inside_the_sample_mean_keeps_the_degree_argument():
+    # (m − 1)(m − 2)/((m − 1)(m − 2)) is a constant of Σ_i: every m ≥ 3 is shown (it was undecided), m = 1, 2 a domain.
+    from derive.cli_check import format_text
+
+    report, line = _doc_line(r"\frac{(m-1)(m-2)}{(m-1)(m-2)}")
+    assert report.verified and report.to_dict()["m_from"] == 3, line
+    assert "\nVERIFIED for m ≥ 3 only" in format_text(report)
+    # Its false twin: the same constant, but not 1.
+    bad, line = _doc_line(r"\frac{(m-1)(m-2)}{(m-1)(m-3)}")
+    assert not bad.verified and line.verdict != "holds", line
+
+
+def test_the_degree_reads_a_quotient_as_written_not_as_its_rebuilt_value():
+    from derive.sample_degree import degree_in_m
+
+    x = sp.Add(m, -i, 1)
+    body = sp.Mul(_one(x), R(TI), evaluate=False)
+    assert degree_in_m(body) == (1, 1)      # (m − i + 1)/(m − i + 1) R(τ^(i)) is a quotient in the index as written
+    assert degree_in_m(sp.Sum(sp.Mul(sp.Pow(x, -1, evaluate=False), R(TI), evaluate=False), (i, 1, m))) is None
+
+
+def test_a_log_divisor_in_m_alone_is_a_domain_not_a_breach_of_the_support():
+    # log m is 0 at m = 1 and log(m − 1) is undefined at m = 1 and 0 at m = 2: no case of the line there.
+    assert m_poles(sp.Pow(sp.log(m), -1, evaluate=False))[0] == (1,)
+    assert m_poles(sp.Pow(sp.log(m - 1), -1, evaluate=False))[0] == (1, 2)
+    assert m_poles(sp.Pow(sp.log(m + 1), -1, evaluate=False))[0] == ()
+
+
+def test_the_domain_is_said_once_and_the_every_m_claim_names_it():
+    from derive.cli_check import format_text
+
+    text = format_text(_doc_line(r"\frac{m-1}{m-1}")[0])
+    assert "for m ≥ 2 only (" in text and "; for every m ≥ 2 (E[lhs − rhs]" in text and "; for every m (" not in text, text
