@@ -1053,6 +1053,10 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
     if hole is not None:
         return _hole_report(lhs, rhs, relation, rule, why, index, battery, scope, unit, hole, pending)
     counts = _off_poles(counts, poles, rng)
+    # A divisor that may be 0 where no instance looks (H = 40, γ = 9/10, a reward of 5): agreement is no pass.
+    pole_doubt = _pole_doubt(lhs, rhs, battery)
+    if pole_doubt:
+        beyond = (beyond + "; " if beyond else "") + pole_doubt
     every_m = _every_m_degree(lhs, rhs, relation)
     m_from, m_why = 1, ""
     doubt = _m_divisor_doubt(lhs, rhs, start=max(poles) + 1 if poles else 1) if every_m is not None else ""
@@ -1332,6 +1336,60 @@ def _m_divisor_doubt(lhs, rhs, *, start: int) -> str:
         if why:
             return why.split("; a proof")[0] + f" for every m ≥ {start}"
     return ""
+
+
+def _pole_doubt(lhs, rhs, battery) -> str:
+    """Why agreement on the instances cannot pass the line ('' if it can): a divisor (other than a probability)
+    that SymPy cannot show nonzero on the line's ranges, so that it may be 0 at an H, a γ, a reward no
+    instance takes ((H − 40)/(H − 40) is undefined at H = 40, (10γ − 9)/(10γ − 9) at γ = 9/10).
+
+    Settled exactly: a polynomial in m alone (its roots are a domain or a failure, see
+    :func:`derive.sample_degree.m_poles`), in H alone (no integer root H ≥ 0) and in γ alone (no root in
+    (0, 1], or (0, 1) on a battery whose γ are all below 1: its claim is for those).
+    """
+    from .notation import H, gamma
+    from .symbolic import possible_pole
+
+    with_one = any(getattr(getattr(x, "mdp", None), "discount", 0) == 1 for x in battery)
+
+    def clear(f, context) -> bool:
+        syms = f.free_symbols
+        try:
+            if syms == {m} and f.is_polynomial(m):
+                return True
+            if syms == {H} and f.is_polynomial(H):
+                roots = _integer_roots_from(f, H, 0)
+                found.extend(f"{to_text(f)} = 0 at H = {k}" for k in roots[:3])
+                return not roots
+            if syms == {gamma} and f.is_polynomial(gamma):
+                poly = sp.Poly(f, gamma).sqf_part()
+                n = poly.count_roots(0, 1) - (poly.eval(0) == 0) - (poly.eval(1) == 0 and not with_one)
+                if n:
+                    found.append(f"{to_text(f)} has {n} root{'s' if n > 1 else ''} γ in (0, 1{']' if with_one else ')'}")
+                return n == 0
+        except (sp.PolynomialError, sp.GeneratorsNeeded, TypeError, ValueError, NotImplementedError):
+            return False
+        return False
+
+    found: list = []
+    for side in (lhs, rhs):
+        why = possible_pole(side, clear=clear)
+        if why:
+            exact = f" ({'; '.join(dict.fromkeys(found))})" if found else ""
+            return why.split("; a proof")[0] + exact + ": where it is 0 the line is undefined, and no instance need meet it"
+    return ""
+
+
+def _integer_roots_from(f, sym, least: int) -> list:
+    """The integer roots k ≥ least of a polynomial f in sym alone."""
+    out = []
+    for factor, _ in sp.Poly(f, sym).factor_list()[1]:
+        if factor.degree() == 1:
+            a, c = factor.all_coeffs()
+            root = -c / a
+            if root.is_Integer and root >= least:
+                out.append(int(root))
+    return out
 
 
 def _pole_words(lhs, rhs, k: int) -> str:

@@ -254,12 +254,13 @@ def _prove(lhs: Expr, rhs: Expr, relation: str, rewards: bool = False) -> Symbol
 # -- where a line may be undefined ----------------------------------------------------
 
 
-def possible_pole(e: Expr, *, only: Symbol | None = None, at_least: int = 1) -> str:
+def possible_pole(e: Expr, *, only: Symbol | None = None, at_least: int = 1, clear=None) -> str:
     """Why e may be undefined ('' if not): a divisor or log argument, other than a probability, that SymPy
     cannot show nonzero (positive) on the ranges of the indices in it; with ``only``, one that depends on it,
-    for every integer value of ``only`` from ``at_least`` on."""
+    for every integer value of ``only`` from ``at_least`` on. ``clear(f, context)`` may settle a divisor factor
+    SymPy cannot (an exact root count): True when it is nonzero wherever the line is checked."""
     if only is None:
-        return _possible_pole(e)
+        return _possible_pole(e, clear=clear)
     k = sp.Dummy(only.name, integer=True, positive=True)
     return _possible_pole(e, (), only, {only: k + (at_least - 1)})
 
@@ -279,7 +280,7 @@ def _has_probability(x) -> bool:
     return any(_probability(f) for f in sp.Mul.make_args(x.base if isinstance(x, sp.Pow) else x))
 
 
-def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: dict | None = None) -> str:
+def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: dict | None = None, clear=None) -> str:
     """Why the line may be undefined ('' if not): a divisor or log argument, other than a probability, that
     SymPy cannot show nonzero (positive) on the ranges of the indices in it.
 
@@ -296,7 +297,7 @@ def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: di
             if len(bounds) != 2:
                 return ""
             lo, hi = (sp.sympify(z).xreplace(renamed) for z in bounds)
-            found = _possible_pole(lo, enclosing, only, shift) or _possible_pole(hi, enclosing, only, shift)
+            found = _possible_pole(lo, enclosing, only, shift, clear) or _possible_pole(hi, enclosing, only, shift, clear)
             if found:
                 return found
             fresh = _range_symbol(var, lo, enclosing, body.free_symbols | {var})
@@ -304,19 +305,19 @@ def _possible_pole(e, context: tuple = (), only: Symbol | None = None, shift: di
             enclosing = ((fresh, lo, hi),) + enclosing
         with sp.evaluate(False):  # keep (t − 100)/(t − 100) as written while renaming
             body = body.xreplace(renamed)
-        return _possible_pole(body, enclosing, only, shift)
+        return _possible_pole(body, enclosing, only, shift, clear)
     # An index whose range grows with ``only`` (i = 1..m) takes values that depend on it: i − 100 is 0 once m ≥ 100.
     asked = only is None or bool(e.free_symbols & _depending_on(only, context))
     if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_negative:
         # With ``only``: a divisor polynomial in it alone is the caller's, whose integer roots are exact.
         asked = asked and not (only is not None and e.base.free_symbols == {only} and e.base.is_polynomial(only))
-        return (asked and _nonzero_or_why(e.base, "divides by", context, shift=shift)) or \
-            _possible_pole(e.base, context, only, shift)
+        return (asked and _nonzero_or_why(e.base, "divides by", context, shift=shift, clear=clear)) or \
+            _possible_pole(e.base, context, only, shift, clear)
     if isinstance(e, sp.log):
         return (asked and _nonzero_or_why(e.args[0], "takes the log of", context, positive=True, shift=shift)) or \
-            _possible_pole(e.args[0], context, only, shift)
+            _possible_pole(e.args[0], context, only, shift, clear)
     for a in e.args:
-        found = _possible_pole(a, context, only, shift)
+        found = _possible_pole(a, context, only, shift, clear)
         if found:
             return found
     return ""
@@ -331,7 +332,8 @@ def _depending_on(only: Symbol, context: tuple) -> set:
     return out
 
 
-def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False, shift: dict | None = None) -> str:
+def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = False, shift: dict | None = None,
+                    clear=None) -> str:
     """'' if every factor of x is a probability or provably nonzero (x positive); else why not.
 
     ``shift`` moves a symbol before asking (m -> k + 1 for m ≥ 2); the reason names the factor as written."""
@@ -346,7 +348,8 @@ def _nonzero_or_why(x: Expr, verb: str, context: tuple, *, positive: bool = Fals
         if _probability(f):
             continue  # a probability: P(τ;θ) > 0 is the support's side condition, tested on every instance
         value = _as_reals(f.xreplace(shift) if shift else f)  # evaluated only to ask; the line keeps its form
-        ok = (value.is_positive if positive else value.is_zero is False) or _signed_on_ranges(f, context, positive, shift)
+        ok = (value.is_positive if positive else value.is_zero is False) or _signed_on_ranges(f, context, positive, shift) \
+            or (not positive and clear is not None and clear(f, context))
         if not ok:
             ranges = ", ".join(f"{to_text(v)} = {to_text(lo)}..{to_text(hi)}" for v, lo, hi in reversed(context)
                                if v in f.free_symbols)
