@@ -1376,7 +1376,7 @@ def _pole_doubt(lhs, rhs, battery) -> str:
         why = possible_pole(side, clear=clear)
         if why:
             exact = f" ({'; '.join(dict.fromkeys(found))})" if found else ""
-            return why.split("; a proof")[0] + exact + ": where it is 0 the line is undefined, and no instance need meet it"
+            return why.split("; a proof")[0] + exact + ": where it is 0 (under a log, not positive) the line is undefined, and no instance need meet it"
     return ""
 
 
