@@ -1348,6 +1348,7 @@ def _pole_doubt(lhs, rhs, battery) -> str:
     (0, 1], or (0, 1) on a battery whose γ are all below 1: its claim is for those).
     """
     from .notation import H, gamma
+    from .sample_degree import positive_integer_roots
     from .symbolic import possible_pole
 
     with_one = any(getattr(getattr(x, "mdp", None), "discount", 0) == 1 for x in battery)
@@ -1358,7 +1359,7 @@ def _pole_doubt(lhs, rhs, battery) -> str:
             if syms == {m} and f.is_polynomial(m):
                 return True
             if syms == {H} and f.is_polynomial(H):
-                roots = _integer_roots_from(f, H, 0)
+                roots = positive_integer_roots(f, symbol=H, least=0)
                 found.extend(f"{to_text(f)} = 0 at H = {k}" for k in roots[:3])
                 return not roots
             if syms == {gamma} and f.is_polynomial(gamma):
@@ -1378,18 +1379,6 @@ def _pole_doubt(lhs, rhs, battery) -> str:
             exact = f" ({'; '.join(dict.fromkeys(found))})" if found else ""
             return why.split("; a proof")[0] + exact + ": where it is 0 (under a log, not positive) the line is undefined, and no instance need meet it"
     return ""
-
-
-def _integer_roots_from(f, sym, least: int) -> list:
-    """The integer roots k ≥ least of a polynomial f in sym alone."""
-    out = []
-    for factor, _ in sp.Poly(f, sym).factor_list()[1]:
-        if factor.degree() == 1:
-            a, c = factor.all_coeffs()
-            root = -c / a
-            if root.is_Integer and root >= least:
-                out.append(int(root))
-    return out
 
 
 def _pole_words(lhs, rhs, k: int) -> str:

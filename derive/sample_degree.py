@@ -171,10 +171,10 @@ def _divisor_roots(base: Expr) -> set:
     return out
 
 
-def positive_integer_roots(base: Expr) -> tuple[int, ...]:
-    """The integers k ≥ 1 with base(k) = 0, for a polynomial in m alone (none when base is no polynomial)."""
+def positive_integer_roots(base: Expr, *, symbol=m, least: int = 1) -> tuple[int, ...]:
+    """The integers k ≥ least with base(k) = 0, for a polynomial in symbol (m) alone (none when base is no polynomial)."""
     try:
-        poly = sp.Poly(base, m)
+        poly = sp.Poly(base, symbol)
     except sp.PolynomialError:
         return ()
     if not poly.domain.is_Numerical or poly.is_zero:
@@ -184,7 +184,7 @@ def positive_integer_roots(base: Expr) -> tuple[int, ...]:
         if factor.degree() == 1:
             a, c = factor.all_coeffs()
             root = -c / a
-            if root.is_Integer and root >= 1:
+            if root.is_Integer and root >= least:
                 out.add(int(root))
     return tuple(sorted(out))
 
