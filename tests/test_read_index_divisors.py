@@ -36,7 +36,8 @@ def _line(*, FACTOR="", LIM="m", T="t", I="i"):
 def test_a_cancelling_divisor_is_refused_and_named(where, written, lost):
     report, line = _line(**{where: written})
     assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
-    assert f"divides by {lost}, which would cancel" in line.detail and f"undefined where {lost} = 0" in line.detail, line.detail
+    assert f"needs {lost} ≠ 0, which derive's reading" in line.detail and f"undefined where {lost} = 0" in line.detail, \
+        line.detail
 
 
 @pytest.mark.parametrize("where, written", [
@@ -54,5 +55,102 @@ def test_the_twins_without_a_vanishing_divisor_are_read_and_hold(where, written)
 def test_a_divisor_the_value_keeps_is_not_refused_by_the_reader():
     # (m − 1)/(m − 1)² is 1/(m − 1) by value: the divisor survives, so the checks after the reader see it.
     report, line = _line(FACTOR=r"\gamma^{\frac{m-1}{(m-1)^2}}")
-    assert line.verdict != NOT_UNDERSTOOD or "would cancel" not in line.detail, line.detail
+    assert line.verdict != NOT_UNDERSTOOD or "would drop" not in line.detail, line.detail
     assert not report.verified, line      # γ^{1/(m−1)} is no factor of the estimator: it fails or is undecided
+
+
+# A log dropped by the evaluation is a condition lost too: log(m − 7) needs m > 7.
+@pytest.mark.parametrize("where, written, lost", [
+    ("FACTOR", r"\gamma^{1+\log(m-7)-\log(m-7)}\gamma^{-1}", "m - 7"),
+    ("FACTOR", r"\gamma^{0\cdot\log(m-7)}", "m - 7"),
+    ("LIM", r"m+\log(m-7)-\log(m-7)", "m - 7"),
+    ("LIM", r"m\cdot(\log(m-7))^{0}", "m - 7"),
+    ("T", r"t+\log(H-3)-\log(H-3)", "H - 3"),
+    ("FACTOR", r"\gamma^{t+0\cdot\log(t)}\gamma^{-t}", "t"),
+    ("FACTOR", r"\gamma^{1+0\cdot\log(1-\gamma)}\gamma^{-1}", "1 - γ"),
+])
+def test_a_log_the_value_drops_is_refused_and_named(where, written, lost):
+    report, line = _line(**{where: written})
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert f"needs {lost} > 0" in line.detail.replace("gamma", "γ") and "(a log of it)" in line.detail, line.detail
+
+
+@pytest.mark.parametrize("where, written", [
+    ("FACTOR", r"\gamma^{1+\log(m+7)-\log(m+7)}\gamma^{-1}"),   # log(m + 7) is defined for every m
+    ("LIM", r"m+\log(2)-\log(2)"),
+    ("T", r"t+0\cdot\log(t+1)"),
+])
+def test_a_log_defined_everywhere_may_be_dropped(where, written):
+    report, line = _line(**{where: written})
+    assert report.verified and line.verdict == HOLDS, line
+
+
+# 1^x is 1 to SymPy; as written it is undefined where x is.
+@pytest.mark.parametrize("where, written, lost", [
+    ("FACTOR", r"1^{\frac{1}{m-7}}", "m - 7"),
+    ("FACTOR", r"\gamma^{1^{\frac{1}{m-7}}}\gamma^{-1}", "m - 7"),
+    ("LIM", r"m\cdot 1^{\frac{1}{m-7}}", "m - 7"),
+    ("T", r"t\cdot 1^{\frac{1}{H-3}}", "H - 3"),
+    ("FACTOR", r"1^{\frac{1}{\gamma-1}}", "γ - 1"),
+    ("FACTOR", r"1^{\frac{1}{R(\tau^{(i)})}}", "R"),
+])
+def test_a_power_of_one_keeps_its_exponent_s_domain(where, written, lost):
+    report, line = _line(**{where: written})
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert f"needs {lost}" in line.detail.replace("gamma", "γ"), line.detail
+
+
+@pytest.mark.parametrize("written", [r"1^{\frac{1}{m+7}}", r"1^{\frac{1}{2}}", r"1^{m}"])
+def test_a_power_of_one_defined_everywhere_is_one(written):
+    report, line = _line(FACTOR=written)
+    assert report.verified and line.verdict == HOLDS, line
+
+
+@pytest.mark.parametrize("written, said", [
+    (r"1^{\frac{1}{0}}", "divides by 0"),
+    (r"\gamma^{1+0\cdot\log 0}\gamma^{-1}", "the log of a number ≤ 0"),
+    (r"\frac{1}{1-1}", "divides by 0"),
+    (r"0^{-1}", "divides by 0"),
+])
+def test_an_undefined_number_is_refused_not_a_crash(written, said):
+    report, line = _line(FACTOR=written)
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD and said in line.detail, line.detail
+
+
+_DEFINED = r"""Let
+
+$$ \hat{c} := BODY $$
+
+The REINFORCE estimator:
+
+$$
+\nabla_{\theta} J(\theta) \approx \frac{1}{m} \sum_{i=1}^{m} \sum_{t=0}^{H} \hat{c} \, R(\tau^{(i)}) \nabla_{\theta}\log\pi_{\theta}(a_{t}^{(i)} \mid s_{t}^{(i)})
+$$
+"""
+
+
+def _defined(body):
+    report = check_text(_DEFINED.replace("BODY", body), path="x.md", seed=1, n_random=2, minimize=False)
+    (line,) = [ln for ln in report.lines if ln.kind not in ("result", "definition")]
+    return report, line
+
+
+# A defined name is written out as defined: ĉ := (m − 7)/(m − 7) was 1 once substituted, and VERIFIED.
+@pytest.mark.parametrize("body", [r"\frac{m-7}{m-7}", r"\frac{H-40}{H-40}", r"\frac{m-i}{m-i}"])
+def test_a_defined_name_keeps_its_divisor(body):
+    report, line = _defined(body)
+    assert not report.verified, line
+
+
+def test_a_defined_name_keeps_its_domain():
+    from derive.cli_check import format_text
+
+    report, line = _defined(r"\frac{m-1}{m-1}")
+    text = format_text(report)
+    assert line.verdict == HOLDS and "VERIFIED for m ≥ 2 only" in text, text
+
+
+@pytest.mark.parametrize("body", ["1", r"\frac{m+1}{m+1}", r"\frac{2}{2}"])
+def test_a_defined_name_without_a_vanishing_divisor_holds(body):
+    report, line = _defined(body)
+    assert report.verified and line.verdict == HOLDS, line

@@ -32,7 +32,7 @@ from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
 from .transform import (LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, log_over_big, rebuild,
-                        shift_time)
+                        shift_time, substituted)
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -222,8 +222,8 @@ def _indexed_hats(e, hats):
                   and isinstance(getattr(x_, "variable"), sp.Symbol)}
         if sp.sympify(h.index).free_symbols & (bound - {v}):
             return e, f"{written}: its index is a variable the definition on line {line} sums over"
-        repl[h] = body.xreplace({v: _evaluated_index(h.index - c)})
-    return e.xreplace(repl), ""
+        repl[h] = substituted(body, {v: _evaluated_index(h.index - c)})
+    return substituted(e, repl), ""
 
 
 def _evaluated_index(k):
@@ -297,8 +297,8 @@ def _path_probability(rd: Reading, *, document: bool = False) -> Reading:
     def marginal(e):
         if not isinstance(e, sp.Basic):
             return e
-        e = e.xreplace({p_: PathProbability(*p_.args) for p_ in probs})
-        return e.replace(lambda x: type(x) is TrajectorySum, lambda x: PathSum(x.body, x.variable, x.support))
+        e = substituted(e, {p_: PathProbability(*p_.args) for p_ in probs})
+        return rebuild(e, lambda x: PathSum(x.body, x.variable, x.support) if type(x) is TrajectorySum else x)
 
     what = (["P(τ;θ) read as the probability of τ's states and actions"] if probs else []) + (
         ["Σ_τ read as a sum over τ's states and actions, each term averaged over the rewards given them"]
@@ -567,7 +567,7 @@ def _written_out(e, table):
     if not isinstance(e, sp.Basic):
         return e
     e, _ = _indexed_hats(e, table)
-    return e.xreplace({h: table[h.name][0] for h in sp.preorder_traversal(e) if isinstance(h, HatName) and h.name in table})
+    return substituted(e, {h: table[h.name][0] for h in sp.preorder_traversal(e) if isinstance(h, HatName) and h.name in table})
 
 
 def _written_out_problem(rd: Reading, first: int, defines, hats, as_written, row, base: int) -> str:
@@ -1262,7 +1262,7 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                            f"{hats[indexed[0]][1]} gives it: which one is meant?")
                 break
             if names:
-                sides[j] = e.xreplace({h: hats[h.name][0] for h in names})
+                sides[j] = substituted(e, {h: hats[h.name][0] for h in names})
                 notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
                              f"{hats[names[0].name][1]}")
         if not problem:

@@ -31,10 +31,11 @@ from ..notation import (
     RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
+from .defined import lost_condition, undefined_number
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
            "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT",
-           "IndexedHat", "TimeHat", "SampleHat", "log_over_big"]
+           "IndexedHat", "TimeHat", "SampleHat", "log_over_big", "substituted"]
 
 UNMARKED = Symbol("tau_unmarked")      # the trajectory of an s_t written without ^{(i)}: decided per line
 LEMMA_VAR = Symbol("x", real=True)      # the variable of a general calculus lemma (∇_x, d/dx)
@@ -196,45 +197,63 @@ def rebuild(expr, fn):
     return bottom_up(fn, STRUCTURE)(expr)
 
 
+def substituted(e, mapping: dict):
+    """e with each key of mapping replaced by its value; indices read by value again (s_{t+1−1} is s_t),
+    nothing else (x/x stays x/x)."""
+    if not isinstance(e, sp.Basic) or not mapping:
+        return e
+    return rebuild(e, lambda n: _indices_by_value(mapping.get(n, n)))
+
+
+def _index_like(k) -> bool:
+    """Arithmetic on integer symbols and numbers only: a time, a step or a limit, read by value."""
+    return isinstance(k, (sp.Add, sp.Mul, sp.Pow)) and all(
+        isinstance(x, (sp.Symbol, sp.Number)) or isinstance(x, (sp.Add, sp.Mul, sp.Pow))
+        for x in sp.preorder_traversal(k)) and all(v.is_integer for v in k.free_symbols)
+
+
+def _indices_by_value(n):
+    """n with the indices it holds (the step of s_k, the exponent of γ^k, a sum's limits) evaluated."""
+    from .. import notation
+
+    if isinstance(n, sp.Pow) and n.base == gamma and _index_like(n.exp):
+        return sp.Pow(gamma, _evaluated(n.exp), evaluate=False)
+    if isinstance(n, (Sum, Product)):
+        limits = [(v, *[_evaluated(x_) if _index_like(x_) else x_ for x_ in bounds]) for v, *bounds in n.limits]
+        return type(n)(n.function, *limits)
+    if isinstance(n, sp.Function) and type(n).__module__ == notation.__name__ and any(map(_index_like, n.args)):
+        return type(n)(*[_evaluated(a_) if _index_like(a_) else a_ for a_ in n.args])
+    return n
+
+
 def _evaluated(e):
     """Index arithmetic as SymPy writes it (t + 1, not an unevaluated Add): indices compare by value.
 
-    Refused when the evaluation cancels a divisor that can be 0 ((m − 7)/(m − 7) -> 1 in an
-    exponent, a limit or an index): the line as written is undefined where it is 0, which the
-    value read would hide from every check after the reader.
+    Refused when the evaluation drops a condition the index as written needs ((m − 7)/(m − 7) -> 1,
+    0·log(m − 7) -> 0 in an exponent, a limit or an index): the line as written is undefined where it
+    fails, which the value read would hide from every check after the reader.
     """
     raw = sp.sympify(e)
-    out = _rebuilt(raw)
-    lost = _lost_divisor(raw, out)
+    return _kept_or_refused(raw, _rebuilt(raw), "index, exponent or limit")
+
+
+def _kept_or_refused(raw, out, what: str):
+    """out (what derive reads raw as), or a ReadError naming the condition of raw that out drops."""
+    why = undefined_number(raw)
+    if why:
+        raise ReadError(f"{sp.sstr(raw)} is undefined: {why}")
+    lost = lost_condition(raw, out)
     if lost is not None:
-        raise ReadError(f"{sp.sstr(raw)} divides by {sp.sstr(lost)}, which would cancel when derive reads this "
-                        f"index, exponent or limit by value ({sp.sstr(out)}): the line is undefined where "
-                        f"{sp.sstr(lost)} = 0, so it is not read; write it without that quotient")
+        where = (f"{sp.sstr(lost.expr)} = 0" if lost.kind == "divisor"
+                 else f"{sp.sstr(lost.expr)} ≤ 0 (a log of it)")
+        raise ReadError(f"{sp.sstr(raw)} needs {lost}, which derive's reading of this {what} by value "
+                        f"({sp.sstr(out)}) would drop: the line is undefined where {where}, so it is not "
+                        f"read; write it without that term")
     return out
 
 
 def _rebuilt(e):
     return e if e.is_Atom else e.func(*[_rebuilt(x_) for x_ in e.args])
-
-
-def _lost_divisor(raw, out):
-    """A factor of a divisor of raw (not a number) that no divisor of out keeps, or None."""
-    divisors = [p.base for p in sp.preorder_traversal(raw)
-                if isinstance(p, sp.Pow) and p.exp.is_negative and p.base.free_symbols]
-    if not divisors:
-        return None
-    den = sp.fraction(sp.together(out))[1]
-    for d in divisors:
-        for f, _ in sp.factor_list(_rebuilt(d))[1]:
-            if not f.free_symbols:
-                continue
-            try:
-                kept = sp.rem(den, f, *sorted(den.free_symbols | f.free_symbols, key=str)) == 0
-            except (sp.PolynomialError, sp.GeneratorsNeeded, TypeError, ValueError):
-                kept = any(isinstance(p, sp.Pow) and p.exp.is_negative and p.base == f for p in sp.preorder_traversal(out))
-            if not kept:
-                return f
-    return None
 
 
 def _is_traj(e) -> bool:
@@ -444,8 +463,8 @@ class RowTransformer(Transformer):
                 self._note(f"Σ_{sp.sstr(var)} read as the sum over every step, "
                            f"{sp.sstr(var)} = {'1…n' if self.base == 1 else '0…H'}")
                 if self.base == 1:   # the written t runs over 1…n: t -> t + 1 puts it on derive's steps 0…H
-                    self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
-                    body = body.xreplace({var: var + 1})
+                    self._remap(body, lambda e: substituted(e, {var: var + 1}), notes_too=False)
+                    body = substituted(body, {var: var + 1})
                 return Sum(body, (var, 0, H)) if is_sum else self._product(body, (var, 0, H))
             if var == x or var == b:  # Σ_s, Σ_a: over every state or action
                 if not is_sum:
@@ -465,8 +484,8 @@ class RowTransformer(Transformer):
                                 f"two sample indices, which derive does not read (it has one sample index)")
             self._note(f"Σ_{{{sp.sstr(var)}={lo}}}^{{{sp.sstr(hi)}}} runs over the samples: "
                        f"{sp.sstr(var)} is read as the sample index i")
-            self._remap(body, lambda e: e.xreplace({var: i}))
-            body = body.xreplace({var: i}) if isinstance(body, sp.Basic) else body
+            self._remap(body, lambda e: substituted(e, {var: i}))
+            body = substituted(body, {var: i})
             var = i
         if var == i:
             if is_sum and _speaks_of_sample_i(body) and lo.is_Integer and hi.is_Integer:
@@ -483,8 +502,8 @@ class RowTransformer(Transformer):
             raise ReadError(f"{op.value}_{{{sp.sstr(var)}=…}}: a time index (t, t', k) or the sample index i")
         if self.base == 1:
             # Change of variable t -> t + 1 so the sum runs over derive's 0-based steps.
-            self._remap(body, lambda e: e.xreplace({var: var + 1}), notes_too=False)
-            body = body.xreplace({var: var + 1})
+            self._remap(body, lambda e: substituted(e, {var: var + 1}), notes_too=False)
+            body = substituted(body, {var: var + 1})
             lo, hi = lo - 1, hi - 1
         return Sum(body, (var, lo, hi)) if is_sum else self._product(body, (var, lo, hi))
 
@@ -906,6 +925,8 @@ class RowTransformer(Transformer):
     def log(self, tok, body):
         if tok.value == "log":
             self._note("'log' without a backslash read as \\log")
+        if isinstance(body, Expr) and body.is_number and body.is_extended_real and body.is_nonpositive:
+            raise ReadError(f"\\log {sp.sstr(body)}: the log of a number ≤ 0 is undefined")
         out = sp.log(body, evaluate=False)
         self._alive.append(out)
         if id(body) not in self._grouped and not isinstance(body, (_Dots, _Trailing, _Factors, SetLiteral)):
@@ -913,6 +934,8 @@ class RowTransformer(Transformer):
         return out
 
     def frac(self, tok, num, den):
+        if isinstance(den, Expr) and den.is_number and den.is_zero:
+            raise ReadError(f"\\frac{{{sp.sstr(num)}}}{{{sp.sstr(den)}}} divides by 0")
         return fraction(num, den)
 
     def dfrac_applied(self, tok, d1, d2, var, body):
@@ -937,12 +960,15 @@ class RowTransformer(Transformer):
             if base.is_Rational and base != 0:   # the size itself: |k| · log10 of the base's numerator or denominator
                 digits = int(_ceil_abs(exp) * math.log10(max(abs(int(base.p)), int(base.q)))) + 1
             _refuse_big(number_bits(base) * _ceil_abs(exp), "a power", digits)
+            if base.is_zero and exp.is_negative:
+                raise ReadError(f"0^{{{sp.sstr(exp)}}} divides by 0")
             return sp.Pow(base, exp)
         if isinstance(exp, Expr) and exp.is_Integer and abs(exp) > MAX_POWER:
             # Refused before SymPy builds the number (10^{10^9} would not finish).
             raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
-            return sp.Pow(base, exp)
+            # 1^{1/(m−7)} is 1 to SymPy, but undefined at m = 7 as written.
+            return _kept_or_refused(sp.Pow(base, exp, evaluate=False), sp.Pow(base, exp), "power")
         if isinstance(base, Expr) and isinstance(exp, Expr) and exp.is_Integer and exp >= 0:
             return sp.Pow(base, exp, evaluate=False)   # (…)^2 as written: a product of equal factors
         raise ReadError(f"a power of {sp.sstr(base)}: only γ^k, numbers and whole powers k ≥ 0 of an expression")

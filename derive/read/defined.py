@@ -1,0 +1,137 @@
+"""Where a formula as written is defined, and whether a reading of it keeps that.
+
+A line written with (m − 7)/(m − 7), 1^{1/(m−7)} or 0·log(m − 7) is undefined at m = 7 (or m ≤ 7),
+but SymPy evaluates each to a number the moment it is built, and no check after the reader can
+then see the divisor or the log. So the reader asks, wherever it evaluates (an index read by value,
+a power of a number, a defined name written out), whether every condition of the formula as
+written survives in what it built, and refuses the line where one does not: a refusal is never a
+pass, a hidden domain would be.
+
+The conditions are a divisor's factors (≠ 0) and a log's argument (> 0). A probability (P(τ;θ),
+π, μ, P(s′|s, a)) is left out: its P > 0 is the support's side condition, checked on every
+instance, and the reader rewrites its logs (\\dots patterns) by design. So is what SymPy knows is
+positive (m, γ).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..notation import PROBABILITIES
+
+__all__ = ["Condition", "conditions", "lost_condition", "undefined_number"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition for a formula to be defined: ``expr`` ≠ 0 (a divisor) or ``expr`` > 0 (a log's argument)."""
+
+    kind: str    # "divisor" | "log"
+    expr: sp.Expr
+
+    def __str__(self) -> str:
+        return f"{sp.sstr(self.expr)} {'≠ 0' if self.kind == 'divisor' else '> 0'}"
+
+
+def _rebuilt(e):
+    """e with every node built again, as SymPy evaluates it: the form the two sides compare in."""
+    return e if not isinstance(e, sp.Basic) or e.is_Atom else e.func(*[_rebuilt(x) for x in e.args])
+
+
+def _kept_factors(e) -> list:
+    """The factors of e that may be 0 (or not positive): not numbers, probabilities or what SymPy knows is positive."""
+    out = []
+    for f in sp.Mul.make_args(_rebuilt(e)):
+        base = f.base if isinstance(f, sp.Pow) and f.exp.is_Integer else f
+        if not base.free_symbols or base.is_positive or _probability_only(base):
+            continue
+        out.append(base)
+    return out
+
+
+def _probability_only(e) -> bool:
+    """A product or real power of probabilities (positive by the support's side condition)."""
+    if isinstance(e, PROBABILITIES):
+        return True
+    if isinstance(e, sp.Mul):
+        return all(_probability_only(a) or a.is_positive for a in e.args)
+    if isinstance(e, sp.Pow):
+        return _probability_only(e.base) and bool(e.exp.is_extended_real)
+    if isinstance(e, sp.Product):
+        return _probability_only(e.function)
+    return False
+
+
+def conditions(e) -> list[Condition]:
+    """Every condition e as written needs: each divisor factor ≠ 0, each log argument > 0 (see the module doc)."""
+    if not isinstance(e, sp.Basic):
+        return []
+    out: list[Condition] = []
+    for x in sp.preorder_traversal(e):
+        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative:
+            out += [Condition("divisor", f) for f in _kept_factors(x.base)]
+        elif isinstance(x, sp.Pow) and not x.exp.is_number and x.base.is_number and x.base.is_zero:
+            continue   # 0^e: 0⁰ = 1 by the conventions, and a negative e is a divisor the exponent shows
+        elif isinstance(x, sp.log) and x.args[0].free_symbols and not _probability_only(x.args[0]) \
+                and not _rebuilt(x.args[0]).is_positive:
+            out.append(Condition("log", x.args[0]))
+    seen, unique = set(), []
+    for c in out:
+        key = (c.kind, sp.srepr(_rebuilt(c.expr)))
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+def _divisors(e) -> list:
+    return [_rebuilt(x.base) for x in sp.preorder_traversal(e)
+            if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative]
+
+
+def _divides(f, d) -> bool:
+    """Whether the factor f divides d (so d ≠ 0 still asks f ≠ 0)."""
+    if sp.expand(d - f) == 0:
+        return True
+    gens = sorted(d.free_symbols | f.free_symbols, key=str)
+    if not gens:
+        return False
+    try:
+        return sp.rem(sp.expand(d), sp.expand(f), *gens) == 0
+    except (sp.PolynomialError, sp.GeneratorsNeeded, TypeError, ValueError, ZeroDivisionError):
+        return any(sp.expand(g - f) == 0 for g in sp.Mul.make_args(d))
+
+
+def _kept(c: Condition, out) -> bool:
+    f = _rebuilt(c.expr)
+    if c.kind == "divisor":
+        if any(_divides(f, d) for d in _divisors(out)):
+            return True
+        # log f also asks f ≠ 0 (f > 0)
+        return any(isinstance(x, sp.log) and _divides(f, _rebuilt(x.args[0])) for x in sp.preorder_traversal(out))
+    return any(isinstance(x, sp.log) and sp.expand(_rebuilt(x.args[0]) - f) == 0 for x in sp.preorder_traversal(out))
+
+
+def lost_condition(raw, *out) -> Condition | None:
+    """A condition of raw as written that none of ``out`` (what was read from it) keeps, or None."""
+    for c in conditions(raw):
+        if not any(_kept(c, o) for o in out if isinstance(o, sp.Basic)):
+            return c
+    return None
+
+
+def undefined_number(e) -> str:
+    """Why a number as written is undefined ('' if it is not): a division by 0, or the log of a number ≤ 0."""
+    if not isinstance(e, sp.Basic):
+        return ""
+    if e.has(sp.zoo, sp.nan):
+        return "it divides by 0"
+    for x in sp.preorder_traversal(e):
+        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative and x.base.is_number and x.base.is_zero:
+            return "it divides by 0"
+        if isinstance(x, sp.log) and x.args[0].is_number and x.args[0].is_extended_real \
+                and x.args[0].is_nonpositive:
+            return f"it takes the log of {sp.sstr(x.args[0])}"
+    return ""
