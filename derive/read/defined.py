@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..notation import PROBABILITIES
+from ..symbolic import _probability as _probability_only   # a product or real power of probabilities
 
 __all__ = ["Condition", "conditions", "lost_condition", "undefined_number"]
 
@@ -49,19 +49,6 @@ def _kept_factors(e) -> list:
             continue
         out.append(base)
     return out
-
-
-def _probability_only(e) -> bool:
-    """A product or real power of probabilities (positive by the support's side condition)."""
-    if isinstance(e, PROBABILITIES):
-        return True
-    if isinstance(e, sp.Mul):
-        return all(_probability_only(a) or a.is_positive for a in e.args)
-    if isinstance(e, sp.Pow):
-        return _probability_only(e.base) and bool(e.exp.is_extended_real)
-    if isinstance(e, sp.Product):
-        return _probability_only(e.function)
-    return False
 
 
 def conditions(e) -> list[Condition]:
