@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["size_constant", "size_constants", "size_breakpoints", "widened", "CAPS", "Widening", "MAX_BREAKPOINTS"]
+__all__ = ["size_constant", "size_constants", "widened", "CAPS", "Widening"]
 
 CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
 CORNER_COST = 2 ** 17                  # the largest S²·A·(H + 1) of the instance with every size at once
-MAX_BREAKPOINTS = 24                   # the most sizes added beside a line's constants (more are said, not added)
 
 
 @dataclass(frozen=True)
@@ -175,27 +174,6 @@ def size_constants(*sides) -> dict:
     A constant meets H when it sits by a time (t, u, H, a Σ index over steps) or is the step of a
     state, action or reward; S by a state (s, a Σ_s index); A by an action (b, c, a Σ_b index).
     """
-    found, degrees = _constants(*sides)
-    out = {k: max(v) for k, v in found.items() if v}
-    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
-    # constant term): past the largest constant, d more index values are needed for one non-root.
-    for k, deg in degrees.items():
-        if deg > 1:
-            out[k] = out.get(k, 0) + deg
-    return out
-
-
-def size_breakpoints(*sides) -> dict:
-    """Every integer constant in the sides meeting each size: {'H': {200, 201, 202}}, empty if none.
-
-    Near each the line may change its form (Σ_{k=200}^{H} starts, (H − 200)² is 0 and 0^{(H−200)²} is 1),
-    so a line that is wrong only at H = 200 is checked there, not only past its largest constant.
-    """
-    return {k: set(v) for k, v in _constants(*sides)[0].items() if v}
-
-
-def _constants(*sides):
-    """({size: every constant meeting it}, {size: the largest polynomial degree in an index meeting it})."""
     from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
 
     out: dict = {}
@@ -208,7 +186,8 @@ def _constants(*sides):
 
     def note(kinds, values):
         for k in kinds:
-            out.setdefault(k, set()).update(values)
+            for v in values:
+                out[k] = max(out.get(k, 0), v)
 
     def walk(e, kinds):
         if not isinstance(e, sp.Basic) or e.is_Atom:
@@ -263,7 +242,12 @@ def _constants(*sides):
     base = {m: set(), i: set(), t_: {"H"}, u_: {"H"}, H_: {"H"}, x_: {"S"}, b_: {"A"}, c2: {"A"}}
     for side in sides:
         walk(side, base)
-    return out, degrees
+    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
+    # constant term): past the largest constant, d more index values are needed for one non-root.
+    for k, deg in degrees.items():
+        if deg > 1:
+            out[k] = out.get(k, 0) + deg
+    return out
 
 
 def _poly_degree(e, sym) -> int:
@@ -375,35 +359,6 @@ def _shapes(battery, constants: dict, rng: random.Random):
     return sorted(set(shapes)), beyond
 
 
-def _near(battery, breakpoints):
-    """Thin shapes at the sizes beside each constant c that the battery lacks: H = c − 1, c, c + 1 (a Σ_{k=c}^{H}
-    starts, (H − c)² is 0), S or A = c − 1 … c + 2 (a state c exists from S = c + 1); and what is past the count."""
-    mdps = [x.mdp for x in battery if getattr(x, "mdp", None) is not None]
-    if not mdps:
-        return [], []
-    dims = {"S": {x.n_states for x in mdps}, "A": {x.n_actions for x in mdps}, "H": {x.horizon for x in mdps}}
-    fixed = {k: min(v) for k, v in dims.items() if len(v) == 1}
-    sizes = {}
-    for dim, around in (("H", (-1, 0, 1)), ("S", (-1, 0, 1, 2)), ("A", (-1, 0, 1, 2))):
-        if dim in fixed or dim not in breakpoints:
-            continue
-        least = 0 if dim == "H" else 1
-        want = {c + d for c in breakpoints[dim] for d in around}
-        sizes[dim] = sorted(v for v in want if least <= v <= CAPS[dim] and v not in dims[dim])
-    total = sum(map(len, sizes.values()))
-    if total > MAX_BREAKPOINTS:
-        listed = "; ".join(f"{d} = {', '.join(map(str, v[:6]))}{', …' if len(v) > 6 else ''}" for d, v in sizes.items() if v)
-        return [], [f"the {total} sizes beside its constants ({listed}; at most {MAX_BREAKPOINTS} are added)"]
-    shapes = []
-    for dim, values in sizes.items():
-        for v in values:
-            shape = {"S": 2, "A": 2, "H": 1}
-            shape[dim] = v
-            shape.update(fixed)
-            shapes.append((shape["S"], shape["A"], shape["H"]))
-    return shapes, []
-
-
 def _cost(shape) -> int:
     S, A, H = shape
     return S * S * A * (H + 1)
@@ -436,16 +391,13 @@ def widened(battery, lhs, rhs, seed: int):
     constant = max(constants.values(), default=0)
     rng = random.Random(f"size-reach {seed}")
     shapes, beyond = _shapes(battery, constants, rng)
-    near, far = _near(battery, size_breakpoints(lhs, rhs))
-    near = [x for x in near if x not in shapes]
-    if not shapes and not near and not beyond and not far:
+    if not shapes and not beyond:
         return battery, None
     rewards = any(getattr(x.mdp, "reward_distribution", None) for x in battery)
     discount_one = any(x.mdp.discount == 1 for x in battery)
     added = []
-    named = [(f"past the constant {_shown(constant) or _digits(constant)} #{k}", x) for k, x in enumerate(shapes, start=1)]
-    named += [(f"beside a constant: (S, A, H) = {x}", x) for x in near]
-    for k, (name, shape) in enumerate(named, start=1):
+    for k, shape in enumerate(shapes, start=1):
+        name = f"past the constant {_shown(constant) or _digits(constant)} #{k}"
         mdp = random_mdp(rng, shape=shape, name=name, allow_discount_one=discount_one and k % 2 == 1)
         if rewards:
             mdp = _with_random_rewards(mdp, rng)
@@ -457,6 +409,4 @@ def widened(battery, lhs, rhs, seed: int):
         text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
                 f"{' and '.join(beyond)}, past the sizes this check reaches "
                 f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())}; S²·A·(H + 1) ≤ {CORNER_COST:,} at once)")
-    if far:
-        text = "; ".join(x for x in (text, f"the line calls for MDPs at {far[0]}") if x)
-    return out, Widening(constant, tuple(shapes) + tuple(near), text)
+    return out, Widening(constant, tuple(shapes), text)
