@@ -31,7 +31,7 @@ from ..notation import (
     RewardProbability, Sample, SampleExpectation, State, TrajectoryProbability, TrajectorySum, Transition, b, fraction, gamma, i,
     m, t, tau, theta, u, x,
 )
-from .defined import lost_condition, undefined_number
+from .defined import _rebuilt, lost_condition, undefined_number
 
 __all__ = ["Reading", "ReadError", "RowTransformer", "UNMARKED", "LEMMA_VAR", "HatName", "SetLiteral",
            "shift_time", "time_indices", "sample_mean", "random_side", "expectation_problem", "number_bits", "MAX_DIGITS", "MAX_SAMPLE_COUNT",
@@ -250,10 +250,6 @@ def _kept_or_refused(raw, out, what: str):
                         f"({sp.sstr(out)}) would drop: the line is undefined where {where}, so it is not "
                         f"read; write it without that term")
     return out
-
-
-def _rebuilt(e):
-    return e if e.is_Atom else e.func(*[_rebuilt(x_) for x_ in e.args])
 
 
 def _is_traj(e) -> bool:
