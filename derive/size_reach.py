@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["size_constant", "size_constants", "widened", "CAPS", "Widening"]
+__all__ = ["size_constant", "size_constants", "size_breakpoints", "widened", "CAPS", "Widening", "MAX_BREAKPOINTS"]
 
 CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
 CORNER_COST = 2 ** 17                  # the largest S²·A·(H + 1) of the instance with every size at once
+MAX_BREAKPOINTS = 24                   # the most sizes added beside a line's constants (more are said, not added)
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,65 @@ def size_constants(*sides) -> dict:
     A constant meets H when it sits by a time (t, u, H, a Σ index over steps) or is the step of a
     state, action or reward; S by a state (s, a Σ_s index); A by an action (b, c, a Σ_b index).
     """
+    found, degrees, _ = _constants(*sides)
+    out = {k: max(v) for k, v in found.items() if v}
+    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
+    # constant term): past the largest constant, d more index values are needed for one non-root.
+    for k, deg in degrees.items():
+        if deg > 1:
+            out[k] = out.get(k, 0) + deg
+    return out
+
+
+def size_breakpoints(*sides) -> dict:
+    """Every integer constant in the sides meeting each size: {'H': {200, 201, 202}}, empty if none.
+
+    Near each the line may change its form (Σ_{k=200}^{H} starts, (H − 200)² is 0 and 0^{(H−200)²} is 1),
+    so a line that is wrong only at H = 200 is checked there, not only past its largest constant.
+    """
+    found, _, roots = _constants(*sides)
+    out = {k: set(v) for k, v in found.items() if v}
+    for k, v in roots.items():
+        out.setdefault(k, set()).update(v)
+    return {k: v for k, v in out.items() if v}
+
+
+_MAX_ROOT_DEGREE = 64  # past this degree a polynomial's roots are not sought (its degree still widens the line)
+
+
+def _integers_at_roots(e, sym) -> set:
+    """The integers at each real root of e, a polynomial in sym alone with rational coefficients (⌊r⌋ and ⌈r⌉).
+
+    (H/200 − 1)² and ((H − 200)/7)² are 0 at H = 200 though no term of theirs is 200: their roots are read, exactly.
+    """
+    try:
+        poly = sp.Poly(e, sym)
+    except sp.PolynomialError:
+        return set()
+    if not (poly.domain.is_ZZ or poly.domain.is_QQ) or not 1 <= poly.degree() <= _MAX_ROOT_DEGREE:
+        return set()
+    out = set()
+    for (lo, hi), _ in poly.intervals():  # isolating intervals with rational ends: exact, no float decides
+        out.update({int(math.floor(lo)), int(math.ceil(hi))})
+    return out
+
+
+def _constants(*sides):
+    """({size: every constant meeting it}, {size: the largest polynomial degree in an index meeting it},
+    {size: the integers at the real roots of the polynomials in one index})."""
     from .notation import ActionSum, RewardProbability, Sample, StateSum, _StepOf, c as c2, i, m
 
     out: dict = {}
     degrees: dict = {}  # the largest polynomial degree in an index meeting each size
+    roots: dict = {}
+
+    def note_roots(e, kinds):
+        for sym in e.free_symbols:
+            meets = _kinds({sym}, kinds)
+            if meets and e.free_symbols == {sym}:
+                found = _integers_at_roots(e, sym)
+                for k in meets:
+                    roots.setdefault(k, set()).update(found)
 
     def note_degrees(e, kinds):
         for sym in e.free_symbols:
@@ -186,8 +242,7 @@ def size_constants(*sides) -> dict:
 
     def note(kinds, values):
         for k in kinds:
-            for v in values:
-                out[k] = max(out.get(k, 0), v)
+            out.setdefault(k, set()).update(values)
 
     def walk(e, kinds):
         if not isinstance(e, sp.Basic) or e.is_Atom:
@@ -206,6 +261,10 @@ def size_constants(*sides) -> dict:
                 kind = kind | kinds.get(var, set())  # Σ_{t=0}^{10}: t is a time whatever its bounds
                 inner[var] = kind
                 note(kind, [n for bd in bounds for n in _terms(bd)])
+                if len(bounds) == 2:  # Σ_{k=3H−3}^{H+39} is empty from H = 22 on: where hi − lo + 1 crosses 0
+                    span = sp.expand(sp.sympify(bounds[1]) - sp.sympify(bounds[0]))
+                    note_roots(span, inner)
+                    note_roots(span + 1, inner)
             walk(e.args[0], inner)
             for _, *bounds in e.args[1:]:
                 for bd in bounds:
@@ -221,6 +280,7 @@ def size_constants(*sides) -> dict:
             note_degrees(e, kinds)
         if isinstance(e, sp.Add):
             note(_kinds(_direct_symbols(e), kinds) | _direct_sizes(e), _terms(e))
+            note_roots(e, kinds)
         elif isinstance(e, sp.Rel):
             note(_kinds(set().union(*map(_direct_symbols, e.args)), kinds),
                  [n for a in e.args if _number(a) is not None for n in _terms(a)])
@@ -242,12 +302,7 @@ def size_constants(*sides) -> dict:
     base = {m: set(), i: set(), t_: {"H"}, u_: {"H"}, H_: {"H"}, x_: {"S"}, b_: {"A"}, c2: {"A"}}
     for side in sides:
         walk(side, base)
-    # A nonzero polynomial of degree d in an index has at most d roots (t(t−1)…(t−299) expanded has no
-    # constant term): past the largest constant, d more index values are needed for one non-root.
-    for k, deg in degrees.items():
-        if deg > 1:
-            out[k] = out.get(k, 0) + deg
-    return out
+    return out, degrees, roots
 
 
 def _poly_degree(e, sym) -> int:
@@ -359,6 +414,36 @@ def _shapes(battery, constants: dict, rng: random.Random):
     return sorted(set(shapes)), beyond
 
 
+def _near(battery, breakpoints):
+    """Thin shapes at the sizes beside each constant c that the battery lacks: H = c − 1, c, c + 1 (a Σ_{k=c}^{H}
+    starts, (H − c)² is 0), S or A = c − 1 … c + 2 (a state c exists from S = c + 1); and what is past the count."""
+    mdps = [x.mdp for x in battery if getattr(x, "mdp", None) is not None]
+    if not mdps:
+        return [], []
+    dims = {"S": {x.n_states for x in mdps}, "A": {x.n_actions for x in mdps}, "H": {x.horizon for x in mdps}}
+    fixed = {k: min(v) for k, v in dims.items() if len(v) == 1}
+    sizes = {}
+    for dim, around in (("H", (-1, 0, 1)), ("S", (-1, 0, 1, 2)), ("A", (-1, 0, 1, 2))):
+        if dim in fixed or dim not in breakpoints:
+            continue
+        # Never below the battery given: a caller that kept only H ≥ 3 (a line written with r_3) has said so.
+        least = min(dims[dim])
+        want = {c + d for c in breakpoints[dim] for d in around}
+        sizes[dim] = sorted(v for v in want if least <= v <= CAPS[dim] and v not in dims[dim])
+    total = sum(map(len, sizes.values()))
+    if total > MAX_BREAKPOINTS:
+        listed = "; ".join(f"{d} = {', '.join(map(str, v[:6]))}{', …' if len(v) > 6 else ''}" for d, v in sizes.items() if v)
+        return [], [f"the {total} sizes beside its constants ({listed}; at most {MAX_BREAKPOINTS} are added)"]
+    shapes = []
+    for dim, values in sizes.items():
+        for v in values:
+            shape = {"S": 2, "A": 2, "H": 1}
+            shape[dim] = v
+            shape.update(fixed)
+            shapes.append((shape["S"], shape["A"], shape["H"]))
+    return shapes, []
+
+
 def _cost(shape) -> int:
     S, A, H = shape
     return S * S * A * (H + 1)
@@ -391,13 +476,16 @@ def widened(battery, lhs, rhs, seed: int):
     constant = max(constants.values(), default=0)
     rng = random.Random(f"size-reach {seed}")
     shapes, beyond = _shapes(battery, constants, rng)
-    if not shapes and not beyond:
+    near, far = _near(battery, size_breakpoints(lhs, rhs))
+    near = [x for x in near if x not in shapes]
+    if not shapes and not near and not beyond and not far:
         return battery, None
     rewards = any(getattr(x.mdp, "reward_distribution", None) for x in battery)
     discount_one = any(x.mdp.discount == 1 for x in battery)
     added = []
-    for k, shape in enumerate(shapes, start=1):
-        name = f"past the constant {_shown(constant) or _digits(constant)} #{k}"
+    named = [(f"past the constant {_shown(constant) or _digits(constant)} #{k}", x) for k, x in enumerate(shapes, start=1)]
+    named += [(f"beside a constant: (S, A, H) = {x}", x) for x in near]
+    for k, (name, shape) in enumerate(named, start=1):
         mdp = random_mdp(rng, shape=shape, name=name, allow_discount_one=discount_one and k % 2 == 1)
         if rewards:
             mdp = _with_random_rewards(mdp, rng)
@@ -409,4 +497,6 @@ def widened(battery, lhs, rhs, seed: int):
         text = (f"the line uses the integer constant {_shown(constant) or _digits(constant)}, which calls for MDPs with "
                 f"{' and '.join(beyond)}, past the sizes this check reaches "
                 f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())}; S²·A·(H + 1) ≤ {CORNER_COST:,} at once)")
-    return out, Widening(constant, tuple(shapes), text)
+    if far:
+        text = "; ".join(x for x in (text, f"the line calls for MDPs at {far[0]}") if x)
+    return out, Widening(constant, tuple(shapes) + tuple(near), text)

@@ -88,7 +88,8 @@ def test_true_twins_pass_on_every_instance_of_every_mdp_battery(name):
     bat = _battery(name, 13)
     for claim, (lhs, rhs) in TRUE.items():
         report = verdict(lhs, rhs, bat=bat)
-        assert report.ok and report.instances == len(bat), (name, claim, report.verdict)
+        # Every instance counts (none excluded), with the sizes added beside or past the line's constants on top.
+        assert report.ok and report.instances >= len(bat) and "excluded" not in report.verdict, (name, claim, report.verdict)
 
 
 @pytest.mark.slow
