@@ -146,3 +146,97 @@ def test_a_defined_name_keeps_its_domain():
 def test_a_defined_name_without_a_vanishing_divisor_holds(body):
     report, line = _defined(body)
     assert report.verified and line.verdict == HOLDS, line
+
+
+# 0^e is 1/0^{−e} where e < 0: 0^{m−7} − 0^{m−7} read as 0 drops "m − 7 ≥ 0" (undefined at m = 1: 0^{−6}).
+@pytest.mark.parametrize("where, written, said", [
+    ("LIM", r"m+0^{m-7}-0^{m-7}", "needs m - 7 ≥ 0"),
+    ("FACTOR", r"\gamma^{1+0^{H-20}-0^{H-20}}\gamma^{-1}", "needs H - 20 ≥ 0"),
+    ("FACTOR", r"\gamma^{0 \cdot 0^{m-7}}", "needs m - 7 ≥ 0"),
+    ("FACTOR", r"1^{0^{m-7}}", "needs m - 7 ≥ 0"),                 # the power of a number, outside any index
+    ("T", r"t+0^{t-5}-0^{t-5}", "needs t - 5 ≥ 0"),
+])
+def test_a_power_of_zero_keeps_its_exponent_nonnegative(where, written, said):
+    report, line = _line(**{where: written})
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert said in line.detail and "0 to that power divides by 0" in line.detail, line.detail
+
+
+@pytest.mark.parametrize("where, written", [
+    ("LIM", r"m+0^{m+7}-0^{m+7}"),      # m + 7 > 0: 0^{m+7} is 0, defined
+    ("T", r"t+0^{t}-0^{t}"),            # t ≥ 0, and 0⁰ = 1 by the conventions
+    ("FACTOR", r"1^{0^{m+7}}"),
+])
+def test_a_power_of_zero_with_a_nonnegative_exponent_is_read(where, written):
+    report, line = _line(**{where: written})
+    assert report.verified and line.verdict == HOLDS, line
+
+
+# T and n are derive's H in a 0-based document, and H = 0 is a horizon: T/T is 0/0 there.
+@pytest.mark.parametrize("where, written", [
+    ("FACTOR", r"\gamma^{\frac{T}{T}}\gamma^{-1}"),
+    ("FACTOR", r"\gamma^{\frac{n}{n}}\gamma^{-1}"),
+    ("FACTOR", r"\gamma^{1+\log T - \log T}\gamma^{-1}"),
+    ("LIM", r"\frac{mT}{T}"),
+    ("T", r"\frac{tT}{T}"),
+])
+def test_T_and_n_read_as_H_keep_the_divisor_H(where, written):
+    report, line = _line(**{where: written})
+    assert not report.verified and line.verdict != HOLDS, line
+
+
+@pytest.mark.parametrize("written", [r"\gamma^{\frac{T+1}{T+1}}\gamma^{-1}", r"\gamma^{1+\log (T+1) - \log (T+1)}\gamma^{-1}"])
+def test_T_plus_one_never_vanishes(written):
+    report, line = _line(FACTOR=written)
+    assert report.verified and line.verdict == HOLDS, line
+
+
+@pytest.mark.parametrize("body, use", [
+    (r"\frac{m-7}{m-7}", r"\gamma^{\hat{c}}\gamma^{-1}"),    # was a traceback: the refusal escaped the reader
+    (r"\frac{m-7}{m-7}", r"\sum_{i=1}^{m\hat{c}}"),
+    (r"0^{m-7}-0^{m-7}", r"\sum_{i=1}^{m+\hat{c}}"),
+    (r"1+0^{m-7}-0^{m-7}", r"\gamma^{\hat{c}}\gamma^{-1}"),
+])
+def test_a_defined_name_written_into_an_index_keeps_its_conditions(body, use):
+    doc = _DEFINED.replace("BODY", body).replace(r"\hat{c} \, R", "R")
+    doc = doc.replace(r"\sum_{i=1}^{m}", use) if use.startswith(r"\sum") else doc.replace(r"\sum_{t=0}^{H} ", r"\sum_{t=0}^{H} " + use + " ")
+    report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
+    (line,) = [ln for ln in report.lines if ln.kind not in ("result", "definition")]
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert r"\hat{c} written out as defined on line 3" in line.detail and "needs m - 7" in line.detail, line.detail
+
+
+def test_a_defined_name_without_conditions_in_an_index_holds():
+    doc = _DEFINED.replace("BODY", r"\frac{2}{2}").replace(r"\hat{c} \, R", r"\gamma^{\hat{c}}\gamma^{-1} R")
+    report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
+    assert report.verified, [ln.detail for ln in report.lines]
+
+
+# A sum or product written with \dots is read as its pattern only where each written term is the pattern's
+# term without losing a condition: γ^H (m − 7)/(m − 7) r_H is γ^H r_H by value but undefined at m = 7.
+_RETURN = r"$$R(\tau) = r_0 + \gamma r_1 + \gamma^2 r_2 + \dots + \gamma^H r_H$$" "\n"
+_PATH = (r"$$\nabla_\theta \log P(\tau;\theta) = \nabla_\theta \log \left[\mu(s_0) \pi_\theta(a_0 \mid s_0) "
+         r"P(s_1 \mid s_0, a_0) \cdots \pi_\theta(a_H \mid s_H) P(s_{H+1} \mid s_H, a_H)\right]$$" "\n")
+
+
+@pytest.mark.parametrize("doc, said", [
+    (_RETURN.replace(r"\gamma^H r_H", r"\gamma^H \frac{m-7}{m-7} r_H"), "needs m - 7 ≠ 0"),
+    (_RETURN.replace("r_0", r"\frac{m-7}{m-7} r_0"), "needs m - 7 ≠ 0"),
+    (_RETURN.replace(r"\gamma r_1", r"\gamma \frac{H-20}{H-20} r_1"), "needs H - 20 ≠ 0"),
+    (_RETURN.replace(r"\gamma^H r_H", r"\gamma^H (1+\log(\gamma - \frac{1}{2}) - \log(\gamma-\frac{1}{2})) r_H"),
+     "needs gamma - 1/2 > 0"),
+    (_RETURN.replace(r"\gamma^H r_H", r"\gamma^H \frac{r_H r_H}{r_H}"), r"needs r_{t} ≠ 0"),
+    (_PATH.replace(r"\cdots \pi_\theta(a_H \mid s_H)", r"\cdots \left(\frac{m-7}{m-7}\pi_\theta(a_H \mid s_H)\right)"),
+     "needs m - 7 ≠ 0"),
+])
+def test_a_dots_pattern_keeps_the_conditions_of_its_written_terms(doc, said):
+    report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
+    (line,) = [ln for ln in report.lines if ln.kind != "result"]
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert said in line.detail and r"written with \dots" in line.detail, line.detail
+
+
+@pytest.mark.parametrize("doc", [_RETURN, _RETURN.replace(r"\gamma^H r_H", r"\gamma^H \frac{m+7}{m+7} r_H"), _PATH])
+def test_a_dots_pattern_without_conditions_is_read_as_the_pattern(doc):
+    report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
+    assert report.verified, [ln.detail for ln in report.lines]

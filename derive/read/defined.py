@@ -7,7 +7,8 @@ a power of a number, a defined name written out), whether every condition of the
 written survives in what it built, and refuses the line where one does not: a refusal is never a
 pass, a hidden domain would be.
 
-The conditions are a divisor's factors (≠ 0) and a log's argument (> 0). A probability (P(τ;θ),
+The conditions are a divisor's factors (≠ 0), a log's argument (> 0) and the exponent of a power of 0
+(≥ 0: 0^{m−7} is 1/0⁶ at m = 1). A probability (P(τ;θ),
 π, μ, P(s′|s, a)) is left out: its P > 0 is the support's side condition, checked on every
 instance, and the reader rewrites its logs (\\dots patterns) by design. So is what SymPy knows is
 positive (m, γ).
@@ -26,13 +27,13 @@ __all__ = ["Condition", "conditions", "lost_condition", "undefined_number"]
 
 @dataclass(frozen=True)
 class Condition:
-    """One condition for a formula to be defined: ``expr`` ≠ 0 (a divisor) or ``expr`` > 0 (a log's argument)."""
+    """One condition for a formula to be defined: ``expr`` ≠ 0 (a divisor), > 0 (a log's argument) or ≥ 0 (0^expr)."""
 
-    kind: str    # "divisor" | "log"
+    kind: str    # "divisor" | "log" | "power of 0"
     expr: sp.Expr
 
     def __str__(self) -> str:
-        return f"{sp.sstr(self.expr)} {'≠ 0' if self.kind == 'divisor' else '> 0'}"
+        return f"{sp.sstr(self.expr)} {({'divisor': '≠ 0', 'log': '> 0'}).get(self.kind, '≥ 0')}"
 
 
 def _rebuilt(e):
@@ -60,7 +61,9 @@ def conditions(e) -> list[Condition]:
         if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative:
             out += [Condition("divisor", f) for f in _kept_factors(x.base)]
         elif isinstance(x, sp.Pow) and not x.exp.is_number and x.base.is_number and x.base.is_zero:
-            continue   # 0^e: 0⁰ = 1 by the conventions, and a negative e is a divisor the exponent shows
+            # 0^e: 0⁰ = 1 by the conventions, a negative e divides by 0 (0^{m−7} at m = 1 is 1/0⁶)
+            if not _rebuilt(x.exp).is_nonnegative:
+                out.append(Condition("power of 0", x.exp))
         elif isinstance(x, sp.log) and x.args[0].free_symbols and not _probability_only(x.args[0]) \
                 and not _rebuilt(x.args[0]).is_positive:
             out.append(Condition("log", x.args[0]))
@@ -98,6 +101,9 @@ def _kept(c: Condition, out) -> bool:
             return True
         # log f also asks f ≠ 0 (f > 0)
         return any(isinstance(x, sp.log) and _divides(f, _rebuilt(x.args[0])) for x in sp.preorder_traversal(out))
+    if c.kind == "power of 0":
+        return any(isinstance(x, sp.Pow) and x.base.is_number and x.base.is_zero and sp.expand(_rebuilt(x.exp) - f) == 0
+                   for x in sp.preorder_traversal(out))
     return any(isinstance(x, sp.log) and sp.expand(_rebuilt(x.args[0]) - f) == 0 for x in sp.preorder_traversal(out))
 
 

@@ -31,8 +31,8 @@ from ..symbolic import same_form
 from .extract import Row, def_macros, extract_rows, macros, macros_at, mask
 from .rows import equations
 from .parse import NotUnderstood, parse_tree, read_row
-from .transform import (LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, Reading, SetLiteral, log_over_big, rebuild,
-                        shift_time, substituted)
+from .transform import (LEMMA_VAR, N_LETTER, UNMARKED, HatName, IndexedHat, ReadError, Reading, SetLiteral,
+                        log_over_big, rebuild, shift_time, substituted)
 
 __all__ = [
     "HOLDS", "IN_EXPECTATION", "FAILS", "NOT_UNDERSTOOD", "UNDECIDED_LINE", "UPDATE_RULE", "DEFINITION",
@@ -222,8 +222,14 @@ def _indexed_hats(e, hats):
                   and isinstance(getattr(x_, "variable"), sp.Symbol)}
         if sp.sympify(h.index).free_symbols & (bound - {v}):
             return e, f"{written}: its index is a variable the definition on line {line} sums over"
-        repl[h] = substituted(body, {v: _evaluated_index(h.index - c)})
-    return substituted(e, repl), ""
+        try:
+            repl[h] = substituted(body, {v: _evaluated_index(h.index - c)})
+        except ReadError as exc:   # the body written out at this index drops a condition (see derive.read.defined)
+            return e, f"{written} written out as defined on line {line}: {exc}"
+    try:
+        return substituted(e, repl), ""
+    except ReadError as exc:
+        return e, f"{', '.join(sorted({h.hat.name for h in found}))} written out as defined: {exc}"
 
 
 def _evaluated_index(k):
@@ -589,7 +595,10 @@ def _written_out_problem(rd: Reading, first: int, defines, hats, as_written, row
     loose = dict(fixed, **{n: (as_written[n][0], hats[n][1], hats[n][2]) for n in free})
 
     def read(table):
-        return _resolve_trajectory(Reading(None, [_written_out(rd.written[k], table) for k in at], []), row)
+        try:
+            return _resolve_trajectory(Reading(None, [_written_out(rd.written[k], table) for k in at], []), row)
+        except ReadError as exc:   # a defined name written out drops a condition (see derive.read.defined)
+            return NotUnderstood(row.line, row.column, str(exc))
 
     name = ", ".join(free)
     defs = "; ".join(f"{n} stands for {_show(as_written[n][0].xreplace({UNMARKED: tau}), base)} (line {hats[n][1]})"
@@ -1262,7 +1271,12 @@ def _check_text(text: str, *, path: str, seed: int | None, n_random: int, timeou
                            f"{hats[indexed[0]][1]} gives it: which one is meant?")
                 break
             if names:
-                sides[j] = substituted(e, {h: hats[h.name][0] for h in names})
+                try:
+                    sides[j] = substituted(e, {h: hats[h.name][0] for h in names})
+                except ReadError as exc:   # written out, the definition drops a condition (derive.read.defined)
+                    problem = (f"{', '.join(sorted({h.name for h in names}))} written out as defined on line "
+                               f"{hats[names[0].name][1]}: {exc}")
+                    break
                 notes.append(f"{', '.join(sorted({h.name for h in names}))} read as defined on line "
                              f"{hats[names[0].name][1]}")
         if not problem:

@@ -241,15 +241,32 @@ def _kept_or_refused(raw, out, what: str):
     """out (what derive reads raw as), or a ReadError naming the condition of raw that out drops."""
     why = undefined_number(raw)
     if why:
-        raise ReadError(f"{sp.sstr(raw)} is undefined: {why}")
+        raise ReadError(f"{_said(raw)} is undefined: {why}")
     lost = lost_condition(raw, out)
     if lost is not None:
-        where = (f"{sp.sstr(lost.expr)} = 0" if lost.kind == "divisor"
-                 else f"{sp.sstr(lost.expr)} ≤ 0 (a log of it)")
-        raise ReadError(f"{sp.sstr(raw)} needs {lost}, which derive's reading of this {what} by value "
-                        f"({sp.sstr(out)}) would drop: the line is undefined where {where}, so it is not "
+        c = _said(lost.expr)
+        need = {"divisor": f"{c} ≠ 0", "log": f"{c} > 0"}.get(lost.kind, f"{c} ≥ 0")
+        where = {"divisor": f"{c} = 0", "log": f"{c} ≤ 0 (a log of it)"}.get(
+            lost.kind, f"{c} < 0 (0 to that power divides by 0)")
+        raise ReadError(f"{_said(raw)} needs {need}, which derive's reading of this {what} by value "
+                        f"({_said(out)}) would drop: the line is undefined where {where}, so it is not "
                         f"read; write it without that term")
     return out
+
+
+def _said(e) -> str:
+    """e in LaTeX, as a message shows it: as written, not evaluated."""
+    from ..latex import to_latex
+
+    if not isinstance(e, sp.Basic):
+        return str(e)
+    if not e.atoms(sp.Function) - e.atoms(sp.log, sp.exp):   # arithmetic reads best as SymPy writes it: 1 - γ
+        return sp.sstr(e)
+    try:
+        # τ for the trajectory the line leaves unnamed; rebuilt unevaluated (xreplace would make (m − 7)/(m − 7) 1)
+        return to_latex(rebuild(e, lambda n: tau if n == UNMARKED else n))
+    except Exception:   # a message must not fail on a form the printer lacks
+        return sp.sstr(e)
 
 
 def _is_traj(e) -> bool:
@@ -733,18 +750,24 @@ class RowTransformer(Transformer):
             return LEMMA_VAR
         raise ReadError(f"unknown symbol {name}")
 
+    def _steps(self, e):
+        """e with T and n written as derive's H (H + 1 with time from 1), then read by value.
+
+        In that order: T is declared positive, so T/T read by value first is 1, though T is H here and H = 0
+        is a horizon (0/0); written as H first, the division is seen and kept or refused.
+        """
+        size = H + 1 if self.base == 1 else H
+        if isinstance(e, sp.Basic) and e.has(T_LETTER, N_LETTER):
+            e = substituted(e, {T_LETTER: size, N_LETTER: size})
+        return _evaluated(e)
+
     def _time(self, k):
         """A written time index in derive's 0-based steps."""
-        k = _evaluated(k)
-        if self.base == 1:
-            return k.xreplace({N_LETTER: H + 1, T_LETTER: H + 1}) - 1
-        return k.xreplace({T_LETTER: H, N_LETTER: H})
+        k = self._steps(k)
+        return k - 1 if self.base == 1 else k
 
     def _bound(self, e):
-        e = _evaluated(e)
-        if self.base == 1:
-            return e.xreplace({N_LETTER: H + 1, T_LETTER: H + 1})
-        return e.xreplace({T_LETTER: H, N_LETTER: H})
+        return self._steps(e)
 
     # -- functions ------------------------------------------------------------------------
     def args(self, *items):
@@ -1429,7 +1452,18 @@ def _canon(e):
 
 
 def _same(a_, b_) -> bool:
-    return a_ == b_ or _canon(a_) == _canon(b_)
+    """Whether two terms of a \\dots pattern are one: equal as written, or by value with no condition lost.
+
+    γ^H (m − 7)/(m − 7) r_H is γ^H r_H by value, but undefined at m = 7: the pattern in its place would drop that,
+    so the line is refused (a ReadError), never read as the pattern.
+    """
+    if a_ == b_:
+        return True
+    if _canon(a_) != _canon(b_):
+        return False
+    for x, y in ((a_, b_), (b_, a_)):
+        _kept_or_refused(x, y, "term of a sum or product written with \\dots")
+    return True
 
 
 def _coherent(form) -> bool:
