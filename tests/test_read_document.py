@@ -224,6 +224,32 @@ def test_the_log_derivative_lemma_is_still_a_lemma():
     assert wrong.kind == "lemma" and wrong.verdict == FAILS
 
 
+@pytest.mark.parametrize("right, said", [
+    (r"\frac{x-1}{x-1}\frac{\nabla_x f(x)}{f(x)}", "needs x - 1 ≠ 0"),   # was "proved for every f": cancel reads it as 1
+    (r"\frac{\nabla_x f(x)}{f(x)} + 0 \cdot \frac{1}{x-1}", "needs x - 1 ≠ 0"),
+    (r"\frac{\nabla_x f(x)}{f(x)} + \log(x) - \log(x)", "needs x > 0"),
+    (r"(1 + \log(x) - \log(x))\frac{\nabla_x f(x)}{f(x)}", "needs x > 0"),
+])
+def test_a_lemma_whose_sides_differ_in_domain_fails(right, said):
+    (line,) = _check(r"$$\nabla_x \log f(x) = " + right + "$$").lines
+    assert line.kind == "lemma" and line.verdict == FAILS and said in line.detail, line.detail
+
+
+def test_a_lemma_with_a_divisor_that_never_vanishes_holds():
+    (line,) = _check(r"$$\nabla_x \log f(x) = \frac{x x+1}{x x+1}\frac{\nabla_x f(x)}{f(x)}$$").lines
+    assert line.kind == "lemma" and line.verdict == HOLDS, line.detail
+
+
+def test_a_free_t_line_undefined_at_one_step_fails_there_not_a_crash():
+    # (t − 3)/(t − 3) at t = 3 was built as nan, and printing the report raised "Invalid NaN comparison".
+    line = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = \frac{t-3}{t-3} "
+                  r"\frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$").lines[0]
+    assert line.verdict == FAILS and any("t = 3 is where it fails" in n for n in line.notes), line
+    twin = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = \frac{t+3}{t+3} "
+                  r"\frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$").lines[0]
+    assert twin.verdict == HOLDS, twin
+
+
 def test_re_print_keeps_the_source_order():
     (line,) = _check(r"$$\theta \leftarrow \theta + \alpha * \nabla_\theta J(\theta)$$").lines
     assert line.reading == r"\theta \leftarrow \theta + \alpha \nabla_\theta J(\theta)"

@@ -240,3 +240,16 @@ def test_a_dots_pattern_keeps_the_conditions_of_its_written_terms(doc, said):
 def test_a_dots_pattern_without_conditions_is_read_as_the_pattern(doc):
     report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
     assert report.verified, [ln.detail for ln in report.lines]
+
+
+@pytest.mark.parametrize("written, holds", [
+    (r"\left((-1)^{\frac{1}{2}}\right)^{2}(-1)", False),   # SymPy's i squared: read as (−1)(−1) and VERIFIED before
+    (r"\left((-1)^{2}\right)^{\frac{1}{2}}", True),        # 1^{1/2}: real
+    (r"(-1)^{2}", True),
+])
+def test_a_fractional_power_of_a_negative_number_is_refused(written, holds):
+    report, line = _line(FACTOR=written)
+    if holds:
+        assert report.verified and line.verdict == HOLDS, line
+    else:
+        assert line.verdict == NOT_UNDERSTOOD and "a fractional power of a negative number" in line.detail, line.detail

@@ -748,6 +748,9 @@ def _is_lemma(sides) -> bool:
 
 def _lemma_check(lhs, rhs) -> tuple[str, str]:
     """A lemma in x and a positive function f: proved symbolically, or refuted at a point."""
+    gap = _domain_gap(lhs, rhs)
+    if gap:
+        return FAILS, gap
     diff = sp.cancel(sp.together((lhs - rhs).doit()))
     if diff == 0:
         return HOLDS, "general lemma: proved symbolically for every positive differentiable f"
@@ -759,6 +762,29 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
         if sp.simplify(lv - rv) != 0:
             return FAILS, f"counterexample: f(x) = x^2 + 1 at x = {x0}: left side {lv}, right side {rv}"
     return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
+
+
+def _domain_gap(lhs, rhs) -> str:
+    """Why the two sides of a lemma are not defined for the same x ('' if they are): a condition one side as written
+    needs (a divisor ≠ 0, a log's argument > 0, 0^e's e ≥ 0) that the other does not. f > 0 is the lemma's own.
+
+    The sides are compared after cancel(together(·)), which reads (x − 1)/(x − 1) as 1: without this, ∇ log f =
+    (x − 1)/(x − 1) ∇f/f would be "proved for every f" though its right side is undefined at x = 1.
+    """
+    from .defined import conditions
+
+    def own(e):
+        return [c for c in conditions(e) if not c.expr.has(sp.core.function.AppliedUndef)]
+
+    left, right = own(lhs), own(rhs)
+    for side, mine, other in (("right", right, left), ("left", left, right)):
+        for c in mine:
+            if any(c.kind == d.kind and sp.expand(c.expr - d.expr) == 0 for d in other):
+                continue
+            where = {"divisor": f"{sp.sstr(c.expr)} = 0", "log": f"{sp.sstr(c.expr)} ≤ 0"}.get(c.kind, f"{sp.sstr(c.expr)} < 0")
+            return (f"the {side} side as written needs {c}, which the other side does not: the two are not one "
+                    f"function of x (where {where} one side is undefined and the other is not)")
+    return ""
 
 
 def substitute_free(expr, var, value):
@@ -777,7 +803,11 @@ def substitute_free(expr, var, value):
         return type(expr)(body if bound else substitute_free(body, var, value), *new_limits)
     args = [substitute_free(a_, var, value) for a_ in expr.args]
     if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)) and all(a_.is_number for a_ in args):
-        return type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
+        value = type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
+        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return value
+        # (t − 3)/(t − 3) at t = 3 is 0/0: kept as written, for the check to find the division by 0 (nan would crash it)
+        return type(expr)(*args, evaluate=False)
     return _rebuild(type(expr), *args)
 
 

@@ -972,6 +972,12 @@ class RowTransformer(Transformer):
     def power(self, base, exp):
         if isinstance(exp, Token):
             exp = self._token_value(exp)
+        if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr) and exp.is_number:
+            value = _rebuilt(exp)
+            if value.is_Rational and not value.is_Integer and not (base.is_extended_real and base.is_nonnegative):
+                # Every quantity of a derivation is real: SymPy's (−1)^{1/2} is i, and its square −1.
+                raise ReadError(f"({sp.sstr(base)})^{{{sp.sstr(value)}}}: a fractional power of a negative number "
+                                f"(SymPy's (−1)^{{1/2}} is i, its square −1); derive reads x^{{p/q}} for x ≥ 0 only")
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr) and exp.is_Rational:
             # The size of the result, not of the written exponent: (10^{9999})^{9999} is a number of
             # 10^8 digits although each exponent is small. Bounded before SymPy builds it.
