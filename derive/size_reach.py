@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["size_constant", "size_constants", "size_breakpoints", "widened", "CAPS", "Widening", "MAX_BREAKPOINTS"]
+__all__ = ["size_constant", "size_constants", "size_breakpoints", "uncovered_indicators", "widened", "CAPS", "Widening",
+           "MAX_BREAKPOINTS"]
 
 CAPS = {"H": 1000, "S": 64, "A": 64}   # the largest sizes a line is widened to (DP cost ~ S²·A·H per table)
 CORNER_COST = 2 ** 17                  # the largest S²·A·(H + 1) of the instance with every size at once
@@ -414,6 +415,36 @@ def _shapes(battery, constants: dict, rng: random.Random):
     return sorted(set(shapes)), beyond
 
 
+def uncovered_indicators(*sides) -> list[str]:
+    """Each 0^e of the sides whose e = 0 derive cannot place in the sizes: e in integer indices that is no polynomial
+    with rational coefficients, or one in two or more of them past degree 1.
+
+    0^e is 1 where e = 0 and 0 elsewhere: 1 − 0^{(H−15)(H−25)+25+t} is 0 at H = 20, t = 0 alone. In one index its
+    roots are read exactly (size_breakpoints); linear in several (0^{H−t}), its zeros move with the constants; past
+    that they may sit at any one size, which no finite battery is sure to meet: said, and the line is undecided.
+    """
+    from .notation import i, m
+
+    out = []
+    for side in sides:
+        if not isinstance(side, sp.Basic):
+            continue
+        for x in sp.preorder_traversal(side):
+            if not (isinstance(x, sp.Pow) and x.base.is_number and x.base.is_zero) or x.exp.is_number:
+                continue
+            syms = sorted((v for v in x.exp.free_symbols if v.is_integer and v not in (m, i)), key=str)
+            if not syms:
+                continue
+            try:
+                poly = sp.Poly(x.exp, *syms)
+                placed = (poly.domain.is_ZZ or poly.domain.is_QQ) and (len(syms) == 1 or poly.total_degree() <= 1)
+            except sp.PolynomialError:
+                placed = False
+            if not placed and sp.sstr(x) not in out:
+                out.append(sp.sstr(x))
+    return out
+
+
 def _near(battery, breakpoints):
     """Thin shapes at the sizes beside each constant c that the battery lacks: H = c − 1, c, c + 1 (a Σ_{k=c}^{H}
     starts, (H − c)² is 0), S or A = c − 1 … c + 2 (a state c exists from S = c + 1); and what is past the count."""
@@ -478,7 +509,8 @@ def widened(battery, lhs, rhs, seed: int):
     shapes, beyond = _shapes(battery, constants, rng)
     near, far = _near(battery, size_breakpoints(lhs, rhs))
     near = [x for x in near if x not in shapes]
-    if not shapes and not near and not beyond and not far:
+    hidden = uncovered_indicators(lhs, rhs)
+    if not shapes and not near and not beyond and not far and not hidden:
         return battery, None
     rewards = any(getattr(x.mdp, "reward_distribution", None) for x in battery)
     discount_one = any(x.mdp.discount == 1 for x in battery)
@@ -499,4 +531,8 @@ def widened(battery, lhs, rhs, seed: int):
                 f"({', '.join(f'{k} ≤ {v}' for k, v in CAPS.items())}; S²·A·(H + 1) ≤ {CORNER_COST:,} at once)")
     if far:
         text = "; ".join(x for x in (text, f"the line calls for MDPs at {far[0]}") if x)
+    if hidden:
+        text = "; ".join(x for x in (text, (
+            f"{hidden[0]} is 1 exactly where its exponent is 0, and derive cannot tell at which sizes that is (the "
+            "exponent is no polynomial in one size, nor linear in several): no battery is sure to meet it")) if x)
     return out, Widening(constant, tuple(shapes) + tuple(near), text)

@@ -235,6 +235,26 @@ def test_a_lemma_whose_sides_differ_in_domain_fails(right, said):
     assert line.kind == "lemma" and line.verdict == FAILS and said in line.detail, line.detail
 
 
+@pytest.mark.parametrize("right, said", [
+    (r"\frac{x f(x) - f(x)}{x f(x) - f(x)}\frac{\nabla_x f(x)}{f(x)}", "needs x - 1 ≠ 0"),   # f > 0 factored out
+    (r"\frac{\nabla_x f(x)}{f(x)} + 0 \cdot \log(x f(x))", "needs x > 0"),
+    (r"\frac{f(x)-1}{f(x)-1}\frac{\nabla_x f(x)}{f(x)}", "needs f(x) - 1 ≠ 0"),              # f = 1 somewhere
+    (r"\frac{\nabla_x f(x)}{f(x)} + \log(f(x)-1) - \log(f(x)-1)", "needs f(x) - 1 > 0"),
+])
+def test_a_lemma_condition_with_f_in_it_counts_beyond_f_positive(right, said):
+    (line,) = _check(r"$$\nabla_x \log f(x) = " + right + "$$").lines
+    assert line.verdict == FAILS and said in line.detail, line.detail
+
+
+@pytest.mark.parametrize("text, where", [
+    (r"$$\nabla_x \log x = \frac{1}{x}$$", "where the left side is defined (x > 0)"),   # x ≠ 0 on the right: implied
+    (r"$$\nabla_x \log(x x) = \frac{2}{x}$$", "where the left side is defined"),
+])
+def test_a_lemma_whose_left_side_needs_more_holds_where_it_is_defined(text, where):
+    (line,) = _check(text).lines
+    assert line.verdict == HOLDS and where in line.detail, line.detail
+
+
 def test_a_lemma_with_a_divisor_that_never_vanishes_holds():
     (line,) = _check(r"$$\nabla_x \log f(x) = \frac{x x+1}{x x+1}\frac{\nabla_x f(x)}{f(x)}$$").lines
     assert line.kind == "lemma" and line.verdict == HOLDS, line.detail
@@ -248,6 +268,18 @@ def test_a_free_t_line_undefined_at_one_step_fails_there_not_a_crash():
     twin = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = \frac{t+3}{t+3} "
                   r"\frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$").lines[0]
     assert twin.verdict == HOLDS, twin
+
+
+@pytest.mark.parametrize("factor, holds", [
+    (r"(1 + \log(2t-7) - \log(2t-7))", False),   # log(−7) at t = 0 was log 7 + iπ, and cancelled
+    (r"(1 + 0 \cdot \log(2t-7))", False),
+    (r"(1 + \log(2t+7) - \log(2t+7))", True),
+    (r"(1 + 0 \cdot \log(2t+7))", True),
+])
+def test_a_free_t_line_with_a_log_of_a_negative_number_at_one_step_is_not_a_pass(factor, holds):
+    line = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = " + factor +
+                  r" \frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$").lines[0]
+    assert (line.verdict == HOLDS) == holds, line
 
 
 def test_re_print_keeps_the_source_order():

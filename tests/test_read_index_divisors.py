@@ -253,3 +253,24 @@ def test_a_fractional_power_of_a_negative_number_is_refused(written, holds):
         assert report.verified and line.verdict == HOLDS, line
     else:
         assert line.verdict == NOT_UNDERSTOOD and "a fractional power of a negative number" in line.detail, line.detail
+
+
+@pytest.mark.parametrize("body", [r"0^{H-3}", "2"])
+def test_a_defined_name_an_index_would_drop_is_refused(body):
+    # ĉ − ĉ is 0 before ĉ is written out: with ĉ := 0^{H−3} (undefined for H < 3) that was VERIFIED.
+    doc = _DEFINED.replace("BODY", body).replace(r"\hat{c} \, R", "R").replace(r"\sum_{t=0}^{H}", r"\sum_{t=0}^{H+\hat{c}-\hat{c}}")
+    report = check_text(doc, path="x.md", seed=1, n_random=2, minimize=False)
+    (line,) = [ln for ln in report.lines if ln.kind not in ("result", "definition")]
+    assert not report.verified and line.verdict == NOT_UNDERSTOOD, line
+    assert r"would drop \hat{c}, whose definition may be undefined somewhere" in line.detail, line.detail
+
+
+def test_T_is_no_positive_number_with_time_from_0():
+    # 0^T was 0 (T positive), so (1 − 0^T) read as 1; T is H here, and at H = 0, 0^T = 1.
+    doc = _DOC.replace(r"\sum_{t=0}^{H}", r"\sum_{t=0}^{T}")
+    wrong = check_text(doc.replace("FACTOR", r"(1 - 0^{T})").replace("LIM", "m").replace("{T}^{(I)}", "{t}^{(i)}")
+                       .replace("(I)", "(i)"), path="x.md", seed=1, n_random=2, minimize=False)
+    assert not wrong.verified
+    plain = check_text(doc.replace("FACTOR", "").replace("LIM", "m").replace("{T}^{(I)}", "{t}^{(i)}")
+                       .replace("(I)", "(i)"), path="x.md", seed=1, n_random=2, minimize=False)
+    assert plain.verified

@@ -107,3 +107,35 @@ def test_more_sizes_than_the_limit_are_said_and_the_line_is_undecided():
 
     said = re.search(r"the (\d+) sizes beside its constants", report.verdict)
     assert said and int(said.group(1)) > MAX_BREAKPOINTS, report.verdict   # less the horizons the battery has
+
+
+@pytest.mark.parametrize("factor", [
+    r"(1 - 0^{(H-15)(H-25)+25+t})",                          # 0 at H = 20, t = 0 alone: roots in H move with t
+    r"(1 - \sum_{k=0}^{0} 0^{(H-15)(H-25)+25+k})",            # in H alone once k = 0, but written in two indices
+])
+def test_an_indicator_in_several_indices_past_degree_one_is_undecided_and_said(factor):
+    report, text = _run(factor)
+    assert not report.verified and "undecided" in text, text
+    assert "is 1 exactly where its exponent is 0" in text and "no battery is sure to meet it" in text, text
+
+
+def test_an_indicator_linear_in_several_indices_is_checked():
+    report, text = _run(r"(1 + 0^{H-t} - 0^{H-t})")   # true: the indicator of t = H, added and taken away
+    assert report.verified, text
+    report, text = _run(r"(1 - 0^{(H-20)^{2}+t})")    # false at H = 20 (t = 0): its root in H at t = 0 is found
+    assert not report.verified and "failed" in text, text
+
+
+def test_which_indicators_are_uncovered():
+    import sympy as sp
+
+    from derive.notation import H, gamma, r, t
+    from derive.size_reach import uncovered_indicators
+
+    zero = sp.Integer(0)
+    assert uncovered_indicators(sp.Pow(zero, (H - 15) * (H - 25) + 25 + t, evaluate=False))
+    assert uncovered_indicators(sp.Pow(zero, r(t) - 3, evaluate=False))           # no polynomial in t
+    assert uncovered_indicators(sp.Pow(zero, gamma * H, evaluate=False))          # its root moves with γ
+    assert not uncovered_indicators(sp.Pow(zero, (H - 15) * (H - 25) + 25, evaluate=False))   # one index: roots read
+    assert not uncovered_indicators(sp.Pow(zero, H - t, evaluate=False))          # linear in two
+    assert not uncovered_indicators(H + t)

@@ -753,7 +753,11 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
         return FAILS, gap
     diff = sp.cancel(sp.together((lhs - rhs).doit()))
     if diff == 0:
-        return HOLDS, "general lemma: proved symbolically for every positive differentiable f"
+        from .defined import conditions
+
+        own = [c for c in conditions(lhs) if not c.expr.has(sp.core.function.AppliedUndef)]
+        where = f", where the left side is defined ({', '.join(map(str, own))})" if own else ""
+        return HOLDS, f"general lemma: proved symbolically for every positive differentiable f{where}"
     fs = {a_.func for a_ in (lhs - rhs).atoms(sp.core.function.AppliedUndef)}
     concrete = {fn: sp.Lambda(LEMMA_VAR, LEMMA_VAR ** 2 + 1) for fn in fs}
     for x0 in (sp.Rational(1, 2), sp.Integer(2), sp.Integer(3)):
@@ -765,25 +769,29 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
 
 
 def _domain_gap(lhs, rhs) -> str:
-    """Why the two sides of a lemma are not defined for the same x ('' if they are): a condition one side as written
-    needs (a divisor ≠ 0, a log's argument > 0, 0^e's e ≥ 0) that the other does not. f > 0 is the lemma's own.
+    """Why the right side of a lemma is undefined somewhere the left side is defined ('' if it is not): a condition
+    it needs as written (a divisor ≠ 0, a log's argument > 0, 0^e's e ≥ 0) that no condition of the left implies.
 
     The sides are compared after cancel(together(·)), which reads (x − 1)/(x − 1) as 1: without this, ∇ log f =
-    (x − 1)/(x − 1) ∇f/f would be "proved for every f" though its right side is undefined at x = 1.
+    (x − 1)/(x − 1) ∇f/f would be "proved for every f" though its right side is undefined at x = 1. f > 0 is the
+    lemma's own, so a factor f(x) of a condition is no condition (x f(x) − f(x) ≠ 0 asks x ≠ 1); f(x) − 1 is one.
+    A left side that needs more (∇ log x = 1/x: x > 0 against x ≠ 0) is the identity where the left is defined.
     """
-    from .defined import conditions
+    from .defined import Condition, _kept, conditions
 
-    def own(e):
-        return [c for c in conditions(e) if not c.expr.has(sp.core.function.AppliedUndef)]
+    def without_f(c):
+        factors = [g for g in sp.Mul.make_args(sp.factor(c.expr))
+                   if not (g.is_number or isinstance(g, sp.core.function.AppliedUndef)
+                           or (isinstance(g, sp.Pow) and isinstance(g.base, sp.core.function.AppliedUndef)))]
+        return Condition(c.kind, sp.Mul(*factors)) if factors else None
 
-    left, right = own(lhs), own(rhs)
-    for side, mine, other in (("right", right, left), ("left", left, right)):
-        for c in mine:
-            if any(c.kind == d.kind and sp.expand(c.expr - d.expr) == 0 for d in other):
-                continue
-            where = {"divisor": f"{sp.sstr(c.expr)} = 0", "log": f"{sp.sstr(c.expr)} ≤ 0"}.get(c.kind, f"{sp.sstr(c.expr)} < 0")
-            return (f"the {side} side as written needs {c}, which the other side does not: the two are not one "
-                    f"function of x (where {where} one side is undefined and the other is not)")
+    for c in conditions(rhs):
+        c = without_f(c)
+        if c is None or _kept(c, lhs):
+            continue
+        where = {"divisor": f"{sp.sstr(c.expr)} = 0", "log": f"{sp.sstr(c.expr)} ≤ 0"}.get(c.kind, f"{sp.sstr(c.expr)} < 0")
+        return (f"the right side as written needs {c}, which nothing on the left side needs: where {where} the "
+                f"right side is undefined and the left side is not, so the two are not one function of x")
     return ""
 
 
@@ -803,11 +811,18 @@ def substitute_free(expr, var, value):
         return type(expr)(body if bound else substitute_free(body, var, value), *new_limits)
     args = [substitute_free(a_, var, value) for a_ in expr.args]
     if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)) and all(a_.is_number for a_ in args):
+        from .defined import undefined_number
+
+        written = type(expr)(*args, evaluate=False)
         value = type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
-        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and not undefined_number(written):
             return value
-        # (t − 3)/(t − 3) at t = 3 is 0/0: kept as written, for the check to find the division by 0 (nan would crash it)
-        return type(expr)(*args, evaluate=False)
+        # (t − 3)/(t − 3) at t = 3 is 0/0, 1 + log(−7) − log(−7) is no real number: kept as written, for the check
+        # to find the division by 0 or the log (nan would crash it, 1 would hide it)
+        return written
+    if isinstance(expr, sp.log) and args[0].is_number and args[0].is_extended_real and args[0].is_nonpositive:
+        # log(2t − 7) at t = 0 is log(−7), which SymPy makes log 7 + iπ and log(−7) − log(−7) then 0: kept as written
+        return sp.log(args[0], evaluate=False)
     return _rebuild(type(expr), *args)
 
 

@@ -45,8 +45,9 @@ MAX_POWER = 10_000   # |k| in a written power x^k of an expression (γ^k, (…)^
 MAX_DIGITS = 100_000  # digits of a number the row builds (10^{10000} has 10,001): past it SymPy would not finish
 _MAX_BITS = int(MAX_DIGITS * 3.3219280948873626)
 MAX_SAMPLE_COUNT = 100   # n in a sum written over samples i = 1..n (each sample is a term of the expectation)
-T_LETTER = Symbol("T", integer=True, positive=True)
-N_LETTER = Symbol("n", integer=True, positive=True)
+# Nonnegative, not positive: with time from 0 they are H, and H = 0 is a horizon (0^T is 1 there, not 0).
+T_LETTER = Symbol("T", integer=True, nonnegative=True)
+N_LETTER = Symbol("n", integer=True, nonnegative=True)
 
 
 class ReadError(ValueError):
@@ -242,6 +243,11 @@ def _kept_or_refused(raw, out, what: str):
     why = undefined_number(raw)
     if why:
         raise ReadError(f"{_said(raw)} is undefined: {why}")
+    dropped = sorted(h.name for h in raw.atoms(HatName) - out.atoms(HatName)) if isinstance(out, sp.Basic) else []
+    if dropped:
+        # ĉ − ĉ is 0 before ĉ is written out, and ĉ := 0^{H−3} is undefined for H < 3: its conditions are unknown here.
+        raise ReadError(f"{_said(raw)}: derive's reading of this {what} by value ({_said(out)}) would drop "
+                        f"{', '.join(dropped)}, whose definition may be undefined somewhere; write it out")
     lost = lost_condition(raw, out)
     if lost is not None:
         c = _said(lost.expr)
