@@ -417,11 +417,12 @@ def _shapes(battery, constants: dict, rng: random.Random):
 
 def uncovered_indicators(*sides) -> list[str]:
     """Each 0^e of the sides whose e = 0 derive cannot place in the sizes: e in integer indices that is no polynomial
-    with rational coefficients, or one in two or more of them past degree 1.
+    with rational coefficients, or one in two or more of them other than ±v₁ ± v₂ … + c.
 
     0^e is 1 where e = 0 and 0 elsewhere: 1 − 0^{(H−15)(H−25)+25+t} is 0 at H = 20, t = 0 alone. In one index its
-    roots are read exactly (size_breakpoints); linear in several (0^{H−t}), its zeros move with the constants; past
-    that they may sit at any one size, which no finite battery is sure to meet: said, and the line is undecided.
+    roots are read exactly (size_breakpoints); ±v₁ ± v₂ … + c in several (0^{H−t}), its zeros move with the
+    constants; past that (H + 1 − 17j: every 17th H) they may sit at sizes no finite battery is sure to meet: said,
+    and the line is undecided.
     """
     from .notation import i, m
 
@@ -430,19 +431,35 @@ def uncovered_indicators(*sides) -> list[str]:
         if not isinstance(side, sp.Basic):
             continue
         for x in sp.preorder_traversal(side):
-            if not (isinstance(x, sp.Pow) and x.base.is_number and x.base.is_zero) or x.exp.is_number:
+            if isinstance(x, sp.Pow) and x.base.is_number and x.base.is_zero and not x.exp.is_number:
+                what = [(x.exp, sp.sstr(x))]
+            elif isinstance(x, (sp.Sum, sp.Product)):   # Σ_{k=17j}^{H+1} is empty or not as 0^{H+1−17j} is 1 or not
+                what = [(sp.sympify(hi) - sp.sympify(lo), f"the range {sp.sstr(lo)} … {sp.sstr(hi)} of a sum")
+                        for _, lo, hi in x.limits if not any(v in (m, i) for v in sp.sympify(hi - lo).free_symbols)]
+            else:
                 continue
-            syms = sorted((v for v in x.exp.free_symbols if v.is_integer and v not in (m, i)), key=str)
-            if not syms:
-                continue
-            try:
-                poly = sp.Poly(x.exp, *syms)
-                placed = (poly.domain.is_ZZ or poly.domain.is_QQ) and (len(syms) == 1 or poly.total_degree() <= 1)
-            except sp.PolynomialError:
-                placed = False
-            if not placed and sp.sstr(x) not in out:
-                out.append(sp.sstr(x))
+            for e, shown in what:
+                if not _placed(e, m, i) and shown not in out:
+                    out.append(shown)
     return out
+
+
+def _placed(e, m, i) -> bool:
+    """Whether derive can place the zeros of e in the sizes: a number, a polynomial in one integer index, or ±v₁ ± v₂ … + c."""
+    syms = sorted((v for v in e.free_symbols if v.is_integer and v not in (m, i)), key=str)
+    if not syms:
+        return True
+    try:
+        poly = sp.Poly(e, *syms)
+    except sp.PolynomialError:
+        return False
+    return (poly.domain.is_ZZ or poly.domain.is_QQ) and (len(syms) == 1 or _unit_linear(poly))
+
+
+def _unit_linear(poly) -> bool:
+    """Whether poly is ±v₁ ± v₂ … + c: each index with coefficient ±1 (H − t − 200 is 0 along a run of t that
+    starts and ends beside the constants; H + 1 − 17j is 0 at H = 16, 33, … alone, beside no constant)."""
+    return poly.total_degree() <= 1 and all(abs(c) == 1 for mon, c in poly.terms() if any(mon))
 
 
 def _near(battery, breakpoints):
@@ -533,6 +550,6 @@ def widened(battery, lhs, rhs, seed: int):
         text = "; ".join(x for x in (text, f"the line calls for MDPs at {far[0]}") if x)
     if hidden:
         text = "; ".join(x for x in (text, (
-            f"{hidden[0]} is 1 exactly where its exponent is 0, and derive cannot tell at which sizes that is (the "
-            "exponent is no polynomial in one size, nor linear in several): no battery is sure to meet it")) if x)
+            f"{hidden[0]} changes (0^e is 1 exactly where e = 0; a sum is empty or not) at sizes derive cannot place "
+            "(no polynomial in one size, nor ±v₁ ± v₂ … + c in several): no battery is sure to meet them")) if x)
     return out, Widening(constant, tuple(shapes) + tuple(near), text)

@@ -255,6 +255,34 @@ def test_a_lemma_whose_left_side_needs_more_holds_where_it_is_defined(text, wher
     assert line.verdict == HOLDS and where in line.detail, line.detail
 
 
+@pytest.mark.parametrize("right, said", [
+    (r"\frac{\nabla_x f(x)}{f(x)} + 0 \cdot \log(-f(x))", "holds for no x (f > 0)"),   # the sign of −1 counts
+    (r"\frac{\nabla_x f(x)}{f(x)} + 0 \cdot \log(-2 f(x) f(x))", "holds for no x (f > 0)"),
+    (r"\frac{\nabla_x f(x)}{f(x)} + 0 \cdot \log(-x x f(x))", "holds for no x"),   # −x²f ≤ 0 everywhere
+])
+def test_a_lemma_condition_keeps_the_sign_of_its_number(right, said):
+    (line,) = _check(r"$$\nabla_x \log f(x) = " + right + "$$").lines
+    assert line.verdict == FAILS and said in line.detail, line.detail
+
+
+@pytest.mark.parametrize("right", [
+    r"\frac1x + 0\cdot\log(x+1)", r"\frac1x + 0\cdot\log(x x)", r"\frac{x+1}{x\cdot(x+1)}",
+    r"\frac1x + \frac{x+1}{x+1} - 1",
+])
+def test_a_right_side_condition_the_left_side_implies_holds(right):
+    # x > 0 where ∇ log x is defined, so x + 1 > 0, x² > 0 and x + 1 ≠ 0 there (red-team 74: these failed)
+    (line,) = _check(r"$$\nabla_x\log x = " + right + "$$").lines
+    assert line.verdict == HOLDS and "where the left side is defined (x > 0)" in line.detail, line.detail
+    (wrong,) = _check(r"$$\nabla_x\log x = \frac1x + \frac{x-1}{x-1} - 1$$").lines   # x = 1 > 0 is no exception
+    assert wrong.verdict == FAILS and "needs x - 1 ≠ 0" in wrong.detail, wrong.detail
+
+
+@pytest.mark.parametrize("right", [r"\frac{0}{0 \cdot f(x)}", r"\frac{0}{0 \cdot x}", r"0 \cdot \log(0 \cdot f(x))"])
+def test_a_divisor_or_log_of_zero_times_x_is_refused(right):
+    (line,) = _check(r"$$\nabla_x \log f(x) = \frac{\nabla_x f(x)}{f(x)} + " + right + "$$").lines
+    assert line.verdict == NOT_UNDERSTOOD and ("divides by 0" in line.detail or "≤ 0 is undefined" in line.detail)
+
+
 def test_a_lemma_with_a_divisor_that_never_vanishes_holds():
     (line,) = _check(r"$$\nabla_x \log f(x) = \frac{x x+1}{x x+1}\frac{\nabla_x f(x)}{f(x)}$$").lines
     assert line.kind == "lemma" and line.verdict == HOLDS, line.detail

@@ -274,3 +274,21 @@ def test_T_is_no_positive_number_with_time_from_0():
     plain = check_text(doc.replace("FACTOR", "").replace("LIM", "m").replace("{T}^{(I)}", "{t}^{(i)}")
                        .replace("(I)", "(i)"), path="x.md", seed=1, n_random=2, minimize=False)
     assert plain.verified
+
+
+@pytest.mark.parametrize("written", [r"\left(1 + \frac{0}{0 \cdot t}\right)", r"\left(1 + \frac{0}{0 \cdot H}\right)",
+                                     r"\left(1 + 0 \cdot \log(0 \cdot t)\right)", r"\left(1 + 0 \cdot \log(0 \cdot H)\right)"])
+def test_zero_times_an_index_as_a_divisor_is_refused_not_a_recursion(written):
+    report, line = _line(FACTOR=written)
+    assert line.verdict == NOT_UNDERSTOOD and ("divides by 0" in line.detail or "≤ 0 is undefined" in line.detail), line
+
+
+@pytest.mark.parametrize("written, holds", [
+    (r"2^{0^{H-3}-0^{H-3}}", False),   # 2⁰ once rebuilt, undefined for H < 3 (0^{−3}): was VERIFIED (red-team 74)
+    (r"2^{0^{H+3}-0^{H+3}}", True),
+])
+def test_the_exponent_of_a_number_keeps_its_conditions_once_rebuilt(written, holds):
+    report, line = _line(FACTOR=written)
+    assert (report.verified and line.verdict == HOLDS) == holds, line
+    if not holds:
+        assert line.verdict == NOT_UNDERSTOOD and "needs H - 3 ≥ 0" in line.detail, line.detail

@@ -116,7 +116,7 @@ def test_more_sizes_than_the_limit_are_said_and_the_line_is_undecided():
 def test_an_indicator_in_several_indices_past_degree_one_is_undecided_and_said(factor):
     report, text = _run(factor)
     assert not report.verified and "undecided" in text, text
-    assert "is 1 exactly where its exponent is 0" in text and "no battery is sure to meet it" in text, text
+    assert "0^e is 1 exactly where e = 0" in text and "no battery is sure to meet them" in text, text
 
 
 def test_an_indicator_linear_in_several_indices_is_checked():
@@ -139,3 +139,16 @@ def test_which_indicators_are_uncovered():
     assert not uncovered_indicators(sp.Pow(zero, (H - 15) * (H - 25) + 25, evaluate=False))   # one index: roots read
     assert not uncovered_indicators(sp.Pow(zero, H - t, evaluate=False))          # linear in two
     assert not uncovered_indicators(H + t)
+    j, k = sp.symbols("j k", integer=True)
+    assert uncovered_indicators(sp.Pow(zero, H + 1 - 17 * j, evaluate=False))      # 0 at every 17th H, no constant
+    assert uncovered_indicators(sp.Sum(sp.Integer(1), (k, 17 * j, H + 1)))         # empty or not, likewise
+    assert not uncovered_indicators(sp.Sum(r(t), (t, 0, H - 1)), sp.Sum(r(k), (k, t, H)))
+
+
+@pytest.mark.parametrize("factor", [
+    r"\left(1 - \sum_{j=1}^{1} \sum_{k=17j}^{H+1} 0^{H+1-17j}\right)",    # 0 at H = 16 alone (red-team 74)
+    r"\left(1 - \sum_{j=0}^{H} \sum_{k=17j}^{H+1} 0^{H+1-17j}\right)",    # 0 at H = 16, 33, 50, …
+])
+def test_an_indicator_with_a_coefficient_on_a_bound_index_is_undecided(factor):
+    report, text = _run(factor)
+    assert not report.verified and "undecided" in text and "no battery is sure to meet them" in text, text

@@ -116,15 +116,18 @@ def lost_condition(raw, *out) -> Condition | None:
 
 
 def undefined_number(e) -> str:
-    """Why a number as written is undefined ('' if it is not): a division by 0, or the log of a number ≤ 0."""
+    """Why e as written is undefined wherever it is ('' if it is not): a division by 0 (or by 0·t), or the log of a
+    number ≤ 0."""
     if not isinstance(e, sp.Basic):
         return ""
     if e.has(sp.zoo, sp.nan):
         return "it divides by 0"
     for x in sp.preorder_traversal(e):
-        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative and x.base.is_number and x.base.is_zero:
+        # 0·t is 0 for every t: a divisor or log argument that is 0 rebuilt is undefined everywhere, no condition
+        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative and _rebuilt(x.base).is_zero:
             return "it divides by 0"
-        if isinstance(x, sp.log) and x.args[0].is_number and x.args[0].is_extended_real \
-                and x.args[0].is_nonpositive:
-            return f"it takes the log of {sp.sstr(x.args[0])}"
+        if isinstance(x, sp.log):
+            arg = _rebuilt(x.args[0])
+            if arg.is_number and arg.is_extended_real and arg.is_nonpositive:
+                return f"it takes the log of {sp.sstr(x.args[0])}"
     return ""

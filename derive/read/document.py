@@ -777,16 +777,50 @@ def _domain_gap(lhs, rhs) -> str:
     lemma's own, so a factor f(x) of a condition is no condition (x f(x) − f(x) ≠ 0 asks x ≠ 1); f(x) − 1 is one.
     A left side that needs more (∇ log x = 1/x: x > 0 against x ≠ 0) is the identity where the left is defined.
     """
-    from .defined import Condition, _kept, conditions
+    from .defined import Condition, _kept, conditions, undefined_number
+
+    def positive(g):   # f(x) and its powers: the lemma's f > 0
+        return isinstance(g, sp.core.function.AppliedUndef) or (
+            isinstance(g, sp.Pow) and isinstance(g.base, sp.core.function.AppliedUndef))
 
     def without_f(c):
-        factors = [g for g in sp.Mul.make_args(sp.factor(c.expr))
-                   if not (g.is_number or isinstance(g, sp.core.function.AppliedUndef)
-                           or (isinstance(g, sp.Pow) and isinstance(g.base, sp.core.function.AppliedUndef)))]
-        return Condition(c.kind, sp.Mul(*factors)) if factors else None
+        """c with its positive factors f(x) left out: None when nothing is left to ask, "never" when it holds nowhere."""
+        sign, rest = sp.Integer(1), []
+        for g in sp.Mul.make_args(sp.factor(c.expr)):
+            if g.is_number:
+                sign *= sp.sign(g)
+            elif not positive(g):
+                rest.append(g)
+        if c.kind == "divisor":   # ≠ 0: a nonzero number changes nothing
+            return Condition(c.kind, sp.Mul(*rest)) if rest else None
+        if not rest:              # > 0 or ≥ 0 of a number times f: −f(x) > 0 holds for no x
+            return None if sign > 0 else "never"
+        return Condition(c.kind, sign * sp.Mul(*rest))
 
-    for c in conditions(rhs):
-        c = without_f(c)
+    # What the left side needs holds where the lemma speaks (∇ log x: x > 0), and f > 0 always: as assumptions.
+    x_positive = any(d.kind == "log" and d.expr == LEMMA_VAR for d in conditions(lhs))
+
+    def decided(c):
+        """True: c holds wherever the left side is defined; False: it holds nowhere; None: SymPy cannot tell."""
+        pos = {g: sp.Dummy(positive=True) for g in c.expr.atoms(sp.core.function.AppliedUndef)}
+        if x_positive:
+            pos[LEMMA_VAR] = sp.Dummy(positive=True)
+        e = c.expr.xreplace(pos)
+        holds = {"divisor": e.is_nonzero, "log": e.is_positive}.get(c.kind, e.is_nonnegative)
+        never = {"divisor": e.is_zero, "log": e.is_nonpositive}.get(c.kind, e.is_negative)
+        return True if holds else (False if never else None)
+
+    why = undefined_number(rhs)
+    if why:
+        return f"the right side as written is undefined for every x: {why}"
+    for raw in conditions(rhs):
+        known = decided(raw)
+        if known is True:
+            continue
+        c = "never" if known is False else without_f(raw)
+        if c == "never":
+            return (f"the right side as written needs {raw}, which holds for no x (f > 0"
+                    f"{', and x > 0 where the left side is defined' if x_positive else ''}): it is undefined there")
         if c is None or _kept(c, lhs):
             continue
         where = {"divisor": f"{sp.sstr(c.expr)} = 0", "log": f"{sp.sstr(c.expr)} ≤ 0"}.get(c.kind, f"{sp.sstr(c.expr)} < 0")

@@ -950,7 +950,9 @@ class RowTransformer(Transformer):
     def log(self, tok, body):
         if tok.value == "log":
             self._note("'log' without a backslash read as \\log")
-        if isinstance(body, Expr) and body.is_number and body.is_extended_real and body.is_nonpositive:
+        value = _rebuilt(body) if isinstance(body, Expr) else body
+        if isinstance(value, Expr) and value.is_number and value.is_extended_real and value.is_nonpositive:
+            # log(0·t) too: 0 for every t, so undefined everywhere, not a condition on t
             raise ReadError(f"\\log {sp.sstr(body)}: the log of a number ≤ 0 is undefined")
         out = sp.log(body, evaluate=False)
         self._alive.append(out)
@@ -959,7 +961,7 @@ class RowTransformer(Transformer):
         return out
 
     def frac(self, tok, num, den):
-        if isinstance(den, Expr) and den.is_number and den.is_zero:
+        if isinstance(den, Expr) and _rebuilt(den).is_zero:   # 0 or 0·t: 0 whatever t is
             raise ReadError(f"\\frac{{{sp.sstr(num)}}}{{{sp.sstr(den)}}} divides by 0")
         return fraction(num, den)
 
@@ -999,7 +1001,8 @@ class RowTransformer(Transformer):
             raise ReadError(f"the exponent {exp} is past the limit of {MAX_POWER:,}")
         if isinstance(base, Expr) and base.is_number and isinstance(exp, Expr):
             # 1^{1/(m−7)} is 1 to SymPy, but undefined at m = 7 as written.
-            return _kept_or_refused(sp.Pow(base, exp, evaluate=False), sp.Pow(base, exp), "power")
+            # Rebuilt whole: a later rebuild would make 2^{0^{H−3} − 0^{H−3}} 2⁰ all the same, dropping H ≥ 3.
+            return _kept_or_refused(sp.Pow(base, exp, evaluate=False), _rebuilt(sp.Pow(base, exp)), "power")
         if isinstance(base, Expr) and isinstance(exp, Expr) and exp.is_Integer and exp >= 0:
             return sp.Pow(base, exp, evaluate=False)   # (…)^2 as written: a product of equal factors
         raise ReadError(f"a power of {sp.sstr(base)}: only γ^k, numbers and whole powers k ≥ 0 of an expression")
