@@ -747,11 +747,12 @@ def _is_lemma(sides) -> bool:
 
 
 def _lemma_check(lhs, rhs) -> tuple[str, str]:
-    """A lemma in x and a positive function f: proved symbolically, or refuted at a point."""
+    """A lemma in x and a positive function f: proved symbolically, or refuted at a point or by its domain."""
+    # cancel(together(·)) reads (x − 1)/(x − 1) as 1: equal by value, the right side must also be defined as widely
     gap = _domain_gap(lhs, rhs)
-    if gap:
-        return FAILS, gap
     diff = sp.cancel(sp.together((lhs - rhs).doit()))
+    if diff == 0 and gap:
+        return FAILS, gap
     if diff == 0:
         from .defined import conditions
 
@@ -765,6 +766,8 @@ def _lemma_check(lhs, rhs) -> tuple[str, str]:
         rv = sp.nsimplify(rhs.subs(concrete).doit().subs(LEMMA_VAR, x0))
         if sp.simplify(lv - rv) != 0:
             return FAILS, f"counterexample: f(x) = x^2 + 1 at x = {x0}: left side {lv}, right side {rv}"
+    if gap:
+        return FAILS, gap
     return UNDECIDED_LINE, "SymPy could not show the two sides equal, and f(x) = x^2 + 1 does not refute it"
 
 
