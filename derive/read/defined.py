@@ -33,7 +33,19 @@ class Condition:
     expr: sp.Expr
 
     def __str__(self) -> str:
-        return f"{sp.sstr(self.expr)} {({'divisor': '≠ 0', 'log': '> 0'}).get(self.kind, '≥ 0')}"
+        return self.needed()
+
+    def needed(self, shown: str | None = None) -> str:
+        """The condition, 'm - 7 ≠ 0' (``shown``: the expression as the message prints it)."""
+        return f"{sp.sstr(self.expr) if shown is None else shown} {_NEEDED[self.kind]}"
+
+    def broken(self, shown: str | None = None) -> str:
+        """Where it fails, 'm - 7 = 0'."""
+        return f"{sp.sstr(self.expr) if shown is None else shown} {_BROKEN[self.kind]}"
+
+
+_NEEDED = {"divisor": "≠ 0", "log": "> 0", "power of 0": "≥ 0"}
+_BROKEN = {"divisor": "= 0", "log": "≤ 0", "power of 0": "< 0"}
 
 
 def _rebuilt(e):

@@ -826,8 +826,7 @@ def _domain_gap(lhs, rhs) -> str:
                     f"{', and x > 0 where the left side is defined' if x_positive else ''}): it is undefined there")
         if c is None or _kept(c, lhs):
             continue
-        where = {"divisor": f"{sp.sstr(c.expr)} = 0", "log": f"{sp.sstr(c.expr)} ≤ 0"}.get(c.kind, f"{sp.sstr(c.expr)} < 0")
-        return (f"the right side as written needs {c}, which nothing on the left side needs: where {where} the "
+        return (f"the right side as written needs {c}, which nothing on the left side needs: where {c.broken()} the "
                 f"right side is undefined and the left side is not, so the two are not one function of x")
     return ""
 

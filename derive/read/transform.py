@@ -251,9 +251,8 @@ def _kept_or_refused(raw, out, what: str):
     lost = lost_condition(raw, out)
     if lost is not None:
         c = _said(lost.expr)
-        need = {"divisor": f"{c} ≠ 0", "log": f"{c} > 0"}.get(lost.kind, f"{c} ≥ 0")
-        where = {"divisor": f"{c} = 0", "log": f"{c} ≤ 0 (a log of it)"}.get(
-            lost.kind, f"{c} < 0 (0 to that power divides by 0)")
+        why = {"log": " (a log of it)", "power of 0": " (0 to that power divides by 0)"}.get(lost.kind, "")
+        need, where = lost.needed(c), lost.broken(c) + why
         raise ReadError(f"{_said(raw)} needs {need}, which derive's reading of this {what} by value "
                         f"({_said(out)}) would drop: the line is undefined where {where}, so it is not "
                         f"read; write it without that term")
