@@ -147,3 +147,20 @@ def test_integer_arithmetic_left_unevaluated_by_a_substitution_is_an_integer():
     assert _integer_arithmetic(sp.Add(sp.Symbol("n"), 1, evaluate=False)) is None
     assert _integer_arithmetic(sp.Pow(2, -1, evaluate=False)) is None
     assert _integer_arithmetic(sp.Pow(2, 10**9, evaluate=False)) is None
+
+
+def test_mod_p_a_log_whose_argument_has_no_known_sign_is_left_to_an_exact_system():
+    # mod p, −1 is a residue like any other: log(−1) had an unknown value there, 0 · unknown was 0, and a line
+    # 0 · log(−1) = 0 agreed on an MDP whose ∇π is 0. Only an exact system can say the log is undefined.
+    from derive.backends import LogLinear, NotRepresentable
+
+    v = [F(3), F(-1), F(2), F(5)]
+    with sp.evaluate(False):
+        undefined = sp.Mul(0, sp.log(-1, evaluate=False))
+    with pytest.raises(NotRepresentable):
+        Evaluator(INST, ModPrime(2147483647), v).evaluate(undefined)
+    with pytest.raises(Undefined):
+        Evaluator(INST, LogLinear(), v).evaluate(undefined)
+    # The twin: the log of a probability is defined on the support, and mod p keeps its derivative.
+    twin = sum_tau(P() * sum_t(grad(sp.log(pi()))) * R(), support=True)
+    assert Evaluator(INST, ModPrime(2147483647), v).evaluate(twin).val is not None
