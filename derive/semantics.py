@@ -1004,6 +1004,8 @@ class Evaluator:
                                          for a in e.args):
             return sum(int(a) if isinstance(a, sp.Integer) else int(env.ints[a]) for a in e.args)  # t + 1, H − 1
         v = sp.sympify(e).xreplace({k: sp.Integer(x) for k, x in env.ints.items()})
+        if v.has(sp.Sum, sp.Product) and not v.free_symbols:
+            v = v.doit()   # an exponent or index Σ_{k=0}^{3} (k − 3), a number the reader kept as written
         if v.is_Integer:
             return int(v)
         n = _integer_arithmetic(v)   # 100 − m at m = 1 stays the unevaluated 100 − 1·1 after the substitution

@@ -22,7 +22,7 @@ import sympy as sp
 
 from ..symbolic import _probability as _probability_only   # a product or real power of probabilities
 
-__all__ = ["Condition", "conditions", "lost_condition", "undefined_number"]
+__all__ = ["Condition", "conditions", "lost_condition", "numbers_shown_defined", "undefined_number"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,36 @@ def undefined_number(e) -> str:
             if arg.is_number and arg.is_extended_real and arg.is_nonpositive:
                 return f"it takes the log of {sp.sstr(x.args[0])}"
     return ""
+
+
+def _shown(x, kind: str) -> bool:
+    """Whether the number x (a Σ or Π with numeric limits done exactly) is shown ≠ 0, > 0 or ≥ 0."""
+    v = _rebuilt(x)
+    if v.has(sp.Sum, sp.Product):
+        try:
+            v = v.doit()
+        except (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError):
+            return False
+    if kind == "divisor":
+        return v.is_zero is False and not v.has(sp.nan, sp.zoo)
+    return bool(v.is_extended_real and (v.is_positive if kind == "log" else v.is_nonnegative))
+
+
+def numbers_shown_defined(e) -> bool:
+    """Whether every divisor, log argument and exponent of 0 in e that is a number is shown ≠ 0, > 0, ≥ 0 exactly.
+
+    A Σ_{k=0}^{3} (k − 3) is a number SymPy's assumptions cannot place (is_zero is None), yet SymPy
+    cancels X/X, log X − log X and 0^X − 0^X: only a number whose value is shown may be cancelled.
+    """
+    if not isinstance(e, sp.Basic):
+        return True
+    for x in sp.preorder_traversal(e):
+        if isinstance(x, sp.Pow) and x.exp.is_number and x.exp.is_negative and x.base.is_number:
+            if not _shown(x.base, "divisor"):
+                return False
+        elif isinstance(x, sp.Pow) and x.base.is_number and x.base.is_zero and x.exp.is_number:
+            if not _shown(x.exp, "power of 0"):
+                return False
+        elif isinstance(x, sp.log) and x.args[0].is_number and not _shown(x.args[0], "log"):
+            return False
+    return True
