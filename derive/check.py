@@ -1184,6 +1184,12 @@ def check_step(lhs: Expr, rhs: Expr, *, relation: str = EQUAL, rule: str = "clai
                                    total=len(battery) - len(excluded))
     else:
         verdict = UNDECIDED
+        if not undecided and not detail:
+            # Nothing was evaluated: say why, and that a symbolic proof alone is not passed unconfirmed.
+            detail = (f"no instance was evaluated: the {len(excluded)} {unit} that have the line's steps are too large "
+                      "to enumerate for it" if excluded else "no instance was evaluated")
+            if sym.proved:
+                detail += "; the symbolic proof is not confirmed by any instance, and a proof passes only with that check"
     if undecided:
         detail = (detail + "; " if detail else "") + (
             f"not evaluated on {len(undecided)} of the {len(battery) - len(excluded)} {unit} checked: {undecided[0][1].reason}"

@@ -792,3 +792,14 @@ def test_an_equality_between_two_estimators_after_an_estimate_holds_exactly():
     wrong = _check(_ESTIMATE_THEN_EQUAL.replace("FACTOR", "2"), seed=1)
     row = [ln for ln in wrong.lines if ln.line == 8 and ln.kind != "result"][0]
     assert row.verdict == FAILS and not wrong.verified
+
+
+def test_a_line_no_instance_could_evaluate_says_why_it_is_undecided():
+    # (log 6 − log 2)/log 3 is 1, and SymPy proves it; but at t = 37 only the large MDPs have the step, and the
+    # product-weight route cannot divide by a log: the report said "undecided" and nothing more.
+    line = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = \left(\frac{\log 6 - \log 2}{\log 3}\right) "
+                  r"\frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$", seed=1).lines[0]
+    assert line.verdict == UNDECIDED_LINE, line
+    (step,) = line.steps
+    assert "no instance was evaluated" in step.detail and "too large" in step.detail, step.detail
+    assert "symbolic proof is not confirmed" in step.detail, step.detail
