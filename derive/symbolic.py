@@ -382,6 +382,9 @@ def _as_reals(f: Expr) -> Expr:
         return f
     if _probability(f):
         return sp.Dummy("p", positive=True)
+    if isinstance(f, sp.Pow) and f.base.is_zero and not f.exp.is_number:
+        # 0^e is 0 or 1 where it is defined (e ≥ 0, a condition of its own, checked on every instance)
+        return sp.Dummy("z", nonnegative=True)
     if isinstance(f, (sp.Add, sp.Mul, sp.Pow)) or (isinstance(f, sp.Function) and
                                                    not type(f).__module__.startswith("derive")):
         return f.func(*[_as_reals(a) for a in f.args])

@@ -152,3 +152,15 @@ def test_which_indicators_are_uncovered():
 def test_an_indicator_with_a_coefficient_on_a_bound_index_is_undecided(factor):
     report, text = _run(factor)
     assert not report.verified and "undecided" in text and "no battery is sure to meet them" in text, text
+
+
+@pytest.mark.parametrize("factor, verified", [
+    # 0^{H−t} is 0 or 1 where defined, so 0^{H−t} + 1 ≥ 1: the divisor was "cannot show nonzero", undecided
+    (r"\left(\frac{0^{H-t}+1}{0^{H-t}+1}\right)", True),
+    (r"\left(\frac{0^{H-t}-1}{0^{H-t}-1}\right)", False),       # 0/0 at t = H
+    (r"\left(\frac{0^{H-t}+0^{t}}{0^{H-t}+0^{t}}\right)", False),  # 0/0 at every 0 < t < H
+    (r"\left(\frac{0^{t-H}+1}{0^{t-H}+1}\right)", False),       # 0 to a negative power at t < H
+])
+def test_a_divisor_built_of_indicators_is_nonzero_only_where_its_values_show_it(factor, verified):
+    report, text = _run(factor)
+    assert report.verified is verified, text
