@@ -802,6 +802,12 @@ def _by_product_weights(instance: Instance, plans, rng: random.Random, direction
                 degree = max(degree, len(keys) * (H_ + 1))
                 break
         else:
+            if "division by zero" in last:
+                # Certain in exact numbers: a step divides by 0 (or takes log 0). The MDP is not too large to
+                # check, only to list the trajectory: never left out as if it were, the line is not shown here.
+                return InstanceOutcome("unsupported", f"the line divides by 0 or takes the log of a number ≤ 0 on a "
+                                       f"step of this MDP ({last}), and the MDP has too many trajectories to list "
+                                       "the one where it does")
             return InstanceOutcome("too large", f"{TOO_LARGE}: {last}")
     return InstanceOutcome("agree", baseline=baseline, direction=tuple(direction),
                            weighted=f"{degree}/p with p ≥ 2^30" if degree else "")

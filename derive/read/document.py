@@ -853,13 +853,13 @@ def substitute_free(expr, var, value):
         value = type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
         if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and not undefined_number(written) \
                 and lost_condition(written, value) is None \
-                and (not written.has(sp.Sum, sp.Product) or numbers_shown_defined(written)):
+                and numbers_shown_defined(written):
             return value
         # (t − 3)/(t − 3) at t = 3 is 0/0, 1 + log(−7) − log(−7) is no real number: kept as written, for the check
         # to find the division by 0 or the log (nan would crash it, 1 would hide it). So is a number whose terms
         # cancel a Σ_k log(k − 7): the Σ is a number, but SymPy's cancelling it drops its condition k − 7 > 0.
-        # A Σ or Π that is a number (t in its limits only: Π_{k=0}^{3} (k − 3) = 0) is left to SymPy only once its
-        # value shows it defined: SymPy cannot tell it is 0 or negative, and cancels X/X, log X − log X, 0^X − 0^X.
+        # A number SymPy cannot place (a Σ or Π with t in its limits only, Π_{k=0}^{3} (k − 3) = 0; log 4 − 2 log 2)
+        # is left to SymPy only once its value shows it defined: SymPy would still cancel X/X, log X − log X, 0^X − 0^X.
         return written
     if isinstance(expr, sp.log) and args[0].is_number and args[0].is_extended_real and args[0].is_nonpositive:
         # log(2t − 7) at t = 0 is log(−7), which SymPy makes log 7 + iπ and log(−7) − log(−7) then 0: kept as written
