@@ -111,7 +111,9 @@ def test_log_of_a_product_with_the_baseline_is_undefined_where_it_vanishes(seed)
     lhs = sum_tau(unevaluated_mul(P(), score(unevaluated_mul(pi(0), baseline(0)))), support=True)
     rhs = sum_tau(unevaluated_mul(P(), score(pi(0))), support=True)
     report = verdict(lhs, rhs, bat=battery(n_random=4, seed=seed))
-    assert report.verdict == "failed" and "log of zero" in report.counterexample.reason
+    # b(s_0) = 0 makes it log 0, and b(s_0) < 0 the log of a negative number: either is the smallest failure
+    reason = report.counterexample.reason
+    assert report.verdict == "failed" and ("log of zero" in reason or "log of a negative number" in reason), reason
     # The true twin, the usual reading: (∇ log π_θ(a_0|s_0)) b(s_0) has expectation 0 for any b.
     true = sum_tau(unevaluated_mul(P(), score(pi(0)), baseline(0)), support=True)
     assert holds(true, sp.Integer(0), bat=battery(n_random=4, seed=seed))
