@@ -623,7 +623,9 @@ class Evaluator:
             hit = self._entries(e.args[0], env)
             if hit is not None:
                 return self._log_of_entries(*hit, env)
-            if isinstance(bk, ModPrime) and not _positive_by_support(e.args[0]):
+            from .symbolic import _probability  # a probability or product of them: > 0 on the support
+
+            if isinstance(bk, ModPrime) and not _probability(e.args[0]):
                 # A residue has no sign: mod p, log(k − 7) at k = 0 is an unknown value, and 0 · unknown = 0 would
                 # hide that it is undefined. Whether the argument is > 0 is decided in an exact number system.
                 raise NotRepresentable("mod p, the sign of a log's argument is unknown")
@@ -1123,13 +1125,6 @@ def _solve(bk, M, rhs):
                 y[r] = bk.add(y[r], bk.neg(bk.mul(f, y[col])))
     out = [bk.mul(y[i], bk.inv(np.asarray(A[i][i]))) for i in range(n)]
     return np.array(out, dtype=object if bk.dtype is object else bk.dtype)
-
-
-def _positive_by_support(f) -> bool:
-    """Whether f is a probability, or a product or real power of them: positive on the support, by its side condition."""
-    from .symbolic import _probability
-
-    return _probability(f)
 
 
 def _fold(op, xs):

@@ -847,12 +847,12 @@ def substitute_free(expr, var, value):
         return type(expr)(body if bound else substitute_free(body, var, value), *new_limits)
     args = [substitute_free(a_, var, value) for a_ in expr.args]
     if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)) and all(a_.is_number for a_ in args):
-        from .defined import lost_condition, numbers_shown_defined, undefined_number
+        from .defined import lost_condition, numbers_shown_defined
 
         written = type(expr)(*args, evaluate=False)
         value = type(expr)(*args)   # index arithmetic such as 0 + 1 is a number again
-        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and not undefined_number(written) \
-                and lost_condition(written, value) is None \
+        # numbers_shown_defined also refuses what is undefined wherever it is (a divisor 0, log(−7))
+        if not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and lost_condition(written, value) is None \
                 and numbers_shown_defined(written):
             return value
         # (t − 3)/(t − 3) at t = 3 is 0/0, 1 + log(−7) − log(−7) is no real number: kept as written, for the check
