@@ -340,12 +340,28 @@ def test_a_free_t_line_with_a_log_of_a_negative_number_at_one_step_is_not_a_pass
 ])
 def test_a_free_t_line_undefined_only_on_the_large_mdps_is_not_a_pass(factor, holds):
     # Undefined only at a t that just the large MDPs have: the product-weight route's division by 0 was "too large",
-    # and that t was left out (red-team 76). Seeded: the battery of seed 1 has MDPs with H = 90 and 132. (A battery
-    # whose H stays below the constant, 67 at seed 6, still passes log(70 − t): the free-t check does not widen
-    # the battery past t's constants — an open hole, in the session note.)
+    # and that t was left out (red-team 76). Seeded: the battery of seed 1 has MDPs with H = 90 and 132.
     line = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = " + factor +
                   r" \frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$", seed=1).lines[0]
     assert (line.verdict == HOLDS) == holds, line
+
+
+@pytest.mark.parametrize("factor, seed, verdict", [
+    (r"(1 + 0\cdot\log(70-t))", 6, FAILS),        # seed 6: every MDP has H ≤ 67, so no t reached 70
+    (r"(1 + 0\cdot\log(70+t))", 6, HOLDS),
+    (r"(1 + 0\cdot\log(2000-t))", 6, UNDECIDED_LINE),   # t = 2000 needs H past the largest this check builds
+    (r"(1 + 0\cdot\log(2000+t))", 6, HOLDS),            # proved for t as a symbol: no t is left to reach
+])
+def test_a_free_t_line_is_checked_at_the_steps_past_its_constants(factor, seed, verdict):
+    # A line with t free was checked only at the t of the battery's own horizons: log(70 − t) at t ≤ 67 passed.
+    # MDPs with H past t's constants are added; a constant past the sizes reached leaves the line undecided.
+    line = _check(r"$$\nabla_\theta \log \pi_\theta(a_t \mid s_t) = " + factor +
+                  r" \frac{\nabla_\theta \pi_\theta(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}$$", seed=seed).lines[0]
+    assert line.verdict == verdict, line
+    if verdict == FAILS:
+        assert "t = 70 is where it fails" in str(line), line
+    if verdict == UNDECIDED_LINE:
+        assert "H ≥ 2001" in str(line) and "not a pass" in str(line), line
 
 
 def test_re_print_keeps_the_source_order():

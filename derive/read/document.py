@@ -938,6 +938,13 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, refute_first: bool = False
     sym = prove(lhs, rhs, relation=options.get("relation", EQUAL), timeout=timeout, rewards=rewards)
     if t not in (lhs.free_symbols | rhs.free_symbols):
         return _smallest_first(lhs, rhs, battery=battery, timeout=timeout, symbolic=sym, **options), ""
+    # t meets the horizon: log(70 − t) changes only at t ≥ 70, so MDPs with H past the line's constants are added
+    # (or, past the sizes this check reaches, said) before the steps t are listed.
+    from ..size_reach import widened
+
+    seed = options.get("seed")
+    battery, widening = widened(battery, lhs, rhs, seed if seed is not None else getattr(battery, "seed", 0) or 0)
+    beyond = widening.beyond if widening is not None else ""
     ranges = {id(inst): t_range((lhs, rhs), inst.mdp.horizon) for inst in battery}
     t_values = sorted({t0 for lo, hi in ranges.values() for t0 in range(lo, hi + 1)})
     if not t_values:
@@ -969,6 +976,11 @@ def _check_for_every_t(lhs, rhs, *, battery, timeout, refute_first: bool = False
                  f"which are left out there")
     if sym.proved:
         note += "; proved symbolically for t as a symbol"
+    elif worst.ok and (left_out or beyond):
+        # Steps t no instance reached are no case of "for every t": without a proof, agreement elsewhere is no pass.
+        gap = "; ".join(x for x in (beyond, left_out and f"t = {_spans(left_out)} was not evaluated") if x)
+        worst = replace(worst, verdict=f"{UNDECIDED}: {gap}: not a pass; {worst.verdict}")
+        note += "; not a pass: " + gap
     if not worst.ok:
         note = f"t is free: the line is checked at each t, and t = {worst_t} is where it " + (
             "fails" if worst.verdict == FAILED else "is not decided") + f" (the report below is at t = {worst_t})"
